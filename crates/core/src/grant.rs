@@ -1,0 +1,947 @@
+//! Grants and their lifecycle: a schedule plus events, folded into a timeline.
+//!
+//! Events (leave, termination, change of control, revocation, amendment, milestones) are
+//! applied in date order as layers over the grant's parametric schedule; the grant itself
+//! is never edited. Evaluating the layered schedule at any point is exact, so the timeline's
+//! tranches always sum, with its forfeitures, to what was granted.
+//!
+//! Architecture invariant: no IO and no clock; `as_of` and the company's time zone are
+//! parameters.
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use tokencomp_money::{TokenAmount, mul_div_floor};
+
+use crate::calendar::{self, Day, Instant};
+use crate::schedule::{At, Schedule, ScheduleError, check_date};
+
+/// Basis points: 10,000 = 100%.
+pub const FULL_BPS: u32 = 10_000;
+/// A performance tranche may scale to at most 200% of its target.
+pub const MAX_PERFORMANCE_BPS: u32 = 20_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub holder: String,
+    /// The time-vesting amount, vested by `schedule`.
+    pub amount: TokenAmount,
+    pub schedule: Schedule,
+    /// Tranches that vest only when a milestone says so, on top of `amount`.
+    pub performance: Vec<PerformanceTranche>,
+    pub events: Vec<GrantEvent>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PerformanceTranche {
+    pub id: String,
+    pub target: TokenAmount,
+    /// The most a milestone may scale the tranche to, in basis points of `target` (≤ 200%).
+    pub cap_bps: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantEvent {
+    pub id: String,
+    /// The effective date: the first day of a leave, the last day of employment, the day of
+    /// a change of control, revocation, amendment or milestone.
+    pub date: Date,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Vesting pauses from `date` and resumes on `until`; every later vest moves by the
+    /// leave's length in days.
+    Leave {
+        until: Date,
+    },
+    /// Employment ends on `date`: vests on or before it stand, the rest is forfeited, less any
+    /// post-termination acceleration.
+    Termination {
+        cause: TerminationCause,
+        acceleration: Option<Acceleration>,
+    },
+    ChangeOfControl {
+        trigger: Trigger,
+    },
+    /// For cause: every unvested unit is forfeited on `date`.
+    Revocation,
+    /// From `date` the grant follows new terms; what vested by then stays vested. `amount` is
+    /// the new time-vesting total, `schedule` the new shape for what remains.
+    Amendment {
+        amount: Option<TokenAmount>,
+        schedule: Option<Schedule>,
+    },
+    Milestone {
+        effect: MilestoneEffect,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TerminationCause {
+    Voluntary,
+    WithoutCause,
+    GoodReason,
+    ForCause,
+    DeathOrDisability,
+}
+
+impl TerminationCause {
+    /// Whether this ends a double-trigger window with acceleration.
+    pub fn qualifies_for_double_trigger(self) -> bool {
+        matches!(
+            self,
+            TerminationCause::WithoutCause | TerminationCause::GoodReason
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acceleration {
+    /// What would have vested in the next N months vests on the termination date.
+    Months(u32),
+    /// This share of the unvested amount vests on the termination date.
+    Percent { bps: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// This share of the unvested amount vests on the day of the change of control; the rest
+    /// of the schedule shrinks pro rata.
+    Single { bps: u32 },
+    /// This share of the unvested amount vests on a qualifying termination within
+    /// `window_months` after the change of control.
+    Double { bps: u32, window_months: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MilestoneEffect {
+    /// A performance tranche vests in full on the milestone's date.
+    Unlock { tranche: String },
+    /// The remaining schedule moves `periods` installments earlier; what falls due on or
+    /// before the milestone's date vests on it.
+    PullForward { periods: u32 },
+    /// A performance tranche vests on the milestone's date at this share of its target.
+    Scale { tranche: String, bps: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VestReason {
+    Cliff,
+    Vest,
+    Acceleration,
+    Milestone,
+}
+
+impl VestReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VestReason::Cliff => "cliff",
+            VestReason::Vest => "vest",
+            VestReason::Acceleration => "acceleration",
+            VestReason::Milestone => "milestone",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ForfeitReason {
+    Termination,
+    Revocation,
+}
+
+impl ForfeitReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForfeitReason::Termination => "termination",
+            ForfeitReason::Revocation => "revocation",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tranche {
+    pub date: Date,
+    pub amount: TokenAmount,
+    pub cumulative: TokenAmount,
+    pub reason: VestReason,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forfeiture {
+    pub date: Date,
+    pub amount: TokenAmount,
+    pub reason: ForfeitReason,
+}
+
+/// A grant's whole vesting history and future, as it stands after its events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    pub granted: TokenAmount,
+    pub tranches: Vec<Tranche>,
+    pub forfeitures: Vec<Forfeiture>,
+}
+
+/// Where a grant stands on a date; the three parts add up to `granted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub granted: TokenAmount,
+    pub vested: TokenAmount,
+    pub unvested: TokenAmount,
+    pub forfeited: TokenAmount,
+}
+
+impl Timeline {
+    /// `vested` is the cumulative of the last tranche on or before `as_of`; `forfeited` sums
+    /// the forfeitures on or before it.
+    pub fn position(&self, as_of: Date) -> Position {
+        let vested = self
+            .tranches
+            .iter()
+            .take_while(|t| t.date <= as_of)
+            .last()
+            .map_or(TokenAmount::ZERO, |t| t.cumulative);
+        let forfeited = self
+            .forfeitures
+            .iter()
+            .filter(|f| f.date <= as_of)
+            .fold(0u128, |a, f| a.saturating_add(f.amount.base_units()));
+        let forfeited = TokenAmount::from_base_units(forfeited);
+        // INVARIANT: tranches and forfeitures sum to granted (checked when built), so the
+        // subtraction cannot go below zero.
+        let unvested = self
+            .granted
+            .saturating_sub(vested)
+            .saturating_sub(forfeited);
+        Position {
+            granted: self.granted,
+            vested,
+            unvested,
+            forfeited,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error("event `{event}` on {date} comes after the grant ended on {ended} (`{ended_by}`)")]
+    AfterEnd {
+        event: String,
+        date: Date,
+        ended: Date,
+        ended_by: String,
+    },
+    #[error("leave `{event}` must end after it starts")]
+    LeaveOrder { event: String },
+    #[error("leave `{event}` overlaps an earlier leave")]
+    LeaveOverlap { event: String },
+    #[error("amendment `{event}` sets {amount} base units, below the {vested} already vested")]
+    AmendmentBelowVested {
+        event: String,
+        amount: TokenAmount,
+        vested: TokenAmount,
+    },
+    #[error("amendment `{event}` changes nothing: give an amount, a schedule or both")]
+    EmptyAmendment { event: String },
+    #[error("amendment `{event}` rescales a fully vested remainder; give a schedule")]
+    RescaleNothing { event: String },
+    #[error("event `{event}` names performance tranche `{tranche}`, which the grant does not have")]
+    UnknownTranche { event: String, tranche: String },
+    #[error("event `{event}` resolves performance tranche `{tranche}` a second time")]
+    TrancheResolved { event: String, tranche: String },
+    #[error("event `{event}` scales `{tranche}` to {bps} bps, above its cap of {cap} bps")]
+    AboveCap {
+        event: String,
+        tranche: String,
+        bps: u32,
+        cap: u32,
+    },
+    #[error(
+        "performance tranche `{tranche}` has a cap of {cap} bps; at most {MAX_PERFORMANCE_BPS} is allowed"
+    )]
+    CapTooHigh { tranche: String, cap: u32 },
+    #[error("duplicate performance tranche id `{0}`")]
+    DuplicateTranche(String),
+    #[error("event `{event}` gives {bps} bps; a share is 0 to 10000 bps")]
+    Share { event: String, bps: u32 },
+    #[error(
+        "event `{event}` pulls the schedule forward, but a continuous linear schedule has no periods"
+    )]
+    NotPeriodic { event: String },
+    #[error("event `{event}`: {reason}")]
+    Invalid { event: String, reason: String },
+    #[error("amounts overflow 128 bits")]
+    Overflow,
+    #[error("time zone arithmetic failed: {0}")]
+    Time(String),
+    #[error("internal check failed: {0}")]
+    Internal(&'static str),
+}
+
+fn time_err(e: jiff::Error) -> GrantError {
+    GrantError::Time(e.to_string())
+}
+
+/// One layer of the evaluated schedule. Days compare against the company-local date.
+#[derive(Clone, Debug)]
+enum Layer {
+    /// Leave: frozen from `from` (inclusive) to `until` (exclusive), then `days`/`seconds`
+    /// later than before.
+    Shift {
+        from: Day,
+        from_instant: Instant,
+        until: Day,
+        days: i32,
+        seconds: i64,
+    },
+    /// From `from`, `periods` more installments count as elapsed.
+    Pull { from: Day, periods: u32 },
+    /// From `day`, nothing more vests: `vested` (as of the end of `day`) plus `bonus`.
+    Cut { day: Day, end: At, bonus: u128 },
+    /// From `day`: `base + bonus + floor((inner - base) × (remaining - bonus) / remaining)`.
+    Scale {
+        day: Day,
+        base: u128,
+        bonus: u128,
+        remaining: u128,
+    },
+    /// From `day`: `base` plus a new schedule over `total`, or the inner remainder rescaled.
+    Amend {
+        day: Day,
+        base: u128,
+        new: AmendShape,
+    },
+}
+
+#[derive(Clone, Debug)]
+enum AmendShape {
+    Schedule { schedule: Schedule, total: u128 },
+    Rescale { to: u128, from: u128 },
+}
+
+/// The base schedule with its layers: evaluates the cumulative time-vested amount.
+#[derive(Clone, Debug)]
+struct Layered<'a> {
+    base: &'a Schedule,
+    total: u128,
+    layers: Vec<Layer>,
+}
+
+impl Layered<'_> {
+    fn eval(&self, at: At) -> u128 {
+        eval_layers(self.base, self.total, &self.layers, at, 0)
+    }
+}
+
+fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u32) -> u128 {
+    let Some((layer, inner)) = layers.split_last() else {
+        return base.vested_boosted(total, &at, boost);
+    };
+    match layer {
+        Layer::Shift {
+            from,
+            from_instant,
+            until,
+            days,
+            seconds,
+        } => {
+            if at.day < *from {
+                eval_layers(base, total, inner, at, boost)
+            } else if at.day < *until {
+                eval_layers(base, total, inner, At::new(*from, *from_instant), boost)
+            } else {
+                eval_layers(base, total, inner, at.earlier(*days, *seconds), boost)
+            }
+        }
+        Layer::Pull { from, periods } => {
+            let boost = if at.day >= *from {
+                boost.saturating_add(*periods)
+            } else {
+                boost
+            };
+            eval_layers(base, total, inner, at, boost)
+        }
+        Layer::Cut { day, end, bonus } => {
+            if at.day < *day {
+                eval_layers(base, total, inner, at, boost)
+            } else {
+                let at = if at.instant < end.instant { at } else { *end };
+                eval_layers(base, total, inner, at, boost).saturating_add(*bonus)
+            }
+        }
+        Layer::Scale {
+            day,
+            base: b,
+            bonus,
+            remaining,
+        } => {
+            let v = eval_layers(base, total, inner, at, boost);
+            if at.day < *day || *remaining == 0 {
+                return v;
+            }
+            let grown = v.saturating_sub(*b);
+            let scaled = mul_div_floor(grown, remaining - bonus, *remaining).unwrap_or(grown);
+            b + bonus + scaled
+        }
+        Layer::Amend { day, base: b, new } => {
+            if at.day < *day {
+                return eval_layers(base, total, inner, at, boost);
+            }
+            match new {
+                AmendShape::Schedule { schedule, total: t } => {
+                    b + schedule.vested_boosted(*t, &at, boost)
+                }
+                AmendShape::Rescale { to, from } => {
+                    let grown = eval_layers(base, total, inner, at, boost).saturating_sub(*b);
+                    b + mul_div_floor(grown, *to, *from).unwrap_or(*to)
+                }
+            }
+        }
+    }
+}
+
+/// Converts dates to engine points in the company's time zone.
+struct Clock<'a> {
+    tz: &'a TimeZone,
+}
+
+impl Clock<'_> {
+    fn end(&self, day: Day) -> Result<At, GrantError> {
+        let instant = calendar::end_of_day(calendar::to_date(day), self.tz).map_err(time_err)?;
+        Ok(At::new(day, instant))
+    }
+    fn start_instant(&self, day: Day) -> Result<Instant, GrantError> {
+        calendar::start_of_day(calendar::to_date(day), self.tz).map_err(time_err)
+    }
+}
+
+struct PerfState<'a> {
+    tranche: &'a PerformanceTranche,
+    resolved: Option<(Day, u128)>,
+    forfeited: Option<(Day, ForfeitReason)>,
+}
+
+fn share(event: &GrantEvent, bps: u32) -> Result<u32, GrantError> {
+    if bps > FULL_BPS {
+        Err(GrantError::Share {
+            event: event.id.clone(),
+            bps,
+        })
+    } else {
+        Ok(bps)
+    }
+}
+
+fn bps_of(amount: u128, bps: u32) -> u128 {
+    // bps ≤ 20,000, so the quotient never exceeds twice the amount; saturate if it would.
+    mul_div_floor(amount, u128::from(bps), u128::from(FULL_BPS)).unwrap_or(u128::MAX)
+}
+
+impl Grant {
+    /// Applies every event in date order and expands the result into a timeline. For linear
+    /// schedules the table samples the end of each month, each event date and `as_of`.
+    pub fn timeline(&self, tz: &TimeZone, as_of: Option<Date>) -> Result<Timeline, GrantError> {
+        self.schedule.check_total(self.amount.base_units())?;
+        let clock = Clock { tz };
+        let mut perf: Vec<PerfState<'_>> = Vec::with_capacity(self.performance.len());
+        for p in &self.performance {
+            if p.cap_bps > MAX_PERFORMANCE_BPS {
+                return Err(GrantError::CapTooHigh {
+                    tranche: p.id.clone(),
+                    cap: p.cap_bps,
+                });
+            }
+            if perf.iter().any(|s| s.tranche.id == p.id) {
+                return Err(GrantError::DuplicateTranche(p.id.clone()));
+            }
+            perf.push(PerfState {
+                tranche: p,
+                resolved: None,
+                forfeited: None,
+            });
+        }
+
+        let mut events: Vec<&GrantEvent> = self.events.iter().collect();
+        events.sort_by_key(|e| e.date); // stable: same-day events keep their given order
+        let mut layered = Layered {
+            base: &self.schedule,
+            total: self.amount.base_units(),
+            layers: Vec::new(),
+        };
+        let mut time_total = self.amount.base_units();
+        let mut bonuses: Vec<(Day, u128, VestReason)> = Vec::new();
+        let mut forfeits: Vec<(Day, u128, ForfeitReason)> = Vec::new();
+        let mut ended: Option<(Date, &str)> = None;
+        let mut double: Option<(Day, Day, u32)> = None; // (from, until inclusive, bps)
+        let mut last_leave_end: Option<Day> = None;
+        let mut amend_schedules: Vec<&Schedule> = Vec::new();
+
+        for e in events {
+            check_date(e.date)?;
+            if let Some((end, by)) = ended {
+                return Err(GrantError::AfterEnd {
+                    event: e.id.clone(),
+                    date: e.date,
+                    ended: end,
+                    ended_by: by.to_owned(),
+                });
+            }
+            let day = calendar::to_day(e.date);
+            match &e.kind {
+                EventKind::Leave { until } => {
+                    check_date(*until)?;
+                    if *until <= e.date {
+                        return Err(GrantError::LeaveOrder {
+                            event: e.id.clone(),
+                        });
+                    }
+                    if last_leave_end.is_some_and(|end| day < end) {
+                        return Err(GrantError::LeaveOverlap {
+                            event: e.id.clone(),
+                        });
+                    }
+                    let until_day = calendar::to_day(*until);
+                    last_leave_end = Some(until_day);
+                    let from_instant = clock.start_instant(day)?;
+                    let seconds = clock.start_instant(until_day)? - from_instant;
+                    layered.layers.push(Layer::Shift {
+                        from: day,
+                        from_instant,
+                        until: until_day,
+                        days: until_day - day,
+                        seconds,
+                    });
+                }
+                EventKind::Termination {
+                    cause,
+                    acceleration,
+                } => {
+                    let end = clock.end(day)?;
+                    let vested = layered.eval(end);
+                    let unvested = time_total.saturating_sub(vested);
+                    let mut bonus = match acceleration {
+                        None => 0,
+                        Some(Acceleration::Percent { bps }) => bps_of(unvested, share(e, *bps)?),
+                        Some(Acceleration::Months(m)) => {
+                            let later = e
+                                .date
+                                .checked_add(i64::from(*m).months())
+                                .map_err(time_err)?;
+                            let later = later.min(crate::schedule::MAX_DATE);
+                            layered
+                                .eval(clock.end(calendar::to_day(later))?)
+                                .saturating_sub(vested)
+                        }
+                    };
+                    if let Some((from, until, bps)) = double {
+                        if cause.qualifies_for_double_trigger() && day >= from && day <= until {
+                            bonus = bonus.max(bps_of(unvested, bps));
+                        }
+                    }
+                    let bonus = bonus.min(unvested);
+                    layered.layers.push(Layer::Cut { day, end, bonus });
+                    if bonus > 0 {
+                        bonuses.push((day, bonus, VestReason::Acceleration));
+                    }
+                    let reason = if *cause == TerminationCause::ForCause {
+                        ForfeitReason::Revocation
+                    } else {
+                        ForfeitReason::Termination
+                    };
+                    self.end_grant(day, unvested - bonus, reason, &mut perf, &mut forfeits);
+                    ended = Some((e.date, &e.id));
+                }
+                EventKind::Revocation => {
+                    let end = clock.end(day)?;
+                    let vested = layered.eval(end);
+                    layered.layers.push(Layer::Cut { day, end, bonus: 0 });
+                    self.end_grant(
+                        day,
+                        time_total.saturating_sub(vested),
+                        ForfeitReason::Revocation,
+                        &mut perf,
+                        &mut forfeits,
+                    );
+                    ended = Some((e.date, &e.id));
+                }
+                EventKind::ChangeOfControl { trigger } => match *trigger {
+                    Trigger::Single { bps } => {
+                        let base = layered.eval(clock.end(day)?);
+                        let remaining = time_total.saturating_sub(base);
+                        let bonus = bps_of(remaining, share(e, bps)?);
+                        layered.layers.push(Layer::Scale {
+                            day,
+                            base,
+                            bonus,
+                            remaining,
+                        });
+                        if bonus > 0 {
+                            bonuses.push((day, bonus, VestReason::Acceleration));
+                        }
+                    }
+                    Trigger::Double { bps, window_months } => {
+                        let until = e
+                            .date
+                            .checked_add(i64::from(window_months).months())
+                            .map_err(time_err)?;
+                        double = Some((day, calendar::to_day(until), share(e, bps)?));
+                    }
+                },
+                EventKind::Amendment { amount, schedule } => {
+                    let base = layered.eval(clock.end(day)?);
+                    let new_total = amount.map_or(time_total, TokenAmount::base_units);
+                    if new_total < base {
+                        return Err(GrantError::AmendmentBelowVested {
+                            event: e.id.clone(),
+                            amount: TokenAmount::from_base_units(new_total),
+                            vested: TokenAmount::from_base_units(base),
+                        });
+                    }
+                    let rest = new_total - base;
+                    let shape = match schedule {
+                        Some(s) => {
+                            s.check_total(rest)?;
+                            amend_schedules.push(s);
+                            AmendShape::Schedule {
+                                schedule: s.clone(),
+                                total: rest,
+                            }
+                        }
+                        None if amount.is_none() => {
+                            return Err(GrantError::EmptyAmendment {
+                                event: e.id.clone(),
+                            });
+                        }
+                        None => {
+                            let from = time_total - base;
+                            if from == 0 && rest > 0 {
+                                return Err(GrantError::RescaleNothing {
+                                    event: e.id.clone(),
+                                });
+                            }
+                            AmendShape::Rescale {
+                                to: rest,
+                                from: from.max(1),
+                            }
+                        }
+                    };
+                    layered.layers.push(Layer::Amend {
+                        day,
+                        base,
+                        new: shape,
+                    });
+                    time_total = new_total;
+                }
+                EventKind::Milestone { effect } => match effect {
+                    MilestoneEffect::PullForward { periods } => {
+                        let periodic = amend_schedules
+                            .last()
+                            .copied()
+                            .unwrap_or(&self.schedule)
+                            .is_periodic();
+                        if !periodic {
+                            return Err(GrantError::NotPeriodic {
+                                event: e.id.clone(),
+                            });
+                        }
+                        let end = clock.end(day)?;
+                        let before = layered.eval(end);
+                        layered.layers.push(Layer::Pull {
+                            from: day,
+                            periods: *periods,
+                        });
+                        let bonus = layered.eval(end).saturating_sub(before);
+                        if bonus > 0 {
+                            bonuses.push((day, bonus, VestReason::Milestone));
+                        }
+                    }
+                    MilestoneEffect::Unlock { tranche }
+                    | MilestoneEffect::Scale { tranche, .. } => {
+                        let state = perf
+                            .iter_mut()
+                            .find(|s| s.tranche.id == *tranche)
+                            .ok_or_else(|| GrantError::UnknownTranche {
+                                event: e.id.clone(),
+                                tranche: tranche.clone(),
+                            })?;
+                        if state.resolved.is_some() {
+                            return Err(GrantError::TrancheResolved {
+                                event: e.id.clone(),
+                                tranche: tranche.clone(),
+                            });
+                        }
+                        let target = state.tranche.target.base_units();
+                        let amount = match effect {
+                            MilestoneEffect::Scale { bps, .. } => {
+                                if *bps > state.tranche.cap_bps {
+                                    return Err(GrantError::AboveCap {
+                                        event: e.id.clone(),
+                                        tranche: tranche.clone(),
+                                        bps: *bps,
+                                        cap: state.tranche.cap_bps,
+                                    });
+                                }
+                                bps_of(target, *bps)
+                            }
+                            _ => target,
+                        };
+                        state.resolved = Some((day, amount));
+                    }
+                },
+            }
+        }
+
+        self.expand(
+            &clock,
+            &layered,
+            time_total,
+            &amend_schedules,
+            &bonuses,
+            &forfeits,
+            &perf,
+            as_of,
+        )
+    }
+
+    fn end_grant(
+        &self,
+        day: Day,
+        time_forfeit: u128,
+        reason: ForfeitReason,
+        perf: &mut [PerfState<'_>],
+        forfeits: &mut Vec<(Day, u128, ForfeitReason)>,
+    ) {
+        let mut amount = time_forfeit;
+        for p in perf.iter_mut().filter(|p| p.resolved.is_none()) {
+            p.forfeited = Some((day, reason));
+            amount = amount.saturating_add(p.tranche.target.base_units());
+        }
+        if amount > 0 {
+            forfeits.push((day, amount, reason));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expand(
+        &self,
+        clock: &Clock<'_>,
+        layered: &Layered<'_>,
+        time_total: u128,
+        amend_schedules: &[&Schedule],
+        bonuses: &[(Day, u128, VestReason)],
+        forfeits: &[(Day, u128, ForfeitReason)],
+        perf: &[PerfState<'_>],
+        as_of: Option<Date>,
+    ) -> Result<Timeline, GrantError> {
+        // Candidate days where the cumulative may step, with the reason a base step carries.
+        let mut cands: Vec<(Day, VestReason)> = base_candidates(&self.schedule);
+        let mut linear = matches!(self.schedule, Schedule::Linear(_));
+        let mut amend_idx = 0;
+        for layer in &layered.layers {
+            match layer {
+                Layer::Shift { from, days, .. } => {
+                    for c in &mut cands {
+                        if c.0 > *from {
+                            c.0 += days;
+                        }
+                    }
+                }
+                Layer::Pull { from, .. } => cands.push((*from, VestReason::Vest)),
+                Layer::Cut { day, .. } => {
+                    cands.retain(|c| c.0 < *day);
+                    cands.push((*day, VestReason::Vest));
+                }
+                Layer::Scale { day, .. } => cands.push((*day, VestReason::Vest)),
+                Layer::Amend { day, new, .. } => {
+                    match new {
+                        AmendShape::Schedule { .. } => {
+                            cands.retain(|c| c.0 < *day);
+                            let s = amend_schedules
+                                .get(amend_idx)
+                                .copied()
+                                .ok_or(GrantError::Internal("amendment"))?;
+                            amend_idx += 1;
+                            linear |= matches!(s, Schedule::Linear(_));
+                            cands.extend(base_candidates(s).into_iter().filter(|c| c.0 > *day));
+                        }
+                        AmendShape::Rescale { .. } => {}
+                    }
+                    cands.push((*day, VestReason::Vest));
+                }
+            }
+        }
+        for p in perf {
+            if let Some((d, _)) = p.resolved {
+                cands.push((d, VestReason::Vest));
+            }
+        }
+        if linear {
+            if let (Some(lo), Some(hi)) = (
+                cands.iter().map(|c| c.0).min(),
+                cands.iter().map(|c| c.0).max(),
+            ) {
+                let mut month_ends = month_ends_between(lo, hi);
+                cands.append(&mut month_ends);
+                if let Some(a) = as_of {
+                    let a = calendar::to_day(a);
+                    if a > lo && a < hi {
+                        cands.push((a, VestReason::Vest));
+                    }
+                }
+            }
+        }
+        // Sort by day; a cliff tag wins over a plain vest on the same day.
+        cands.sort_by_key(|c| (c.0, c.1 != VestReason::Cliff));
+        cands.dedup_by_key(|c| c.0);
+
+        let mut tranches = Vec::new();
+        let mut prev_time = 0u128;
+        let mut cumulative = 0u128;
+        let mut push = |day: Day,
+                        amount: u128,
+                        reason: VestReason,
+                        cumulative: &mut u128|
+         -> Result<(), GrantError> {
+            if amount == 0 {
+                return Ok(());
+            }
+            *cumulative = cumulative.checked_add(amount).ok_or(GrantError::Overflow)?;
+            tranches.push(Tranche {
+                date: calendar::to_date(day),
+                amount: TokenAmount::from_base_units(amount),
+                cumulative: TokenAmount::from_base_units(*cumulative),
+                reason,
+            });
+            Ok(())
+        };
+        for &(day, tag) in &cands {
+            let v = layered.eval(clock.end(day)?);
+            if v < prev_time {
+                return Err(GrantError::Internal("cumulative vested went down"));
+            }
+            let jump = v - prev_time;
+            prev_time = v;
+            let event_bonus: u128 = bonuses.iter().filter(|b| b.0 == day).map(|b| b.1).sum();
+            let regular = jump
+                .checked_sub(event_bonus)
+                .ok_or(GrantError::Internal("bonus exceeds the step"))?;
+            push(day, regular, tag, &mut cumulative)?;
+            for b in bonuses.iter().filter(|b| b.0 == day) {
+                push(day, b.1, b.2, &mut cumulative)?;
+            }
+            for p in perf {
+                if let Some((d, amount)) = p.resolved {
+                    if d == day {
+                        push(day, amount, VestReason::Milestone, &mut cumulative)?;
+                    }
+                }
+            }
+        }
+
+        let forfeitures: Vec<Forfeiture> = forfeits
+            .iter()
+            .map(|&(d, a, r)| Forfeiture {
+                date: calendar::to_date(d),
+                amount: TokenAmount::from_base_units(a),
+                reason: r,
+            })
+            .collect();
+        let perf_granted = perf.iter().try_fold(0u128, |acc, p| {
+            let amount = p.resolved.map_or(p.tranche.target.base_units(), |r| r.1);
+            acc.checked_add(amount).ok_or(GrantError::Overflow)
+        })?;
+        let granted = time_total
+            .checked_add(perf_granted)
+            .ok_or(GrantError::Overflow)?;
+        let forfeited: u128 = forfeitures
+            .iter()
+            .try_fold(0u128, |acc, f| acc.checked_add(f.amount.base_units()))
+            .ok_or(GrantError::Overflow)?;
+        // The whole grant is accounted for: every unit either vests in a tranche or is forfeited
+        // (or, with unresolved performance tranches, is still waiting for its milestone).
+        let pending: u128 = perf
+            .iter()
+            .filter(|p| p.resolved.is_none() && p.forfeited.is_none())
+            .map(|p| p.tranche.target.base_units())
+            .sum();
+        if cumulative
+            .checked_add(forfeited)
+            .and_then(|s| s.checked_add(pending))
+            != Some(granted)
+        {
+            return Err(GrantError::Internal(
+                "tranches and forfeitures do not add up to the grant",
+            ));
+        }
+        Ok(Timeline {
+            granted: TokenAmount::from_base_units(granted),
+            tranches,
+            forfeitures,
+        })
+    }
+}
+
+fn base_candidates(s: &Schedule) -> Vec<(Day, VestReason)> {
+    match s {
+        Schedule::Calendar(c) => (1..=c.occurrences())
+            .map(|k| {
+                (
+                    c.installment_day(k),
+                    if k == c.cliff() && k >= 2 {
+                        VestReason::Cliff
+                    } else {
+                        VestReason::Vest
+                    },
+                )
+            })
+            .collect(),
+        Schedule::Custom(c) => c
+            .tranches()
+            .map(|(d, _)| (calendar::to_day(d), VestReason::Vest))
+            .collect(),
+        Schedule::Linear(l) => {
+            let utc_day =
+                |t: Instant| i32::try_from(t.div_euclid(calendar::SECONDS_PER_DAY)).unwrap_or(0);
+            // Local days can differ from UTC days by one either way: take the neighbours too;
+            // candidates where nothing changes produce no tranche.
+            let mut v = Vec::new();
+            for t in [Some(l.start()), l.cliff(), Some(l.end())]
+                .into_iter()
+                .flatten()
+            {
+                let d = utc_day(t);
+                v.extend([
+                    (d - 1, VestReason::Vest),
+                    (d, VestReason::Vest),
+                    (d + 1, VestReason::Vest),
+                ]);
+            }
+            if let Some(c) = l.cliff() {
+                let d = utc_day(c);
+                v.retain(|x| x.0 != d);
+                v.push((d, VestReason::Cliff));
+            }
+            v
+        }
+    }
+}
+
+fn month_ends_between(lo: Day, hi: Day) -> Vec<(Day, VestReason)> {
+    let (y0, m0, _) = calendar::civil_from_day(lo);
+    let (y1, m1, _) = calendar::civil_from_day(hi);
+    let (a, b) = (calendar::month_index(y0, m0), calendar::month_index(y1, m1));
+    (a..=b)
+        .map(|mi| {
+            let (y, m) = calendar::from_month_index(mi);
+            (
+                calendar::day_from_civil(y, m, calendar::days_in_month(y, m)),
+                VestReason::Vest,
+            )
+        })
+        .filter(|c| c.0 >= lo && c.0 <= hi)
+        .collect()
+}
