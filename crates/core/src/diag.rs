@@ -1,0 +1,89 @@
+//! Diagnostics for user-written input: which file, where in it, and why.
+//!
+//! Validators collect every problem they find into a `Vec<Diagnostic>` rather than stopping
+//! at the first, so a person fixes a file in one pass.
+
+use std::fmt;
+
+/// Where in an input a problem is: a line and column when the format keeps them (TOML, CSV,
+/// JSON), and the field's path (`grant[2].schedule.cliff_months`, a JSON pointer) always
+/// when there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub field: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: Location,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(file: &str, field: impl Into<Option<String>>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            location: Location { file: file.to_owned(), line: None, column: None, field: field.into() },
+            message: message.into(),
+        }
+    }
+
+    /// Sets the line and column (both 1-based).
+    pub fn at(mut self, line: usize, column: usize) -> Diagnostic {
+        self.location.line = Some(line);
+        self.location.column = Some(column);
+        self
+    }
+
+    /// Line and column (1-based) of a byte offset in `text`.
+    pub fn at_offset(self, text: &str, offset: usize) -> Diagnostic {
+        let (line, column) = line_column(text, offset);
+        self.at(line, column)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Renders as `INTERFACES.md` asks: `error: <what>` then `  --> file:line:column (field)`.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        let l = &self.location;
+        write!(f, "  --> {}", l.file)?;
+        if let (Some(line), Some(col)) = (l.line, l.column) {
+            write!(f, ":{line}:{col}")?;
+        }
+        if let Some(field) = &l.field {
+            write!(f, " ({field})")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_and_field() {
+        let d = Diagnostic::new("company.toml", Some("grant[1].amount".to_owned()), "bad amount").at(7, 10);
+        assert_eq!(d.to_string(), "error: bad amount\n  --> company.toml:7:10 (grant[1].amount)");
+    }
+
+    #[test]
+    fn offsets_become_lines_and_columns() {
+        let text = "a = 1\nbé = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        assert_eq!(line_column(text, 9), (2, 3));
+    }
+}
