@@ -99,12 +99,7 @@ pub fn to_date(day: Day) -> Date {
     let y = i16::try_from(y).unwrap_or(if y < 0 { -9999 } else { 9999 });
     // INVARIANT: civil_from_day returns a valid month and day; the year is clamped to jiff's
     // range above, and callers validate ranges before evaluating, so this cannot fail.
-    Date::new(
-        y,
-        i8::try_from(m).unwrap_or(1),
-        i8::try_from(d).unwrap_or(1),
-    )
-    .unwrap_or(Date::MAX)
+    Date::new(y, i8::try_from(m).unwrap_or(1), i8::try_from(d).unwrap_or(1)).unwrap_or(Date::MAX)
 }
 
 /// `date` plus `months`, clamped to the last day of the target month, with the day taken
@@ -119,11 +114,7 @@ pub fn month_day_clamped(anchor_month: i32, months: i32, day: u8) -> Day {
 /// The instant a vest on `date` happens: 00:00 of that day in the company's time zone (the
 /// earliest instant of the day, if a transition skips midnight).
 pub fn start_of_day(date: Date, tz: &TimeZone) -> Result<Instant, jiff::Error> {
-    Ok(date
-        .to_zoned_datetime(tz.clone())?
-        .start_of_day()?
-        .timestamp()
-        .as_second())
+    Ok(date.to_zoned_datetime(tz.clone())?.start_of_day()?.timestamp().as_second())
 }
 
 /// The last second of `date` in the company's time zone: what `--as-of DATE` means.
@@ -134,9 +125,7 @@ pub fn end_of_day(date: Date, tz: &TimeZone) -> Result<Instant, jiff::Error> {
 
 /// The civil date, in the company's time zone, of an instant.
 pub fn date_of(instant: Instant, tz: &TimeZone) -> Result<Date, jiff::Error> {
-    Ok(jiff::Timestamp::from_second(instant)?
-        .to_zoned_datetime(tz.clone())
-        .date())
+    Ok(jiff::Timestamp::from_second(instant)?.to_zoned_datetime(tz.clone()).date())
 }
 
 #[cfg(test)]
@@ -161,27 +150,12 @@ mod tests {
     fn month_arithmetic_clamps_from_the_anchor() {
         // 31 January + 1 month = 28/29 February; + 2 months = 31 March (not 28 March).
         let anchor = month_index(2024, 1);
-        assert_eq!(
-            to_date(month_day_clamped(anchor, 1, 31)),
-            Date::constant(2024, 2, 29)
-        );
-        assert_eq!(
-            to_date(month_day_clamped(anchor, 2, 31)),
-            Date::constant(2024, 3, 31)
-        );
+        assert_eq!(to_date(month_day_clamped(anchor, 1, 31)), Date::constant(2024, 2, 29));
+        assert_eq!(to_date(month_day_clamped(anchor, 2, 31)), Date::constant(2024, 3, 31));
         let anchor = month_index(2025, 1);
-        assert_eq!(
-            to_date(month_day_clamped(anchor, 1, 31)),
-            Date::constant(2025, 2, 28)
-        );
-        assert_eq!(
-            to_date(month_day_clamped(anchor, 13, 30)),
-            Date::constant(2026, 2, 28)
-        );
-        assert_eq!(
-            to_date(month_day_clamped(anchor, 11, 31)),
-            Date::constant(2025, 12, 31)
-        );
+        assert_eq!(to_date(month_day_clamped(anchor, 1, 31)), Date::constant(2025, 2, 28));
+        assert_eq!(to_date(month_day_clamped(anchor, 13, 30)), Date::constant(2026, 2, 28));
+        assert_eq!(to_date(month_day_clamped(anchor, 11, 31)), Date::constant(2025, 12, 31));
     }
 
     #[test]
@@ -194,9 +168,6 @@ mod tests {
         assert_eq!(end - start + 1, 23 * 3600);
         assert_eq!(date_of(start, &ny).expect("date"), d);
         assert_eq!(date_of(end, &ny).expect("date"), d);
-        assert_eq!(
-            date_of(end + 1, &ny).expect("date"),
-            Date::constant(2026, 3, 9)
-        );
+        assert_eq!(date_of(end + 1, &ny).expect("date"), Date::constant(2026, 3, 9));
     }
 }

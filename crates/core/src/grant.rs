@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use tokencomp_money::{TokenAmount, mul_div_floor};
 
 use crate::calendar::{self, Day, Instant};
-use crate::schedule::{At, Schedule, ScheduleError, check_date};
+use crate::schedule::{At, LinearModel, Schedule, ScheduleError, check_date};
 
 /// Basis points: 10,000 = 100%.
 pub const FULL_BPS: u32 = 10_000;
@@ -91,10 +91,7 @@ pub enum TerminationCause {
 impl TerminationCause {
     /// Whether this ends a double-trigger window with acceleration.
     pub fn qualifies_for_double_trigger(self) -> bool {
-        matches!(
-            self,
-            TerminationCause::WithoutCause | TerminationCause::GoodReason
-        )
+        matches!(self, TerminationCause::WithoutCause | TerminationCause::GoodReason)
     }
 }
 
@@ -197,12 +194,8 @@ impl Timeline {
     /// `vested` is the cumulative of the last tranche on or before `as_of`; `forfeited` sums
     /// the forfeitures on or before it.
     pub fn position(&self, as_of: Date) -> Position {
-        let vested = self
-            .tranches
-            .iter()
-            .take_while(|t| t.date <= as_of)
-            .last()
-            .map_or(TokenAmount::ZERO, |t| t.cumulative);
+        let vested =
+            self.tranches.iter().take_while(|t| t.date <= as_of).last().map_or(TokenAmount::ZERO, |t| t.cumulative);
         let forfeited = self
             .forfeitures
             .iter()
@@ -211,16 +204,8 @@ impl Timeline {
         let forfeited = TokenAmount::from_base_units(forfeited);
         // INVARIANT: tranches and forfeitures sum to granted (checked when built), so the
         // subtraction cannot go below zero.
-        let unvested = self
-            .granted
-            .saturating_sub(vested)
-            .saturating_sub(forfeited);
-        Position {
-            granted: self.granted,
-            vested,
-            unvested,
-            forfeited,
-        }
+        let unvested = self.granted.saturating_sub(vested).saturating_sub(forfeited);
+        Position { granted: self.granted, vested, unvested, forfeited }
     }
 }
 
@@ -229,22 +214,13 @@ pub enum GrantError {
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
     #[error("event `{event}` on {date} comes after the grant ended on {ended} (`{ended_by}`)")]
-    AfterEnd {
-        event: String,
-        date: Date,
-        ended: Date,
-        ended_by: String,
-    },
+    AfterEnd { event: String, date: Date, ended: Date, ended_by: String },
     #[error("leave `{event}` must end after it starts")]
     LeaveOrder { event: String },
     #[error("leave `{event}` overlaps an earlier leave")]
     LeaveOverlap { event: String },
     #[error("amendment `{event}` sets {amount} base units, below the {vested} already vested")]
-    AmendmentBelowVested {
-        event: String,
-        amount: TokenAmount,
-        vested: TokenAmount,
-    },
+    AmendmentBelowVested { event: String, amount: TokenAmount, vested: TokenAmount },
     #[error("amendment `{event}` changes nothing: give an amount, a schedule or both")]
     EmptyAmendment { event: String },
     #[error("amendment `{event}` rescales a fully vested remainder; give a schedule")]
@@ -254,23 +230,14 @@ pub enum GrantError {
     #[error("event `{event}` resolves performance tranche `{tranche}` a second time")]
     TrancheResolved { event: String, tranche: String },
     #[error("event `{event}` scales `{tranche}` to {bps} bps, above its cap of {cap} bps")]
-    AboveCap {
-        event: String,
-        tranche: String,
-        bps: u32,
-        cap: u32,
-    },
-    #[error(
-        "performance tranche `{tranche}` has a cap of {cap} bps; at most {MAX_PERFORMANCE_BPS} is allowed"
-    )]
+    AboveCap { event: String, tranche: String, bps: u32, cap: u32 },
+    #[error("performance tranche `{tranche}` has a cap of {cap} bps; at most {MAX_PERFORMANCE_BPS} is allowed")]
     CapTooHigh { tranche: String, cap: u32 },
     #[error("duplicate performance tranche id `{0}`")]
     DuplicateTranche(String),
     #[error("event `{event}` gives {bps} bps; a share is 0 to 10000 bps")]
     Share { event: String, bps: u32 },
-    #[error(
-        "event `{event}` pulls the schedule forward, but a continuous linear schedule has no periods"
-    )]
+    #[error("event `{event}` pulls the schedule forward, but a continuous linear schedule has no periods")]
     NotPeriodic { event: String },
     #[error("event `{event}`: {reason}")]
     Invalid { event: String, reason: String },
@@ -291,30 +258,15 @@ fn time_err(e: jiff::Error) -> GrantError {
 enum Layer {
     /// Leave: frozen from `from` (inclusive) to `until` (exclusive), then `days`/`seconds`
     /// later than before.
-    Shift {
-        from: Day,
-        from_instant: Instant,
-        until: Day,
-        days: i32,
-        seconds: i64,
-    },
+    Shift { from: Day, from_instant: Instant, until: Day, days: i32, seconds: i64 },
     /// From `from`, `periods` more installments count as elapsed.
     Pull { from: Day, periods: u32 },
     /// From `day`, nothing more vests: `vested` (as of the end of `day`) plus `bonus`.
     Cut { day: Day, end: At, bonus: u128 },
     /// From `day`: `base + bonus + floor((inner - base) × (remaining - bonus) / remaining)`.
-    Scale {
-        day: Day,
-        base: u128,
-        bonus: u128,
-        remaining: u128,
-    },
+    Scale { day: Day, base: u128, bonus: u128, remaining: u128 },
     /// From `day`: `base` plus a new schedule over `total`, or the inner remainder rescaled.
-    Amend {
-        day: Day,
-        base: u128,
-        new: AmendShape,
-    },
+    Amend { day: Day, base: u128, new: AmendShape },
 }
 
 #[derive(Clone, Debug)]
@@ -342,13 +294,7 @@ fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u3
         return base.vested_boosted(total, &at, boost);
     };
     match layer {
-        Layer::Shift {
-            from,
-            from_instant,
-            until,
-            days,
-            seconds,
-        } => {
+        Layer::Shift { from, from_instant, until, days, seconds } => {
             if at.day < *from {
                 eval_layers(base, total, inner, at, boost)
             } else if at.day < *until {
@@ -358,11 +304,7 @@ fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u3
             }
         }
         Layer::Pull { from, periods } => {
-            let boost = if at.day >= *from {
-                boost.saturating_add(*periods)
-            } else {
-                boost
-            };
+            let boost = if at.day >= *from { boost.saturating_add(*periods) } else { boost };
             eval_layers(base, total, inner, at, boost)
         }
         Layer::Cut { day, end, bonus } => {
@@ -373,12 +315,7 @@ fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u3
                 eval_layers(base, total, inner, at, boost).saturating_add(*bonus)
             }
         }
-        Layer::Scale {
-            day,
-            base: b,
-            bonus,
-            remaining,
-        } => {
+        Layer::Scale { day, base: b, bonus, remaining } => {
             let v = eval_layers(base, total, inner, at, boost);
             if at.day < *day || *remaining == 0 {
                 return v;
@@ -392,9 +329,7 @@ fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u3
                 return eval_layers(base, total, inner, at, boost);
             }
             match new {
-                AmendShape::Schedule { schedule, total: t } => {
-                    b + schedule.vested_boosted(*t, &at, boost)
-                }
+                AmendShape::Schedule { schedule, total: t } => b + schedule.vested_boosted(*t, &at, boost),
                 AmendShape::Rescale { to, from } => {
                     let grown = eval_layers(base, total, inner, at, boost).saturating_sub(*b);
                     b + mul_div_floor(grown, *to, *from).unwrap_or(*to)
@@ -414,6 +349,9 @@ impl Clock<'_> {
         let instant = calendar::end_of_day(calendar::to_date(day), self.tz).map_err(time_err)?;
         Ok(At::new(day, instant))
     }
+    fn local_day(&self, instant: Instant) -> Result<Day, GrantError> {
+        Ok(calendar::to_day(calendar::date_of(instant, self.tz).map_err(time_err)?))
+    }
     fn start_instant(&self, day: Day) -> Result<Instant, GrantError> {
         calendar::start_of_day(calendar::to_date(day), self.tz).map_err(time_err)
     }
@@ -426,14 +364,7 @@ struct PerfState<'a> {
 }
 
 fn share(event: &GrantEvent, bps: u32) -> Result<u32, GrantError> {
-    if bps > FULL_BPS {
-        Err(GrantError::Share {
-            event: event.id.clone(),
-            bps,
-        })
-    } else {
-        Ok(bps)
-    }
+    if bps > FULL_BPS { Err(GrantError::Share { event: event.id.clone(), bps }) } else { Ok(bps) }
 }
 
 fn bps_of(amount: u128, bps: u32) -> u128 {
@@ -450,28 +381,17 @@ impl Grant {
         let mut perf: Vec<PerfState<'_>> = Vec::with_capacity(self.performance.len());
         for p in &self.performance {
             if p.cap_bps > MAX_PERFORMANCE_BPS {
-                return Err(GrantError::CapTooHigh {
-                    tranche: p.id.clone(),
-                    cap: p.cap_bps,
-                });
+                return Err(GrantError::CapTooHigh { tranche: p.id.clone(), cap: p.cap_bps });
             }
             if perf.iter().any(|s| s.tranche.id == p.id) {
                 return Err(GrantError::DuplicateTranche(p.id.clone()));
             }
-            perf.push(PerfState {
-                tranche: p,
-                resolved: None,
-                forfeited: None,
-            });
+            perf.push(PerfState { tranche: p, resolved: None, forfeited: None });
         }
 
         let mut events: Vec<&GrantEvent> = self.events.iter().collect();
         events.sort_by_key(|e| e.date); // stable: same-day events keep their given order
-        let mut layered = Layered {
-            base: &self.schedule,
-            total: self.amount.base_units(),
-            layers: Vec::new(),
-        };
+        let mut layered = Layered { base: &self.schedule, total: self.amount.base_units(), layers: Vec::new() };
         let mut time_total = self.amount.base_units();
         let mut bonuses: Vec<(Day, u128, VestReason)> = Vec::new();
         let mut forfeits: Vec<(Day, u128, ForfeitReason)> = Vec::new();
@@ -495,14 +415,10 @@ impl Grant {
                 EventKind::Leave { until } => {
                     check_date(*until)?;
                     if *until <= e.date {
-                        return Err(GrantError::LeaveOrder {
-                            event: e.id.clone(),
-                        });
+                        return Err(GrantError::LeaveOrder { event: e.id.clone() });
                     }
                     if last_leave_end.is_some_and(|end| day < end) {
-                        return Err(GrantError::LeaveOverlap {
-                            event: e.id.clone(),
-                        });
+                        return Err(GrantError::LeaveOverlap { event: e.id.clone() });
                     }
                     let until_day = calendar::to_day(*until);
                     last_leave_end = Some(until_day);
@@ -516,10 +432,7 @@ impl Grant {
                         seconds,
                     });
                 }
-                EventKind::Termination {
-                    cause,
-                    acceleration,
-                } => {
+                EventKind::Termination { cause, acceleration } => {
                     let end = clock.end(day)?;
                     let vested = layered.eval(end);
                     let unvested = time_total.saturating_sub(vested);
@@ -527,14 +440,9 @@ impl Grant {
                         None => 0,
                         Some(Acceleration::Percent { bps }) => bps_of(unvested, share(e, *bps)?),
                         Some(Acceleration::Months(m)) => {
-                            let later = e
-                                .date
-                                .checked_add(i64::from(*m).months())
-                                .map_err(time_err)?;
+                            let later = e.date.checked_add(i64::from(*m).months()).map_err(time_err)?;
                             let later = later.min(crate::schedule::MAX_DATE);
-                            layered
-                                .eval(clock.end(calendar::to_day(later))?)
-                                .saturating_sub(vested)
+                            layered.eval(clock.end(calendar::to_day(later))?).saturating_sub(vested)
                         }
                     };
                     if let Some((from, until, bps)) = double {
@@ -573,21 +481,13 @@ impl Grant {
                         let base = layered.eval(clock.end(day)?);
                         let remaining = time_total.saturating_sub(base);
                         let bonus = bps_of(remaining, share(e, bps)?);
-                        layered.layers.push(Layer::Scale {
-                            day,
-                            base,
-                            bonus,
-                            remaining,
-                        });
+                        layered.layers.push(Layer::Scale { day, base, bonus, remaining });
                         if bonus > 0 {
                             bonuses.push((day, bonus, VestReason::Acceleration));
                         }
                     }
                     Trigger::Double { bps, window_months } => {
-                        let until = e
-                            .date
-                            .checked_add(i64::from(window_months).months())
-                            .map_err(time_err)?;
+                        let until = e.date.checked_add(i64::from(window_months).months()).map_err(time_err)?;
                         double = Some((day, calendar::to_day(until), share(e, bps)?));
                     }
                 },
@@ -606,73 +506,42 @@ impl Grant {
                         Some(s) => {
                             s.check_total(rest)?;
                             amend_schedules.push(s);
-                            AmendShape::Schedule {
-                                schedule: s.clone(),
-                                total: rest,
-                            }
+                            AmendShape::Schedule { schedule: s.clone(), total: rest }
                         }
                         None if amount.is_none() => {
-                            return Err(GrantError::EmptyAmendment {
-                                event: e.id.clone(),
-                            });
+                            return Err(GrantError::EmptyAmendment { event: e.id.clone() });
                         }
                         None => {
                             let from = time_total - base;
                             if from == 0 && rest > 0 {
-                                return Err(GrantError::RescaleNothing {
-                                    event: e.id.clone(),
-                                });
+                                return Err(GrantError::RescaleNothing { event: e.id.clone() });
                             }
-                            AmendShape::Rescale {
-                                to: rest,
-                                from: from.max(1),
-                            }
+                            AmendShape::Rescale { to: rest, from: from.max(1) }
                         }
                     };
-                    layered.layers.push(Layer::Amend {
-                        day,
-                        base,
-                        new: shape,
-                    });
+                    layered.layers.push(Layer::Amend { day, base, new: shape });
                     time_total = new_total;
                 }
                 EventKind::Milestone { effect } => match effect {
                     MilestoneEffect::PullForward { periods } => {
-                        let periodic = amend_schedules
-                            .last()
-                            .copied()
-                            .unwrap_or(&self.schedule)
-                            .is_periodic();
+                        let periodic = amend_schedules.last().copied().unwrap_or(&self.schedule).is_periodic();
                         if !periodic {
-                            return Err(GrantError::NotPeriodic {
-                                event: e.id.clone(),
-                            });
+                            return Err(GrantError::NotPeriodic { event: e.id.clone() });
                         }
                         let end = clock.end(day)?;
                         let before = layered.eval(end);
-                        layered.layers.push(Layer::Pull {
-                            from: day,
-                            periods: *periods,
-                        });
+                        layered.layers.push(Layer::Pull { from: day, periods: *periods });
                         let bonus = layered.eval(end).saturating_sub(before);
                         if bonus > 0 {
                             bonuses.push((day, bonus, VestReason::Milestone));
                         }
                     }
-                    MilestoneEffect::Unlock { tranche }
-                    | MilestoneEffect::Scale { tranche, .. } => {
-                        let state = perf
-                            .iter_mut()
-                            .find(|s| s.tranche.id == *tranche)
-                            .ok_or_else(|| GrantError::UnknownTranche {
-                                event: e.id.clone(),
-                                tranche: tranche.clone(),
-                            })?;
+                    MilestoneEffect::Unlock { tranche } | MilestoneEffect::Scale { tranche, .. } => {
+                        let state = perf.iter_mut().find(|s| s.tranche.id == *tranche).ok_or_else(|| {
+                            GrantError::UnknownTranche { event: e.id.clone(), tranche: tranche.clone() }
+                        })?;
                         if state.resolved.is_some() {
-                            return Err(GrantError::TrancheResolved {
-                                event: e.id.clone(),
-                                tranche: tranche.clone(),
-                            });
+                            return Err(GrantError::TrancheResolved { event: e.id.clone(), tranche: tranche.clone() });
                         }
                         let target = state.tranche.target.base_units();
                         let amount = match effect {
@@ -695,16 +564,7 @@ impl Grant {
             }
         }
 
-        self.expand(
-            &clock,
-            &layered,
-            time_total,
-            &amend_schedules,
-            &bonuses,
-            &forfeits,
-            &perf,
-            as_of,
-        )
+        self.expand(&clock, &layered, time_total, &amend_schedules, &bonuses, &forfeits, &perf, as_of)
     }
 
     fn end_grant(
@@ -738,8 +598,13 @@ impl Grant {
         as_of: Option<Date>,
     ) -> Result<Timeline, GrantError> {
         // Candidate days where the cumulative may step, with the reason a base step carries.
-        let mut cands: Vec<(Day, VestReason)> = base_candidates(&self.schedule);
-        let mut linear = matches!(self.schedule, Schedule::Linear(_));
+        let mut cands: Vec<(Day, VestReason)> = base_candidates(&self.schedule, clock)?;
+        // Linear tables sample month ends from the earliest linear start.
+        let linear_start = |s: &Schedule| match s {
+            Schedule::Linear(l) => clock.local_day(l.start()).map(Some),
+            _ => Ok(None),
+        };
+        let mut linear_lo: Option<Day> = linear_start(&self.schedule)?;
         let mut amend_idx = 0;
         for layer in &layered.layers {
             match layer {
@@ -760,13 +625,12 @@ impl Grant {
                     match new {
                         AmendShape::Schedule { .. } => {
                             cands.retain(|c| c.0 < *day);
-                            let s = amend_schedules
-                                .get(amend_idx)
-                                .copied()
-                                .ok_or(GrantError::Internal("amendment"))?;
+                            let s = amend_schedules.get(amend_idx).copied().ok_or(GrantError::Internal("amendment"))?;
                             amend_idx += 1;
-                            linear |= matches!(s, Schedule::Linear(_));
-                            cands.extend(base_candidates(s).into_iter().filter(|c| c.0 > *day));
+                            if let Some(d) = linear_start(s)? {
+                                linear_lo = Some(linear_lo.map_or(d.max(*day), |lo| lo.min(d.max(*day))));
+                            }
+                            cands.extend(base_candidates(s, clock)?.into_iter().filter(|c| c.0 > *day));
                         }
                         AmendShape::Rescale { .. } => {}
                     }
@@ -779,11 +643,9 @@ impl Grant {
                 cands.push((d, VestReason::Vest));
             }
         }
-        if linear {
-            if let (Some(lo), Some(hi)) = (
-                cands.iter().map(|c| c.0).min(),
-                cands.iter().map(|c| c.0).max(),
-            ) {
+        if let Some(linear_lo) = linear_lo {
+            let lo = cands.iter().map(|c| c.0).min().map_or(linear_lo, |m| m.min(linear_lo));
+            if let Some(hi) = cands.iter().map(|c| c.0).max() {
                 let mut month_ends = month_ends_between(lo, hi);
                 cands.append(&mut month_ends);
                 if let Some(a) = as_of {
@@ -801,11 +663,7 @@ impl Grant {
         let mut tranches = Vec::new();
         let mut prev_time = 0u128;
         let mut cumulative = 0u128;
-        let mut push = |day: Day,
-                        amount: u128,
-                        reason: VestReason,
-                        cumulative: &mut u128|
-         -> Result<(), GrantError> {
+        let mut push = |day: Day, amount: u128, reason: VestReason, cumulative: &mut u128| -> Result<(), GrantError> {
             if amount == 0 {
                 return Ok(());
             }
@@ -826,9 +684,7 @@ impl Grant {
             let jump = v - prev_time;
             prev_time = v;
             let event_bonus: u128 = bonuses.iter().filter(|b| b.0 == day).map(|b| b.1).sum();
-            let regular = jump
-                .checked_sub(event_bonus)
-                .ok_or(GrantError::Internal("bonus exceeds the step"))?;
+            let regular = jump.checked_sub(event_bonus).ok_or(GrantError::Internal("bonus exceeds the step"))?;
             push(day, regular, tag, &mut cumulative)?;
             for b in bonuses.iter().filter(|b| b.0 == day) {
                 push(day, b.1, b.2, &mut cumulative)?;
@@ -854,9 +710,7 @@ impl Grant {
             let amount = p.resolved.map_or(p.tranche.target.base_units(), |r| r.1);
             acc.checked_add(amount).ok_or(GrantError::Overflow)
         })?;
-        let granted = time_total
-            .checked_add(perf_granted)
-            .ok_or(GrantError::Overflow)?;
+        let granted = time_total.checked_add(perf_granted).ok_or(GrantError::Overflow)?;
         let forfeited: u128 = forfeitures
             .iter()
             .try_fold(0u128, |acc, f| acc.checked_add(f.amount.base_units()))
@@ -868,66 +722,32 @@ impl Grant {
             .filter(|p| p.resolved.is_none() && p.forfeited.is_none())
             .map(|p| p.tranche.target.base_units())
             .sum();
-        if cumulative
-            .checked_add(forfeited)
-            .and_then(|s| s.checked_add(pending))
-            != Some(granted)
-        {
-            return Err(GrantError::Internal(
-                "tranches and forfeitures do not add up to the grant",
-            ));
+        if cumulative.checked_add(forfeited).and_then(|s| s.checked_add(pending)) != Some(granted) {
+            return Err(GrantError::Internal("tranches and forfeitures do not add up to the grant"));
         }
-        Ok(Timeline {
-            granted: TokenAmount::from_base_units(granted),
-            tranches,
-            forfeitures,
-        })
+        Ok(Timeline { granted: TokenAmount::from_base_units(granted), tranches, forfeitures })
     }
 }
 
-fn base_candidates(s: &Schedule) -> Vec<(Day, VestReason)> {
-    match s {
+fn base_candidates(s: &Schedule, clock: &Clock<'_>) -> Result<Vec<(Day, VestReason)>, GrantError> {
+    Ok(match s {
         Schedule::Calendar(c) => (1..=c.occurrences())
             .map(|k| {
-                (
-                    c.installment_day(k),
-                    if k == c.cliff() && k >= 2 {
-                        VestReason::Cliff
-                    } else {
-                        VestReason::Vest
-                    },
-                )
+                (c.installment_day(k), if k == c.cliff() && k >= 2 { VestReason::Cliff } else { VestReason::Vest })
             })
             .collect(),
-        Schedule::Custom(c) => c
-            .tranches()
-            .map(|(d, _)| (calendar::to_day(d), VestReason::Vest))
-            .collect(),
+        Schedule::Custom(c) => c.tranches().map(|(d, _)| (calendar::to_day(d), VestReason::Vest)).collect(),
         Schedule::Linear(l) => {
-            let utc_day =
-                |t: Instant| i32::try_from(t.div_euclid(calendar::SECONDS_PER_DAY)).unwrap_or(0);
-            // Local days can differ from UTC days by one either way: take the neighbours too;
-            // candidates where nothing changes produce no tranche.
-            let mut v = Vec::new();
-            for t in [Some(l.start()), l.cliff(), Some(l.end())]
-                .into_iter()
-                .flatten()
-            {
-                let d = utc_day(t);
-                v.extend([
-                    (d - 1, VestReason::Vest),
-                    (d, VestReason::Vest),
-                    (d + 1, VestReason::Vest),
-                ]);
-            }
+            let mut v = vec![(clock.local_day(l.end())?, VestReason::Vest)];
             if let Some(c) = l.cliff() {
-                let d = utc_day(c);
-                v.retain(|x| x.0 != d);
-                v.push((d, VestReason::Cliff));
+                v.push((clock.local_day(c)?, VestReason::Cliff));
+            }
+            if matches!(l.model(), LinearModel::Sablier { start_unlock, .. } if start_unlock > 0) {
+                v.push((clock.local_day(l.start())?, VestReason::Vest));
             }
             v
         }
-    }
+    })
 }
 
 fn month_ends_between(lo: Day, hi: Day) -> Vec<(Day, VestReason)> {
@@ -937,10 +757,7 @@ fn month_ends_between(lo: Day, hi: Day) -> Vec<(Day, VestReason)> {
     (a..=b)
         .map(|mi| {
             let (y, m) = calendar::from_month_index(mi);
-            (
-                calendar::day_from_civil(y, m, calendar::days_in_month(y, m)),
-                VestReason::Vest,
-            )
+            (calendar::day_from_civil(y, m, calendar::days_in_month(y, m)), VestReason::Vest)
         })
         .filter(|c| c.0 >= lo && c.0 <= hi)
         .collect()

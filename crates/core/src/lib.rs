@@ -9,11 +9,9 @@ pub mod grant;
 pub mod schedule;
 
 pub use grant::{
-    Acceleration, EventKind, ForfeitReason, Forfeiture, Grant, GrantError, GrantEvent,
-    MilestoneEffect, PerformanceTranche, Position, TerminationCause, Timeline, Tranche, Trigger,
-    VestReason,
+    Acceleration, EventKind, ForfeitReason, Forfeiture, Grant, GrantError, GrantEvent, MilestoneEffect,
+    PerformanceTranche, Position, TerminationCause, Timeline, Tranche, Trigger, VestReason,
 };
 pub use schedule::{
-    Allocation, At, Calendar, Custom, DayOfMonth, Linear, LinearModel, Period, Schedule,
-    ScheduleError,
+    Allocation, At, Calendar, Custom, DayOfMonth, Linear, LinearModel, Period, Schedule, ScheduleError,
 };

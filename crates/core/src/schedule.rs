@@ -26,13 +26,7 @@ pub struct At {
 impl At {
     pub fn new(day: Day, instant: Instant) -> At {
         let (year, month, dom) = calendar::civil_from_day(day);
-        At {
-            day,
-            instant,
-            year,
-            month,
-            dom,
-        }
+        At { day, instant, year, month, dom }
     }
 
     /// The same point moved `days` calendar days and `seconds` seconds earlier.
@@ -105,18 +99,12 @@ impl Allocation {
         }
         let (k128, n128) = (u128::from(k), u128::from(n));
         match self {
-            Allocation::CumulativeRoundDown | Allocation::Fractional => {
-                floor_frac(total, k128, n128)
-            }
+            Allocation::CumulativeRoundDown | Allocation::Fractional => floor_frac(total, k128, n128),
             Allocation::CumulativeRounding => {
                 let q = floor_frac(total, k128, n128);
                 // remainder of total*k/n, from the quotient: (total*k - q*n) fits because it is < n.
                 let r = rem_frac(total, k128, n128, q);
-                if r.saturating_mul(2) >= n128 {
-                    q + 1
-                } else {
-                    q
-                }
+                if r.saturating_mul(2) >= n128 { q + 1 } else { q }
             }
             Allocation::FrontLoaded => {
                 let (q, r) = (total / n128, total % n128);
@@ -211,11 +199,7 @@ pub const MIN_DATE: Date = Date::constant(1970, 1, 1);
 pub const MAX_DATE: Date = Date::constant(2199, 12, 31);
 
 pub(crate) fn check_date(d: Date) -> Result<(), ScheduleError> {
-    if d < MIN_DATE || d > MAX_DATE {
-        Err(ScheduleError::DateRange(d))
-    } else {
-        Ok(())
-    }
+    if d < MIN_DATE || d > MAX_DATE { Err(ScheduleError::DateRange(d)) } else { Ok(()) }
 }
 
 impl Calendar {
@@ -304,10 +288,7 @@ impl Calendar {
                 let d = self.day_of_month.day_in(self.start_dom, y, m);
                 calendar::day_from_civil(y, m, d)
             }
-            Period::Days(len) => {
-                self.start_day
-                    + i32::try_from(u64::from(k) * u64::from(len)).unwrap_or(i32::MAX / 2)
-            }
+            Period::Days(len) => self.start_day + i32::try_from(u64::from(k) * u64::from(len)).unwrap_or(i32::MAX / 2),
         }
     }
 
@@ -327,9 +308,7 @@ impl Calendar {
                 }
                 let len = i32::try_from(len).unwrap_or(i32::MAX);
                 let mut k = q / len;
-                if q % len == 0
-                    && at.dom < self.day_of_month.day_in(self.start_dom, at.year, at.month)
-                {
+                if q % len == 0 && at.dom < self.day_of_month.day_in(self.start_dom, at.year, at.month) {
                     k -= 1;
                 }
                 k
@@ -364,10 +343,7 @@ pub enum LinearModel {
     OpenZeppelin,
     /// Sablier Lockup Linear (v4): `start_unlock` at the start, `cliff_unlock` at the cliff,
     /// the rest accruing from the cliff (or the start without one), in steps of `granularity`.
-    Sablier {
-        start_unlock: u128,
-        cliff_unlock: u128,
-    },
+    Sablier { start_unlock: u128, cliff_unlock: u128 },
 }
 
 /// Per-second (or stepped) linear vesting between two instants.
@@ -415,20 +391,11 @@ impl Linear {
                 return Err(ScheduleError::EndBeforeStart);
             }
         }
-        let range = end
-            - cliff
-                .filter(|_| matches!(model, LinearModel::Sablier { .. }))
-                .unwrap_or(start);
+        let range = end - cliff.filter(|_| matches!(model, LinearModel::Sablier { .. })).unwrap_or(start);
         if granularity == 0 || (range > 0 && i64::from(granularity) > range) {
             return Err(ScheduleError::Granularity);
         }
-        Ok(Linear {
-            start,
-            cliff,
-            end,
-            granularity,
-            model,
-        })
+        Ok(Linear { start, cliff, end, granularity, model })
     }
 
     pub fn start(&self) -> Instant {
@@ -461,17 +428,10 @@ impl Linear {
                 let g = i64::from(self.granularity);
                 let elapsed = (t - self.start) / g * g;
                 // 0 ≤ elapsed < duration, so the quotient is below total.
-                mul_div_floor(
-                    total,
-                    elapsed.unsigned_abs().into(),
-                    (self.end - self.start).unsigned_abs().into(),
-                )
-                .unwrap_or(total)
+                mul_div_floor(total, elapsed.unsigned_abs().into(), (self.end - self.start).unsigned_abs().into())
+                    .unwrap_or(total)
             }
-            LinearModel::Sablier {
-                start_unlock,
-                cliff_unlock,
-            } => {
+            LinearModel::Sablier { start_unlock, cliff_unlock } => {
                 if t < self.start {
                     return 0;
                 }
@@ -492,12 +452,8 @@ impl Linear {
                 let elapsed = (t - reference) / g * g;
                 let range = self.end - reference;
                 unlocked
-                    + mul_div_floor(
-                        total - unlocked,
-                        elapsed.unsigned_abs().into(),
-                        range.unsigned_abs().into(),
-                    )
-                    .unwrap_or(total - unlocked)
+                    + mul_div_floor(total - unlocked, elapsed.unsigned_abs().into(), range.unsigned_abs().into())
+                        .unwrap_or(total - unlocked)
             }
         }
     }
@@ -522,10 +478,7 @@ impl Custom {
         Custom::with_allocation(tranches, Allocation::CumulativeRoundDown)
     }
 
-    pub fn with_allocation(
-        tranches: &[(Date, u128)],
-        allocation: Allocation,
-    ) -> Result<Custom, ScheduleError> {
+    pub fn with_allocation(tranches: &[(Date, u128)], allocation: Allocation) -> Result<Custom, ScheduleError> {
         if tranches.is_empty() {
             return Err(ScheduleError::NoTranches);
         }
@@ -568,29 +521,22 @@ impl Custom {
         let dom = start.day().unsigned_abs();
         let mut tranches = Vec::with_capacity(weights.len());
         for (i, &w) in weights.iter().enumerate() {
-            let k = i32::try_from((i as u64 + 1) * u64::from(months))
-                .map_err(|_| ScheduleError::TooLong("months"))?;
+            let k = i32::try_from((i as u64 + 1) * u64::from(months)).map_err(|_| ScheduleError::TooLong("months"))?;
             if k > 12 * 230 {
                 return Err(ScheduleError::TooLong("installments run past 2199"));
             }
-            tranches.push((
-                calendar::to_date(calendar::month_day_clamped(anchor, k, dom)),
-                w,
-            ));
+            tranches.push((calendar::to_date(calendar::month_day_clamped(anchor, k, dom)), w));
         }
         Custom::new(&tranches)
     }
 
     pub fn tranches(&self) -> impl Iterator<Item = (Date, u128)> + '_ {
         let mut prev = 0;
-        self.dates
-            .iter()
-            .zip(self.cumulative_weights.iter())
-            .map(move |(d, &c)| {
-                let w = c - prev;
-                prev = c;
-                (*d, w)
-            })
+        self.dates.iter().zip(self.cumulative_weights.iter()).map(move |(d, &c)| {
+            let w = c - prev;
+            prev = c;
+            (*d, w)
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -624,10 +570,7 @@ impl Custom {
         }
         if self.equal_weights {
             // n ≤ u32::MAX is checked in with_allocation.
-            let (k, n) = (
-                u32::try_from(k).unwrap_or(u32::MAX),
-                u32::try_from(n).unwrap_or(u32::MAX),
-            );
+            let (k, n) = (u32::try_from(k).unwrap_or(u32::MAX), u32::try_from(n).unwrap_or(u32::MAX));
             return self.allocation.cumulative(total, k, n);
         }
         let (w, total_w) = (self.cumulative_weights[k - 1], self.total_weight());
@@ -663,13 +606,9 @@ impl Schedule {
     pub fn vested_boosted(&self, total: u128, at: &At, boost: u32) -> u128 {
         match self {
             Schedule::Calendar(c) => c.cumulative(total, c.elapsed(at).saturating_add(boost)),
-            Schedule::Custom(c) => {
-                c.cumulative(total, c.elapsed(at.day).saturating_add(boost as usize))
-            }
+            Schedule::Custom(c) => c.cumulative(total, c.elapsed(at.day).saturating_add(boost as usize)),
             Schedule::Linear(l) => {
-                let t = at
-                    .instant
-                    .saturating_add(i64::from(boost) * i64::from(l.granularity));
+                let t = at.instant.saturating_add(i64::from(boost) * i64::from(l.granularity));
                 l.vested(total, t)
             }
         }
@@ -685,19 +624,8 @@ impl Schedule {
 
     /// Checks that the shape can carry `total` (Sablier unlock amounts fit inside it).
     pub fn check_total(&self, total: u128) -> Result<(), ScheduleError> {
-        if let Schedule::Linear(Linear {
-            model:
-                LinearModel::Sablier {
-                    start_unlock,
-                    cliff_unlock,
-                },
-            ..
-        }) = self
-        {
-            if start_unlock
-                .checked_add(*cliff_unlock)
-                .is_none_or(|s| s > total)
-            {
+        if let Schedule::Linear(Linear { model: LinearModel::Sablier { start_unlock, cliff_unlock }, .. }) = self {
+            if start_unlock.checked_add(*cliff_unlock).is_none_or(|s| s > total) {
                 return Err(ScheduleError::UnlockExceedsTotal);
             }
         }

@@ -20,12 +20,7 @@ pub enum AmountError {
     #[error("`{input}` is not an amount: {reason}")]
     Parse { input: String, reason: &'static str },
     #[error("`{input}` has {found} decimal places but {symbol} has only {decimals}")]
-    TooPrecise {
-        input: String,
-        found: usize,
-        symbol: String,
-        decimals: u8,
-    },
+    TooPrecise { input: String, found: usize, symbol: String, decimals: u8 },
     #[error("token decimals must be at most {MAX_DECIMALS}, got {0}")]
     Decimals(u8),
     #[error("token symbol `{0}` must be 1 to 11 ASCII letters or digits")]
@@ -58,18 +53,12 @@ impl TokenAmount {
 
     #[inline]
     pub fn checked_add(self, other: TokenAmount) -> Result<TokenAmount, AmountError> {
-        self.0
-            .checked_add(other.0)
-            .map(TokenAmount)
-            .ok_or(AmountError::Overflow)
+        self.0.checked_add(other.0).map(TokenAmount).ok_or(AmountError::Overflow)
     }
 
     #[inline]
     pub fn checked_sub(self, other: TokenAmount) -> Result<TokenAmount, AmountError> {
-        self.0
-            .checked_sub(other.0)
-            .map(TokenAmount)
-            .ok_or(AmountError::Underflow)
+        self.0.checked_sub(other.0).map(TokenAmount).ok_or(AmountError::Underflow)
     }
 
     /// `self - other`, or zero when `other` is larger.
@@ -84,17 +73,12 @@ impl TokenAmount {
         if den == 0 {
             return Err(AmountError::DivisionByZero);
         }
-        mul_div_floor(self.0, num, den)
-            .map(TokenAmount)
-            .ok_or(AmountError::Overflow)
+        mul_div_floor(self.0, num, den).map(TokenAmount).ok_or(AmountError::Overflow)
     }
 
     /// Sum of amounts; fails on overflow instead of wrapping.
-    pub fn checked_sum<I: IntoIterator<Item = TokenAmount>>(
-        iter: I,
-    ) -> Result<TokenAmount, AmountError> {
-        iter.into_iter()
-            .try_fold(TokenAmount::ZERO, TokenAmount::checked_add)
+    pub fn checked_sum<I: IntoIterator<Item = TokenAmount>>(iter: I) -> Result<TokenAmount, AmountError> {
+        iter.into_iter().try_fold(TokenAmount::ZERO, TokenAmount::checked_add)
     }
 
     #[inline]
@@ -115,14 +99,9 @@ impl FromStr for TokenAmount {
     type Err = AmountError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AmountError::Parse {
-                input: s.to_owned(),
-                reason: "base units are digits only",
-            });
+            return Err(AmountError::Parse { input: s.to_owned(), reason: "base units are digits only" });
         }
-        s.parse::<u128>()
-            .map(TokenAmount)
-            .map_err(|_| AmountError::Overflow)
+        s.parse::<u128>().map(TokenAmount).map_err(|_| AmountError::Overflow)
     }
 }
 
@@ -138,16 +117,10 @@ impl Token {
         if decimals > MAX_DECIMALS {
             return Err(AmountError::Decimals(decimals));
         }
-        if symbol.is_empty()
-            || symbol.len() > 11
-            || !symbol.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
+        if symbol.is_empty() || symbol.len() > 11 || !symbol.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(AmountError::Symbol(symbol.to_owned()));
         }
-        Ok(Token {
-            symbol: symbol.to_owned(),
-            decimals,
-        })
+        Ok(Token { symbol: symbol.to_owned(), decimals })
     }
 
     pub fn symbol(&self) -> &str {
@@ -166,10 +139,7 @@ impl Token {
     /// Parses a decimal count of whole tokens (`"1.5"`) exactly. More decimal places than the
     /// token has is an error, never a rounding; so are signs, exponents and empty parts.
     pub fn parse(&self, input: &str) -> Result<TokenAmount, AmountError> {
-        let bad = |reason| AmountError::Parse {
-            input: input.to_owned(),
-            reason,
-        };
+        let bad = |reason| AmountError::Parse { input: input.to_owned(), reason };
         let s = input.trim();
         let (int, frac) = match s.split_once('.') {
             Some((i, f)) => (i, Some(f)),
@@ -202,11 +172,8 @@ impl Token {
         } else {
             let digits: u128 = frac.parse().map_err(|_| AmountError::Overflow)?;
             // frac.len() <= decimals <= 38, so the power fits.
-            let pad = u32::from(self.decimals)
-                - u32::try_from(frac.len()).map_err(|_| AmountError::Overflow)?;
-            digits
-                .checked_mul(10u128.pow(pad))
-                .ok_or(AmountError::Overflow)?
+            let pad = u32::from(self.decimals) - u32::try_from(frac.len()).map_err(|_| AmountError::Overflow)?;
+            digits.checked_mul(10u128.pow(pad)).ok_or(AmountError::Overflow)?
         };
         whole
             .checked_mul(self.one())
@@ -240,11 +207,7 @@ impl Token {
             return group_thousands(whole);
         }
         let frac = (amount.0 % one) / 10u128.pow(u32::from(self.decimals - places));
-        format!(
-            "{}.{frac:0width$}",
-            group_thousands(whole),
-            width = usize::from(places)
-        )
+        format!("{}.{frac:0width$}", group_thousands(whole), width = usize::from(places))
     }
 }
 
@@ -270,40 +233,21 @@ mod tests {
 
     #[test]
     fn parses_exactly() {
-        assert_eq!(
-            net().parse("1.5").map(TokenAmount::base_units),
-            Ok(1_500_000_000_000_000_000)
-        );
-        assert_eq!(
-            net()
-                .parse("0.000000000000000001")
-                .map(TokenAmount::base_units),
-            Ok(1)
-        );
-        assert_eq!(
-            net().parse("12").map(TokenAmount::base_units),
-            Ok(12 * 10u128.pow(18))
-        );
+        assert_eq!(net().parse("1.5").map(TokenAmount::base_units), Ok(1_500_000_000_000_000_000));
+        assert_eq!(net().parse("0.000000000000000001").map(TokenAmount::base_units), Ok(1));
+        assert_eq!(net().parse("12").map(TokenAmount::base_units), Ok(12 * 10u128.pow(18)));
     }
 
     #[test]
     fn too_many_decimals_is_an_error_not_a_rounding() {
-        assert!(matches!(
-            net().parse("0.0000000000000000001"),
-            Err(AmountError::TooPrecise { found: 19, .. })
-        ));
+        assert!(matches!(net().parse("0.0000000000000000001"), Err(AmountError::TooPrecise { found: 19, .. })));
         let usdc = Token::new("USDC", 6).expect("valid token");
-        assert!(matches!(
-            usdc.parse("1.2345678"),
-            Err(AmountError::TooPrecise { .. })
-        ));
+        assert!(matches!(usdc.parse("1.2345678"), Err(AmountError::TooPrecise { .. })));
     }
 
     #[test]
     fn rejects_malformed_input() {
-        for bad in [
-            "", ".5", "1.", "-1", "+1", "1e3", "1.2.3", "1,000", " ", "0x10",
-        ] {
+        for bad in ["", ".5", "1.", "-1", "+1", "1e3", "1.2.3", "1,000", " ", "0x10"] {
             assert!(net().parse(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -311,32 +255,17 @@ mod tests {
     #[test]
     fn overflow_is_reported() {
         let t = Token::new("BIG", 38).expect("valid token");
-        assert_eq!(
-            t.parse("3").map(TokenAmount::base_units),
-            Ok(3 * 10u128.pow(38))
-        );
+        assert_eq!(t.parse("3").map(TokenAmount::base_units), Ok(3 * 10u128.pow(38)));
         assert_eq!(t.parse("4"), Err(AmountError::Overflow));
     }
 
     #[test]
     fn formats_without_trailing_zeros() {
         let t = net();
-        assert_eq!(
-            t.format(TokenAmount::from_base_units(1_500_000_000_000_000_000)),
-            "1.5"
-        );
-        assert_eq!(
-            t.format(TokenAmount::from_base_units(2 * 10u128.pow(18))),
-            "2"
-        );
-        assert_eq!(
-            t.format(TokenAmount::from_base_units(1)),
-            "0.000000000000000001"
-        );
-        assert_eq!(
-            t.format_display(TokenAmount::from_base_units(1_234_567 * 10u128.pow(17)), 2),
-            "123,456.70"
-        );
+        assert_eq!(t.format(TokenAmount::from_base_units(1_500_000_000_000_000_000)), "1.5");
+        assert_eq!(t.format(TokenAmount::from_base_units(2 * 10u128.pow(18))), "2");
+        assert_eq!(t.format(TokenAmount::from_base_units(1)), "0.000000000000000001");
+        assert_eq!(t.format_display(TokenAmount::from_base_units(1_234_567 * 10u128.pow(17)), 2), "123,456.70");
     }
 
     #[test]
@@ -349,14 +278,8 @@ mod tests {
     #[test]
     fn checked_arithmetic() {
         let max = TokenAmount::MAX;
-        assert_eq!(
-            max.checked_add(TokenAmount::from_base_units(1)),
-            Err(AmountError::Overflow)
-        );
-        assert_eq!(
-            TokenAmount::ZERO.checked_sub(TokenAmount::from_base_units(1)),
-            Err(AmountError::Underflow)
-        );
+        assert_eq!(max.checked_add(TokenAmount::from_base_units(1)), Err(AmountError::Overflow));
+        assert_eq!(TokenAmount::ZERO.checked_sub(TokenAmount::from_base_units(1)), Err(AmountError::Underflow));
         assert_eq!(max.mul_div_floor(1, 0), Err(AmountError::DivisionByZero));
         assert_eq!(max.mul_div_floor(7, 7), Ok(max));
     }

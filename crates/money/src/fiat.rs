@@ -28,16 +28,10 @@ pub enum Midpoint {
 
 /// The one policy for money that is paid, withheld or booked: cents, half away from zero.
 /// Applied per tax line and per journal line; never to intermediate values.
-pub const MONEY_ROUNDING: Rounding = Rounding {
-    scale: 2,
-    midpoint: Midpoint::AwayFromZero,
-};
+pub const MONEY_ROUNDING: Rounding = Rounding { scale: 2, midpoint: Midpoint::AwayFromZero };
 
 /// Prices derived by averaging (grant prices, VWAPs) are kept to 8 decimal places.
-pub const PRICE_ROUNDING: Rounding = Rounding {
-    scale: 8,
-    midpoint: Midpoint::AwayFromZero,
-};
+pub const PRICE_ROUNDING: Rounding = Rounding { scale: 8, midpoint: Midpoint::AwayFromZero };
 
 impl Rounding {
     pub fn apply(self, d: Decimal) -> Decimal {
@@ -121,11 +115,7 @@ pub fn token_value(
 
 /// How many base units `value` buys at `price`, rounded down (a grant sized in fiat never
 /// exceeds its fiat value).
-pub fn tokens_for_value(
-    token: &Token,
-    value: Decimal,
-    price: Decimal,
-) -> Result<TokenAmount, FiatError> {
+pub fn tokens_for_value(token: &Token, value: Decimal, price: Decimal) -> Result<TokenAmount, FiatError> {
     if price <= Decimal::ZERO {
         return Err(FiatError::NonPositivePrice(price));
     }
@@ -136,9 +126,7 @@ pub fn tokens_for_value(
     let num = mantissa(value) * pow10(u32::from(token.decimals()) + price.scale());
     let den = mantissa(price) * pow10(value.scale());
     let q = num / den;
-    u128::try_from(q)
-        .map(TokenAmount::from_base_units)
-        .map_err(|_| FiatError::Overflow)
+    u128::try_from(q).map(TokenAmount::from_base_units).map_err(|_| FiatError::Overflow)
 }
 
 fn divide_rounded(num: U512, den: U512, midpoint: Midpoint) -> U512 {
@@ -176,54 +164,27 @@ mod tests {
         let a = net.parse("1.005").expect("amount");
         assert_eq!(token_value(&net, a, d("1"), MONEY_ROUNDING), Ok(d("1.01")));
         // 3 base units at $0.5 per token is 1.5e-18 dollars: rounds to zero cents.
-        assert_eq!(
-            token_value(
-                &net,
-                TokenAmount::from_base_units(3),
-                d("0.5"),
-                MONEY_ROUNDING
-            ),
-            Ok(d("0.00"))
-        );
+        assert_eq!(token_value(&net, TokenAmount::from_base_units(3), d("0.5"), MONEY_ROUNDING), Ok(d("0.00")));
         // 1234.56789 tokens at $2.3456 = 2895.8024429... → 2895.80
         let a = net.parse("1234.56789").expect("amount");
-        assert_eq!(
-            token_value(&net, a, d("2.3456"), MONEY_ROUNDING),
-            Ok(d("2895.80"))
-        );
+        assert_eq!(token_value(&net, a, d("2.3456"), MONEY_ROUNDING), Ok(d("2895.80")));
     }
 
     #[test]
     fn even_rounding_is_available() {
         let usdc = Token::new("USDC", 6).expect("token");
         let half_cent = usdc.parse("0.025").expect("amount");
-        let even = Rounding {
-            scale: 2,
-            midpoint: Midpoint::ToEven,
-        };
+        let even = Rounding { scale: 2, midpoint: Midpoint::ToEven };
         assert_eq!(token_value(&usdc, half_cent, d("1"), even), Ok(d("0.02")));
-        assert_eq!(
-            token_value(&usdc, half_cent, d("1"), MONEY_ROUNDING),
-            Ok(d("0.03"))
-        );
+        assert_eq!(token_value(&usdc, half_cent, d("1"), MONEY_ROUNDING), Ok(d("0.03")));
     }
 
     #[test]
     fn max_amount_times_price_is_exact() {
         let t = Token::new("T", 0).expect("token");
-        let v = token_value(
-            &t,
-            TokenAmount::from_base_units(10u128.pow(20)),
-            d("0.0000001"),
-            MONEY_ROUNDING,
-        );
+        let v = token_value(&t, TokenAmount::from_base_units(10u128.pow(20)), d("0.0000001"), MONEY_ROUNDING);
         assert_eq!(v, Ok(d("10000000000000.00")));
-        let huge = token_value(
-            &t,
-            TokenAmount::MAX,
-            d("79228162514264337593543950335"),
-            MONEY_ROUNDING,
-        );
+        let huge = token_value(&t, TokenAmount::MAX, d("79228162514264337593543950335"), MONEY_ROUNDING);
         assert_eq!(huge, Err(FiatError::Overflow));
     }
 

@@ -41,10 +41,7 @@ mod tests {
     #[test]
     fn near_max_products_keep_every_unit() {
         // (MAX * (MAX - 1)) / MAX = MAX - 1 exactly: needs the 256-bit path.
-        assert_eq!(
-            mul_div_floor(u128::MAX, u128::MAX - 1, u128::MAX),
-            Some(u128::MAX - 1)
-        );
+        assert_eq!(mul_div_floor(u128::MAX, u128::MAX - 1, u128::MAX), Some(u128::MAX - 1));
         assert_eq!(mul_div_floor(u128::MAX, 3, 4), Some(u128::MAX / 4 * 3 + 2));
         assert_eq!(mul_div_floor(u128::MAX, 2, 1), None);
     }
