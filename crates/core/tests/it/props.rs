@@ -1,1 +1,236 @@
-//! placeholder
+//! Property tests: the invariants every schedule and every event sequence must keep, and a
+//! differential check of the fast calendar path against a plain jiff-based reference.
+
+use jiff::ToSpan;
+use jiff::civil::{Date, date};
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+use tokencomp_core::calendar::{self, end_of_day};
+use tokencomp_core::schedule::{Allocation, At, Calendar, Custom, DayOfMonth, Linear, LinearModel, Period, Schedule};
+use tokencomp_core::{
+    Acceleration, EventKind, Grant, GrantError, GrantEvent, MilestoneEffect, PerformanceTranche, TerminationCause,
+    Trigger,
+};
+use tokencomp_money::TokenAmount;
+
+fn any_date() -> impl Strategy<Value = Date> {
+    (0i64..12_000).prop_map(|d| date(2000, 1, 1).checked_add(d.days()).expect("in range"))
+}
+
+fn any_rule() -> impl Strategy<Value = DayOfMonth> {
+    prop_oneof![
+        (1u8..=28).prop_map(DayOfMonth::Day),
+        (29u8..=31).prop_map(DayOfMonth::OrLast),
+        Just(DayOfMonth::VestingStartDayOrLast),
+    ]
+}
+
+fn any_allocation() -> impl Strategy<Value = Allocation> {
+    proptest::sample::select(Allocation::ALL.to_vec())
+}
+
+fn any_total() -> impl Strategy<Value = u128> {
+    prop_oneof![1u128..10_000, 1u128..10u128.pow(27), (u128::MAX - 1_000_000)..=u128::MAX, any::<u128>()]
+}
+
+fn any_calendar() -> impl Strategy<Value = Schedule> {
+    (any_date(), prop_oneof![(1u32..=12).prop_map(Period::Months), (1u32..=90).prop_map(Period::Days)], 1u32..=60)
+        .prop_flat_map(|(start, period, n)| (Just(start), Just(period), Just(n), 0..=n, any_rule(), any_allocation()))
+        .prop_map(|(start, period, n, cliff, rule, alloc)| {
+            Schedule::Calendar(Calendar::new(start, period, n, cliff, rule, alloc).expect("valid"))
+        })
+}
+
+fn any_custom() -> impl Strategy<Value = Schedule> {
+    (any_date(), proptest::collection::vec((1i64..400, 1u128..1_000_000), 1..20), any_allocation()).prop_map(
+        |(start, steps, alloc)| {
+            let mut d = start;
+            let tranches: Vec<(Date, u128)> = steps
+                .into_iter()
+                .map(|(gap, w)| {
+                    d = d.checked_add(gap.days()).expect("in range");
+                    (d, w)
+                })
+                .collect();
+            Schedule::Custom(Custom::with_allocation(&tranches, alloc).expect("valid"))
+        },
+    )
+}
+
+fn any_linear() -> impl Strategy<Value = Schedule> {
+    let t0 = 946_684_800i64; // 2000-01-01T00:00:00Z
+    (0i64..300_000_000, 1i64..200_000_000, 0u8..=100, 1u32..=2_592_000, any::<bool>(), 0u128..1000, 0u128..1000)
+        .prop_map(move |(start, dur, cliff_pct, gran, sablier, su, cu)| {
+            let start = t0 + start;
+            let end = start + dur;
+            let cliff = (cliff_pct > 0).then(|| start + dur * i64::from(cliff_pct) / 101).filter(|&c| c > start && c < end);
+            let gran = u32::try_from(i64::from(gran).min(end - cliff.unwrap_or(start)).max(1)).expect("fits");
+            let model = if sablier {
+                LinearModel::Sablier { start_unlock: su, cliff_unlock: if cliff.is_some() { cu } else { 0 } }
+            } else {
+                LinearModel::OpenZeppelin
+            };
+            Schedule::Linear(Linear::new(start, cliff, end, gran, model).expect("valid"))
+        })
+}
+
+fn any_schedule() -> impl Strategy<Value = Schedule> {
+    prop_oneof![any_calendar(), any_custom(), any_linear()]
+}
+
+fn grant(total: u128, schedule: Schedule) -> Grant {
+    Grant {
+        id: "g".into(),
+        holder: "h".into(),
+        amount: TokenAmount::from_base_units(total),
+        schedule,
+        performance: vec![],
+        events: vec![],
+    }
+}
+
+fn at(d: Date, tz: &TimeZone) -> At {
+    At::new(calendar::to_day(d), end_of_day(d, tz).expect("in range"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tranches_sum_to_the_grant_and_cumulative_is_monotone(s in any_schedule(), total in any_total()) {
+        // Sablier unlock amounts must fit in the grant.
+        prop_assume!(s.check_total(total).is_ok());
+        let g = grant(total, s.clone());
+        let t = g.timeline(&TimeZone::UTC, None).expect("timeline");
+        let sum = t.tranches.iter().try_fold(0u128, |a, x| a.checked_add(x.amount.base_units()));
+        prop_assert_eq!(sum, Some(total));
+        prop_assert!(t.tranches.windows(2).all(|w| w[0].date <= w[1].date && w[0].cumulative < w[1].cumulative));
+        // The table agrees with direct evaluation at each tranche's date.
+        for x in &t.tranches {
+            prop_assert_eq!(s.vested(total, &at(x.date, &TimeZone::UTC)), x.cumulative.base_units());
+        }
+    }
+
+    #[test]
+    fn direct_evaluation_is_monotone_zero_before_and_total_after(s in any_schedule(), total in any_total(), days in proptest::collection::vec(0i64..14_000, 2..40)) {
+        prop_assume!(s.check_total(total).is_ok());
+        let tz = TimeZone::UTC;
+        let mut days = days;
+        days.sort_unstable();
+        let mut prev = 0u128;
+        for d in days {
+            let v = s.vested(total, &at(date(2000, 1, 1).checked_add(d.days()).expect("in range"), &tz));
+            prop_assert!(v >= prev && v <= total);
+            prev = v;
+        }
+        prop_assert_eq!(s.vested(total, &at(date(2199, 1, 1), &tz)), total);
+        prop_assert_eq!(s.vested(total, &at(date(1999, 12, 31), &tz)), 0);
+    }
+
+    #[test]
+    fn nothing_vests_before_the_cliff(s in any_calendar(), total in 1u128..) {
+        let Schedule::Calendar(c) = &s else { unreachable!() };
+        prop_assume!(c.cliff() >= 1);
+        let cliff_day = c.installment_date(c.cliff());
+        let before = cliff_day.yesterday().expect("in range");
+        prop_assert_eq!(s.vested(total, &at(before, &TimeZone::UTC)), 0);
+        prop_assert!(s.vested(total, &at(cliff_day, &TimeZone::UTC)) > 0 || c.allocation().cumulative(total, c.cliff(), c.occurrences()) == 0);
+    }
+
+    /// The hot path counts elapsed installments from month indexes; the reference adds months
+    /// with jiff (which clamps to month end) and compares dates.
+    #[test]
+    fn calendar_fast_path_matches_a_jiff_reference(s in any_calendar(), probe in any_date()) {
+        let Schedule::Calendar(c) = &s else { unreachable!() };
+        let mut reference = 0u32;
+        for k in 1..=c.occurrences() {
+            let d = match c.period() {
+                Period::Days(len) => c.start().checked_add((i64::from(k) * i64::from(len)).days()).expect("in range"),
+                Period::Months(len) => {
+                    let first = c.start().first_of_month().checked_add((i64::from(k) * i64::from(len)).months()).expect("in range");
+                    let last = first.last_of_month().day();
+                    let wanted = match c.day_of_month() {
+                        DayOfMonth::Day(d) => i8::try_from(d).expect("day"),
+                        DayOfMonth::OrLast(d) => i8::try_from(d).expect("day").min(last),
+                        DayOfMonth::VestingStartDayOrLast => c.start().day().min(last),
+                    };
+                    first.with().day(wanted).build().expect("valid")
+                }
+            };
+            prop_assert_eq!(c.installment_date(k), d);
+            if d <= probe {
+                reference = k;
+            }
+        }
+        prop_assert_eq!(c.elapsed(&at(probe, &TimeZone::UTC)), reference);
+    }
+
+    #[test]
+    fn any_event_sequence_accounts_for_every_unit(
+        s in any_calendar(),
+        total in any_total(),
+        kinds in proptest::collection::vec(any_event_kind(), 0..6),
+        gaps in proptest::collection::vec(0i64..500, 6),
+        as_of in any_date(),
+    ) {
+        let mut g = grant(total, s.clone());
+        g.performance = vec![PerformanceTranche { id: "p".into(), target: TokenAmount::from_base_units(total / 7), cap_bps: 20_000 }];
+        let Schedule::Calendar(c) = &s else { unreachable!() };
+        let mut d = c.start();
+        for (i, kind) in kinds.into_iter().enumerate() {
+            d = d.checked_add(gaps[i].days()).expect("in range");
+            let kind = match kind {
+                EventKind::Leave { .. } => EventKind::Leave { until: d.checked_add((1 + gaps[i] % 90).days()).expect("in range") },
+                other => other,
+            };
+            g.events.push(GrantEvent { id: format!("e{i}"), date: d, kind });
+        }
+        match g.timeline(&TimeZone::get("Europe/London").expect("tz"), Some(as_of)) {
+            Ok(t) => {
+                let p = t.position(as_of);
+                prop_assert_eq!(p.vested.base_units() + p.unvested.base_units() + p.forfeited.base_units(), t.granted.base_units());
+                let vested: u128 = t.tranches.iter().map(|x| x.amount.base_units()).sum();
+                let forfeited: u128 = t.forfeitures.iter().map(|x| x.amount.base_units()).sum();
+                prop_assert!(vested + forfeited <= t.granted.base_units());
+                prop_assert!(t.tranches.windows(2).all(|w| w[0].date <= w[1].date && w[0].cumulative < w[1].cumulative));
+                let later = t.position(as_of.checked_add(400.days()).expect("in range"));
+                prop_assert!(later.vested >= p.vested && later.forfeited >= p.forfeited);
+            }
+            // Refusals are only ever the documented validation errors, never an internal one.
+            Err(e) => prop_assert!(
+                matches!(e, GrantError::AfterEnd { .. } | GrantError::LeaveOverlap { .. } | GrantError::AmendmentBelowVested { .. }
+                    | GrantError::TrancheResolved { .. } | GrantError::RescaleNothing { .. } | GrantError::Overflow),
+                "unexpected refusal: {e}"
+            ),
+        }
+    }
+}
+
+fn any_event_kind() -> impl Strategy<Value = EventKind> {
+    prop_oneof![
+        Just(EventKind::Leave { until: date(2000, 1, 1) }),
+        (0u32..5, 0u32..=10_000, any::<bool>()).prop_map(|(c, bps, months)| EventKind::Termination {
+            cause: [
+                TerminationCause::Voluntary,
+                TerminationCause::WithoutCause,
+                TerminationCause::GoodReason,
+                TerminationCause::ForCause,
+                TerminationCause::DeathOrDisability
+            ][c as usize],
+            acceleration: if bps == 0 {
+                None
+            } else if months {
+                Some(Acceleration::Months(bps % 24))
+            } else {
+                Some(Acceleration::Percent { bps })
+            },
+        }),
+        (0u32..=10_000, any::<bool>(), 1u32..24).prop_map(|(bps, single, w)| EventKind::ChangeOfControl {
+            trigger: if single { Trigger::Single { bps } } else { Trigger::Double { bps, window_months: w } }
+        }),
+        Just(EventKind::Revocation),
+        (0u128..u128::MAX).prop_map(|a| EventKind::Amendment { amount: Some(TokenAmount::from_base_units(a)), schedule: None }),
+        (1u32..12).prop_map(|n| EventKind::Milestone { effect: MilestoneEffect::PullForward { periods: n } }),
+        (0u32..=20_000).prop_map(|bps| EventKind::Milestone { effect: MilestoneEffect::Scale { tranche: "p".into(), bps } }),
+    ]
+}
