@@ -249,6 +249,27 @@ pub enum GrantError {
     Internal(&'static str),
 }
 
+impl GrantError {
+    /// The event a refusal is about, when it is about one.
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            GrantError::AfterEnd { event, .. }
+            | GrantError::LeaveOrder { event }
+            | GrantError::LeaveOverlap { event }
+            | GrantError::AmendmentBelowVested { event, .. }
+            | GrantError::EmptyAmendment { event }
+            | GrantError::RescaleNothing { event }
+            | GrantError::UnknownTranche { event, .. }
+            | GrantError::TrancheResolved { event, .. }
+            | GrantError::AboveCap { event, .. }
+            | GrantError::Share { event, .. }
+            | GrantError::NotPeriodic { event }
+            | GrantError::Invalid { event, .. } => Some(event),
+            _ => None,
+        }
+    }
+}
+
 fn time_err(e: jiff::Error) -> GrantError {
     GrantError::Time(e.to_string())
 }

@@ -1,0 +1,213 @@
+//! `tokencomp schedule` and the first version of `tokencomp demo`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+use tokencomp_core::company::{CompanyFile, parse_company};
+use tokencomp_core::diag::Diagnostic;
+use tokencomp_core::{Grant, Timeline};
+use tokencomp_money::Token;
+
+use crate::BadInput;
+
+/// The sample company, built in so `tokencomp demo` runs from any directory.
+pub const SAMPLE_COMPANY: &str = include_str!("../../../examples/company.toml");
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// The company file (TOML), or an OCF package folder (with Manifest.ocf.json).
+    pub file: PathBuf,
+    /// Evaluate as of the end of this day in the company's time zone (YYYY-MM-DD), or at an
+    /// RFC 3339 instant. Defaults to today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Only this grant.
+    #[arg(long)]
+    pub grant: Option<String>,
+    /// Print JSON (the shape in INTERFACES.md) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `schedule` works on, whichever format it came from.
+pub struct Loaded {
+    pub token: Token,
+    pub tz: TimeZone,
+    pub grants: Vec<Grant>,
+    pub default_as_of: Option<Date>,
+}
+
+fn report(diags: &[Diagnostic]) -> anyhow::Error {
+    for d in diags {
+        eprintln!("{d}");
+    }
+    eprintln!("{} error{} in the input; nothing was changed", diags.len(), if diags.len() == 1 { "" } else { "s" });
+    anyhow::Error::new(BadInput)
+}
+
+pub fn load_company_text(name: &str, text: &str) -> Result<CompanyFile> {
+    parse_company(name, text).map_err(|d| report(&d))
+}
+
+fn load(path: &Path) -> Result<Loaded> {
+    if path.is_dir() {
+        return load_ocf(path);
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = load_company_text(&path.display().to_string(), &text)?;
+    Ok(from_company(file))
+}
+
+fn from_company(file: CompanyFile) -> Loaded {
+    Loaded {
+        token: file.token.token,
+        tz: file.company.time_zone,
+        grants: file.grants.into_iter().map(|g| g.grant).collect(),
+        default_as_of: file.company.demo_through,
+    }
+}
+
+pub fn load_ocf(dir: &Path) -> Result<Loaded> {
+    anyhow::bail!("OCF packages are not wired up yet: {}", dir.display())
+}
+
+/// `--as-of`: a date, or an instant converted to the company-local date.
+pub fn parse_as_of(s: Option<&str>, tz: &TimeZone, default: Option<Date>) -> Result<Date> {
+    match s {
+        Some(s) => {
+            if let Ok(d) = s.parse::<Date>() {
+                return Ok(d);
+            }
+            let ts: jiff::Timestamp = s.parse().map_err(|_| {
+                eprintln!("error: `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time\n  --> --as-of");
+                anyhow::Error::new(BadInput)
+            })?;
+            Ok(ts.to_zoned_datetime(tz.clone()).date())
+        }
+        None => Ok(default.unwrap_or_else(|| jiff::ZonedDateTime::now().with_time_zone(tz.clone()).date())),
+    }
+}
+
+pub fn run(args: &ScheduleArgs) -> Result<()> {
+    let loaded = load(&args.file)?;
+    let as_of = parse_as_of(args.as_of.as_deref(), &loaded.tz, None)?;
+    print(&loaded, as_of, args.grant.as_deref(), args.json)
+}
+
+pub fn demo(args: &DemoArgs) -> Result<()> {
+    let file = load_company_text("examples/company.toml", SAMPLE_COMPANY)?;
+    let name = file.company.name.clone();
+    let loaded = from_company(file);
+    let as_of = loaded.default_as_of.context("the sample company must set demo_through")?;
+    if !args.json {
+        println!("{name}: the sample company, as of its demo date {as_of}\n");
+    }
+    print(&loaded, as_of, None, args.json)
+}
+
+fn timelines<'a>(loaded: &'a Loaded, as_of: Date, only: Option<&str>) -> Result<Vec<(&'a Grant, Timeline)>> {
+    let mut out = Vec::new();
+    for g in loaded.grants.iter().filter(|g| only.is_none_or(|id| g.id == id)) {
+        let t = g.timeline(&loaded.tz, Some(as_of)).with_context(|| format!("grant {}", g.id))?;
+        out.push((g, t));
+    }
+    if let Some(id) = only {
+        if out.is_empty() {
+            eprintln!("error: no grant has id `{id}`\n  --> --grant");
+            return Err(anyhow::Error::new(BadInput));
+        }
+    }
+    Ok(out)
+}
+
+pub fn schedule_json(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -> Value {
+    let grants: Vec<Value> = items
+        .iter()
+        .map(|(g, t)| {
+            let p = t.position(as_of);
+            json!({
+                "id": g.id,
+                "holder": g.holder,
+                "granted": p.granted.to_string(),
+                "vested": p.vested.to_string(),
+                "unvested": p.unvested.to_string(),
+                "forfeited": p.forfeited.to_string(),
+                "tranches": t.tranches.iter().map(|x| json!({
+                    "date": x.date.to_string(),
+                    "amount": x.amount.to_string(),
+                    "cumulative": x.cumulative.to_string(),
+                    "reason": x.reason.as_str(),
+                })).collect::<Vec<_>>(),
+                "forfeitures": t.forfeitures.iter().map(|f| json!({
+                    "date": f.date.to_string(),
+                    "amount": f.amount.to_string(),
+                    "reason": f.reason.as_str(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "token": {"symbol": token.symbol(), "decimals": token.decimals()},
+        "as_of": as_of.to_string(),
+        "grants": grants,
+    })
+}
+
+fn print(loaded: &Loaded, as_of: Date, only: Option<&str>, as_json: bool) -> Result<()> {
+    let items = timelines(loaded, as_of, only)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&schedule_json(&loaded.token, as_of, &items))?);
+        return Ok(());
+    }
+    print!("{}", render_tables(&loaded.token, as_of, &items));
+    Ok(())
+}
+
+/// The people-facing view: a summary line per grant, then each grant's schedule with the
+/// vested rows marked.
+pub fn render_tables(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -> String {
+    use std::fmt::Write;
+    let places = token.decimals().min(2);
+    let f = |a| token.format_display(a, places);
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({} decimals), as of {as_of}", token.symbol(), token.decimals());
+    let _ = writeln!(out, "{:<18} {:<14} {:>18} {:>18} {:>18} {:>18}", "grant", "holder", "granted", "vested", "unvested", "forfeited");
+    for (g, t) in items {
+        let p = t.position(as_of);
+        let _ = writeln!(
+            out,
+            "{:<18} {:<14} {:>18} {:>18} {:>18} {:>18}",
+            g.id,
+            g.holder,
+            f(p.granted),
+            f(p.vested),
+            f(p.unvested),
+            f(p.forfeited)
+        );
+    }
+    for (g, t) in items {
+        let _ = writeln!(out, "\n{} ({})", g.id, g.holder);
+        let _ = writeln!(out, "  {:<12} {:>18} {:>18}  {}", "date", "amount", "cumulative", "reason");
+        for x in &t.tranches {
+            let mark = if x.date <= as_of { "*" } else { " " };
+            let _ = writeln!(out, "{mark} {:<12} {:>18} {:>18}  {}", x.date.to_string(), f(x.amount), f(x.cumulative), x.reason.as_str());
+        }
+        for x in &t.forfeitures {
+            let mark = if x.date <= as_of { "*" } else { " " };
+            let _ = writeln!(out, "{mark} {:<12} {:>18} {:>18}  forfeited: {}", x.date.to_string(), f(x.amount), "", x.reason.as_str());
+        }
+    }
+    let _ = writeln!(out, "\n* = on or before {as_of}; amounts in {} shown to {places} decimals (exact values: --json)", token.symbol());
+    out
+}
