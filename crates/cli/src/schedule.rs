@@ -182,7 +182,11 @@ pub fn render_tables(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
     let f = |a| token.format_display(a, places);
     let mut out = String::new();
     let _ = writeln!(out, "{} ({} decimals), as of {as_of}", token.symbol(), token.decimals());
-    let _ = writeln!(out, "{:<18} {:<14} {:>18} {:>18} {:>18} {:>18}", "grant", "holder", "granted", "vested", "unvested", "forfeited");
+    let _ = writeln!(
+        out,
+        "{:<18} {:<14} {:>18} {:>18} {:>18} {:>18}",
+        "grant", "holder", "granted", "vested", "unvested", "forfeited"
+    );
     for (g, t) in items {
         let p = t.position(as_of);
         let _ = writeln!(
@@ -201,13 +205,31 @@ pub fn render_tables(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
         let _ = writeln!(out, "  {:<12} {:>18} {:>18}  {}", "date", "amount", "cumulative", "reason");
         for x in &t.tranches {
             let mark = if x.date <= as_of { "*" } else { " " };
-            let _ = writeln!(out, "{mark} {:<12} {:>18} {:>18}  {}", x.date.to_string(), f(x.amount), f(x.cumulative), x.reason.as_str());
+            let _ = writeln!(
+                out,
+                "{mark} {:<12} {:>18} {:>18}  {}",
+                x.date.to_string(),
+                f(x.amount),
+                f(x.cumulative),
+                x.reason.as_str()
+            );
         }
         for x in &t.forfeitures {
             let mark = if x.date <= as_of { "*" } else { " " };
-            let _ = writeln!(out, "{mark} {:<12} {:>18} {:>18}  forfeited: {}", x.date.to_string(), f(x.amount), "", x.reason.as_str());
+            let _ = writeln!(
+                out,
+                "{mark} {:<12} {:>18} {:>18}  forfeited: {}",
+                x.date.to_string(),
+                f(x.amount),
+                "",
+                x.reason.as_str()
+            );
         }
     }
-    let _ = writeln!(out, "\n* = on or before {as_of}; amounts in {} shown to {places} decimals (exact values: --json)", token.symbol());
+    let _ = writeln!(
+        out,
+        "\n* = on or before {as_of}; amounts in {} shown to {places} decimals (exact values: --json)",
+        token.symbol()
+    );
     out
 }

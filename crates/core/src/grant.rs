@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use tokencomp_money::{TokenAmount, mul_div_floor};
 
 use crate::calendar::{self, Day, Instant};
-use crate::schedule::{At, LinearModel, Schedule, ScheduleError, check_date};
+use crate::schedule::{At, Calendar, LinearModel, Schedule, ScheduleError, check_date};
 
 /// Basis points: 10,000 = 100%.
 pub const FULL_BPS: u32 = 10_000;
@@ -306,39 +306,55 @@ struct Layered<'a> {
 
 impl Layered<'_> {
     fn eval(&self, at: At) -> u128 {
-        eval_layers(self.base, self.total, &self.layers, at, 0)
+        eval_layers(self.base, self.total, &self.layers, Pt { at, cal_at: at, shift: 0, boost: 0 })
     }
 }
 
-fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u32) -> u128 {
+/// Where evaluation stands while it walks the layers inwards: `at` moved back by the leaves
+/// (for custom and linear shapes), `cal_at` with the leaves kept as an anchor `shift` (for
+/// calendar shapes), and the installments a milestone pulled forward.
+#[derive(Clone, Copy, Debug)]
+struct Pt {
+    at: At,
+    cal_at: At,
+    shift: i32,
+    boost: u32,
+}
+
+fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], p: Pt) -> u128 {
     let Some((layer, inner)) = layers.split_last() else {
-        return base.vested_boosted(total, &at, boost);
+        return base.vested_shifted(total, &p.at, &p.cal_at, p.shift, p.boost);
     };
     match layer {
         Layer::Shift { from, from_instant, until, days, seconds } => {
-            if at.day < *from {
-                eval_layers(base, total, inner, at, boost)
-            } else if at.day < *until {
-                eval_layers(base, total, inner, At::new(*from, *from_instant), boost)
+            if p.at.day < *from {
+                eval_layers(base, total, inner, p)
+            } else if p.at.day < *until {
+                let frozen = At::new(*from, *from_instant);
+                // The frozen point is where the inner layers were when the leave began.
+                let cal_at =
+                    At::new(p.cal_at.day - (p.at.day - *from), p.cal_at.instant - (p.at.instant - *from_instant));
+                eval_layers(base, total, inner, Pt { at: frozen, cal_at, ..p })
             } else {
-                eval_layers(base, total, inner, at.earlier(*days, *seconds), boost)
+                eval_layers(base, total, inner, Pt { at: p.at.earlier(*days, *seconds), shift: p.shift + days, ..p })
             }
         }
         Layer::Pull { from, periods } => {
-            let boost = if at.day >= *from { boost.saturating_add(*periods) } else { boost };
-            eval_layers(base, total, inner, at, boost)
+            let boost = if p.at.day >= *from { p.boost.saturating_add(*periods) } else { p.boost };
+            eval_layers(base, total, inner, Pt { boost, ..p })
         }
         Layer::Cut { day, end, bonus } => {
-            if at.day < *day {
-                eval_layers(base, total, inner, at, boost)
+            if p.at.day < *day {
+                eval_layers(base, total, inner, p)
+            } else if p.at.instant < end.instant {
+                eval_layers(base, total, inner, p).saturating_add(*bonus)
             } else {
-                let at = if at.instant < end.instant { at } else { *end };
-                eval_layers(base, total, inner, at, boost).saturating_add(*bonus)
+                eval_layers(base, total, inner, Pt { at: *end, cal_at: *end, shift: 0, ..p }).saturating_add(*bonus)
             }
         }
         Layer::Scale { day, base: b, bonus, remaining } => {
-            let v = eval_layers(base, total, inner, at, boost);
-            if at.day < *day || *remaining == 0 {
+            let v = eval_layers(base, total, inner, p);
+            if p.at.day < *day || *remaining == 0 {
                 return v;
             }
             let grown = v.saturating_sub(*b);
@@ -346,13 +362,15 @@ fn eval_layers(base: &Schedule, total: u128, layers: &[Layer], at: At, boost: u3
             b + bonus + scaled
         }
         Layer::Amend { day, base: b, new } => {
-            if at.day < *day {
-                return eval_layers(base, total, inner, at, boost);
+            if p.at.day < *day {
+                return eval_layers(base, total, inner, p);
             }
             match new {
-                AmendShape::Schedule { schedule, total: t } => b + schedule.vested_boosted(*t, &at, boost),
+                AmendShape::Schedule { schedule, total: t } => {
+                    b + schedule.vested_shifted(*t, &p.at, &p.cal_at, p.shift, p.boost)
+                }
                 AmendShape::Rescale { to, from } => {
-                    let grown = eval_layers(base, total, inner, at, boost).saturating_sub(*b);
+                    let grown = eval_layers(base, total, inner, p).saturating_sub(*b);
                     b + mul_div_floor(grown, *to, *from).unwrap_or(*to)
                 }
             }
@@ -618,8 +636,11 @@ impl Grant {
         perf: &[PerfState<'_>],
         as_of: Option<Date>,
     ) -> Result<Timeline, GrantError> {
-        // Candidate days where the cumulative may step, with the reason a base step carries.
-        let mut cands: Vec<(Day, VestReason)> = base_candidates(&self.schedule, clock)?;
+        // Candidate days where the cumulative may step, with the reason a base step carries and,
+        // for calendar installments, which calendar and installment they are (a leave moves
+        // them by recomputing from the moved anchor).
+        let mut calendars: Vec<(&Calendar, i32)> = Vec::new();
+        let mut cands: Vec<Cand> = base_candidates(&self.schedule, clock, &mut calendars)?;
         // Linear tables sample month ends from the earliest linear start.
         let linear_start = |s: &Schedule| match s {
             Schedule::Linear(l) => clock.local_day(l.start()).map(Some),
@@ -627,56 +648,60 @@ impl Grant {
         };
         let mut linear_lo: Option<Day> = linear_start(&self.schedule)?;
         let mut amend_idx = 0;
+        let plain = |day: Day| Cand { day, reason: VestReason::Vest, src: None };
         for layer in &layered.layers {
             match layer {
                 Layer::Shift { from, days, .. } => {
+                    for cal in &mut calendars {
+                        cal.1 += days;
+                    }
                     for c in &mut cands {
-                        if c.0 > *from {
-                            c.0 += days;
+                        if c.day > *from {
+                            c.day = match c.src {
+                                Some((i, k)) => calendars[i].0.installment_day_shifted(k, calendars[i].1),
+                                None => c.day + days,
+                            };
                         }
                     }
                 }
-                Layer::Pull { from, .. } => cands.push((*from, VestReason::Vest)),
+                Layer::Pull { from, .. } => cands.push(plain(*from)),
                 Layer::Cut { day, .. } => {
-                    cands.retain(|c| c.0 < *day);
-                    cands.push((*day, VestReason::Vest));
+                    cands.retain(|c| c.day < *day);
+                    cands.push(plain(*day));
                 }
-                Layer::Scale { day, .. } => cands.push((*day, VestReason::Vest)),
+                Layer::Scale { day, .. } => cands.push(plain(*day)),
                 Layer::Amend { day, new, .. } => {
-                    match new {
-                        AmendShape::Schedule { .. } => {
-                            cands.retain(|c| c.0 < *day);
-                            let s = amend_schedules.get(amend_idx).copied().ok_or(GrantError::Internal("amendment"))?;
-                            amend_idx += 1;
-                            if let Some(d) = linear_start(s)? {
-                                linear_lo = Some(linear_lo.map_or(d.max(*day), |lo| lo.min(d.max(*day))));
-                            }
-                            cands.extend(base_candidates(s, clock)?.into_iter().filter(|c| c.0 > *day));
+                    if let AmendShape::Schedule { .. } = new {
+                        cands.retain(|c| c.day < *day);
+                        let s = amend_schedules.get(amend_idx).copied().ok_or(GrantError::Internal("amendment"))?;
+                        amend_idx += 1;
+                        if let Some(d) = linear_start(s)? {
+                            linear_lo = Some(linear_lo.map_or(d.max(*day), |lo| lo.min(d.max(*day))));
                         }
-                        AmendShape::Rescale { .. } => {}
+                        cands.extend(base_candidates(s, clock, &mut calendars)?.into_iter().filter(|c| c.day > *day));
                     }
-                    cands.push((*day, VestReason::Vest));
+                    cands.push(plain(*day));
                 }
             }
         }
         for p in perf {
             if let Some((d, _)) = p.resolved {
-                cands.push((d, VestReason::Vest));
+                cands.push(plain(d));
             }
         }
         if let Some(linear_lo) = linear_lo {
-            let lo = cands.iter().map(|c| c.0).min().map_or(linear_lo, |m| m.min(linear_lo));
-            if let Some(hi) = cands.iter().map(|c| c.0).max() {
-                let mut month_ends = month_ends_between(lo, hi);
-                cands.append(&mut month_ends);
+            let lo = cands.iter().map(|c| c.day).min().map_or(linear_lo, |m| m.min(linear_lo));
+            if let Some(hi) = cands.iter().map(|c| c.day).max() {
+                cands.extend(month_ends_between(lo, hi).into_iter().map(plain));
                 if let Some(a) = as_of {
                     let a = calendar::to_day(a);
                     if a > lo && a < hi {
-                        cands.push((a, VestReason::Vest));
+                        cands.push(plain(a));
                     }
                 }
             }
         }
+        let mut cands: Vec<(Day, VestReason)> = cands.into_iter().map(|c| (c.day, c.reason)).collect();
         // Sort by day; a cliff tag wins over a plain vest on the same day.
         cands.sort_by_key(|c| (c.0, c.1 != VestReason::Cliff));
         cands.dedup_by_key(|c| c.0);
@@ -746,40 +771,69 @@ impl Grant {
         if cumulative.checked_add(forfeited).and_then(|s| s.checked_add(pending)) != Some(granted) {
             return Err(GrantError::Internal("tranches and forfeitures do not add up to the grant"));
         }
-        Ok(Timeline { granted: TokenAmount::from_base_units(granted), tranches, forfeitures })
+        let timeline = Timeline { granted: TokenAmount::from_base_units(granted), tranches, forfeitures };
+        // The table must agree with direct evaluation: a step missing from the candidates would
+        // put its amount on a later date. Checked at `as_of`, always (not only in debug builds).
+        if let Some(a) = as_of {
+            let day = calendar::to_day(a);
+            let perf_vested: u128 = perf.iter().filter_map(|p| p.resolved).filter(|r| r.0 <= day).map(|r| r.1).sum();
+            let direct = layered.eval(clock.end(day)?).saturating_add(perf_vested);
+            if timeline.position(a).vested.base_units() != direct {
+                return Err(GrantError::Internal("the vesting table disagrees with direct evaluation"));
+            }
+        }
+        Ok(timeline)
     }
 }
 
-fn base_candidates(s: &Schedule, clock: &Clock<'_>) -> Result<Vec<(Day, VestReason)>, GrantError> {
+#[derive(Clone, Copy, Debug)]
+struct Cand {
+    day: Day,
+    reason: VestReason,
+    src: Option<(usize, u32)>,
+}
+
+fn base_candidates<'s>(
+    s: &'s Schedule,
+    clock: &Clock<'_>,
+    calendars: &mut Vec<(&'s Calendar, i32)>,
+) -> Result<Vec<Cand>, GrantError> {
+    let plain = |day: Day, reason| Cand { day, reason, src: None };
     Ok(match s {
-        Schedule::Calendar(c) => (1..=c.occurrences())
-            .map(|k| {
-                (c.installment_day(k), if k == c.cliff() && k >= 2 { VestReason::Cliff } else { VestReason::Vest })
-            })
-            .collect(),
-        Schedule::Custom(c) => c.tranches().map(|(d, _)| (calendar::to_day(d), VestReason::Vest)).collect(),
+        Schedule::Calendar(c) => {
+            let i = calendars.len();
+            calendars.push((c, 0));
+            (1..=c.occurrences())
+                .map(|k| Cand {
+                    day: c.installment_day(k),
+                    reason: if k == c.cliff() && k >= 2 { VestReason::Cliff } else { VestReason::Vest },
+                    src: Some((i, k)),
+                })
+                .collect()
+        }
+        Schedule::Custom(c) => c.tranches().map(|(d, _)| plain(calendar::to_day(d), VestReason::Vest)).collect(),
         Schedule::Linear(l) => {
-            let mut v = vec![(clock.local_day(l.end())?, VestReason::Vest)];
+            let mut v = vec![plain(clock.local_day(l.end())?, VestReason::Vest)];
             if let Some(c) = l.cliff() {
-                v.push((clock.local_day(c)?, VestReason::Cliff));
+                v.push(plain(clock.local_day(c)?, VestReason::Cliff));
             }
             if matches!(l.model(), LinearModel::Sablier { start_unlock, .. } if start_unlock > 0) {
-                v.push((clock.local_day(l.start())?, VestReason::Vest));
+                v.push(plain(clock.local_day(l.start())?, VestReason::Vest));
             }
             v
         }
     })
 }
 
-fn month_ends_between(lo: Day, hi: Day) -> Vec<(Day, VestReason)> {
+fn month_ends_between(lo: Day, hi: Day) -> Vec<Day> {
     let (y0, m0, _) = calendar::civil_from_day(lo);
     let (y1, m1, _) = calendar::civil_from_day(hi);
     let (a, b) = (calendar::month_index(y0, m0), calendar::month_index(y1, m1));
     (a..=b)
         .map(|mi| {
             let (y, m) = calendar::from_month_index(mi);
-            (calendar::day_from_civil(y, m, calendar::days_in_month(y, m)), VestReason::Vest)
+            calendar::day_from_civil(y, m, calendar::days_in_month(y, m))
         })
-        .filter(|c| c.0 >= lo && c.0 <= hi)
+        .filter(|d| *d >= lo && *d <= hi)
         .collect()
 }

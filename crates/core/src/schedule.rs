@@ -324,6 +324,54 @@ impl Calendar {
         u32::try_from(k).unwrap_or(0).min(self.occurrences)
     }
 
+    /// The anchor after a leave of `shift` days: the nominal date of installment 0 (the start,
+    /// or the rule's day in the start month) moved `shift` days; the moved day becomes the
+    /// vest day, clamped to each month's end.
+    fn shifted_anchor(&self, shift: i32) -> (i32, u8) {
+        let (y, m) = calendar::from_month_index(self.start_month);
+        let d0 = self.day_of_month.day_in(self.start_dom, y, m);
+        let (y, m, d) = calendar::civil_from_day(calendar::day_from_civil(y, m, d0) + shift);
+        (calendar::month_index(y, m), d)
+    }
+
+    /// The day of installment `k` after leaves totalling `shift` days (see `shifted_anchor`).
+    pub fn installment_day_shifted(&self, k: u32, shift: i32) -> Day {
+        if shift == 0 {
+            return self.installment_day(k);
+        }
+        match self.period {
+            Period::Months(len) => {
+                let (mi, d) = self.shifted_anchor(shift);
+                let months = i32::try_from(u64::from(k) * u64::from(len)).unwrap_or(i32::MAX / 2);
+                calendar::month_day_clamped(mi, months, d)
+            }
+            Period::Days(_) => self.installment_day(k) + shift,
+        }
+    }
+
+    /// Installments on or before `at.day` after leaves totalling `shift` days.
+    pub fn elapsed_shifted(&self, at: &At, shift: i32) -> u32 {
+        if shift == 0 {
+            return self.elapsed(at);
+        }
+        match self.period {
+            Period::Months(len) => {
+                let (mi0, d) = self.shifted_anchor(shift);
+                let q = calendar::month_index(at.year, at.month) - mi0;
+                if q <= 0 {
+                    return 0;
+                }
+                let len = i32::try_from(len).unwrap_or(i32::MAX);
+                let mut k = q / len;
+                if q % len == 0 && at.dom < d.min(calendar::days_in_month(at.year, at.month)) {
+                    k -= 1;
+                }
+                u32::try_from(k).unwrap_or(0).min(self.occurrences)
+            }
+            Period::Days(_) => self.elapsed(&At::new(at.day - shift, at.instant)),
+        }
+    }
+
     /// Cumulative vested after `k` installments have passed, the cliff applied.
     #[inline]
     pub fn cumulative(&self, total: u128, k: u32) -> u128 {
@@ -611,6 +659,17 @@ impl Schedule {
                 let t = at.instant.saturating_add(i64::from(boost) * i64::from(l.granularity));
                 l.vested(total, t)
             }
+        }
+    }
+
+    /// Vested with leaves applied: calendar schedules read `cal_at` with their anchor moved
+    /// `shift` days (month arithmetic from the moved anchor, clamped); every other shape reads
+    /// `at`, already moved back in time by the leaves.
+    #[inline]
+    pub fn vested_shifted(&self, total: u128, at: &At, cal_at: &At, shift: i32, boost: u32) -> u128 {
+        match self {
+            Schedule::Calendar(c) => c.cumulative(total, c.elapsed_shifted(cal_at, shift).saturating_add(boost)),
+            _ => self.vested_boosted(total, at, boost),
         }
     }
 

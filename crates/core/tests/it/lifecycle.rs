@@ -20,7 +20,11 @@ fn base() -> Grant {
 
 fn with(events: Vec<(Date, EventKind)>) -> Grant {
     let mut g = base();
-    g.events = events.into_iter().enumerate().map(|(i, (d, k))| GrantEvent { id: format!("e{i}"), date: d, kind: k }).collect();
+    g.events = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (d, k))| GrantEvent { id: format!("e{i}"), date: d, kind: k })
+        .collect();
     g
 }
 
@@ -39,25 +43,67 @@ fn check_sums(t: &Timeline) {
 }
 
 #[test]
-fn leave_shifts_later_vests_by_its_length() {
-    // 30 days of leave from 2026-03-01 (back on 2026-03-31): every vest after 03-01 moves 30 days.
+fn leave_moves_the_anchor_of_later_vests() {
+    // 30 days of leave from 2026-03-01 (back on 2026-03-31): the anchor 2025-01-15 moves to
+    // 2025-02-14, so every vest after 03-01 is month n after 2025-02-14, on the 14th.
     let t = tl(&with(vec![(date(2026, 3, 1), EventKind::Leave { until: date(2026, 3, 31) })]));
     let d: Vec<Date> = t.tranches.iter().map(|x| x.date).collect();
     assert_eq!(d[0], date(2026, 1, 15));
     assert_eq!(d[1], date(2026, 2, 15)); // before the leave: unchanged
-    assert_eq!(d[2], date(2026, 4, 14)); // 03-15 + 30 days
-    assert_eq!(d[3], date(2026, 5, 15)); // 04-15 + 30 days
-    assert_eq!(d[4], date(2026, 6, 14)); // 05-15 + 30 days
-    assert_eq!(d.last(), Some(&date(2029, 2, 14))); // 2029-01-15 + 30 days
+    assert_eq!(d[2], date(2026, 4, 14)); // 03-15 moved 30 days
+    assert_eq!(d[3], date(2026, 5, 14));
+    assert_eq!(d[4], date(2026, 6, 14));
+    assert_eq!(d.last(), Some(&date(2029, 2, 14)));
     assert_eq!(t.tranches.len(), 37);
-    assert_eq!(units(t.position(date(2026, 3, 30)).vested), 1300);
+    assert_eq!(units(t.position(date(2026, 4, 13)).vested), 1300);
+    assert_eq!(units(t.position(date(2026, 4, 14)).vested), 1400);
+    check_sums(&t);
+}
+
+#[test]
+fn leave_keeps_month_end_vests_clamped() {
+    // Start 2024-03-31, 48 months, cliff 12; 61 days of leave from 2025-09-01 to 2025-11-01:
+    // the anchor becomes 2024-05-31, so later vests fall on the 31st or the month's last day.
+    let mut g = grant(
+        4800,
+        monthly(date(2024, 3, 31), 48, 12, DayOfMonth::VestingStartDayOrLast, Allocation::CumulativeRoundDown),
+    );
+    g.events = vec![GrantEvent {
+        id: "l".into(),
+        date: date(2025, 9, 1),
+        kind: EventKind::Leave { until: date(2025, 11, 1) },
+    }];
+    let t = tl(&g);
+    let after: Vec<Date> = t.tranches.iter().map(|x| x.date).filter(|d| *d > date(2025, 9, 1)).take(4).collect();
+    assert_eq!(after, [date(2025, 11, 30), date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]);
+    assert_eq!(t.tranches.last().map(|x| x.date), Some(date(2028, 5, 31)));
+    check_sums(&t);
+}
+
+#[test]
+fn two_leaves_add_up() {
+    // 10 days from 2026-03-01 and 20 days from 2026-07-01: after both, the anchor has moved 30
+    // days (2025-02-14).
+    let t = tl(&with(vec![
+        (date(2026, 3, 1), EventKind::Leave { until: date(2026, 3, 11) }),
+        (date(2026, 7, 1), EventKind::Leave { until: date(2026, 7, 21) }),
+    ]));
+    let d: Vec<Date> = t.tranches.iter().map(|x| x.date).collect();
+    assert_eq!(
+        &d[2..7],
+        [date(2026, 3, 25), date(2026, 4, 25), date(2026, 5, 25), date(2026, 6, 25), date(2026, 8, 14)]
+    );
+    assert_eq!(d.last(), Some(&date(2029, 2, 14)));
     check_sums(&t);
 }
 
 #[test]
 fn termination_forfeits_the_unvested() {
     // Last day 2026-06-20: cliff 1,200 + Feb..Jun 15 (5 × 100) = 1,700 vested; 3,100 forfeited.
-    let t = tl(&with(vec![(date(2026, 6, 20), EventKind::Termination { cause: TerminationCause::Voluntary, acceleration: None })]));
+    let t = tl(&with(vec![(
+        date(2026, 6, 20),
+        EventKind::Termination { cause: TerminationCause::Voluntary, acceleration: None },
+    )]));
     assert_eq!(units(t.tranches.last().expect("tranche").cumulative), 1700);
     assert_eq!(t.forfeitures.len(), 1);
     assert_eq!((t.forfeitures[0].date, units(t.forfeitures[0].amount)), (date(2026, 6, 20), 3100));
@@ -110,7 +156,10 @@ fn termination_with_percent_acceleration() {
 
 #[test]
 fn future_termination_keeps_vesting_until_its_date() {
-    let g = with(vec![(date(2027, 1, 31), EventKind::Termination { cause: TerminationCause::Voluntary, acceleration: None })]);
+    let g = with(vec![(
+        date(2027, 1, 31),
+        EventKind::Termination { cause: TerminationCause::Voluntary, acceleration: None },
+    )]);
     let t = tl(&g);
     // Through 2027-01-15: 1,200 + 12 × 100.
     assert_eq!(units(t.tranches.last().expect("tranche").cumulative), 2400);
@@ -134,7 +183,8 @@ fn single_trigger_change_of_control() {
 
 #[test]
 fn double_trigger_needs_a_qualifying_termination_inside_the_window() {
-    let coc = (date(2027, 1, 1), EventKind::ChangeOfControl { trigger: Trigger::Double { bps: 10_000, window_months: 12 } });
+    let coc =
+        (date(2027, 1, 1), EventKind::ChangeOfControl { trigger: Trigger::Double { bps: 10_000, window_months: 12 } });
     // Without cause on 2027-03-10: vested 1,200 + 13 × 100 = 2,500; the other 2,300 accelerate.
     let t = tl(&with(vec![
         coc.clone(),
@@ -184,8 +234,15 @@ fn amendment_with_a_new_schedule_keeps_vested_to_date() {
     // From 2026-06-20 the remaining 3,100 vest monthly over 12 months from that day:
     // floor(3100 × k / 12): 258, 516, 775 … → steps 258, 258, 259, …
     let new = Schedule::Calendar(
-        Calendar::new(date(2026, 6, 20), Period::Months(1), 12, 0, DayOfMonth::VestingStartDayOrLast, Allocation::CumulativeRoundDown)
-            .expect("valid"),
+        Calendar::new(
+            date(2026, 6, 20),
+            Period::Months(1),
+            12,
+            0,
+            DayOfMonth::VestingStartDayOrLast,
+            Allocation::CumulativeRoundDown,
+        )
+        .expect("valid"),
     );
     let t = tl(&with(vec![(date(2026, 6, 20), EventKind::Amendment { amount: None, schedule: Some(new) })]));
     let after: Vec<(Date, u128)> =
@@ -212,7 +269,10 @@ fn amendment_below_vested_is_refused() {
 fn milestone_pulls_the_schedule_forward() {
     // On 2026-03-01, 13 installments have passed (1,300); six more count as passed: 1,900, so
     // 600 vest on the milestone's day. The schedule then ends six months early, on 2028-07-15.
-    let t = tl(&with(vec![(date(2026, 3, 1), EventKind::Milestone { effect: MilestoneEffect::PullForward { periods: 6 } })]));
+    let t = tl(&with(vec![(
+        date(2026, 3, 1),
+        EventKind::Milestone { effect: MilestoneEffect::PullForward { periods: 6 } },
+    )]));
     let m = t.tranches.iter().find(|x| x.date == date(2026, 3, 1)).expect("milestone tranche");
     assert_eq!((units(m.amount), m.reason.as_str()), (600, "milestone"));
     assert_eq!(t.tranches.last().map(|x| (x.date, units(x.cumulative))), Some((date(2028, 7, 15), 4800)));
