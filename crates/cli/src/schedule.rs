@@ -122,12 +122,11 @@ fn timelines<'a>(loaded: &'a Loaded, as_of: Date, only: Option<&str>) -> Result<
         let t = g.timeline(&loaded.tz, Some(as_of)).with_context(|| format!("grant {}", g.id))?;
         out.push((g, t));
     }
-    if let Some(id) = only {
-        if out.is_empty() {
+    if let Some(id) = only
+        && out.is_empty() {
             eprintln!("error: no grant has id `{id}`\n  --> --grant");
             return Err(anyhow::Error::new(BadInput));
         }
-    }
     Ok(out)
 }
 
@@ -202,7 +201,7 @@ pub fn render_tables(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
     }
     for (g, t) in items {
         let _ = writeln!(out, "\n{} ({})", g.id, g.holder);
-        let _ = writeln!(out, "  {:<12} {:>18} {:>18}  {}", "date", "amount", "cumulative", "reason");
+        let _ = writeln!(out, "  {:<12} {:>18} {:>18}  reason", "date", "amount", "cumulative");
         for x in &t.tranches {
             let mark = if x.date <= as_of { "*" } else { " " };
             let _ = writeln!(

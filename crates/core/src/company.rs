@@ -380,11 +380,10 @@ impl<'t, 'i> Tbl<'t, 'i> {
             }
         };
         if let Ok(d) = Date::from_str(&text) {
-            if check_date(d).is_ok() {
-                if let Ok(t) = calendar::start_of_day(d, tz) {
+            if check_date(d).is_ok()
+                && let Ok(t) = calendar::start_of_day(d, tz) {
                     return Some(t);
                 }
-            }
         } else if let Ok(ts) = jiff::Timestamp::from_str(&text) {
             return Some(ts.as_second());
         }
@@ -523,13 +522,11 @@ fn check_unique(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, key: &str) {
     let mut quiet = Cx { file: cx.file, text: cx.text, diags: Vec::new() };
     let mut seen = BTreeSet::new();
     for t in root.array_of_tables(&mut quiet, key) {
-        if let Some(v) = t.get("id") {
-            if let Some(id) = v.get_ref().as_str() {
-                if !seen.insert(id.to_owned()) {
+        if let Some(v) = t.get("id")
+            && let Some(id) = v.get_ref().as_str()
+                && !seen.insert(id.to_owned()) {
                     cx.err(&t.field("id"), v.span(), format!("duplicate {key} id `{id}`"));
                 }
-            }
-        }
     }
 }
 
@@ -700,7 +697,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
                 );
                 ok = false;
             }
-            if cliff % kind != 0 || cliff > duration {
+            if !cliff.is_multiple_of(kind) || cliff > duration {
                 cx.err(&t.field("cliff_months"), t.get("cliff_months").map_or(t.span.clone(), |v| v.span()), format!("the cliff ({cliff} months) must be a whole number of {kind}-month periods, at most the duration"));
                 ok = false;
             }
@@ -771,11 +768,10 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
             match Linear::new(start?, cliff, end?, granularity, model) {
                 Ok(l) => {
                     let s = Schedule::Linear(l);
-                    if let (Some(total), true) = (total, env.amounts_known) {
-                        if let Err(e) = s.check_total(total.base_units()) {
+                    if let (Some(total), true) = (total, env.amounts_known)
+                        && let Err(e) = s.check_total(total.base_units()) {
                             return fail(cx, "start_unlock", e);
                         }
-                    }
                     Some(s)
                 }
                 Err(e) => fail(cx, if t.get("cliff").is_some() { "cliff" } else { "end" }, e),

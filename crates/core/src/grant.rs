@@ -484,11 +484,10 @@ impl Grant {
                             layered.eval(clock.end(calendar::to_day(later))?).saturating_sub(vested)
                         }
                     };
-                    if let Some((from, until, bps)) = double {
-                        if cause.qualifies_for_double_trigger() && day >= from && day <= until {
+                    if let Some((from, until, bps)) = double
+                        && cause.qualifies_for_double_trigger() && day >= from && day <= until {
                             bonus = bonus.max(bps_of(unvested, bps));
                         }
-                    }
                     let bonus = bonus.min(unvested);
                     layered.layers.push(Layer::Cut { day, end, bonus });
                     if bonus > 0 {
@@ -736,11 +735,10 @@ impl Grant {
                 push(day, b.1, b.2, &mut cumulative)?;
             }
             for p in perf {
-                if let Some((d, amount)) = p.resolved {
-                    if d == day {
+                if let Some((d, amount)) = p.resolved
+                    && d == day {
                         push(day, amount, VestReason::Milestone, &mut cumulative)?;
                     }
-                }
             }
         }
 

@@ -483,11 +483,10 @@ impl Linear {
                 if t < self.start {
                     return 0;
                 }
-                if let Some(c) = self.cliff {
-                    if t < c {
+                if let Some(c) = self.cliff
+                    && t < c {
                         return start_unlock.min(total);
                     }
-                }
                 if t >= self.end {
                     return total;
                 }
@@ -683,11 +682,10 @@ impl Schedule {
 
     /// Checks that the shape can carry `total` (Sablier unlock amounts fit inside it).
     pub fn check_total(&self, total: u128) -> Result<(), ScheduleError> {
-        if let Schedule::Linear(Linear { model: LinearModel::Sablier { start_unlock, cliff_unlock }, .. }) = self {
-            if start_unlock.checked_add(*cliff_unlock).is_none_or(|s| s > total) {
+        if let Schedule::Linear(Linear { model: LinearModel::Sablier { start_unlock, cliff_unlock }, .. }) = self
+            && start_unlock.checked_add(*cliff_unlock).is_none_or(|s| s > total) {
                 return Err(ScheduleError::UnlockExceedsTotal);
             }
-        }
         Ok(())
     }
 }
