@@ -78,8 +78,22 @@ fn from_company(file: CompanyFile) -> Loaded {
     }
 }
 
+/// An OCF package folder. OCF dates carry no time zone: they are read as UTC days.
 pub fn load_ocf(dir: &Path) -> Result<Loaded> {
-    anyhow::bail!("OCF packages are not wired up yet: {}", dir.display())
+    let manifest = dir.join("Manifest.ocf.json");
+    let mut read = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+    let import =
+        tokencomp_core::ocf::read_package(&manifest.display().to_string(), &mut read).map_err(|d| report(&d))?;
+    for w in &import.warnings {
+        eprintln!("{}", w.to_string().replacen("error:", "warning:", 1));
+    }
+    let package = import.package;
+    Ok(Loaded {
+        token: package.token,
+        tz: TimeZone::UTC,
+        grants: package.grants.into_iter().map(|g| g.grant).collect(),
+        default_as_of: None,
+    })
 }
 
 /// `--as-of`: a date, or an instant converted to the company-local date.
@@ -123,10 +137,11 @@ fn timelines<'a>(loaded: &'a Loaded, as_of: Date, only: Option<&str>) -> Result<
         out.push((g, t));
     }
     if let Some(id) = only
-        && out.is_empty() {
-            eprintln!("error: no grant has id `{id}`\n  --> --grant");
-            return Err(anyhow::Error::new(BadInput));
-        }
+        && out.is_empty()
+    {
+        eprintln!("error: no grant has id `{id}`\n  --> --grant");
+        return Err(anyhow::Error::new(BadInput));
+    }
     Ok(out)
 }
 
@@ -183,14 +198,14 @@ pub fn render_tables(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
     let _ = writeln!(out, "{} ({} decimals), as of {as_of}", token.symbol(), token.decimals());
     let _ = writeln!(
         out,
-        "{:<18} {:<14} {:>18} {:>18} {:>18} {:>18}",
+        "{:<26} {:<14} {:>18} {:>18} {:>18} {:>18}",
         "grant", "holder", "granted", "vested", "unvested", "forfeited"
     );
     for (g, t) in items {
         let p = t.position(as_of);
         let _ = writeln!(
             out,
-            "{:<18} {:<14} {:>18} {:>18} {:>18} {:>18}",
+            "{:<26} {:<14} {:>18} {:>18} {:>18} {:>18}",
             g.id,
             g.holder,
             f(p.granted),

@@ -171,3 +171,30 @@ fn missing_file_is_a_run_failure() {
     let out = tokencomp(&["schedule", "no/such/file.toml"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn schedule_reads_an_ocf_package() {
+    let doc = json(&["schedule", "examples/ocf/sample", "--as-of", "2026-10-31", "--json"]);
+    assert_eq!(doc["token"], serde_json::json!({"symbol": "SHARE", "decimals": 0}));
+    // OCF's own example: 480 shares from 2021-01-30, a year's cliff, then monthly on the 30th.
+    let g = grant(&doc, "vesting-ex-3");
+    let t = g["tranches"].as_array().expect("tranches");
+    assert_eq!(
+        (t[0]["date"].as_str(), t[0]["amount"].as_str(), t[0]["reason"].as_str()),
+        (Some("2022-01-30"), Some("120"), Some("cliff"))
+    );
+    assert_eq!((t[1]["date"].as_str(), t[1]["amount"].as_str()), (Some("2022-02-28"), Some("10")));
+    assert_eq!(t.len(), 37);
+}
+
+#[test]
+fn a_broken_ocf_package_is_bad_input() {
+    let dir = std::env::temp_dir().join(format!("tokencomp-ocf-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("Manifest.ocf.json"), "{ \"file_type\": \"OCF_MANIFEST_FILE\",\n  oops }").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokencomp")).args(["schedule"]).arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Manifest.ocf.json:2:"), "{err}");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

@@ -48,7 +48,8 @@ fn problems(check: impl Fn(&Path, usize, &str, &[&str]) -> Option<String>) -> Ve
 
 #[test]
 fn no_stubs_or_ignored_tests() {
-    let mut found = problems(|_, _, l, _| (l.contains("todo!(") || l.contains("unimplemented!(")).then(|| "stub".into()));
+    let mut found =
+        problems(|_, _, l, _| (l.contains("todo!(") || l.contains("unimplemented!(")).then(|| "stub".into()));
     let mut tests = Vec::new();
     for dir in ["crates"] {
         rust_files(&workspace().join(dir), &mut tests);

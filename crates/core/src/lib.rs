@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod company;
 pub mod diag;
 pub mod grant;
+pub mod ocf;
 pub mod schedule;
 
 pub use grant::{
