@@ -381,9 +381,10 @@ impl<'t, 'i> Tbl<'t, 'i> {
         };
         if let Ok(d) = Date::from_str(&text) {
             if check_date(d).is_ok()
-                && let Ok(t) = calendar::start_of_day(d, tz) {
-                    return Some(t);
-                }
+                && let Ok(t) = calendar::start_of_day(d, tz)
+            {
+                return Some(t);
+            }
         } else if let Ok(ts) = jiff::Timestamp::from_str(&text) {
             return Some(ts.as_second());
         }
@@ -524,9 +525,10 @@ fn check_unique(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, key: &str) {
     for t in root.array_of_tables(&mut quiet, key) {
         if let Some(v) = t.get("id")
             && let Some(id) = v.get_ref().as_str()
-                && !seen.insert(id.to_owned()) {
-                    cx.err(&t.field("id"), v.span(), format!("duplicate {key} id `{id}`"));
-                }
+            && !seen.insert(id.to_owned())
+        {
+            cx.err(&t.field("id"), v.span(), format!("duplicate {key} id `{id}`"));
+        }
     }
 }
 
@@ -769,9 +771,10 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
                 Ok(l) => {
                     let s = Schedule::Linear(l);
                     if let (Some(total), true) = (total, env.amounts_known)
-                        && let Err(e) = s.check_total(total.base_units()) {
-                            return fail(cx, "start_unlock", e);
-                        }
+                        && let Err(e) = s.check_total(total.base_units())
+                    {
+                        return fail(cx, "start_unlock", e);
+                    }
                     Some(s)
                 }
                 Err(e) => fail(cx, if t.get("cliff").is_some() { "cliff" } else { "end" }, e),

@@ -485,9 +485,12 @@ impl Grant {
                         }
                     };
                     if let Some((from, until, bps)) = double
-                        && cause.qualifies_for_double_trigger() && day >= from && day <= until {
-                            bonus = bonus.max(bps_of(unvested, bps));
-                        }
+                        && cause.qualifies_for_double_trigger()
+                        && day >= from
+                        && day <= until
+                    {
+                        bonus = bonus.max(bps_of(unvested, bps));
+                    }
                     let bonus = bonus.min(unvested);
                     layered.layers.push(Layer::Cut { day, end, bonus });
                     if bonus > 0 {
@@ -736,9 +739,10 @@ impl Grant {
             }
             for p in perf {
                 if let Some((d, amount)) = p.resolved
-                    && d == day {
-                        push(day, amount, VestReason::Milestone, &mut cumulative)?;
-                    }
+                    && d == day
+                {
+                    push(day, amount, VestReason::Milestone, &mut cumulative)?;
+                }
             }
         }
 

@@ -484,9 +484,10 @@ impl Linear {
                     return 0;
                 }
                 if let Some(c) = self.cliff
-                    && t < c {
-                        return start_unlock.min(total);
-                    }
+                    && t < c
+                {
+                    return start_unlock.min(total);
+                }
                 if t >= self.end {
                     return total;
                 }
@@ -683,9 +684,10 @@ impl Schedule {
     /// Checks that the shape can carry `total` (Sablier unlock amounts fit inside it).
     pub fn check_total(&self, total: u128) -> Result<(), ScheduleError> {
         if let Schedule::Linear(Linear { model: LinearModel::Sablier { start_unlock, cliff_unlock }, .. }) = self
-            && start_unlock.checked_add(*cliff_unlock).is_none_or(|s| s > total) {
-                return Err(ScheduleError::UnlockExceedsTotal);
-            }
+            && start_unlock.checked_add(*cliff_unlock).is_none_or(|s| s > total)
+        {
+            return Err(ScheduleError::UnlockExceedsTotal);
+        }
         Ok(())
     }
 }
