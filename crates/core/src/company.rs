@@ -614,45 +614,11 @@ fn read_price(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Price> {
     Some(Price { date: date?, close: close?, currency: currency? })
 }
 
-const DAY_RULES: [(&str, DayOfMonth); 4] = [
-    ("VESTING_START_DAY_OR_LAST_DAY_OF_MONTH", DayOfMonth::VestingStartDayOrLast),
-    ("29_OR_LAST_DAY_OF_MONTH", DayOfMonth::OrLast(29)),
-    ("30_OR_LAST_DAY_OF_MONTH", DayOfMonth::OrLast(30)),
-    ("31_OR_LAST_DAY_OF_MONTH", DayOfMonth::OrLast(31)),
-];
-
-pub(crate) const ALLOCATIONS: [(&str, Allocation); 7] = [
-    ("CUMULATIVE_ROUNDING", Allocation::CumulativeRounding),
-    ("CUMULATIVE_ROUND_DOWN", Allocation::CumulativeRoundDown),
-    ("FRONT_LOADED", Allocation::FrontLoaded),
-    ("BACK_LOADED", Allocation::BackLoaded),
-    ("FRONT_LOADED_TO_SINGLE_TRANCHE", Allocation::FrontLoadedToSingleTranche),
-    ("BACK_LOADED_TO_SINGLE_TRANCHE", Allocation::BackLoadedToSingleTranche),
-    ("FRACTIONAL", Allocation::Fractional),
-];
-
-/// OCF's name for a day-of-month rule.
-pub fn day_of_month_name(d: DayOfMonth) -> String {
-    match d {
-        DayOfMonth::Day(n) => format!("{n:02}"),
-        DayOfMonth::OrLast(n) => format!("{n}_OR_LAST_DAY_OF_MONTH"),
-        DayOfMonth::VestingStartDayOrLast => "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH".into(),
-    }
-}
-
-/// OCF's name for an allocation type.
-pub fn allocation_name(a: Allocation) -> &'static str {
-    ALLOCATIONS.iter().find(|x| x.1 == a).map_or("CUMULATIVE_ROUND_DOWN", |x| x.0)
-}
-
 fn read_day_rule(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<DayOfMonth> {
     let Some((s, span)) = t.str(cx, "day_of_month", false) else { return Some(DayOfMonth::VestingStartDayOrLast) };
-    if let Some(r) = DAY_RULES.iter().find(|r| r.0 == s) {
-        return Some(r.1);
-    }
-    match s.parse::<u8>() {
-        Ok(d) if (1..=28).contains(&d) && s.len() == 2 => Some(DayOfMonth::Day(d)),
-        _ => {
+    match DayOfMonth::from_ocf_name(s) {
+        Some(rule) => Some(rule),
+        None => {
             cx.err(&t.field("day_of_month"), span, format!("`{s}` is not \"01\" to \"28\", 29/30/31_OR_LAST_DAY_OF_MONTH or VESTING_START_DAY_OR_LAST_DAY_OF_MONTH"));
             None
         }
@@ -676,7 +642,8 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
         ],
         None,
     )?;
-    let allocation = t.choice(cx, "allocation", &ALLOCATIONS, Some(Allocation::CumulativeRoundDown));
+    let allocations: Vec<(&str, Allocation)> = Allocation::OCF_NAMES.into_iter().zip(Allocation::ALL).collect();
+    let allocation = t.choice(cx, "allocation", &allocations, Some(Allocation::CumulativeRoundDown));
     let fail = |cx: &mut Cx<'_>, key: &str, e: crate::schedule::ScheduleError| {
         let span = t.get(key).map_or(t.span.clone(), |v| v.span());
         cx.err(&t.field(key), span, e.to_string());

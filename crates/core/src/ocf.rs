@@ -672,42 +672,6 @@ impl fmt::Display for Ratio {
 
 // ---- vesting terms --------------------------------------------------------------------------
 
-const ALLOCATIONS: [(&str, Allocation); 7] = [
-    ("CUMULATIVE_ROUNDING", Allocation::CumulativeRounding),
-    ("CUMULATIVE_ROUND_DOWN", Allocation::CumulativeRoundDown),
-    ("FRONT_LOADED", Allocation::FrontLoaded),
-    ("BACK_LOADED", Allocation::BackLoaded),
-    ("FRONT_LOADED_TO_SINGLE_TRANCHE", Allocation::FrontLoadedToSingleTranche),
-    ("BACK_LOADED_TO_SINGLE_TRANCHE", Allocation::BackLoadedToSingleTranche),
-    ("FRACTIONAL", Allocation::Fractional),
-];
-
-fn allocation_name(a: Allocation) -> &'static str {
-    ALLOCATIONS.iter().find(|(_, x)| *x == a).map_or("CUMULATIVE_ROUND_DOWN", |(n, _)| n)
-}
-
-fn day_of_month_name(d: DayOfMonth) -> String {
-    match d {
-        DayOfMonth::Day(d) => format!("{d:02}"),
-        DayOfMonth::OrLast(d) => format!("{d}_OR_LAST_DAY_OF_MONTH"),
-        DayOfMonth::VestingStartDayOrLast => "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH".to_owned(),
-    }
-}
-
-fn parse_day_of_month(s: &str) -> Option<DayOfMonth> {
-    match s {
-        "29_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::OrLast(29)),
-        "30_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::OrLast(30)),
-        "31_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::OrLast(31)),
-        "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::VestingStartDayOrLast),
-        _ if s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit()) => {
-            let d: u8 = s.parse().ok()?;
-            (1..=28).contains(&d).then_some(DayOfMonth::Day(d))
-        }
-        _ => None,
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Unit {
     Months,
@@ -789,10 +753,10 @@ fn parse_terms<'a>(node: Node<'a>, errs: &mut Vec<Diagnostic>) -> Option<Terms<'
     node.req_str("description", errs);
     let allocation = node.req("allocation_type", errs).and_then(|n| {
         let s = n.str(errs)?;
-        let a = ALLOCATIONS.iter().find(|(name, _)| *name == s).map(|x| x.1);
+        let a = Allocation::from_ocf_name(s);
         if a.is_none() {
-            let names: Vec<&str> = ALLOCATIONS.iter().map(|x| x.0).collect();
-            errs.push(n.diag(format!("unknown allocation type `{s}`; expected one of {}", names.join(", "))));
+            let names = Allocation::OCF_NAMES.join(", ");
+            errs.push(n.diag(format!("unknown allocation type `{s}`; expected one of {names}")));
         }
         a
     });
@@ -957,7 +921,7 @@ fn parse_period(node: &Node<'_>, to: &str, errs: &mut Vec<Diagnostic>) -> Option
         Unit::Days => Some(DayOfMonth::VestingStartDayOrLast),
         Unit::Months => node.req("day_of_month", errs).and_then(|n| {
             let s = n.str(errs)?;
-            let d = parse_day_of_month(s);
+            let d = DayOfMonth::from_ocf_name(s);
             if d.is_none() {
                 errs.push(n.diag(format!(
                     "unknown day of month `{s}`; expected \"01\" to \"28\", \"29_OR_LAST_DAY_OF_MONTH\", \"30_OR_LAST_DAY_OF_MONTH\", \"31_OR_LAST_DAY_OF_MONTH\" or \"VESTING_START_DAY_OR_LAST_DAY_OF_MONTH\""
@@ -2072,7 +2036,7 @@ pub fn write_vesting_terms(id: &str, schedule: &Schedule) -> Result<Value, OcfWr
         "object_type": "VESTING_TERMS",
         "name": name,
         "description": description,
-        "allocation_type": allocation_name(allocation),
+        "allocation_type": allocation.ocf_name(),
         "vesting_conditions": conditions,
     }))
 }
@@ -2087,7 +2051,7 @@ fn calendar_conditions(c: &Calendar) -> (String, String, Allocation, Vec<Value>)
     };
     let n = c.occurrences();
     let cliff = if c.cliff() >= 2 { c.cliff() } else { 0 };
-    let dom = day_of_month_name(c.day_of_month());
+    let dom = c.day_of_month().ocf_name();
     let relative = |length: u64, occurrences: u32, to: &str| -> Value {
         let mut p = Map::new();
         p.insert("length".into(), json!(length));

@@ -47,6 +47,30 @@ pub enum DayOfMonth {
 }
 
 impl DayOfMonth {
+    /// OCF's name for the rule (`"05"`, `"31_OR_LAST_DAY_OF_MONTH"`, …), used by the company
+    /// file and OCF packages alike.
+    pub fn ocf_name(self) -> String {
+        match self {
+            DayOfMonth::Day(d) => format!("{d:02}"),
+            DayOfMonth::OrLast(d) => format!("{d}_OR_LAST_DAY_OF_MONTH"),
+            DayOfMonth::VestingStartDayOrLast => "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH".to_owned(),
+        }
+    }
+
+    pub fn from_ocf_name(s: &str) -> Option<DayOfMonth> {
+        match s {
+            "29_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::OrLast(29)),
+            "30_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::OrLast(30)),
+            "31_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::OrLast(31)),
+            "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH" => Some(DayOfMonth::VestingStartDayOrLast),
+            _ if s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit()) => {
+                let d: u8 = s.parse().ok()?;
+                (1..=28).contains(&d).then_some(DayOfMonth::Day(d))
+            }
+            _ => None,
+        }
+    }
+
     #[inline]
     fn day_in(self, start_dom: u8, y: i32, m: u8) -> u8 {
         let wanted = match self {
@@ -80,6 +104,26 @@ pub enum Allocation {
 }
 
 impl Allocation {
+    /// OCF's names, in the order of `ALL`.
+    pub const OCF_NAMES: [&'static str; 7] = [
+        "CUMULATIVE_ROUNDING",
+        "CUMULATIVE_ROUND_DOWN",
+        "FRONT_LOADED",
+        "BACK_LOADED",
+        "FRONT_LOADED_TO_SINGLE_TRANCHE",
+        "BACK_LOADED_TO_SINGLE_TRANCHE",
+        "FRACTIONAL",
+    ];
+
+    pub fn ocf_name(self) -> &'static str {
+        let i = Allocation::ALL.iter().position(|a| *a == self).unwrap_or(1);
+        Allocation::OCF_NAMES[i]
+    }
+
+    pub fn from_ocf_name(s: &str) -> Option<Allocation> {
+        Allocation::OCF_NAMES.iter().position(|n| *n == s).map(|i| Allocation::ALL[i])
+    }
+
     pub const ALL: [Allocation; 7] = [
         Allocation::CumulativeRounding,
         Allocation::CumulativeRoundDown,
