@@ -639,6 +639,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
             ("linear", 100),
             ("custom", 101),
             ("template", 102),
+            ("months", 103),
         ],
         None,
     )?;
@@ -676,6 +677,21 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
             match Calendar::new(start?, Period::Months(kind), duration / kind, cliff / kind, rule?, allocation?) {
                 Ok(c) => Some(Schedule::Calendar(c)),
                 Err(e) => fail(cx, "start", e),
+            }
+        }
+        103 => {
+            t.allow(
+                cx,
+                &["type", "start", "every_months", "installments", "cliff_installments", "day_of_month", "allocation"],
+            );
+            let start = t.date(cx, "start", true);
+            let every = t.u32(cx, "every_months", true, 1..2761);
+            let n = t.u32(cx, "installments", true, 1..2761);
+            let cliff = t.u32(cx, "cliff_installments", false, 0..2761).unwrap_or(0);
+            let rule = read_day_rule(cx, t);
+            match Calendar::new(start?, Period::Months(every?), n?, cliff, rule?, allocation?) {
+                Ok(c) => Some(Schedule::Calendar(c)),
+                Err(e) => fail(cx, "installments", e),
             }
         }
         0 => {
@@ -771,7 +787,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
                 let w = if has_amount {
                     env.amount(cx, it, "amount", true).map(TokenAmount::base_units)
                 } else {
-                    it.int(cx, "weight", true, 1..i64::MAX).and_then(|w| u128::try_from(w).ok())
+                    read_weight(cx, it)
                 };
                 if let (Some(d), Some(w)) = (date, w) {
                     tranches.push((d, w));
@@ -833,6 +849,20 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
                 Err(e) => fail(cx, "weights", e),
             }
         }
+    }
+}
+
+/// A tranche weight: a positive integer, or a string of digits for weights beyond 64 bits.
+fn read_weight(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<u128> {
+    match t.get("weight").map(|v| (v.get_ref(), v.span())) {
+        Some((DeValue::String(s), span)) => match s.parse::<u128>() {
+            Ok(w) if w > 0 && s.bytes().all(|b| b.is_ascii_digit()) => Some(w),
+            _ => {
+                cx.err(&t.field("weight"), span, format!("`{s}` is not a positive whole number"));
+                None
+            }
+        },
+        _ => t.int(cx, "weight", true, 1..i64::MAX).and_then(|w| u128::try_from(w).ok()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! parameters; amounts are exact base units (`tokencomp_money`).
 
 pub mod calendar;
+pub mod canonical;
 pub mod company;
 pub mod diag;
 pub mod grant;

@@ -288,6 +288,9 @@ impl Calendar {
         if too_long {
             return Err(ScheduleError::TooLong("installments run past 2199"));
         }
+        // A day-of-month rule means nothing for day periods: keep one canonical value.
+        let day_of_month =
+            if matches!(period, Period::Days(_)) { DayOfMonth::VestingStartDayOrLast } else { day_of_month };
         let start_day = calendar::to_day(start);
         let (y, m, d) = calendar::civil_from_day(start_day);
         let cal = Calendar {

@@ -241,3 +241,41 @@ fn any_event_kind() -> impl Strategy<Value = EventKind> {
             .prop_map(|bps| EventKind::Milestone { effect: MilestoneEffect::Scale { tranche: "p".into(), bps } }),
     ]
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The ledger stores grants as canonical TOML: reading it back gives the same grant.
+    #[test]
+    fn canonical_toml_round_trips(
+        s in any_schedule(),
+        total in 1u128..10u128.pow(30),
+        kinds in proptest::collection::vec(any_event_kind(), 0..4),
+        gaps in proptest::collection::vec(1i64..400, 4),
+    ) {
+        use tokencomp_core::canonical::{read_grant, write_event, write_terms};
+        use tokencomp_core::company::{GrantSize, GrantTerms};
+        prop_assume!(s.check_total(total).is_ok());
+        let token = tokencomp_money::Token::new("NET", 18).expect("token");
+        let tz = TimeZone::get("America/New_York").expect("tz");
+        let mut g = grant(total, s.clone());
+        g.id = "g \"quoted\" \\ id".into();
+        g.performance = vec![PerformanceTranche { id: "p".into(), target: TokenAmount::from_base_units(total / 3 + 1), cap_bps: 17_550 }];
+        let mut d = date(2001, 1, 1);
+        for (i, kind) in kinds.into_iter().enumerate() {
+            d = d.checked_add(gaps[i].days()).expect("in range");
+            let kind = match kind {
+                EventKind::Leave { .. } => EventKind::Leave { until: d.checked_add(gaps[i].days()).expect("in range") },
+                other => other,
+            };
+            g.events.push(GrantEvent { id: format!("e{i}"), date: d, kind });
+        }
+        prop_assume!(g.timeline(&tz, None).is_ok());
+        let terms = GrantTerms { grant: g.clone(), grant_date: date(2000, 6, 1), size: GrantSize::Tokens };
+        let events: Vec<String> = g.events.iter().map(|e| write_event(e, &token)).collect();
+        let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+        let back = read_grant(&token, "America/New_York", &write_terms(&terms, &token), &refs);
+        let back = back.map_err(|d| d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        prop_assert_eq!(back, Ok(terms));
+    }
+}

@@ -1,0 +1,252 @@
+//! Canonical TOML for grants and their events: the company file's own format, written back.
+//!
+//! The ledger stores grant terms and lifecycle events in this form and reads them back through
+//! the same validating parser that reads company files, so what the ledger holds is always
+//! something a person could have written, and reading it back can never skip a check.
+//! Fiat-sized grants are written with their resolved `price`, so reading back never needs the
+//! price history again. Architecture invariant: `parse(write(g)) == g` (property-tested).
+
+use std::fmt::Write;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use tokencomp_money::Token;
+
+use crate::calendar;
+use crate::company::{CompanyFile, GrantSize, GrantTerms, parse_company};
+use crate::diag::Diagnostic;
+use crate::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
+use crate::schedule::{LinearModel, Period, Schedule};
+
+fn q(s: &str) -> String {
+    // TOML basic strings: escape backslashes, quotes and control characters.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Basis points as a percentage string with at most two decimals: 1250 → "12.5".
+pub fn percent(bps: u32) -> String {
+    let (whole, frac) = (bps / 100, bps % 100);
+    match frac {
+        0 => format!("{whole}"),
+        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        f => format!("{whole}.{f:02}"),
+    }
+}
+
+fn instant(t: calendar::Instant) -> String {
+    jiff::Timestamp::from_second(t).map_or_else(|_| t.to_string(), |ts| q(&ts.to_string()))
+}
+
+/// The `[grant.schedule]`-style table body (without its header) for a schedule.
+fn schedule_body(out: &mut String, s: &Schedule, token: &Token) {
+    match s {
+        Schedule::Calendar(c) => {
+            match c.period() {
+                Period::Months(len) => {
+                    let _ = writeln!(out, "type = \"months\"");
+                    let _ = writeln!(out, "start = {}", c.start());
+                    let _ = writeln!(out, "every_months = {len}");
+                    let _ = writeln!(out, "installments = {}", c.occurrences());
+                    let _ = writeln!(out, "cliff_installments = {}", c.cliff());
+                    let _ = writeln!(out, "day_of_month = {}", q(&c.day_of_month().ocf_name()));
+                }
+                Period::Days(len) => {
+                    let _ = writeln!(out, "type = \"days\"");
+                    let _ = writeln!(out, "start = {}", c.start());
+                    let _ = writeln!(out, "every_days = {len}");
+                    let _ = writeln!(out, "installments = {}", c.occurrences());
+                    let _ = writeln!(out, "cliff_installments = {}", c.cliff());
+                }
+            }
+            let _ = writeln!(out, "allocation = {}", q(c.allocation().ocf_name()));
+        }
+        Schedule::Linear(l) => {
+            let _ = writeln!(out, "type = \"linear\"");
+            let _ = writeln!(out, "start = {}", instant(l.start()));
+            let _ = writeln!(out, "end = {}", instant(l.end()));
+            if let Some(c) = l.cliff() {
+                let _ = writeln!(out, "cliff = {}", instant(c));
+            }
+            let _ = writeln!(out, "granularity_seconds = {}", l.granularity());
+            match l.model() {
+                LinearModel::OpenZeppelin => {
+                    let _ = writeln!(out, "model = \"openzeppelin\"");
+                }
+                LinearModel::Sablier { start_unlock, cliff_unlock } => {
+                    let _ = writeln!(out, "model = \"sablier\"");
+                    let f = |u| q(&token.format(tokencomp_money::TokenAmount::from_base_units(u)));
+                    let _ = writeln!(out, "start_unlock = {}", f(start_unlock));
+                    let _ = writeln!(out, "cliff_unlock = {}", f(cliff_unlock));
+                }
+            }
+        }
+        Schedule::Custom(c) => {
+            let _ = writeln!(out, "type = \"custom\"");
+            let _ = writeln!(out, "allocation = {}", q(c.allocation().ocf_name()));
+            for (date, w) in c.tranches() {
+                let _ = writeln!(out, "[[{{PATH}}.tranche]]\ndate = {date}\nweight = {}", q(&w.to_string()));
+            }
+        }
+    }
+}
+
+/// Writes `[PATH]` (a schedule table) with its body; custom tranches become `[[PATH.tranche]]`.
+fn schedule_table(out: &mut String, path: &str, s: &Schedule, token: &Token) {
+    let _ = writeln!(out, "[{path}]");
+    let mut body = String::new();
+    schedule_body(&mut body, s, token);
+    out.push_str(&body.replace("{PATH}", path));
+}
+
+/// The `[[grant]]` table for a grant's terms, without its events.
+pub fn write_terms(terms: &GrantTerms, token: &Token) -> String {
+    let g = &terms.grant;
+    let mut out = String::new();
+    let _ = writeln!(out, "[[grant]]");
+    let _ = writeln!(out, "id = {}", q(&g.id));
+    let _ = writeln!(out, "holder = {}", q(&g.holder));
+    let _ = writeln!(out, "grant_date = {}", terms.grant_date);
+    match &terms.size {
+        GrantSize::Tokens => {
+            let _ = writeln!(out, "amount = {}", q(&token.format(g.amount)));
+        }
+        GrantSize::Fiat { value, currency, price, average_days } => {
+            let _ = writeln!(out, "value = {}", q(&value.to_string()));
+            let _ = writeln!(out, "currency = {}", q(currency.code()));
+            let _ = writeln!(out, "price = {}", q(&price.to_string()));
+            if let Some(days) = average_days {
+                let _ = writeln!(out, "price_average_days = {days}");
+            }
+        }
+    }
+    schedule_table(&mut out, "grant.schedule", &g.schedule, token);
+    for p in &g.performance {
+        let _ = writeln!(out, "[[grant.performance]]");
+        let _ = writeln!(out, "id = {}", q(&p.id));
+        let _ = writeln!(out, "target = {}", q(&token.format(p.target)));
+        let _ = writeln!(out, "cap_percent = {}", q(&percent(p.cap_bps)));
+    }
+    out
+}
+
+/// One `[[grant.event]]` table.
+pub fn write_event(e: &GrantEvent, token: &Token) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "[[grant.event]]");
+    let _ = writeln!(out, "id = {}", q(&e.id));
+    let _ = writeln!(out, "date = {}", e.date);
+    match &e.kind {
+        EventKind::Leave { until } => {
+            let _ = writeln!(out, "type = \"leave\"\nuntil = {until}");
+        }
+        EventKind::Termination { cause, acceleration } => {
+            let cause = match cause {
+                TerminationCause::Voluntary => "voluntary",
+                TerminationCause::WithoutCause => "without_cause",
+                TerminationCause::GoodReason => "good_reason",
+                TerminationCause::ForCause => "for_cause",
+                TerminationCause::DeathOrDisability => "death_or_disability",
+            };
+            let _ = writeln!(out, "type = \"termination\"\ncause = \"{cause}\"");
+            match acceleration {
+                None => {}
+                Some(Acceleration::Months(m)) => {
+                    let _ = writeln!(out, "accelerate_months = {m}");
+                }
+                Some(Acceleration::Percent { bps }) => {
+                    let _ = writeln!(out, "accelerate_percent = {}", q(&percent(*bps)));
+                }
+            }
+        }
+        EventKind::ChangeOfControl { trigger } => {
+            let _ = writeln!(out, "type = \"change_of_control\"");
+            match trigger {
+                Trigger::Single { bps } => {
+                    let _ = writeln!(out, "trigger = \"single\"\npercent = {}", q(&percent(*bps)));
+                }
+                Trigger::Double { bps, window_months } => {
+                    let _ = writeln!(
+                        out,
+                        "trigger = \"double\"\npercent = {}\nwindow_months = {window_months}",
+                        q(&percent(*bps))
+                    );
+                }
+            }
+        }
+        EventKind::Revocation => {
+            let _ = writeln!(out, "type = \"revocation\"");
+        }
+        EventKind::Amendment { amount, schedule } => {
+            let _ = writeln!(out, "type = \"amendment\"");
+            if let Some(a) = amount {
+                let _ = writeln!(out, "amount = {}", q(&token.format(*a)));
+            }
+            if let Some(s) = schedule {
+                schedule_table(&mut out, "grant.event.schedule", s, token);
+            }
+        }
+        EventKind::Milestone { effect } => {
+            let _ = writeln!(out, "type = \"milestone\"");
+            match effect {
+                MilestoneEffect::Unlock { tranche } => {
+                    let _ = writeln!(out, "effect = \"unlock\"\ntranche = {}", q(tranche));
+                }
+                MilestoneEffect::PullForward { periods } => {
+                    let _ = writeln!(out, "effect = \"pull_forward\"\nperiods = {periods}");
+                }
+                MilestoneEffect::Scale { tranche, bps } => {
+                    let _ =
+                        writeln!(out, "effect = \"scale\"\ntranche = {}\npercent = {}", q(tranche), q(&percent(*bps)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The `[company]`-less header that gives fragments their token and time zone.
+fn header(token: &Token, tz_name: &str) -> String {
+    format!(
+        "[company]\nname = \"ledger\"\ntime_zone = {}\n[token]\nsymbol = {}\ndecimals = {}\n",
+        q(tz_name),
+        q(token.symbol()),
+        token.decimals()
+    )
+}
+
+/// Reads a grant back from its terms and event fragments, with every check a company file
+/// gets (the whole lifecycle must fold).
+pub fn read_grant(token: &Token, tz_name: &str, terms: &str, events: &[&str]) -> Result<GrantTerms, Vec<Diagnostic>> {
+    let mut text = header(token, tz_name);
+    text.push_str(terms);
+    for e in events {
+        text.push_str(e);
+    }
+    let file: CompanyFile = parse_company("ledger", &text)?;
+    file.grants.into_iter().next().ok_or_else(|| vec![Diagnostic::new("ledger", None, "no grant in the fragment")])
+}
+
+/// The time zone's IANA name, for `read_grant`.
+pub fn tz_name(tz: &TimeZone) -> &str {
+    tz.iana_name().unwrap_or("UTC")
+}
+
+/// The date a linear instant falls on, for callers that show it.
+pub fn local_date(t: calendar::Instant, tz: &TimeZone) -> Option<Date> {
+    calendar::date_of(t, tz).ok()
+}
