@@ -124,7 +124,7 @@ pub enum MilestoneEffect {
     Scale { tranche: String, bps: u32 },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum VestReason {
     Cliff,
     Vest,
@@ -143,7 +143,7 @@ impl VestReason {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ForfeitReason {
     Termination,
     Revocation,

@@ -1,0 +1,379 @@
+//! The ledger's vocabulary: which facts are recorded, how each is encoded as an event, and
+//! how a company's state is folded back from the events with the core engine.
+//!
+//! Event ids are deterministic, so loading the same thing twice is a no-op and a re-run after
+//! a crash writes exactly what an uninterrupted run would have:
+//! - `company:<hash>`, `token:<hash>`, `person:<id>:<hash>`: settings and people, addressed by
+//!   content (a change is a new event; the latest wins);
+//! - `price:<currency>:<date>`: one close per day (a different close for a recorded day is a
+//!   conflict);
+//! - `grant:<id>` issues a grant, `grant:<id>:terms:<hash>` corrects its terms,
+//!   `grant:<id>:event:<event>` adds a lifecycle event, `…:reversed` reverses one;
+//! - `vest:<grant>:<date>:<reason>:<period>`, `forfeit:…`: what a period run recognized (a
+//!   later run records only differences, as new or reversing entries);
+//! - `period:<id>`: the period's run is complete (written in the same transaction).
+//!
+//! Grant terms and events are stored as canonical TOML (`tokencomp_core::canonical`) and read
+//! back through the company-file parser, so the ledger never holds a grant that would not
+//! pass every check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokencomp_core::company::{CompanySettings, GrantTerms, PayFrequency, Person, PersonKind, Price, TokenSettings};
+use tokencomp_core::diag::Diagnostic;
+use tokencomp_core::{ForfeitReason, VestReason, canonical};
+use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
+
+use crate::{NewEvent, StoredEvent};
+
+/// Every key a payload may have (used to name the differing field of a conflict).
+pub const PAYLOAD_KEYS: &[&str] = &[
+    "name",
+    "time_zone",
+    "pay_frequency",
+    "demo_through",
+    "symbol",
+    "decimals",
+    "chain_id",
+    "address",
+    "id",
+    "email",
+    "kind",
+    "country",
+    "region",
+    "hired",
+    "date",
+    "close",
+    "currency",
+    "grant",
+    "holder",
+    "terms",
+    "event",
+    "event_id",
+    "amount",
+    "reason",
+    "period",
+    "start",
+    "end",
+    "vests",
+    "forfeitures",
+];
+
+/// A fact, before it becomes an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    Company(CompanySettings),
+    Token(TokenSettings),
+    Person(Person),
+    Price(Price),
+    GrantIssued { grant: String, holder: String, terms: String },
+    GrantCorrected { grant: String, holder: String, terms: String },
+    GrantEvent { grant: String, event_id: String, event: String },
+    GrantEventReversed { grant: String, event_id: String },
+    Vest { grant: String, holder: String, date: Date, reason: VestReason, period: String, amount: TokenAmount },
+    VestReversal { grant: String, holder: String, date: Date, reason: VestReason, period: String, amount: TokenAmount },
+    Forfeiture { grant: String, holder: String, date: Date, reason: ForfeitReason, period: String, amount: TokenAmount },
+    PeriodRun { period: String, start: Date, end: Date, vests: usize, forfeitures: usize },
+}
+
+fn short_hash(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    let mut out = String::with_capacity(16);
+    for b in &d[..8] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+pub fn pay_frequency_name(f: PayFrequency) -> &'static str {
+    match f {
+        PayFrequency::Monthly => "monthly",
+        PayFrequency::SemiMonthly => "semi-monthly",
+        PayFrequency::Biweekly => "biweekly",
+    }
+}
+
+fn kind_name(k: PersonKind) -> &'static str {
+    match k {
+        PersonKind::Employee => "employee",
+        PersonKind::Contractor => "contractor",
+        PersonKind::Advisor => "advisor",
+    }
+}
+
+fn vest_reason(s: &str) -> Option<VestReason> {
+    [VestReason::Cliff, VestReason::Vest, VestReason::Acceleration, VestReason::Milestone]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+}
+
+fn forfeit_reason(s: &str) -> Option<ForfeitReason> {
+    [ForfeitReason::Termination, ForfeitReason::Revocation].into_iter().find(|r| r.as_str() == s)
+}
+
+impl Fact {
+    /// The event that records this fact.
+    pub fn to_event(&self, actor: &str) -> NewEvent {
+        let (id, kind, subject, payload, amount) = match self {
+            Fact::Company(c) => {
+                let p = json!({"name": c.name, "time_zone": c.time_zone_name, "pay_frequency": pay_frequency_name(c.pay_frequency),
+                               "demo_through": c.demo_through.map(|d| d.to_string())});
+                (format!("company:{}", short_hash(&p.to_string())), "company", "company".to_owned(), p, None)
+            }
+            Fact::Token(t) => {
+                let p = json!({"symbol": t.token.symbol(), "decimals": t.token.decimals(), "chain_id": t.chain_id, "address": t.address});
+                (format!("token:{}", short_hash(&p.to_string())), "token", "token".to_owned(), p, None)
+            }
+            Fact::Person(p) => {
+                let v = json!({"id": p.id, "name": p.name, "email": p.email, "kind": kind_name(p.kind), "country": p.country,
+                               "region": p.region, "hired": p.hired.map(|d| d.to_string())});
+                (format!("person:{}:{}", p.id, short_hash(&v.to_string())), "person", p.id.clone(), v, None)
+            }
+            Fact::Price(p) => {
+                let v =
+                    json!({"date": p.date.to_string(), "close": p.close.to_string(), "currency": p.currency.code()});
+                (format!("price:{}:{}", p.currency, p.date), "price", format!("price:{}", p.date), v, None)
+            }
+            Fact::GrantIssued { grant, holder, terms } => {
+                let v = json!({"grant": grant, "holder": holder, "terms": terms});
+                (format!("grant:{grant}"), "grant.issued", grant.clone(), v, None)
+            }
+            Fact::GrantCorrected { grant, holder, terms } => {
+                let v = json!({"grant": grant, "holder": holder, "terms": terms});
+                (format!("grant:{grant}:terms:{}", short_hash(terms)), "grant.corrected", grant.clone(), v, None)
+            }
+            Fact::GrantEvent { grant, event_id, event } => {
+                let v = json!({"grant": grant, "event_id": event_id, "event": event});
+                (format!("grant:{grant}:event:{event_id}"), "grant.event", grant.clone(), v, None)
+            }
+            Fact::GrantEventReversed { grant, event_id } => {
+                let v = json!({"grant": grant, "event_id": event_id});
+                (format!("grant:{grant}:event:{event_id}:reversed"), "grant.event_reversed", grant.clone(), v, None)
+            }
+            Fact::Vest { grant, holder, date, reason, period, amount } => {
+                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
+                (format!("vest:{grant}:{date}:{}:{period}", reason.as_str()), "vest", grant.clone(), v, Some(*amount))
+            }
+            Fact::VestReversal { grant, holder, date, reason, period, amount } => {
+                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
+                (
+                    format!("vest:{grant}:{date}:{}:{period}:reversal", reason.as_str()),
+                    "vest.reversal",
+                    grant.clone(),
+                    v,
+                    Some(*amount),
+                )
+            }
+            Fact::Forfeiture { grant, holder, date, reason, period, amount } => {
+                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
+                (
+                    format!("forfeit:{grant}:{date}:{}:{period}", reason.as_str()),
+                    "forfeiture",
+                    grant.clone(),
+                    v,
+                    Some(*amount),
+                )
+            }
+            Fact::PeriodRun { period, start, end, vests, forfeitures } => {
+                let v = json!({"period": period, "start": start.to_string(), "end": end.to_string(), "vests": vests, "forfeitures": forfeitures});
+                (format!("period:{period}"), "period.run", format!("period:{period}"), v, None)
+            }
+        };
+        NewEvent { id, kind: kind.to_owned(), subject, payload: payload.to_string(), amount, actor: actor.to_owned() }
+    }
+}
+
+/// A grant as the ledger holds it: its current terms and active events (canonical TOML), and
+/// the terms they fold to.
+#[derive(Clone, Debug)]
+pub struct GrantRecord {
+    pub terms_toml: String,
+    /// (event id, canonical TOML), in the order they were recorded; reversed ones removed.
+    pub events: Vec<(String, String)>,
+    pub terms: GrantTerms,
+    pub issued_seq: i64,
+}
+
+/// A company's state, folded from its events.
+#[derive(Clone, Debug)]
+pub struct Company {
+    pub company: CompanySettings,
+    pub token: TokenSettings,
+    pub people: BTreeMap<String, Person>,
+    pub prices: BTreeMap<(Currency, Date), Decimal>,
+    pub grants: BTreeMap<String, GrantRecord>,
+    /// Net recognized vest amounts per (grant, date, reason).
+    pub recognized: BTreeMap<(String, Date, VestReason), u128>,
+    pub forfeits_recognized: BTreeMap<(String, Date, ForfeitReason), u128>,
+    pub periods_run: BTreeSet<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FoldError {
+    #[error("the ledger has no company yet: run `tokencomp init FILE` first")]
+    Empty,
+    #[error("event {seq} ({id}) cannot be read: {reason}")]
+    Bad { seq: i64, id: String, reason: String },
+}
+
+fn bad(e: &StoredEvent, reason: impl Into<String>) -> FoldError {
+    FoldError::Bad { seq: e.seq, id: e.event.id.clone(), reason: reason.into() }
+}
+
+fn s<'a>(v: &'a Value, key: &str, e: &StoredEvent) -> Result<&'a str, FoldError> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| bad(e, format!("payload has no `{key}`")))
+}
+
+fn date(v: &Value, key: &str, e: &StoredEvent) -> Result<Date, FoldError> {
+    s(v, key, e)?.parse().map_err(|_| bad(e, format!("`{key}` is not a date")))
+}
+
+fn opt_date(v: &Value, key: &str, e: &StoredEvent) -> Result<Option<Date>, FoldError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => date(v, key, e).map(Some),
+    }
+}
+
+fn opt_str(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+impl Company {
+    /// Folds every event, in order, into the company's state.
+    pub fn fold(events: &[StoredEvent]) -> Result<Company, FoldError> {
+        let mut company: Option<CompanySettings> = None;
+        let mut token: Option<TokenSettings> = None;
+        let mut people = BTreeMap::new();
+        let mut prices = BTreeMap::new();
+        let mut raw: BTreeMap<String, (String, Vec<(String, String)>, i64)> = BTreeMap::new();
+        let mut recognized: BTreeMap<(String, Date, VestReason), u128> = BTreeMap::new();
+        let mut forfeits: BTreeMap<(String, Date, ForfeitReason), u128> = BTreeMap::new();
+        let mut periods = BTreeSet::new();
+        for e in events {
+            let v: Value = serde_json::from_str(&e.event.payload).map_err(|x| bad(e, x.to_string()))?;
+            match e.event.kind.as_str() {
+                "company" => {
+                    let tz_name = s(&v, "time_zone", e)?;
+                    let tz = jiff::tz::TimeZone::get(tz_name).map_err(|x| bad(e, x.to_string()))?;
+                    let pay_frequency = match s(&v, "pay_frequency", e)? {
+                        "semi-monthly" => PayFrequency::SemiMonthly,
+                        "biweekly" => PayFrequency::Biweekly,
+                        _ => PayFrequency::Monthly,
+                    };
+                    company = Some(CompanySettings {
+                        name: s(&v, "name", e)?.to_owned(),
+                        time_zone: tz,
+                        time_zone_name: tz_name.to_owned(),
+                        pay_frequency,
+                        demo_through: opt_date(&v, "demo_through", e)?,
+                    });
+                }
+                "token" => {
+                    let decimals = v.get("decimals").and_then(Value::as_u64).and_then(|d| u8::try_from(d).ok());
+                    let t = Token::new(s(&v, "symbol", e)?, decimals.ok_or_else(|| bad(e, "bad decimals"))?)
+                        .map_err(|x| bad(e, x.to_string()))?;
+                    token = Some(TokenSettings {
+                        token: t,
+                        chain_id: v.get("chain_id").and_then(Value::as_u64),
+                        address: opt_str(&v, "address"),
+                    });
+                }
+                "person" => {
+                    let kind = match s(&v, "kind", e)? {
+                        "contractor" => PersonKind::Contractor,
+                        "advisor" => PersonKind::Advisor,
+                        _ => PersonKind::Employee,
+                    };
+                    let p = Person {
+                        id: s(&v, "id", e)?.to_owned(),
+                        name: s(&v, "name", e)?.to_owned(),
+                        email: opt_str(&v, "email"),
+                        kind,
+                        country: opt_str(&v, "country"),
+                        region: opt_str(&v, "region"),
+                        hired: opt_date(&v, "hired", e)?,
+                    };
+                    people.insert(p.id.clone(), p);
+                }
+                "price" => {
+                    let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
+                    let close = Decimal::from_str_exact(s(&v, "close", e)?).map_err(|x| bad(e, x.to_string()))?;
+                    prices.insert((currency, date(&v, "date", e)?), close);
+                }
+                "grant.issued" | "grant.corrected" => {
+                    let id = s(&v, "grant", e)?.to_owned();
+                    let terms = s(&v, "terms", e)?.to_owned();
+                    let entry = raw.entry(id).or_insert_with(|| (String::new(), Vec::new(), e.seq));
+                    entry.0 = terms;
+                }
+                "grant.event" => {
+                    let id = s(&v, "grant", e)?;
+                    let entry = raw.get_mut(id).ok_or_else(|| bad(e, format!("grant `{id}` was never issued")))?;
+                    entry.1.push((s(&v, "event_id", e)?.to_owned(), s(&v, "event", e)?.to_owned()));
+                }
+                "grant.event_reversed" => {
+                    let id = s(&v, "grant", e)?;
+                    let event_id = s(&v, "event_id", e)?;
+                    let entry = raw.get_mut(id).ok_or_else(|| bad(e, format!("grant `{id}` was never issued")))?;
+                    entry.1.retain(|x| x.0 != event_id);
+                }
+                "vest" | "vest.reversal" => {
+                    let reason = vest_reason(s(&v, "reason", e)?).ok_or_else(|| bad(e, "bad reason"))?;
+                    let key = (s(&v, "grant", e)?.to_owned(), date(&v, "date", e)?, reason);
+                    let amount = e.event.amount.ok_or_else(|| bad(e, "no amount"))?.base_units();
+                    let slot = recognized.entry(key).or_insert(0);
+                    *slot = if e.event.kind == "vest" {
+                        slot.checked_add(amount).ok_or_else(|| bad(e, "overflow"))?
+                    } else {
+                        slot.checked_sub(amount).ok_or_else(|| bad(e, "reverses more than was recognized"))?
+                    };
+                }
+                "forfeiture" => {
+                    let reason = forfeit_reason(s(&v, "reason", e)?).ok_or_else(|| bad(e, "bad reason"))?;
+                    let key = (s(&v, "grant", e)?.to_owned(), date(&v, "date", e)?, reason);
+                    let amount = e.event.amount.ok_or_else(|| bad(e, "no amount"))?.base_units();
+                    let slot = forfeits.entry(key).or_insert(0);
+                    *slot = slot.checked_add(amount).ok_or_else(|| bad(e, "overflow"))?;
+                }
+                "period.run" => {
+                    periods.insert(s(&v, "period", e)?.to_owned());
+                }
+                other => return Err(bad(e, format!("unknown kind `{other}`"))),
+            }
+        }
+        let (Some(company), Some(token)) = (company, token) else { return Err(FoldError::Empty) };
+        let mut grants = BTreeMap::new();
+        for (id, (terms_toml, events, issued_seq)) in raw {
+            let refs: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+            let terms = canonical::read_grant(&token.token, &company.time_zone_name, &terms_toml, &refs)
+                .map_err(|d| FoldError::Bad { seq: issued_seq, id: format!("grant:{id}"), reason: render(&d) })?;
+            grants.insert(id, GrantRecord { terms_toml, events, terms, issued_seq });
+        }
+        Ok(Company {
+            company,
+            token,
+            people,
+            prices,
+            grants,
+            recognized,
+            forfeits_recognized: forfeits,
+            periods_run: periods,
+        })
+    }
+
+    pub fn prices_vec(&self) -> Vec<Price> {
+        self.prices
+            .iter()
+            .map(|((currency, date), close)| Price { date: *date, close: *close, currency: *currency })
+            .collect()
+    }
+}
+
+pub fn render(d: &[Diagnostic]) -> String {
+    d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,244 @@
+//! The ledger: an append-only, hash-chained event store, on SQLite (the embedded default) and
+//! PostgreSQL, behind one trait. This is the only crate with SQL.
+//!
+//! Every fact is an immutable event with its actor and record time. Each event's hash covers
+//! the previous event's hash and every field of the event, so an edit anywhere in history is
+//! found by [`verify`]. Creates are idempotent on the client-supplied event id: the same id
+//! with the same content is a no-op; the same id with other content is a conflict naming the
+//! first differing field, and the whole batch is refused.
+//!
+//! Architecture invariant: a batch is one transaction; nothing here reads the clock (the
+//! record time is a parameter).
+
+pub mod ledger;
+mod migrate;
+pub mod postgres;
+pub mod run;
+pub mod sqlite;
+
+use std::fmt::Write;
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use tokencomp_money::TokenAmount;
+
+pub use migrate::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+
+/// An event to append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Client-supplied idempotency key.
+    pub id: String,
+    pub kind: String,
+    /// What the event is about: a grant, person, price day or period id.
+    pub subject: String,
+    /// Canonical JSON.
+    pub payload: String,
+    /// The event's principal amount, in base units, when it has one (kept as a column so SQL
+    /// can sum it exactly).
+    pub amount: Option<TokenAmount>,
+    /// Who: `user:<name>`, `key:<id>`, `oracle:<id>` or `system`.
+    pub actor: String,
+}
+
+/// An event as the ledger holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: NewEvent,
+    pub recorded_at: Timestamp,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Appended {
+    pub new: usize,
+    /// Already present with the same content.
+    pub existing: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("event `{id}` already exists with a different {field}: stored {stored:?}, given {given:?}")]
+    Conflict { id: String, field: &'static str, stored: String, given: String },
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("the ledger is damaged: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// One ledger, whatever holds it.
+pub trait Store {
+    /// Appends `batch` in order, in one transaction. Events already present with the same
+    /// content are skipped; one present with other content refuses the whole batch.
+    fn append(&mut self, batch: &[NewEvent], recorded_at: Timestamp) -> Result<Appended, StoreError>;
+    /// Every event, in sequence order.
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The events about one subject, in sequence order.
+    fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The number of events.
+    fn len(&mut self) -> Result<i64, StoreError>;
+    /// Which backend, for messages: `sqlite:PATH` or `postgres`.
+    fn describe(&self) -> String;
+    /// Writes `events` verbatim (sequence, record times and hashes kept) into an empty ledger,
+    /// in one transaction: restoring a backup, moving to another backend.
+    fn restore(&mut self, events: &[StoredEvent]) -> Result<(), StoreError>;
+}
+
+/// A stored event as one line of JSON: the portable form backups and migrations use.
+pub fn event_to_json(e: &StoredEvent) -> serde_json::Value {
+    serde_json::json!({
+        "seq": e.seq, "id": e.event.id, "kind": e.event.kind, "subject": e.event.subject,
+        "payload": e.event.payload, "amount": e.event.amount.map(|a| a.to_string()), "actor": e.event.actor,
+        "recorded_at": format_time(e.recorded_at), "prev_hash": e.prev_hash, "hash": e.hash,
+    })
+}
+
+pub fn event_from_json(v: &serde_json::Value) -> Result<StoredEvent, StoreError> {
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Corrupt(format!("missing `{k}`")))
+    };
+    let amount = match v.get("amount") {
+        Some(serde_json::Value::String(a)) => {
+            Some(a.parse::<TokenAmount>().map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        }
+        _ => None,
+    };
+    Ok(StoredEvent {
+        seq: v
+            .get("seq")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| StoreError::Corrupt("missing `seq`".into()))?,
+        event: NewEvent {
+            id: s("id")?,
+            kind: s("kind")?,
+            subject: s("subject")?,
+            payload: s("payload")?,
+            amount,
+            actor: s("actor")?,
+        },
+        recorded_at: s("recorded_at")?.parse().map_err(|e: jiff::Error| StoreError::Corrupt(e.to_string()))?,
+        prev_hash: s("prev_hash")?,
+        hash: s("hash")?,
+    })
+}
+
+/// The hash of the genesis event's predecessor.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// `sha256` over the previous hash and every field, each length-prefixed so no two different
+/// events can encode to the same bytes.
+pub fn hash_event(prev_hash: &str, seq: i64, e: &NewEvent, recorded_at: &str) -> String {
+    let mut h = Sha256::new();
+    let amount = e.amount.map(|a| a.to_string()).unwrap_or_default();
+    for field in [prev_hash, &seq.to_string(), &e.id, &e.kind, &e.subject, &e.payload, &amount, &e.actor, recorded_at] {
+        h.update(u64::try_from(field.len()).unwrap_or(u64::MAX).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Record times are stored as RFC 3339 UTC with nanoseconds, so they sort and hash the same
+/// on every backend.
+pub fn format_time(t: Timestamp) -> String {
+    t.to_string()
+}
+
+/// Compares a stored event with one being appended under the same id.
+pub(crate) fn same_content(stored: &NewEvent, given: &NewEvent) -> Result<(), StoreError> {
+    let fields: [(&'static str, String, String); 5] = [
+        ("kind", stored.kind.clone(), given.kind.clone()),
+        ("subject", stored.subject.clone(), given.subject.clone()),
+        ("payload", stored.payload.clone(), given.payload.clone()),
+        (
+            "amount",
+            stored.amount.map(|a| a.to_string()).unwrap_or_default(),
+            given.amount.map(|a| a.to_string()).unwrap_or_default(),
+        ),
+        ("actor", stored.actor.clone(), given.actor.clone()),
+    ];
+    for (field, s, g) in fields {
+        if s != g {
+            // Name the JSON field that differs, when the payloads are objects.
+            let field = if field == "payload" { payload_field(&s, &g).unwrap_or("payload") } else { field };
+            return Err(StoreError::Conflict { id: given.id.clone(), field, stored: s, given: g });
+        }
+    }
+    Ok(())
+}
+
+fn payload_field(a: &str, b: &str) -> Option<&'static str> {
+    let (a, b): (serde_json::Value, serde_json::Value) = (serde_json::from_str(a).ok()?, serde_json::from_str(b).ok()?);
+    let (a, b) = (a.as_object()?, b.as_object()?);
+    let key = a.keys().chain(b.keys()).find(|k| a.get(*k) != b.get(*k))?;
+    // Leak-free: the set of payload keys is small and fixed by the ledger module.
+    ledger::PAYLOAD_KEYS.iter().copied().find(|k| *k == key.as_str())
+}
+
+/// Where the chain breaks, if it does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {seq} ({id}): {reason}")]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub id: String,
+    pub reason: String,
+}
+
+/// Recomputes every hash: an edit to any field of any event, a deleted or reordered event,
+/// is reported at the first event where the chain no longer holds.
+pub fn verify(events: &[StoredEvent]) -> Result<usize, ChainBreak> {
+    let mut prev = GENESIS.to_owned();
+    for (i, e) in events.iter().enumerate() {
+        let brk = |reason: String| ChainBreak { seq: e.seq, id: e.event.id.clone(), reason };
+        let expected_seq = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+        if e.seq != expected_seq {
+            return Err(brk(format!("sequence {} where {expected_seq} was expected (an event is missing)", e.seq)));
+        }
+        if e.prev_hash != prev {
+            return Err(brk("its link to the previous event does not match".into()));
+        }
+        let h = hash_event(&prev, e.seq, &e.event, &format_time(e.recorded_at));
+        if h != e.hash {
+            return Err(brk("its content does not match its hash (edited after it was recorded)".into()));
+        }
+        prev = h;
+    }
+    Ok(events.len())
+}
+
+/// The ledger as text, record times and hashes left out: two ledgers that recorded the same
+/// facts in the same order have the same dump, whenever and however often they were run.
+pub fn canonical_dump(events: &[StoredEvent]) -> String {
+    let mut out = String::new();
+    for e in events {
+        let ev = &e.event;
+        let amount = ev.amount.map(|a| a.to_string()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            e.seq, ev.id, ev.kind, ev.subject, amount, ev.actor, ev.payload
+        );
+    }
+    out
+}

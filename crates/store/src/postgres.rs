@@ -1,0 +1,174 @@
+//! The PostgreSQL backend (`--database postgres://…`), with the same migrations (by version)
+//! and the same semantics as SQLite. Amounts are `NUMERIC(39,0)`, passed as text so no digit
+//! is ever converted through a float.
+
+use jiff::Timestamp;
+use postgres::{Client, NoTls, Row};
+use tokencomp_money::TokenAmount;
+
+use crate::{
+    Appended, GENESIS, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent, format_time, hash_event,
+    same_content,
+};
+
+pub struct PostgresStore {
+    client: Client,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+const COLUMNS: &str = "seq, event_id, kind, subject, payload, amount::text, actor, recorded_at, prev_hash, hash";
+
+fn redact(url: &str) -> String {
+    // postgres://user:secret@host/db → postgres://user:***@host/db
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn to_event(r: &Row) -> Result<StoredEvent, StoreError> {
+    let amount: Option<String> = r.try_get(5)?;
+    let amount =
+        amount.map(|a| a.parse::<TokenAmount>()).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let recorded_at: String = r.try_get(7)?;
+    Ok(StoredEvent {
+        seq: r.try_get(0)?,
+        event: NewEvent {
+            id: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            subject: r.try_get(3)?,
+            payload: r.try_get(4)?,
+            amount,
+            actor: r.try_get(6)?,
+        },
+        recorded_at: recorded_at.parse().map_err(|e: jiff::Error| StoreError::Corrupt(e.to_string()))?,
+        prev_hash: r.try_get(8)?,
+        hash: r.try_get(9)?,
+    })
+}
+
+impl PostgresStore {
+    /// Connects and brings the schema up to date (migrations are serialized by an advisory lock).
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let client = Client::connect(url, NoTls)?;
+        let mut store = PostgresStore { client, shown: redact(url) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The raw client, for tests and benchmarks that measure against plain SQL.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock(7307466)", &[])?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        )?;
+        for (version, name, sql) in POSTGRES_MIGRATIONS {
+            let done = tx.query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version])?;
+            if done.is_none() {
+                tx.batch_execute(sql)?;
+                tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Store for PostgresStore {
+    fn append(&mut self, batch: &[NewEvent], recorded_at: Timestamp) -> Result<Appended, StoreError> {
+        let at = format_time(recorded_at);
+        let mut tx = self.client.transaction()?;
+        // One writer at a time: the chain has a single head.
+        tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")?;
+        let head = tx.query_opt("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &[])?;
+        let (mut seq, mut prev): (i64, String) = match head {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (0, GENESIS.to_owned()),
+        };
+        let find = tx.prepare(&format!("SELECT {COLUMNS} FROM events WHERE event_id = $1"))?;
+        let insert = tx.prepare(
+            "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, CAST($6::text AS NUMERIC(39,0)), $7, $8, $9, $10)",
+        )?;
+        let mut out = Appended::default();
+        for e in batch {
+            if let Some(r) = tx.query_opt(&find, &[&e.id])? {
+                same_content(&to_event(&r)?.event, e)?;
+                out.existing += 1;
+                continue;
+            }
+            seq += 1;
+            let hash = hash_event(&prev, seq, e, &at);
+            let amount = e.amount.map(|a| a.to_string());
+            tx.execute(&insert, &[&seq, &e.id, &e.kind, &e.subject, &e.payload, &amount, &e.actor, &at, &prev, &hash])?;
+            prev = hash;
+            out.new += 1;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = self.client.query(&format!("SELECT {COLUMNS} FROM events ORDER BY seq"), &[])?;
+        rows.iter().map(to_event).collect()
+    }
+
+    fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows =
+            self.client.query(&format!("SELECT {COLUMNS} FROM events WHERE subject = $1 ORDER BY seq"), &[&subject])?;
+        rows.iter().map(to_event).collect()
+    }
+
+    fn len(&mut self) -> Result<i64, StoreError> {
+        Ok(self.client.query_one("SELECT count(*) FROM events", &[])?.try_get(0)?)
+    }
+
+    fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn restore(&mut self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")?;
+        let n: i64 = tx.query_one("SELECT count(*) FROM events", &[])?.try_get(0)?;
+        if n > 0 {
+            return Err(StoreError::Corrupt(format!("restoring needs an empty ledger; this one has {n} events")));
+        }
+        let insert = tx.prepare(
+            "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, CAST($6::text AS NUMERIC(39,0)), $7, $8, $9, $10)",
+        )?;
+        for e in events {
+            let ev = &e.event;
+            let amount = ev.amount.map(|a| a.to_string());
+            let at = format_time(e.recorded_at);
+            tx.execute(
+                &insert,
+                &[&e.seq, &ev.id, &ev.kind, &ev.subject, &ev.payload, &amount, &ev.actor, &at, &e.prev_hash, &e.hash],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(super::redact("postgres://app:s3cret@127.0.0.1:5432/db"), "postgres://app:***@127.0.0.1:5432/db");
+        assert_eq!(super::redact("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+    }
+}

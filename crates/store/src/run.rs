@@ -1,0 +1,197 @@
+//! Period runs: what a run through a date must record, period by period.
+//!
+//! For every grant the engine's timeline says what vests (and is forfeited) on which date. A
+//! run compares that with what the ledger has recognized and records the differences: new
+//! vests in the period they fall in; corrections to periods already run (a late termination,
+//! a fixed amendment) as new or reversing entries in the first period not yet run. Each
+//! period is one batch — one transaction — ending with its `period.run` marker, so a run cut
+//! short at any point is finished by running again, and a complete run is a no-op.
+//!
+//! Period ids: monthly `2026-10`; semi-monthly `2026-10-a` (1st–15th) and `2026-10-b` (16th to
+//! month end); biweekly `bw-2026-10-05` (14 days from that Monday; periods are counted from
+//! Monday 2024-01-01).
+
+use std::collections::BTreeMap;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use tokencomp_core::company::PayFrequency;
+use tokencomp_core::{ForfeitReason, Timeline, VestReason};
+use tokencomp_money::TokenAmount;
+
+use crate::ledger::{Company, Fact};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub id: String,
+    pub start: Date,
+    pub end: Date,
+}
+
+const BIWEEKLY_ANCHOR: Date = Date::constant(2024, 1, 1);
+
+/// The pay period containing `d`.
+pub fn period_of(freq: PayFrequency, d: Date) -> Period {
+    match freq {
+        PayFrequency::Monthly => {
+            let start = d.first_of_month();
+            Period { id: format!("{:04}-{:02}", d.year(), d.month()), start, end: d.last_of_month() }
+        }
+        PayFrequency::SemiMonthly => {
+            let (half, start, end) = if d.day() <= 15 {
+                ("a", d.first_of_month(), d.with().day(15).build().unwrap_or(d))
+            } else {
+                ("b", d.with().day(16).build().unwrap_or(d), d.last_of_month())
+            };
+            Period { id: format!("{:04}-{:02}-{half}", d.year(), d.month()), start, end }
+        }
+        PayFrequency::Biweekly => {
+            let days = (d - BIWEEKLY_ANCHOR).get_days();
+            let start = BIWEEKLY_ANCHOR.checked_add((days.div_euclid(14) * 14).days()).unwrap_or(d);
+            let end = start.checked_add(13.days()).unwrap_or(d);
+            Period { id: format!("bw-{start}"), start, end }
+        }
+    }
+}
+
+/// Every period from the one containing `from` to the last one ending on or before `through`.
+pub fn periods(freq: PayFrequency, from: Date, through: Date) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut p = period_of(freq, from);
+    while p.end <= through {
+        let next = p.end.tomorrow().map(|d| period_of(freq, d));
+        out.push(p);
+        match next {
+            Ok(n) => p = n,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// One period's batch: the facts to record, then its marker.
+#[derive(Clone, Debug)]
+pub struct PeriodBatch {
+    pub period: Period,
+    pub facts: Vec<Fact>,
+}
+
+/// Plans a run through `through`: the batches of every period not yet run, in order.
+/// `timelines` holds each grant's timeline.
+pub fn plan(company: &Company, timelines: &BTreeMap<String, Timeline>, through: Date) -> Vec<PeriodBatch> {
+    let freq = company.company.pay_frequency;
+    // Expected net amounts per key, for dates up to `through`.
+    let mut vests: BTreeMap<(String, Date, VestReason), u128> = BTreeMap::new();
+    let mut forfeits: BTreeMap<(String, Date, ForfeitReason), u128> = BTreeMap::new();
+    let mut first: Option<Date> = None;
+    for (id, t) in timelines {
+        for x in t.tranches.iter().take_while(|x| x.date <= through) {
+            *vests.entry((id.clone(), x.date, x.reason)).or_insert(0) += x.amount.base_units();
+            first = Some(first.map_or(x.date, |f| f.min(x.date)));
+        }
+        for f in t.forfeitures.iter().filter(|f| f.date <= through) {
+            *forfeits.entry((id.clone(), f.date, f.reason)).or_insert(0) += f.amount.base_units();
+            first = Some(first.map_or(f.date, |d| d.min(f.date)));
+        }
+    }
+    for k in company.recognized.keys() {
+        first = Some(first.map_or(k.1, |f| f.min(k.1)));
+    }
+    let Some(first) = first else { return Vec::new() };
+    let all = periods(freq, first, through);
+    let Some(first_open) = all.iter().position(|p| !company.periods_run.contains(&p.id)) else { return Vec::new() };
+    let mut batches: Vec<PeriodBatch> =
+        all[first_open..].iter().map(|p| PeriodBatch { period: p.clone(), facts: Vec::new() }).collect();
+    // Where a difference dated `d` is recorded: its own period, or the first open one.
+    let open: Vec<(String, Date)> = batches.iter().map(|b| (b.period.id.clone(), b.period.start)).collect();
+    let slot = |d: Date| -> Option<usize> {
+        let p = period_of(freq, d);
+        match open.iter().position(|o| o.0 == p.id) {
+            Some(i) => Some(i),
+            None => (p.end < open[0].1).then_some(0),
+        }
+    };
+    let holder = |g: &str| company.grants.get(g).map(|r| r.terms.grant.holder.clone()).unwrap_or_default();
+
+    let mut keys: Vec<(String, Date, VestReason)> = vests.keys().chain(company.recognized.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let want = vests.get(&key).copied().unwrap_or(0);
+        let have = company.recognized.get(&key).copied().unwrap_or(0);
+        if want == have {
+            continue;
+        }
+        let Some(i) = slot(key.1) else { continue };
+        let (grant, date, reason) = key;
+        let period = batches[i].period.id.clone();
+        let holder = holder(&grant);
+        let fact = if want > have {
+            Fact::Vest { grant, holder, date, reason, period, amount: TokenAmount::from_base_units(want - have) }
+        } else {
+            Fact::VestReversal {
+                grant,
+                holder,
+                date,
+                reason,
+                period,
+                amount: TokenAmount::from_base_units(have - want),
+            }
+        };
+        batches[i].facts.push(fact);
+    }
+    for (key, want) in forfeits {
+        let have = company.forfeits_recognized.get(&key).copied().unwrap_or(0);
+        if want <= have {
+            continue;
+        }
+        let Some(i) = slot(key.1) else { continue };
+        let (grant, date, reason) = key;
+        let period = batches[i].period.id.clone();
+        let holder = holder(&grant);
+        batches[i].facts.push(Fact::Forfeiture {
+            grant,
+            holder,
+            date,
+            reason,
+            period,
+            amount: TokenAmount::from_base_units(want - have),
+        });
+    }
+    for b in &mut batches {
+        let vests = b.facts.iter().filter(|f| matches!(f, Fact::Vest { .. } | Fact::VestReversal { .. })).count();
+        let forfeitures = b.facts.len() - vests;
+        b.facts.push(Fact::PeriodRun {
+            period: b.period.id.clone(),
+            start: b.period.start,
+            end: b.period.end,
+            vests,
+            forfeitures,
+        });
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn period_ids() {
+        assert_eq!(period_of(PayFrequency::Monthly, date(2026, 2, 14)).id, "2026-02");
+        assert_eq!(period_of(PayFrequency::Monthly, date(2024, 2, 14)).end, date(2024, 2, 29));
+        let p = period_of(PayFrequency::SemiMonthly, date(2026, 2, 16));
+        assert_eq!((p.id.as_str(), p.start, p.end), ("2026-02-b", date(2026, 2, 16), date(2026, 2, 28)));
+        let p = period_of(PayFrequency::Biweekly, date(2026, 10, 7));
+        assert_eq!((p.start, p.end), (date(2026, 10, 5), date(2026, 10, 18)));
+        assert_eq!(p.id, "bw-2026-10-05");
+    }
+
+    #[test]
+    fn periods_stop_at_the_last_complete_one() {
+        let ps = periods(PayFrequency::Monthly, date(2026, 1, 20), date(2026, 4, 29));
+        let ids: Vec<&str> = ps.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["2026-01", "2026-02", "2026-03"]);
+    }
+}

@@ -1,0 +1,189 @@
+//! The embedded backend: one SQLite file in the data directory, in WAL mode.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokencomp_money::TokenAmount;
+
+use crate::{
+    Appended, GENESIS, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, format_time, hash_event,
+    same_content,
+};
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)?;
+        // WAL: readers never block the writer; FULL: a commit survives power loss, not only a
+        // killed process.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = SqliteStore { conn, path: path.to_owned() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw connection, for tests and benchmarks that measure against plain SQL.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        )?;
+        for (version, name, sql) in SQLITE_MIGRATIONS {
+            let done: Option<i64> = tx
+                .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+                .optional()?;
+            if done.is_none() {
+                tx.execute_batch(sql)?;
+                tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)", params![version, name])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Copies the database, consistently, to `dest` (SQLite's online backup).
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        let mut out = Connection::open(dest)?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
+        backup.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
+        Ok(())
+    }
+}
+
+fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, NewEvent, String, String, String)> {
+    let amount: Option<String> = r.get(5)?;
+    let amount = amount
+        .map(|a| a.parse::<TokenAmount>())
+        .transpose()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok((
+        r.get(0)?,
+        NewEvent { id: r.get(1)?, kind: r.get(2)?, subject: r.get(3)?, payload: r.get(4)?, amount, actor: r.get(6)? },
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+fn finish(raw: (i64, NewEvent, String, String, String)) -> Result<StoredEvent, StoreError> {
+    let (seq, event, recorded_at, prev_hash, hash) = raw;
+    let recorded_at = recorded_at
+        .parse::<Timestamp>()
+        .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad record time: {e}")))?;
+    Ok(StoredEvent { seq, event, recorded_at, prev_hash, hash })
+}
+
+const COLUMNS: &str = "seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash";
+
+impl Store for SqliteStore {
+    fn append(&mut self, batch: &[NewEvent], recorded_at: Timestamp) -> Result<Appended, StoreError> {
+        let at = format_time(recorded_at);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Appended::default();
+        {
+            let head: Option<(i64, String)> = tx
+                .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
+            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1"))?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for e in batch {
+                if let Some(raw) = find.query_row([&e.id], row_to_event).optional()? {
+                    same_content(&raw.1, e)?;
+                    out.existing += 1;
+                    continue;
+                }
+                seq += 1;
+                let hash = hash_event(&prev, seq, e, &at);
+                insert.execute(params![
+                    seq,
+                    e.id,
+                    e.kind,
+                    e.subject,
+                    e.payload,
+                    e.amount.map(|a| a.to_string()),
+                    e.actor,
+                    at,
+                    prev,
+                    hash
+                ])?;
+                prev = hash;
+                out.new += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events ORDER BY seq"))?;
+        let rows = stmt.query_map([], row_to_event)?;
+        rows.map(|r| finish(r?)).collect()
+    }
+
+    fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq"))?;
+        let rows = stmt.query_map([subject], row_to_event)?;
+        rows.map(|r| finish(r?)).collect()
+    }
+
+    fn len(&mut self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?)
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    fn restore(&mut self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        if n > 0 {
+            return Err(StoreError::Corrupt(format!("restoring needs an empty ledger; this one has {n} events")));
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for e in events {
+                let ev = &e.event;
+                insert.execute(params![
+                    e.seq,
+                    ev.id,
+                    ev.kind,
+                    ev.subject,
+                    ev.payload,
+                    ev.amount.map(|a| a.to_string()),
+                    ev.actor,
+                    format_time(e.recorded_at),
+                    e.prev_hash,
+                    e.hash
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
