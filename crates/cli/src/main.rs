@@ -3,27 +3,82 @@
 //! Exit codes (INTERFACES.md): 0 ok, 1 the run failed, 2 bad input (with every problem of the
 //! input printed as `error: …` / `  --> file:line:column (field)`).
 
+mod company;
+mod demo;
+mod ops;
+mod queries;
 mod schedule;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// Token compensation: exact vesting, on-chain releases, tax and books.
 #[derive(Parser, Debug)]
 #[command(name = "tokencomp", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the company lives and who is acting.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The data directory (one company per directory).
+    #[arg(long, global = true, env = "TOKENCOMP_DATA", default_value = "tokencomp-data")]
+    pub data: PathBuf,
+    /// A PostgreSQL database for the ledger instead of the SQLite file in the data directory.
+    #[arg(long, global = true, env = "TOKENCOMP_DATABASE")]
+    pub database: Option<String>,
+    /// Who is acting, recorded on every event: `user:NAME`, `key:ID` or `system`.
+    #[arg(long, global = true, env = "TOKENCOMP_ACTOR")]
+    pub actor: Option<String>,
+}
+
+impl Global {
+    pub fn actor(&self) -> String {
+        self.actor.clone().unwrap_or_else(|| match std::env::var("USER") {
+            Ok(u) if !u.is_empty() => format!("user:{u}"),
+            _ => "system".to_owned(),
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print every grant's vesting schedule from a company file (TOML) or an OCF package folder.
     Schedule(schedule::ScheduleArgs),
-    /// Run the sample company (built into the binary) and print its schedules as of its
-    /// `demo_through` date.
-    Demo(schedule::DemoArgs),
+    /// Load the sample company into a fresh data directory, run every period through its demo
+    /// date, and print a summary.
+    Demo(demo::DemoArgs),
+    /// Create the company in the data directory from a company file.
+    Init(company::FileArgs),
+    /// Record what changed in a company file as new events (never edits).
+    Apply(company::FileArgs),
+    /// Import people, grants or prices from CSV (all or nothing).
+    Import(company::ImportArgs),
+    /// Single actions on grants.
+    #[command(subcommand)]
+    Grant(company::GrantCommand),
+    /// Recognize every vest up to a date, period by period (idempotent).
+    Run(queries::RunArgs),
+    /// Grants and where they stand.
+    Grants(queries::GrantsArgs),
+    /// Upcoming vests per person and in total.
+    Calendar(queries::CalendarArgs),
+    /// Every event behind a grant's numbers, with actors.
+    History(queries::HistoryArgs),
+    /// Check the ledger's hash chain.
+    VerifyLedger,
+    /// Write the ledger, chain state and keys to one file.
+    Backup(ops::BackupArgs),
+    /// Restore a backup into an empty data directory.
+    Restore(ops::BackupArgs),
+    /// Copy the ledger to PostgreSQL, losing nothing.
+    MigrateStore(ops::MigrateArgs),
 }
 
 /// An error that already printed its diagnostics: exit code 2.
@@ -38,11 +93,30 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
+/// Prints `error: …` with a location line and returns the exit-2 error.
+pub fn bad_input(message: impl std::fmt::Display, location: &str) -> anyhow::Error {
+    eprintln!("error: {message}\n  --> {location}");
+    anyhow::Error::new(BadInput)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Schedule(args) => schedule::run(&args),
-        Command::Demo(args) => schedule::demo(&args),
+    let g = &cli.global;
+    let result = match &cli.command {
+        Command::Schedule(args) => schedule::run(args),
+        Command::Demo(args) => demo::run(g, args),
+        Command::Init(args) => company::init(g, args),
+        Command::Apply(args) => company::apply(g, args),
+        Command::Import(args) => company::import(g, args),
+        Command::Grant(cmd) => company::grant(g, cmd),
+        Command::Run(args) => queries::run(g, args),
+        Command::Grants(args) => queries::grants(g, args),
+        Command::Calendar(args) => queries::calendar(g, args),
+        Command::History(args) => queries::history(g, args),
+        Command::VerifyLedger => ops::verify(g),
+        Command::Backup(args) => ops::backup(g, args),
+        Command::Restore(args) => ops::restore(g, args),
+        Command::MigrateStore(args) => ops::migrate(g, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,19 +33,11 @@ pub struct ScheduleArgs {
     pub json: bool,
 }
 
-#[derive(Args, Debug)]
-pub struct DemoArgs {
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
-}
-
 /// What `schedule` works on, whichever format it came from.
 pub struct Loaded {
     pub token: Token,
     pub tz: TimeZone,
     pub grants: Vec<Grant>,
-    pub default_as_of: Option<Date>,
 }
 
 fn report(diags: &[Diagnostic]) -> anyhow::Error {
@@ -74,7 +66,6 @@ fn from_company(file: CompanyFile) -> Loaded {
         token: file.token.token,
         tz: file.company.time_zone,
         grants: file.grants.into_iter().map(|g| g.grant).collect(),
-        default_as_of: file.company.demo_through,
     }
 }
 
@@ -92,7 +83,6 @@ pub fn load_ocf(dir: &Path) -> Result<Loaded> {
         token: package.token,
         tz: TimeZone::UTC,
         grants: package.grants.into_iter().map(|g| g.grant).collect(),
-        default_as_of: None,
     })
 }
 
@@ -117,17 +107,6 @@ pub fn run(args: &ScheduleArgs) -> Result<()> {
     let loaded = load(&args.file)?;
     let as_of = parse_as_of(args.as_of.as_deref(), &loaded.tz, None)?;
     print(&loaded, as_of, args.grant.as_deref(), args.json)
-}
-
-pub fn demo(args: &DemoArgs) -> Result<()> {
-    let file = load_company_text("examples/company.toml", SAMPLE_COMPANY)?;
-    let name = file.company.name.clone();
-    let loaded = from_company(file);
-    let as_of = loaded.default_as_of.context("the sample company must set demo_through")?;
-    if !args.json {
-        println!("{name}: the sample company, as of its demo date {as_of}\n");
-    }
-    print(&loaded, as_of, None, args.json)
 }
 
 fn timelines<'a>(loaded: &'a Loaded, as_of: Date, only: Option<&str>) -> Result<Vec<(&'a Grant, Timeline)>> {

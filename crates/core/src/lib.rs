@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod company;
 pub mod diag;
 pub mod grant;
+pub mod import;
 pub mod ocf;
 pub mod schedule;
 

@@ -70,14 +70,64 @@ pub enum Fact {
     Token(TokenSettings),
     Person(Person),
     Price(Price),
-    GrantIssued { grant: String, holder: String, terms: String },
-    GrantCorrected { grant: String, holder: String, terms: String },
-    GrantEvent { grant: String, event_id: String, event: String },
-    GrantEventReversed { grant: String, event_id: String },
-    Vest { grant: String, holder: String, date: Date, reason: VestReason, period: String, amount: TokenAmount },
-    VestReversal { grant: String, holder: String, date: Date, reason: VestReason, period: String, amount: TokenAmount },
-    Forfeiture { grant: String, holder: String, date: Date, reason: ForfeitReason, period: String, amount: TokenAmount },
-    PeriodRun { period: String, start: Date, end: Date, vests: usize, forfeitures: usize },
+    GrantIssued {
+        grant: String,
+        holder: String,
+        terms: String,
+    },
+    GrantCorrected {
+        grant: String,
+        holder: String,
+        terms: String,
+    },
+    GrantEvent {
+        grant: String,
+        event_id: String,
+        event: String,
+    },
+    GrantEventReversed {
+        grant: String,
+        event_id: String,
+    },
+    Vest {
+        grant: String,
+        holder: String,
+        date: Date,
+        reason: VestReason,
+        period: String,
+        amount: TokenAmount,
+    },
+    VestReversal {
+        grant: String,
+        holder: String,
+        date: Date,
+        reason: VestReason,
+        period: String,
+        amount: TokenAmount,
+    },
+    Forfeiture {
+        grant: String,
+        holder: String,
+        date: Date,
+        reason: ForfeitReason,
+        period: String,
+        amount: TokenAmount,
+    },
+    ForfeitureReversal {
+        grant: String,
+        holder: String,
+        date: Date,
+        reason: ForfeitReason,
+        period: String,
+        amount: TokenAmount,
+    },
+    PeriodRun {
+        period: String,
+        start: Date,
+        end: Date,
+        vests: usize,
+        forfeitures: usize,
+    },
 }
 
 fn short_hash(s: &str) -> String {
@@ -178,6 +228,16 @@ impl Fact {
                     Some(*amount),
                 )
             }
+            Fact::ForfeitureReversal { grant, holder, date, reason, period, amount } => {
+                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
+                (
+                    format!("forfeit:{grant}:{date}:{}:{period}:reversal", reason.as_str()),
+                    "forfeiture.reversal",
+                    grant.clone(),
+                    v,
+                    Some(*amount),
+                )
+            }
             Fact::PeriodRun { period, start, end, vests, forfeitures } => {
                 let v = json!({"period": period, "start": start.to_string(), "end": end.to_string(), "vests": vests, "forfeitures": forfeitures});
                 (format!("period:{period}"), "period.run", format!("period:{period}"), v, None)
@@ -250,7 +310,9 @@ impl Company {
         let mut token: Option<TokenSettings> = None;
         let mut people = BTreeMap::new();
         let mut prices = BTreeMap::new();
-        let mut raw: BTreeMap<String, (String, Vec<(String, String)>, i64)> = BTreeMap::new();
+        // grant id → (terms TOML, active events, sequence of the issuing event)
+        type Raw = (String, Vec<(String, String)>, i64);
+        let mut raw: BTreeMap<String, Raw> = BTreeMap::new();
         let mut recognized: BTreeMap<(String, Date, VestReason), u128> = BTreeMap::new();
         let mut forfeits: BTreeMap<(String, Date, ForfeitReason), u128> = BTreeMap::new();
         let mut periods = BTreeSet::new();
@@ -333,12 +395,16 @@ impl Company {
                         slot.checked_sub(amount).ok_or_else(|| bad(e, "reverses more than was recognized"))?
                     };
                 }
-                "forfeiture" => {
+                "forfeiture" | "forfeiture.reversal" => {
                     let reason = forfeit_reason(s(&v, "reason", e)?).ok_or_else(|| bad(e, "bad reason"))?;
                     let key = (s(&v, "grant", e)?.to_owned(), date(&v, "date", e)?, reason);
                     let amount = e.event.amount.ok_or_else(|| bad(e, "no amount"))?.base_units();
                     let slot = forfeits.entry(key).or_insert(0);
-                    *slot = slot.checked_add(amount).ok_or_else(|| bad(e, "overflow"))?;
+                    *slot = if e.event.kind == "forfeiture" {
+                        slot.checked_add(amount).ok_or_else(|| bad(e, "overflow"))?
+                    } else {
+                        slot.checked_sub(amount).ok_or_else(|| bad(e, "reverses more than was forfeited"))?
+                    };
                 }
                 "period.run" => {
                     periods.insert(s(&v, "period", e)?.to_owned());

@@ -92,6 +92,10 @@ pub trait Store {
     fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError>;
     /// The number of events.
     fn len(&mut self) -> Result<i64, StoreError>;
+    /// Whether the ledger has no events yet.
+    fn is_empty(&mut self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
     /// Which backend, for messages: `sqlite:PATH` or `postgres`.
     fn describe(&self) -> String;
     /// Writes `events` verbatim (sequence, record times and hashes kept) into an empty ledger,

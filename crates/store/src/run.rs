@@ -140,23 +140,33 @@ pub fn plan(company: &Company, timelines: &BTreeMap<String, Timeline>, through: 
         };
         batches[i].facts.push(fact);
     }
-    for (key, want) in forfeits {
+    let mut fkeys: Vec<(String, Date, ForfeitReason)> =
+        forfeits.keys().chain(company.forfeits_recognized.keys()).cloned().collect();
+    fkeys.sort();
+    fkeys.dedup();
+    for key in fkeys {
+        let want = forfeits.get(&key).copied().unwrap_or(0);
         let have = company.forfeits_recognized.get(&key).copied().unwrap_or(0);
-        if want <= have {
+        if want == have {
             continue;
         }
         let Some(i) = slot(key.1) else { continue };
         let (grant, date, reason) = key;
         let period = batches[i].period.id.clone();
         let holder = holder(&grant);
-        batches[i].facts.push(Fact::Forfeiture {
-            grant,
-            holder,
-            date,
-            reason,
-            period,
-            amount: TokenAmount::from_base_units(want - have),
-        });
+        let fact = if want > have {
+            Fact::Forfeiture { grant, holder, date, reason, period, amount: TokenAmount::from_base_units(want - have) }
+        } else {
+            Fact::ForfeitureReversal {
+                grant,
+                holder,
+                date,
+                reason,
+                period,
+                amount: TokenAmount::from_base_units(have - want),
+            }
+        };
+        batches[i].facts.push(fact);
     }
     for b in &mut batches {
         let vests = b.facts.iter().filter(|f| matches!(f, Fact::Vest { .. } | Fact::VestReversal { .. })).count();

@@ -1,0 +1,83 @@
+//! `tokencomp demo`: the sample company, loaded into a fresh data directory and run through its
+//! demo date.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use jiff::ToSpan;
+use tokencomp_money::TokenAmount;
+
+use crate::company::{ImportKind, import_text, init_with, load, open_store};
+use crate::queries::{run_through, timelines};
+use crate::schedule::{SAMPLE_COMPANY, load_company_text};
+use crate::{Global, bad_input};
+
+/// The sample company's daily prices, built in with the company file.
+pub const SAMPLE_PRICES: &str = include_str!("../../../examples/prices.csv");
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Replace what is in the data directory.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
+    if g.database.is_none() && g.data.exists() && std::fs::read_dir(&g.data)?.next().is_some() {
+        if !args.force {
+            return Err(bad_input(
+                format!("{} is not empty", g.data.display()),
+                "pass --force to replace it, or --data DIR for another directory",
+            ));
+        }
+        std::fs::remove_dir_all(&g.data).with_context(|| format!("clearing {}", g.data.display()))?;
+    }
+    let file = load_company_text("examples/company.toml", SAMPLE_COMPANY)?;
+    let through = file.company.demo_through.context("the sample company sets demo_through")?;
+    let actor = "system";
+    let mut store = open_store(g)?;
+    if store.len()? > 0 {
+        return Err(bad_input("the database already has a company", "demo needs an empty ledger"));
+    }
+    init_with(&mut *store, &file, actor)?;
+    let company = load(&mut *store)?;
+    import_text(&mut *store, &company, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
+    let (periods, events) = run_through(&mut *store, through, actor, !args.quiet)?;
+
+    let company = load(&mut *store)?;
+    let tl = timelines(&company, through.checked_add(1.month())?)?;
+    let token = &company.token.token;
+    let sum = |f: &dyn Fn(&tokencomp_core::Timeline) -> TokenAmount| {
+        TokenAmount::from_base_units(tl.values().map(|t| f(t).base_units()).sum())
+    };
+    let granted = sum(&|t| t.position(through).granted);
+    let vested = sum(&|t| t.position(through).vested);
+    let forfeited = sum(&|t| t.position(through).forfeited);
+    let next_from = through.tomorrow()?;
+    let next_to = next_from.last_of_month();
+    let next: u128 = tl
+        .values()
+        .flat_map(|t| t.tranches.iter())
+        .filter(|x| x.date >= next_from && x.date <= next_to)
+        .map(|x| x.amount.base_units())
+        .sum();
+    let f = |a: TokenAmount| format!("{} {}", token.format_display(a, 2), token.symbol());
+    println!("{} — demo through {through}", company.company.name);
+    println!(
+        "  ledger         {} ({} events, {periods} periods run, {events} events from the run)",
+        store.describe(),
+        store.len()?
+    );
+    println!("  people         {}", company.people.len());
+    println!("  grants         {}", company.grants.len());
+    println!("  granted        {}", f(granted));
+    println!("  vested         {}", f(vested));
+    println!("  forfeited      {}", f(forfeited));
+    println!("  vesting {next_from}..{next_to}: {}", f(TokenAmount::from_base_units(next)));
+    println!(
+        "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`"
+    );
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! `run`, `grants`, `calendar` and `history`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use clap::Args;
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use tokencomp_core::Timeline;
+use tokencomp_store::Store;
+use tokencomp_store::ledger::Company;
+use tokencomp_store::run::plan;
+
+use crate::company::{load, open_store, record};
+use crate::schedule::parse_as_of;
+use crate::{Global, bad_input};
+
+/// Every grant's timeline, as of `as_of`.
+pub fn timelines(company: &Company, as_of: Date) -> Result<BTreeMap<String, Timeline>> {
+    let tz = &company.company.time_zone;
+    let mut out = BTreeMap::new();
+    for (id, rec) in &company.grants {
+        out.insert(
+            id.clone(),
+            rec.terms.grant.timeline(tz, Some(as_of)).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?,
+        );
+    }
+    Ok(out)
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Recognize every vest up to the end of this day (whole periods only).
+    #[arg(long)]
+    pub through: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs every open period through `through`, each in its own transaction.
+pub fn run_through(store: &mut dyn Store, through: Date, actor: &str, progress: bool) -> Result<(usize, usize)> {
+    let company = load(store)?;
+    let tl = timelines(&company, through)?;
+    let batches = plan(&company, &tl, through);
+    let bar = if progress {
+        let b = indicatif::ProgressBar::new(batches.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} periods {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_prefix("run");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut events = 0;
+    for b in &batches {
+        bar.set_message(b.period.id.clone());
+        events += record(store, &b.facts, actor)?.new;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok((batches.len(), events))
+}
+
+pub fn run(g: &Global, args: &RunArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let through = parse_as_of(Some(&args.through), &company.company.time_zone, None)?;
+    let (periods, events) = run_through(&mut *store, through, &g.actor(), !args.quiet)?;
+    if periods == 0 {
+        println!("nothing to run: every complete period through {through} is recorded");
+    } else {
+        println!("ran {periods} period(s) through {through}: {events} events recorded");
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct GrantsArgs {
+    #[arg(long)]
+    pub person: Option<String>,
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn token_json(c: &Company) -> Value {
+    json!({"symbol": c.token.token.symbol(), "decimals": c.token.token.decimals()})
+}
+
+pub fn grants(g: &Global, args: &GrantsArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let as_of = parse_as_of(args.as_of.as_deref(), &company.company.time_zone, None)?;
+    if let Some(p) = &args.person
+        && !company.people.contains_key(p)
+    {
+        return Err(bad_input(format!("no person has id `{p}`"), "--person"));
+    }
+    let tl = timelines(&company, as_of)?;
+    let token = &company.token.token;
+    let rows: Vec<(&String, &Timeline)> = tl
+        .iter()
+        .filter(|(id, _)| args.person.as_ref().is_none_or(|p| company.grants[*id].terms.grant.holder == *p))
+        .collect();
+    if args.json {
+        let grants: Vec<Value> = rows
+            .iter()
+            .map(|(id, t)| {
+                let p = t.position(as_of);
+                let rec = &company.grants[*id];
+                json!({"id": id, "holder": rec.terms.grant.holder, "grant_date": rec.terms.grant_date.to_string(),
+                       "granted": p.granted.to_string(), "vested": p.vested.to_string(),
+                       "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string()})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"token": token_json(&company), "as_of": as_of.to_string(), "grants": grants})
+            )?
+        );
+        return Ok(());
+    }
+    let f = |a| token.format_display(a, 2);
+    println!("{} grants as of {as_of} ({})", rows.len(), token.symbol());
+    println!(
+        "{:<28} {:<12} {:>18} {:>18} {:>18} {:>18}",
+        "grant", "holder", "granted", "vested", "unvested", "forfeited"
+    );
+    for (id, t) in rows {
+        let p = t.position(as_of);
+        let holder = &company.grants[id].terms.grant.holder;
+        println!(
+            "{id:<28} {holder:<12} {:>18} {:>18} {:>18} {:>18}",
+            f(p.granted),
+            f(p.vested),
+            f(p.unvested),
+            f(p.forfeited)
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct CalendarArgs {
+    #[arg(long)]
+    pub from: Date,
+    #[arg(long)]
+    pub to: Date,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn calendar(g: &Global, args: &CalendarArgs) -> Result<()> {
+    if args.to < args.from {
+        return Err(bad_input("--to is before --from", "--to"));
+    }
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let tl = timelines(&company, args.to)?;
+    let token = &company.token.token;
+    // (date, person, grant, amount, reason)
+    let mut rows = Vec::new();
+    for (id, t) in &tl {
+        let holder = &company.grants[id].terms.grant.holder;
+        for x in t.tranches.iter().filter(|x| x.date >= args.from && x.date <= args.to) {
+            rows.push((x.date, holder.clone(), id.clone(), x.amount, x.reason.as_str()));
+        }
+    }
+    rows.sort();
+    let mut per_person: BTreeMap<&str, u128> = BTreeMap::new();
+    let mut total = 0u128;
+    for r in &rows {
+        *per_person.entry(r.1.as_str()).or_insert(0) += r.3.base_units();
+        total += r.3.base_units();
+    }
+    let amt = |u: u128| tokencomp_money::TokenAmount::from_base_units(u);
+    if args.json {
+        let vests: Vec<Value> = rows
+            .iter()
+            .map(|r| json!({"date": r.0.to_string(), "holder": r.1, "grant": r.2, "amount": r.3.to_string(), "reason": r.4}))
+            .collect();
+        let people: Vec<Value> =
+            per_person.iter().map(|(p, a)| json!({"holder": p, "amount": amt(*a).to_string()})).collect();
+        let doc = json!({"token": token_json(&company), "from": args.from.to_string(), "to": args.to.to_string(),
+                         "vests": vests, "per_person": people, "total": amt(total).to_string()});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    let f = |u: u128| token.format_display(amt(u), 2);
+    println!("vests from {} to {} ({})", args.from, args.to, token.symbol());
+    for r in &rows {
+        println!("{}  {:<12} {:<28} {:>18}  {}", r.0, r.1, r.2, token.format_display(r.3, 2), r.4);
+    }
+    println!("\nper person");
+    for (p, a) in &per_person {
+        println!("  {p:<12} {:>18}", f(*a));
+    }
+    println!("  {:<12} {:>18}", "total", f(total));
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    pub grant: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    if !company.grants.contains_key(&args.grant) {
+        return Err(bad_input(format!("no grant has id `{}`", args.grant), "GRANT"));
+    }
+    let events = store.events_for(&args.grant)?;
+    if args.json {
+        let list: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                json!({"seq": e.seq, "id": e.event.id, "kind": e.event.kind, "actor": e.event.actor,
+                       "recorded_at": e.recorded_at.to_string(), "amount": e.event.amount.map(|a| a.to_string()),
+                       "payload": serde_json::from_str::<Value>(&e.event.payload).unwrap_or(Value::Null), "hash": e.hash})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"token": token_json(&company), "grant": args.grant, "events": list}))?
+        );
+        return Ok(());
+    }
+    let token = &company.token.token;
+    println!("history of {} ({} events)", args.grant, events.len());
+    for e in &events {
+        let amount = e.event.amount.map(|a| format!(" {} {}", token.format(a), token.symbol())).unwrap_or_default();
+        let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
+        let detail = match e.event.kind.as_str() {
+            "vest" | "vest.reversal" | "forfeiture" => format!(
+                "{} {} (period {})",
+                v["date"].as_str().unwrap_or(""),
+                v["reason"].as_str().unwrap_or(""),
+                v["period"].as_str().unwrap_or("")
+            ),
+            "grant.event" | "grant.event_reversed" => v["event_id"].as_str().unwrap_or("").to_owned(),
+            _ => String::new(),
+        };
+        println!(
+            "#{:<6} {}  {:<22} {:<16} {detail}{amount}",
+            e.seq,
+            e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.event.kind,
+            e.event.actor
+        );
+    }
+    Ok(())
+}
