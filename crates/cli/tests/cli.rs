@@ -104,13 +104,19 @@ fn as_of_accepts_an_instant_in_the_company_zone() {
 
 #[test]
 fn demo_runs_from_any_directory() {
+    // The sample company is built in; the default data directory is ./tokencomp-data.
+    let dir = tempfile::tempdir().expect("temp dir");
     let out = Command::new(env!("CARGO_BIN_EXE_tokencomp"))
-        .arg("demo")
-        .current_dir(std::env::temp_dir())
+        .args(["demo", "--quiet"])
+        .current_dir(dir.path())
+        .env_remove("TOKENCOMP_DATA")
+        .env_remove("TOKENCOMP_DATABASE")
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Gridline Labs"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Gridline Labs") && text.contains("people         40"), "{text}");
+    assert!(dir.path().join("tokencomp-data/ledger.sqlite").exists());
 }
 
 /// Runs `schedule` on a fixture and returns stderr, asserting exit code 2 and no stdout.
