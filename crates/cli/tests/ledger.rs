@@ -257,3 +257,29 @@ fn demo_refuses_a_non_empty_data_directory_without_force() {
     c.ok(&["demo", "--quiet", "--force"]);
     c.ok(&["verify-ledger"]);
 }
+
+/// Every bad CSV fixture of the import parser, through the binary: exit 2, each problem located
+/// in the file, and the ledger exactly as before.
+#[test]
+fn every_bad_import_fixture_is_refused_whole() {
+    let c = Company::new();
+    c.ok(&["init", "examples/company.toml"]);
+    let dir = root().join("crates/core/tests/fixtures/import");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        if !(name.contains("_bad") || name.contains("missing_header") || name.contains("quoting")) {
+            continue;
+        }
+        let kind = name.split(['_', '.']).next().expect("kind");
+        let before = c.dump();
+        let out = c.run(&["import", kind, path.to_str().expect("utf-8")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("{name}:")), "{name}: errors name the file and line:\n{err}");
+        assert_eq!(c.dump(), before, "{name} changed the ledger");
+        checked += 1;
+    }
+    assert!(checked >= 4, "found the bad fixtures");
+}
