@@ -113,8 +113,12 @@ pub fn restore(g: &Global, args: &BackupArgs) -> Result<()> {
     if g.data.exists() && std::fs::read_dir(&g.data)?.next().is_some() && g.database.is_none() {
         return Err(bad_input(format!("{} is not empty", g.data.display()), "restore into an empty data directory"));
     }
+    std::fs::create_dir_all(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
     let mut store = open_store(g)?;
-    store.restore(&events)?;
+    match store.restore(&events) {
+        Err(e @ tokencomp_store::StoreError::NotEmpty { .. }) => return Err(bad_input(e, &store.describe())),
+        other => other?,
+    }
     for (name, bytes) in others {
         let path = g.data.join(&name);
         let mut f = std::fs::File::create(&path)?;
@@ -137,7 +141,10 @@ pub fn migrate(g: &Global, args: &MigrateArgs) -> Result<()> {
     let events = from.events()?;
     verify_chain(&events).map_err(|b| anyhow::anyhow!("refusing to migrate a broken ledger: {b}"))?;
     let mut to = PostgresStore::connect(&args.to).context("connecting to the target database")?;
-    to.restore(&events)?;
+    match to.restore(&events) {
+        Err(e @ tokencomp_store::StoreError::NotEmpty { .. }) => return Err(bad_input(e, "--to")),
+        other => other?,
+    }
     let copied = to.events()?;
     if canonical_dump(&copied) != canonical_dump(&events)
         || copied.last().map(|e| &e.hash) != events.last().map(|e| &e.hash)

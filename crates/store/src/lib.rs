@@ -63,6 +63,9 @@ pub struct Appended {
 pub enum StoreError {
     #[error("event `{id}` already exists with a different {field}: stored {stored:?}, given {given:?}")]
     Conflict { id: String, field: &'static str, stored: String, given: String },
+    /// Restoring (or migrating) needs a ledger with no events.
+    #[error("restoring needs an empty ledger; this one has {events} events")]
+    NotEmpty { events: i64 },
     #[error("database error: {0}")]
     Backend(String),
     #[error("the ledger is damaged: {0}")]
@@ -77,7 +80,16 @@ impl From<rusqlite::Error> for StoreError {
 
 impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        // `postgres::Error` displays only its kind ("db error", "error connecting to server");
+        // the server's message, or the I/O error, is its source.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        StoreError::Backend(message)
     }
 }
 
@@ -163,8 +175,9 @@ pub fn hash_event(prev_hash: &str, seq: i64, e: &NewEvent, recorded_at: &str) ->
     out
 }
 
-/// Record times are stored as RFC 3339 UTC with nanoseconds, so they sort and hash the same
-/// on every backend.
+/// Record times are stored as RFC 3339 UTC with as many fractional digits as the instant needs
+/// (up to nanoseconds), so they round-trip exactly and hash the same on every backend. As text
+/// they do not sort (`…:00Z` sorts after `…:00.5Z`): the ledger's order is `seq`.
 pub fn format_time(t: Timestamp) -> String {
     t.to_string()
 }

@@ -1,9 +1,13 @@
 //! Numbered migrations, one list per backend, embedded in the binary.
 
 /// (version, name, SQL) for SQLite.
-pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "events", include_str!("../migrations/sqlite/0001_events.sql"))];
+pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "events", include_str!("../migrations/sqlite/0001_events.sql")),
+    (2, "no_truncate", include_str!("../migrations/sqlite/0002_no_truncate.sql")),
+];
 
 /// (version, name, SQL) for PostgreSQL: the same versions as SQLite.
-pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "events", include_str!("../migrations/postgres/0001_events.sql"))];
+pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "events", include_str!("../migrations/postgres/0001_events.sql")),
+    (2, "no_truncate", include_str!("../migrations/postgres/0002_no_truncate.sql")),
+];

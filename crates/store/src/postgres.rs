@@ -144,7 +144,7 @@ impl Store for PostgresStore {
         tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")?;
         let n: i64 = tx.query_one("SELECT count(*) FROM events", &[])?.try_get(0)?;
         if n > 0 {
-            return Err(StoreError::Corrupt(format!("restoring needs an empty ledger; this one has {n} events")));
+            return Err(StoreError::NotEmpty { events: n });
         }
         let insert = tx.prepare(
             "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \

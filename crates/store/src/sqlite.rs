@@ -160,7 +160,7 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
         if n > 0 {
-            return Err(StoreError::Corrupt(format!("restoring needs an empty ledger; this one has {n} events")));
+            return Err(StoreError::NotEmpty { events: n });
         }
         {
             let mut insert = tx.prepare_cached(

@@ -1,0 +1,814 @@
+//! The store's conformance suite: every case is written once against `Store` and run on SQLite
+//! and on PostgreSQL, each time on a fresh, empty ledger (SQLite in a temporary directory;
+//! PostgreSQL in a database `tc_test_…` created for the test and dropped after it). Then the
+//! checks that the two backends' schemas and migration lists agree.
+//!
+//! PostgreSQL is a real server: `scripts/test` starts one on loopback and sets
+//! `TOKENCOMP_TEST_POSTGRES`. Without it the PostgreSQL cases fail; they never skip.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokencomp_core::canonical::{write_event, write_terms};
+use tokencomp_core::company::{Price, parse_company};
+use tokencomp_money::{Decimal, TokenAmount};
+use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::postgres::PostgresStore;
+use tokencomp_store::sqlite::SqliteStore;
+use tokencomp_store::{
+    Appended, GENESIS, NewEvent, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent,
+    canonical_dump, format_time, hash_event, verify,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Fresh ledgers
+
+/// The server `scripts/test` started; a failure (never a skip) when there is none.
+fn server_url() -> String {
+    match std::env::var("TOKENCOMP_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "TOKENCOMP_TEST_POSTGRES is not set: the PostgreSQL tests need a server. Run ./scripts/test, which \
+             starts one on loopback (or `scripts/postgres.sh cargo test …` for a subset)"
+        ),
+    }
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let host_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[host_start..].find('/').map_or(base.len(), |i| host_start + i);
+    match query {
+        Some(q) => format!("{}/{name}?{q}", &base[..host_end]),
+        None => format!("{}/{name}", &base[..host_end]),
+    }
+}
+
+/// A database of its own on the test server, dropped with this value.
+struct TestDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    fn create() -> TestDatabase {
+        let server = server_url();
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let name = format!("tc_test_{}_{random:016x}", std::process::id());
+        let mut admin = ::postgres::Client::connect(&server, ::postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting to the test server {server}: {e}"));
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("CREATE DATABASE");
+        let url = with_database(&server, &name);
+        TestDatabase { server, name, url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let dropped = ::postgres::Client::connect(&self.server, ::postgres::NoTls)
+            .and_then(|mut c| c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)));
+        if let Err(e) = dropped {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// A fresh, empty ledger of one kind, deleted afterwards. Fields drop in order: the store's
+/// connection closes before its database or directory goes.
+enum Db {
+    Sqlite { store: SqliteStore, dir: TempDir },
+    Postgres { store: Box<PostgresStore>, db: TestDatabase },
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("opens SQLite");
+        Db::Sqlite { store, dir }
+    }
+
+    fn postgres() -> Db {
+        let db = TestDatabase::create();
+        let store = Box::new(PostgresStore::connect(&db.url).expect("connects to PostgreSQL"));
+        Db::Postgres { store, db }
+    }
+
+    fn store(&mut self) -> &mut dyn Store {
+        match self {
+            Db::Sqlite { store, .. } => store,
+            Db::Postgres { store, .. } => store.as_mut(),
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres { .. })
+    }
+
+    /// Another connection to the same ledger (opening it runs the migrations again).
+    fn reopen(&self) -> Box<dyn Store + Send> {
+        match self {
+            Db::Sqlite { dir, .. } => {
+                Box::new(SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("reopens SQLite"))
+            }
+            Db::Postgres { db, .. } => Box::new(PostgresStore::connect(&db.url).expect("reconnects")),
+        }
+    }
+
+    /// Raw SQL, around the store: what a careless or malicious operator could run.
+    fn sql(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Db::Sqlite { store, .. } => store.connection().execute_batch(sql).map_err(|e| e.to_string()),
+            Db::Postgres { store, .. } => store
+                .client()
+                .batch_execute(sql)
+                .map_err(|e| e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned())),
+        }
+    }
+
+    fn drop_append_only_triggers(&mut self) {
+        let sql = if self.is_postgres() {
+            "DROP TRIGGER events_no_update ON events; DROP TRIGGER events_no_truncate ON events;"
+        } else {
+            "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;"
+        };
+        self.sql(sql).expect("drops the triggers");
+    }
+
+    fn events(&mut self) -> Vec<StoredEvent> {
+        self.store().events().expect("reads the events")
+    }
+}
+
+/// Instantiates every case for both backends: `sqlite::CASE` and `postgres::CASE`.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $case() { super::$case(&mut super::Db::sqlite()) } )*
+        }
+        mod postgres {
+            $( #[test] fn $case() { super::$case(&mut super::Db::postgres()) } )*
+        }
+    };
+}
+
+conformance!(
+    append_then_read_back,
+    reappending_is_idempotent,
+    a_conflict_names_the_field_and_writes_nothing,
+    amounts_up_to_u128_max_are_exact,
+    the_schema_rejects_amounts_that_are_not_base_units,
+    raw_updates_and_deletes_are_refused,
+    verify_finds_an_edit_made_with_the_triggers_dropped,
+    events_for_one_subject,
+    restore_reproduces_the_ledger_and_refuses_a_non_empty_one,
+    restore_is_all_or_nothing,
+    reopening_keeps_the_ledger_and_migrates_once,
+    concurrent_appenders_keep_one_chain,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn ev(id: &str, subject: &str, payload: Value, amount: Option<u128>) -> NewEvent {
+    NewEvent {
+        id: id.to_owned(),
+        kind: "test".to_owned(),
+        subject: subject.to_owned(),
+        payload: payload.to_string(),
+        amount: amount.map(TokenAmount::from_base_units),
+        actor: "user:test".to_owned(),
+    }
+}
+
+fn at(seconds: i64, nanos: i32) -> Timestamp {
+    Timestamp::new(seconds, nanos).expect("a valid instant")
+}
+
+/// 2026-11-01T00:00:00Z plus `nanos`.
+fn t(nanos: i32) -> Timestamp {
+    at(1_793_491_200, nanos)
+}
+
+/// An SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Sequences 1..=n, every link and every hash as `hash_event` computes it.
+fn assert_chain(events: &[StoredEvent]) {
+    let mut prev = GENESIS.to_owned();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i64::try_from(i).expect("small") + 1, "sequence of {}", e.event.id);
+        assert_eq!(e.prev_hash, prev, "link of {}", e.event.id);
+        assert_eq!(e.hash, hash_event(&prev, e.seq, &e.event, &format_time(e.recorded_at)), "hash of {}", e.event.id);
+        prev = e.hash.clone();
+    }
+    assert_eq!(verify(events), Ok(events.len()));
+}
+
+fn ids(events: &[StoredEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event.id.as_str()).collect()
+}
+
+fn price(day: u8, close: &str) -> NewEvent {
+    Fact::Price(Price {
+        date: date(2026, 10, i8::try_from(day).expect("a day")),
+        close: Decimal::from_str_exact(close).expect("a decimal"),
+        currency: "USD".parse().expect("USD"),
+    })
+    .to_event("oracle:test")
+}
+
+fn conflict(result: Result<Appended, StoreError>) -> (String, &'static str, String) {
+    match result {
+        Err(e @ StoreError::Conflict { .. }) => {
+            let message = e.to_string();
+            let StoreError::Conflict { id, field, .. } = e else { unreachable!() };
+            (id, field, message)
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases
+
+fn append_then_read_back(db: &mut Db) {
+    let first = vec![
+        ev("a", "g-1", json!({"n": 1}), Some(5)),
+        ev("b", "g-2", json!({"name": "Zoë O'Brien ✓", "note": "tab\there, newline\nthere"}), None),
+        ev("c", "g-1", json!({}), Some(0)),
+    ];
+    let second = vec![ev("d", "price:2026-10-01", json!({"close": "0.4123"}), None)];
+    // Record times round-trip to the nanosecond, whole seconds included.
+    let (t1, t2) = (t(123_456_789), at(1_793_491_201, 1));
+    let s = db.store();
+    assert_eq!(s.append(&first, t1).expect("appends"), Appended { new: 3, existing: 0 });
+    assert_eq!(s.append(&second, t2).expect("appends"), Appended { new: 1, existing: 0 });
+    assert_eq!(s.append(&[], t2).expect("an empty batch"), Appended::default());
+    assert_eq!(s.append(&[ev("e", "s", json!({}), None)], at(1_793_491_202, 0)).expect("appends").new, 1);
+
+    let got = s.events().expect("reads");
+    assert_eq!(s.len().expect("len"), 5);
+    let want: Vec<(&NewEvent, Timestamp)> =
+        first.iter().map(|e| (e, t1)).chain(second.iter().map(|e| (e, t2))).collect();
+    for (e, (w, when)) in got.iter().zip(&want) {
+        assert_eq!(&e.event, *w, "every field of {}", w.id);
+        assert_eq!(e.recorded_at, *when, "record time of {}", w.id);
+    }
+    assert_eq!(got[4].recorded_at, at(1_793_491_202, 0));
+    assert_chain(&got);
+    assert!(!s.describe().is_empty());
+}
+
+fn reappending_is_idempotent(db: &mut Db) {
+    let batch = vec![ev("a", "g", json!({"n": 1}), Some(7)), ev("b", "g", json!({"n": 2}), None)];
+    let s = db.store();
+    assert_eq!(s.append(&batch, t(1)).expect("appends"), Appended { new: 2, existing: 0 });
+    let before = s.events().expect("reads");
+    assert_eq!(s.append(&batch, t(2)).expect("re-appends"), Appended { new: 0, existing: 2 });
+    assert_eq!(s.events().expect("reads"), before, "no new sequence, the first record time kept");
+
+    // Known and new events in one batch; the same event twice in one batch.
+    let mixed = vec![batch[1].clone(), ev("c", "g", json!({"n": 3}), None), ev("c", "g", json!({"n": 3}), None)];
+    assert_eq!(s.append(&mixed, t(3)).expect("appends"), Appended { new: 1, existing: 2 });
+    let after = s.events().expect("reads");
+    assert_eq!(ids(&after), ["a", "b", "c"]);
+    assert_eq!((after[2].seq, after[2].recorded_at), (3, t(3)));
+    assert_chain(&after);
+}
+
+fn a_conflict_names_the_field_and_writes_nothing(db: &mut Db) {
+    let s = db.store();
+    s.append(&[price(1, "1.25"), ev("n", "g", json!({"n": 1}), Some(1))], t(1)).expect("appends");
+    let before = s.events().expect("reads");
+
+    // Same id, a different close: refused naming `close`, and the events around it in the batch
+    // are not written either.
+    let batch = [ev("x", "g", json!({}), None), price(1, "1.30"), ev("y", "g", json!({}), None)];
+    let (id, field, message) = conflict(s.append(&batch, t(2)));
+    assert_eq!((id.as_str(), field), ("price:USD:2026-10-01", "close"));
+    assert!(message.contains("different close") && message.contains("1.25") && message.contains("1.30"), "{message}");
+    assert_eq!(s.events().expect("reads"), before);
+
+    // A conflict between two events of the same batch.
+    let twice = [ev("z", "g", json!({"amount": "1"}), None), ev("z", "g", json!({"amount": "2"}), None)];
+    assert_eq!(conflict(s.append(&twice, t(3))).1, "amount");
+
+    // Every other field is compared too; a payload key outside the ledger's vocabulary is
+    // reported as the payload.
+    let mut other_actor = before[1].event.clone();
+    other_actor.actor = "user:mallory".into();
+    let mut other_amount = before[1].event.clone();
+    other_amount.amount = Some(TokenAmount::from_base_units(2));
+    let mut no_amount = before[1].event.clone();
+    no_amount.amount = None;
+    let mut other_kind = before[1].event.clone();
+    other_kind.kind = "other".into();
+    let mut other_subject = before[1].event.clone();
+    other_subject.subject = "h".into();
+    let mut other_payload = before[1].event.clone();
+    other_payload.payload = json!({"n": 2}).to_string();
+    for (e, want) in [
+        (other_actor, "actor"),
+        (other_amount, "amount"),
+        (no_amount, "amount"),
+        (other_kind, "kind"),
+        (other_subject, "subject"),
+        (other_payload, "payload"),
+    ] {
+        assert_eq!(conflict(s.append(&[ev("w", "g", json!({}), None), e], t(4))).1, want);
+    }
+    assert_eq!(s.events().expect("reads"), before, "nothing written by any refused batch");
+}
+
+fn amounts_up_to_u128_max_are_exact(db: &mut Db) {
+    let amounts = [u128::MAX, u128::MAX - 1, 10u128.pow(38), 10u128.pow(38) - 1, 1, 0, 1_000_000_000_000_000_000];
+    let batch: Vec<NewEvent> =
+        amounts.iter().enumerate().map(|(i, a)| ev(&format!("a{i}"), "big", json!({}), Some(*a))).collect();
+    let s = db.store();
+    s.append(&batch, t(0)).expect("appends");
+    let got: Vec<Option<u128>> =
+        s.events_for("big").expect("reads").iter().map(|e| e.event.amount.map(TokenAmount::base_units)).collect();
+    assert_eq!(got, amounts.map(Some));
+    // Re-appending the largest is recognized as the same content, to the last digit.
+    assert_eq!(s.append(&batch[..1], t(1)).expect("re-appends"), Appended { new: 0, existing: 1 });
+    let mut off_by_one = batch[0].clone();
+    off_by_one.amount = Some(TokenAmount::from_base_units(u128::MAX - 2));
+    assert_eq!(conflict(s.append(&[off_by_one], t(2))).1, "amount");
+}
+
+fn insert_raw(seq: i64, id: &str, amount: &str) -> String {
+    format!(
+        "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+         VALUES ({seq}, {}, 'raw', 'raw', '{{}}', {amount}, 'system', '2026-11-01T00:00:00Z', 'p', 'h')",
+        lit(id)
+    )
+}
+
+fn the_schema_rejects_amounts_that_are_not_base_units(db: &mut Db) {
+    // The statement itself is fine: with a base-unit amount (or none) it is accepted.
+    let max = u128::MAX.to_string();
+    db.sql(&insert_raw(100, "ok-max", &lit(&max))).expect("u128::MAX is accepted");
+    db.sql(&insert_raw(101, "ok-null", "NULL")).expect("no amount is accepted");
+    let bad = ["'12a'", "'abc'", "'-1'", "''", "'1000000000000000000000000000000000000000'", "'1,5'"];
+    for (i, amount) in bad.iter().enumerate() {
+        let seq = 200 + i64::try_from(i).expect("small");
+        let result = db.sql(&insert_raw(seq, &format!("bad-{i}"), amount));
+        assert!(result.is_err(), "the amount {amount} was accepted");
+    }
+    let stored: Vec<Option<u128>> = db.events().iter().map(|e| e.event.amount.map(TokenAmount::base_units)).collect();
+    assert_eq!(stored, [Some(u128::MAX), None]);
+}
+
+fn raw_updates_and_deletes_are_refused(db: &mut Db) {
+    db.store()
+        .append(&[ev("a", "g", json!({"n": 1}), Some(1)), ev("b", "g", json!({"n": 2}), Some(2))], t(0))
+        .expect("appends");
+    let before = db.events();
+    let mut statements = vec![
+        "UPDATE events SET payload = '{\"n\":9}' WHERE seq = 1",
+        "UPDATE events SET amount = NULL",
+        "DELETE FROM events WHERE seq = 2",
+        "DELETE FROM events",
+    ];
+    if db.is_postgres() {
+        statements.push("TRUNCATE events");
+    }
+    for sql in statements {
+        let err = db.sql(sql).expect_err(sql);
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(db.events(), before);
+}
+
+fn verify_finds_an_edit_made_with_the_triggers_dropped(db: &mut Db) {
+    let s = db.store();
+    let first: Vec<NewEvent> = (1..=3).map(|i| ev(&format!("e{i}"), "g", json!({"n": i}), Some(i))).collect();
+    let second: Vec<NewEvent> = (4..=5).map(|i| ev(&format!("e{i}"), "g", json!({"n": i}), Some(i))).collect();
+    s.append(&first, t(1)).expect("appends");
+    s.append(&second, t(2)).expect("appends");
+    let original = db.events();
+    assert_eq!(verify(&original), Ok(5));
+
+    db.drop_append_only_triggers();
+    db.sql("UPDATE events SET payload = '{\"n\":30}' WHERE seq = 3").expect("the trigger is gone");
+    let broken = verify(&db.events()).expect_err("the edit is found");
+    assert_eq!((broken.seq, broken.id.as_str()), (3, "e3"));
+    assert!(broken.reason.contains("content"), "{broken}");
+
+    db.sql("UPDATE events SET amount = '4000' WHERE seq = 4").expect("edits");
+    db.sql(&format!("UPDATE events SET payload = {} WHERE seq = 3", lit(&original[2].event.payload))).expect("edits");
+    assert_eq!(verify(&db.events()).expect_err("the edit is found").seq, 4, "the first break is reported");
+
+    db.sql("UPDATE events SET amount = '4' WHERE seq = 4").expect("edits");
+    assert_eq!(db.events(), original, "put back exactly");
+    assert_eq!(verify(&db.events()), Ok(5));
+
+    db.sql("DELETE FROM events WHERE seq = 2").expect("deletes");
+    let broken = verify(&db.events()).expect_err("the gap is found");
+    assert_eq!(broken.seq, 3);
+    assert!(broken.reason.contains("missing"), "{broken}");
+}
+
+fn events_for_one_subject(db: &mut Db) {
+    let s = db.store();
+    let batch = [
+        ev("a", "g-1", json!({"n": 1}), Some(1)),
+        ev("b", "g-2", json!({"n": 2}), None),
+        ev("c", "g-1", json!({"n": 3}), Some(3)),
+        ev("d", "g-10", json!({"n": 4}), None),
+    ];
+    s.append(&batch[..2], t(1)).expect("appends");
+    s.append(&batch[2..], t(2)).expect("appends");
+    let all = s.events().expect("reads");
+    let g1 = s.events_for("g-1").expect("reads");
+    assert_eq!(g1, [all[0].clone(), all[2].clone()], "whole events, in sequence order");
+    assert_eq!(ids(&s.events_for("g-10").expect("reads")), ["d"]);
+    assert!(s.events_for("g").expect("reads").is_empty(), "exact subjects, not prefixes");
+    assert!(s.events_for("g-%").expect("reads").is_empty(), "not a pattern");
+}
+
+#[test]
+fn a_connection_error_says_why() {
+    // Nothing listens on port 1; the reason must survive into the message.
+    let err = PostgresStore::connect("postgres://tokencomp@127.0.0.1:1/none").err().expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("error connecting to server: "), "{message}");
+}
+
+/// A ledger from the other backend when testing PostgreSQL (restoring is how a company moves),
+/// from SQLite itself otherwise.
+fn source_events() -> Vec<StoredEvent> {
+    let mut source = Db::sqlite();
+    let s = source.store();
+    s.append(&[ev("a", "g", json!({"n": 1}), Some(u128::MAX)), price(1, "0.41")], t(1)).expect("appends");
+    s.append(&[ev("b", "g", json!({"n": 2}), None)], t(2)).expect("appends");
+    s.append(&[ev("c", "h", json!({"n": 3}), Some(0))], at(1_793_500_000, 0)).expect("appends");
+    s.events().expect("reads")
+}
+
+fn restore_reproduces_the_ledger_and_refuses_a_non_empty_one(db: &mut Db) {
+    let events = source_events();
+    let s = db.store();
+    s.restore(&events).expect("restores into an empty ledger");
+    assert_eq!(s.events().expect("reads"), events, "sequences, record times and hashes kept");
+    assert_eq!(s.events_for("h").expect("reads"), events[3..]);
+
+    // The chain goes on from the restored head.
+    s.append(&[ev("d", "g", json!({"n": 4}), None)], t(9)).expect("appends");
+    let after = s.events().expect("reads");
+    assert_eq!(after[4].prev_hash, events[3].hash);
+    assert_chain(&after);
+
+    let err = s.restore(&events).expect_err("a non-empty ledger is refused");
+    assert!(matches!(err, StoreError::NotEmpty { events: 5 }), "{err:?}");
+    assert_eq!(s.events().expect("reads"), after, "unchanged");
+}
+
+fn restore_is_all_or_nothing(db: &mut Db) {
+    let events = source_events();
+    let mut bad = events.clone();
+    let mut dup = bad[1].clone();
+    dup.seq = 5;
+    bad.push(dup);
+    let s = db.store();
+    let err = s.restore(&bad).expect_err("a duplicate event id is refused");
+    // The database's own message comes through (PostgreSQL's error displays as "db error").
+    assert!(err.to_string().contains("event_id"), "{err}");
+    assert_eq!(s.len().expect("len"), 0, "nothing of it was written");
+    s.restore(&[]).expect("nothing to restore");
+    s.restore(&events).expect("restores");
+    assert_eq!(s.events().expect("reads"), events);
+}
+
+fn reopening_keeps_the_ledger_and_migrates_once(db: &mut Db) {
+    db.store().append(&[ev("a", "g", json!({}), Some(1))], t(1)).expect("appends");
+    let mut again = db.reopen();
+    assert_eq!(again.events().expect("reads"), db.events());
+    again.append(&[ev("b", "g", json!({}), None)], t(2)).expect("appends through the second connection");
+    assert_eq!(ids(&db.events()), ["a", "b"]);
+    drop(again);
+    let migrations = if db.is_postgres() { POSTGRES_MIGRATIONS } else { SQLITE_MIGRATIONS };
+    let want: Vec<(i64, String)> = migrations.iter().map(|(v, n, _)| (*v, (*n).to_owned())).collect();
+    assert_eq!(applied_migrations(db), want);
+}
+
+fn applied_migrations(db: &mut Db) -> Vec<(i64, String)> {
+    let sql = "SELECT version, name FROM schema_migrations ORDER BY version";
+    match db {
+        Db::Sqlite { store, .. } => {
+            let conn = store.connection();
+            let mut stmt = conn.prepare(sql).expect("prepares");
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("queries")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        }
+        Db::Postgres { store, .. } => {
+            store.client().query(sql, &[]).expect("queries").iter().map(|r| (r.get(0), r.get(1))).collect()
+        }
+    }
+}
+
+fn concurrent_appenders_keep_one_chain(db: &mut Db) {
+    const BATCHES: usize = 40;
+    let writers: Vec<Box<dyn Store + Send>> = vec![db.reopen(), db.reopen()];
+    let results: Vec<Appended> = std::thread::scope(|scope| {
+        let handles: Vec<_> = writers
+            .into_iter()
+            .enumerate()
+            .map(|(w, mut store)| {
+                scope.spawn(move || {
+                    let mut total = Appended::default();
+                    for i in 0..BATCHES {
+                        // Two events of this writer's own and one both writers append.
+                        let batch = [
+                            ev(&format!("w{w}-{i}-a"), "w", json!({"w": w, "i": i}), Some(1)),
+                            ev(&format!("w{w}-{i}-b"), "w", json!({"w": w, "i": i}), None),
+                            ev(&format!("shared-{i}"), "shared", json!({"i": i}), Some(2)),
+                        ];
+                        let a = store.append(&batch, t(i32::try_from(i).expect("small"))).expect("appends");
+                        total.new += a.new;
+                        total.existing += a.existing;
+                    }
+                    total
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("the writer finished")).collect()
+    });
+    let new: usize = results.iter().map(|a| a.new).sum();
+    let existing: usize = results.iter().map(|a| a.existing).sum();
+    assert_eq!((new, existing), (5 * BATCHES, BATCHES), "each shared event written once");
+
+    let events = db.events();
+    assert_eq!(events.len(), 5 * BATCHES);
+    assert_chain(&events);
+    let unique: BTreeSet<&str> = ids(&events).into_iter().collect();
+    assert_eq!(unique.len(), events.len(), "no event twice");
+    // A batch is one transaction: a writer's two events sit next to each other.
+    let seq: BTreeMap<&str, i64> = events.iter().map(|e| (e.event.id.as_str(), e.seq)).collect();
+    for w in 0..2 {
+        for i in 0..BATCHES {
+            assert_eq!(seq[format!("w{w}-{i}-b").as_str()], seq[format!("w{w}-{i}-a").as_str()] + 1);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sample company on both backends
+
+/// What `tokencomp init` records for the sample company, then every period run through its demo
+/// date, appended batch by batch; returns the ledger and the company folded from it.
+fn load_sample_company(db: &mut Db) -> (Vec<StoredEvent>, Company) {
+    let file = parse_company("examples/company.toml", include_str!("../../../examples/company.toml"))
+        .expect("the sample company parses");
+    let token = &file.token.token;
+    let mut facts = vec![Fact::Company(file.company.clone()), Fact::Token(file.token.clone())];
+    facts.extend(file.people.iter().cloned().map(Fact::Person));
+    facts.extend(file.prices.iter().cloned().map(Fact::Price));
+    for terms in &file.grants {
+        let g = &terms.grant;
+        let mut bare = terms.clone();
+        bare.grant.events.clear();
+        facts.push(Fact::GrantIssued {
+            grant: g.id.clone(),
+            holder: g.holder.clone(),
+            terms: write_terms(&bare, token),
+        });
+        for e in &g.events {
+            facts.push(Fact::GrantEvent { grant: g.id.clone(), event_id: e.id.clone(), event: write_event(e, token) });
+        }
+    }
+    let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event("system")).collect();
+    let s = db.store();
+    s.append(&events, t(0)).expect("records the company");
+
+    let through = file.company.demo_through.expect("the sample company has a demo date");
+    let company = Company::fold(&s.events().expect("reads")).expect("folds");
+    let tz = &company.company.time_zone;
+    let timelines: BTreeMap<String, tokencomp_core::Timeline> = company
+        .grants
+        .iter()
+        .map(|(id, g)| (id.clone(), g.terms.grant.timeline(tz, Some(through)).expect("a timeline")))
+        .collect();
+    let batches = tokencomp_store::run::plan(&company, &timelines, through);
+    assert!(batches.len() > 12, "a run over the company's history");
+    for (i, b) in batches.iter().enumerate() {
+        let events: Vec<NewEvent> = b.facts.iter().map(|f| f.to_event("system")).collect();
+        let a = s.append(&events, t(i32::try_from(i).expect("small") + 1)).expect("records the period");
+        assert_eq!(a.existing, 0, "period {}", b.period.id);
+    }
+    let events = s.events().expect("reads");
+    assert_chain(&events);
+    let company = Company::fold(&events).expect("folds");
+    assert_eq!(company.grants.len(), file.grants.len());
+    assert_eq!(company.people.len(), file.people.len());
+    (events, company)
+}
+
+#[test]
+fn the_sample_company_folds_the_same_on_both_backends() {
+    let (sqlite_events, sqlite) = load_sample_company(&mut Db::sqlite());
+    let (postgres_events, postgres) = load_sample_company(&mut Db::postgres());
+    assert_eq!(canonical_dump(&sqlite_events), canonical_dump(&postgres_events));
+    assert!(!sqlite.recognized.is_empty(), "the run recognized vests");
+    assert_eq!(sqlite.recognized, postgres.recognized);
+    assert_eq!(sqlite.forfeits_recognized, postgres.forfeits_recognized);
+    assert_eq!(sqlite.periods_run, postgres.periods_run);
+    assert_eq!(sqlite.people, postgres.people);
+    assert_eq!(sqlite.prices, postgres.prices);
+    assert_eq!(sqlite.grants.keys().collect::<Vec<_>>(), postgres.grants.keys().collect::<Vec<_>>());
+    for (id, g) in &sqlite.grants {
+        let p = &postgres.grants[id];
+        assert_eq!((&g.terms_toml, &g.events, g.issued_seq), (&p.terms_toml, &p.events, p.issued_seq), "{id}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two schemas agree
+
+/// Per table: its columns (name, nullable, normalized type), and its indexes (explicit ones by
+/// name; unique ones, however declared, as `unique(columns)`).
+#[derive(Debug, PartialEq, Eq)]
+struct Table {
+    columns: Vec<(String, bool, String)>,
+    indexes: BTreeSet<String>,
+}
+
+/// `integer`/`bigint` → int, `text` → text, an amount column (SQLite: TEXT with the digits-only
+/// CHECK; PostgreSQL: NUMERIC(39,0)) → amount.
+fn normalize(ty: &str) -> String {
+    match ty.to_ascii_lowercase().as_str() {
+        "integer" | "bigint" => "int".into(),
+        "text" => "text".into(),
+        "numeric(39,0)" => "amount".into(),
+        other => other.into(),
+    }
+}
+
+fn sqlite_schema(conn: &rusqlite::Connection) -> BTreeMap<String, Table> {
+    let mut out = BTreeMap::new();
+    let tables: Vec<(String, String)> = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .expect("prepares")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("queries")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for (table, create) in tables {
+        let mut columns = Vec::new();
+        let mut pk = Vec::new();
+        let mut stmt =
+            conn.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid").expect("pragma");
+        let rows: Vec<(String, String, bool, i64)> = stmt
+            .query_map([&table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("queries")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        for (name, ty, notnull, key) in rows {
+            // The column's own line of the CREATE TABLE statement.
+            let definition = create.lines().map(str::trim).find(|l| l.split_whitespace().next() == Some(&name));
+            let digits_only = definition.is_some_and(|d| d.contains("NOT GLOB '*[^0-9]*'"));
+            let ty = if ty.eq_ignore_ascii_case("text") && digits_only { "amount".into() } else { normalize(&ty) };
+            // An INTEGER PRIMARY KEY is the rowid: never NULL, though the pragma says nullable.
+            columns.push((name.clone(), !notnull && key == 0, ty));
+            if key > 0 {
+                pk.push(name);
+            }
+        }
+        let mut indexes = BTreeSet::new();
+        if !pk.is_empty() {
+            indexes.insert(format!("unique({})", pk.join(",")));
+        }
+        let list: Vec<(String, bool)> = conn
+            .prepare("SELECT name, \"unique\" FROM pragma_index_list(?1)")
+            .expect("pragma")
+            .query_map([&table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("queries")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        for (name, unique) in list {
+            let cols: Vec<String> = conn
+                .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+                .expect("pragma")
+                .query_map([&name], |r| r.get(0))
+                .expect("queries")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            indexes.insert(if unique {
+                format!("unique({})", cols.join(","))
+            } else {
+                format!("{name}({})", cols.join(","))
+            });
+        }
+        out.insert(table, Table { columns, indexes });
+    }
+    out
+}
+
+fn postgres_schema(client: &mut ::postgres::Client) -> BTreeMap<String, Table> {
+    let mut out = BTreeMap::new();
+    let tables = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .expect("queries");
+    for row in tables {
+        let table: String = row.get(0);
+        let columns = client
+            .query(
+                "SELECT column_name::text, is_nullable::text, data_type::text, numeric_precision::int, \
+                        numeric_scale::int \
+                 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
+                 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .expect("queries")
+            .iter()
+            .map(|r| {
+                let (ty, precision, scale): (String, Option<i32>, Option<i32>) = (r.get(2), r.get(3), r.get(4));
+                let ty = match (ty.as_str(), precision, scale) {
+                    ("numeric", Some(p), Some(s)) => format!("numeric({p},{s})"),
+                    _ => ty,
+                };
+                (r.get(0), r.get::<_, String>(1) == "YES", normalize(&ty))
+            })
+            .collect();
+        let indexes = client
+            .query(
+                "SELECT i.relname::text, x.indisunique, \
+                        array_agg(a.attname::text ORDER BY k.ord) \
+                 FROM pg_index x \
+                 JOIN pg_class i ON i.oid = x.indexrelid \
+                 JOIN pg_class t ON t.oid = x.indrelid \
+                 CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+                 WHERE t.relname = $1 \
+                   AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
+                 GROUP BY i.relname, x.indisunique",
+                &[&table],
+            )
+            .expect("queries")
+            .iter()
+            .map(|r| {
+                let (name, unique, cols): (String, bool, Vec<String>) = (r.get(0), r.get(1), r.get(2));
+                if unique { format!("unique({})", cols.join(",")) } else { format!("{name}({})", cols.join(",")) }
+            })
+            .collect();
+        out.insert(table, Table { columns, indexes });
+    }
+    out
+}
+
+#[test]
+fn the_two_schemas_agree() {
+    let mut sqlite = Db::sqlite();
+    let mut pg = Db::postgres();
+    let (Db::Sqlite { store: s, .. }, Db::Postgres { store: p, .. }) = (&mut sqlite, &mut pg) else { unreachable!() };
+    let lite = sqlite_schema(s.connection());
+    let post = postgres_schema(p.client());
+    assert_eq!(lite.keys().collect::<Vec<_>>(), ["events", "schema_migrations"]);
+    let events = &lite["events"];
+    assert!(events.columns.contains(&("amount".into(), true, "amount".into())), "{events:?}");
+    assert!(events.columns.contains(&("seq".into(), false, "int".into())), "{events:?}");
+    assert!(events.indexes.contains("unique(event_id)") && events.indexes.contains("events_subject(subject,seq)"));
+    assert_eq!(lite, post);
+    assert_eq!(applied_migrations(&mut sqlite), applied_migrations(&mut pg));
+}
+
+#[test]
+fn both_backends_have_the_same_numbered_migrations() {
+    let list = |m: &[(i64, &str, &str)]| m.iter().map(|(v, n, _)| (*v, (*n).to_owned())).collect::<Vec<_>>();
+    let sqlite = list(SQLITE_MIGRATIONS);
+    assert_eq!(sqlite, list(POSTGRES_MIGRATIONS), "the same versions and names, in the same order");
+    let versions: Vec<i64> = sqlite.iter().map(|m| m.0).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(versions.len()).expect("small")).collect();
+    assert_eq!(versions, expected, "numbered from 1 without gaps");
+
+    // Every file is listed, under its number and name, with its text.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for (backend, migrations) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)] {
+        let mut files: Vec<String> = std::fs::read_dir(root.join(backend))
+            .expect("the migrations folder")
+            .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let listed: Vec<String> = migrations.iter().map(|(v, n, _)| format!("{v:04}_{n}.sql")).collect();
+        assert_eq!(files, listed, "{backend}");
+        for (file, (_, _, sql)) in files.iter().zip(migrations) {
+            let text = std::fs::read_to_string(root.join(backend).join(file)).expect("readable");
+            assert_eq!(&text, sql, "{backend}/{file}");
+        }
+    }
+}
