@@ -97,7 +97,7 @@ pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
     let file = read_file(&args.file)?;
     let mut store = open_store(g)?;
     init_with(&mut *store, &file, &g.actor())?;
-    println!(
+    crate::outln!(
         "initialized {} in {}: {} people, {} grants",
         file.company.name,
         store.describe(),
@@ -182,7 +182,7 @@ pub fn apply(g: &Global, args: &FileArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let facts = diff(&company, &file, &args.file.display().to_string())?;
     let a = record(&mut *store, &facts, &g.actor())?;
-    println!("applied {}: {} new events ({} unchanged)", args.file.display(), a.new, a.existing);
+    crate::outln!("applied {}: {} new events ({} unchanged)", args.file.display(), a.new, a.existing);
     Ok(())
 }
 
@@ -214,7 +214,7 @@ pub fn import(g: &Global, args: &ImportArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
     let a = import_text(&mut *store, &company, args.kind, &name, &text, &g.actor())?;
-    println!("imported {name}: {} new events ({} unchanged)", a.new, a.existing);
+    crate::outln!("imported {name}: {} new events ({} unchanged)", a.new, a.existing);
     Ok(())
 }
 
@@ -425,7 +425,7 @@ fn add_event(g: &Global, grant_id: &str, event: GrantEvent) -> Result<()> {
         });
     }
     let a = record(&mut *store, &facts, &g.actor())?;
-    println!("recorded `{}` on {} grant(s) ({} new events)", event.id, facts.len(), a.new);
+    crate::outln!("recorded `{}` on {} grant(s) ({} new events)", event.id, facts.len(), a.new);
     Ok(())
 }
 
@@ -462,9 +462,9 @@ pub fn grant(g: &Global, cmd: &GrantCommand) -> Result<()> {
             };
             let r = record(&mut *store, &grant_facts(&terms, token), &g.actor())?;
             if r.new == 0 {
-                println!("grant {} already recorded with these terms", a.id);
+                crate::outln!("grant {} already recorded with these terms", a.id);
             } else {
-                println!("issued grant {} to {}", a.id, a.holder);
+                crate::outln!("issued grant {} to {}", a.id, a.holder);
             }
             Ok(())
         }

@@ -64,19 +64,19 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         .map(|x| x.amount.base_units())
         .sum();
     let f = |a: TokenAmount| format!("{} {}", token.format_display(a, 2), token.symbol());
-    println!("{} — demo through {through}", company.company.name);
-    println!(
+    crate::outln!("{} — demo through {through}", company.company.name);
+    crate::outln!(
         "  ledger         {} ({} events, {periods} periods run, {events} events from the run)",
         store.describe(),
         store.len()?
     );
-    println!("  people         {}", company.people.len());
-    println!("  grants         {}", company.grants.len());
-    println!("  granted        {}", f(granted));
-    println!("  vested         {}", f(vested));
-    println!("  forfeited      {}", f(forfeited));
-    println!("  vesting {next_from}..{next_to}: {}", f(TokenAmount::from_base_units(next)));
-    println!(
+    crate::outln!("  people         {}", company.people.len());
+    crate::outln!("  grants         {}", company.grants.len());
+    crate::outln!("  granted        {}", f(granted));
+    crate::outln!("  vested         {}", f(vested));
+    crate::outln!("  forfeited      {}", f(forfeited));
+    crate::outln!("  vesting {next_from}..{next_to}: {}", f(TokenAmount::from_base_units(next)));
+    crate::outln!(
         "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`"
     );
     Ok(())

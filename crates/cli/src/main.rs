@@ -81,6 +81,26 @@ enum Command {
     MigrateStore(ops::MigrateArgs),
 }
 
+/// Writes to standard output. When the reader has gone away (`tokencomp grants | head`) the
+/// command stops quietly, as Unix tools do; any other write error is a failed run.
+pub fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` through [`out`].
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 /// An error that already printed its diagnostics: exit code 2.
 #[derive(Debug)]
 pub struct BadInput;

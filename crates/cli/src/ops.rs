@@ -21,7 +21,7 @@ pub fn verify(g: &Global) -> Result<()> {
     match verify_chain(&events) {
         Ok(n) => {
             let head = events.last().map_or("(empty)", |e| e.hash.as_str());
-            println!("ledger ok: {n} events, hash chain intact, head {head}");
+            crate::outln!("ledger ok: {n} events, hash chain intact, head {head}");
             Ok(())
         }
         Err(b) => bail!("the ledger's hash chain is broken at {b}"),
@@ -70,7 +70,7 @@ pub fn backup(g: &Global, args: &BackupArgs) -> Result<()> {
         tar.into_inner()?.sync_all()?;
     }
     std::fs::rename(&tmp, &args.file)?;
-    println!("backed up {} events to {}", events.len(), args.file.display());
+    crate::outln!("backed up {} events to {}", events.len(), args.file.display());
     Ok(())
 }
 
@@ -125,7 +125,7 @@ pub fn restore(g: &Global, args: &BackupArgs) -> Result<()> {
         f.write_all(&bytes)?;
         f.sync_all()?;
     }
-    println!("restored {} events into {}", events.len(), store.describe());
+    crate::outln!("restored {} events into {}", events.len(), store.describe());
     Ok(())
 }
 
@@ -151,7 +151,7 @@ pub fn migrate(g: &Global, args: &MigrateArgs) -> Result<()> {
     {
         bail!("the copy in {} differs from the source; the source is unchanged", to.describe());
     }
-    println!(
+    crate::outln!(
         "moved {} events from {} to {}; run later commands with --database (or TOKENCOMP_DATABASE) set to it",
         events.len(),
         from.describe(),

@@ -71,9 +71,9 @@ pub fn run(g: &Global, args: &RunArgs) -> Result<()> {
     let through = parse_as_of(Some(&args.through), &company.company.time_zone, None)?;
     let (periods, events) = run_through(&mut *store, through, &g.actor(), !args.quiet)?;
     if periods == 0 {
-        println!("nothing to run: every complete period through {through} is recorded");
+        crate::outln!("nothing to run: every complete period through {through} is recorded");
     } else {
-        println!("ran {periods} period(s) through {through}: {events} events recorded");
+        crate::outln!("ran {periods} period(s) through {through}: {events} events recorded");
     }
     Ok(())
 }
@@ -118,7 +118,7 @@ pub fn grants(g: &Global, args: &GrantsArgs) -> Result<()> {
                        "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string()})
             })
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({"token": token_json(&company), "as_of": as_of.to_string(), "grants": grants})
@@ -127,15 +127,20 @@ pub fn grants(g: &Global, args: &GrantsArgs) -> Result<()> {
         return Ok(());
     }
     let f = |a| token.format_display(a, 2);
-    println!("{} grants as of {as_of} ({})", rows.len(), token.symbol());
-    println!(
+    crate::outln!("{} grants as of {as_of} ({})", rows.len(), token.symbol());
+    crate::outln!(
         "{:<28} {:<12} {:>18} {:>18} {:>18} {:>18}",
-        "grant", "holder", "granted", "vested", "unvested", "forfeited"
+        "grant",
+        "holder",
+        "granted",
+        "vested",
+        "unvested",
+        "forfeited"
     );
     for (id, t) in rows {
         let p = t.position(as_of);
         let holder = &company.grants[id].terms.grant.holder;
-        println!(
+        crate::outln!(
             "{id:<28} {holder:<12} {:>18} {:>18} {:>18} {:>18}",
             f(p.granted),
             f(p.vested),
@@ -189,19 +194,19 @@ pub fn calendar(g: &Global, args: &CalendarArgs) -> Result<()> {
             per_person.iter().map(|(p, a)| json!({"holder": p, "amount": amt(*a).to_string()})).collect();
         let doc = json!({"token": token_json(&company), "from": args.from.to_string(), "to": args.to.to_string(),
                          "vests": vests, "per_person": people, "total": amt(total).to_string()});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
     let f = |u: u128| token.format_display(amt(u), 2);
-    println!("vests from {} to {} ({})", args.from, args.to, token.symbol());
+    crate::outln!("vests from {} to {} ({})", args.from, args.to, token.symbol());
     for r in &rows {
-        println!("{}  {:<12} {:<28} {:>18}  {}", r.0, r.1, r.2, token.format_display(r.3, 2), r.4);
+        crate::outln!("{}  {:<12} {:<28} {:>18}  {}", r.0, r.1, r.2, token.format_display(r.3, 2), r.4);
     }
-    println!("\nper person");
+    crate::outln!("\nper person");
     for (p, a) in &per_person {
-        println!("  {p:<12} {:>18}", f(*a));
+        crate::outln!("  {p:<12} {:>18}", f(*a));
     }
-    println!("  {:<12} {:>18}", "total", f(total));
+    crate::outln!("  {:<12} {:>18}", "total", f(total));
     Ok(())
 }
 
@@ -228,14 +233,14 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
                        "payload": serde_json::from_str::<Value>(&e.event.payload).unwrap_or(Value::Null), "hash": e.hash})
             })
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"token": token_json(&company), "grant": args.grant, "events": list}))?
         );
         return Ok(());
     }
     let token = &company.token.token;
-    println!("history of {} ({} events)", args.grant, events.len());
+    crate::outln!("history of {} ({} events)", args.grant, events.len());
     for e in &events {
         let amount = e.event.amount.map(|a| format!(" {} {}", token.format(a), token.symbol())).unwrap_or_default();
         let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
@@ -249,7 +254,7 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
             "grant.event" | "grant.event_reversed" => v["event_id"].as_str().unwrap_or("").to_owned(),
             _ => String::new(),
         };
-        println!(
+        crate::outln!(
             "#{:<6} {}  {:<22} {:<16} {detail}{amount}",
             e.seq,
             e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),

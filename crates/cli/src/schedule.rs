@@ -160,10 +160,10 @@ pub fn schedule_json(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
 fn print(loaded: &Loaded, as_of: Date, only: Option<&str>, as_json: bool) -> Result<()> {
     let items = timelines(loaded, as_of, only)?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&schedule_json(&loaded.token, as_of, &items))?);
+        crate::outln!("{}", serde_json::to_string_pretty(&schedule_json(&loaded.token, as_of, &items))?);
         return Ok(());
     }
-    print!("{}", render_tables(&loaded.token, as_of, &items));
+    crate::out(format_args!("{}", render_tables(&loaded.token, as_of, &items)));
     Ok(())
 }
 
