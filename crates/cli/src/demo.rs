@@ -44,7 +44,8 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     init_with(&mut *store, &file, actor)?;
     let company = load(&mut *store)?;
     import_text(&mut *store, &company, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
-    let (periods, events) = run_through(&mut *store, through, actor, !args.quiet)?;
+    let company = load(&mut *store)?;
+    let (periods, events) = run_through(&mut *store, &company, through, actor, !args.quiet)?;
 
     let company = load(&mut *store)?;
     let tl = timelines(&company, through.checked_add(1.month())?)?;

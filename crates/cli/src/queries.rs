@@ -39,10 +39,15 @@ pub struct RunArgs {
 }
 
 /// Runs every open period through `through`, each in its own transaction.
-pub fn run_through(store: &mut dyn Store, through: Date, actor: &str, progress: bool) -> Result<(usize, usize)> {
-    let company = load(store)?;
-    let tl = timelines(&company, through)?;
-    let batches = plan(&company, &tl, through);
+pub fn run_through(
+    store: &mut dyn Store,
+    company: &Company,
+    through: Date,
+    actor: &str,
+    progress: bool,
+) -> Result<(usize, usize)> {
+    let tl = timelines(company, through)?;
+    let batches = plan(company, &tl, through);
     let bar = if progress {
         let b = indicatif::ProgressBar::new(batches.len() as u64);
         b.set_style(
@@ -69,7 +74,7 @@ pub fn run(g: &Global, args: &RunArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
     let through = parse_as_of(Some(&args.through), &company.company.time_zone, None)?;
-    let (periods, events) = run_through(&mut *store, through, &g.actor(), !args.quiet)?;
+    let (periods, events) = run_through(&mut *store, &company, through, &g.actor(), !args.quiet)?;
     if periods == 0 {
         crate::outln!("nothing to run: every complete period through {through} is recorded");
     } else {

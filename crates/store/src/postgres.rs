@@ -2,6 +2,8 @@
 //! and the same semantics as SQLite. Amounts are `NUMERIC(39,0)`, passed as text so no digit
 //! is ever converted through a float.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use postgres::{Client, NoTls, Row};
 use tokencomp_money::TokenAmount;
@@ -97,24 +99,59 @@ impl Store for PostgresStore {
             Some(r) => (r.try_get(0)?, r.try_get(1)?),
             None => (0, GENESIS.to_owned()),
         };
-        let find = tx.prepare(&format!("SELECT {COLUMNS} FROM events WHERE event_id = $1"))?;
-        let insert = tx.prepare(
-            "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, CAST($6::text AS NUMERIC(39,0)), $7, $8, $9, $10)",
-        )?;
+        // Every id of the batch already stored, in one round trip.
+        let ids: Vec<&str> = batch.iter().map(|e| e.id.as_str()).collect();
+        let mut stored: HashMap<String, NewEvent> = HashMap::new();
+        for r in tx.query(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ANY($1)"), &[&ids])? {
+            let e = to_event(&r)?.event;
+            stored.insert(e.id.clone(), e);
+        }
         let mut out = Appended::default();
+        let mut new: HashMap<&str, &NewEvent> = HashMap::new();
+        let (
+            mut seqs,
+            mut event_ids,
+            mut kinds,
+            mut subjects,
+            mut payloads,
+            mut amounts,
+            mut actors,
+            mut prevs,
+            mut hashes,
+        ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         for e in batch {
-            if let Some(r) = tx.query_opt(&find, &[&e.id])? {
-                same_content(&to_event(&r)?.event, e)?;
+            if let Some(s) = stored.get(&e.id) {
+                same_content(s, e)?;
                 out.existing += 1;
                 continue;
             }
+            if let Some(s) = new.get(e.id.as_str()) {
+                same_content(s, e)?;
+                out.existing += 1;
+                continue;
+            }
+            new.insert(&e.id, e);
             seq += 1;
             let hash = hash_event(&prev, seq, e, &at);
-            let amount = e.amount.map(|a| a.to_string());
-            tx.execute(&insert, &[&seq, &e.id, &e.kind, &e.subject, &e.payload, &amount, &e.actor, &at, &prev, &hash])?;
-            prev = hash;
+            seqs.push(seq);
+            event_ids.push(e.id.as_str());
+            kinds.push(e.kind.as_str());
+            subjects.push(e.subject.as_str());
+            payloads.push(e.payload.as_str());
+            amounts.push(e.amount.map(|a| a.to_string()));
+            actors.push(e.actor.as_str());
+            prevs.push(std::mem::replace(&mut prev, hash.clone()));
+            hashes.push(hash);
             out.new += 1;
+        }
+        if !seqs.is_empty() {
+            tx.execute(
+                "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+                 SELECT s, i, k, sub, p, CAST(a AS NUMERIC(39,0)), act, $8::text, pr, h \
+                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[], $10::text[]) \
+                 AS u(s, i, k, sub, p, a, act, pr, h) ORDER BY s",
+                &[&seqs, &event_ids, &kinds, &subjects, &payloads, &amounts, &actors, &at, &prevs, &hashes],
+            )?;
         }
         tx.commit()?;
         Ok(out)

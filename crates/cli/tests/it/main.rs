@@ -1,0 +1,7 @@
+//! The `tokencomp` binary end to end: one integration-test binary, one module per subject.
+
+mod crash;
+mod ledger;
+mod ops;
+mod schedule;
+mod tidy;
