@@ -29,10 +29,6 @@
 //! 2,000 events and 2,000 grants through the same code and checks in a few seconds: rates
 //! printed, nothing written. A criterion filter (`-- period-run`) limits the parts run.
 
-// Floats and lossy casts appear only in turning durations and counts into printed and
-// JSON-reported rates, ratios and megabytes; no amount goes through them.
-#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
-
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::hint::black_box;
@@ -73,9 +69,10 @@ const SEED: u64 = 0x1ed9_e55e_ed00_0042;
 const ACTOR: &str = "system";
 /// Alternating timed runs of ours and the peer; the best of each counts.
 const FULL_REPS: usize = 3;
-const TARGET_RATIO: f64 = 0.5;
+/// The target ratio, in thousandths (0.5x). Rates and ratios are integers: this crate keeps
+/// floats out entirely, even from printing.
+const TARGET_PERMILLE: u128 = 500;
 const OPTIMIZED: bool = !cfg!(debug_assertions);
-const MB: f64 = 1e6;
 const POSTGRES_ENV: &str = "TOKENCOMP_TEST_POSTGRES";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -177,8 +174,25 @@ fn thousands(n: usize) -> String {
     out
 }
 
-fn per_second(n: usize, d: Duration) -> f64 {
-    n as f64 / d.as_secs_f64()
+fn per_second(n: usize, d: Duration) -> u128 {
+    (n as u128 * 1_000_000_000).checked_div(d.as_nanos()).unwrap_or(0)
+}
+
+/// `d` as seconds with `places` decimals (truncated), for printing.
+fn secs(d: Duration, places: u32) -> String {
+    let scale = 10u128.pow(9 - places);
+    let v = d.as_nanos() / scale;
+    let unit = 10u128.pow(places);
+    format!("{}.{:0w$}", v / unit, v % unit, w = places as usize)
+}
+
+/// A ratio in thousandths as `0.81`.
+fn permille(p: u128) -> String {
+    format!("{}.{:02}", p / 1000, (p % 1000) / 10)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// `CARGO_TARGET_DIR`, else the directory holding cargo's `CACHEDIR.TAG` above this
@@ -343,8 +357,9 @@ struct AppendResult {
 }
 
 impl AppendResult {
-    fn ratio(&self) -> f64 {
-        self.raw.as_secs_f64() / self.ours.as_secs_f64()
+    /// raw time / our time, in thousandths.
+    fn ratio(&self) -> u128 {
+        (self.raw.as_nanos() * 1000).checked_div(self.ours.as_nanos()).unwrap_or(0)
     }
 
     fn json(&self) -> serde_json::Value {
@@ -352,11 +367,11 @@ impl AppendResult {
             "events": self.events,
             "batch": self.batch,
             "peer": self.peer,
-            "ours_seconds": self.ours.as_secs_f64(),
-            "raw_seconds": self.raw.as_secs_f64(),
-            "ours_events_per_second": per_second(self.events, self.ours),
-            "raw_events_per_second": per_second(self.events, self.raw),
-            "ours_over_raw": self.ratio(),
+            "ours_ns": nanos(self.ours),
+            "raw_ns": nanos(self.raw),
+            "ours_events_per_second": u64::try_from(per_second(self.events, self.ours)).unwrap_or(u64::MAX),
+            "raw_events_per_second": u64::try_from(per_second(self.events, self.raw)).unwrap_or(u64::MAX),
+            "ours_over_raw_permille": u64::try_from(self.ratio()).unwrap_or(u64::MAX),
             "timed_runs": {"ours": self.runs.0, "raw": self.runs.1},
         })
     }
@@ -863,17 +878,18 @@ fn report_append(r: &AppendResult) {
     let verdict = if !OPTIMIZED {
         "(unoptimized build, not comparable)"
     } else if r.backend == "sqlite" {
-        if r.ratio() >= TARGET_RATIO { "ok" } else { "BELOW TARGET" }
+        if r.ratio() >= TARGET_PERMILLE { "ok" } else { "BELOW TARGET" }
     } else {
         ""
     };
-    let target = if r.backend == "sqlite" { format!(" (target >= {TARGET_RATIO}x)") } else { String::new() };
+    let target =
+        if r.backend == "sqlite" { format!(" (target >= {}x)", permille(TARGET_PERMILLE)) } else { String::new() };
     println!(
-        "ratio {}-append: ours {:.0} events/s, raw {:.0} events/s, ours/raw = {:.2}{target} {verdict}",
+        "ratio {}-append: ours {} events/s, raw {} events/s, ours/raw = {}{target} {verdict}",
         r.backend,
         per_second(r.events, r.ours),
         per_second(r.events, r.raw),
-        r.ratio(),
+        permille(r.ratio()),
     );
     println!(
         "  {} events in batches of {} ({} transactions); peer: {}; best of {} and {} runs",
@@ -887,23 +903,23 @@ fn report_append(r: &AppendResult) {
 }
 
 fn mb(b: Option<u64>) -> String {
-    b.map_or_else(|| "n/a".to_owned(), |b| format!("{:.1} MB", b as f64 / MB))
+    b.map_or_else(|| "n/a".to_owned(), |b| format!("{}.{} MB", b / 1_000_000, (b % 1_000_000) / 100_000))
 }
 
 fn report_run(r: &RunResult) {
     let s = &r.stages;
     println!(
-        "period-run: {} grants, {} init events, {} periods, {} events appended in {:.2} s = {:.0} events/s overall (best of {} runs)",
+        "period-run: {} grants, {} init events, {} periods, {} events appended in {} s = {} events/s overall (best of {} runs)",
         thousands(r.grants),
         thousands(r.init_events),
         r.periods,
         thousands(r.appended),
-        s.total().as_secs_f64(),
+        secs(s.total(), 2),
         per_second(r.appended, s.total()),
         r.runs,
     );
     let line = |name: &str, d: Duration, n: usize, unit: &str, note: &str| {
-        println!("  {name:<10} {:>8.3} s {:>12.0} {unit}/s{note}", d.as_secs_f64(), per_second(n, d));
+        println!("  {name:<10} {:>8} s {:>12} {unit}/s{note}", secs(d, 3), per_second(n, d));
     };
     line("init", r.init, r.init_events, "events", " (before the run: one transaction, not counted)");
     line("read", s.read, r.init_events, "events", "");
@@ -940,13 +956,13 @@ fn write_json(
             "periods": r.periods,
             "tranches": r.tranches,
             "events_appended": r.appended,
-            "seconds": s.total().as_secs_f64(),
-            "events_per_second": per_second(r.appended, s.total()),
-            "stages_seconds": {
-                "read": s.read.as_secs_f64(), "fold": s.fold.as_secs_f64(), "timelines": s.timelines.as_secs_f64(),
-                "plan": s.plan.as_secs_f64(), "append": s.append.as_secs_f64(),
+            "ns": nanos(s.total()),
+            "events_per_second": u64::try_from(per_second(r.appended, s.total())).unwrap_or(u64::MAX),
+            "stages_ns": {
+                "read": nanos(s.read), "fold": nanos(s.fold), "timelines": nanos(s.timelines),
+                "plan": nanos(s.plan), "append": nanos(s.append),
             },
-            "init_seconds": r.init.as_secs_f64(),
+            "init_ns": nanos(r.init),
             "timed_runs": r.runs,
             "peak_rss_before_bytes": r.peak_before,
             "peak_rss_after_bytes": r.peak_after,
@@ -958,7 +974,7 @@ fn write_json(
         "timing": format!(
             "the best of every timed run (checked runs, {FULL_REPS} alternating runs of each side for SQLite, and criterion's samples), each on a fresh ledger; single thread"
         ),
-        "target_sqlite_ratio": TARGET_RATIO,
+        "target_sqlite_ratio_permille": u64::try_from(TARGET_PERMILLE).unwrap_or(0),
         "sqlite_append": sqlite.map(AppendResult::json),
         "period_run": run,
         "postgres_append": pg.map(AppendResult::json),
