@@ -94,8 +94,8 @@ pub fn plan(company: &Company, timelines: &BTreeMap<String, Timeline>, through: 
             first = Some(first.map_or(f.date, |d| d.min(f.date)));
         }
     }
-    for k in company.recognized.keys() {
-        first = Some(first.map_or(k.1, |f| f.min(k.1)));
+    for d in company.recognized.keys().map(|k| k.1).chain(company.forfeits_recognized.keys().map(|k| k.1)) {
+        first = Some(first.map_or(d, |f| f.min(d)));
     }
     let Some(first) = first else { return Vec::new() };
     let all = periods(freq, first, through);
@@ -113,60 +113,23 @@ pub fn plan(company: &Company, timelines: &BTreeMap<String, Timeline>, through: 
     };
     let holder = |g: &str| company.grants.get(g).map(|r| r.terms.grant.holder.clone()).unwrap_or_default();
 
-    let mut keys: Vec<(String, Date, VestReason)> = vests.keys().chain(company.recognized.keys()).cloned().collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
-        let want = vests.get(&key).copied().unwrap_or(0);
-        let have = company.recognized.get(&key).copied().unwrap_or(0);
-        if want == have {
-            continue;
-        }
+    for (key, diff) in differences(&vests, &company.recognized) {
         let Some(i) = slot(key.1) else { continue };
         let (grant, date, reason) = key;
-        let period = batches[i].period.id.clone();
-        let holder = holder(&grant);
-        let fact = if want > have {
-            Fact::Vest { grant, holder, date, reason, period, amount: TokenAmount::from_base_units(want - have) }
-        } else {
-            Fact::VestReversal {
-                grant,
-                holder,
-                date,
-                reason,
-                period,
-                amount: TokenAmount::from_base_units(have - want),
-            }
-        };
-        batches[i].facts.push(fact);
+        let (period, holder) = (batches[i].period.id.clone(), holder(&grant));
+        batches[i].facts.push(match diff {
+            Diff::More(amount) => Fact::Vest { grant, holder, date, reason, period, amount },
+            Diff::Less(amount) => Fact::VestReversal { grant, holder, date, reason, period, amount },
+        });
     }
-    let mut fkeys: Vec<(String, Date, ForfeitReason)> =
-        forfeits.keys().chain(company.forfeits_recognized.keys()).cloned().collect();
-    fkeys.sort();
-    fkeys.dedup();
-    for key in fkeys {
-        let want = forfeits.get(&key).copied().unwrap_or(0);
-        let have = company.forfeits_recognized.get(&key).copied().unwrap_or(0);
-        if want == have {
-            continue;
-        }
+    for (key, diff) in differences(&forfeits, &company.forfeits_recognized) {
         let Some(i) = slot(key.1) else { continue };
         let (grant, date, reason) = key;
-        let period = batches[i].period.id.clone();
-        let holder = holder(&grant);
-        let fact = if want > have {
-            Fact::Forfeiture { grant, holder, date, reason, period, amount: TokenAmount::from_base_units(want - have) }
-        } else {
-            Fact::ForfeitureReversal {
-                grant,
-                holder,
-                date,
-                reason,
-                period,
-                amount: TokenAmount::from_base_units(have - want),
-            }
-        };
-        batches[i].facts.push(fact);
+        let (period, holder) = (batches[i].period.id.clone(), holder(&grant));
+        batches[i].facts.push(match diff {
+            Diff::More(amount) => Fact::Forfeiture { grant, holder, date, reason, period, amount },
+            Diff::Less(amount) => Fact::ForfeitureReversal { grant, holder, date, reason, period, amount },
+        });
     }
     for b in &mut batches {
         let vests = b.facts.iter().filter(|f| matches!(f, Fact::Vest { .. } | Fact::VestReversal { .. })).count();
@@ -180,6 +143,33 @@ pub fn plan(company: &Company, timelines: &BTreeMap<String, Timeline>, through: 
         });
     }
     batches
+}
+
+/// What a run must add to, or take back from, what the ledger recognized for a key.
+enum Diff {
+    More(TokenAmount),
+    Less(TokenAmount),
+}
+
+/// Every key where `want` (from the timelines) and `have` (from the ledger) differ, in key order.
+fn differences<R: Ord + Copy>(
+    want: &BTreeMap<(String, Date, R), u128>,
+    have: &BTreeMap<(String, Date, R), u128>,
+) -> Vec<((String, Date, R), Diff)> {
+    let mut keys: Vec<&(String, Date, R)> = want.keys().chain(have.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (w, h) = (want.get(k).copied().unwrap_or(0), have.get(k).copied().unwrap_or(0));
+            let diff = match w.cmp(&h) {
+                std::cmp::Ordering::Equal => return None,
+                std::cmp::Ordering::Greater => Diff::More(TokenAmount::from_base_units(w - h)),
+                std::cmp::Ordering::Less => Diff::Less(TokenAmount::from_base_units(h - w)),
+            };
+            Some((k.clone(), diff))
+        })
+        .collect()
 }
 
 #[cfg(test)]
