@@ -16,7 +16,7 @@ use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
 use tokencomp_store::{Appended, Store, StoreError};
 
-use crate::schedule::load_company_text;
+use crate::schedule::{load_company_text, report};
 use crate::{BadInput, Global, bad_input};
 
 /// The SQLite ledger's file name inside the data directory.
@@ -200,14 +200,6 @@ pub struct ImportArgs {
     pub file: PathBuf,
 }
 
-fn report(diags: &[tokencomp_core::diag::Diagnostic]) -> anyhow::Error {
-    for d in diags {
-        eprintln!("{d}");
-    }
-    eprintln!("{} error{} in the input; nothing was changed", diags.len(), if diags.len() == 1 { "" } else { "s" });
-    anyhow::Error::new(BadInput)
-}
-
 pub fn import(g: &Global, args: &ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let name = args.file.display().to_string();
@@ -386,9 +378,7 @@ pub struct MilestoneArgs {
 
 /// "12.5" → 1250 basis points (at most two decimals, at most `max`).
 fn bps(s: &str, flag: &str, max: u32) -> Result<u32> {
-    let d = tokencomp_money::Decimal::from_str_exact(s.trim()).ok().filter(|d| !d.is_sign_negative() && d.scale() <= 2);
-    let b = d.and_then(|d| (d * tokencomp_money::Decimal::from(100)).trunc().to_string().parse::<u32>().ok());
-    match b {
+    match tokencomp_core::company::percent_to_bps(s) {
         Some(b) if b <= max => Ok(b),
         _ => {
             Err(bad_input(format!("`{s}` is not a percentage from 0 to {} with at most two decimals", max / 100), flag))

@@ -40,7 +40,7 @@ pub struct Loaded {
     pub grants: Vec<Grant>,
 }
 
-fn report(diags: &[Diagnostic]) -> anyhow::Error {
+pub fn report(diags: &[Diagnostic]) -> anyhow::Error {
     for d in diags {
         eprintln!("{d}");
     }

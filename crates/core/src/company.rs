@@ -225,6 +225,15 @@ impl<'t, 'i> Tbl<'t, 'i> {
         cx.err(&self.field(key), self.span.clone(), format!("missing field `{key}` in {where_}"));
     }
 
+    /// The value under `key`; a missing required one is reported.
+    fn value(&self, cx: &mut Cx<'_>, key: &str, required: bool) -> Option<&'t Val<'i>> {
+        let v = self.get(key);
+        if v.is_none() && required {
+            self.missing(cx, key);
+        }
+        v
+    }
+
     fn table(&self, cx: &mut Cx<'_>, key: &str, required: bool) -> Option<Tbl<'t, 'i>> {
         match self.get(key) {
             None => {
@@ -295,15 +304,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     fn int(&self, cx: &mut Cx<'_>, key: &str, required: bool, range: Range<i64>) -> Option<i64> {
-        let v = match self.get(key) {
-            None => {
-                if required {
-                    self.missing(cx, key);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
+        let v = self.value(cx, key, required)?;
         let parsed =
             v.get_ref().as_integer().and_then(|i| i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok());
         match parsed {
@@ -326,15 +327,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
 
     /// A calendar date: a TOML local date or a `YYYY-MM-DD` string, within the engine's range.
     fn date(&self, cx: &mut Cx<'_>, key: &str, required: bool) -> Option<Date> {
-        let v = match self.get(key) {
-            None => {
-                if required {
-                    self.missing(cx, key);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
+        let v = self.value(cx, key, required)?;
         let text = match v.get_ref() {
             DeValue::String(s) => s.to_string(),
             DeValue::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
@@ -358,15 +351,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
 
     /// An instant: an RFC 3339 timestamp, or a date meaning 00:00 of that day in `tz`.
     fn instant(&self, cx: &mut Cx<'_>, key: &str, required: bool, tz: &TimeZone) -> Option<Instant> {
-        let v = match self.get(key) {
-            None => {
-                if required {
-                    self.missing(cx, key);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
+        let v = self.value(cx, key, required)?;
         let text = match v.get_ref() {
             DeValue::String(s) => s.to_string(),
             DeValue::Datetime(d) => d.to_string(),
@@ -428,11 +413,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
                 return None;
             }
         };
-        let bps = Decimal::from_str_exact(text.trim())
-            .ok()
-            .filter(|d| !d.is_sign_negative() && d.scale() <= 2)
-            .and_then(|d| (d * Decimal::from(100)).trunc().to_string().parse::<u32>().ok());
-        match bps {
+        match percent_to_bps(&text) {
             Some(b) if b <= max_bps => Some(b),
             _ => {
                 let max = Decimal::from(max_bps) / Decimal::from(100);
@@ -872,6 +853,15 @@ fn months_after(start: Option<Instant>, months: Option<u32>, tz: &TimeZone) -> O
     let end = date.checked_add(i64::from(months).months()).ok()?;
     let offset = start - calendar::start_of_day(date, tz).ok()?;
     Some(calendar::start_of_day(end, tz).ok()? + offset)
+}
+
+/// A percentage such as `"50"` or `"12.5"` (not negative, at most two decimals) in basis
+/// points; the company file and the CLI read percentages the same way.
+pub fn percent_to_bps(text: &str) -> Option<u32> {
+    Decimal::from_str_exact(text.trim())
+        .ok()
+        .filter(|d| !d.is_sign_negative() && d.scale() <= 2)
+        .and_then(|d| (d * Decimal::from(100)).trunc().to_string().parse::<u32>().ok())
 }
 
 /// The average close over the `days` days before `grant_date`, rounded by `PRICE_ROUNDING`.

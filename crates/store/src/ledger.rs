@@ -205,39 +205,33 @@ impl Fact {
                 (format!("grant:{grant}:event:{event_id}:reversed"), "grant.event_reversed", grant.clone(), v, None)
             }
             Fact::Vest { grant, holder, date, reason, period, amount } => {
-                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
-                (format!("vest:{grant}:{date}:{}:{period}", reason.as_str()), "vest", grant.clone(), v, Some(*amount))
+                recognition("vest", "", "vest", grant, holder, *date, reason.as_str(), period, *amount)
             }
-            Fact::VestReversal { grant, holder, date, reason, period, amount } => {
-                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
-                (
-                    format!("vest:{grant}:{date}:{}:{period}:reversal", reason.as_str()),
-                    "vest.reversal",
-                    grant.clone(),
-                    v,
-                    Some(*amount),
-                )
-            }
+            Fact::VestReversal { grant, holder, date, reason, period, amount } => recognition(
+                "vest",
+                ":reversal",
+                "vest.reversal",
+                grant,
+                holder,
+                *date,
+                reason.as_str(),
+                period,
+                *amount,
+            ),
             Fact::Forfeiture { grant, holder, date, reason, period, amount } => {
-                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
-                (
-                    format!("forfeit:{grant}:{date}:{}:{period}", reason.as_str()),
-                    "forfeiture",
-                    grant.clone(),
-                    v,
-                    Some(*amount),
-                )
+                recognition("forfeit", "", "forfeiture", grant, holder, *date, reason.as_str(), period, *amount)
             }
-            Fact::ForfeitureReversal { grant, holder, date, reason, period, amount } => {
-                let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason.as_str(), "period": period});
-                (
-                    format!("forfeit:{grant}:{date}:{}:{period}:reversal", reason.as_str()),
-                    "forfeiture.reversal",
-                    grant.clone(),
-                    v,
-                    Some(*amount),
-                )
-            }
+            Fact::ForfeitureReversal { grant, holder, date, reason, period, amount } => recognition(
+                "forfeit",
+                ":reversal",
+                "forfeiture.reversal",
+                grant,
+                holder,
+                *date,
+                reason.as_str(),
+                period,
+                *amount,
+            ),
             Fact::PeriodRun { period, start, end, vests, forfeitures } => {
                 let v = json!({"period": period, "start": start.to_string(), "end": end.to_string(), "vests": vests, "forfeitures": forfeitures});
                 (format!("period:{period}"), "period.run", format!("period:{period}"), v, None)
@@ -245,6 +239,24 @@ impl Fact {
         };
         NewEvent { id, kind: kind.to_owned(), subject, payload: payload.to_string(), amount, actor: actor.to_owned() }
     }
+}
+
+/// The id, kind, subject, payload and amount of what a period run recognized (or reversed):
+/// `{prefix}:{grant}:{date}:{reason}:{period}{suffix}`.
+#[allow(clippy::too_many_arguments)]
+fn recognition(
+    prefix: &str,
+    suffix: &str,
+    kind: &'static str,
+    grant: &str,
+    holder: &str,
+    date: Date,
+    reason: &str,
+    period: &str,
+    amount: TokenAmount,
+) -> (String, &'static str, String, Value, Option<TokenAmount>) {
+    let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason, "period": period});
+    (format!("{prefix}:{grant}:{date}:{reason}:{period}{suffix}"), kind, grant.to_owned(), v, Some(amount))
 }
 
 /// A grant as the ledger holds it: its current terms and active events (canonical TOML), and
