@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The independent accounting tools our exports are checked against: hledger (Debian's package,
+# 1.25 on bookworm) and a Python virtual environment in target/tools-venv with beancount 3,
+# beanquery and rp2 at pinned versions.
+#
+# Sourced by scripts/test:   source scripts/tools.sh; tools_start
+# Or run around a command:   scripts/tools.sh cargo test -p tokencomp-core --test it books
+#
+# tools_start installs what is missing (hledger with apt-get, as root or through passwordless
+# sudo; python3-venv too when `python3 -m venv` cannot make an environment), pip-installs the
+# pinned packages only when the venv does not already hold exactly those versions, and exports
+# TOKENCOMP_TEST_VENV (the venv's directory; tests run its bin/bean-check, bin/bean-query,
+# bin/python …). When everything is present it only checks versions: well under a second.
+
+# Pinned: the versions the differential tests were written and run against. Change them here
+# and nowhere else.
+TOOLS_PIP_PINS=(
+  "beancount==3.2.3"
+  "beanquery==0.2.0"
+  "rp2==1.7.2"
+)
+
+_tools_now() { printf '%s' "${EPOCHREALTIME:-$(date +%s)}"; }
+_tools_since() { awk -v a="$1" -v b="$(_tools_now)" 'BEGIN { printf "%.1fs", b - a }'; }
+_tools_fail() {
+  printf 'error: %s\n' "$*" >&2
+  return 1
+}
+
+# Installs Debian packages quietly, showing apt's output only when it fails.
+_tools_apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    _tools_fail "$* is missing and there is no apt-get to install it; install it and rerun"
+    return 1
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      _tools_fail "$* is missing; installing it needs root: sudo apt-get install $*"
+      return 1
+    fi
+  fi
+  local log
+  log="$(mktemp)"
+  if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; } \
+    >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    _tools_fail "apt-get could not install $*"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# True when the venv holds every pinned package at exactly its pinned version.
+_tools_pins_satisfied() {
+  local py="$1"
+  "$py" - "${TOOLS_PIP_PINS[@]}" <<'EOF' >/dev/null 2>&1
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for pin in sys.argv[1:]:
+    name, want = pin.split("==")
+    try:
+        if version(name) != want:
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+EOF
+}
+
+tools_start() {
+  local t0 notes=""
+  t0="$(_tools_now)"
+
+  if ! command -v hledger >/dev/null 2>&1; then
+    echo "hledger is not installed: installing it with apt-get"
+    _tools_apt_install hledger || return 1
+    command -v hledger >/dev/null 2>&1 || {
+      _tools_fail "hledger was installed but is not on PATH"
+      return 1
+    }
+    notes="$notes hledger installed,"
+  fi
+
+  local venv="$PWD/target/tools-venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    rm -rf "$venv"
+    mkdir -p "$PWD/target"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      rm -rf "$venv"
+      echo "python3 -m venv failed: installing python3-venv with apt-get"
+      _tools_apt_install python3-venv || return 1
+      python3 -m venv "$venv" || {
+        rm -rf "$venv"
+        _tools_fail "python3 -m venv could not create $venv"
+        return 1
+      }
+    fi
+    notes="$notes venv created,"
+  fi
+
+  if ! _tools_pins_satisfied "$venv/bin/python"; then
+    local log
+    log="$(mktemp)"
+    if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check "${TOOLS_PIP_PINS[@]}" >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -f "$log"
+      _tools_fail "pip could not install ${TOOLS_PIP_PINS[*]} into $venv"
+      return 1
+    fi
+    rm -f "$log"
+    _tools_pins_satisfied "$venv/bin/python" || {
+      _tools_fail "after pip install, $venv still lacks one of ${TOOLS_PIP_PINS[*]}"
+      return 1
+    }
+    notes="$notes pip installed ${TOOLS_PIP_PINS[*]},"
+  fi
+
+  export TOKENCOMP_TEST_VENV="$venv"
+  echo "tools: $(hledger --version | head -n 1), ${TOOLS_PIP_PINS[*]} in $venv:$notes $(_tools_since "$t0")"
+  echo "TOKENCOMP_TEST_VENV=$TOKENCOMP_TEST_VENV"
+}
+
+# Run directly: make the tools ready, then run the command with TOKENCOMP_TEST_VENV set.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  cd "$(dirname "$0")/.."
+  tools_start
+  if [ "$#" -gt 0 ]; then
+    "$@"
+  fi
+fi
