@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use tokencomp_core::canonical::{write_event, write_terms};
-use tokencomp_core::company::{CompanyFile, GrantSize, GrantTerms};
+use tokencomp_core::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms};
 use tokencomp_core::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
 use tokencomp_store::ledger::{Company, Fact, FoldError};
@@ -87,6 +87,7 @@ pub fn file_facts(file: &CompanyFile) -> Vec<Fact> {
     let mut facts = vec![Fact::Company(file.company.clone()), Fact::Token(file.token.clone())];
     facts.extend(file.people.iter().cloned().map(Fact::Person));
     facts.extend(file.prices.iter().cloned().map(Fact::Price));
+    facts.extend(file.fx.iter().copied().map(Fact::FxRate));
     for g in &file.grants {
         facts.extend(grant_facts(g, &file.token.token));
     }
@@ -133,6 +134,7 @@ pub fn diff(company: &Company, file: &CompanyFile, file_name: &str) -> Result<Ve
     let mut facts = vec![Fact::Company(file.company.clone()), Fact::Token(file.token.clone())];
     facts.extend(file.people.iter().cloned().map(Fact::Person));
     facts.extend(file.prices.iter().cloned().map(Fact::Price));
+    facts.extend(file.fx.iter().copied().map(Fact::FxRate));
     let mut problems = Vec::new();
     for terms in &file.grants {
         let g = &terms.grant;
@@ -191,6 +193,8 @@ pub enum ImportKind {
     People,
     Grants,
     Prices,
+    /// Daily FX rates: `date,currency,per_usd` (units of the currency per 1 USD).
+    Fx,
 }
 
 #[derive(Args, Debug)]
@@ -226,6 +230,7 @@ pub fn import_text(
         ImportKind::Prices => {
             import::parse_prices(name, text).map_err(|d| report(&d))?.into_iter().map(Fact::Price).collect()
         }
+        ImportKind::Fx => import::parse_fx(name, text).map_err(|d| report(&d))?.into_iter().map(Fact::FxRate).collect(),
         ImportKind::Grants => {
             let grants = import::parse_grants(
                 name,
@@ -449,6 +454,7 @@ pub fn grant(g: &Global, cmd: &GrantCommand) -> Result<()> {
                 },
                 grant_date: a.grant_date.unwrap_or(a.start),
                 size: GrantSize::Tokens,
+                policy: GrantPolicy::default(),
             };
             let r = record(&mut *store, &grant_facts(&terms, token), &g.actor())?;
             if r.new == 0 {

@@ -13,6 +13,8 @@ use crate::{Global, bad_input};
 
 /// The sample company's daily prices, built in with the company file.
 pub const SAMPLE_PRICES: &str = include_str!("../../../examples/prices.csv");
+/// The sample company's daily GBP and EUR rates per USD, for its UK and German payroll.
+pub const SAMPLE_FX: &str = include_str!("../../../examples/fx.csv");
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -44,6 +46,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     init_with(&mut *store, &file, actor)?;
     let company = load(&mut *store)?;
     import_text(&mut *store, &company, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
+    import_text(&mut *store, &company, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, actor)?;
     let company = load(&mut *store)?;
     let (periods, events) = run_through(&mut *store, &company, through, actor, !args.quiet)?;
 

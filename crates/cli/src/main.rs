@@ -58,7 +58,7 @@ enum Command {
     Init(company::FileArgs),
     /// Record what changed in a company file as new events (never edits).
     Apply(company::FileArgs),
-    /// Import people, grants or prices from CSV (all or nothing).
+    /// Import people, grants, prices or FX rates from CSV (all or nothing).
     Import(company::ImportArgs),
     /// Single actions on grants.
     #[command(subcommand)]

@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use tokencomp_money::Token;
 
 use crate::calendar;
-use crate::company::{CompanyFile, GrantSize, GrantTerms, parse_company};
+use crate::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms, parse_company};
 use crate::diag::Diagnostic;
 use crate::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
 use crate::schedule::{LinearModel, Period, Schedule};
@@ -113,6 +113,32 @@ fn schedule_table(out: &mut String, path: &str, s: &Schedule, token: &Token) {
     out.push_str(&body.replace("{PATH}", path));
 }
 
+/// The grant's policy keys, only those that are set: a grant without any writes exactly what it
+/// did before they existed, so its ledger payload (and id) stays the same.
+fn grant_policy(out: &mut String, p: &GrantPolicy) {
+    if let Some(m) = p.withholding {
+        let _ = writeln!(out, "withholding_method = {}", q(m.as_str()));
+    }
+    if let Some(floor) = p.floor {
+        let _ = writeln!(out, "floor_usd = {}", q(&floor.to_string()));
+    }
+    if let Some(d) = p.settlement_date {
+        let _ = writeln!(out, "settlement_date = {d}");
+    }
+    if p.transferred_at_grant {
+        let _ = writeln!(out, "transferred_at_grant = true");
+    }
+    if let Some(d) = p.election_83b {
+        let _ = writeln!(out, "election_83b = {d}");
+    }
+    if let Some(a) = p.attribution {
+        let _ = writeln!(out, "attribution = {}", q(a.as_str()));
+    }
+    if let Some(c) = p.classification {
+        let _ = writeln!(out, "classification = {}", q(c.as_str()));
+    }
+}
+
 /// The `[[grant]]` table for a grant's terms, without its events.
 pub fn write_terms(terms: &GrantTerms, token: &Token) -> String {
     let g = &terms.grant;
@@ -134,6 +160,7 @@ pub fn write_terms(terms: &GrantTerms, token: &Token) -> String {
             }
         }
     }
+    grant_policy(&mut out, &terms.policy);
     schedule_table(&mut out, "grant.schedule", &g.schedule, token);
     for p in &g.performance {
         let _ = writeln!(out, "[[grant.performance]]");

@@ -39,6 +39,186 @@ pub struct CompanySettings {
     pub pay_frequency: PayFrequency,
     /// The sample company's fixed "today", so its demo gives the same result every day.
     pub demo_through: Option<Date>,
+    /// How vests are settled, valued, expensed and withheld unless a grant says otherwise.
+    pub policy: Policy,
+}
+
+/// How the tax due on a vest is paid (TAX_RULES.md, "Withholding methods"). Tax is always
+/// remitted in cash; the methods differ in where the cash comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WithholdingMethod {
+    /// Sell enough of the just-vested tokens to fund the withholding.
+    #[default]
+    SellToCover,
+    /// The employer keeps tokens worth the tax and remits the cash itself.
+    NetSettlement,
+    /// Paid from salary or by the employee; every vested token is delivered.
+    Cash,
+}
+
+impl WithholdingMethod {
+    pub const ALL: [WithholdingMethod; 3] =
+        [WithholdingMethod::SellToCover, WithholdingMethod::NetSettlement, WithholdingMethod::Cash];
+
+    /// The company file's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WithholdingMethod::SellToCover => "sell_to_cover",
+            WithholdingMethod::NetSettlement => "net_settlement",
+            WithholdingMethod::Cash => "cash",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<WithholdingMethod> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+/// Where the fair market value of a vest comes from: that day's close, or the average or
+/// volume-weighted average of the `N` days ending on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FmvSource {
+    #[default]
+    Close,
+    Average(u32),
+    Vwap(u32),
+}
+
+/// The longest FMV window the company file accepts, in days.
+pub const MAX_FMV_DAYS: u32 = 90;
+
+impl FmvSource {
+    /// The company file's `fmv` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FmvSource::Close => "close",
+            FmvSource::Average(_) => "average",
+            FmvSource::Vwap(_) => "vwap",
+        }
+    }
+
+    /// The company file's `fmv_days`, for the windowed sources.
+    pub fn days(self) -> Option<u32> {
+        match self {
+            FmvSource::Close => None,
+            FmvSource::Average(n) | FmvSource::Vwap(n) => Some(n),
+        }
+    }
+
+    /// From `fmv` and `fmv_days`: a window of 1 to 90 days is required for `average` and
+    /// `vwap` and refused for `close`.
+    pub fn from_parts(name: &str, days: Option<u32>) -> Result<FmvSource, String> {
+        let window = |make: fn(u32) -> FmvSource| match days {
+            Some(n) if (1..=MAX_FMV_DAYS).contains(&n) => Ok(make(n)),
+            Some(n) => Err(format!("{n} is out of range: `fmv_days` must be 1 to {MAX_FMV_DAYS}")),
+            None => Err(format!("fmv = \"{name}\" needs `fmv_days` (1 to {MAX_FMV_DAYS})")),
+        };
+        match name {
+            "close" if days.is_some() => Err("`fmv_days` applies only to fmv = \"average\" or \"vwap\"".into()),
+            "close" => Ok(FmvSource::Close),
+            "average" => window(FmvSource::Average),
+            "vwap" => window(FmvSource::Vwap),
+            other => Err(format!("`{other}` is not one of: close, average, vwap")),
+        }
+    }
+}
+
+/// How compensation cost is attributed over the service period (TAX_RULES.md, "Employer
+/// accounting"): straight-line over the whole award, or graded (FIN 28, each tranche its own award).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AttributionPolicy {
+    #[default]
+    StraightLine,
+    Graded,
+}
+
+impl AttributionPolicy {
+    pub const ALL: [AttributionPolicy; 2] = [AttributionPolicy::StraightLine, AttributionPolicy::Graded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributionPolicy::StraightLine => "straight_line",
+            AttributionPolicy::Graded => "graded",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<AttributionPolicy> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+/// Whether awards are measured once at grant (equity, by analogy with ASC 718) or remeasured
+/// each period (liability).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClassificationPolicy {
+    #[default]
+    Equity,
+    Liability,
+}
+
+impl ClassificationPolicy {
+    pub const ALL: [ClassificationPolicy; 2] = [ClassificationPolicy::Equity, ClassificationPolicy::Liability];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClassificationPolicy::Equity => "equity",
+            ClassificationPolicy::Liability => "liability",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ClassificationPolicy> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+/// A flat withholding rate for a country no tax engine covers yet (`[[company.flat_withholding]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlatRuleInput {
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub employee_bps: u32,
+    pub employer_bps: u32,
+}
+
+/// The company-wide settlement, valuation and accounting policy (`[company]` keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub withholding: WithholdingMethod,
+    /// Exchange fee on a sell-to-cover sale, in basis points of the proceeds.
+    pub sale_fee_bps: u32,
+    /// Expected price slippage on a sell-to-cover sale, in basis points.
+    pub slippage_bps: u32,
+    pub fmv: FmvSource,
+    pub attribution: AttributionPolicy,
+    pub classification: ClassificationPolicy,
+    /// At most one per country.
+    pub flat_rules: Vec<FlatRuleInput>,
+}
+
+/// One grant's departures from the company policy, and the facts of its delivery.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GrantPolicy {
+    pub withholding: Option<WithholdingMethod>,
+    /// USD value guaranteed over the whole grant (a hybrid package): the shortfall of the
+    /// tokens' value is paid in cash.
+    pub floor: Option<Decimal>,
+    /// Restricted token units: tranches vesting before this day are delivered, and taxed, on it.
+    pub settlement_date: Option<Date>,
+    /// Restricted tokens transferred at grant (subject to forfeiture), the only case where an
+    /// §83(b) election exists.
+    pub transferred_at_grant: bool,
+    /// The day an IRC §83(b) election was filed: income is then the grant-date value.
+    pub election_83b: Option<Date>,
+    pub attribution: Option<AttributionPolicy>,
+    pub classification: Option<ClassificationPolicy>,
+}
+
+/// A day's foreign-exchange rate: units of `currency` per 1 USD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FxRate {
+    pub date: Date,
+    pub currency: Currency,
+    pub per_usd: Decimal,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +246,10 @@ pub struct Person {
     /// US state or other subdivision code, e.g. `CA`.
     pub region: Option<String>,
     pub hired: Option<Date>,
+    /// Annual base salary in the person's pay currency (not negative).
+    pub salary: Option<Decimal>,
+    /// The label of the wallet their tokens are delivered to (no whitespace).
+    pub wallet: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +257,8 @@ pub struct Price {
     pub date: Date,
     pub close: Decimal,
     pub currency: Currency,
+    /// Tokens traded that day (for a VWAP); above zero when given.
+    pub volume: Option<Decimal>,
 }
 
 /// How a grant's size was given, kept for the audit trail.
@@ -87,6 +273,7 @@ pub struct GrantTerms {
     pub grant: Grant,
     pub grant_date: Date,
     pub size: GrantSize,
+    pub policy: GrantPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +283,8 @@ pub struct CompanyFile {
     pub people: Vec<Person>,
     pub prices: Vec<Price>,
     pub grants: Vec<GrantTerms>,
+    /// `[[fx]]` rates (most come from `tokencomp import fx`).
+    pub fx: Vec<FxRate>,
 }
 
 impl CompanyFile {
@@ -119,7 +308,7 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
         }
     };
     let root = Tbl { t: root.get_ref(), span: root.span(), path: String::new() };
-    root.allow(&mut cx, &["company", "token", "person", "price", "grant", "tokenomics", "milestone"]);
+    root.allow(&mut cx, &["company", "token", "person", "price", "fx", "grant", "tokenomics", "milestone"]);
 
     let company = match root.table(&mut cx, "company", false) {
         Some(c) => read_company(&mut cx, &c),
@@ -129,6 +318,7 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
             time_zone_name: "UTC".into(),
             pay_frequency: PayFrequency::Monthly,
             demo_through: None,
+            policy: Policy::default(),
         }),
     };
     let token = root.table(&mut cx, "token", true).and_then(|t| read_token(&mut cx, &t));
@@ -136,6 +326,7 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
         root.array_of_tables(&mut cx, "person").iter().filter_map(|p| read_person(&mut cx, p)).collect::<Vec<_>>();
     let prices =
         root.array_of_tables(&mut cx, "price").iter().filter_map(|p| read_price(&mut cx, p)).collect::<Vec<_>>();
+    let fx = read_fx(&mut cx, &root);
     check_unique(&mut cx, &root, "person");
     check_unique(&mut cx, &root, "grant");
 
@@ -160,7 +351,7 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
     }
 
     match (cx.diags.is_empty(), company, token) {
-        (true, Some(company), Some(token)) => Ok(CompanyFile { company, token, people, prices, grants }),
+        (true, Some(company), Some(token)) => Ok(CompanyFile { company, token, people, prices, grants, fx }),
         _ => {
             let mut d = cx.diags;
             d.sort_by_key(|d| (d.location.line, d.location.column));
@@ -377,6 +568,43 @@ impl<'t, 'i> Tbl<'t, 'i> {
         None
     }
 
+    /// An amount of money or tokens that is not negative: a string (`"185000.50"`) or an integer.
+    fn quantity(&self, cx: &mut Cx<'_>, key: &str) -> Option<Decimal> {
+        let v = self.get(key)?;
+        let text = match v.get_ref() {
+            DeValue::String(s) => s.to_string(),
+            DeValue::Integer(i) if i.radix() == 10 => i.as_str().replace('_', ""),
+            other => {
+                let msg = format!("expected a decimal number as a string (e.g. \"2.50\"), found {}", other.type_str());
+                cx.err(&self.field(key), v.span(), msg);
+                return None;
+            }
+        };
+        match Decimal::from_str_exact(text.trim()) {
+            Ok(d) if !d.is_sign_negative() => Some(d),
+            _ => {
+                cx.err(&self.field(key), v.span(), format!("`{text}` is not a non-negative decimal number"));
+                None
+            }
+        }
+    }
+
+    fn bool(&self, cx: &mut Cx<'_>, key: &str) -> Option<bool> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            other => {
+                cx.err(&self.field(key), v.span(), format!("expected true or false, found {}", other.type_str()));
+                None
+            }
+        }
+    }
+
+    /// The span of `key`'s value, or of the table when it has none.
+    fn span_of(&self, key: &str) -> Range<usize> {
+        self.get(key).map_or(self.span.clone(), |v| v.span())
+    }
+
     fn decimal(&self, cx: &mut Cx<'_>, key: &str, required: bool) -> Option<Decimal> {
         let (s, span) = self.str(cx, key, required)?;
         match Decimal::from_str_exact(s.trim()) {
@@ -392,7 +620,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    /// A percentage such as `"50"` or `"12.5"` (at most two decimals), as basis points.
+    /// A percentage such as `"50"`, `"12.5"` or `"0.25%"` (at most two decimals), as basis points.
     fn percent_bps(&self, cx: &mut Cx<'_>, key: &str, required: bool, max_bps: u32) -> Option<u32> {
         let v = self.get(key);
         let (text, span) = match v.map(|v| (v.get_ref(), v.span())) {
@@ -413,7 +641,8 @@ impl<'t, 'i> Tbl<'t, 'i> {
                 return None;
             }
         };
-        match percent_to_bps(&text) {
+        // `"0.25%"` reads as `"0.25"`: policy rates are usually written with the sign.
+        match percent_to_bps(text.strip_suffix('%').unwrap_or(&text)) {
             Some(b) if b <= max_bps => Some(b),
             _ => {
                 let max = Decimal::from(max_bps) / Decimal::from(100);
@@ -454,6 +683,12 @@ impl<'t, 'i> Tbl<'t, 'i> {
                 None
             }
         }
+    }
+
+    /// An optional choice with no default: `None` when the key is absent or its value refused.
+    fn opt_choice<T: Copy>(&self, cx: &mut Cx<'_>, key: &str, options: &[(&str, T)]) -> Option<T> {
+        self.get(key)?;
+        self.choice(cx, key, options, None)
     }
 
     fn choice<T: Copy>(&self, cx: &mut Cx<'_>, key: &str, options: &[(&str, T)], default: Option<T>) -> Option<T> {
@@ -514,7 +749,23 @@ fn check_unique(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, key: &str) {
 }
 
 fn read_company(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<CompanySettings> {
-    t.allow(cx, &["name", "time_zone", "pay_frequency", "demo_through", "policies"]);
+    t.allow(
+        cx,
+        &[
+            "name",
+            "time_zone",
+            "pay_frequency",
+            "demo_through",
+            "withholding_method",
+            "sale_fee",
+            "slippage",
+            "fmv",
+            "fmv_days",
+            "attribution",
+            "classification",
+            "flat_withholding",
+        ],
+    );
     let name = t.string(cx, "name");
     let (tz_name, tz) = match t.str(cx, "time_zone", false) {
         None => ("UTC".to_owned(), Some(TimeZone::UTC)),
@@ -537,7 +788,118 @@ fn read_company(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<CompanySettings> {
         Some(PayFrequency::Monthly),
     );
     let demo_through = t.date(cx, "demo_through", false);
-    Some(CompanySettings { name: name?, time_zone: tz?, time_zone_name: tz_name, pay_frequency: freq?, demo_through })
+    let policy = read_policy(cx, t);
+    Some(CompanySettings {
+        name: name?,
+        time_zone: tz?,
+        time_zone_name: tz_name,
+        pay_frequency: freq?,
+        demo_through,
+        policy: policy?,
+    })
+}
+
+fn withholding_choices() -> Vec<(&'static str, WithholdingMethod)> {
+    WithholdingMethod::ALL.into_iter().map(|m| (m.as_str(), m)).collect()
+}
+
+fn attribution_choices() -> Vec<(&'static str, AttributionPolicy)> {
+    AttributionPolicy::ALL.into_iter().map(|m| (m.as_str(), m)).collect()
+}
+
+fn classification_choices() -> Vec<(&'static str, ClassificationPolicy)> {
+    ClassificationPolicy::ALL.into_iter().map(|m| (m.as_str(), m)).collect()
+}
+
+/// Whether `c` is an ISO 3166-1 alpha-2 code in shape: two capital letters.
+fn is_country(c: &str) -> bool {
+    c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// The policy keys of `[company]`; each defaults as `Policy::default()` does.
+fn read_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Policy> {
+    let withholding = t.choice(cx, "withholding_method", &withholding_choices(), Some(WithholdingMethod::default()));
+    let sale_fee = t.percent_bps(cx, "sale_fee", false, FULL_BPS);
+    let slippage = t.percent_bps(cx, "slippage", false, FULL_BPS);
+    let (sale_fee_bps, slippage_bps) = (sale_fee.unwrap_or(0), slippage.unwrap_or(0));
+    let mut costs_ok = true;
+    // A sell-to-cover sale nets (1 − fee − slippage) of its proceeds: that must stay positive.
+    if sale_fee_bps.saturating_add(slippage_bps) >= FULL_BPS {
+        let key = if t.get("slippage").is_some() { "slippage" } else { "sale_fee" };
+        let msg = format!(
+            "`sale_fee` and `slippage` add up to {}%: together they must stay below 100%",
+            crate::canonical::percent(sale_fee_bps.saturating_add(slippage_bps))
+        );
+        cx.err(&t.field(key), t.span_of(key), msg);
+        costs_ok = false;
+    }
+    let days = t.u32(cx, "fmv_days", false, 1..i64::from(MAX_FMV_DAYS) + 1);
+    let days_ok = t.get("fmv_days").is_none() || days.is_some();
+    let fmv = match t.str(cx, "fmv", false) {
+        None if days.is_some() => {
+            let msg = "`fmv_days` applies only to fmv = \"average\" or \"vwap\"";
+            cx.err(&t.field("fmv_days"), t.span_of("fmv_days"), msg);
+            None
+        }
+        None => Some(FmvSource::Close),
+        Some((name, span)) if days_ok => match FmvSource::from_parts(name, days) {
+            Ok(f) => Some(f),
+            Err(msg) => {
+                // A bad name is the `fmv` value's fault; a missing or stray window is `fmv_days`'s.
+                let at_days = ["close", "average", "vwap"].contains(&name) && t.get("fmv_days").is_some();
+                let (key, span) = if at_days { ("fmv_days", t.span_of("fmv_days")) } else { ("fmv", span) };
+                cx.err(&t.field(key), span, msg);
+                None
+            }
+        },
+        Some(_) => None,
+    };
+    let attribution = t.choice(cx, "attribution", &attribution_choices(), Some(AttributionPolicy::default()));
+    let classification =
+        t.choice(cx, "classification", &classification_choices(), Some(ClassificationPolicy::default()));
+    let mut flat_rules = Vec::new();
+    let mut rules_ok = true;
+    let mut seen = BTreeSet::new();
+    for r in t.array_of_tables(cx, "flat_withholding") {
+        r.allow(cx, &["country", "employee", "employer"]);
+        let country = r.str(cx, "country", true).and_then(|(c, span)| {
+            if !is_country(c) {
+                cx.err(&r.field("country"), span, format!("`{c}` is not a two-letter country code (US, GB, DE, …)"));
+                None
+            } else if !seen.insert(c.to_owned()) {
+                cx.err(
+                    &r.field("country"),
+                    span,
+                    format!("a second flat withholding rule for `{c}`: give one per country"),
+                );
+                None
+            } else {
+                Some(c.to_owned())
+            }
+        });
+        let employee = r.percent_bps(cx, "employee", true, FULL_BPS);
+        let employer = r.percent_bps(cx, "employer", true, FULL_BPS);
+        match (country, employee, employer) {
+            (Some(country), Some(employee_bps), Some(employer_bps)) => {
+                flat_rules.push(FlatRuleInput { country, employee_bps, employer_bps });
+            }
+            _ => rules_ok = false,
+        }
+    }
+    let sale_fee_ok = sale_fee.is_some() || t.get("sale_fee").is_none();
+    let slippage_ok = slippage.is_some() || t.get("slippage").is_none();
+    if !(costs_ok && rules_ok && sale_fee_ok && slippage_ok) {
+        return None;
+    }
+    Some(Policy {
+        withholding: withholding?,
+        sale_fee_bps,
+        slippage_bps,
+        fmv: fmv?,
+        attribution: attribution?,
+        classification: classification?,
+        flat_rules,
+    })
 }
 
 fn read_token(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<TokenSettings> {
@@ -563,7 +925,7 @@ fn read_token(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<TokenSettings> {
 }
 
 fn read_person(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Person> {
-    t.allow(cx, &["id", "name", "email", "kind", "country", "region", "state", "hired"]);
+    t.allow(cx, &["id", "name", "email", "kind", "country", "region", "state", "hired", "salary", "wallet"]);
     let id = t.string(cx, "id");
     let name = t.string(cx, "name");
     let kind = t.choice(
@@ -573,7 +935,7 @@ fn read_person(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Person> {
         Some(PersonKind::Employee),
     );
     let country = t.str(cx, "country", false).and_then(|(c, span)| {
-        let ok = c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase());
+        let ok = is_country(c);
         if !ok {
             cx.err(&t.field("country"), span, format!("`{c}` is not a two-letter country code (US, GB, DE, …)"));
         }
@@ -581,18 +943,87 @@ fn read_person(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Person> {
     });
     let region = t.opt_string(cx, "region").or_else(|| t.opt_string(cx, "state"));
     let hired = t.date(cx, "hired", false);
-    Some(Person { id: id?, name: name?, email: t.opt_string(cx, "email"), kind: kind?, country, region, hired })
+    let salary = t.quantity(cx, "salary");
+    let salary_ok = salary.is_some() || t.get("salary").is_none();
+    let wallet = t.str(cx, "wallet", false).and_then(|(w, span)| match wallet_problem(w) {
+        Some(why) => {
+            cx.err(&t.field("wallet"), span, why);
+            None
+        }
+        None => Some(w.to_owned()),
+    });
+    let wallet_ok = wallet.is_some() || t.get("wallet").is_none();
+    let email = t.opt_string(cx, "email");
+    if !(salary_ok && wallet_ok) {
+        return None;
+    }
+    Some(Person { id: id?, name: name?, email, kind: kind?, country, region, hired, salary, wallet })
 }
 
 fn read_price(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Price> {
-    t.allow(cx, &["date", "close", "currency"]);
+    t.allow(cx, &["date", "close", "currency", "volume"]);
     let date = t.date(cx, "date", true);
     let close = t.decimal(cx, "close", true);
     let currency = match t.str(cx, "currency", false) {
         None => Some(Currency::USD),
         Some((c, span)) => Currency::from_str(c).map_err(|e| cx.err(&t.field("currency"), span, e.to_string())).ok(),
     };
-    Some(Price { date: date?, close: close?, currency: currency? })
+    let volume = match t.quantity(cx, "volume") {
+        Some(v) if v.is_zero() => {
+            cx.err(&t.field("volume"), t.span_of("volume"), "a day's traded volume must be above zero when given");
+            return None;
+        }
+        None if t.get("volume").is_some() => return None,
+        v => v,
+    };
+    Some(Price { date: date?, close: close?, currency: currency?, volume })
+}
+
+/// Why a wallet label is refused, if it is: it names a wallet in exports and lot records, so it
+/// must be one visible word.
+pub fn wallet_problem(w: &str) -> Option<String> {
+    if w.is_empty() {
+        Some("`wallet` must not be empty".to_owned())
+    } else if w.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some(format!("wallet label {w:?} has whitespace: give one word, e.g. \"ada-main\""))
+    } else {
+        None
+    }
+}
+
+/// `[[fx]]` rates: a (currency, date) pair may appear once; USD itself has no rate.
+fn read_fx(cx: &mut Cx<'_>, root: &Tbl<'_, '_>) -> Vec<FxRate> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for t in root.array_of_tables(cx, "fx") {
+        t.allow(cx, &["date", "currency", "per_usd"]);
+        let date = t.date(cx, "date", true);
+        let currency = t.str(cx, "currency", true).and_then(|(c, span)| match Currency::from_str(c) {
+            Ok(Currency::USD) => {
+                cx.err(&t.field("currency"), span, "USD has no rate against itself: give another currency");
+                None
+            }
+            Ok(cur) => Some(cur),
+            Err(e) => {
+                cx.err(&t.field("currency"), span, e.to_string());
+                None
+            }
+        });
+        let per_usd = t.decimal(cx, "per_usd", true).filter(|r| {
+            if r.is_zero() {
+                cx.err(&t.field("per_usd"), t.span_of("per_usd"), "an exchange rate must be above zero");
+            }
+            !r.is_zero()
+        });
+        if let (Some(date), Some(currency), Some(per_usd)) = (date, currency, per_usd) {
+            if seen.insert((currency, date)) {
+                out.push(FxRate { date, currency, per_usd });
+            } else {
+                cx.err(&t.field("date"), t.span_of("date"), format!("a second {currency} rate for {date}"));
+            }
+        }
+    }
+    out
 }
 
 fn read_day_rule(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<DayOfMonth> {
@@ -894,6 +1325,13 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTe
             "schedule",
             "performance",
             "event",
+            "withholding_method",
+            "floor_usd",
+            "settlement_date",
+            "transferred_at_grant",
+            "election_83b",
+            "attribution",
+            "classification",
         ],
     );
     let id = t.string(cx, "id");
@@ -978,6 +1416,7 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTe
     let events: Vec<Option<GrantEvent>> =
         t.array_of_tables(cx, "event").iter().map(|e| read_event(cx, env, e)).collect();
     let events: Option<Vec<GrantEvent>> = events.into_iter().collect();
+    let policy = read_grant_policy(cx, t);
     let (schedule, amount) = (schedule?, amount?);
     let grant = Grant { id: id?, holder: holder?, amount, schedule, performance, events: events? };
     let first = grant_date.or(match &grant.schedule {
@@ -1002,7 +1441,91 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTe
         cx.err(&field, span, e.to_string());
         return None;
     }
-    Some(GrantTerms { grant, grant_date: first, size })
+    let policy = policy?;
+    if !check_grant_policy(cx, t, &policy, first) {
+        return None;
+    }
+    Some(GrantTerms { grant, grant_date: first, size, policy })
+}
+
+/// The grant's policy keys, each read on its own; how they fit together is `check_grant_policy`.
+fn read_grant_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<GrantPolicy> {
+    let withholding = t.opt_choice(cx, "withholding_method", &withholding_choices());
+    let withholding_ok = withholding.is_some() || t.get("withholding_method").is_none();
+    let floor = t.quantity(cx, "floor_usd");
+    let floor_ok = floor.is_some() || t.get("floor_usd").is_none();
+    let settlement_date = t.date(cx, "settlement_date", false);
+    let settlement_ok = settlement_date.is_some() || t.get("settlement_date").is_none();
+    let transferred = t.bool(cx, "transferred_at_grant");
+    let transferred_ok = transferred.is_some() || t.get("transferred_at_grant").is_none();
+    let election_83b = t.date(cx, "election_83b", false);
+    let election_ok = election_83b.is_some() || t.get("election_83b").is_none();
+    let attribution = t.opt_choice(cx, "attribution", &attribution_choices());
+    let attribution_ok = attribution.is_some() || t.get("attribution").is_none();
+    let classification = t.opt_choice(cx, "classification", &classification_choices());
+    let classification_ok = classification.is_some() || t.get("classification").is_none();
+    let all_ok = withholding_ok
+        && floor_ok
+        && settlement_ok
+        && transferred_ok
+        && election_ok
+        && attribution_ok
+        && classification_ok;
+    all_ok.then_some(GrantPolicy {
+        withholding,
+        floor,
+        settlement_date,
+        transferred_at_grant: transferred.unwrap_or(false),
+        election_83b,
+        attribution,
+        classification,
+    })
+}
+
+/// The longest an §83(b) election may follow the transfer (IRC §83(b)(2): 30 days).
+pub const ELECTION_83B_DAYS: i64 = 30;
+
+/// How a grant's delivery keys fit together: an §83(b) election needs tokens transferred at
+/// grant and is filed within 30 days of it (IRC §83(b)(2)); restricted token units (a settlement
+/// date) are a promise, so they are never transferred at grant; nothing settles before the grant.
+fn check_grant_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, p: &GrantPolicy, grant_date: Date) -> bool {
+    let before = cx.diags.len();
+    if let Some(election) = p.election_83b {
+        if !p.transferred_at_grant {
+            cx.err(
+                &t.field("election_83b"),
+                t.span_of("election_83b"),
+                "an §83(b) election needs tokens transferred at grant: set `transferred_at_grant = true` (restricted token units cannot make one)",
+            );
+        }
+        let last = grant_date.checked_add(ELECTION_83B_DAYS.days()).unwrap_or(grant_date);
+        if election < grant_date || election > last {
+            cx.err(
+                &t.field("election_83b"),
+                t.span_of("election_83b"),
+                format!(
+                    "the §83(b) election on {election} must be filed from the grant date {grant_date} to 30 days after it ({last})"
+                ),
+            );
+        }
+    }
+    if let Some(settles) = p.settlement_date {
+        if p.transferred_at_grant {
+            cx.err(
+                &t.field("settlement_date"),
+                t.span_of("settlement_date"),
+                "give `settlement_date` (restricted token units, delivered later) or `transferred_at_grant = true` (restricted tokens), not both",
+            );
+        }
+        if settles < grant_date {
+            cx.err(
+                &t.field("settlement_date"),
+                t.span_of("settlement_date"),
+                format!("the settlement date {settles} is before the grant date {grant_date}"),
+            );
+        }
+    }
+    cx.diags.len() == before
 }
 
 fn read_event(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantEvent> {
@@ -1091,4 +1614,326 @@ fn read_event(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantEv
         }
     };
     Some(GrantEvent { id: id?, date: date?, kind })
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const HEAD: &str = "[company]\nname = \"Co\"\n";
+    const TOKEN: &str = "[token]\nsymbol = \"NET\"\ndecimals = 18\n";
+    const GRANT: &str = "[[grant]]\nid = \"g\"\nholder = \"ada\"\ngrant_date = 2026-01-05\namount = \"100\"\n";
+    const SCHEDULE: &str = "[grant.schedule]\ntype = \"monthly\"\nstart = 2026-01-05\nduration_months = 12\n";
+
+    fn parse(text: &str) -> CompanyFile {
+        parse_company("c.toml", text)
+            .unwrap_or_else(|d| panic!("{}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+    }
+
+    /// (line, column, field, message) of every error.
+    fn errors(text: &str) -> Vec<(usize, usize, String, String)> {
+        let d = parse_company("c.toml", text).expect_err("errors");
+        d.into_iter()
+            .map(|d| {
+                let l = d.location;
+                (l.line.expect("a line"), l.column.expect("a column"), l.field.unwrap_or_default(), d.message)
+            })
+            .collect()
+    }
+
+    /// Line and column of the first `needle` in `text`: where an error about it must point.
+    fn at(text: &str, needle: &str) -> (usize, usize) {
+        crate::diag::line_column(text, text.find(needle).expect("the needle"))
+    }
+
+    fn check(text: &str, expected: &[(&str, &str, &str)]) {
+        let got = errors(text);
+        let shown = format!("{got:#?}");
+        assert_eq!(got.len(), expected.len(), "every error at once: {shown}");
+        for (g, (needle, field, fragment)) in got.iter().zip(expected) {
+            assert_eq!((g.0, g.1), at(text, needle), "{field}: {shown}");
+            assert_eq!(g.2, *field, "{shown}");
+            assert!(g.3.contains(fragment), "`{fragment}` not in {shown}");
+        }
+    }
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).expect("a decimal")
+    }
+
+    #[test]
+    fn a_file_without_policy_keys_gets_the_defaults() {
+        let f = parse(&format!("{HEAD}{TOKEN}[[person]]\nid = \"ada\"\nname = \"Ada\"\n{GRANT}{SCHEDULE}"));
+        let p = &f.company.policy;
+        assert_eq!(*p, Policy::default());
+        assert_eq!(
+            (p.withholding, p.sale_fee_bps, p.slippage_bps, p.fmv),
+            (WithholdingMethod::SellToCover, 0, 0, FmvSource::Close)
+        );
+        assert_eq!((p.attribution, p.classification), (AttributionPolicy::StraightLine, ClassificationPolicy::Equity));
+        assert_eq!((f.people[0].salary, f.people[0].wallet.clone()), (None, None));
+        assert_eq!(f.grants[0].policy, GrantPolicy::default());
+        assert!(f.fx.is_empty());
+    }
+
+    #[test]
+    fn every_policy_key_is_read() {
+        let text = format!(
+            "{HEAD}withholding_method = \"net_settlement\"\nsale_fee = \"0.25%\"\nslippage = \"0.5\"\nfmv = \"average\"\n\
+             fmv_days = 20\nattribution = \"graded\"\nclassification = \"liability\"\n\
+             [[company.flat_withholding]]\ncountry = \"DE\"\nemployee = \"42%\"\nemployer = \"0%\"\n\
+             [[company.flat_withholding]]\ncountry = \"FR\"\nemployee = \"30.5\"\nemployer = 12\n{TOKEN}"
+        );
+        let p = parse(&text).company.policy;
+        // "0.25%" is 25 basis points, "0.5" (the sign is optional) 50, "30.5" 3050, 12 → 1200.
+        assert_eq!(
+            p,
+            Policy {
+                withholding: WithholdingMethod::NetSettlement,
+                sale_fee_bps: 25,
+                slippage_bps: 50,
+                fmv: FmvSource::Average(20),
+                attribution: AttributionPolicy::Graded,
+                classification: ClassificationPolicy::Liability,
+                flat_rules: vec![
+                    FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 },
+                    FlatRuleInput { country: "FR".into(), employee_bps: 3050, employer_bps: 1200 },
+                ],
+            }
+        );
+        let vwap = parse(&format!("{HEAD}fmv = \"vwap\"\nfmv_days = 90\n{TOKEN}")).company.policy.fmv;
+        assert_eq!(vwap, FmvSource::Vwap(90));
+    }
+
+    #[test]
+    fn every_bad_policy_key_at_once() {
+        let text = format!(
+            "{HEAD}withholding_method = \"payroll\"\nsale_fee = \"0.125%\"\nslippage = \"-1%\"\nfmv = \"median\"\n\
+             attribution = \"front\"\nclassification = 1\n\
+             [[company.flat_withholding]]\ncountry = \"de\"\nemployee = \"142%\"\nemployer = \"0%\"\n\
+             [[company.flat_withholding]]\ncountry = \"GB\"\nemployer = \"0%\"\nrate = \"1\"\n{TOKEN}"
+        );
+        check(
+            &text,
+            &[
+                (
+                    "\"payroll\"",
+                    "company.withholding_method",
+                    "`payroll` is not one of: sell_to_cover, net_settlement, cash",
+                ),
+                ("\"0.125%\"", "company.sale_fee", "not a percentage from 0 to 100 with at most two decimals"),
+                ("\"-1%\"", "company.slippage", "not a percentage"),
+                ("\"median\"", "company.fmv", "`median` is not one of: close, average, vwap"),
+                ("\"front\"", "company.attribution", "`front` is not one of: straight_line, graded"),
+                ("1\n[[company", "company.classification", "expected a string"),
+                ("\"de\"", "company.flat_withholding[0].country", "not a two-letter country code"),
+                ("\"142%\"", "company.flat_withholding[0].employee", "not a percentage from 0 to 100"),
+                // A missing key is reported at its table.
+                (
+                    "[[company.flat_withholding]]\ncountry = \"GB\"",
+                    "company.flat_withholding[1].employee",
+                    "missing field `employee`",
+                ),
+                ("rate", "company.flat_withholding[1].rate", "unknown field `rate`"),
+            ],
+        );
+    }
+
+    #[test]
+    fn fmv_windows_fees_and_flat_rules_must_fit_together() {
+        // A windowed source needs its window; `close` takes none; the window is 1 to 90 days.
+        let t = format!("{HEAD}fmv = \"vwap\"\n{TOKEN}");
+        check(&t, &[("\"vwap\"", "company.fmv", "fmv = \"vwap\" needs `fmv_days` (1 to 90)")]);
+        let t = format!("{HEAD}fmv = \"close\"\nfmv_days = 5\n{TOKEN}");
+        check(&t, &[("5\n", "company.fmv_days", "`fmv_days` applies only to fmv = \"average\" or \"vwap\"")]);
+        let t = format!("{HEAD}fmv_days = 5\n{TOKEN}");
+        check(&t, &[("5\n", "company.fmv_days", "applies only to")]);
+        let t = format!("{HEAD}fmv = \"average\"\nfmv_days = 91\n{TOKEN}");
+        check(&t, &[("91", "company.fmv_days", "91 is out of range: `fmv_days` must be 1 to 90")]);
+        // A sale that loses all its proceeds to fees and slippage could never cover a tax.
+        let t = format!("{HEAD}sale_fee = \"60%\"\nslippage = \"40%\"\n{TOKEN}");
+        check(&t, &[("\"40%\"", "company.slippage", "add up to 100%: together they must stay below 100%")]);
+        // One flat rule per country.
+        let rule = "[[company.flat_withholding]]\ncountry = \"DE\"\nemployee = \"42\"\nemployer = \"0\"\n";
+        let t = format!("{HEAD}{rule}{rule}{TOKEN}");
+        let second = t.rfind("\"DE\"").expect("two rules");
+        let got = errors(&t);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), crate::diag::line_column(&t, second));
+        assert_eq!(got[0].2, "company.flat_withholding[1].country");
+        assert!(got[0].3.contains("a second flat withholding rule for `DE`"), "{got:?}");
+    }
+
+    #[test]
+    fn people_prices_and_rates_carry_their_new_fields() {
+        let text = format!(
+            "{HEAD}{TOKEN}[[person]]\nid = \"ada\"\nname = \"Ada\"\nsalary = 185000\nwallet = \"ada-main\"\n\
+             [[person]]\nid = \"ben\"\nname = \"Ben\"\nsalary = \"92000.50\"\n\
+             [[price]]\ndate = 2026-01-02\nclose = \"1.50\"\nvolume = \"1250000.5\"\n\
+             [[fx]]\ndate = 2026-01-02\ncurrency = \"GBP\"\nper_usd = \"0.7900\"\n\
+             [[fx]]\ndate = 2026-01-02\ncurrency = \"EUR\"\nper_usd = \"0.92\"\n"
+        );
+        let f = parse(&text);
+        assert_eq!((f.people[0].salary, f.people[0].wallet.as_deref()), (Some(dec("185000")), Some("ada-main")));
+        assert_eq!((f.people[1].salary, f.people[1].wallet.as_deref()), (Some(dec("92000.50")), None));
+        assert_eq!(f.prices[0].volume, Some(dec("1250000.5")));
+        assert_eq!(
+            f.fx,
+            vec![
+                FxRate { date: date(2026, 1, 2), currency: Currency::GBP, per_usd: dec("0.7900") },
+                FxRate { date: date(2026, 1, 2), currency: Currency::EUR, per_usd: dec("0.92") },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_salaries_wallets_volumes_and_rates_at_once() {
+        let text = format!(
+            "{HEAD}{TOKEN}[[person]]\nid = \"ada\"\nname = \"Ada\"\nsalary = \"-5\"\nwallet = \"my wallet\"\n\
+             [[person]]\nid = \"ben\"\nname = \"Ben\"\nsalary = 1.5\nwallet = \"\"\n\
+             [[price]]\ndate = 2026-01-02\nclose = \"1.50\"\nvolume = \"0\"\n\
+             [[fx]]\ndate = 2026-01-02\ncurrency = \"USD\"\nper_usd = \"1\"\n\
+             [[fx]]\ndate = 2026-01-03\ncurrency = \"GBP\"\nper_usd = \"0\"\n\
+             [[fx]]\ndate = 2026-01-04\ncurrency = \"GBP\"\nper_usd = \"0.8\"\n\
+             [[fx]]\ndate = 2026-01-04\ncurrency = \"GBP\"\nper_usd = \"0.8\"\n\
+             [[fx]]\ndate = 2026-01-05\nper_usd = \"0.8\"\n"
+        );
+        let second_dup = text.rfind("date = 2026-01-04").expect("two rates") + "date = ".len();
+        let got = errors(&text);
+        let shown = format!("{got:#?}");
+        let want: Vec<((usize, usize), &str, &str)> = vec![
+            (at(&text, "\"-5\""), "person[0].salary", "`-5` is not a non-negative decimal number"),
+            (at(&text, "\"my wallet\""), "person[0].wallet", "has whitespace"),
+            (at(&text, "1.5\n"), "person[1].salary", "expected a decimal number as a string"),
+            (at(&text, "\"\"\n"), "person[1].wallet", "`wallet` must not be empty"),
+            (at(&text, "\"0\"\n[[fx]]"), "price[0].volume", "must be above zero"),
+            (at(&text, "\"USD\""), "fx[0].currency", "USD has no rate against itself"),
+            (at(&text, "\"0\"\n[[fx]]\ndate = 2026-01-04"), "fx[1].per_usd", "must be above zero"),
+            (crate::diag::line_column(&text, second_dup), "fx[3].date", "a second GBP rate for 2026-01-04"),
+            (at(&text, "[[fx]]\ndate = 2026-01-05"), "fx[4].currency", "missing field `currency`"),
+        ];
+        assert_eq!(got.len(), want.len(), "{shown}");
+        for (g, (pos, field, fragment)) in got.iter().zip(&want) {
+            assert_eq!(((g.0, g.1), g.2.as_str()), (*pos, *field), "{shown}");
+            assert!(g.3.contains(fragment), "`{fragment}` not in {shown}");
+        }
+    }
+
+    fn grant_with(keys: &str) -> String {
+        format!("{HEAD}{TOKEN}[[person]]\nid = \"ada\"\nname = \"Ada\"\n{GRANT}{keys}{SCHEDULE}")
+    }
+
+    #[test]
+    fn every_grant_policy_key_is_read() {
+        let f = parse(&grant_with(
+            "withholding_method = \"cash\"\nfloor_usd = \"15000.00\"\ntransferred_at_grant = true\n\
+             election_83b = 2026-02-04\nattribution = \"straight_line\"\nclassification = \"equity\"\n",
+        ));
+        // 2026-02-04 is the 30th day after the 2026-01-05 grant: the last day an election may be filed.
+        assert_eq!(
+            f.grants[0].policy,
+            GrantPolicy {
+                withholding: Some(WithholdingMethod::Cash),
+                floor: Some(dec("15000.00")),
+                settlement_date: None,
+                transferred_at_grant: true,
+                election_83b: Some(date(2026, 2, 4)),
+                attribution: Some(AttributionPolicy::StraightLine),
+                classification: Some(ClassificationPolicy::Equity),
+            }
+        );
+        let rtu = parse(&grant_with("settlement_date = 2026-01-05\ntransferred_at_grant = false\n"));
+        assert_eq!(rtu.grants[0].policy.settlement_date, Some(date(2026, 1, 5)));
+    }
+
+    #[test]
+    fn grant_delivery_keys_that_contradict_each_other_are_refused() {
+        // An §83(b) election needs a transfer at grant and is filed within 30 days (IRC §83(b)(2)).
+        let t = grant_with("election_83b = 2026-01-10\n");
+        check(&t, &[("2026-01-10", "grant[0].election_83b", "needs tokens transferred at grant")]);
+        let t = grant_with("transferred_at_grant = true\nelection_83b = 2026-02-05\n");
+        check(
+            &t,
+            &[(
+                "2026-02-05",
+                "grant[0].election_83b",
+                "from the grant date 2026-01-05 to 30 days after it (2026-02-04)",
+            )],
+        );
+        let t = grant_with("transferred_at_grant = true\nelection_83b = 2026-01-04\n");
+        check(&t, &[("2026-01-04", "grant[0].election_83b", "must be filed from the grant date")]);
+        // Restricted token units are a promise: never transferred at grant; never settled before it.
+        let t = grant_with("settlement_date = 2026-06-30\ntransferred_at_grant = true\n");
+        check(&t, &[("2026-06-30", "grant[0].settlement_date", "not both")]);
+        let t = grant_with("settlement_date = 2025-12-31\n");
+        check(&t, &[("2025-12-31", "grant[0].settlement_date", "is before the grant date 2026-01-05")]);
+        // Each key's own shape, all at once.
+        let t = grant_with(
+            "withholding_method = \"stock\"\nfloor_usd = \"-1\"\ntransferred_at_grant = \"yes\"\n\
+             settlement_date = \"soon\"\nattribution = \"graded2\"\n",
+        );
+        check(
+            &t,
+            &[
+                ("\"stock\"", "grant[0].withholding_method", "is not one of: sell_to_cover, net_settlement, cash"),
+                ("\"-1\"", "grant[0].floor_usd", "not a non-negative decimal number"),
+                ("\"yes\"", "grant[0].transferred_at_grant", "expected true or false"),
+                ("\"soon\"", "grant[0].settlement_date", "is not a date"),
+                ("\"graded2\"", "grant[0].attribution", "is not one of: straight_line, graded"),
+            ],
+        );
+    }
+
+    #[test]
+    fn the_grant_date_that_counts_is_the_schedules_start_when_none_is_given() {
+        // No grant_date: the grant is dated at its schedule's start, 2026-01-05, and the 30 days
+        // of an election run from there.
+        let text = grant_with("transferred_at_grant = true\nelection_83b = 2026-02-05\n")
+            .replace("grant_date = 2026-01-05\n", "");
+        check(&text, &[("2026-02-05", "grant[0].election_83b", "30 days after it (2026-02-04)")]);
+    }
+
+    #[test]
+    fn the_sample_company_uses_every_new_input() {
+        let f = parse(include_str!("../../../examples/company.toml"));
+        let p = &f.company.policy;
+        assert_eq!((p.withholding, p.sale_fee_bps, p.slippage_bps), (WithholdingMethod::SellToCover, 10, 30));
+        assert_eq!((p.fmv, p.attribution), (FmvSource::Close, AttributionPolicy::Graded));
+        assert_eq!(p.flat_rules, vec![FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 }]);
+        // Every employee has a salary; advisors and contractors have none.
+        for person in &f.people {
+            assert_eq!(person.salary.is_some(), person.kind == PersonKind::Employee, "{}", person.id);
+        }
+        let over_400k = f.people.iter().filter(|x| x.salary.is_some_and(|s| s > dec("400000"))).count();
+        assert_eq!(over_400k, 1, "one founder above the Social Security and Additional Medicare thresholds");
+        let policy = |id: &str| &f.grants.iter().find(|g| g.grant.id == id).expect("the grant").policy;
+        assert_eq!(policy("marcus-2024-hire").withholding, Some(WithholdingMethod::NetSettlement));
+        assert_eq!(policy("hana-2023-hire").withholding, Some(WithholdingMethod::Cash));
+        assert_eq!(policy("valentina-2025-hire").floor, Some(dec("120000")));
+        assert_eq!(policy("samir-2025-hire").settlement_date, Some(date(2026, 6, 30)));
+        assert!(policy("noor-2023-hire").transferred_at_grant);
+        assert_eq!(policy("noor-2023-hire").election_83b, Some(date(2023, 10, 20)));
+    }
+
+    proptest! {
+        /// An election `d` days after a transfer at grant is accepted exactly when 0 ≤ d ≤ 30.
+        #[test]
+        fn an_election_is_accepted_only_within_30_days(d in -60i64..90) {
+            let day = date(2026, 1, 5).checked_add(d.days()).expect("in range");
+            let text = grant_with(&format!("transferred_at_grant = true\nelection_83b = {day}\n"));
+            let accepted = parse_company("c.toml", &text).is_ok();
+            prop_assert_eq!(accepted, (0..=30).contains(&d), "election on {}", day);
+        }
+
+        /// Restricted token units settle on or after the grant date, any day after it.
+        #[test]
+        fn a_settlement_date_is_accepted_from_the_grant_date_on(d in -400i64..4000) {
+            let day = date(2026, 1, 5).checked_add(d.days()).expect("in range");
+            let text = grant_with(&format!("settlement_date = {day}\n"));
+            prop_assert_eq!(parse_company("c.toml", &text).is_ok(), d >= 0, "settlement on {}", day);
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! CSV imports: people, prices and grants from a spreadsheet or a cap-table export, read into
-//! the company file's domain values (`tokencomp import people|grants|prices FILE.csv`).
+//! CSV imports: people, prices, FX rates and grants from a spreadsheet or a cap-table export,
+//! read into the company file's domain values (`tokencomp import people|grants|prices|fx FILE.csv`).
 //!
 //! Text in, values or diagnostics out. An import is all or nothing: every problem in the file
 //! is reported at once (file, line, column and the column's header as the field), sorted by
@@ -26,16 +26,27 @@
 //! | `country` |                                    | no  | two capital letters (`US`, `GB`) |
 //! | `region`  | `state`                            | no  | any text (`CA`) |
 //! | `hired`   | `start_date`, `hire_date`          | no  | `YYYY-MM-DD` |
+//! | `salary`  |                                    | no  | annual base salary in the person's pay currency: a non-negative decimal |
+//! | `wallet`  |                                    | no  | the label of the wallet their tokens go to: one word, no whitespace |
 //!
 //! Prices (`parse_prices`): one row per day; each filled close cell is one price in that
 //! currency, returned in file order. A (date, currency) pair may appear once.
 //!
-//! | column      | required | value |
-//! |-------------|----------|-------|
-//! | `date`      | yes | `YYYY-MM-DD` |
-//! | `close_usd` | at least one of the three | a positive decimal (`0.1223`), kept exactly |
-//! | `close_gbp` |  | as `close_usd` |
-//! | `close_eur` |  | as `close_usd` |
+//! | column          | required | value |
+//! |-----------------|----------|-------|
+//! | `date`          | yes | `YYYY-MM-DD` |
+//! | `close_usd`     | at least one of the three | a positive decimal (`0.1223`), kept exactly |
+//! | `close_gbp`     |  | as `close_usd` |
+//! | `close_eur`     |  | as `close_usd` |
+//! | `volume_tokens` | no | tokens traded that day (for a VWAP), a positive decimal; it goes with every close of its row |
+//!
+//! FX rates (`parse_fx`): one row per (day, currency); a pair may appear once.
+//!
+//! | column     | required | value |
+//! |------------|----------|-------|
+//! | `date`     | yes | `YYYY-MM-DD` |
+//! | `currency` | yes | ISO 4217 (`GBP`, `EUR`); not `USD` |
+//! | `per_usd`  | yes | units of `currency` per 1 USD: a positive decimal (`0.7912`), kept exactly |
 //!
 //! Grants (`parse_grants`): one row per grant, sized in tokens or in US dollars, with a
 //! calendar or linear schedule. Holders are not checked here: the caller knows the people.
@@ -73,7 +84,7 @@ use jiff::tz::TimeZone;
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount, tokens_for_value};
 
 use crate::calendar::{self, Instant};
-use crate::company::{self, GrantSize, GrantTerms, Person, PersonKind, Price};
+use crate::company::{self, FxRate, GrantPolicy, GrantSize, GrantTerms, Person, PersonKind, Price};
 use crate::diag::Diagnostic;
 use crate::grant::Grant;
 use crate::schedule::{
@@ -107,6 +118,7 @@ pub fn parse_prices(file: &str, text: &str) -> Result<Vec<Price>, Vec<Diagnostic
     for row in sheet.rows() {
         let date = row.parse(&mut cx, "date", |s, _| parse_date(s));
         let date = row.required(&mut cx, "date", date);
+        let volume = row.parse(&mut cx, "volume_tokens", |s, _| parse_decimal(s, Sign::Positive));
         let mut found = Vec::new();
         let mut any = false;
         for (column, currency) in CLOSES {
@@ -120,7 +132,7 @@ pub fn parse_prices(file: &str, text: &str) -> Result<Vec<Price>, Vec<Diagnostic
             let names: Vec<String> = CLOSES.iter().map(|(c, _)| format!("`{c}`")).collect();
             cx.at(row.line, col, format!("no price on this line: fill {}", or_list(&names)));
         }
-        let Ok(date) = date else {
+        let (Ok(date), Ok(volume)) = (date, volume) else {
             cx.failed(row.line);
             continue;
         };
@@ -133,12 +145,54 @@ pub fn parse_prices(file: &str, text: &str) -> Result<Vec<Price>, Vec<Diagnostic
                 ),
                 None => {
                     seen.insert((date, currency), row.line);
-                    prices.push(Price { date, close, currency });
+                    prices.push(Price { date, close, currency, volume });
                 }
             }
         }
     }
     cx.finish(prices)
+}
+
+/// Reads an FX-rates CSV (`date,currency,per_usd`): one rate per row, in file order.
+pub fn parse_fx(file: &str, text: &str) -> Result<Vec<FxRate>, Vec<Diagnostic>> {
+    let mut cx = Cx::new(file);
+    let Some(sheet) = Sheet::read(&mut cx, text, FX) else { return cx.finish(Vec::new()) };
+    sheet.require(&mut cx, &[&["date"], &["currency"], &["per_usd"]]);
+    let mut rates = Vec::new();
+    // (date, currency) → the line that first gave it.
+    let mut seen: HashMap<(Date, Currency), usize> = HashMap::new();
+    for row in sheet.rows() {
+        let date = row.parse(&mut cx, "date", |s, _| parse_date(s));
+        let date = row.required(&mut cx, "date", date);
+        let currency = row.parse(&mut cx, "currency", |s, _| match Currency::from_str(s) {
+            Ok(Currency::USD) => Err("USD has no rate against itself: give another currency".to_owned()),
+            Ok(c) => Ok(c),
+            Err(_) => Err(format!("`{s}` is not a currency code (three capital letters, e.g. GBP)")),
+        });
+        let currency = row.required(&mut cx, "currency", currency);
+        let per_usd = row.parse(&mut cx, "per_usd", |s, _| parse_decimal(s, Sign::Positive));
+        let per_usd = row.required(&mut cx, "per_usd", per_usd);
+        let (Ok(date), Ok(currency), Ok(per_usd)) = (date, currency, per_usd) else {
+            cx.failed(row.line);
+            continue;
+        };
+        match seen.get(&(date, currency)) {
+            Some(first) => {
+                if let Some(col) = row.col("date") {
+                    cx.at(
+                        row.line,
+                        col,
+                        format!("duplicate {currency} rate for {date}: lines {first} and {}", row.line),
+                    );
+                }
+            }
+            None => {
+                seen.insert((date, currency), row.line);
+                rates.push(FxRate { date, currency, per_usd });
+            }
+        }
+    }
+    cx.finish(rates)
 }
 
 /// Reads a grants CSV. Amounts are read in `token`'s units; dates are in `tz`; grants sized
@@ -185,9 +239,14 @@ const PEOPLE: &[Column] = &[
     col("country", &[]),
     col("region", &["state"]),
     col("hired", &["start_date", "hire_date"]),
+    col("salary", &[]),
+    col("wallet", &[]),
 ];
 
-const PRICES: &[Column] = &[col("date", &[]), col("close_usd", &[]), col("close_gbp", &[]), col("close_eur", &[])];
+const PRICES: &[Column] =
+    &[col("date", &[]), col("close_usd", &[]), col("close_gbp", &[]), col("close_eur", &[]), col("volume_tokens", &[])];
+
+const FX: &[Column] = &[col("date", &[]), col("currency", &[]), col("per_usd", &[])];
 
 const CLOSES: [(&str, Currency); 3] =
     [("close_usd", Currency::USD), ("close_gbp", Currency::GBP), ("close_eur", Currency::EUR)];
@@ -699,6 +758,11 @@ fn read_person(cx: &mut Cx<'_>, row: &Row<'_>) -> Result<Person, Reported> {
         }
     });
     let hired = row.parse(cx, "hired", |s, _| parse_date(s));
+    let salary = row.parse(cx, "salary", |s, _| parse_decimal(s, Sign::NonNegative));
+    let wallet = row.parse(cx, "wallet", |s, _| match company::wallet_problem(s) {
+        Some(why) => Err(why),
+        None => Ok(s.to_owned()),
+    });
     Ok(Person {
         id: id?,
         name: name?,
@@ -707,6 +771,8 @@ fn read_person(cx: &mut Cx<'_>, row: &Row<'_>) -> Result<Person, Reported> {
         country: country?,
         region: row.text("region"),
         hired: hired?,
+        salary: salary?,
+        wallet: wallet?,
     })
 }
 
@@ -761,7 +827,7 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, row: &Row<'_>) -> Result<GrantTerm
         Schedule::Linear(l) => calendar::date_of(l.start(), env.tz).ok(),
     };
     let grant_date = grant_date?.or(first).ok_or(Reported)?;
-    Ok(GrantTerms { grant, grant_date, size })
+    Ok(GrantTerms { grant, grant_date, size, policy: GrantPolicy::default() })
 }
 
 /// The amount in base units and how it was given: `amount_tokens`, or `value_usd` at

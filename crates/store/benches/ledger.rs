@@ -457,6 +457,7 @@ fn company_facts(grants: usize) -> Vec<Fact> {
             time_zone_name: tz_name.to_owned(),
             pay_frequency: PayFrequency::Monthly,
             demo_through: None,
+            policy: Default::default(),
         }),
         Fact::Token(TokenSettings { token: token.clone(), chain_id: Some(31337), address: None }),
     ];
@@ -477,6 +478,8 @@ fn company_facts(grants: usize) -> Vec<Fact> {
             country: Some("US".to_owned()),
             region: Some("NY".to_owned()),
             hired: Some(hired),
+            salary: None,
+            wallet: None,
         }));
     }
     for i in 0..grants {
@@ -506,6 +509,7 @@ fn company_facts(grants: usize) -> Vec<Fact> {
             },
             grant_date: start,
             size: GrantSize::Tokens,
+            policy: Default::default(),
         };
         facts.push(Fact::GrantIssued {
             grant: terms.grant.id.clone(),

@@ -5,13 +5,20 @@
 //! a crash writes exactly what an uninterrupted run would have:
 //! - `company:<hash>`, `token:<hash>`, `person:<id>:<hash>`: settings and people, addressed by
 //!   content (a change is a new event; the latest wins);
-//! - `price:<currency>:<date>`: one close per day (a different close for a recorded day is a
-//!   conflict);
+//! - `price:<currency>:<date>`: one close per day (a different close, or volume, for a recorded
+//!   day is a conflict); `fx:<currency>:<date>`: one rate per day, likewise;
 //! - `grant:<id>` issues a grant, `grant:<id>:terms:<hash>` corrects its terms,
 //!   `grant:<id>:event:<event>` adds a lifecycle event, `…:reversed` reverses one;
 //! - `vest:<grant>:<date>:<reason>:<period>`, `forfeit:…`: what a period run recognized (a
 //!   later run records only differences, as new or reversing entries);
-//! - `period:<id>`: the period's run is complete (written in the same transaction).
+//! - `period:<id>`: the period's run is complete (written in the same transaction);
+//! - `sale:<id>`: a sale of tokens from a person's wallet (the amount column is the amount sold);
+//! - `payroll:<period>:closed`: the period's payroll export, frozen.
+//!
+//! Keys added after the first ledgers (the company's policy, a person's salary and wallet, a
+//! price's volume) are written only when they are set, and read as their defaults when absent:
+//! an old ledger folds, and re-recording an unchanged company, person or price gives the same
+//! event (the same id and payload) as before, never a conflict.
 //!
 //! Grant terms and events are stored as canonical TOML (`tokencomp_core::canonical`) and read
 //! back through the company-file parser, so the ledger never holds a grant that would not
@@ -21,9 +28,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use jiff::civil::Date;
+use serde_json::Map;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokencomp_core::company::{CompanySettings, GrantTerms, PayFrequency, Person, PersonKind, Price, TokenSettings};
+use tokencomp_core::company::{
+    AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, GrantTerms,
+    PayFrequency, Person, PersonKind, Policy, Price, TokenSettings, WithholdingMethod,
+};
 use tokencomp_core::diag::Diagnostic;
 use tokencomp_core::{ForfeitReason, VestReason, canonical};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
@@ -61,7 +72,29 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "end",
     "vests",
     "forfeitures",
+    "withholding_method",
+    "sale_fee_bps",
+    "slippage_bps",
+    "fmv",
+    "fmv_days",
+    "attribution",
+    "classification",
+    "flat_withholding",
+    "salary",
+    "wallet",
+    "volume",
+    "per_usd",
+    "person",
+    "price",
+    "fee",
+    "selection",
+    "lots",
+    "rows",
+    "digest",
 ];
+
+/// How a sale picks the lots it disposes of.
+pub const SALE_SELECTIONS: [&str; 4] = ["fifo", "lifo", "hifo", "specific"];
 
 /// A fact, before it becomes an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +161,27 @@ pub enum Fact {
         vests: usize,
         forfeitures: usize,
     },
+    FxRate(FxRate),
+    /// Tokens sold from a person's wallet: `price` is USD per whole token, `fee` the sale's
+    /// total fee in USD, `selection` one of [`SALE_SELECTIONS`]; `lots` are the (lot id, amount)
+    /// pairs a specific identification names.
+    Sale {
+        id: String,
+        person: String,
+        wallet: String,
+        date: Date,
+        amount: TokenAmount,
+        price: Decimal,
+        fee: Decimal,
+        selection: String,
+        lots: Vec<(String, TokenAmount)>,
+    },
+    /// A pay period's payroll export, frozen: `rows` is kept verbatim, `digest` as given.
+    PayrollClosed {
+        period: String,
+        rows: String,
+        digest: String,
+    },
 }
 
 fn short_hash(s: &str) -> String {
@@ -170,8 +224,11 @@ impl Fact {
     pub fn to_event(&self, actor: &str) -> NewEvent {
         let (id, kind, subject, payload, amount) = match self {
             Fact::Company(c) => {
-                let p = json!({"name": c.name, "time_zone": c.time_zone_name, "pay_frequency": pay_frequency_name(c.pay_frequency),
+                let mut p = json!({"name": c.name, "time_zone": c.time_zone_name, "pay_frequency": pay_frequency_name(c.pay_frequency),
                                "demo_through": c.demo_through.map(|d| d.to_string())});
+                if let Value::Object(m) = &mut p {
+                    policy_keys(m, &c.policy);
+                }
                 (format!("company:{}", short_hash(&p.to_string())), "company", "company".to_owned(), p, None)
             }
             Fact::Token(t) => {
@@ -179,14 +236,40 @@ impl Fact {
                 (format!("token:{}", short_hash(&p.to_string())), "token", "token".to_owned(), p, None)
             }
             Fact::Person(p) => {
-                let v = json!({"id": p.id, "name": p.name, "email": p.email, "kind": kind_name(p.kind), "country": p.country,
+                let mut v = json!({"id": p.id, "name": p.name, "email": p.email, "kind": kind_name(p.kind), "country": p.country,
                                "region": p.region, "hired": p.hired.map(|d| d.to_string())});
+                if let Value::Object(m) = &mut v {
+                    if let Some(salary) = p.salary {
+                        m.insert("salary".into(), json!(salary.to_string()));
+                    }
+                    if let Some(wallet) = &p.wallet {
+                        m.insert("wallet".into(), json!(wallet));
+                    }
+                }
                 (format!("person:{}:{}", p.id, short_hash(&v.to_string())), "person", p.id.clone(), v, None)
             }
             Fact::Price(p) => {
-                let v =
+                let mut v =
                     json!({"date": p.date.to_string(), "close": p.close.to_string(), "currency": p.currency.code()});
+                if let (Value::Object(m), Some(volume)) = (&mut v, p.volume) {
+                    m.insert("volume".into(), json!(volume.to_string()));
+                }
                 (format!("price:{}:{}", p.currency, p.date), "price", format!("price:{}", p.date), v, None)
+            }
+            Fact::FxRate(r) => {
+                let v = json!({"date": r.date.to_string(), "currency": r.currency.code(), "per_usd": r.per_usd.to_string()});
+                (format!("fx:{}:{}", r.currency, r.date), "fx", format!("fx:{}", r.date), v, None)
+            }
+            Fact::Sale { id, person, wallet, date, amount, price, fee, selection, lots } => {
+                let lots: Vec<Value> =
+                    lots.iter().map(|(lot, a)| json!({"lot": lot, "amount": a.base_units().to_string()})).collect();
+                let v = json!({"id": id, "person": person, "wallet": wallet, "date": date.to_string(),
+                               "price": price.to_string(), "fee": fee.to_string(), "selection": selection, "lots": lots});
+                (format!("sale:{id}"), "sale", person.clone(), v, Some(*amount))
+            }
+            Fact::PayrollClosed { period, rows, digest } => {
+                let v = json!({"period": period, "rows": rows, "digest": digest});
+                (format!("payroll:{period}:closed"), "payroll.closed", format!("payroll:{period}"), v, None)
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
@@ -241,6 +324,37 @@ impl Fact {
     }
 }
 
+/// The company's policy keys that differ from the defaults (see the module doc).
+fn policy_keys(m: &mut Map<String, Value>, p: &Policy) {
+    if p.withholding != WithholdingMethod::default() {
+        m.insert("withholding_method".into(), json!(p.withholding.as_str()));
+    }
+    if p.sale_fee_bps != 0 {
+        m.insert("sale_fee_bps".into(), json!(p.sale_fee_bps));
+    }
+    if p.slippage_bps != 0 {
+        m.insert("slippage_bps".into(), json!(p.slippage_bps));
+    }
+    if p.fmv != FmvSource::default() {
+        m.insert("fmv".into(), json!(p.fmv.as_str()));
+        m.insert("fmv_days".into(), json!(p.fmv.days()));
+    }
+    if p.attribution != AttributionPolicy::default() {
+        m.insert("attribution".into(), json!(p.attribution.as_str()));
+    }
+    if p.classification != ClassificationPolicy::default() {
+        m.insert("classification".into(), json!(p.classification.as_str()));
+    }
+    if !p.flat_rules.is_empty() {
+        let rules: Vec<Value> = p
+            .flat_rules
+            .iter()
+            .map(|r| json!({"country": r.country, "employee_bps": r.employee_bps, "employer_bps": r.employer_bps}))
+            .collect();
+        m.insert("flat_withholding".into(), Value::Array(rules));
+    }
+}
+
 /// The id, kind, subject, payload and amount of what a period run recognized (or reversed):
 /// `{prefix}:{grant}:{date}:{reason}:{period}{suffix}`.
 #[allow(clippy::too_many_arguments)]
@@ -270,13 +384,39 @@ pub struct GrantRecord {
     pub issued_seq: i64,
 }
 
+/// A recorded sale, as `Fact::Sale` gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleRecord {
+    pub id: String,
+    pub person: String,
+    pub wallet: String,
+    pub date: Date,
+    pub amount: TokenAmount,
+    /// USD per whole token.
+    pub price: Decimal,
+    /// The sale's total fee, USD.
+    pub fee: Decimal,
+    /// One of [`SALE_SELECTIONS`].
+    pub selection: String,
+    pub lots: Vec<(String, TokenAmount)>,
+}
+
 /// A company's state, folded from its events.
 #[derive(Clone, Debug)]
 pub struct Company {
     pub company: CompanySettings,
     pub token: TokenSettings,
     pub people: BTreeMap<String, Person>,
+    /// Closes; a day's volume, when recorded, is in `volumes`.
     pub prices: BTreeMap<(Currency, Date), Decimal>,
+    /// Tokens traded per day, keyed like `prices`.
+    pub volumes: BTreeMap<(Currency, Date), Decimal>,
+    /// Units of the currency per 1 USD, by day.
+    pub fx: BTreeMap<(Currency, Date), Decimal>,
+    /// In ledger order.
+    pub sales: Vec<SaleRecord>,
+    /// Period → (the frozen export, its digest).
+    pub payroll_closed: BTreeMap<String, (String, String)>,
     pub grants: BTreeMap<String, GrantRecord>,
     /// Net recognized vest amounts per (grant, date, reason).
     pub recognized: BTreeMap<(String, Date, VestReason), u128>,
@@ -315,6 +455,115 @@ fn opt_str(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// A decimal written as a string, exactly; `what` says which rule it must meet.
+fn decimal(v: &Value, key: &str, e: &StoredEvent, ok: fn(&Decimal) -> bool, what: &str) -> Result<Decimal, FoldError> {
+    let d = Decimal::from_str_exact(s(v, key, e)?).map_err(|x| bad(e, format!("`{key}`: {x}")))?;
+    if ok(&d) { Ok(d) } else { Err(bad(e, format!("`{key}` must be {what}"))) }
+}
+
+fn opt_decimal(
+    v: &Value,
+    key: &str,
+    e: &StoredEvent,
+    ok: fn(&Decimal) -> bool,
+    what: &str,
+) -> Result<Option<Decimal>, FoldError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => decimal(v, key, e, ok, what).map(Some),
+    }
+}
+
+fn non_negative(d: &Decimal) -> bool {
+    !d.is_sign_negative()
+}
+
+fn positive(d: &Decimal) -> bool {
+    d.is_sign_positive() && !d.is_zero()
+}
+
+/// An optional name read with `from_name`; absent means the default.
+fn named<T: Default>(v: &Value, key: &str, e: &StoredEvent, from_name: fn(&str) -> Option<T>) -> Result<T, FoldError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(x) => {
+            let name = x.as_str().ok_or_else(|| bad(e, format!("`{key}` is not a string")))?;
+            from_name(name).ok_or_else(|| bad(e, format!("`{key}` = `{name}` is not known")))
+        }
+    }
+}
+
+fn opt_u32(v: &Value, key: &str, e: &StoredEvent) -> Result<Option<u32>, FoldError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => x
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| bad(e, format!("`{key}` is not a whole number"))),
+    }
+}
+
+/// The company's policy from its payload; every key absent from older ledgers is its default.
+fn read_policy(v: &Value, e: &StoredEvent) -> Result<Policy, FoldError> {
+    let withholding = named(v, "withholding_method", e, WithholdingMethod::from_name)?;
+    let fmv = match opt_str(v, "fmv") {
+        None if v.get("fmv").is_none_or(Value::is_null) => FmvSource::default(),
+        None => return Err(bad(e, "`fmv` is not a string")),
+        Some(name) => FmvSource::from_parts(&name, opt_u32(v, "fmv_days", e)?).map_err(|x| bad(e, x))?,
+    };
+    let mut flat_rules = Vec::new();
+    if let Some(rules) = v.get("flat_withholding") {
+        let rules = rules.as_array().ok_or_else(|| bad(e, "`flat_withholding` is not a list"))?;
+        for r in rules {
+            let bps = |k: &str| opt_u32(r, k, e)?.ok_or_else(|| bad(e, format!("a flat rule has no `{k}`")));
+            flat_rules.push(FlatRuleInput {
+                country: s(r, "country", e)?.to_owned(),
+                employee_bps: bps("employee_bps")?,
+                employer_bps: bps("employer_bps")?,
+            });
+        }
+    }
+    Ok(Policy {
+        withholding,
+        sale_fee_bps: opt_u32(v, "sale_fee_bps", e)?.unwrap_or(0),
+        slippage_bps: opt_u32(v, "slippage_bps", e)?.unwrap_or(0),
+        fmv,
+        attribution: named(v, "attribution", e, AttributionPolicy::from_name)?,
+        classification: named(v, "classification", e, ClassificationPolicy::from_name)?,
+        flat_rules,
+    })
+}
+
+fn units(v: &Value, key: &str, e: &StoredEvent) -> Result<TokenAmount, FoldError> {
+    let text = s(v, key, e)?;
+    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let n = text.parse::<u128>().ok().filter(|_| ok).ok_or_else(|| bad(e, format!("`{key}` is not base units")))?;
+    Ok(TokenAmount::from_base_units(n))
+}
+
+fn read_sale(v: &Value, e: &StoredEvent) -> Result<SaleRecord, FoldError> {
+    let selection = s(v, "selection", e)?;
+    if !SALE_SELECTIONS.contains(&selection) {
+        return Err(bad(e, format!("`selection` = `{selection}` is not one of: {}", SALE_SELECTIONS.join(", "))));
+    }
+    let mut lots = Vec::new();
+    for l in v.get("lots").and_then(Value::as_array).ok_or_else(|| bad(e, "payload has no `lots` list"))? {
+        lots.push((s(l, "lot", e)?.to_owned(), units(l, "amount", e)?));
+    }
+    Ok(SaleRecord {
+        id: s(v, "id", e)?.to_owned(),
+        person: s(v, "person", e)?.to_owned(),
+        wallet: s(v, "wallet", e)?.to_owned(),
+        date: date(v, "date", e)?,
+        amount: e.event.amount.ok_or_else(|| bad(e, "no amount"))?,
+        price: decimal(v, "price", e, non_negative, "a non-negative decimal")?,
+        fee: decimal(v, "fee", e, non_negative, "a non-negative decimal")?,
+        selection: selection.to_owned(),
+        lots,
+    })
+}
+
 impl Company {
     /// Folds every event, in order, into the company's state.
     pub fn fold(events: &[StoredEvent]) -> Result<Company, FoldError> {
@@ -322,6 +571,10 @@ impl Company {
         let mut token: Option<TokenSettings> = None;
         let mut people = BTreeMap::new();
         let mut prices = BTreeMap::new();
+        let mut volumes = BTreeMap::new();
+        let mut fx = BTreeMap::new();
+        let mut sales = Vec::new();
+        let mut payroll_closed = BTreeMap::new();
         // grant id → (terms TOML, active events, sequence of the issuing event)
         type Raw = (String, Vec<(String, String)>, i64);
         let mut raw: BTreeMap<String, Raw> = BTreeMap::new();
@@ -345,6 +598,7 @@ impl Company {
                         time_zone_name: tz_name.to_owned(),
                         pay_frequency,
                         demo_through: opt_date(&v, "demo_through", e)?,
+                        policy: read_policy(&v, e)?,
                     });
                 }
                 "token" => {
@@ -371,13 +625,29 @@ impl Company {
                         country: opt_str(&v, "country"),
                         region: opt_str(&v, "region"),
                         hired: opt_date(&v, "hired", e)?,
+                        salary: opt_decimal(&v, "salary", e, non_negative, "a non-negative decimal")?,
+                        wallet: opt_str(&v, "wallet"),
                     };
                     people.insert(p.id.clone(), p);
                 }
                 "price" => {
                     let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
                     let close = Decimal::from_str_exact(s(&v, "close", e)?).map_err(|x| bad(e, x.to_string()))?;
-                    prices.insert((currency, date(&v, "date", e)?), close);
+                    let day = date(&v, "date", e)?;
+                    prices.insert((currency, day), close);
+                    if let Some(volume) = opt_decimal(&v, "volume", e, positive, "above zero")? {
+                        volumes.insert((currency, day), volume);
+                    }
+                }
+                "fx" => {
+                    let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
+                    let rate = decimal(&v, "per_usd", e, positive, "above zero")?;
+                    fx.insert((currency, date(&v, "date", e)?), rate);
+                }
+                "sale" => sales.push(read_sale(&v, e)?),
+                "payroll.closed" => {
+                    let rows = s(&v, "rows", e)?.to_owned();
+                    payroll_closed.insert(s(&v, "period", e)?.to_owned(), (rows, s(&v, "digest", e)?.to_owned()));
                 }
                 "grant.issued" | "grant.corrected" => {
                     let id = s(&v, "grant", e)?.to_owned();
@@ -437,6 +707,10 @@ impl Company {
             token,
             people,
             prices,
+            volumes,
+            fx,
+            sales,
+            payroll_closed,
             grants,
             recognized,
             forfeits_recognized: forfeits,
@@ -447,8 +721,17 @@ impl Company {
     pub fn prices_vec(&self) -> Vec<Price> {
         self.prices
             .iter()
-            .map(|((currency, date), close)| Price { date: *date, close: *close, currency: *currency })
+            .map(|(&(currency, date), &close)| Price {
+                date,
+                close,
+                currency,
+                volume: self.volumes.get(&(currency, date)).copied(),
+            })
             .collect()
+    }
+
+    pub fn fx_vec(&self) -> Vec<FxRate> {
+        self.fx.iter().map(|(&(currency, date), &per_usd)| FxRate { date, currency, per_usd }).collect()
     }
 }
 

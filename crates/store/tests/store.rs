@@ -15,9 +15,12 @@ use jiff::civil::date;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokencomp_core::canonical::{write_event, write_terms};
-use tokencomp_core::company::{Price, parse_company};
-use tokencomp_money::{Decimal, TokenAmount};
-use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_core::company::{
+    AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, PayFrequency, Person,
+    PersonKind, Policy, Price, TokenSettings, WithholdingMethod, parse_company,
+};
+use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
+use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
 use tokencomp_store::{
@@ -171,6 +174,8 @@ conformance!(
     restore_is_all_or_nothing,
     reopening_keeps_the_ledger_and_migrates_once,
     concurrent_appenders_keep_one_chain,
+    the_compliance_facts_fold_back_as_recorded,
+    an_fx_or_volume_conflict_names_the_field,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +227,7 @@ fn price(day: u8, close: &str) -> NewEvent {
         date: date(2026, 10, i8::try_from(day).expect("a day")),
         close: Decimal::from_str_exact(close).expect("a decimal"),
         currency: "USD".parse().expect("USD"),
+        volume: None,
     })
     .to_event("oracle:test")
 }
@@ -810,5 +816,294 @@ fn both_backends_have_the_same_numbered_migrations() {
             let text = std::fs::read_to_string(root.join(backend).join(file)).expect("readable");
             assert_eq!(&text, sql, "{backend}/{file}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compliance inputs: policy, salaries, wallets, volumes, FX rates, sales, closed payrolls
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str_exact(s).expect("a decimal")
+}
+
+fn settings(policy: Policy) -> CompanySettings {
+    CompanySettings {
+        name: "Policy Co".into(),
+        time_zone: jiff::tz::TimeZone::UTC,
+        time_zone_name: "UTC".into(),
+        pay_frequency: PayFrequency::Monthly,
+        demo_through: None,
+        policy,
+    }
+}
+
+fn token_settings() -> TokenSettings {
+    TokenSettings { token: Token::new("NET", 18).expect("token"), chain_id: None, address: None }
+}
+
+fn someone(id: &str, salary: Option<&str>, wallet: Option<&str>) -> Person {
+    Person {
+        id: id.into(),
+        name: format!("Person {id}"),
+        email: None,
+        kind: PersonKind::Employee,
+        country: Some("DE".into()),
+        region: None,
+        hired: None,
+        salary: salary.map(dec),
+        wallet: wallet.map(str::to_owned),
+    }
+}
+
+/// Every policy key away from its default.
+fn full_policy() -> Policy {
+    Policy {
+        withholding: WithholdingMethod::NetSettlement,
+        sale_fee_bps: 10,
+        slippage_bps: 30,
+        fmv: FmvSource::Vwap(5),
+        attribution: AttributionPolicy::Graded,
+        classification: ClassificationPolicy::Liability,
+        flat_rules: vec![
+            FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 },
+            FlatRuleInput { country: "FR".into(), employee_bps: 3000, employer_bps: 450 },
+        ],
+    }
+}
+
+fn sale(id: &str, selection: &str, amount: u128, lots: &[(&str, u128)]) -> SaleRecord {
+    SaleRecord {
+        id: id.into(),
+        person: "ada".into(),
+        wallet: "ada-main".into(),
+        date: date(2026, 10, 15),
+        amount: TokenAmount::from_base_units(amount),
+        price: dec("1.2345"),
+        fee: dec("0.50"),
+        selection: selection.into(),
+        lots: lots.iter().map(|(l, a)| ((*l).to_owned(), TokenAmount::from_base_units(*a))).collect(),
+    }
+}
+
+fn sale_fact(r: &SaleRecord) -> Fact {
+    Fact::Sale {
+        id: r.id.clone(),
+        person: r.person.clone(),
+        wallet: r.wallet.clone(),
+        date: r.date,
+        amount: r.amount,
+        price: r.price,
+        fee: r.fee,
+        selection: r.selection.clone(),
+        lots: r.lots.clone(),
+    }
+}
+
+fn the_compliance_facts_fold_back_as_recorded(db: &mut Db) {
+    let usd: Currency = Currency::USD;
+    let with_volume =
+        Price { date: date(2026, 10, 1), close: dec("1.25"), currency: usd, volume: Some(dec("1250000.5")) };
+    let without = Price { date: date(2026, 10, 2), close: dec("1.30"), currency: usd, volume: None };
+    let gbp = FxRate { date: date(2026, 10, 1), currency: Currency::GBP, per_usd: dec("0.7900") };
+    let eur = FxRate { date: date(2026, 10, 1), currency: Currency::EUR, per_usd: dec("0.921234") };
+    // Recorded out of id order: the fold keeps sales in ledger order.
+    let sales = [
+        sale("s-2", "specific", u128::MAX, &[("vest-1", u128::MAX - 7), ("vest-2", 7)]),
+        sale("s-1", "fifo", 10u128.pow(18), &[]),
+    ];
+    let rows = "person,gross\nada,\"1,234.56\"\nzoë,0\n";
+    let facts = vec![
+        Fact::Company(settings(full_policy())),
+        Fact::Token(token_settings()),
+        Fact::Person(someone("ada", Some("185000.50"), Some("ada-main"))),
+        Fact::Person(someone("ben", None, None)),
+        Fact::Price(with_volume.clone()),
+        Fact::Price(without.clone()),
+        Fact::FxRate(gbp),
+        Fact::FxRate(eur),
+        sale_fact(&sales[0]),
+        sale_fact(&sales[1]),
+        Fact::PayrollClosed { period: "2026-10".into(), rows: rows.into(), digest: "sha256:abc".into() },
+    ];
+    let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event("system")).collect();
+    let id_list: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        id_list[6..],
+        ["fx:GBP:2026-10-01", "fx:EUR:2026-10-01", "sale:s-2", "sale:s-1", "payroll:2026-10:closed"]
+    );
+    assert_eq!((events[8].kind.as_str(), events[8].amount), ("sale", Some(TokenAmount::from_base_units(u128::MAX))));
+    assert_eq!(events[10].kind, "payroll.closed");
+    let s = db.store();
+    assert_eq!(s.append(&events, t(1)).expect("appends").new, facts.len());
+    // Recording the same facts again is a no-op.
+    assert_eq!(s.append(&events, t(2)).expect("re-appends"), Appended { new: 0, existing: facts.len() });
+
+    let c = Company::fold(&s.events().expect("reads")).expect("folds");
+    assert_eq!(c.company, settings(full_policy()));
+    assert_eq!(c.people["ada"], someone("ada", Some("185000.50"), Some("ada-main")));
+    assert_eq!(c.people["ada"].salary.map(|d| d.to_string()).as_deref(), Some("185000.50"));
+    assert_eq!(c.people["ben"], someone("ben", None, None));
+    assert_eq!(c.prices_vec(), vec![with_volume, without]);
+    assert_eq!(c.volumes.len(), 1);
+    assert_eq!(c.fx_vec(), vec![eur, gbp], "in (currency, date) order");
+    assert_eq!(c.fx[&(Currency::GBP, date(2026, 10, 1))].to_string(), "0.7900");
+    assert_eq!(c.sales, sales);
+    assert_eq!(c.payroll_closed["2026-10"], (rows.to_owned(), "sha256:abc".to_owned()));
+}
+
+fn an_fx_or_volume_conflict_names_the_field(db: &mut Db) {
+    let rate = |r: &str| {
+        Fact::FxRate(FxRate { date: date(2026, 10, 1), currency: Currency::GBP, per_usd: dec(r) }).to_event("system")
+    };
+    let s = db.store();
+    s.append(&[rate("0.79"), price(1, "1.25")], t(1)).expect("appends");
+    let before = s.events().expect("reads");
+    assert_eq!(s.append(&[rate("0.79")], t(2)).expect("the same rate").existing, 1);
+
+    let (id, field, message) = conflict(s.append(&[rate("0.80")], t(3)));
+    assert_eq!((id.as_str(), field), ("fx:GBP:2026-10-01", "per_usd"));
+    assert!(message.contains("0.79") && message.contains("0.80"), "{message}");
+    // Trailing zeros are part of what was recorded: 0.790 is another rate text.
+    assert_eq!(conflict(s.append(&[rate("0.790")], t(3))).1, "per_usd");
+
+    // A volume for a day recorded without one contradicts the record too.
+    let with_volume = Fact::Price(Price {
+        date: date(2026, 10, 1),
+        close: dec("1.25"),
+        currency: Currency::USD,
+        volume: Some(dec("1000")),
+    })
+    .to_event("oracle:test");
+    let (id, field, _) = conflict(s.append(&[with_volume], t(4)));
+    assert_eq!((id.as_str(), field), ("price:USD:2026-10-01", "volume"));
+    assert_eq!(s.events().expect("reads"), before, "nothing written");
+}
+
+/// A stored event as an older version of the ledger wrote it.
+fn stored(seq: i64, id: &str, kind: &str, payload: Value, amount: Option<u128>) -> StoredEvent {
+    StoredEvent {
+        seq,
+        event: NewEvent {
+            id: id.into(),
+            kind: kind.into(),
+            subject: kind.into(),
+            payload: payload.to_string(),
+            amount: amount.map(TokenAmount::from_base_units),
+            actor: "system".into(),
+        },
+        recorded_at: t(0),
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}
+
+#[test]
+fn an_old_ledger_without_the_new_keys_folds_to_the_defaults() {
+    // The payloads exactly as the ledger wrote them before policies, salaries and volumes.
+    let company = json!({"name": "Policy Co", "time_zone": "UTC", "pay_frequency": "monthly", "demo_through": null});
+    let person = json!({"id": "ben", "name": "Person ben", "email": null, "kind": "employee", "country": "DE",
+                        "region": null, "hired": null});
+    let close = json!({"date": "2026-10-01", "close": "1.25", "currency": "USD"});
+    let events = [
+        stored(1, "company:x", "company", company.clone(), None),
+        stored(
+            2,
+            "token:x",
+            "token",
+            json!({"symbol": "NET", "decimals": 18, "chain_id": null, "address": null}),
+            None,
+        ),
+        stored(3, "person:ben:x", "person", person.clone(), None),
+        stored(4, "price:USD:2026-10-01", "price", close.clone(), None),
+    ];
+    let c = Company::fold(&events).expect("an old ledger folds");
+    assert_eq!(c.company.policy, Policy::default());
+    assert_eq!(c.company.policy.withholding, WithholdingMethod::SellToCover);
+    assert_eq!(c.company.policy.fmv, FmvSource::Close);
+    assert_eq!(c.people["ben"], someone("ben", None, None));
+    assert!(c.volumes.is_empty() && c.fx.is_empty() && c.sales.is_empty() && c.payroll_closed.is_empty());
+
+    // Today's events for the same facts are the old ones, byte for byte: re-applying an unchanged
+    // company file to an old ledger records nothing and conflicts with nothing.
+    let now = |f: Fact| f.to_event("system").payload;
+    assert_eq!(now(Fact::Company(settings(Policy::default()))), company.to_string());
+    assert_eq!(now(Fact::Person(someone("ben", None, None))), person.to_string());
+    let p = Price { date: date(2026, 10, 1), close: dec("1.25"), currency: Currency::USD, volume: None };
+    assert_eq!(now(Fact::Price(p)), close.to_string());
+}
+
+#[test]
+fn unreadable_compliance_payloads_are_named() {
+    let base = || {
+        vec![
+            stored(
+                1,
+                "company:x",
+                "company",
+                json!({"name": "X", "time_zone": "UTC", "pay_frequency": "monthly"}),
+                None,
+            ),
+            stored(2, "token:x", "token", json!({"symbol": "NET", "decimals": 18}), None),
+        ]
+    };
+    let cases = [
+        (
+            stored(
+                3,
+                "company:y",
+                "company",
+                json!({"name": "X", "time_zone": "UTC", "pay_frequency": "monthly", "fmv": "vwap"}),
+                None,
+            ),
+            "fmv_days",
+        ),
+        (
+            stored(
+                3,
+                "company:y",
+                "company",
+                json!({"name": "X", "time_zone": "UTC", "pay_frequency": "monthly", "attribution": "front"}),
+                None,
+            ),
+            "attribution",
+        ),
+        (
+            stored(
+                3,
+                "fx:GBP:2026-10-01",
+                "fx",
+                json!({"date": "2026-10-01", "currency": "GBP", "per_usd": "0"}),
+                None,
+            ),
+            "per_usd",
+        ),
+        (
+            stored(
+                3,
+                "sale:s",
+                "sale",
+                json!({"id": "s", "person": "a", "wallet": "w", "date": "2026-10-01", "price": "1", "fee": "0",
+                       "selection": "lofo", "lots": []}),
+                Some(1),
+            ),
+            "lofo",
+        ),
+        (
+            stored(
+                3,
+                "sale:s",
+                "sale",
+                json!({"id": "s", "person": "a", "wallet": "w", "date": "2026-10-01", "price": "1", "fee": "-1",
+                       "selection": "fifo", "lots": []}),
+                Some(1),
+            ),
+            "fee",
+        ),
+    ];
+    for (event, named) in cases {
+        let mut events = base();
+        events.push(event);
+        let err = Company::fold(&events).expect_err("refused").to_string();
+        assert!(err.contains(named) && err.contains("event 3"), "{named}: {err}");
     }
 }

@@ -283,3 +283,105 @@ fn every_bad_import_fixture_is_refused_whole() {
     }
     assert!(checked >= 4, "found the bad fixtures");
 }
+
+/// The company as the ledger folds it.
+fn folded(c: &Company) -> tokencomp_store::ledger::Company {
+    let mut s = SqliteStore::open(&c.data().join("ledger.sqlite")).expect("opens");
+    tokencomp_store::ledger::Company::fold(&s.events().expect("events")).expect("folds")
+}
+
+fn dec(s: &str) -> tokencomp_money::Decimal {
+    tokencomp_money::Decimal::from_str_exact(s).expect("decimal")
+}
+
+#[test]
+fn import_fx_checks_every_row_then_records_each_rate_once() {
+    let c = Company::new();
+    c.ok(&["init", "examples/company.toml"]);
+    // 1,157 days (2023-09-01 … 2026-10-31), GBP and EUR on each.
+    let out = c.ok(&["import", "fx", "examples/fx.csv"]);
+    assert!(out.contains("2314 new events (0 unchanged)"), "{out}");
+    let out = c.ok(&["import", "fx", "examples/fx.csv"]);
+    assert!(out.contains("0 new events (2314 unchanged)"), "{out}");
+    let company = folded(&c);
+    assert_eq!(company.fx.len(), 2314);
+    // The file's first line, kept to the digit.
+    let first = company.fx[&(tokencomp_money::Currency::GBP, jiff::civil::date(2023, 9, 1))];
+    assert_eq!(first.to_string(), "0.7900");
+
+    // Every bad row at once, and nothing written.
+    let bad = c.write("fx.csv", "date,currency,per_usd\n2026-11-01,GBP,0.8\n2026-11-02,USD,1\n2026-11-03,EUR,zero\n");
+    c.refused(&["import", "fx", &bad], &["fx.csv:3:2 (currency)", "fx.csv:4:3 (per_usd)", "USD has no rate"]);
+    // A different rate for a recorded day is a conflict naming the field.
+    let clash = c.write("clash.csv", "date,currency,per_usd\n2023-09-01,GBP,0.7901\n");
+    c.refused(&["import", "fx", &clash], &["`fx:GBP:2023-09-01` already exists with a different per_usd"]);
+    let good = c.write("good.csv", "date,currency,per_usd\n2026-11-01,GBP,0.8\n");
+    assert!(c.ok(&["import", "fx", &good]).contains("1 new events"));
+}
+
+#[test]
+fn the_company_file_records_its_policy_salaries_volumes_and_rates() {
+    let c = Company::new();
+    let file = "[company]\nname = \"Policy Co\"\ntime_zone = \"Europe/Berlin\"\nwithholding_method = \"net_settlement\"\n\
+                sale_fee = \"0.25%\"\nslippage = \"0.5%\"\nfmv = \"vwap\"\nfmv_days = 5\nclassification = \"liability\"\n\
+                [[company.flat_withholding]]\ncountry = \"DE\"\nemployee = \"42%\"\nemployer = \"0%\"\n\
+                [token]\nsymbol = \"NET\"\ndecimals = 18\n\
+                [[person]]\nid = \"ada\"\nname = \"Ada\"\ncountry = \"DE\"\nsalary = \"96000\"\nwallet = \"ada-main\"\n\
+                [[price]]\ndate = 2026-01-02\nclose = \"1.50\"\nvolume = \"1250000\"\n\
+                [[fx]]\ndate = 2026-01-02\ncurrency = \"EUR\"\nper_usd = \"0.92\"\n\
+                [[grant]]\nid = \"g\"\nholder = \"ada\"\ngrant_date = 2026-01-02\namount = \"1000\"\n\
+                transferred_at_grant = true\nelection_83b = 2026-01-20\nfloor_usd = \"500\"\n\
+                [grant.schedule]\ntype = \"monthly\"\nstart = 2026-01-02\nduration_months = 12\n";
+    let path = c.write("policy.toml", file);
+    c.ok(&["init", &path]);
+    let company = folded(&c);
+    let policy = &company.company.policy;
+    assert_eq!(policy.withholding, tokencomp_core::company::WithholdingMethod::NetSettlement);
+    assert_eq!((policy.sale_fee_bps, policy.slippage_bps), (25, 50));
+    assert_eq!(policy.fmv, tokencomp_core::company::FmvSource::Vwap(5));
+    assert_eq!(policy.classification, tokencomp_core::company::ClassificationPolicy::Liability);
+    assert_eq!(policy.flat_rules.len(), 1);
+    assert_eq!(company.people["ada"].salary, Some(dec("96000")));
+    assert_eq!(company.people["ada"].wallet.as_deref(), Some("ada-main"));
+    assert_eq!(company.prices_vec()[0].volume, Some(dec("1250000")));
+    assert_eq!(company.fx_vec().len(), 1);
+    let g = &company.grants["g"].terms.policy;
+    assert!(g.transferred_at_grant);
+    assert_eq!(g.election_83b, Some(jiff::civil::date(2026, 1, 20)));
+    assert_eq!(g.floor, Some(dec("500")));
+
+    // Applying the same file records nothing; a changed grant policy is a correction of its terms.
+    assert!(c.ok(&["apply", &path]).contains(": 0 new events"));
+    let changed = c.write("changed.toml", &file.replace("floor_usd = \"500\"", "floor_usd = \"600\""));
+    assert!(c.ok(&["apply", &changed]).contains(": 1 new events"));
+    assert_eq!(folded(&c).grants["g"].terms.policy.floor, Some(dec("600")));
+    let h = c.json(&["history", "g", "--json"]);
+    assert!(h["events"].as_array().expect("events").iter().any(|e| e["kind"] == "grant.corrected"));
+
+    // A bad policy is located in the file, every problem at once, and changes nothing.
+    let bad = c.write(
+        "bad.toml",
+        &file.replace("election_83b = 2026-01-20", "election_83b = 2026-02-02").replace("fmv_days = 5\n", ""),
+    );
+    c.refused(
+        &["apply", &bad],
+        &["(company.fmv)", "needs `fmv_days`", "(grant[0].election_83b)", "30 days after it (2026-02-01)"],
+    );
+}
+
+#[test]
+fn the_demo_records_the_sample_companys_compliance_inputs() {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    let company = folded(&c);
+    assert_eq!(company.fx.len(), 2314, "examples/fx.csv, after the prices");
+    let policy = &company.company.policy;
+    assert_eq!((policy.sale_fee_bps, policy.slippage_bps), (10, 30));
+    assert_eq!(policy.attribution, tokencomp_core::company::AttributionPolicy::Graded);
+    assert_eq!(policy.flat_rules[0].country, "DE");
+    assert_eq!(company.people["noor"].salary, Some(dec("425000")));
+    assert_eq!(company.people["gus"].salary, None, "advisors are not on payroll");
+    let samir = &company.grants["samir-2025-hire"].terms.policy;
+    assert_eq!(samir.settlement_date, Some(jiff::civil::date(2026, 6, 30)));
+    c.ok(&["verify-ledger"]);
+}

@@ -4,9 +4,9 @@
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 use proptest::prelude::*;
-use tokencomp_core::company::{GrantSize, GrantTerms, Person, PersonKind, Price};
+use tokencomp_core::company::{FxRate, GrantPolicy, GrantSize, GrantTerms, Person, PersonKind, Price};
 use tokencomp_core::diag::Diagnostic;
-use tokencomp_core::import::{parse_grants, parse_people, parse_prices};
+use tokencomp_core::import::{parse_fx, parse_grants, parse_people, parse_prices};
 use tokencomp_core::{Allocation, Calendar, DayOfMonth, Grant, Linear, LinearModel, Period, Schedule, VestReason};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 
@@ -65,7 +65,17 @@ fn check_errors<T: std::fmt::Debug>(
 }
 
 fn person(id: &str, name: &str, kind: PersonKind) -> Person {
-    Person { id: id.into(), name: name.into(), email: None, kind, country: None, region: None, hired: None }
+    Person {
+        id: id.into(),
+        name: name.into(),
+        email: None,
+        kind,
+        country: None,
+        region: None,
+        hired: None,
+        salary: None,
+        wallet: None,
+    }
 }
 
 fn dec(s: &str) -> Decimal {
@@ -344,6 +354,7 @@ fn a_monthly_grant_with_a_cliff() {
         },
         grant_date: date(2025, 1, 15),
         size: GrantSize::Tokens,
+        policy: GrantPolicy::default(),
     };
     assert_eq!(g, &expected);
     // 12 × 1000 at the cliff a year after the start, then 1000 a month on the 31st or the
@@ -481,6 +492,7 @@ fn grants_from_a_cap_table_export() {
             },
             grant_date: date(2024, 1, 10),
             size: GrantSize::Tokens,
+            policy: GrantPolicy::default(),
         },
         GrantTerms {
             grant: Grant {
@@ -493,6 +505,7 @@ fn grants_from_a_cap_table_export() {
             },
             grant_date: date(2024, 2, 1),
             size: GrantSize::Tokens,
+            policy: GrantPolicy::default(),
         },
     ];
     assert_eq!(got, expected);
@@ -593,8 +606,10 @@ fn any_person() -> impl Strategy<Value = Person> {
         proptest::option::of("[A-Z]{2}"),
         proptest::option::of("[A-Z][A-Za-z, ]{0,8}[a-z]"),
         proptest::option::of(0i64..83_000),
+        proptest::option::of((0i128..10i128.pow(12), 0u32..=4)),
+        proptest::option::of("[A-Za-z0-9_.:-]{1,12}"),
     )
-        .prop_map(|(id, name, email, kind, country, region, hired)| Person {
+        .prop_map(|(id, name, email, kind, country, region, hired, salary, wallet)| Person {
             id,
             name,
             email,
@@ -602,6 +617,8 @@ fn any_person() -> impl Strategy<Value = Person> {
             country,
             region,
             hired: hired.map(|d| date(1970, 1, 1).checked_add(jiff::Span::new().days(d)).expect("date")),
+            salary: salary.map(|(m, scale)| Decimal::from_i128_with_scale(m, scale)),
+            wallet,
         })
 }
 
@@ -623,6 +640,8 @@ fn write_people(people: &[Person], columns: &[&str], crlf: bool) -> String {
                 "kind" => kind.to_owned(),
                 "country" => cell(p.country.as_deref().unwrap_or("")),
                 "region" => cell(p.region.as_deref().unwrap_or("")),
+                "salary" => p.salary.map(|d| d.to_string()).unwrap_or_default(),
+                "wallet" => cell(p.wallet.as_deref().unwrap_or("")),
                 _ => p.hired.map(|d| d.to_string()).unwrap_or_default(),
             })
             .collect();
@@ -635,7 +654,8 @@ proptest! {
     #[test]
     fn people_written_as_csv_read_back_the_same(
         people in proptest::collection::vec(any_person(), 0..12),
-        columns in Just(vec!["id", "name", "email", "kind", "country", "region", "hired"]).prop_shuffle(),
+        columns in Just(vec!["id", "name", "email", "kind", "country", "region", "hired", "salary", "wallet"])
+            .prop_shuffle(),
         crlf in any::<bool>(),
     ) {
         // Ids made unique by their position.
@@ -644,6 +664,213 @@ proptest! {
         let text = write_people(&people, &columns, crlf);
         match parse_people("p.csv", &text) {
             Ok(back) => prop_assert_eq!(back, people),
+            Err(errs) => prop_assert!(false, "{}\n{}", text, render(&errs)),
+        }
+    }
+}
+
+// ---- people: salary and wallet --------------------------------------------------------------
+
+#[test]
+fn people_with_a_salary_and_a_wallet() {
+    let text = "id,name,country,salary,wallet\n\
+                ada,Ada,US,215000,ada-ledger\n\
+                chen,Chen,GB,115000.50,\n\
+                gus,Gus,US,,gus.cold:1\n";
+    let people = ok(parse_people("p.csv", text));
+    let expected = vec![
+        Person {
+            country: Some("US".into()),
+            salary: Some(dec("215000")),
+            wallet: Some("ada-ledger".into()),
+            ..person("ada", "Ada", PersonKind::Employee)
+        },
+        // The salary is kept exactly, pence and all; an empty wallet cell is no wallet.
+        Person {
+            country: Some("GB".into()),
+            salary: Some(dec("115000.50")),
+            ..person("chen", "Chen", PersonKind::Employee)
+        },
+        Person {
+            country: Some("US".into()),
+            wallet: Some("gus.cold:1".into()),
+            ..person("gus", "Gus", PersonKind::Employee)
+        },
+    ];
+    assert_eq!(people, expected);
+    // The scale is kept too: 115000.50 is written back as it was given.
+    assert_eq!(people[1].salary.map(|d| d.to_string()).as_deref(), Some("115000.50"));
+}
+
+#[test]
+fn a_bad_salary_or_wallet_is_reported_at_its_cell() {
+    check_errors(
+        "p.csv",
+        parse_people("p.csv", "id,name,salary,wallet\nada,Ada,-1,main\nben,Ben,12k,\"my wallet\"\ncy,Cy,0,ok\n"),
+        &[
+            (2, 3, Some("salary"), "`-1` is not a non-negative decimal number"),
+            (3, 3, Some("salary"), "`12k` is not a non-negative decimal number"),
+            (3, 4, Some("wallet"), "has whitespace"),
+        ],
+    );
+}
+
+// ---- prices: volume -------------------------------------------------------------------------
+
+#[test]
+fn a_days_volume_goes_with_every_close_of_its_row() {
+    let text = "date,close_usd,close_gbp,volume_tokens\n\
+                2026-01-01,1.50,1.20,1250000\n\
+                2026-01-02,1.60,,\n\
+                2026-01-03,,1.25,0.5\n";
+    let got: Vec<(Date, Currency, String, Option<String>)> = ok(parse_prices("p.csv", text))
+        .into_iter()
+        .map(|p| (p.date, p.currency, p.close.to_string(), p.volume.map(|v| v.to_string())))
+        .collect();
+    let (usd, gbp) = (Currency::USD, Currency::GBP);
+    assert_eq!(
+        got,
+        vec![
+            (date(2026, 1, 1), usd, "1.50".into(), Some("1250000".into())),
+            (date(2026, 1, 1), gbp, "1.20".into(), Some("1250000".into())),
+            (date(2026, 1, 2), usd, "1.60".into(), None),
+            (date(2026, 1, 3), gbp, "1.25".into(), Some("0.5".into())),
+        ]
+    );
+}
+
+#[test]
+fn a_volume_must_be_above_zero_and_needs_a_close() {
+    check_errors(
+        "p.csv",
+        parse_prices("p.csv", "date,close_usd,volume_tokens\n2026-01-01,1.5,0\n2026-01-02,1.5,lots\n2026-01-03,,10\n"),
+        &[
+            (2, 3, Some("volume_tokens"), "`0` is not a positive decimal number: it must be above zero"),
+            (3, 3, Some("volume_tokens"), "`lots` is not a positive decimal number"),
+            (4, 2, Some("close_usd"), "no price on this line"),
+        ],
+    );
+}
+
+// ---- FX rates -------------------------------------------------------------------------------
+
+fn fx(date: Date, currency: Currency, per_usd: &str) -> FxRate {
+    FxRate { date, currency, per_usd: dec(per_usd) }
+}
+
+#[test]
+fn fx_rates_one_per_row_kept_exactly() {
+    // Columns in any order, names in any case; a byte-order mark and CRLF as a spreadsheet saves.
+    let text =
+        "\u{feff}Currency,DATE,per usd\r\nGBP,2026-01-01,0.7900\r\nEUR,2026-01-01,0.921234\r\nGBP,2026-01-02,0.78\r\n";
+    let rates = ok(parse_fx("fx.csv", text));
+    assert_eq!(
+        rates,
+        vec![
+            fx(date(2026, 1, 1), Currency::GBP, "0.7900"),
+            fx(date(2026, 1, 1), Currency::EUR, "0.921234"),
+            fx(date(2026, 1, 2), Currency::GBP, "0.78"),
+        ]
+    );
+    // Trailing zeros are kept: the rate is what the file says, digit for digit.
+    assert_eq!(rates[0].per_usd.to_string(), "0.7900");
+    assert_eq!(ok(parse_fx("fx.csv", "date,currency,per_usd\n")), vec![]);
+}
+
+#[test]
+fn every_bad_fx_row_at_once() {
+    let text = "date,currency,per_usd\n\
+                2026-01-01,GBP,0.79\n\
+                2026-01-02,USD,1\n\
+                2026-01-03,gbp,0.79\n\
+                2026-01-04,EUR,0\n\
+                2026-02-30,EUR,0.92\n\
+                2026-01-01,GBP,0.80\n\
+                2026-01-05,,0.9\n\
+                2026-01-06,EUR\n\
+                2026-01-07,EUR,-0.9\n";
+    check_errors(
+        "fx.csv",
+        parse_fx("fx.csv", text),
+        &[
+            (3, 2, Some("currency"), "USD has no rate against itself"),
+            (4, 2, Some("currency"), "`gbp` is not a currency code"),
+            (5, 3, Some("per_usd"), "`0` is not a positive decimal number: it must be above zero"),
+            (6, 1, Some("date"), "`2026-02-30` is not a date (YYYY-MM-DD)"),
+            (7, 1, Some("date"), "duplicate GBP rate for 2026-01-01: lines 2 and 7"),
+            (8, 2, Some("currency"), "`currency` must not be empty"),
+            (9, 3, Some("per_usd"), "2 fields, but the header has 3 columns"),
+            (10, 3, Some("per_usd"), "`-0.9` is not a positive decimal number"),
+        ],
+    );
+}
+
+#[test]
+fn fx_needs_its_three_columns() {
+    check_errors(
+        "fx.csv",
+        parse_fx("fx.csv", "date,rate\n2026-01-01,0.79\n"),
+        &[
+            (1, 1, Some("currency"), "missing column `currency`"),
+            (1, 1, Some("per_usd"), "missing column `per_usd`"),
+            (1, 2, Some("rate"), "unknown column `rate`; expected one of: date, currency, per_usd"),
+        ],
+    );
+}
+
+#[test]
+fn the_sample_company_fx_import() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fx.csv");
+    let text = std::fs::read_to_string(path).expect("examples/fx.csv");
+    let rates = ok(parse_fx("fx.csv", &text));
+    // 2023-09-01 through 2026-10-31 is 1,157 days (122 + 366 + 365 + 304), GBP and EUR on each.
+    assert_eq!(rates.len(), 2 * 1157);
+    let mut day = date(2023, 9, 1);
+    for pair in rates.chunks(2) {
+        assert_eq!((pair[0].date, pair[0].currency), (day, Currency::GBP));
+        assert_eq!((pair[1].date, pair[1].currency), (day, Currency::EUR));
+        day = day.tomorrow().expect("a day");
+    }
+    assert_eq!(day, date(2026, 11, 1));
+    // Rates near their centres (GBP 0.79, EUR 0.92), written with 4 to 6 decimals.
+    for r in &rates {
+        let (lo, hi) = if r.currency == Currency::GBP { ("0.69", "0.89") } else { ("0.82", "1.02") };
+        assert!(r.per_usd > dec(lo) && r.per_usd < dec(hi), "{r:?}");
+        assert!((4..=6).contains(&r.per_usd.scale()), "{r:?}");
+    }
+}
+
+fn any_fx() -> impl Strategy<Value = Vec<FxRate>> {
+    let currency = proptest::sample::select(vec![Currency::GBP, Currency::EUR, "JPY".parse().expect("JPY")]);
+    proptest::collection::vec((0i64..83_000, currency, 1i128..10i128.pow(12), 0u32..=8), 0..20).prop_map(|rows| {
+        let mut seen = std::collections::BTreeSet::new();
+        rows.into_iter()
+            .map(|(d, currency, m, scale)| FxRate {
+                date: date(1970, 1, 1).checked_add(jiff::Span::new().days(d)).expect("date"),
+                currency,
+                per_usd: Decimal::from_i128_with_scale(m, scale),
+            })
+            .filter(|r| seen.insert((r.date, r.currency)))
+            .collect()
+    })
+}
+
+proptest! {
+    #[test]
+    fn fx_rates_written_as_csv_read_back_the_same(rates in any_fx(), crlf in any::<bool>()) {
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut text = format!("date,currency,per_usd{end}");
+        for r in &rates {
+            text += &format!("{},{},{}{end}", r.date, r.currency, r.per_usd);
+        }
+        match parse_fx("fx.csv", &text) {
+            Ok(back) => {
+                // Exactly, scale included: the ledger stores the rate as its text.
+                let shown: Vec<String> = back.iter().map(|r| r.per_usd.to_string()).collect();
+                let given: Vec<String> = rates.iter().map(|r| r.per_usd.to_string()).collect();
+                prop_assert_eq!(shown, given);
+                prop_assert_eq!(back, rates);
+            }
             Err(errs) => prop_assert!(false, "{}\n{}", text, render(&errs)),
         }
     }
