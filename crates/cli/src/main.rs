@@ -4,6 +4,7 @@
 //! input printed as `error: …` / `  --> file:line:column (field)`).
 
 mod company;
+mod compliance;
 mod demo;
 mod ops;
 mod queries;
@@ -71,6 +72,16 @@ enum Command {
     Calendar(queries::CalendarArgs),
     /// Every event behind a grant's numbers, with actors.
     History(queries::HistoryArgs),
+    /// The period's payroll export (CSV), or `payroll close --period ID` to freeze it.
+    Payroll(compliance::PayrollArgs),
+    /// Record a sale of tokens from a person's wallet, matched to lots.
+    Sell(compliance::SellArgs),
+    /// Journals for the company's books or a person's lots and gains: CSV, beancount, hledger.
+    Books(compliance::BooksArgs),
+    /// Award units and compensation expense: opening, granted, vested, forfeited, closing.
+    Rollforward(compliance::RollforwardArgs),
+    /// A person's year: income, withholding, lots, disposals and gains.
+    TaxReport(compliance::TaxReportArgs),
     /// Check the ledger's hash chain.
     VerifyLedger,
     /// Write the ledger, chain state and keys to one file.
@@ -133,6 +144,11 @@ fn main() -> ExitCode {
         Command::Grants(args) => queries::grants(g, args),
         Command::Calendar(args) => queries::calendar(g, args),
         Command::History(args) => queries::history(g, args),
+        Command::Payroll(args) => compliance::run(g, args),
+        Command::Sell(args) => compliance::sell(g, args),
+        Command::Books(args) => compliance::books(g, args),
+        Command::Rollforward(args) => compliance::rollforward(g, args),
+        Command::TaxReport(args) => compliance::tax_report(g, args),
         Command::VerifyLedger => ops::verify(g),
         Command::Backup(args) => ops::backup(g, args),
         Command::Restore(args) => ops::restore(g, args),

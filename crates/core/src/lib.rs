@@ -3,14 +3,23 @@
 //! Pure: no IO, no clock, no global state. Dates and the company's time zone come in as
 //! parameters; amounts are exact base units (`tokencomp_money`).
 
+pub mod accounting;
+pub mod books;
 pub mod calendar;
 pub mod canonical;
 pub mod company;
 pub mod diag;
+pub mod fmv;
 pub mod grant;
 pub mod import;
+pub mod lots;
 pub mod ocf;
+pub mod payroll;
+pub mod rules;
 pub mod schedule;
+pub mod settle;
+pub mod statements;
+pub mod withholding;
 
 pub use grant::{
     Acceleration, EventKind, ForfeitReason, Forfeiture, Grant, GrantError, GrantEvent, MilestoneEffect,

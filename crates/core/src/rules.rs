@@ -675,9 +675,9 @@ mod tests {
     #[test]
     fn builtin_parses_with_the_expected_constants() {
         let rules = Rules::builtin().expect("valid");
-        assert_eq!(rules.us_years().collect::<Vec<_>>(), [2024, 2025, 2026]);
+        assert_eq!(rules.us_years().collect::<Vec<_>>(), [2023, 2024, 2025, 2026]);
         assert_eq!(rules.uk_years().collect::<Vec<_>>(), [2024, 2025, 2026]);
-        for (year, base) in [(2024, "168600"), (2025, "176100"), (2026, "184500")] {
+        for (year, base) in [(2023, "160200"), (2024, "168600"), (2025, "176100"), (2026, "184500")] {
             let us = rules.us(year).expect("valid");
             assert_eq!(us.social_security.wage_base, d(base));
             assert_eq!(us.social_security.employee_rate, d("0.062"));
@@ -758,7 +758,7 @@ source = \"x\"
     fn lookups_name_what_is_missing() {
         let rules = Rules::builtin().expect("valid");
         let err = rules.us(2027).expect_err("must be refused").to_string();
-        assert!(err.contains("2027") && err.contains("2024, 2025, 2026"), "{err}");
+        assert!(err.contains("2027") && err.contains("2023, 2024, 2025, 2026"), "{err}");
         let err = rules.uk(2030).expect_err("must be refused").to_string();
         assert!(err.contains("tax year 2030-31"), "{err}");
         let err = rules.us(2026).expect("valid").state("NV").expect_err("must be refused").to_string();

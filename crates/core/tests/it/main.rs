@@ -1,7 +1,11 @@
 //! Integration tests for the engine: one binary, one module per subject.
 
+mod accounting;
+mod books;
 mod goldens;
 mod import;
 mod lifecycle;
+mod lots;
 mod ocf;
 mod props;
+mod withholding;

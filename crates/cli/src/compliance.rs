@@ -1,0 +1,627 @@
+//! Compliance commands: `payroll` (and `payroll close`), `sell`, `books`, `rollforward`,
+//! `tax-report`. All of them read the compliance pass (`payroll::income_events`) over the
+//! whole ledger, so they always agree with each other.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use jiff::civil::Date;
+use sha2::{Digest, Sha256};
+use tokencomp_core::accounting::{self, AccountingError};
+use tokencomp_core::books;
+use tokencomp_core::company::{GrantTerms, Person};
+use tokencomp_core::fmv::PriceBook;
+use tokencomp_core::lots::{self, Selection};
+use tokencomp_core::payroll::{self, Context, IncomeEvent, RecognizedVest};
+use tokencomp_core::rules::{FlatRule, Rules};
+use tokencomp_core::statements::{self, AwardData, RecordedSale};
+use tokencomp_core::withholding::Payer;
+use tokencomp_money::Decimal;
+use tokencomp_money::TokenAmount;
+use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::run::{period_of, periods};
+
+use crate::company::{load, open_store, record};
+use crate::{Global, bad_input};
+
+/// The rules table: the built-in one plus the company's flat rules.
+pub fn rules(company: &Company) -> Result<Rules> {
+    let mut rules = Rules::builtin().context("the built-in tax rules")?;
+    for f in &company.company.policy.flat_rules {
+        let rate = |bps: u32| tokencomp_money::Decimal::new(i64::from(bps), 4);
+        let rule = FlatRule { employee_rate: rate(f.employee_bps), employer_rate: rate(f.employer_bps) };
+        rules = rules
+            .with_flat(&f.country, rule)
+            .with_context(|| format!("the flat withholding rule for {}", f.country))?;
+    }
+    Ok(rules)
+}
+
+/// Every recognized vest (net of reversals), as the compliance pass reads them.
+pub fn recognized(company: &Company) -> Vec<RecognizedVest> {
+    company
+        .recognized
+        .iter()
+        .filter(|(_, units)| **units > 0)
+        .map(|((grant, date, reason), units)| RecognizedVest {
+            grant: grant.clone(),
+            date: *date,
+            reason: *reason,
+            amount: TokenAmount::from_base_units(*units),
+        })
+        .collect()
+}
+
+/// The compliance pass over the whole ledger.
+pub fn income_events(company: &Company) -> Result<Vec<IncomeEvent>> {
+    let rules = rules(company)?;
+    let grants: BTreeMap<String, GrantTerms> =
+        company.grants.iter().map(|(id, g)| (id.clone(), g.terms.clone())).collect();
+    let cx = Context {
+        settings: &company.company,
+        token: &company.token.token,
+        people: &company.people,
+        grants: &grants,
+        prices: PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx },
+        rules: &rules,
+    };
+    Ok(payroll::income_events(&cx, &recognized(company))?)
+}
+
+#[derive(Args, Debug)]
+pub struct PayrollArgs {
+    #[command(subcommand)]
+    pub command: Option<PayrollCommand>,
+    /// The pay period (ids as `pay_frequency` defines them, e.g. `2026-10`).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Write the CSV here instead of standard output.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PayrollCommand {
+    /// Freeze the period's export: it never changes again; later corrections become
+    /// adjustment rows in the next open period.
+    Close {
+        #[arg(long)]
+        period: String,
+    },
+}
+
+/// The export of `period` as it stands: frozen rows when closed, else its own rows plus, for
+/// the first open period after the last closed one, adjustments of closed periods.
+pub fn export(company: &Company, events: &[IncomeEvent], period: &str) -> Result<(String, bool)> {
+    if let Some((rows, _)) = company.payroll_closed.get(period) {
+        return Ok((rows.clone(), true));
+    }
+    let freq = company.company.pay_frequency;
+    let period_id = |d: Date| period_of(freq, d).id;
+    let token = &company.token.token;
+    let mut rows = payroll::period_rows(token, &company.people, events, period, &period_id)?;
+    if is_first_open_after_closed(company, period) {
+        let mut recomputed = Vec::new();
+        let mut frozen = Vec::new();
+        for (closed, (text, _)) in &company.payroll_closed {
+            recomputed.extend(payroll::period_rows(token, &company.people, events, closed, &period_id)?);
+            frozen.extend(payroll::parse_csv(&format!("payroll {closed} (closed)"), text)?);
+        }
+        rows.extend(payroll::adjustments(&recomputed, &frozen, period));
+    }
+    Ok((payroll::to_csv(&rows, token), false))
+}
+
+/// Periods sort by their first day.
+fn period_order(company: &Company, id: &str) -> Option<Date> {
+    parse_period_start(company, id)
+}
+
+fn parse_period_start(company: &Company, id: &str) -> Option<Date> {
+    let freq = company.company.pay_frequency;
+    let guess = if let Some(rest) = id.strip_prefix("bw-") {
+        rest.parse::<Date>().ok()?
+    } else {
+        let ym = id.get(..7)?;
+        let d: Date = format!("{ym}-01").parse().ok()?;
+        if id.ends_with("-b") { d.with().day(16).build().ok()? } else { d }
+    };
+    let p = period_of(freq, guess);
+    (p.id == id).then_some(p.start)
+}
+
+/// True when `period` comes right after the latest closed period: corrections of closed
+/// periods are paid there (and frozen with it when it is closed).
+fn is_first_open_after_closed(company: &Company, period: &str) -> bool {
+    let freq = company.company.pay_frequency;
+    let (Some(start), Some(last)) =
+        (period_order(company, period), company.payroll_closed.keys().filter_map(|k| period_order(company, k)).max())
+    else {
+        return false;
+    };
+    period_of(freq, last).end.tomorrow().map(|d| period_of(freq, d).start == start).unwrap_or(false)
+}
+
+pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    match &args.command {
+        Some(PayrollCommand::Close { period }) => close(g, &mut *store, &company, period),
+        None => {
+            let Some(period) = &args.period else {
+                return Err(bad_input(
+                    "`tokencomp payroll` needs --period ID (or `payroll close --period ID`)",
+                    "--period",
+                ));
+            };
+            check_period(&company, period)?;
+            let events = income_events(&company)?;
+            let (csv, _) = export(&company, &events, period)?;
+            match &args.out {
+                Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
+                None => crate::out(format_args!("{csv}")),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_period(company: &Company, period: &str) -> Result<()> {
+    if period_order(company, period).is_none() {
+        return Err(bad_input(
+            format!("`{period}` is not a period id of this company's pay frequency"),
+            &format!("--period {period}"),
+        ));
+    }
+    Ok(())
+}
+
+fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, period: &str) -> Result<()> {
+    check_period(company, period)?;
+    if company.payroll_closed.contains_key(period) {
+        crate::outln!("payroll {period} is already closed; its export never changes");
+        return Ok(());
+    }
+    if !company.periods_run.contains(period) {
+        bail!("period {period} has not been run yet: run `tokencomp run --through <its last day>` first");
+    }
+    let events = income_events(company)?;
+    let (csv, _) = export(company, &events, period)?;
+    let digest = hex(&Sha256::digest(csv.as_bytes()));
+    let rows = payroll::parse_csv("export", &csv)?.len();
+    record(store, &[Fact::PayrollClosed { period: period.to_owned(), rows: csv, digest: digest.clone() }], &g.actor())?;
+    crate::outln!("closed payroll {period}: {rows} rows, sha256 {digest}");
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Recorded sales as the statements read them.
+pub fn recorded_sales(company: &Company) -> Vec<RecordedSale> {
+    company
+        .sales
+        .iter()
+        .map(|s| RecordedSale {
+            id: s.id.clone(),
+            person: s.person.clone(),
+            wallet: s.wallet.clone(),
+            date: s.date,
+            amount: s.amount,
+            price_usd: s.price,
+            fee_usd: s.fee,
+            selection: match s.selection.as_str() {
+                "lifo" => Selection::Lifo,
+                "hifo" => Selection::Hifo,
+                "specific" => Selection::Specific(s.lots.clone()),
+                _ => Selection::Fifo,
+            },
+        })
+        .collect()
+}
+
+fn price_book(company: &Company) -> PriceBook<'_> {
+    PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx }
+}
+
+fn person<'c>(company: &'c Company, id: &str) -> Result<&'c Person> {
+    company
+        .people
+        .get(id)
+        .ok_or_else(|| bad_input(format!("no person `{id}` in the company"), &format!("--person {id}")))
+}
+
+#[derive(Args, Debug)]
+pub struct SellArgs {
+    /// Who sold.
+    #[arg(long)]
+    pub person: String,
+    /// The wallet the tokens left (default: the person's delivery wallet).
+    #[arg(long)]
+    pub wallet: Option<String>,
+    /// Tokens sold, in whole tokens (e.g. `1250.5`).
+    #[arg(long)]
+    pub amount: String,
+    /// USD per whole token.
+    #[arg(long)]
+    pub price: String,
+    /// The sale's date.
+    #[arg(long)]
+    pub on: String,
+    /// The sale's total fee in USD (it reduces the proceeds).
+    #[arg(long, default_value = "0")]
+    pub fee: String,
+    /// Specific lots: `LOT=AMOUNT,LOT=AMOUNT` (US only); otherwise `--method`.
+    #[arg(long, conflicts_with = "method")]
+    pub lots: Option<String>,
+    /// fifo, lifo or hifo (US); UK and German sales always follow their statutory matching.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// A stable id for the sale (default: derived from its content, so a repeat is a no-op).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let token = &company.token.token;
+    let who = person(&company, &args.person)?;
+    let amount = token.parse(&args.amount).map_err(|e| bad_input(format!("amount: {e}"), "--amount"))?;
+    if amount.is_zero() {
+        return Err(bad_input("amount: a sale must sell something", "--amount"));
+    }
+    let price: Decimal = args
+        .price
+        .parse()
+        .ok()
+        .filter(|p: &Decimal| *p > Decimal::ZERO)
+        .ok_or_else(|| bad_input(format!("price: `{}` is not a positive decimal", args.price), "--price"))?;
+    let fee: Decimal = args
+        .fee
+        .parse()
+        .ok()
+        .filter(|f: &Decimal| !f.is_sign_negative() && f.scale() <= 2)
+        .ok_or_else(|| bad_input(format!("fee: `{}` is not an amount in cents", args.fee), "--fee"))?;
+    let date: Date = args.on.parse().map_err(|e| bad_input(format!("on: {e}"), "--on"))?;
+    let wallet = args.wallet.clone().or_else(|| who.wallet.clone()).unwrap_or_else(|| "main".to_owned());
+    let us = statements::regime(who) == tokencomp_core::lots::Regime::Us;
+    let (selection, lots) = match (&args.lots, args.method.as_deref()) {
+        (Some(spec), _) => {
+            if !us {
+                return Err(bad_input("specific lots: UK and German sales follow statutory matching", "--lots"));
+            }
+            let mut lots = Vec::new();
+            for part in spec.split(',') {
+                let (lot, a) = part
+                    .split_once('=')
+                    .ok_or_else(|| bad_input(format!("lots: `{part}` is not LOT=AMOUNT"), "--lots"))?;
+                let a = token.parse(a.trim()).map_err(|e| bad_input(format!("lots: {lot}: {e}"), "--lots"))?;
+                lots.push((lot.trim().to_owned(), a));
+            }
+            ("specific", lots)
+        }
+        (None, None | Some("fifo")) => ("fifo", Vec::new()),
+        (None, Some(m @ ("lifo" | "hifo"))) if us => (m, Vec::new()),
+        (None, Some(m)) => {
+            return Err(bad_input(
+                format!("method: `{m}` is not available here (fifo, lifo or hifo for US sellers; fifo otherwise)"),
+                "--method",
+            ));
+        }
+    };
+    let id = args.id.clone().unwrap_or_else(|| {
+        let key = format!("{}|{wallet}|{date}|{}|{price}|{fee}|{selection}|{lots:?}", who.id, amount.base_units());
+        format!("{}-{date}-{}", who.id, &hex(&Sha256::digest(key.as_bytes()))[..10])
+    });
+    let fact = Fact::Sale {
+        id: id.clone(),
+        person: who.id.clone(),
+        wallet,
+        date,
+        amount,
+        price,
+        fee,
+        selection: selection.to_owned(),
+        lots,
+    };
+    // Check the sale against the person's lots before recording anything.
+    let mut with_sale = company.clone();
+    if let Fact::Sale { id, person, wallet, date, amount, price, fee, selection, lots } = &fact {
+        with_sale.sales.push(tokencomp_store::ledger::SaleRecord {
+            id: id.clone(),
+            person: person.clone(),
+            wallet: wallet.clone(),
+            date: *date,
+            amount: *amount,
+            price: *price,
+            fee: *fee,
+            selection: selection.clone(),
+            lots: lots.clone(),
+        });
+    }
+    let events = income_events(&with_sale)?;
+    let book = statements::person_book(token, who, &events, &recorded_sales(&with_sale), &price_book(&with_sale))
+        .map_err(|e| bad_input(e, &format!("sale {id}")))?;
+    let appended = record(&mut *store, &[fact], &g.actor())?;
+    let (mut proceeds, mut gain) = (Decimal::ZERO, Decimal::ZERO);
+    for d in book.disposals.iter().filter(|d| d.sale == id) {
+        proceeds += d.proceeds;
+        gain += d.gain;
+    }
+    let currency = payroll::pay_currency(who);
+    if appended.new == 0 {
+        crate::outln!("sale {id} was already recorded");
+    } else {
+        crate::outln!(
+            "recorded sale {id}: {} {} by {}; proceeds {proceeds} {currency}, gain {gain} {currency}",
+            token.format(amount),
+            token.symbol(),
+            who.id
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct BooksArgs {
+    #[arg(long)]
+    pub from: String,
+    #[arg(long)]
+    pub to: String,
+    /// csv, beancount or hledger.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// A person's own lots and gains instead of the company's books.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+fn date_arg(text: &str, flag: &str) -> Result<Date> {
+    text.parse().map_err(|e| bad_input(format!("{flag}: `{text}`: {e}"), flag))
+}
+
+/// The company's awards as the accounting module measures them on `as_of`.
+pub fn awards(company: &Company, as_of: Date) -> Result<Vec<AwardData>> {
+    let prices = price_book(company);
+    let mut out = Vec::new();
+    for (id, g) in &company.grants {
+        out.push(
+            statements::award_data(&g.terms, &company.company.time_zone, as_of, &company.company.policy, &prices)
+                .with_context(|| format!("grant {id}"))?,
+        );
+    }
+    Ok(out)
+}
+
+fn price_at(company: &Company) -> impl Fn(Date) -> Result<Decimal, AccountingError> + '_ {
+    move |d| {
+        company
+            .prices
+            .get(&(tokencomp_money::Currency::USD, d))
+            .copied()
+            .ok_or(AccountingError::MissingPrice { date: d })
+    }
+}
+
+pub fn books(g: &Global, args: &BooksArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let from = date_arg(&args.from, "--from")?;
+    let to = date_arg(&args.to, "--to")?;
+    if from > to {
+        return Err(bad_input("--from is after --to", "--from"));
+    }
+    let token = &company.token.token;
+    let events = income_events(&company)?;
+    let journal = match &args.person {
+        Some(id) => {
+            let who = person(&company, id)?;
+            if statements::regime(who) == tokencomp_core::lots::Regime::Uk {
+                bail!(
+                    "{id} is taxed in the UK, where disposals match a section 104 pool; lot-level books for a pool \
+                     are not produced yet: use `tokencomp tax-report --person {id}`"
+                );
+            }
+            statements::person_journal(token, who, &events, &recorded_sales(&company), &price_book(&company), from, to)?
+        }
+        None => {
+            let freq = company.company.pay_frequency;
+            let ends: Vec<Date> = periods(freq, from, to).iter().map(|p| p.end).collect();
+            let opening = period_of(freq, from).start.yesterday().ok();
+            let awards = awards(&company, to)?;
+            let at = price_at(&company);
+            let expense = statements::expense_lines(token, &awards, opening, &ends, &at)?;
+            statements::company_journal(&company.company.name, token, &expense, &events, from, to)?
+        }
+    };
+    let text = match args.format.as_str() {
+        "csv" => books::to_csv(&journal)?,
+        "beancount" => books::to_beancount(&journal)?,
+        "hledger" => books::to_hledger(&journal)?,
+        other => return Err(bad_input(format!("format: `{other}` (csv, beancount or hledger)"), "--format")),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => crate::out(format_args!("{text}")),
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct RollforwardArgs {
+    #[arg(long)]
+    pub from: String,
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn rollforward(g: &Global, args: &RollforwardArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let from = date_arg(&args.from, "--from")?;
+    let to = date_arg(&args.to, "--to")?;
+    let token = &company.token.token;
+    let data = awards(&company, to)?;
+    let list: Vec<_> = data.iter().map(AwardData::award).collect();
+    let at = price_at(&company);
+    let r = accounting::rollforward(token, &list, from, to, &at)?;
+    let u = |a: TokenAmount| token.format(a);
+    if args.json {
+        let v = serde_json::json!({
+            "token": {"symbol": token.symbol(), "decimals": token.decimals()},
+            "from": from.to_string(), "to": to.to_string(),
+            "units": {"opening": r.units.opening.base_units().to_string(), "granted": r.units.granted.base_units().to_string(),
+                      "vested": r.units.vested.base_units().to_string(), "forfeited": r.units.forfeited.base_units().to_string(),
+                      "closing": r.units.closing.base_units().to_string()},
+            "expense": {"currency": "USD", "opening": r.expense.opening.to_string(), "recognized": r.expense.recognized.to_string(),
+                        "closing": r.expense.closing.to_string(), "unrecognized": r.expense.unrecognized.to_string()},
+        });
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    crate::outln!("Rollforward {from} to {to} ({}, expense in USD)", token.symbol());
+    crate::outln!("  units outstanding at start  {:>28}", u(r.units.opening));
+    crate::outln!("  + granted                   {:>28}", u(r.units.granted));
+    crate::outln!("  - vested                    {:>28}", u(r.units.vested));
+    crate::outln!("  - forfeited                 {:>28}", u(r.units.forfeited));
+    crate::outln!("  = outstanding at end        {:>28}", u(r.units.closing));
+    crate::outln!("  expense recognized before   {:>28}", r.expense.opening);
+    crate::outln!("  + recognized in the period  {:>28}", r.expense.recognized);
+    crate::outln!("  = recognized to date        {:>28}", r.expense.closing);
+    crate::outln!("  unrecognized (outstanding)  {:>28}", r.expense.unrecognized);
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct TaxReportArgs {
+    #[arg(long)]
+    pub person: String,
+    #[arg(long)]
+    pub year: i16,
+    #[arg(long)]
+    pub json: bool,
+    /// Write the person's Form 8949 rows (CSV) here.
+    #[arg(long)]
+    pub form_8949: Option<std::path::PathBuf>,
+}
+
+pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let token = &company.token.token;
+    let who = person(&company, &args.person)?;
+    let events = income_events(&company)?;
+    let sales = recorded_sales(&company);
+    let y = statements::tax_year(token, who, &events, &sales, &price_book(&company), args.year)?;
+    if let Some(path) = &args.form_8949 {
+        let csv = lots::form_8949_csv(&y.disposals, token, args.year);
+        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let cur = y.currency.code();
+    if args.json {
+        let income: Vec<_> = y
+            .income
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id(), "grant": e.grant, "kind": e.kind.name(), "vest_date": e.vest_date.to_string(),
+                    "income_date": e.income_date.to_string(), "units": e.units.base_units().to_string(),
+                    "fmv_usd": e.fmv.price.to_string(), "fmv_source": e.fmv.source, "fmv_window": [e.fmv.window.0.to_string(), e.fmv.window.1.to_string()],
+                    "fx_rate": e.fx_rate.to_string(), "price": e.price.to_string(), "token_income": e.token_income.to_string(),
+                    "top_up": e.top_up.to_string(), "form": e.form.name(),
+                    "withholding": e.withholding.lines.iter().map(|l| serde_json::json!({
+                        "kind": l.kind.name(), "payer": if l.payer == Payer::Employee { "employee" } else { "employer" },
+                        "base": l.base.to_string(), "rate": l.rate.to_string(), "amount": l.amount.to_string(), "source": l.source,
+                    })).collect::<Vec<_>>(),
+                    "method": method_name(e.settlement.method),
+                    "tokens_sold": e.settlement.tokens_sold.base_units().to_string(),
+                    "tokens_withheld": e.settlement.tokens_withheld.base_units().to_string(),
+                    "net_tokens": e.settlement.net_tokens.base_units().to_string(),
+                    "cash_remitted": e.settlement.cash_remitted.to_string(),
+                    "lot": {"id": e.lot.id, "wallet": e.lot.wallet, "acquired": e.lot.acquired.to_string(),
+                            "units": e.lot.units.base_units().to_string(), "basis": e.lot.basis.to_string()},
+                })
+            })
+            .collect();
+        let disposals: Vec<_> = y
+            .disposals
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "sale": d.sale, "lot": d.lot, "wallet": d.wallet, "acquired": d.acquired.to_string(), "sold": d.sold.to_string(),
+                    "units": d.amount.base_units().to_string(), "proceeds": d.proceeds.to_string(), "basis": d.basis.to_string(),
+                    "gain": d.gain.to_string(), "term": format!("{:?}", d.term).to_lowercase(), "rule": format!("{:?}", d.rule),
+                    "exempt": d.exempt,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "token": {"symbol": token.symbol(), "decimals": token.decimals()},
+            "person": who.id, "year": args.year, "currency": cur,
+            "regime": statements::regime(who).to_string(),
+            "income": income, "gross_income": y.gross.to_string(),
+            "withheld": y.withheld.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect::<serde_json::Map<_, _>>(),
+            "disposals": disposals,
+            "short_term_gain": y.short_gain.to_string(), "long_term_gain": y.long_gain.to_string(),
+        });
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    crate::outln!("Tax report {} — {} ({}), {} ({})", args.year, who.name, who.id, statements::regime(who), cur);
+    crate::outln!("Income ({} events): {} {cur}", y.income.len(), y.gross);
+    for e in &y.income {
+        crate::outln!(
+            "  {}  {:<10} {:>24} {} at {} {cur} = {} {cur}{}",
+            e.income_date,
+            e.grant,
+            token.format_display(e.units, 2),
+            token.symbol(),
+            e.price,
+            e.token_income,
+            if e.top_up.is_zero() { String::new() } else { format!(" + top-up {}", e.top_up) }
+        );
+    }
+    crate::outln!("Withheld:");
+    for (k, v) in &y.withheld {
+        crate::outln!("  {k:<24} {v:>14} {cur}");
+    }
+    crate::outln!("Disposals ({}):", y.disposals.len());
+    for d in &y.disposals {
+        crate::outln!(
+            "  {}  {:<28} {:>24} proceeds {:>12} basis {:>12} gain {:>12} {:?}",
+            d.sold,
+            d.lot,
+            token.format_display(d.amount, 2),
+            d.proceeds,
+            d.basis,
+            d.gain,
+            d.term
+        );
+    }
+    crate::outln!("Gains: short term {} {cur}, long term {} {cur}", y.short_gain, y.long_gain);
+    if statements::regime(who) == tokencomp_core::lots::Regime::De {
+        let book = statements::person_book(token, who, &events, &sales, &price_book(&company))?;
+        crate::outln!(
+            "Taxable private-sale gain (after the exemption limit): {} EUR",
+            lots::de_taxable_gain(&book, args.year)
+        );
+    }
+    Ok(())
+}
+
+fn method_name(m: tokencomp_core::company::WithholdingMethod) -> &'static str {
+    use tokencomp_core::company::WithholdingMethod as W;
+    match m {
+        W::SellToCover => "sell_to_cover",
+        W::NetSettlement => "net_settlement",
+        W::Cash => "cash",
+    }
+}
