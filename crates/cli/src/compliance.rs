@@ -38,12 +38,19 @@ pub fn rules(company: &Company) -> Result<Rules> {
     Ok(rules)
 }
 
-/// Every recognized vest (net of reversals), as the compliance pass reads them.
-pub fn recognized(company: &Company) -> Vec<RecognizedVest> {
+/// Every recognized vest (net of reversals) that is income on or before `through`, as the
+/// compliance pass reads them. Later income is left out, so a report never needs a price
+/// from after its own end.
+pub fn recognized(company: &Company, through: Date) -> Vec<RecognizedVest> {
+    let income_date = |grant: &str, date: Date| match company.grants.get(grant).map(|g| &g.terms.policy) {
+        Some(p) if p.transferred_at_grant && p.election_83b.is_some() => company.grants[grant].terms.grant_date,
+        Some(p) => p.settlement_date.filter(|s| *s > date).unwrap_or(date),
+        None => date,
+    };
     company
         .recognized
         .iter()
-        .filter(|(_, units)| **units > 0)
+        .filter(|((grant, date, _), units)| **units > 0 && income_date(grant, *date) <= through)
         .map(|((grant, date, reason), units)| RecognizedVest {
             grant: grant.clone(),
             date: *date,
@@ -53,8 +60,8 @@ pub fn recognized(company: &Company) -> Vec<RecognizedVest> {
         .collect()
 }
 
-/// The compliance pass over the whole ledger.
-pub fn income_events(company: &Company) -> Result<Vec<IncomeEvent>> {
+/// The compliance pass over the ledger's income through `through`.
+pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent>> {
     let rules = rules(company)?;
     let grants: BTreeMap<String, GrantTerms> =
         company.grants.iter().map(|(id, g)| (id.clone(), g.terms.clone())).collect();
@@ -66,7 +73,7 @@ pub fn income_events(company: &Company) -> Result<Vec<IncomeEvent>> {
         prices: PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx },
         rules: &rules,
     };
-    Ok(payroll::income_events(&cx, &recognized(company))?)
+    Ok(payroll::income_events(&cx, &recognized(company, through))?)
 }
 
 #[derive(Args, Debug)]
@@ -155,8 +162,8 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                     "--period",
                 ));
             };
-            check_period(&company, period)?;
-            let events = income_events(&company)?;
+            let end = check_period(&company, period)?;
+            let events = income_events(&company, end)?;
             let (csv, _) = export(&company, &events, period)?;
             match &args.out {
                 Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
@@ -167,18 +174,19 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     }
 }
 
-fn check_period(company: &Company, period: &str) -> Result<()> {
-    if period_order(company, period).is_none() {
-        return Err(bad_input(
+/// The period's last day, or bad input when `period` is not one of the company's ids.
+fn check_period(company: &Company, period: &str) -> Result<Date> {
+    match period_order(company, period) {
+        Some(start) => Ok(period_of(company.company.pay_frequency, start).end),
+        None => Err(bad_input(
             format!("`{period}` is not a period id of this company's pay frequency"),
             &format!("--period {period}"),
-        ));
+        )),
     }
-    Ok(())
 }
 
 fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, period: &str) -> Result<()> {
-    check_period(company, period)?;
+    let end = check_period(company, period)?;
     if company.payroll_closed.contains_key(period) {
         crate::outln!("payroll {period} is already closed; its export never changes");
         return Ok(());
@@ -186,7 +194,7 @@ fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, 
     if !company.periods_run.contains(period) {
         bail!("period {period} has not been run yet: run `tokencomp run --through <its last day>` first");
     }
-    let events = income_events(company)?;
+    let events = income_events(company, end)?;
     let (csv, _) = export(company, &events, period)?;
     let digest = hex(&Sha256::digest(csv.as_bytes()));
     let rows = payroll::parse_csv("export", &csv)?.len();
@@ -327,6 +335,11 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
         selection: selection.to_owned(),
         lots,
     };
+    if company.sales.iter().any(|s| s.id == id) {
+        record(&mut *store, &[fact], &g.actor())?;
+        crate::outln!("sale {id} was already recorded");
+        return Ok(());
+    }
     // Check the sale against the person's lots before recording anything.
     let mut with_sale = company.clone();
     if let Fact::Sale { id, person, wallet, date, amount, price, fee, selection, lots } = &fact {
@@ -342,7 +355,9 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
             lots: lots.clone(),
         });
     }
-    let events = income_events(&with_sale)?;
+    // Lots come from income up to the last priced day (later vests cannot be valued yet).
+    let through = company.prices.keys().map(|(_, d)| *d).max().unwrap_or(date).max(date);
+    let events = income_events(&with_sale, through)?;
     let book = statements::person_book(token, who, &events, &recorded_sales(&with_sale), &price_book(&with_sale))
         .map_err(|e| bad_input(e, &format!("sale {id}")))?;
     let appended = record(&mut *store, &[fact], &g.actor())?;
@@ -418,7 +433,7 @@ pub fn books(g: &Global, args: &BooksArgs) -> Result<()> {
         return Err(bad_input("--from is after --to", "--from"));
     }
     let token = &company.token.token;
-    let events = income_events(&company)?;
+    let events = income_events(&company, to)?;
     let journal = match &args.person {
         Some(id) => {
             let who = person(&company, id)?;
@@ -518,7 +533,8 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let token = &company.token.token;
     let who = person(&company, &args.person)?;
-    let events = income_events(&company)?;
+    let year_end = Date::new(args.year, 12, 31).map_err(|e| bad_input(format!("year: {e}"), "--year"))?;
+    let events = income_events(&company, year_end)?;
     let sales = recorded_sales(&company);
     let y = statements::tax_year(token, who, &events, &sales, &price_book(&company), args.year)?;
     if let Some(path) = &args.form_8949 {

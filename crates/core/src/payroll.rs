@@ -33,12 +33,12 @@ use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withh
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayrollError {
-    #[error("grant {grant}: vest on {date}: {source}")]
-    Fmv { grant: String, date: Date, source: FmvError },
+    #[error("grant {grant}: vest on {date}: {cause}")]
+    Fmv { grant: String, date: Date, cause: FmvError },
     #[error("grant {grant}: vest on {date}: {message}")]
     Withholding { grant: String, date: Date, message: String },
-    #[error("grant {grant}: vest on {date}: {source}")]
-    Settle { grant: String, date: Date, source: SettleError },
+    #[error("grant {grant}: vest on {date}: {cause}")]
+    Settle { grant: String, date: Date, cause: SettleError },
     #[error("grant {grant} is held by {holder}, who is not in the company")]
     UnknownHolder { grant: String, holder: String },
     #[error("a vest names grant {grant}, which is not in the company")]
@@ -282,7 +282,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         let terms = &cx.grants[p.grant];
         let grant = p.grant.to_owned();
         let date = p.income_date;
-        let fmv_err = |source| PayrollError::Fmv { grant: grant.clone(), date, source };
+        let fmv_err = |cause| PayrollError::Fmv { grant: grant.clone(), date, cause };
         let fmv = cx.prices.fmv(policy.fmv, date).map_err(fmv_err)?;
         let currency = pay_currency(person);
         let fx_rate = cx.prices.rate(currency, date).map_err(fmv_err)?;
@@ -341,7 +341,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         // The top-up is paid in cash, so it funds its own tax first.
         let token_tax = (employee_tax - top_up).max(Decimal::ZERO);
         let mut settlement = settle(cx.token, p.units, price, token_tax, method, costs)
-            .map_err(|source| PayrollError::Settle { grant: grant.clone(), date, source })?;
+            .map_err(|cause| PayrollError::Settle { grant: grant.clone(), date, cause })?;
         settlement.cash_remitted = employee_tax;
         settlement.cash_to_person += (top_up - employee_tax).max(Decimal::ZERO);
 

@@ -262,7 +262,9 @@ pub fn person_journal(
             postings,
         });
     }
-    entries.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+    // On one day, lots arrive (opening, vests) before sales can take them.
+    let rank = |e: &Entry| u8::from(e.id.starts_with("sale:"));
+    entries.sort_by(|a, b| (a.date, rank(a), &a.id).cmp(&(b.date, rank(b), &b.id)));
     Ok(Journal { title: format!("{} — tokens and gains", person.name), token: token.clone(), currency, entries })
 }
 

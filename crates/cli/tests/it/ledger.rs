@@ -8,24 +8,24 @@ use serde_json::Value;
 use tokencomp_store::sqlite::SqliteStore;
 use tokencomp_store::{Store, canonical_dump};
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-struct Company {
+pub(crate) struct Company {
     dir: tempfile::TempDir,
 }
 
 impl Company {
-    fn new() -> Company {
+    pub(crate) fn new() -> Company {
         Company { dir: tempfile::tempdir().expect("temp dir") }
     }
 
-    fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_tokencomp"))
             .arg("--data")
             .arg(self.data())
@@ -37,18 +37,18 @@ impl Company {
             .expect("runs")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
         serde_json::from_str(&self.ok(args)).expect("JSON")
     }
 
     /// Exit code 2, every expected fragment on stderr, and the ledger exactly as before.
-    fn refused(&self, args: &[&str], fragments: &[&str]) {
+    pub(crate) fn refused(&self, args: &[&str], fragments: &[&str]) {
         let before = self.dump();
         let out = self.run(args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -59,7 +59,7 @@ impl Company {
         assert_eq!(self.dump(), before, "{args:?} changed the ledger");
     }
 
-    fn dump(&self) -> String {
+    pub(crate) fn dump(&self) -> String {
         let path = self.data().join("ledger.sqlite");
         if !path.exists() {
             return String::new();
@@ -68,7 +68,7 @@ impl Company {
         canonical_dump(&s.events().expect("events"))
     }
 
-    fn write(&self, name: &str, text: &str) -> String {
+    pub(crate) fn write(&self, name: &str, text: &str) -> String {
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).expect("write");
         p.display().to_string()
