@@ -80,8 +80,29 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     crate::outln!("  vested         {}", f(vested));
     crate::outln!("  forfeited      {}", f(forfeited));
     crate::outln!("  vesting {next_from}..{next_to}: {}", f(TokenAmount::from_base_units(next)));
+
+    // The last period's payroll, from the same compliance pass the reports use.
+    let last = tokencomp_store::run::period_of(company.company.pay_frequency, through);
+    let income = crate::compliance::income_events(&company, through)?;
+    let in_period: Vec<_> = income.iter().filter(|e| e.income_date >= last.start && e.income_date <= through).collect();
+    let mut by_currency: std::collections::BTreeMap<&str, (tokencomp_money::Decimal, tokencomp_money::Decimal)> =
+        std::collections::BTreeMap::new();
+    for e in &in_period {
+        let t = by_currency.entry(e.currency.code()).or_default();
+        t.0 += e.gross();
+        t.1 += e.withholding.employee_total();
+    }
+    crate::outln!("  payroll {}    {} vests", last.id, in_period.len());
+    for (cur, (gross, withheld)) in &by_currency {
+        crate::outln!("    {cur}          wages {gross}, withheld {withheld}");
+    }
     crate::outln!(
-        "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`"
+        "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`,\n      \
+         `tokencomp payroll --period {}`, `tokencomp tax-report --person ada --year {}`, \
+         `tokencomp books --from {}-01-01 --to {through} --format beancount`",
+        last.id,
+        through.year(),
+        through.year()
     );
     Ok(())
 }
