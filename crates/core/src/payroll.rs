@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use jiff::civil::Date;
-use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, token_value};
+use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, mul_div_floor, token_value};
 
 use crate::VestReason;
 use crate::company::{CompanySettings, GrantTerms, Person, PersonKind, WithholdingMethod};
@@ -184,11 +184,24 @@ fn jurisdiction(person: &Person) -> (Option<Jurisdiction>, Form) {
     }
 }
 
-fn dec(units: TokenAmount) -> Result<Decimal, PayrollError> {
-    i128::try_from(units.base_units())
-        .ok()
-        .and_then(|u| Decimal::try_from_i128_with_scale(u, 0).ok())
-        .ok_or_else(|| PayrollError::Overflow(format!("{} base units", units.base_units())))
+/// A vest's share of a grant's floor, `floor × units / granted`, rounded once to cents (half away
+/// from zero). Formed in 256-bit integers: as a `Decimal`, floor × base units overflows (and
+/// panicked) for an 18-decimal token ($3,000,000 × 5 × 10^22 base units > 7.9 × 10^28).
+fn floor_share(floor: Decimal, units: TokenAmount, granted: TokenAmount) -> Result<Decimal, PayrollError> {
+    let overflow = || PayrollError::Overflow(format!("the floor share of {} base units", units.base_units()));
+    // A negative floor guarantees nothing (the company file refuses one anyway).
+    let floor = floor.max(Decimal::ZERO);
+    let mantissa = u128::try_from(floor.mantissa()).map_err(|_| overflow())?;
+    // floor = mantissa / 10^scale, so the share in cents is mantissa × 10^(2 − scale) × units / granted.
+    let (cents_numerator, divisor) = match floor.scale().checked_sub(2) {
+        None => (mantissa.checked_mul(10u128.pow(2 - floor.scale())).ok_or_else(overflow)?, 1),
+        Some(extra) => (mantissa, 10u128.checked_pow(extra).ok_or_else(overflow)?),
+    };
+    // Twice the exact share, floored: ⌊2x⌋; then x rounded half up is ⌊(⌊2x⌋ + 1) / 2⌋.
+    let twice = cents_numerator.checked_mul(2).ok_or_else(overflow)?;
+    let q = mul_div_floor(twice, units.base_units(), granted.base_units()).ok_or_else(overflow)? / divisor;
+    let cents = i128::try_from(q / 2 + q % 2).map_err(|_| overflow())?;
+    Decimal::try_from_i128_with_scale(cents, 2).map_err(|_| overflow())
 }
 
 /// A person's wage totals within one tax year, as the pass walks forward in time.
@@ -292,7 +305,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
 
         let top_up = match terms.policy.floor {
             Some(floor) if !terms.grant.amount.is_zero() => {
-                let share = MONEY_ROUNDING.apply(floor * dec(p.units)? / dec(terms.grant.amount)?);
+                let share = floor_share(floor, p.units, terms.grant.amount)?;
                 let usd = token_value(cx.token, p.units, fmv.price, MONEY_ROUNDING).map_err(money)?;
                 let short_usd = (share - usd).max(Decimal::ZERO);
                 MONEY_ROUNDING.apply(short_usd * fx_rate)
