@@ -533,7 +533,10 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let token = &company.token.token;
     let who = person(&company, &args.person)?;
-    let year_end = Date::new(args.year, 12, 31).map_err(|e| bad_input(format!("year: {e}"), "--year"))?;
+    // UK tax years end on 5 April of the next calendar year.
+    let uk = statements::regime(who) == tokencomp_core::lots::Regime::Uk;
+    let end = if uk { Date::new(args.year.saturating_add(1), 4, 5) } else { Date::new(args.year, 12, 31) };
+    let year_end = end.map_err(|e| bad_input(format!("year: {e}"), "--year"))?;
     let events = income_events(&company, year_end)?;
     let sales = recorded_sales(&company);
     let y = statements::tax_year(token, who, &events, &sales, &price_book(&company), args.year)?;

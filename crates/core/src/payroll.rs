@@ -215,12 +215,21 @@ struct YearToDate {
 }
 
 /// Salary earned through the month that `date` falls in, and that month's instalment, with
-/// the tax year and month it belongs to (US calendar, UK tax months 6th to 5th).
+/// the tax year and month it belongs to (US calendar, UK tax months 6th to 5th). Someone hired
+/// during the year is paid from their hire month on.
 fn salary_to_date(person: &Person, uk: bool, date: Date) -> (i16, i8, Decimal, Decimal) {
-    let (year, month) = if uk { uk_tax_month(date) } else { (date.year(), date.month()) };
+    let month_of = |d: Date| if uk { uk_tax_month(d) } else { (d.year(), d.month()) };
+    let (year, month) = month_of(date);
+    let first = match person.hired.map(month_of) {
+        Some((y, m)) if y == year => m,
+        Some((y, _)) if y > year => month + 1,
+        _ => 1,
+    };
     let annual = person.salary.unwrap_or(Decimal::ZERO);
     let monthly = MONEY_ROUNDING.apply(annual / Decimal::from(12));
-    (year, month, monthly * Decimal::from(month), monthly)
+    let months = (month - first + 1).max(0);
+    let this_month = if months > 0 { monthly } else { Decimal::ZERO };
+    (year, month, monthly * Decimal::from(months), this_month)
 }
 
 /// Income events for every recognized vest, in (person, income date, grant) order.

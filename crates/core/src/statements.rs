@@ -348,7 +348,7 @@ pub fn company_journal(
     Ok(Journal { title: title.to_owned(), token: token.clone(), currency: Currency::USD, entries })
 }
 
-/// A person's year: income, withholding, lots acquired, disposals and gains.
+/// A person's tax year (calendar; UK: from 6 April): income, withholding, disposals and gains.
 #[derive(Clone, Debug)]
 pub struct TaxYear<'a> {
     pub person: &'a Person,
@@ -371,8 +371,12 @@ pub fn tax_year<'a>(
     prices: &PriceBook<'_>,
     year: i16,
 ) -> Result<TaxYear<'a>, StatementError> {
-    let income: Vec<&IncomeEvent> =
-        events.iter().filter(|e| e.person == person.id && e.income_date.year() == year).collect();
+    // The UK's tax year runs 6 April to 5 April (`year` is the one it starts in).
+    let in_year = |d: Date| match regime(person) {
+        Regime::Uk => crate::rules::uk_tax_month(d).0 == year,
+        _ => d.year() == year,
+    };
+    let income: Vec<&IncomeEvent> = events.iter().filter(|e| e.person == person.id && in_year(e.income_date)).collect();
     let mut withheld: BTreeMap<&'static str, Decimal> = BTreeMap::new();
     let mut gross = Decimal::ZERO;
     for e in &income {
@@ -382,7 +386,7 @@ pub fn tax_year<'a>(
         }
     }
     let book = person_book(token, person, events, sales, prices)?;
-    let disposals: Vec<Disposal> = book.disposals.into_iter().filter(|d| d.sold.year() == year).collect();
+    let disposals: Vec<Disposal> = book.disposals.into_iter().filter(|d| in_year(d.sold)).collect();
     let (mut short_gain, mut long_gain) = (Decimal::ZERO, Decimal::ZERO);
     for d in &disposals {
         match d.term {
