@@ -501,7 +501,10 @@ pub fn period_rows(
     period_of: &dyn Fn(Date) -> String,
 ) -> Result<Vec<PayrollRow>, PayrollError> {
     let mut rows: BTreeMap<&str, PayrollRow> = BTreeMap::new();
-    for e in events.iter().filter(|e| period_of(e.income_date) == period) {
+    // Many events share a day: ask for each day's period once.
+    let mut in_period: BTreeMap<Date, bool> = BTreeMap::new();
+    let mut belongs = |d: Date| *in_period.entry(d).or_insert_with(|| period_of(d) == period);
+    for e in events.iter().filter(|e| belongs(e.income_date)) {
         let row = rows.entry(e.person.as_str()).or_insert_with(|| {
             let p = people.get(&e.person);
             PayrollRow {
@@ -557,8 +560,12 @@ pub fn adjustments(recomputed: &[PayrollRow], frozen: &[PayrollRow], period: &st
         .collect()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// The export: a header, then one line per row. Money columns have two decimals, token
@@ -570,13 +577,18 @@ pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
     out.push('\n');
     for r in rows {
         let ids = [&r.person, &r.name, &r.period, &r.earning_code, &r.form, &r.currency, &r.state, &r.adjusts];
-        let mut line: Vec<String> = ids.iter().map(|s| csv_field(s)).collect();
-        line.extend(r.values.iter().enumerate().map(|(i, v)| {
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&csv_field(id));
+        }
+        for (i, v) in r.values.iter().enumerate() {
             let mut v = *v;
             v.rescale(if i < TOKEN_COLUMNS_FROM { 2 } else { u32::from(token.decimals()) });
-            v.to_string()
-        }));
-        let _ = writeln!(out, "{}", line.join(","));
+            let _ = write!(out, ",{v}");
+        }
+        out.push('\n');
     }
     out
 }

@@ -107,10 +107,48 @@ pub fn token_value(
     if price.is_sign_negative() && !price.is_zero() {
         return Err(FiatError::NonPositivePrice(price));
     }
+    let den_exp = u32::from(token.decimals()) + price.scale();
+    // Fast path: the same arithmetic in u128 when every factor fits (typical amounts and prices).
+    let narrow = 10u128.checked_pow(rounding.scale).and_then(|p| {
+        let num = amount.base_units().checked_mul(price.mantissa().unsigned_abs())?.checked_mul(p)?;
+        Some((num, 10u128.checked_pow(den_exp)?))
+    });
+    if let Some((num, den)) = narrow {
+        let q = divide_rounded_u128(num, den, rounding.midpoint);
+        return i128::try_from(q)
+            .ok()
+            .and_then(|m| Decimal::try_from_i128_with_scale(m, rounding.scale).ok())
+            .ok_or(FiatError::Overflow);
+    }
+    token_value_wide(amount, price, rounding, den_exp)
+}
+
+fn token_value_wide(
+    amount: TokenAmount,
+    price: Decimal,
+    rounding: Rounding,
+    den_exp: u32,
+) -> Result<Decimal, FiatError> {
     let num = U512::from(amount.base_units()) * mantissa(price) * pow10(rounding.scale);
-    let den = pow10(u32::from(token.decimals()) + price.scale());
+    let den = pow10(den_exp);
     let q = divide_rounded(num, den, rounding.midpoint);
     to_decimal(q, rounding.scale)
+}
+
+/// `divide_rounded` in u128 (`den` > 0; `2 × remainder` cannot overflow since it is < 2 × den
+/// ≤ 2 × 10^38 < u128::MAX).
+fn divide_rounded_u128(num: u128, den: u128, midpoint: Midpoint) -> u128 {
+    let q = num / den;
+    let r = num % den;
+    let up = match (r * 2).cmp(&den) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => match midpoint {
+            Midpoint::AwayFromZero => true,
+            Midpoint::ToEven => q % 2 == 1,
+        },
+    };
+    if up { q + 1 } else { q }
 }
 
 /// How many base units `value` buys at `price`, rounded down (a grant sized in fiat never
@@ -123,6 +161,14 @@ pub fn tokens_for_value(token: &Token, value: Decimal, price: Decimal) -> Result
         return Err(FiatError::NegativeValue(value));
     }
     // value = mv / 10^sv, price = mp / 10^sp; units = mv * 10^(dec + sp) / (mp * 10^sv).
+    let narrow = 10u128.checked_pow(u32::from(token.decimals()) + price.scale()).and_then(|p| {
+        let num = value.mantissa().unsigned_abs().checked_mul(p)?;
+        let den = price.mantissa().unsigned_abs().checked_mul(10u128.checked_pow(value.scale())?)?;
+        Some(num / den)
+    });
+    if let Some(q) = narrow {
+        return Ok(TokenAmount::from_base_units(q));
+    }
     let num = mantissa(value) * pow10(u32::from(token.decimals()) + price.scale());
     let den = mantissa(price) * pow10(value.scale());
     let q = num / den;
@@ -155,6 +201,31 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).expect("decimal literal")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_u128_fast_paths_agree_with_512_bit_arithmetic(
+            units in proptest::prop_oneof![0u128..10u128.pow(27), 0u128..u128::MAX / 2],
+            mantissa in proptest::prop_oneof![1i64..100_000, 1i64..i64::MAX], scale in 0u32..20, decimals in 0u8..=38,
+            even in proptest::bool::ANY,
+        ) {
+            let token = Token::new("T", decimals).expect("token");
+            let price = Decimal::new(mantissa, scale);
+            let amount = TokenAmount::from_base_units(units);
+            let rounding = Rounding { scale: 2, midpoint: if even { Midpoint::ToEven } else { Midpoint::AwayFromZero } };
+            let wide = token_value_wide(amount, price, rounding, u32::from(decimals) + price.scale());
+            proptest::prop_assert_eq!(token_value(&token, amount, price, rounding), wide);
+            let value = Decimal::new(mantissa / 3, scale.min(10));
+            let q = U512::from(value.mantissa().unsigned_abs()) * pow10(u32::from(decimals) + price.scale())
+                / (mantissa_of(price) * pow10(value.scale()));
+            let expect = u128::try_from(q).map(TokenAmount::from_base_units).map_err(|_| FiatError::Overflow);
+            proptest::prop_assert_eq!(tokens_for_value(&token, value, price), expect);
+        }
+    }
+
+    fn mantissa_of(d: Decimal) -> U512 {
+        mantissa(d)
     }
 
     #[test]
