@@ -638,9 +638,8 @@ impl Grant {
         perf: &[PerfState<'_>],
         as_of: Option<Date>,
     ) -> Result<Timeline, GrantError> {
-        // Candidate days where the cumulative may step, with the reason a base step carries and,
-        // for calendar installments, which calendar and installment they are (a leave moves
-        // them by recomputing from the moved anchor).
+        // Candidate days where the cumulative may step, with the reason a base step carries and
+        // what a leave does to them (see `Src`).
         let mut calendars: Vec<(&Calendar, i32)> = Vec::new();
         let mut cands: Vec<Cand> = base_candidates(&self.schedule, clock, &mut calendars)?;
         // Linear tables sample month ends from the earliest linear start.
@@ -650,23 +649,46 @@ impl Grant {
         };
         let mut linear_lo: Option<Day> = linear_start(&self.schedule)?;
         let mut amend_idx = 0;
-        let plain = |day: Day| Cand { day, reason: VestReason::Vest, src: None };
+        let plain = |day: Day| Cand { day, reason: VestReason::Vest, src: Src::Day };
         for layer in &layered.layers {
             match layer {
-                Layer::Shift { from, days, .. } => {
+                Layer::Shift { from, from_instant, days, seconds, .. } => {
                     for cal in &mut calendars {
                         cal.1 += days;
                     }
                     for c in &mut cands {
-                        if c.day > *from {
-                            c.day = match c.src {
-                                Some((i, k)) => calendars[i].0.installment_day_shifted(k, calendars[i].1),
-                                None => c.day + days,
-                            };
+                        match c.src {
+                            Src::Installment(i, k) if c.day > *from => {
+                                c.day = calendars[i].0.installment_day_shifted(k, calendars[i].1);
+                            }
+                            Src::Day if c.day > *from => c.day += days,
+                            // A linear step after the leave's first instant (even on its first
+                            // day) moves by the pause in seconds, which a DST change makes
+                            // differ from whole days: its local day is recomputed.
+                            Src::Instant { t, granularity } if t > *from_instant => {
+                                let t = t.checked_add(*seconds).ok_or(GrantError::Internal("leave shift"))?;
+                                c.src = Src::Instant { t, granularity };
+                                c.day = clock.local_day(t)?;
+                            }
+                            _ => {}
                         }
                     }
                 }
-                Layer::Pull { from, .. } => cands.push(plain(*from)),
+                Layer::Pull { from, periods } => {
+                    // From the milestone's day a linear step comes `periods` granules early, but
+                    // not before that day begins.
+                    let from_start = clock.start_instant(*from)?;
+                    for c in &mut cands {
+                        if let Src::Instant { t, granularity } = c.src
+                            && c.day >= *from
+                        {
+                            let t = t.saturating_sub(i64::from(*periods) * i64::from(granularity)).max(from_start);
+                            c.src = Src::Instant { t, granularity };
+                            c.day = clock.local_day(t)?;
+                        }
+                    }
+                    cands.push(plain(*from));
+                }
                 Layer::Cut { day, .. } => {
                     cands.retain(|c| c.day < *day);
                     cands.push(plain(*day));
@@ -792,7 +814,20 @@ impl Grant {
 struct Cand {
     day: Day,
     reason: VestReason,
-    src: Option<(usize, u32)>,
+    src: Src,
+}
+
+/// Where a candidate step comes from, which decides how a leave (or a pull forward) moves it,
+/// as evaluation does.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    /// A dated step (custom tranche, event day): later days move by the leave's whole days.
+    Day,
+    /// Installment `k` of calendar `i`: recomputed from the moved anchor.
+    Installment(usize, u32),
+    /// A linear step at instant `t`: moved by a leave's pause in seconds, and by a pull forward
+    /// in granules of its schedule.
+    Instant { t: Instant, granularity: u32 },
 }
 
 fn base_candidates<'s>(
@@ -800,7 +835,9 @@ fn base_candidates<'s>(
     clock: &Clock<'_>,
     calendars: &mut Vec<(&'s Calendar, i32)>,
 ) -> Result<Vec<Cand>, GrantError> {
-    let plain = |day: Day, reason| Cand { day, reason, src: None };
+    let at = |t: Instant, granularity: u32, reason| -> Result<Cand, GrantError> {
+        Ok(Cand { day: clock.local_day(t)?, reason, src: Src::Instant { t, granularity } })
+    };
     Ok(match s {
         Schedule::Calendar(c) => {
             let i = calendars.len();
@@ -809,18 +846,22 @@ fn base_candidates<'s>(
                 .map(|k| Cand {
                     day: c.installment_day(k),
                     reason: if k == c.cliff() && k >= 2 { VestReason::Cliff } else { VestReason::Vest },
-                    src: Some((i, k)),
+                    src: Src::Installment(i, k),
                 })
                 .collect()
         }
-        Schedule::Custom(c) => c.tranches().map(|(d, _)| plain(calendar::to_day(d), VestReason::Vest)).collect(),
+        Schedule::Custom(c) => c
+            .tranches()
+            .map(|(d, _)| Cand { day: calendar::to_day(d), reason: VestReason::Vest, src: Src::Day })
+            .collect(),
         Schedule::Linear(l) => {
-            let mut v = vec![plain(clock.local_day(l.end())?, VestReason::Vest)];
+            let g = l.granularity();
+            let mut v = vec![at(l.end(), g, VestReason::Vest)?];
             if let Some(c) = l.cliff() {
-                v.push(plain(clock.local_day(c)?, VestReason::Cliff));
+                v.push(at(c, g, VestReason::Cliff)?);
             }
             if matches!(l.model(), LinearModel::Sablier { start_unlock, .. } if start_unlock > 0) {
-                v.push(plain(clock.local_day(l.start())?, VestReason::Vest));
+                v.push(at(l.start(), g, VestReason::Vest)?);
             }
             v
         }

@@ -1,11 +1,12 @@
 //! Each lifecycle event on a 48-month grant, worked by hand.
 //!
 //! The grant: 4,800 units from 2025-01-15, 48 monthly installments on the 15th, a 12-month
-//! cliff (1,200 on 2026-01-15), then 100 a month through 2029-01-15.
+//! cliff (1,200 on 2026-01-15), then 100 a month through 2029-01-15. At the end, regression
+//! tests named after engine bugs, each on its own small grant.
 
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
-use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
+use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Linear, LinearModel, Period, Schedule};
 use tokencomp_core::{
     Acceleration, EventKind, ForfeitReason, Grant, GrantError, GrantEvent, MilestoneEffect, PerformanceTranche,
     TerminationCause, Timeline, Trigger,
@@ -334,4 +335,90 @@ fn leave_then_termination_during_leave() {
     ]));
     assert_eq!(units(t.tranches.last().expect("tranche").cumulative), 1300);
     assert_eq!(units(t.forfeitures[0].amount), 3500);
+}
+
+/// A one-unit per-second OpenZeppelin stream: the unit vests at `end` exactly, so a table
+/// that samples the wrong day loses it.
+fn one_unit_stream(start: i64, end: i64) -> Grant {
+    let linear = Linear::new(start, None, end, 1, LinearModel::OpenZeppelin).expect("valid schedule");
+    grant(1, Schedule::Linear(linear))
+}
+
+/// (vested on the day before, vested on the day) from timelines checked against direct
+/// evaluation at each of those days.
+fn vested_around(g: &Grant, tz: &TimeZone, day: Date) -> (u128, u128) {
+    let before = day.yesterday().expect("in range");
+    let at = |d: Date| units(g.timeline(tz, Some(d)).expect("timeline").position(d).vested);
+    (at(before), at(day))
+}
+
+#[test]
+fn leave_across_a_dst_change_moves_a_linear_step_to_the_next_local_day() {
+    // Found by props::any_event_sequence_accounts_for_every_unit (Europe/London). The stream
+    // ends 2001-04-17T22:00:00Z = 23:00 BST. Leave 2000-09-15 (BST) to 2000-10-30 (GMT): the
+    // pause is start(10-30) - start(09-15) = 45 days + 1 hour (clocks went back on 10-29) =
+    // 3,891,600 s, so the end moves to 23:00 BST + 45 days + 1 hour = 2001-06-02 00:00 BST.
+    // The table used to move the end's day by 45 days (to 06-01), never sampled 06-02 and lost
+    // the unit: "tranches and forfeitures do not add up to the grant".
+    let tz = TimeZone::get("Europe/London").expect("tz");
+    let mut g = one_unit_stream(957_449_147, 987_544_800);
+    g.events = vec![GrantEvent {
+        id: "leave".into(),
+        date: date(2000, 9, 15),
+        kind: EventKind::Leave { until: date(2000, 10, 30) },
+    }];
+    let t = g.timeline(&tz, None).expect("timeline");
+    check_sums(&t);
+    assert_eq!(t.tranches.iter().map(|x| (x.date, units(x.amount))).collect::<Vec<_>>(), [(date(2001, 6, 2), 1)]);
+    assert_eq!(vested_around(&g, &tz, date(2001, 6, 2)), (0, 1));
+}
+
+#[test]
+fn leave_starting_on_the_day_of_a_linear_step_moves_that_step() {
+    // The colleague's shrunk case: the stream 2000-03-02T00:00:00Z to 2000-12-20T00:00:01Z
+    // vests its one unit at 00:00:01 on 12-20. A one-day leave from 12-20 pauses vesting from
+    // 00:00:00 that day, one second before the step, so the unit vests 86,400 s later, at
+    // 2000-12-21T00:00:01. The table used to move only steps dated after the leave's first day,
+    // kept 12-20 (where the frozen value is still 0) and lost the unit.
+    let tz = TimeZone::UTC;
+    let mut g = one_unit_stream(951_955_200, 977_270_401);
+    g.events = vec![GrantEvent {
+        id: "leave".into(),
+        date: date(2000, 12, 20),
+        kind: EventKind::Leave { until: date(2000, 12, 21) },
+    }];
+    let t = g.timeline(&tz, None).expect("timeline");
+    check_sums(&t);
+    assert_eq!(t.tranches.iter().map(|x| (x.date, units(x.amount))).collect::<Vec<_>>(), [(date(2000, 12, 21), 1)]);
+    assert_eq!(vested_around(&g, &tz, date(2000, 12, 21)), (0, 1));
+    // A step exactly at the leave's first instant has vested before the pause: it stays.
+    let mut g = one_unit_stream(951_955_200, 977_270_400);
+    g.events = vec![GrantEvent {
+        id: "leave".into(),
+        date: date(2000, 12, 20),
+        kind: EventKind::Leave { until: date(2000, 12, 21) },
+    }];
+    let t = g.timeline(&tz, None).expect("timeline");
+    assert_eq!(t.tranches.iter().map(|x| (x.date, units(x.amount))).collect::<Vec<_>>(), [(date(2000, 12, 20), 1)]);
+    assert_eq!(vested_around(&g, &tz, date(2000, 12, 20)), (0, 1));
+}
+
+#[test]
+fn pull_forward_moves_a_stepped_linear_step_to_its_own_day() {
+    // A stream 2000-01-01T00:00Z to 2000-01-21T00:00Z in 2-day granules (10 of them): its one
+    // unit vests at the end. A milestone on 01-10 pulls it one granule forward, so from 01-10
+    // the stream reads 172,800 s ahead and the unit vests at 2000-01-19T00:00Z. The table used
+    // to keep the step on the end's day (01-21), two days after it had vested.
+    let tz = TimeZone::UTC;
+    let linear = Linear::new(946_684_800, None, 948_412_800, 172_800, LinearModel::OpenZeppelin).expect("valid");
+    let mut g = grant(1, Schedule::Linear(linear));
+    g.events = vec![GrantEvent {
+        id: "m".into(),
+        date: date(2000, 1, 10),
+        kind: EventKind::Milestone { effect: MilestoneEffect::PullForward { periods: 1 } },
+    }];
+    let t = g.timeline(&tz, None).expect("timeline");
+    check_sums(&t);
+    assert_eq!(t.tranches.iter().map(|x| (x.date, units(x.amount))).collect::<Vec<_>>(), [(date(2000, 1, 19), 1)]);
+    assert_eq!(vested_around(&g, &tz, date(2000, 1, 19)), (0, 1));
 }
