@@ -7,5 +7,6 @@ mod import;
 mod lifecycle;
 mod lots;
 mod ocf;
+mod payroll;
 mod props;
 mod withholding;
