@@ -63,7 +63,8 @@ use tokencomp_core::company::{
 };
 use tokencomp_core::fmv::PriceBook;
 use tokencomp_core::payroll::{
-    self, AMOUNT_COLUMNS, Context, Form, ID_COLUMNS, IncomeEvent, PayrollRow, RecognizedVest, TOKEN_COLUMNS_FROM,
+    self, AMOUNT_COLUMNS, Context, EMPLOYEE_TAX_COLUMNS, Form, ID_COLUMNS, IncomeEvent, PayrollRow, RecognizedVest,
+    TOKEN_COLUMNS_FROM,
 };
 use tokencomp_core::rules::{FlatRule, Rules};
 use tokencomp_core::withholding::{Payer, TaxKind, TaxLine};
@@ -511,19 +512,7 @@ fn check(c: &Company, vests: &[RecognizedVest], reference: &[u128], reference_su
     // The rows: one per person (each has one vest), employee withholding at most gross.
     assert_eq!(out.rows.len(), n, "one row per person");
     let gross = AMOUNT_COLUMNS.iter().position(|c| *c == "gross_supplemental_wages").expect("a column");
-    let employee_columns: Vec<usize> = [
-        "federal_income_tax",
-        "social_security_ee",
-        "medicare_ee",
-        "additional_medicare_ee",
-        "state_income_tax",
-        "uk_paye",
-        "uk_nic_ee",
-        "flat_income_tax",
-    ]
-    .iter()
-    .map(|name| AMOUNT_COLUMNS.iter().position(|c| c == name).expect("a column"))
-    .collect();
+    let employee_columns: Vec<usize> = EMPLOYEE_TAX_COLUMNS.collect();
     let mut row_gross: BTreeMap<&str, Decimal> = BTreeMap::new();
     for r in &out.rows {
         let withheld: Decimal = employee_columns.iter().map(|&k| r.values[k]).sum();

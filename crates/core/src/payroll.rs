@@ -427,6 +427,9 @@ pub const AMOUNT_COLUMNS: [&str; 23] = [
     "net_tokens",
 ];
 
+/// The `AMOUNT_COLUMNS` withheld from the employee (federal income tax to the flat rule).
+pub const EMPLOYEE_TAX_COLUMNS: std::ops::Range<usize> = 3..11;
+
 /// `AMOUNT_COLUMNS` from this index on are token counts.
 pub const TOKEN_COLUMNS_FROM: usize = 19;
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use tokencomp_core::payroll::{AMOUNT_COLUMNS, EMPLOYEE_TAX_COLUMNS};
 use tokencomp_money::Decimal;
 
 use crate::ledger::Company;
@@ -50,19 +51,7 @@ fn payroll_export_matches_its_golden_file_and_reruns_identically() {
     // By October her salary and vests are past the 2026 wage base: no Social Security.
     assert_eq!(ada["social_security_ee"], "0.00");
     for row in rows.values() {
-        let employee: Decimal = [
-            "federal_income_tax",
-            "social_security_ee",
-            "medicare_ee",
-            "additional_medicare_ee",
-            "state_income_tax",
-            "uk_paye",
-            "uk_nic_ee",
-            "flat_income_tax",
-        ]
-        .iter()
-        .map(|k| dec(&row[*k]))
-        .sum();
+        let employee: Decimal = AMOUNT_COLUMNS[EMPLOYEE_TAX_COLUMNS].iter().map(|k| dec(&row[*k])).sum();
         assert!(employee <= dec(&row["gross_supplemental_wages"]), "{row:?}");
         let tokens = dec(&row["tokens_sold"]) + dec(&row["tokens_withheld"]) + dec(&row["net_tokens"]);
         assert_eq!(tokens, dec(&row["tokens_vested"]), "{row:?}");
