@@ -644,3 +644,56 @@ fn method_name(m: tokencomp_core::company::WithholdingMethod) -> &'static str {
         W::Cash => "cash",
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum PriceCommand {
+    /// Replace a recorded close (a price fixed after the fact). Closed payroll periods keep
+    /// their export; the difference reaches the next open period as adjustments.
+    Correct(CorrectPriceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CorrectPriceArgs {
+    #[arg(long)]
+    pub date: String,
+    /// The corrected close per whole token.
+    #[arg(long)]
+    pub close: String,
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Why, for the audit trail.
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub fn price(g: &Global, cmd: &PriceCommand) -> Result<()> {
+    let PriceCommand::Correct(args) = cmd;
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let date = date_arg(&args.date, "--date")?;
+    let currency: tokencomp_money::Currency =
+        args.currency.parse().map_err(|_| bad_input(format!("currency: `{}`", args.currency), "--currency"))?;
+    let close: Decimal = args
+        .close
+        .parse()
+        .ok()
+        .filter(|c: &Decimal| *c > Decimal::ZERO)
+        .ok_or_else(|| bad_input(format!("close: `{}` is not a positive decimal", args.close), "--close"))?;
+    if args.reason.trim().is_empty() {
+        return Err(bad_input("reason: say why the price is corrected", "--reason"));
+    }
+    let Some(old) = company.prices.get(&(currency, date)) else {
+        return Err(bad_input(
+            format!("no {currency} price is recorded for {date}: record it with `import prices` or [[price]]"),
+            "--date",
+        ));
+    };
+    if *old == close {
+        crate::outln!("the {currency} close for {date} is already {close}");
+        return Ok(());
+    }
+    let fact = Fact::PriceCorrected { currency, date, close, reason: args.reason.clone() };
+    record(&mut *store, &[fact], &g.actor())?;
+    crate::outln!("corrected the {currency} close for {date}: {old} → {close}");
+    Ok(())
+}

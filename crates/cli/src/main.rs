@@ -74,6 +74,9 @@ enum Command {
     History(queries::HistoryArgs),
     /// The period's payroll export (CSV), or `payroll close --period ID` to freeze it.
     Payroll(compliance::PayrollArgs),
+    /// Correct a recorded price.
+    #[command(subcommand)]
+    Price(compliance::PriceCommand),
     /// Record a sale of tokens from a person's wallet, matched to lots.
     Sell(compliance::SellArgs),
     /// Journals for the company's books or a person's lots and gains: CSV, beancount, hledger.
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
         Command::Calendar(args) => queries::calendar(g, args),
         Command::History(args) => queries::history(g, args),
         Command::Payroll(args) => compliance::run(g, args),
+        Command::Price(cmd) => compliance::price(g, cmd),
         Command::Sell(args) => compliance::sell(g, args),
         Command::Books(args) => compliance::books(g, args),
         Command::Rollforward(args) => compliance::rollforward(g, args),

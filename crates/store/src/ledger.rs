@@ -177,6 +177,13 @@ pub enum Fact {
         lots: Vec<(String, TokenAmount)>,
     },
     /// A pay period's payroll export, frozen: `rows` is kept verbatim, `digest` as given.
+    /// A recorded close replaced (a price fixed after the fact); the latest correction wins.
+    PriceCorrected {
+        currency: Currency,
+        date: Date,
+        close: Decimal,
+        reason: String,
+    },
     PayrollClosed {
         period: String,
         rows: String,
@@ -266,6 +273,11 @@ impl Fact {
                 let v = json!({"id": id, "person": person, "wallet": wallet, "date": date.to_string(),
                                "price": price.to_string(), "fee": fee.to_string(), "selection": selection, "lots": lots});
                 (format!("sale:{id}"), "sale", person.clone(), v, Some(*amount))
+            }
+            Fact::PriceCorrected { currency, date, close, reason } => {
+                let v = json!({"date": date.to_string(), "close": close.to_string(), "currency": currency.code(), "reason": reason});
+                let id = format!("price:{currency}:{date}:corrected:{}", short_hash(&v.to_string()));
+                (id, "price.corrected", format!("price:{date}"), v, None)
             }
             Fact::PayrollClosed { period, rows, digest } => {
                 let v = json!({"period": period, "rows": rows, "digest": digest});
@@ -645,6 +657,14 @@ impl Company {
                     fx.insert((currency, date(&v, "date", e)?), rate);
                 }
                 "sale" => sales.push(read_sale(&v, e)?),
+                "price.corrected" => {
+                    let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
+                    let close = Decimal::from_str_exact(s(&v, "close", e)?).map_err(|x| bad(e, x.to_string()))?;
+                    if close <= Decimal::ZERO {
+                        return Err(bad(e, "a corrected close must be above zero"));
+                    }
+                    prices.insert((currency, date(&v, "date", e)?), close);
+                }
                 "payroll.closed" => {
                     let rows = s(&v, "rows", e)?.to_owned();
                     payroll_closed.insert(s(&v, "period", e)?.to_owned(), (rows, s(&v, "digest", e)?.to_owned()));

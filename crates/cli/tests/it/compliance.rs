@@ -120,6 +120,28 @@ fn a_closed_period_never_changes_and_a_late_termination_becomes_an_adjustment() 
 }
 
 #[test]
+fn a_price_fixed_after_close_becomes_an_adjustment_and_changes_nothing_closed() {
+    let c = demo();
+    let september = c.ok(&["payroll", "--period", "2026-09"]);
+    c.ok(&["payroll", "close", "--period", "2026-09"]);
+    let before = table(&september);
+    let ada = &before[&("ada".to_owned(), "TOKEN".to_owned())];
+    // Ada vested 10,000 GRID on 2026-09-15; its close is corrected to $1.00.
+    let out = c.ok(&["price", "correct", "--date", "2026-09-15", "--close", "1.00", "--reason", "exchange feed error"]);
+    assert!(out.contains("corrected the USD close for 2026-09-15"), "{out}");
+    assert_eq!(c.ok(&["payroll", "--period", "2026-09"]), september, "the closed export is frozen");
+    let october = table(&c.ok(&["payroll", "--period", "2026-10"]));
+    let adj = &october[&("ada".to_owned(), "ADJUST".to_owned())];
+    // 10,000 × $1.00 = $10,000.00 now, against what September paid.
+    assert_eq!(dec(&adj["token_income"]), dec("10000.00") - dec(&ada["token_income"]));
+    assert_eq!(dec(&adj["tokens_vested"]), Decimal::ZERO, "the tokens did not change, only their value");
+    // Bad corrections change nothing.
+    c.refused(&["price", "correct", "--date", "2026-12-25", "--close", "1", "--reason", "x"], &["no USD price"]);
+    c.refused(&["price", "correct", "--date", "2026-09-15", "--close", "-1", "--reason", "x"], &["close"]);
+    c.refused(&["price", "correct", "--date", "2026-09-15", "--close", "2", "--reason", " "], &["reason"]);
+}
+
+#[test]
 fn sales_are_matched_checked_and_recorded_once() {
     let c = demo();
     let out = c.ok(&[
