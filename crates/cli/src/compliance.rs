@@ -72,6 +72,7 @@ pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent
         grants: &grants,
         prices: PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx },
         rules: &rules,
+        through: Some(through),
     };
     Ok(payroll::income_events(&cx, &recognized(company, through))?)
 }

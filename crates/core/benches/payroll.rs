@@ -208,6 +208,7 @@ impl Company {
             grants: &self.grants,
             prices: PriceBook { closes: &self.closes, volumes: &self.volumes, fx: &self.fx },
             rules: &self.rules,
+            through: None,
         }
     }
 }

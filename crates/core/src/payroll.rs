@@ -162,6 +162,9 @@ pub struct Context<'a> {
     pub grants: &'a BTreeMap<String, GrantTerms>,
     pub prices: PriceBook<'a>,
     pub rules: &'a Rules,
+    /// Income dated after this day is left out (a report never needs a later price); `None`
+    /// takes everything the vests and grants give.
+    pub through: Option<Date>,
 }
 
 /// The currency a person is paid and taxed in.
@@ -244,29 +247,35 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         units: TokenAmount,
     }
     let mut pending = Vec::with_capacity(vests.len());
-    let mut elected: BTreeMap<&str, ()> = BTreeMap::new();
+    // §83(b): restricted tokens transferred at grant are income once, at grant-date value, as
+    // soon as the grant exists (no vest needed); their vests are not income again.
+    for (id, terms) in cx.grants {
+        let elected = terms.policy.transferred_at_grant && terms.policy.election_83b.is_some();
+        if elected && cx.through.is_none_or(|t| terms.grant_date <= t) && !terms.grant.amount.is_zero() {
+            pending.push(Pending {
+                person: terms.grant.holder.clone(),
+                grant: id.as_str(),
+                kind: IncomeKind::Election83b,
+                reason: VestReason::Vest,
+                vest_date: terms.grant_date,
+                income_date: terms.grant_date,
+                units: terms.grant.amount,
+            });
+        }
+    }
     for v in vests.iter().filter(|v| !v.amount.is_zero()) {
         let terms = cx.grants.get(&v.grant).ok_or_else(|| PayrollError::UnknownGrant { grant: v.grant.clone() })?;
         let holder = terms.grant.holder.clone();
         if terms.policy.transferred_at_grant && terms.policy.election_83b.is_some() {
-            // The whole grant was income at grant date; its vests are not income again.
-            if elected.insert(v.grant.as_str(), ()).is_none() {
-                pending.push(Pending {
-                    person: holder,
-                    grant: &v.grant,
-                    kind: IncomeKind::Election83b,
-                    reason: VestReason::Vest,
-                    vest_date: terms.grant_date,
-                    income_date: terms.grant_date,
-                    units: terms.grant.amount,
-                });
-            }
             continue;
         }
         let (kind, income_date) = match terms.policy.settlement_date {
             Some(s) if s > v.date => (IncomeKind::Settlement, s),
             _ => (IncomeKind::Vest, v.date),
         };
+        if cx.through.is_some_and(|t| income_date > t) {
+            continue;
+        }
         pending.push(Pending {
             person: holder,
             grant: &v.grant,

@@ -78,6 +78,7 @@ impl World {
             grants: &self.grants,
             prices: self.prices(),
             rules: &self.rules,
+            through: None,
         }
     }
 
