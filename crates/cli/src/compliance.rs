@@ -14,7 +14,7 @@ use tokencomp_core::company::{GrantTerms, Person};
 use tokencomp_core::fmv::PriceBook;
 use tokencomp_core::lots::{self, Selection};
 use tokencomp_core::payroll::{self, Context, IncomeEvent, RecognizedVest};
-use tokencomp_core::rules::{FlatRule, Rules};
+use tokencomp_core::rules::{FlatRule, Rules, uk_tax_month, uk_tax_month_bounds};
 use tokencomp_core::statements::{self, AwardData, RecordedSale};
 use tokencomp_core::withholding::Payer;
 use tokencomp_money::Decimal;
@@ -99,56 +99,76 @@ pub enum PayrollCommand {
     },
 }
 
-/// The export of `period` as it stands: frozen rows when closed, else its own rows plus, for
-/// the first open period after the last closed one, adjustments of closed periods.
-pub fn export(company: &Company, events: &[IncomeEvent], period: &str) -> Result<(String, bool)> {
-    if let Some((rows, _)) = company.payroll_closed.get(period) {
-        return Ok((rows.clone(), true));
-    }
-    let freq = company.company.pay_frequency;
-    let period_id = |d: Date| period_of(freq, d).id;
-    let token = &company.token.token;
-    let mut rows = payroll::period_rows(token, &company.people, events, period, &period_id)?;
-    if is_first_open_after_closed(company, period) {
-        let mut recomputed = Vec::new();
-        let mut frozen = Vec::new();
-        for (closed, (text, _)) in &company.payroll_closed {
-            recomputed.extend(payroll::period_rows(token, &company.people, events, closed, &period_id)?);
-            frozen.extend(payroll::parse_csv(&format!("payroll {closed} (closed)"), text)?);
-        }
-        rows.extend(payroll::adjustments(&recomputed, &frozen, period));
-    }
-    Ok((payroll::to_csv(&rows, token), false))
+/// A payroll period. People paid in the UK follow UK tax months (`uk-2026-m08`: tax year
+/// 2026-27, month 8, 6 November to 5 December); everyone else the company's `pay_frequency`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayPeriod {
+    pub id: String,
+    pub start: Date,
+    pub end: Date,
+    pub uk: bool,
 }
 
-/// Periods sort by their first day.
-fn period_order(company: &Company, id: &str) -> Option<Date> {
-    parse_period_start(company, id)
+/// The period holding `d` in the UK or the company calendar.
+pub fn pay_period_of(company: &Company, uk: bool, d: Date) -> PayPeriod {
+    if uk {
+        let (year, month) = uk_tax_month(d);
+        // A tax month of a date jiff can hold always has bounds; the fallback is unreachable.
+        let (start, end) = uk_tax_month_bounds(year, month).unwrap_or((d, d));
+        PayPeriod { id: format!("uk-{year}-m{month:02}"), start, end, uk }
+    } else {
+        let p = period_of(company.company.pay_frequency, d);
+        PayPeriod { id: p.id, start: p.start, end: p.end, uk }
+    }
 }
 
-fn parse_period_start(company: &Company, id: &str) -> Option<Date> {
-    let freq = company.company.pay_frequency;
-    let guess = if let Some(rest) = id.strip_prefix("bw-") {
+/// Reads a period id of either calendar.
+pub fn pay_period(company: &Company, id: &str) -> Option<PayPeriod> {
+    let guess = if let Some(rest) = id.strip_prefix("uk-") {
+        let (year, month) = rest.split_once("-m")?;
+        uk_tax_month_bounds(year.parse().ok()?, month.parse().ok()?).ok()?.0
+    } else if let Some(rest) = id.strip_prefix("bw-") {
         rest.parse::<Date>().ok()?
     } else {
         let ym = id.get(..7)?;
         let d: Date = format!("{ym}-01").parse().ok()?;
         if id.ends_with("-b") { d.with().day(16).build().ok()? } else { d }
     };
-    let p = period_of(freq, guess);
-    (p.id == id).then_some(p.start)
+    let p = pay_period_of(company, id.starts_with("uk-"), guess);
+    (p.id == id).then_some(p)
 }
 
-/// True when `period` comes right after the latest closed period: corrections of closed
-/// periods are paid there (and frozen with it when it is closed).
-fn is_first_open_after_closed(company: &Company, period: &str) -> bool {
-    let freq = company.company.pay_frequency;
-    let (Some(start), Some(last)) =
-        (period_order(company, period), company.payroll_closed.keys().filter_map(|k| period_order(company, k)).max())
-    else {
-        return false;
-    };
-    period_of(freq, last).end.tomorrow().map(|d| period_of(freq, d).start == start).unwrap_or(false)
+/// The export of `period` as it stands: frozen rows when closed, else its own rows (its
+/// calendar's people only) plus, right after the latest closed period of the same calendar,
+/// adjustments of that calendar's closed periods.
+pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<(String, bool)> {
+    if let Some((rows, _)) = company.payroll_closed.get(&period.id) {
+        return Ok((rows.clone(), true));
+    }
+    let uk = period.uk;
+    let events: Vec<IncomeEvent> =
+        events.iter().filter(|e| (e.currency == tokencomp_money::Currency::GBP) == uk).cloned().collect();
+    let period_id = |d: Date| pay_period_of(company, uk, d).id;
+    let token = &company.token.token;
+    let mut rows = payroll::period_rows(token, &company.people, &events, &period.id, &period_id)?;
+    let closed: Vec<(PayPeriod, &String)> = company
+        .payroll_closed
+        .iter()
+        .filter_map(|(id, (text, _))| pay_period(company, id).filter(|p| p.uk == uk).map(|p| (p, text)))
+        .collect();
+    let latest = closed.iter().map(|(p, _)| p.end).max();
+    let right_after =
+        latest.and_then(|end| end.tomorrow().ok()).is_some_and(|next| pay_period_of(company, uk, next).id == period.id);
+    if right_after {
+        let mut recomputed = Vec::new();
+        let mut frozen = Vec::new();
+        for (p, text) in &closed {
+            recomputed.extend(payroll::period_rows(token, &company.people, &events, &p.id, &period_id)?);
+            frozen.extend(payroll::parse_csv(&format!("payroll {} (closed)", p.id), text)?);
+        }
+        rows.extend(payroll::adjustments(&recomputed, &frozen, &period.id));
+    }
+    Ok((payroll::to_csv(&rows, token), false))
 }
 
 pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
@@ -163,9 +183,9 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                     "--period",
                 ));
             };
-            let end = check_period(&company, period)?;
-            let events = income_events(&company, end)?;
-            let (csv, _) = export(&company, &events, period)?;
+            let period = check_period(&company, period)?;
+            let events = income_events(&company, period.end)?;
+            let (csv, _) = export(&company, &events, &period)?;
             match &args.out {
                 Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
                 None => crate::out(format_args!("{csv}")),
@@ -175,32 +195,35 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     }
 }
 
-/// The period's last day, or bad input when `period` is not one of the company's ids.
-fn check_period(company: &Company, period: &str) -> Result<Date> {
-    match period_order(company, period) {
-        Some(start) => Ok(period_of(company.company.pay_frequency, start).end),
-        None => Err(bad_input(
-            format!("`{period}` is not a period id of this company's pay frequency"),
-            &format!("--period {period}"),
-        )),
-    }
+/// The period, or bad input when `id` is not one of the company's period ids.
+fn check_period(company: &Company, id: &str) -> Result<PayPeriod> {
+    pay_period(company, id).ok_or_else(|| {
+        bad_input(
+            format!(
+                "`{id}` is not a period id of this company's pay frequency (or a UK tax month such as uk-2026-m08)"
+            ),
+            &format!("--period {id}"),
+        )
+    })
 }
 
-fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, period: &str) -> Result<()> {
-    let end = check_period(company, period)?;
-    if company.payroll_closed.contains_key(period) {
-        crate::outln!("payroll {period} is already closed; its export never changes");
+fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, id: &str) -> Result<()> {
+    let period = check_period(company, id)?;
+    if company.payroll_closed.contains_key(id) {
+        crate::outln!("payroll {id} is already closed; its export never changes");
         return Ok(());
     }
-    if !company.periods_run.contains(period) {
-        bail!("period {period} has not been run yet: run `tokencomp run --through <its last day>` first");
+    // Every vest up to the period's last day must have been recognized by a run.
+    let covering = period_of(company.company.pay_frequency, period.end).id;
+    if !company.periods_run.contains(&covering) {
+        bail!("period {covering} has not been run yet: run `tokencomp run --through <its last day>` first");
     }
-    let events = income_events(company, end)?;
-    let (csv, _) = export(company, &events, period)?;
+    let events = income_events(company, period.end)?;
+    let (csv, _) = export(company, &events, &period)?;
     let digest = hex(&Sha256::digest(csv.as_bytes()));
     let rows = payroll::parse_csv("export", &csv)?.len();
-    record(store, &[Fact::PayrollClosed { period: period.to_owned(), rows: csv, digest: digest.clone() }], &g.actor())?;
-    crate::outln!("closed payroll {period}: {rows} rows, sha256 {digest}");
+    record(store, &[Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }], &g.actor())?;
+    crate::outln!("closed payroll {id}: {rows} rows, sha256 {digest}");
     Ok(())
 }
 

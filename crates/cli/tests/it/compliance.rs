@@ -60,6 +60,27 @@ fn payroll_export_matches_its_golden_file_and_reruns_identically() {
     let jonah = &rows[&("jonah".to_owned(), "TOKEN".to_owned())];
     assert_eq!((jonah["tax_form"].as_str(), jonah["tax_remitted"].as_str()), ("1099-NEC", "0.00"));
     assert_eq!(jonah["net_tokens"], jonah["tokens_vested"]);
+    // People paid in the UK are not in the company's months: they follow UK tax months.
+    assert!(rows.values().all(|r| r["currency"] != "GBP"), "no GBP rows in 2026-10");
+}
+
+#[test]
+fn people_paid_in_the_uk_follow_uk_tax_months() {
+    let c = demo();
+    // Tax month 6 of 2026-27 runs 6 September to 5 October 2026.
+    let csv = c.ok(&["payroll", "--period", "uk-2026-m06"]);
+    insta::assert_snapshot!("payroll_uk_2026_m06", csv);
+    let rows = table(&csv);
+    assert!(!rows.is_empty() && rows.values().all(|r| r["currency"] == "GBP" && r["tax_form"] == "PAYE"));
+    // Aisha vests on the 7th of each month: 2026-09-07 is in tax month 6.
+    assert!(rows.contains_key(&("aisha".to_owned(), "TOKEN".to_owned())));
+    c.ok(&["payroll", "close", "--period", "uk-2026-m06"]);
+    assert_eq!(c.ok(&["payroll", "--period", "uk-2026-m06"]), csv);
+    // Month 7 ends on 5 November, after the last period run.
+    let out = c.run(&["payroll", "close", "--period", "uk-2026-m07"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2026-11 has not been run"));
+    c.refused(&["payroll", "--period", "uk-2026-m13"], &["uk-2026-m13"]);
+    c.refused(&["payroll", "--period", "2026-13"], &["2026-13"]);
 }
 
 #[test]
