@@ -81,26 +81,34 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     crate::outln!("  forfeited      {}", f(forfeited));
     crate::outln!("  vesting {next_from}..{next_to}: {}", f(TokenAmount::from_base_units(next)));
 
-    // The last period's payroll, from the same compliance pass the reports use.
-    let last = tokencomp_store::run::period_of(company.company.pay_frequency, through);
+    // The last periods' payroll (the company's month; the UK tax month for people paid in the
+    // UK), from the same compliance pass the reports use.
     let income = crate::compliance::income_events(&company, through)?;
-    let in_period: Vec<_> = income.iter().filter(|e| e.income_date >= last.start && e.income_date <= through).collect();
-    let mut by_currency: std::collections::BTreeMap<&str, (tokencomp_money::Decimal, tokencomp_money::Decimal)> =
-        std::collections::BTreeMap::new();
-    for e in &in_period {
-        let t = by_currency.entry(e.currency.code()).or_default();
-        t.0 += e.gross();
-        t.1 += e.withholding.employee_total();
-    }
-    crate::outln!("  payroll {}    {} vests", last.id, in_period.len());
-    for (cur, (gross, withheld)) in &by_currency {
-        crate::outln!("    {cur}          wages {gross}, withheld {withheld}");
+    let mut last_id = String::new();
+    for uk in [false, true] {
+        let p = crate::compliance::pay_period_of(&company, uk, through);
+        let mut totals: std::collections::BTreeMap<&str, (tokencomp_money::Decimal, tokencomp_money::Decimal, usize)> =
+            std::collections::BTreeMap::new();
+        for e in income.iter().filter(|e| {
+            (e.currency == tokencomp_money::Currency::GBP) == uk && e.income_date >= p.start && e.income_date <= p.end
+        }) {
+            let t = totals.entry(e.currency.code()).or_default();
+            t.0 += e.gross();
+            t.1 += e.withholding.employee_total();
+            t.2 += 1;
+        }
+        for (cur, (gross, withheld, n)) in &totals {
+            crate::outln!("  payroll {:<11} {n} vests, wages {gross} {cur}, withheld {withheld} {cur}", p.id);
+        }
+        if !uk {
+            last_id = p.id;
+        }
     }
     crate::outln!(
         "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`,\n      \
          `tokencomp payroll --period {}`, `tokencomp tax-report --person ada --year {}`, \
          `tokencomp books --from {}-01-01 --to {through} --format beancount`",
-        last.id,
+        last_id,
         through.year(),
         through.year()
     );
