@@ -618,7 +618,8 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    crate::outln!("Tax report {} — {} ({}), {} ({})", args.year, who.name, who.id, statements::regime(who), cur);
+    let label = if uk { format!("{}-{:02}", args.year, (args.year + 1) % 100) } else { args.year.to_string() };
+    crate::outln!("Tax report {label} — {} ({}), {} ({})", who.name, who.id, statements::regime(who), cur);
     crate::outln!("Income ({} events): {} {cur}", y.income.len(), y.gross);
     for e in &y.income {
         crate::outln!(
