@@ -1,0 +1,15 @@
+//! tokencomp's only door to an EVM: the committed Solidity artifacts (`contracts/artifacts`),
+//! their alloy `sol!` bindings, and an embedded chain on revm.
+//!
+//! The engine (`tokencomp-core`) computes what vests; this crate deploys and drives the
+//! contracts that release it. It must never compute a vesting amount itself: amounts come from
+//! the engine or from the contract, and the tests hold the two equal to the base unit.
+
+pub mod artifacts;
+pub mod chain;
+
+pub use artifacts::{
+    Artifact, ArtifactError, REENTRANT_TOKEN, REFERENCE_VESTING_WALLET_CLIFF, ReentrantToken,
+    ReferenceVestingWalletCliff, TEST_TOKEN, TestToken, VESTING_MANAGER, VestingManager,
+};
+pub use chain::{BlockHeader, Chain, ChainError, Receipt};
