@@ -342,7 +342,7 @@ impl Samples {
 /// How long criterion measures a part whose one run takes `run`: ten samples of one run each
 /// for slow parts (criterion may say it needs a little longer), a few runs each for fast ones.
 fn measurement_time(run: Duration) -> Duration {
-    if run > Duration::from_secs(3) { run.mul_f64(9.0) } else { run.mul_f64(13.0).max(Duration::from_secs(2)) }
+    if run > Duration::from_secs(3) { run * 9 } else { (run * 13).max(Duration::from_secs(2)) }
 }
 
 struct AppendResult {
