@@ -58,27 +58,66 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         Tranche[] tranches;
     }
 
-    /// @notice A grant's state, packed so a tranched release reads three slots and writes one.
+    /// @notice A grant's full state as `grantOf` reports it (assembled from the packed storage below;
+    /// a tranched grant's `released` is the sum of its released tranches).
     struct Grant {
-        // slot 0: read by every release
         address beneficiary;
         Kind kind;
         uint24 trancheCount;
-        uint64 pausedAt; // 0 when not paused
-        // slot 1: written by every release
+        uint64 pausedAt;
         uint128 released;
-        uint64 checkpoint; // last release or resume; earlier timestamps are refused
-        uint32 cursor; // tranches [0, cursor) are released
-        uint32 withholdingUntil; // no withholding posted at or after this tranche index
-        // slot 2
+        uint64 checkpoint;
+        uint32 cursor;
+        uint32 withholdingUntil;
         uint128 total;
-        uint64 pausedSeconds; // sum of completed pauses
-        uint64 revokedAt; // 0 when not revoked
-        // slot 3: LINEAR only
+        uint64 pausedSeconds;
+        uint64 revokedAt;
         uint64 start;
         uint64 cliff;
         uint64 end;
     }
+
+    /// One slot, read and written by every release; non-zero from creation on (the beneficiary), so
+    /// no release pays a zero-to-non-zero write. The checkpoint is a past block time (see `_now`).
+    struct Hot {
+        address beneficiary;
+        uint8 flags; // kind in bits 0-1, then ADJUSTED and WITHHOLDING
+        uint24 cursor; // tranches [0, cursor) are released
+        uint24 trancheCount;
+        uint40 checkpoint; // last release or resume; earlier timestamps are refused
+    }
+
+    /// Read by release only when the grant's ADJUSTED flag is set (it was paused or revoked).
+    struct Leave {
+        uint64 pausedAt; // 0 when not paused
+        uint64 pausedSeconds; // sum of completed pauses
+        uint64 revokedAt; // 0 when not revoked
+        uint32 withholdingUntil; // no withholding posted at or after this tranche index
+    }
+
+    /// `released` is kept for LINEAR grants only (a tranched grant's is derived from its cursor).
+    struct Amounts {
+        uint128 total;
+        uint128 released;
+    }
+
+    struct Window {
+        uint64 start;
+        uint64 cliff;
+        uint64 end;
+    }
+
+    /// One tranche in one slot: its instant, the next tranche's instant (type(uint64).max after the
+    /// last), and its own amount, so a release crossing one tranche reads one slot.
+    struct Step {
+        uint64 at;
+        uint64 nextAt;
+        uint128 amount;
+    }
+
+    uint8 private constant KIND_MASK = 3;
+    uint8 private constant ADJUSTED = 4;
+    uint8 private constant WITHHOLDING = 8;
 
     /// @notice The token every grant is paid in.
     IERC20 public immutable token;
@@ -87,8 +126,11 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// @notice Receives the tokens withheld for tax at release.
     address public taxWallet;
 
-    mapping(bytes32 id => Grant) private _grants;
-    mapping(bytes32 id => mapping(uint256 index => Tranche)) private _tranches;
+    mapping(bytes32 id => Hot) private _hot;
+    mapping(bytes32 id => Leave) private _leave;
+    mapping(bytes32 id => Amounts) private _amounts;
+    mapping(bytes32 id => Window) private _window;
+    mapping(bytes32 id => mapping(uint256 index => Step)) private _steps;
     mapping(bytes32 id => mapping(uint256 index => uint128)) private _withholding;
 
     error ZeroAddress();
@@ -111,6 +153,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     error TrancheOutOfRange(bytes32 id, uint256 index, uint256 count);
     error TrancheAlreadyReleased(bytes32 id, uint256 index);
     error WithholdingExceedsTranche(bytes32 id, uint256 index, uint128 tokens, uint128 trancheAmount);
+    error ClockOutOfRange(uint256 timestamp);
 
     event TreasuryChanged(address indexed previous, address indexed treasury);
     event TaxWalletChanged(address indexed previous, address indexed taxWallet);
@@ -125,9 +168,10 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         uint256 trancheCount
     );
     event GrantsFunded(address indexed treasury, uint256 count, uint256 amount);
-    event Released(
-        bytes32 indexed id, address indexed beneficiary, uint128 net, uint128 withheld, uint128 releasedTotal
-    );
+    /// Compact, to keep release cheap: the wallet paid is the grant's beneficiary at the time (from
+    /// GrantCreated and BeneficiaryChanged, and the token's Transfer log of the same transaction),
+    /// and the running total is `grantOf(id).released`.
+    event Released(bytes32 indexed id, uint128 net, uint128 withheld);
     event Revoked(bytes32 indexed id, uint64 effectiveAt, uint128 vested, uint128 returned);
     event Paused(bytes32 indexed id, uint64 at);
     event Resumed(bytes32 indexed id, uint64 at, uint64 pausedSeconds);
@@ -170,22 +214,25 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// @notice Sends a grant's future releases to another wallet.
     function setBeneficiary(bytes32 id, address beneficiary) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (beneficiary == address(0)) revert ZeroAddress();
-        Grant storage g = _existing(id);
-        emit BeneficiaryChanged(id, g.beneficiary, beneficiary);
-        g.beneficiary = beneficiary;
+        Hot storage h = _existing(id);
+        emit BeneficiaryChanged(id, h.beneficiary, beneficiary);
+        h.beneficiary = beneficiary;
     }
 
     /// @notice Revokes a grant as of `effectiveAt`: what is unvested then goes back to the treasury
     /// now, and what is vested stays releasable. `effectiveAt` may be in the future.
     function revoke(bytes32 id, uint64 effectiveAt) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
-        Grant storage g = _existing(id);
-        if (g.revokedAt != 0) revert GrantRevoked(id);
-        if (effectiveAt == 0 || effectiveAt < g.checkpoint) {
-            revert TimestampOutOfRange(id, effectiveAt, _max(g.checkpoint, 1), type(uint64).max);
+        Hot storage h = _existing(id);
+        Leave storage l = _leave[id];
+        if (l.revokedAt != 0) revert GrantRevoked(id);
+        uint64 checkpoint = h.checkpoint;
+        if (effectiveAt == 0 || effectiveAt < checkpoint) {
+            revert TimestampOutOfRange(id, effectiveAt, _max(checkpoint, 1), type(uint64).max);
         }
-        uint128 vested = _vestedAt(g, id, effectiveAt);
-        uint128 returned = g.total - vested;
-        g.revokedAt = effectiveAt;
+        uint128 vested = _vestedAt(id, h.flags, effectiveAt);
+        uint128 returned = _amounts[id].total - vested;
+        l.revokedAt = effectiveAt;
+        h.flags |= ADJUSTED;
         emit Revoked(id, effectiveAt, vested, returned);
         if (returned != 0) token.safeTransfer(treasury, returned);
     }
@@ -207,40 +254,46 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// @notice Posts the tokens to withhold for tax from tranche `index` of a tranched grant; they go
     /// to the tax wallet when the tranche is released. Posting again replaces the amount.
     function postWithholding(bytes32 id, uint256 index, uint128 tokens) external onlyRole(OPERATOR_ROLE) {
-        Grant storage g = _existing(id);
-        if (g.kind != Kind.Tranched) revert NotTranched(id);
-        if (index >= g.trancheCount) revert TrancheOutOfRange(id, index, g.trancheCount);
-        if (index < g.cursor) revert TrancheAlreadyReleased(id, index);
-        mapping(uint256 => Tranche) storage ts = _tranches[id];
-        uint128 amount = ts[index].cumulative - (index == 0 ? 0 : ts[index - 1].cumulative);
+        Hot storage h = _existing(id);
+        if (h.flags & KIND_MASK != uint8(Kind.Tranched)) revert NotTranched(id);
+        if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
+        if (index < h.cursor) revert TrancheAlreadyReleased(id, index);
+        uint128 amount = _steps[id][index].amount;
         if (tokens > amount) revert WithholdingExceedsTranche(id, index, tokens, amount);
         _withholding[id][index] = tokens;
+        Leave storage l = _leave[id];
         // index < trancheCount < 2^24, so the cast is exact.
-        if (index >= g.withholdingUntil) g.withholdingUntil = uint32(index + 1);
+        if (index >= l.withholdingUntil) l.withholdingUntil = uint32(index + 1);
+        h.flags |= WITHHOLDING;
         emit WithholdingPosted(id, index, tokens);
     }
 
     /// @notice Pauses vesting (a leave) from `at`, which must be between the grant's checkpoint and now.
     function pause(bytes32 id, uint64 at) external onlyRole(OPERATOR_ROLE) {
-        Grant storage g = _existing(id);
-        if (g.revokedAt != 0) revert GrantRevoked(id);
-        if (g.pausedAt != 0) revert GrantPaused(id);
-        _checkPast(id, at, g.checkpoint);
-        g.pausedAt = at;
+        Hot storage h = _existing(id);
+        Leave storage l = _leave[id];
+        if (l.revokedAt != 0) revert GrantRevoked(id);
+        if (l.pausedAt != 0) revert GrantPaused(id);
+        _checkPast(id, at, h.checkpoint);
+        l.pausedAt = at;
+        h.flags |= ADJUSTED;
         emit Paused(id, at);
     }
 
     /// @notice Resumes vesting at `at` (between the pause and now); later vesting shifts by the pause.
     function resume(bytes32 id, uint64 at) external onlyRole(OPERATOR_ROLE) {
-        Grant storage g = _existing(id);
-        if (g.revokedAt != 0) revert GrantRevoked(id);
-        uint64 pausedAt = g.pausedAt;
+        Hot storage h = _existing(id);
+        Leave storage l = _leave[id];
+        if (l.revokedAt != 0) revert GrantRevoked(id);
+        uint64 pausedAt = l.pausedAt;
         if (pausedAt == 0) revert GrantNotPaused(id);
         _checkPast(id, at, pausedAt);
-        g.pausedSeconds += at - pausedAt;
-        g.pausedAt = 0;
-        g.checkpoint = at;
-        emit Resumed(id, at, g.pausedSeconds);
+        uint64 shift = l.pausedSeconds + (at - pausedAt);
+        l.pausedSeconds = shift;
+        l.pausedAt = 0;
+        // _checkPast proved at <= block.timestamp, and _now() proved that fits 40 bits.
+        h.checkpoint = uint40(at);
+        emit Resumed(id, at, shift);
     }
 
     // ----------------------------------------------------------------- anyone
@@ -248,38 +301,56 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// @notice Releases everything vested and not yet released. Anyone may call it; the net tokens
     /// always go to the grant's beneficiary and the withheld tokens to the tax wallet.
     /// @dev Gas grows only with the tranches crossed since the last release, never with the schedule.
+    /// A grant never paused nor revoked reads its hot slot and the crossed tranches only.
     function release(bytes32 id) external nonReentrant {
-        Grant storage g = _existing(id);
-        if (g.pausedAt != 0 && g.revokedAt == 0) revert GrantPaused(id);
-        uint64 now_ = uint64(block.timestamp);
-        uint64 t = _effective(g, now_);
-        uint128 vested;
-        uint128 withheld;
-        if (g.kind == Kind.Tranched) {
-            uint256 i = g.cursor;
-            uint256 count = g.trancheCount;
-            uint256 until = g.withholdingUntil;
-            mapping(uint256 => Tranche) storage ts = _tranches[id];
-            vested = g.released;
-            while (i < count) {
-                Tranche storage tr = ts[i];
-                if (tr.at > t) break;
-                vested = tr.cumulative;
-                if (i < until) withheld += _withholding[id][i];
-                ++i;
-            }
-            // i <= trancheCount < 2^24, so the cast is exact.
-            g.cursor = uint32(i);
-        } else {
-            vested = _linear(g, t);
+        Hot storage h = _hot[id];
+        uint8 flags = h.flags;
+        if (flags == 0) revert UnknownGrant(id);
+        uint40 now_ = _now();
+        uint64 t = now_;
+        uint256 until;
+        if (flags & ADJUSTED != 0) {
+            Leave storage l = _leave[id];
+            uint64 revokedAt = l.revokedAt;
+            uint64 pausedAt = l.pausedAt;
+            if (pausedAt != 0 && revokedAt == 0) revert GrantPaused(id);
+            t = _shift(t, pausedAt, l.pausedSeconds, revokedAt);
         }
-        uint128 amount = vested - g.released;
-        if (amount == 0) revert NothingToRelease(id);
-        g.released = vested;
-        g.checkpoint = now_;
-        uint128 net = amount - withheld;
-        address beneficiary = g.beneficiary;
-        emit Released(id, beneficiary, net, withheld, vested);
+        uint128 amount;
+        uint128 withheld;
+        if (flags & KIND_MASK == uint8(Kind.Tranched)) {
+            if (flags & WITHHOLDING != 0) until = _leave[id].withholdingUntil;
+            uint256 i = h.cursor;
+            uint256 count = h.trancheCount;
+            mapping(uint256 => Step) storage steps = _steps[id];
+            while (i < count) {
+                Step storage s = steps[i];
+                if (s.at > t) break;
+                // The amounts sum to the total (< 2^128), and each withholding is at most its amount.
+                unchecked {
+                    amount += s.amount;
+                    if (i < until) withheld += _withholding[id][i];
+                    ++i;
+                }
+                if (s.nextAt > t) break;
+            }
+            if (amount == 0) revert NothingToRelease(id);
+            // i <= trancheCount < 2^24, so the cast is exact.
+            h.cursor = uint24(i);
+        } else {
+            Amounts storage a = _amounts[id];
+            uint128 vested = _linear(id, a.total, t);
+            amount = vested - a.released;
+            if (amount == 0) revert NothingToRelease(id);
+            a.released = vested;
+        }
+        h.checkpoint = now_;
+        uint128 net;
+        unchecked {
+            net = amount - withheld;
+        }
+        address beneficiary = h.beneficiary;
+        emit Released(id, net, withheld);
         if (net != 0) token.safeTransfer(beneficiary, net);
         if (withheld != 0) token.safeTransfer(taxWallet, withheld);
     }
@@ -290,27 +361,43 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// Exact for any timestamp at or after the grant's checkpoint (in particular for every
     /// timestamp of a grant never paused); earlier timestamps see the current pause shift.
     function vestedAt(bytes32 id, uint64 timestamp) external view returns (uint128) {
-        Grant storage g = _existing(id);
-        return _vestedAt(g, id, timestamp);
+        return _vestedAt(id, _existing(id).flags, timestamp);
     }
 
     /// @notice What `release` would transfer now (net plus withheld).
     function releasable(bytes32 id) external view returns (uint128) {
-        Grant storage g = _existing(id);
-        if (g.pausedAt != 0 && g.revokedAt == 0) return 0;
-        return _vestedAt(g, id, uint64(block.timestamp)) - g.released;
+        Hot storage h = _existing(id);
+        Leave storage l = _leave[id];
+        if (l.pausedAt != 0 && l.revokedAt == 0) return 0;
+        return _vestedAt(id, h.flags, uint64(block.timestamp)) - _released(id, h);
     }
 
     /// @notice A grant's full state.
-    function grantOf(bytes32 id) external view returns (Grant memory) {
-        return _existing(id);
+    function grantOf(bytes32 id) external view returns (Grant memory g) {
+        Hot storage h = _existing(id);
+        Leave storage l = _leave[id];
+        Window storage w = _window[id];
+        g.beneficiary = h.beneficiary;
+        g.kind = Kind(h.flags & KIND_MASK);
+        g.trancheCount = h.trancheCount;
+        g.pausedAt = l.pausedAt;
+        g.released = _released(id, h);
+        g.checkpoint = h.checkpoint;
+        g.cursor = h.cursor;
+        g.withholdingUntil = l.withholdingUntil;
+        g.total = _amounts[id].total;
+        g.pausedSeconds = l.pausedSeconds;
+        g.revokedAt = l.revokedAt;
+        g.start = w.start;
+        g.cliff = w.cliff;
+        g.end = w.end;
     }
 
     /// @notice Tranche `index` of a tranched grant.
     function trancheOf(bytes32 id, uint256 index) external view returns (Tranche memory) {
-        Grant storage g = _existing(id);
-        if (index >= g.trancheCount) revert TrancheOutOfRange(id, index, g.trancheCount);
-        return _tranches[id][index];
+        Hot storage h = _existing(id);
+        if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
+        return Tranche({at: _steps[id][index].at, cumulative: _sumSteps(id, index + 1)});
     }
 
     /// @notice Tokens posted for withholding from tranche `index`.
@@ -324,84 +411,116 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         bytes32 id = input.id;
         if (input.beneficiary == address(0)) revert ZeroAddress();
         if (input.total == 0) revert ZeroAmount(id);
-        Grant storage g = _grants[id];
-        if (g.kind != Kind.None) revert GrantExists(id);
+        Hot storage h = _hot[id];
+        if (h.flags != 0) revert GrantExists(id);
         uint256 n = input.tranches.length;
         if (input.kind == Kind.Tranched) {
             if (n == 0) revert EmptySchedule(id);
             if (n > type(uint24).max) revert TooManyTranches(id, n);
-            mapping(uint256 => Tranche) storage ts = _tranches[id];
-            Tranche calldata prev = input.tranches[0];
-            ts[0] = prev;
+            mapping(uint256 => Step) storage steps = _steps[id];
+            uint64 prevAt = input.tranches[0].at;
+            uint128 prevCum = input.tranches[0].cumulative;
+            uint128 before;
             for (uint256 i = 1; i < n; ++i) {
-                Tranche calldata tr = input.tranches[i];
-                if (tr.at < prev.at || tr.cumulative < prev.cumulative) revert TranchesOutOfOrder(id, i);
-                ts[i] = tr;
-                prev = tr;
+                uint64 at = input.tranches[i].at;
+                uint128 cum = input.tranches[i].cumulative;
+                if (at < prevAt || cum < prevCum) revert TranchesOutOfOrder(id, i);
+                // Checked above: the cumulatives never decrease.
+                unchecked {
+                    steps[i - 1] = Step({at: prevAt, nextAt: at, amount: prevCum - before});
+                }
+                before = prevCum;
+                prevAt = at;
+                prevCum = cum;
             }
-            if (prev.cumulative != input.total) revert TotalMismatch(id, input.total, prev.cumulative);
-            // n <= type(uint24).max was checked above.
-            g.trancheCount = uint24(n);
+            if (prevCum != input.total) revert TotalMismatch(id, input.total, prevCum);
+            unchecked {
+                steps[n - 1] = Step({at: prevAt, nextAt: type(uint64).max, amount: prevCum - before});
+            }
         } else if (input.kind == Kind.Linear) {
             if (n != 0) revert UnexpectedTranches(id);
             if (input.start > input.cliff || input.cliff > input.end) {
                 revert InvalidLinearSchedule(id, input.start, input.cliff, input.end);
             }
-            g.start = input.start;
-            g.cliff = input.cliff;
-            g.end = input.end;
+            _window[id] = Window({start: input.start, cliff: input.cliff, end: input.end});
         } else {
             revert InvalidKind(id);
         }
-        g.beneficiary = input.beneficiary;
-        g.kind = input.kind;
-        g.total = input.total;
+        // n <= type(uint24).max was checked above (and is 0 for LINEAR).
+        _hot[id] = Hot({
+            beneficiary: input.beneficiary,
+            flags: uint8(input.kind),
+            cursor: 0,
+            trancheCount: uint24(n),
+            checkpoint: 0
+        });
+        _amounts[id].total = input.total;
         emit GrantCreated(id, input.beneficiary, input.kind, input.total, input.start, input.cliff, input.end, n);
         return input.total;
     }
 
-    function _existing(bytes32 id) private view returns (Grant storage g) {
-        g = _grants[id];
-        if (g.kind == Kind.None) revert UnknownGrant(id);
+    function _existing(bytes32 id) private view returns (Hot storage h) {
+        h = _hot[id];
+        if (h.flags == 0) revert UnknownGrant(id);
+    }
+
+    /// Block time as 40 bits (good until the year 36812): checkpoints are stored in 40 bits.
+    function _now() private view returns (uint40) {
+        if (block.timestamp > type(uint40).max) revert ClockOutOfRange(block.timestamp);
+        return uint40(block.timestamp);
     }
 
     /// Effective schedule time at `t`: frozen at the revocation and while paused, minus the pauses.
-    function _effective(Grant storage g, uint64 t) private view returns (uint64) {
-        uint64 revokedAt = g.revokedAt;
+    function _shift(uint64 t, uint64 pausedAt, uint64 shift, uint64 revokedAt) private pure returns (uint64) {
         if (revokedAt != 0 && t > revokedAt) t = revokedAt;
-        uint64 pausedAt = g.pausedAt;
         if (pausedAt != 0 && t > pausedAt) t = pausedAt;
-        uint64 shift = g.pausedSeconds;
         return t > shift ? t - shift : 0;
     }
 
-    function _vestedAt(Grant storage g, bytes32 id, uint64 timestamp) private view returns (uint128) {
-        uint64 t = _effective(g, timestamp);
-        if (g.kind == Kind.Linear) return _linear(g, t);
-        // Binary search for the number of tranches with instant <= t.
-        mapping(uint256 => Tranche) storage ts = _tranches[id];
-        uint256 lo = 0;
-        uint256 hi = g.trancheCount;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) >> 1;
-            if (ts[mid].at <= t) lo = mid + 1;
-            else hi = mid;
+    function _vestedAt(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128) {
+        uint64 t = timestamp;
+        if (flags & ADJUSTED != 0) {
+            Leave storage l = _leave[id];
+            t = _shift(t, l.pausedAt, l.pausedSeconds, l.revokedAt);
         }
-        return lo == 0 ? 0 : ts[lo - 1].cumulative;
+        if (flags & KIND_MASK == uint8(Kind.Linear)) return _linear(id, _amounts[id].total, t);
+        mapping(uint256 => Step) storage steps = _steps[id];
+        uint256 count = _hot[id].trancheCount;
+        uint128 vested;
+        for (uint256 i = 0; i < count; ++i) {
+            Step storage s = steps[i];
+            if (s.at > t) break;
+            vested += s.amount;
+        }
+        return vested;
+    }
+
+    /// Sum of the amounts of tranches [0, n).
+    function _sumSteps(bytes32 id, uint256 n) private view returns (uint128 sum) {
+        mapping(uint256 => Step) storage steps = _steps[id];
+        for (uint256 i = 0; i < n; ++i) {
+            sum += steps[i].amount;
+        }
+    }
+
+    function _released(bytes32 id, Hot storage h) private view returns (uint128) {
+        if (h.flags & KIND_MASK == uint8(Kind.Linear)) return _amounts[id].released;
+        return _sumSteps(id, h.cursor);
     }
 
     /// OpenZeppelin VestingWalletCliff's formula.
-    function _linear(Grant storage g, uint64 t) private view returns (uint128) {
-        uint64 start = g.start;
-        uint64 end = g.end;
-        if (t < g.cliff) return 0;
-        if (t >= end) return g.total;
+    function _linear(bytes32 id, uint128 total, uint64 t) private view returns (uint128) {
+        Window storage w = _window[id];
+        uint64 start = w.start;
+        uint64 end = w.end;
+        if (t < w.cliff) return 0;
+        if (t >= end) return total;
         // start <= cliff <= t < end; 128 + 64 bits fit in 256, and the quotient is below total.
-        return uint128((uint256(g.total) * (t - start)) / (end - start));
+        return uint128((uint256(total) * (t - start)) / (end - start));
     }
 
     function _checkPast(bytes32 id, uint64 at, uint64 earliest) private view {
-        uint64 latest = uint64(block.timestamp);
+        uint64 latest = _now();
         if (at == 0 || at < earliest || at > latest) revert TimestampOutOfRange(id, at, _max(earliest, 1), latest);
     }
 
