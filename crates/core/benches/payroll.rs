@@ -48,6 +48,8 @@
 // and JSON-reported rates, ratios and megabytes; no amount, wage or tax goes through them.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -56,6 +58,7 @@ use std::time::{Duration, Instant as Clock};
 use criterion::{Criterion, SamplingMode, Throughput};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use support::{Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, status_bytes, target_dir, thousands};
 use tokencomp_core::calendar;
 use tokencomp_core::company::{
     CompanySettings, FlatRuleInput, FmvSource, GrantPolicy, GrantSize, GrantTerms, PayFrequency, Person, PersonKind,
@@ -96,96 +99,7 @@ const FULL_REPS: usize = 3;
 /// The reference pass takes milliseconds: it is repeated this many times per payroll pass.
 const REFERENCE_REPS: usize = 20;
 
-/// `cargo test --benches` builds without optimizations (debug assertions are the tell): the
-/// rates it prints say nothing about the code.
-const OPTIMIZED: bool = !cfg!(debug_assertions);
 const MB: f64 = 1e6;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// `cargo bench`: the full company, criterion measurements, results written.
-    Full,
-    /// `cargo bench -- --test` or `cargo test --benches`: a small company run once.
-    Test,
-    /// `-- --list`: criterion lists the benchmarks; nothing is timed or printed here.
-    List,
-}
-
-impl Mode {
-    /// The rule criterion applies to its own arguments: test mode with `--test`, or when cargo
-    /// did not pass `--bench` (that is, under `cargo test`).
-    fn from_args() -> Mode {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        if has("--list") {
-            Mode::List
-        } else if has("--test") || !has("--bench") {
-            Mode::Test
-        } else {
-            Mode::Full
-        }
-    }
-}
-
-/// Criterion's options that take a value: whatever follows one of them is not the filter.
-const VALUE_OPTIONS: [&str; 20] = [
-    "-c",
-    "--color",
-    "--colour",
-    "-s",
-    "--save-baseline",
-    "-b",
-    "--baseline",
-    "--baseline-lenient",
-    "--format",
-    "--profile-time",
-    "--load-baseline",
-    "--sample-size",
-    "--warm-up-time",
-    "--measurement-time",
-    "--nresamples",
-    "--noise-threshold",
-    "--confidence-level",
-    "--significance-level",
-    "--plotting-backend",
-    "--output-format",
-];
-
-/// Whether criterion was given a benchmark filter (its one positional argument). The timing and
-/// checks here run either way, but a filtered run does not overwrite the results file.
-fn filtered() -> bool {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if VALUE_OPTIONS.contains(&arg.as_str()) {
-            args.next();
-        } else if !arg.starts_with('-') {
-            return true;
-        }
-    }
-    false
-}
-
-/// splitmix64: a tiny, well-mixed deterministic generator, enough to vary the company.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform enough in `lo..=hi` for a benchmark's data.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next_u64().is_multiple_of(n)
-    }
-}
 
 /// Everything the payroll reads, owned; `Context` borrows it.
 struct Company {
@@ -569,24 +483,13 @@ fn assert_covered(cov: &Coverage) {
     }
 }
 
-/// The process's resident set and its peak, in bytes, where the platform reports them (Linux).
-fn memory_status() -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = status.lines().find(|l| l.starts_with(name))?;
-        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kb * 1024)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
 /// One payroll pass with the growth of the process's peak resident set over it (its outputs
 /// are alive at the end, so they are in the peak).
 fn measured_pass(c: &Company, vests: &[RecognizedVest]) -> (Outputs, Stages, Option<u64>) {
-    // "5" resets the peak to the current resident set (Linux 4.0 and later).
-    let before = std::fs::write("/proc/self/clear_refs", "5")
-        .ok()
-        .and_then(|()| memory_status())
+    let memory_status = || Some((status_bytes("VmRSS:")?, status_bytes("VmHWM:")?));
+    let before = reset_peak()
+        .then(memory_status)
+        .flatten()
         .filter(|(rss, peak)| *peak <= rss + (1 << 20)) // the reset took
         .map(|(rss, _)| rss);
     let (out, stages) = payroll_pass(c, vests);
@@ -629,18 +532,6 @@ impl EventBytes {
     fn total(self) -> usize {
         self.inline + self.tax_lines + self.rule_sources + self.other_strings
     }
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 struct Results {
@@ -722,18 +613,6 @@ fn report(r: &Results, mode: Mode) {
         c.uk_higher_rate,
         c.person_owes,
     );
-}
-
-/// `CARGO_TARGET_DIR`, else the directory holding cargo's `CACHEDIR.TAG` above this
-/// executable (`<target>/release/deps/payroll-…`), else `<workspace>/target`.
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
 }
 
 fn write_json(r: &Results) -> std::io::Result<PathBuf> {
@@ -859,7 +738,7 @@ fn main() {
 
     let Some(r) = results else { return };
     report(&r, mode);
-    if filtered() {
+    if filter_from_args().is_some() {
         println!("filtered run: results not written (a full `cargo bench` writes target/bench-results/payroll.json)");
     } else if mode == Mode::Full {
         match write_json(&r) {

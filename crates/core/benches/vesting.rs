@@ -25,6 +25,8 @@
 // and JSON-reported rates, ratios and megabytes; no vested amount goes through them.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
+mod support;
+
 use std::hint::black_box;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -33,6 +35,7 @@ use std::time::{Duration, Instant as Clock};
 use criterion::{Criterion, SamplingMode, Throughput};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use support::{Mode, OPTIMIZED, SplitMix64, filter_from_args, selects, status_bytes, target_dir, thousands};
 use tokencomp_core::calendar::{self, Instant};
 use tokencomp_core::schedule::{Allocation, At, Calendar, DayOfMonth, Linear, LinearModel, Period, Schedule};
 
@@ -57,9 +60,6 @@ const TIMING_REPS: usize = 5;
 
 const TARGET_RATIO: f64 = 0.5;
 const TARGET_MB: f64 = 200.0;
-/// `cargo test --benches` builds without optimizations (debug assertions are the tell): the
-/// ratios it prints say nothing about the engine.
-const OPTIMIZED: bool = !cfg!(debug_assertions);
 /// Megabytes are 10^6 bytes.
 const MB: f64 = 1e6;
 
@@ -105,95 +105,9 @@ impl Shape {
     }
 }
 
-/// Criterion's options that take a value: whatever follows one of them is not the filter.
-const VALUE_OPTIONS: [&str; 20] = [
-    "-c",
-    "--color",
-    "--colour",
-    "-s",
-    "--save-baseline",
-    "-b",
-    "--baseline",
-    "--baseline-lenient",
-    "--format",
-    "--profile-time",
-    "--load-baseline",
-    "--sample-size",
-    "--warm-up-time",
-    "--measurement-time",
-    "--nresamples",
-    "--noise-threshold",
-    "--confidence-level",
-    "--significance-level",
-    "--plotting-backend",
-    "--output-format",
-];
-
-/// The benchmark filter criterion was given (its one positional argument), so the timing and
-/// checks done here run for the same shapes criterion runs. Criterion reads it as a regular
-/// expression; a plain substring covers the names here (`calendar`, `linear-per-second`), and
-/// a filter with regex syntax runs every shape here.
-fn filter_from_args() -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if VALUE_OPTIONS.contains(&arg.as_str()) {
-            args.next();
-        } else if !arg.starts_with('-') {
-            return Some(arg);
-        }
-    }
-    None
-}
-
+/// Whether criterion's filter runs `shape`, so the timing and checks here run for the same shapes.
 fn selected(shape: Shape, filter: Option<&str>) -> bool {
-    let Some(f) = filter else { return true };
-    if f.contains(|c: char| "\\^$.|?*+()[]{}".contains(c)) {
-        return true;
-    }
-    ["ours", "reference"].iter().any(|kernel| format!("vesting/{}/{kernel}", shape.name()).contains(f))
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// `cargo bench`: the full data set, criterion measurements, results written.
-    Full,
-    /// `cargo bench -- --test` or `cargo test --benches`: a small data set run once.
-    Test,
-    /// `-- --list`: criterion lists the benchmarks; nothing is timed or printed here.
-    List,
-}
-
-impl Mode {
-    /// The same rule criterion applies to its own arguments: test mode with `--test`, or when
-    /// cargo did not pass `--bench` (that is, under `cargo test`).
-    fn from_args() -> Mode {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        if has("--list") {
-            Mode::List
-        } else if has("--test") || !has("--bench") {
-            Mode::Test
-        } else {
-            Mode::Full
-        }
-    }
-}
-
-/// splitmix64: a tiny, well-mixed deterministic generator, enough to vary the grants.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn next_u128(&mut self) -> u128 {
-        (u128::from(self.next_u64()) << 64) | u128::from(self.next_u64())
-    }
+    selects(filter, ["ours", "reference"].map(|kernel| format!("vesting/{}/{kernel}", shape.name())))
 }
 
 /// One grant's draw, shared by every shape so the three data sets differ only in the schedule.
@@ -299,14 +213,6 @@ fn heap_bytes(schedule: &Schedule) -> usize {
     }
 }
 
-/// The process's resident set in bytes, where the platform reports it (Linux).
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 struct Memory {
     bytes: usize,
     rss_delta: Option<u64>,
@@ -314,12 +220,12 @@ struct Memory {
 
 /// Builds the grants in parametric form, counting what they hold.
 fn build_grants(draws: &[Draw], templates: &[Template]) -> (Vec<Grant>, Memory) {
-    let before = resident_bytes();
+    let before = status_bytes("VmRSS:");
     let mut grants = Vec::with_capacity(draws.len());
     for &d in draws {
         grants.push(Grant { total: d.total, schedule: templates[index(d)].schedule.clone() });
     }
-    let after = resident_bytes();
+    let after = status_bytes("VmRSS:");
     let bytes = grants.capacity() * size_of::<Grant>() + grants.iter().map(|g| heap_bytes(&g.schedule)).sum::<usize>();
     let rss_delta = before.zip(after).map(|(b, a)| a.saturating_sub(b));
     (grants, Memory { bytes, rss_delta })
@@ -457,18 +363,6 @@ fn time_both(
     (total_ours, total_ref)
 }
 
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 struct ShapeResult {
     shape: Shape,
     ours_ns: f64,
@@ -549,18 +443,6 @@ fn report(r: &ShapeResult, grants: usize) {
         verdict(per_grant * FULL_GRANTS as f64 / MB < TARGET_MB),
     );
     println!("check {name}: {} sampled evaluations equal the independent computation", thousands(r.checked));
-}
-
-/// `CARGO_TARGET_DIR`, else the directory holding cargo's `CACHEDIR.TAG` above this
-/// executable (`<target>/release/deps/vesting-…`), else `<workspace>/target`.
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
 }
 
 fn write_json(results: &[ShapeResult], grants: usize) -> std::io::Result<PathBuf> {

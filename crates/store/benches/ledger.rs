@@ -29,6 +29,10 @@
 //! 2,000 events and 2,000 grants through the same code and checks in a few seconds: rates
 //! printed, nothing written. A criterion filter (`-- period-run`) limits the parts run.
 
+// The benchmarks' shared harness lives with the core benches.
+#[path = "../../core/benches/support/mod.rs"]
+mod support;
+
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::hint::black_box;
@@ -41,6 +45,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, TransactionBehavior, params};
+use support::{
+    Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, selects, status_bytes, target_dir, thousands,
+};
 use tokencomp_core::company::{
     CompanySettings, GrantSize, GrantTerms, PayFrequency, Person, PersonKind, TokenSettings,
 };
@@ -72,106 +79,18 @@ const FULL_REPS: usize = 3;
 /// The target ratio, in thousandths (0.5x). Rates and ratios are integers: this crate keeps
 /// floats out entirely, even from printing.
 const TARGET_PERMILLE: u128 = 500;
-const OPTIMIZED: bool = !cfg!(debug_assertions);
 const POSTGRES_ENV: &str = "TOKENCOMP_TEST_POSTGRES";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// `cargo bench`: full sizes, criterion measurements, results written.
-    Full,
-    /// `cargo bench -- --test` or `cargo test --benches`: small sizes, run once.
-    Test,
-    /// `-- --list`: criterion lists the benchmarks; nothing is run here.
-    List,
-}
-
-impl Mode {
-    /// The rule criterion applies to its own arguments: test mode with `--test`, or when cargo
-    /// did not pass `--bench` (under `cargo test`).
-    fn from_args() -> Mode {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        if has("--list") {
-            Mode::List
-        } else if has("--test") || !has("--bench") {
-            Mode::Test
-        } else {
-            Mode::Full
-        }
-    }
-}
-
-/// Criterion's options that take a value: whatever follows one of them is not the filter.
-const VALUE_OPTIONS: [&str; 20] = [
-    "-c",
-    "--color",
-    "--colour",
-    "-s",
-    "--save-baseline",
-    "-b",
-    "--baseline",
-    "--baseline-lenient",
-    "--format",
-    "--profile-time",
-    "--load-baseline",
-    "--sample-size",
-    "--warm-up-time",
-    "--measurement-time",
-    "--nresamples",
-    "--noise-threshold",
-    "--confidence-level",
-    "--significance-level",
-    "--plotting-backend",
-    "--output-format",
-];
 
 /// Criterion's filter (its one positional argument), so the parts run here are the ones
 /// criterion runs. A plain substring of `ledger/<part>/<kernel>` selects; a filter with regex
 /// syntax runs every part.
 fn selected(part: &str) -> bool {
-    let mut args = std::env::args().skip(1);
-    let mut filter = None;
-    while let Some(arg) = args.next() {
-        if VALUE_OPTIONS.contains(&arg.as_str()) {
-            args.next();
-        } else if !arg.starts_with('-') {
-            filter = Some(arg);
-        }
-    }
-    let Some(f) = filter else { return true };
-    f.contains(|c: char| "\\^$.|?*+()[]{}".contains(c))
-        || ["ours", "raw", "raw-copy", "100000-grants", "2000-grants"]
-            .iter()
-            .any(|kernel| format!("ledger/{part}/{kernel}").contains(&f))
-}
-
-/// splitmix64: a small deterministic generator for the data sets.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+    let kernels = ["ours", "raw", "raw-copy", "100000-grants", "2000-grants"];
+    selects(filter_from_args().as_deref(), kernels.map(|kernel| format!("ledger/{part}/{kernel}")))
 }
 
 fn recorded_at() -> Timestamp {
     "2026-07-01T09:00:00.123456789Z".parse().expect("a valid timestamp")
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn per_second(n: usize, d: Duration) -> u128 {
@@ -193,32 +112,6 @@ fn permille(p: u128) -> String {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// `CARGO_TARGET_DIR`, else the directory holding cargo's `CACHEDIR.TAG` above this
-/// executable, else `<workspace>/target`.
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-}
-
-/// A memory line of `/proc/self/status` in bytes (Linux).
-fn status_bytes(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Resets the peak resident set to the current one (Linux 4.0 and later), so the peak read
-/// after a stage is that stage's.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 // ---------------------------------------------------------------------------------------------
