@@ -7,20 +7,20 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use jiff::civil::Date;
-use sha2::{Digest, Sha256};
 use tokencomp_core::accounting::{self, AccountingError};
 use tokencomp_core::books;
 use tokencomp_core::company::{GrantTerms, Person};
 use tokencomp_core::fmv::PriceBook;
 use tokencomp_core::lots::{self, Selection};
-use tokencomp_core::payroll::{self, Context, IncomeEvent, RecognizedVest};
+use tokencomp_core::payroll::{self, Context, IncomeEvent, PayrollRow, RecognizedVest};
 use tokencomp_core::rules::{FlatRule, Rules, uk_tax_month, uk_tax_month_bounds};
 use tokencomp_core::statements::{self, AwardData, RecordedSale};
 use tokencomp_core::withholding::Payer;
 use tokencomp_money::Decimal;
 use tokencomp_money::TokenAmount;
-use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::run::{period_of, periods};
+use tokencomp_store::sha256_hex;
 
 use crate::company::{load, open_store, record};
 use crate::{Global, bad_input};
@@ -38,19 +38,12 @@ pub fn rules(company: &Company) -> Result<Rules> {
     Ok(rules)
 }
 
-/// Every recognized vest (net of reversals) that is income on or before `through`, as the
-/// compliance pass reads them. Later income is left out, so a report never needs a price
-/// from after its own end.
-pub fn recognized(company: &Company, through: Date) -> Vec<RecognizedVest> {
-    let income_date = |grant: &str, date: Date| match company.grants.get(grant).map(|g| &g.terms.policy) {
-        Some(p) if p.transferred_at_grant && p.election_83b.is_some() => company.grants[grant].terms.grant_date,
-        Some(p) => p.settlement_date.filter(|s| *s > date).unwrap_or(date),
-        None => date,
-    };
+/// Every recognized vest (net of reversals), as the compliance pass reads them.
+pub fn recognized(company: &Company) -> Vec<RecognizedVest> {
     company
         .recognized
         .iter()
-        .filter(|((grant, date, _), units)| **units > 0 && income_date(grant, *date) <= through)
+        .filter(|(_, units)| **units > 0)
         .map(|((grant, date, reason), units)| RecognizedVest {
             grant: grant.clone(),
             date: *date,
@@ -60,7 +53,8 @@ pub fn recognized(company: &Company, through: Date) -> Vec<RecognizedVest> {
         .collect()
 }
 
-/// The compliance pass over the ledger's income through `through`.
+/// The compliance pass over the ledger's income through `through`: later income is left out, so
+/// a report never needs a price from after its own end.
 pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent>> {
     let rules = rules(company)?;
     let grants: BTreeMap<String, GrantTerms> =
@@ -70,11 +64,11 @@ pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent
         token: &company.token.token,
         people: &company.people,
         grants: &grants,
-        prices: PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx },
+        prices: price_book(company),
         rules: &rules,
         through: Some(through),
     };
-    Ok(payroll::income_events(&cx, &recognized(company, through))?)
+    Ok(payroll::income_events(&cx, &recognized(company))?)
 }
 
 #[derive(Args, Debug)]
@@ -138,19 +132,15 @@ pub fn pay_period(company: &Company, id: &str) -> Option<PayPeriod> {
     (p.id == id).then_some(p)
 }
 
-/// The export of `period` as it stands: frozen rows when closed, else its own rows (its
-/// calendar's people only) plus, right after the latest closed period of the same calendar,
-/// adjustments of that calendar's closed periods.
-pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<(String, bool)> {
-    if let Some((rows, _)) = company.payroll_closed.get(&period.id) {
-        return Ok((rows.clone(), true));
-    }
+/// The rows of an open `period`: its calendar's people only, plus, right after the latest closed
+/// period of the same calendar, adjustments of that calendar's closed periods.
+fn open_rows(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<Vec<PayrollRow>> {
     let uk = period.uk;
-    let events: Vec<IncomeEvent> =
-        events.iter().filter(|e| (e.currency == tokencomp_money::Currency::GBP) == uk).cloned().collect();
+    let mine: Vec<&IncomeEvent> =
+        events.iter().filter(|e| (e.currency == tokencomp_money::Currency::GBP) == uk).collect();
     let period_id = |d: Date| pay_period_of(company, uk, d).id;
     let token = &company.token.token;
-    let mut rows = payroll::period_rows(token, &company.people, &events, &period.id, &period_id)?;
+    let mut rows = payroll::period_rows(token, &company.people, mine.iter().copied(), &period.id, &period_id)?;
     let closed: Vec<(PayPeriod, &String)> = company
         .payroll_closed
         .iter()
@@ -163,12 +153,20 @@ pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> 
         let mut recomputed = Vec::new();
         let mut frozen = Vec::new();
         for (p, text) in &closed {
-            recomputed.extend(payroll::period_rows(token, &company.people, &events, &p.id, &period_id)?);
+            recomputed.extend(payroll::period_rows(token, &company.people, mine.iter().copied(), &p.id, &period_id)?);
             frozen.extend(payroll::parse_csv(&format!("payroll {} (closed)", p.id), text)?);
         }
         rows.extend(payroll::adjustments(&recomputed, &frozen, &period.id));
     }
-    Ok((payroll::to_csv(&rows, token), false))
+    Ok(rows)
+}
+
+/// The export of `period` as it stands: the frozen rows when it is closed, else its open rows.
+pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<String> {
+    match company.payroll_closed.get(&period.id) {
+        Some((rows, _)) => Ok(rows.clone()),
+        None => Ok(payroll::to_csv(&open_rows(company, events, period)?, &company.token.token)),
+    }
 }
 
 pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
@@ -185,7 +183,7 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
             };
             let period = check_period(&company, period)?;
             let events = income_events(&company, period.end)?;
-            let (csv, _) = export(&company, &events, &period)?;
+            let csv = export(&company, &events, &period)?;
             match &args.out {
                 Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
                 None => crate::out(format_args!("{csv}")),
@@ -219,39 +217,37 @@ fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, 
         bail!("period {covering} has not been run yet: run `tokencomp run --through <its last day>` first");
     }
     let events = income_events(company, period.end)?;
-    let (csv, _) = export(company, &events, &period)?;
-    let digest = hex(&Sha256::digest(csv.as_bytes()));
-    let rows = payroll::parse_csv("export", &csv)?.len();
+    let rows = open_rows(company, &events, &period)?;
+    let csv = payroll::to_csv(&rows, &company.token.token);
+    let digest = sha256_hex(&csv);
+    let rows = rows.len();
     record(store, &[Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }], &g.actor())?;
     crate::outln!("closed payroll {id}: {rows} rows, sha256 {digest}");
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A recorded sale as the statements read it.
+fn recorded_sale(s: &SaleRecord) -> RecordedSale {
+    RecordedSale {
+        id: s.id.clone(),
+        person: s.person.clone(),
+        wallet: s.wallet.clone(),
+        date: s.date,
+        amount: s.amount,
+        price_usd: s.price,
+        fee_usd: s.fee,
+        selection: match s.selection.as_str() {
+            "lifo" => Selection::Lifo,
+            "hifo" => Selection::Hifo,
+            "specific" => Selection::Specific(s.lots.clone()),
+            _ => Selection::Fifo,
+        },
+    }
 }
 
 /// Recorded sales as the statements read them.
 pub fn recorded_sales(company: &Company) -> Vec<RecordedSale> {
-    company
-        .sales
-        .iter()
-        .map(|s| RecordedSale {
-            id: s.id.clone(),
-            person: s.person.clone(),
-            wallet: s.wallet.clone(),
-            date: s.date,
-            amount: s.amount,
-            price_usd: s.price,
-            fee_usd: s.fee,
-            selection: match s.selection.as_str() {
-                "lifo" => Selection::Lifo,
-                "hifo" => Selection::Hifo,
-                "specific" => Selection::Specific(s.lots.clone()),
-                _ => Selection::Fifo,
-            },
-        })
-        .collect()
+    company.sales.iter().map(recorded_sale).collect()
 }
 
 fn price_book(company: &Company) -> PriceBook<'_> {
@@ -305,12 +301,7 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
     if amount.is_zero() {
         return Err(bad_input("amount: a sale must sell something", "--amount"));
     }
-    let price: Decimal = args
-        .price
-        .parse()
-        .ok()
-        .filter(|p: &Decimal| *p > Decimal::ZERO)
-        .ok_or_else(|| bad_input(format!("price: `{}` is not a positive decimal", args.price), "--price"))?;
+    let price = positive_decimal(&args.price, "price")?;
     let fee: Decimal = args
         .fee
         .parse()
@@ -346,9 +337,9 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
     };
     let id = args.id.clone().unwrap_or_else(|| {
         let key = format!("{}|{wallet}|{date}|{}|{price}|{fee}|{selection}|{lots:?}", who.id, amount.base_units());
-        format!("{}-{date}-{}", who.id, &hex(&Sha256::digest(key.as_bytes()))[..10])
+        format!("{}-{date}-{}", who.id, &sha256_hex(&key)[..10])
     });
-    let fact = Fact::Sale {
+    let sale = SaleRecord {
         id: id.clone(),
         person: who.id.clone(),
         wallet,
@@ -360,30 +351,19 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
         lots,
     };
     if company.sales.iter().any(|s| s.id == id) {
-        record(&mut *store, &[fact], &g.actor())?;
+        record(&mut *store, &[Fact::from(sale)], &g.actor())?;
         crate::outln!("sale {id} was already recorded");
         return Ok(());
     }
-    // Check the sale against the person's lots before recording anything.
-    let mut with_sale = company.clone();
-    if let Fact::Sale { id, person, wallet, date, amount, price, fee, selection, lots } = &fact {
-        with_sale.sales.push(tokencomp_store::ledger::SaleRecord {
-            id: id.clone(),
-            person: person.clone(),
-            wallet: wallet.clone(),
-            date: *date,
-            amount: *amount,
-            price: *price,
-            fee: *fee,
-            selection: selection.clone(),
-            lots: lots.clone(),
-        });
-    }
-    // Lots come from income up to the last priced day (later vests cannot be valued yet).
+    // Check the sale against the person's lots before recording anything. Lots come from income
+    // up to the last priced day (later vests cannot be valued yet).
     let through = company.prices.keys().map(|(_, d)| *d).max().unwrap_or(date).max(date);
-    let events = income_events(&with_sale, through)?;
-    let book = statements::person_book(token, who, &events, &recorded_sales(&with_sale), &price_book(&with_sale))
+    let events = income_events(&company, through)?;
+    let mut sales = recorded_sales(&company);
+    sales.push(recorded_sale(&sale));
+    let book = statements::person_book(token, who, &events, &sales, &price_book(&company))
         .map_err(|e| bad_input(e, &format!("sale {id}")))?;
+    let fact = Fact::from(sale);
     let appended = record(&mut *store, &[fact], &g.actor())?;
     let (mut proceeds, mut gain) = (Decimal::ZERO, Decimal::ZERO);
     for d in book.disposals.iter().filter(|d| d.sale == id) {
@@ -419,6 +399,14 @@ pub struct BooksArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+}
+
+/// A price given on the command line (`--NAME`): a decimal above zero.
+fn positive_decimal(text: &str, name: &str) -> Result<Decimal> {
+    text.parse()
+        .ok()
+        .filter(|d: &Decimal| *d > Decimal::ZERO)
+        .ok_or_else(|| bad_input(format!("{name}: `{text}` is not a positive decimal"), &format!("--{name}")))
 }
 
 fn date_arg(text: &str, flag: &str) -> Result<Date> {
@@ -652,10 +640,11 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
     }
     crate::outln!("Gains: short term {} {cur}, long term {} {cur}", y.short_gain, y.long_gain);
     if statements::regime(who) == tokencomp_core::lots::Regime::De {
-        let book = statements::person_book(token, who, &events, &sales, &price_book(&company))?;
+        // The year's disposals are all the exemption limit looks at.
+        let year = lots::Book { disposals: y.disposals.clone(), open: Vec::new() };
         crate::outln!(
             "Taxable private-sale gain (after the exemption limit): {} EUR",
-            lots::de_taxable_gain(&book, args.year)
+            lots::de_taxable_gain(&year, args.year)
         );
     }
     Ok(())
@@ -698,12 +687,7 @@ pub fn price(g: &Global, cmd: &PriceCommand) -> Result<()> {
     let date = date_arg(&args.date, "--date")?;
     let currency: tokencomp_money::Currency =
         args.currency.parse().map_err(|_| bad_input(format!("currency: `{}`", args.currency), "--currency"))?;
-    let close: Decimal = args
-        .close
-        .parse()
-        .ok()
-        .filter(|c: &Decimal| *c > Decimal::ZERO)
-        .ok_or_else(|| bad_input(format!("close: `{}` is not a positive decimal", args.close), "--close"))?;
+    let close = positive_decimal(&args.close, "close")?;
     if args.reason.trim().is_empty() {
         return Err(bad_input("reason: say why the price is corrected", "--reason"));
     }

@@ -26,26 +26,8 @@ use tokencomp_money::{AmountError, Decimal, FiatError, MONEY_ROUNDING, Rounding,
 
 use crate::calendar::{self, Day};
 
-/// How an award's cost is spread over its service (ASC 718-10-35-8: a policy choice for awards
-/// with service conditions only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attribution {
-    /// The whole award over the service period of its last tranche.
-    StraightLine,
-    /// Each tranche as its own award over its own service period (FIN 28), so the cost is
-    /// front-loaded.
-    Graded,
-}
-
-/// Whether an award is measured once or remeasured (a per-plan policy input, TAX_RULES.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Classification {
-    /// By analogy to equity awards: grant-date fair value, never remeasured (ASC 718-10-30).
-    Equity,
-    /// Remeasured at each reporting date until settlement (ASC 718-30-35-1, 35-2); a tranche
-    /// settles at its fair value on its vest date.
-    Liability,
-}
+// The plan policies are the company file's own types, under the names this module's rules use.
+pub use crate::company::{AttributionPolicy as Attribution, ClassificationPolicy as Classification};
 
 /// Unvested units that left an award (termination, revocation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -124,11 +124,14 @@ impl FmvSource {
 }
 
 /// How compensation cost is attributed over the service period (TAX_RULES.md, "Employer
-/// accounting"): straight-line over the whole award, or graded (FIN 28, each tranche its own award).
+/// accounting"; ASC 718-10-35-8: a policy choice for awards with service conditions only).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AttributionPolicy {
+    /// The whole award over the service period of its last tranche.
     #[default]
     StraightLine,
+    /// Each tranche as its own award over its own service period (FIN 28), so the cost is
+    /// front-loaded.
     Graded,
 }
 
@@ -151,8 +154,11 @@ impl AttributionPolicy {
 /// each period (liability).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClassificationPolicy {
+    /// By analogy to equity awards: grant-date fair value, never remeasured (ASC 718-10-30).
     #[default]
     Equity,
+    /// Remeasured at each reporting date until settlement (ASC 718-30-35-1, 35-2); a tranche
+    /// settles at its fair value on its vest date.
     Liability,
 }
 

@@ -505,10 +505,10 @@ fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Res
 }
 
 /// The period's own rows: one per person with income in it, ordered by person id.
-pub fn period_rows(
+pub fn period_rows<'e>(
     token: &Token,
     people: &BTreeMap<String, Person>,
-    events: &[IncomeEvent],
+    events: impl IntoIterator<Item = &'e IncomeEvent>,
     period: &str,
     period_of: &dyn Fn(Date) -> String,
 ) -> Result<Vec<PayrollRow>, PayrollError> {
@@ -516,7 +516,7 @@ pub fn period_rows(
     // Many events share a day: ask for each day's period once.
     let mut in_period: BTreeMap<Date, bool> = BTreeMap::new();
     let mut belongs = |d: Date| *in_period.entry(d).or_insert_with(|| period_of(d) == period);
-    for e in events.iter().filter(|e| belongs(e.income_date)) {
+    for e in events.into_iter().filter(|e| belongs(e.income_date)) {
         let row = rows.entry(e.person.as_str()).or_insert_with(|| {
             let p = people.get(&e.person);
             PayrollRow {

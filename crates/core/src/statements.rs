@@ -13,7 +13,7 @@ use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount};
 use crate::EventKind;
 use crate::accounting::{self, Attribution, Award, Classification, Forfeit, PriceAt};
 use crate::books::{Amount, Entry, Journal, LotRef, Posting};
-use crate::company::{AttributionPolicy, ClassificationPolicy, FmvSource, GrantSize, GrantTerms, Person, Policy};
+use crate::company::{ClassificationPolicy, FmvSource, GrantSize, GrantTerms, Person, Policy};
 use crate::fmv::{FmvError, PriceBook};
 use crate::lots::{Book, Disposal, Lot, LotError, Regime, Reporting, Sale, Selection, Term, match_sales};
 use crate::payroll::{IncomeEvent, pay_currency};
@@ -127,6 +127,19 @@ fn wallet_account(wallet: &str) -> String {
     format!("Assets:Wallet:{}", crate::books::account_component(wallet))
 }
 
+/// Units of one lot entering (or leaving, `negative`) a wallet at their basis.
+fn lot_posting(
+    wallet: &str,
+    units: TokenAmount,
+    negative: bool,
+    label: &str,
+    acquired: Date,
+    basis: Decimal,
+) -> Posting {
+    let lot = LotRef { label: label.to_owned(), acquired, basis };
+    Posting { account: wallet_account(wallet), amount: Amount::Lot { units, negative, lot, price: None } }
+}
+
 fn tax_account(kind: TaxKind) -> String {
     format!("Expenses:Taxes:{}", crate::books::account_component(kind.name()))
 }
@@ -157,15 +170,7 @@ pub fn person_journal(
     let mut open_basis = Decimal::ZERO;
     for l in opening.open.iter().filter(|l| !l.amount.is_zero()) {
         open_basis += l.basis;
-        open_postings.push(Posting {
-            account: wallet_account(&l.wallet),
-            amount: Amount::Lot {
-                units: l.amount,
-                negative: false,
-                lot: LotRef { label: l.id.clone(), acquired: l.acquired, basis: l.basis },
-                price: None,
-            },
-        });
+        open_postings.push(lot_posting(&l.wallet, l.amount, false, &l.id, l.acquired, l.basis));
     }
     if !open_postings.is_empty() {
         open_postings.push(Posting { account: "Equity:Opening-Balances".into(), amount: Amount::Fiat(-open_basis) });
@@ -187,15 +192,7 @@ pub fn person_journal(
         let mut debits = Decimal::ZERO;
         if !e.lot.units.is_zero() {
             debits += e.lot.basis;
-            postings.push(Posting {
-                account: wallet_account(&e.lot.wallet),
-                amount: Amount::Lot {
-                    units: e.lot.units,
-                    negative: false,
-                    lot: LotRef { label: e.lot.id.clone(), acquired: e.lot.acquired, basis: e.lot.basis },
-                    price: None,
-                },
-            });
+            postings.push(lot_posting(&e.lot.wallet, e.lot.units, false, &e.lot.id, e.lot.acquired, e.lot.basis));
         }
         for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee && !l.amount.is_zero()) {
             debits += l.amount;
@@ -239,15 +236,7 @@ pub fn person_journal(
                 _ => "Income:CapitalGains:ShortTerm",
             };
             *gains.entry(term).or_default() += d.gain;
-            postings.push(Posting {
-                account: wallet_account(&d.wallet),
-                amount: Amount::Lot {
-                    units: d.amount,
-                    negative: true,
-                    lot: LotRef { label: d.lot.clone(), acquired: d.acquired, basis: d.basis },
-                    price: None,
-                },
-            });
+            postings.push(lot_posting(&d.wallet, d.amount, true, &d.lot, d.acquired, d.basis));
         }
         postings.push(Posting { account: "Assets:Cash".into(), amount: Amount::Fiat(proceeds) });
         for (account, gain) in gains.into_iter().filter(|(_, g)| !g.is_zero()) {
@@ -495,14 +484,6 @@ pub fn award_data(
     }
     let units = TokenAmount::checked_sum(tranches.iter().map(|t| t.1).chain(forfeitures.iter().map(|f| f.units)))
         .map_err(other)?;
-    let attribution = match terms.policy.attribution.unwrap_or(policy.attribution) {
-        AttributionPolicy::StraightLine => Attribution::StraightLine,
-        AttributionPolicy::Graded => Attribution::Graded,
-    };
-    let classification = match terms.policy.classification.unwrap_or(policy.classification) {
-        ClassificationPolicy::Equity => Classification::Equity,
-        ClassificationPolicy::Liability => Classification::Liability,
-    };
     Ok(AwardData {
         grant: g.id.clone(),
         service_start: terms.grant_date,
@@ -510,8 +491,8 @@ pub fn award_data(
         price,
         tranches,
         forfeitures,
-        attribution,
-        classification,
+        attribution: terms.policy.attribution.unwrap_or(policy.attribution),
+        classification: terms.policy.classification.unwrap_or(policy.classification),
     })
 }
 
@@ -531,15 +512,7 @@ pub fn expense_lines(
         for &end in ends {
             let amount = accounting::period_expense(token, &award, prev, end, price_at).map_err(other)?;
             prev = Some(end);
-            out.push(ExpenseLine {
-                grant: a.grant.clone(),
-                period_end: end,
-                classification: match a.classification {
-                    Classification::Equity => ClassificationPolicy::Equity,
-                    Classification::Liability => ClassificationPolicy::Liability,
-                },
-                amount,
-            });
+            out.push(ExpenseLine { grant: a.grant.clone(), period_end: end, classification: a.classification, amount });
         }
     }
     Ok(out)

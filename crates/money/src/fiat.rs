@@ -114,11 +114,7 @@ pub fn token_value(
         Some((num, 10u128.checked_pow(den_exp)?))
     });
     if let Some((num, den)) = narrow {
-        let q = divide_rounded_u128(num, den, rounding.midpoint);
-        return i128::try_from(q)
-            .ok()
-            .and_then(|m| Decimal::try_from_i128_with_scale(m, rounding.scale).ok())
-            .ok_or(FiatError::Overflow);
+        return to_decimal(divide_rounded_u128(num, den, rounding.midpoint), rounding.scale);
     }
     token_value_wide(amount, price, rounding, den_exp)
 }
@@ -190,8 +186,8 @@ fn divide_rounded(num: U512, den: U512, midpoint: Midpoint) -> U512 {
     if up { q + U512::from(1u8) } else { q }
 }
 
-fn to_decimal(q: U512, scale: u32) -> Result<Decimal, FiatError> {
-    let m = i128::try_from(q).map_err(|_| FiatError::Overflow)?;
+fn to_decimal(q: impl TryInto<i128>, scale: u32) -> Result<Decimal, FiatError> {
+    let m = q.try_into().map_err(|_| FiatError::Overflow)?;
     Decimal::try_from_i128_with_scale(m, scale).map_err(|_| FiatError::Overflow)
 }
 

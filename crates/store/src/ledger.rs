@@ -25,7 +25,6 @@
 //! pass every check.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use jiff::civil::Date;
 use serde_json::Map;
@@ -192,12 +191,7 @@ pub enum Fact {
 }
 
 fn short_hash(s: &str) -> String {
-    let d = Sha256::digest(s.as_bytes());
-    let mut out = String::with_capacity(16);
-    for b in &d[..8] {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::hex(&Sha256::digest(s.as_bytes())[..8])
 }
 
 pub fn pay_frequency_name(f: PayFrequency) -> &'static str {
@@ -411,6 +405,22 @@ pub struct SaleRecord {
     /// One of [`SALE_SELECTIONS`].
     pub selection: String,
     pub lots: Vec<(String, TokenAmount)>,
+}
+
+impl From<SaleRecord> for Fact {
+    fn from(s: SaleRecord) -> Fact {
+        Fact::Sale {
+            id: s.id,
+            person: s.person,
+            wallet: s.wallet,
+            date: s.date,
+            amount: s.amount,
+            price: s.price,
+            fee: s.fee,
+            selection: s.selection,
+            lots: s.lots,
+        }
+    }
 }
 
 /// A company's state, folded from its events.

@@ -168,11 +168,21 @@ pub fn hash_event(prev_hash: &str, seq: i64, e: &NewEvent, recorded_at: &str) ->
         h.update(u64::try_from(field.len()).unwrap_or(u64::MAX).to_le_bytes());
         h.update(field.as_bytes());
     }
-    let mut out = String::with_capacity(64);
-    for b in h.finalize() {
+    hex(&h.finalize())
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         let _ = write!(out, "{b:02x}");
     }
     out
+}
+
+/// The SHA-256 of `text`, in hexadecimal (content digests and derived ids).
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Record times are stored as RFC 3339 UTC with as many fractional digits as the instant needs
