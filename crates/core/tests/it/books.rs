@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::rng::Rng;
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
 use proptest::prelude::*;
@@ -497,29 +498,6 @@ fn golden_balances() {
 
 // ---------------------------------------------------------------------------------------------
 // Seeded generators: a person's multi-year book and a company's
-
-/// SplitMix64: a tiny deterministic generator, so a seed names one journal forever.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform enough in lo..hi for test data.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.range(0, 100) < percent
-    }
-    fn decimal(&mut self, lo: u64, hi: u64, scale: u32) -> Decimal {
-        Decimal::new(i64::try_from(self.range(lo, hi)).unwrap(), scale)
-    }
-}
 
 fn cents_of(d: Decimal) -> u128 {
     let mut x = d;

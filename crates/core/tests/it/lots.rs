@@ -15,6 +15,8 @@ use tokencomp_core::lots::{
 };
 use tokencomp_money::{Decimal, MONEY_ROUNDING, Token, TokenAmount, token_value};
 
+use crate::rng::Rng;
+
 fn grid() -> Token {
     Token::new("GRID", 18).expect("token")
 }
@@ -669,25 +671,6 @@ proptest! {
 // Differential test against rp2.
 // ---------------------------------------------------------------------------------------------
 
-/// splitmix64: a seeded, dependency-free source of test histories.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform enough in `lo..=hi` for test data.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        let span = u64::try_from(hi - lo + 1).expect("lo <= hi");
-        lo + i64::try_from(self.next() % span).expect("fits")
-    }
-}
-
 /// One person's single-wallet history over about three years: six vests at different FMVs and
 /// five sales with fees, taking partial lots.
 ///
@@ -700,10 +683,10 @@ impl Rng {
 fn history(seed: u64) -> (Vec<Lot>, Vec<Sale>) {
     let mut rng = Rng(seed);
     let mut lots: Vec<Lot> = Vec::new();
-    let mut on = day_after(date(2020, 1, 6), rng.range(0, 200));
+    let mut on = day_after(date(2020, 1, 6), rng.between(0, 200));
     for i in 0..6 {
-        let n = rng.range(100, 2_000);
-        let fmv = rng.range(50, 2_000);
+        let n = rng.between(100, 2_000);
+        let fmv = rng.between(50, 2_000);
         lots.push(Lot {
             id: format!("v{i}"),
             wallet: "main".into(),
@@ -711,14 +694,14 @@ fn history(seed: u64) -> (Vec<Lot>, Vec<Sale>) {
             amount: amt(&n.to_string()),
             basis: Decimal::new(n * fmv, 2),
         });
-        on = day_after(on, rng.range(30, 150));
+        on = day_after(on, rng.between(30, 150));
     }
     let first = lots[0].acquired;
     let last = lots[5].acquired;
     let span = i64::from((last - first).get_days()) + 500;
     let mut dates: Vec<Date> = Vec::new();
     while dates.len() < 5 {
-        let candidate = day_after(first, rng.range(10, span));
+        let candidate = day_after(first, rng.between(10, span));
         let near_anniversary = lots.iter().any(|l| {
             let anniversary = l.acquired.checked_add(1.year()).expect("in range");
             (candidate - anniversary).get_days().abs() < 2
@@ -741,9 +724,9 @@ fn history(seed: u64) -> (Vec<Lot>, Vec<Sale>) {
             continue;
         }
         // Up to 80% of what is held, so sales often span two or three lots.
-        let n = rng.range(3, held * 4 / 5);
-        let price = rng.range(50, 3_000);
-        let fee_tokens = rng.range(0, 2);
+        let n = rng.between(3, held * 4 / 5);
+        let price = rng.between(50, 3_000);
+        let fee_tokens = rng.between(0, 2);
         sold += n;
         sales.push(Sale {
             id: format!("s{i}"),

@@ -9,4 +9,5 @@ mod lots;
 mod ocf;
 mod payroll;
 mod props;
+mod rng;
 mod withholding;
