@@ -17,8 +17,8 @@ _pg_data=""
 _pg_owner=""
 _pg_bin=""
 
-_pg_now() { printf '%s' "${EPOCHREALTIME:-$(date +%s)}"; }
-_pg_since() { awk -v a="$1" -v b="$(_pg_now)" 'BEGIN { printf "%.1fs", b - a }'; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 _pg_fail() {
   printf 'error: %s\n' "$*" >&2
   return 1
@@ -54,30 +54,7 @@ postgres_bindir() {
 }
 
 postgres_install() {
-  if ! command -v apt-get >/dev/null 2>&1; then
-    _pg_fail "no PostgreSQL server (initdb, pg_ctl) found and no apt-get to install one; install it and rerun"
-    return 1
-  fi
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo=(sudo -n)
-    else
-      _pg_fail "no PostgreSQL server (initdb, pg_ctl) found; installing it needs root: sudo apt-get install postgresql"
-      return 1
-    fi
-  fi
-  local log
-  log="$(mktemp)"
-  if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; } \
-    >"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    _pg_fail "apt-get could not install postgresql"
-    return 1
-  fi
-  rm -f "$log"
+  apt_install postgresql
 }
 
 # A TCP port nothing on 127.0.0.1 listens on (postgres_start retries if another process takes
@@ -96,7 +73,7 @@ _pg_free_port() {
 
 postgres_start() {
   local t0 t_install="" t_init t_start
-  t0="$(_pg_now)"
+  t0="$(now)"
   _pg_bin="$(postgres_bindir)"
   if [ -z "$_pg_bin" ]; then
     echo "PostgreSQL is not installed: installing it with apt-get"
@@ -106,7 +83,7 @@ postgres_start() {
       _pg_fail "postgresql was installed but no initdb/pg_ctl was found under /usr/lib/postgresql"
       return 1
     fi
-    t_install=" install $(_pg_since "$t0"),"
+    t_install=" install $(since "$t0"),"
   fi
 
   if [ "$(id -u)" -eq 0 ]; then
@@ -126,14 +103,14 @@ postgres_start() {
   # The server writes its own log (as its owner); initdb's output is written from here.
   local log="$_pg_base/server.log" init_log="$_pg_base/initdb.log"
 
-  t0="$(_pg_now)"
+  t0="$(now)"
   if ! _pg_as_owner "$_pg_bin/initdb" -D "$_pg_data" -U tokencomp --auth=trust -E UTF8 --locale=C --no-sync \
     >"$init_log" 2>&1; then
     cat "$init_log" >&2
     _pg_fail "initdb failed"
     return 1
   fi
-  t_init="$(_pg_since "$t0")"
+  t_init="$(since "$t0")"
   # Loopback and a private socket only; durability is not what these tests measure.
   cat >>"$_pg_data/postgresql.conf" <<EOF
 
@@ -147,7 +124,7 @@ full_page_writes = off
 EOF
 
   local port attempt
-  t0="$(_pg_now)"
+  t0="$(now)"
   for attempt in 1 2 3; do
     port="$(_pg_free_port)" || return 1
     if _pg_as_owner "$_pg_bin/pg_ctl" -D "$_pg_data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null; then
@@ -159,7 +136,7 @@ EOF
       return 1
     fi
   done
-  t_start="$(_pg_since "$t0")"
+  t_start="$(since "$t0")"
   export TOKENCOMP_TEST_POSTGRES="postgres://tokencomp@127.0.0.1:$port/postgres"
   echo "PostgreSQL $("$_pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($_pg_data):$t_install initdb $t_init, start $t_start"
   echo "TOKENCOMP_TEST_POSTGRES=$TOKENCOMP_TEST_POSTGRES"
@@ -169,13 +146,13 @@ EOF
 postgres_stop() {
   [ -n "$_pg_base" ] || return 0
   local t0
-  t0="$(_pg_now)"
+  t0="$(now)"
   if [ -f "$_pg_data/postmaster.pid" ]; then
     _pg_as_owner "$_pg_bin/pg_ctl" -D "$_pg_data" -m fast -w -t 60 stop >/dev/null ||
       _pg_as_owner "$_pg_bin/pg_ctl" -D "$_pg_data" -m immediate -w stop >/dev/null || true
   fi
   rm -rf "$_pg_base"
-  echo "PostgreSQL stopped and its directory deleted ($(_pg_since "$t0"))"
+  echo "PostgreSQL stopped and its directory deleted ($(since "$t0"))"
   _pg_base=""
   unset TOKENCOMP_TEST_POSTGRES
 }

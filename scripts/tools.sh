@@ -20,39 +20,11 @@ TOOLS_PIP_PINS=(
   "rp2==1.7.2"
 )
 
-_tools_now() { printf '%s' "${EPOCHREALTIME:-$(date +%s)}"; }
-_tools_since() { awk -v a="$1" -v b="$(_tools_now)" 'BEGIN { printf "%.1fs", b - a }'; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 _tools_fail() {
   printf 'error: %s\n' "$*" >&2
   return 1
-}
-
-# Installs Debian packages quietly, showing apt's output only when it fails.
-_tools_apt_install() {
-  if ! command -v apt-get >/dev/null 2>&1; then
-    _tools_fail "$* is missing and there is no apt-get to install it; install it and rerun"
-    return 1
-  fi
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo=(sudo -n)
-    else
-      _tools_fail "$* is missing; installing it needs root: sudo apt-get install $*"
-      return 1
-    fi
-  fi
-  local log
-  log="$(mktemp)"
-  if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; } \
-    >"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    _tools_fail "apt-get could not install $*"
-    return 1
-  fi
-  rm -f "$log"
 }
 
 # True when the venv holds every pinned package at exactly its pinned version.
@@ -73,11 +45,11 @@ EOF
 
 tools_start() {
   local t0 notes=""
-  t0="$(_tools_now)"
+  t0="$(now)"
 
   if ! command -v hledger >/dev/null 2>&1; then
     echo "hledger is not installed: installing it with apt-get"
-    _tools_apt_install hledger || return 1
+    apt_install hledger || return 1
     command -v hledger >/dev/null 2>&1 || {
       _tools_fail "hledger was installed but is not on PATH"
       return 1
@@ -92,7 +64,7 @@ tools_start() {
     if ! python3 -m venv "$venv" >/dev/null 2>&1; then
       rm -rf "$venv"
       echo "python3 -m venv failed: installing python3-venv with apt-get"
-      _tools_apt_install python3-venv || return 1
+      apt_install python3-venv || return 1
       python3 -m venv "$venv" || {
         rm -rf "$venv"
         _tools_fail "python3 -m venv could not create $venv"
@@ -120,7 +92,7 @@ tools_start() {
   fi
 
   export TOKENCOMP_TEST_VENV="$venv"
-  echo "tools: $(hledger --version | head -n 1), ${TOOLS_PIP_PINS[*]} in $venv:$notes $(_tools_since "$t0")"
+  echo "tools: $(hledger --version | head -n 1), ${TOOLS_PIP_PINS[*]} in $venv:$notes $(since "$t0")"
   echo "TOKENCOMP_TEST_VENV=$TOKENCOMP_TEST_VENV"
 }
 
