@@ -165,37 +165,12 @@ fn a_price_fixed_after_close_becomes_an_adjustment_and_changes_nothing_closed() 
 #[test]
 fn sales_are_matched_checked_and_recorded_once() {
     let c = demo();
-    let out = c.ok(&[
-        "sell",
-        "--person",
-        "ada",
-        "--amount",
-        "5000",
-        "--price",
-        "0.90",
-        "--on",
-        "2026-10-20",
-        "--fee",
-        "2.50",
-        "--method",
-        "hifo",
-    ]);
+    let sale =
+        ["sell", "--person", "ada", "--amount", "5000", "--price", "0.90", "--on", "2026-10-20", "--fee", "2.50"];
+    let sale = [&sale[..], &["--method", "hifo"]].concat();
+    let out = c.ok(&sale);
     assert!(out.contains("recorded sale"), "{out}");
-    let again = c.ok(&[
-        "sell",
-        "--person",
-        "ada",
-        "--amount",
-        "5000",
-        "--price",
-        "0.90",
-        "--on",
-        "2026-10-20",
-        "--fee",
-        "2.50",
-        "--method",
-        "hifo",
-    ]);
+    let again = c.ok(&sale);
     assert!(again.contains("already recorded"), "{again}");
     c.refused(
         &["sell", "--person", "ada", "--amount", "100000000", "--price", "1", "--on", "2026-10-20"],
@@ -259,36 +234,29 @@ fn csv_balances(csv: &str) -> BTreeMap<String, Decimal> {
     out
 }
 
-fn hledger_balances(file: &str) -> BTreeMap<String, Decimal> {
-    let text = tool("hledger", &["-f", file, "bal", "--cost", "--flat", "--no-total", "-O", "csv"]);
+/// A tool's per-account totals from its CSV output: the account, then an amount with its
+/// currency on either side ("123.45 USD" from bean-query, hledger's own layout).
+fn tool_balances(text: &str) -> BTreeMap<String, Decimal> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let mut out = BTreeMap::new();
     for rec in r.records() {
         let rec = rec.expect("row");
-        let amount = rec[1].trim();
-        let number = amount.split_whitespace().find(|p| p.parse::<Decimal>().is_ok()).unwrap_or("0");
-        let v = dec(number);
-        if !v.is_zero() {
-            out.insert(rec[0].to_owned(), v);
-        }
-    }
-    out
-}
-
-fn beanquery_balances(venv: &std::path::Path, file: &str, currency: &str) -> BTreeMap<String, Decimal> {
-    let query = "SELECT account, sum(convert(cost(position), '".to_owned() + currency + "')) AS total GROUP BY account";
-    let text = tool(venv.join("bin/bean-query").to_str().expect("path"), &["-f", "csv", file, &query]);
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let mut out = BTreeMap::new();
-    for rec in r.records() {
-        let rec = rec.expect("row");
-        let number = rec[1].split_whitespace().next().unwrap_or("0");
+        let number = rec[1].split_whitespace().find(|p| p.parse::<Decimal>().is_ok()).unwrap_or("0");
         let v = dec(number);
         if !v.is_zero() {
             out.insert(rec[0].trim().to_owned(), v);
         }
     }
     out
+}
+
+fn hledger_balances(file: &str) -> BTreeMap<String, Decimal> {
+    tool_balances(&tool("hledger", &["-f", file, "bal", "--cost", "--flat", "--no-total", "-O", "csv"]))
+}
+
+fn beanquery_balances(venv: &std::path::Path, file: &str, currency: &str) -> BTreeMap<String, Decimal> {
+    let query = "SELECT account, sum(convert(cost(position), '".to_owned() + currency + "')) AS total GROUP BY account";
+    tool_balances(&tool(venv.join("bin/bean-query").to_str().expect("path"), &["-f", "csv", file, &query]))
 }
 
 #[test]
