@@ -570,7 +570,7 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
                     "top_up": e.top_up.to_string(), "form": e.form.name(),
                     "withholding": e.withholding.lines.iter().map(|l| serde_json::json!({
                         "kind": l.kind.name(), "payer": if l.payer == Payer::Employee { "employee" } else { "employer" },
-                        "base": l.base.to_string(), "rate": l.rate.to_string(), "amount": l.amount.to_string(), "source": l.source,
+                        "base": l.base.to_string(), "rate": l.rate.to_string(), "amount": l.amount.to_string(), "source": &*l.source,
                     })).collect::<Vec<_>>(),
                     "method": method_name(e.settlement.method),
                     "tokens_sold": e.settlement.tokens_sold.base_units().to_string(),

@@ -6,9 +6,9 @@
 //! computation a run needs to know that a vest happened: `Schedule::vested(total, &At)` at the
 //! period's end minus at its start, per grant. `ours/reference time` is therefore far above 1
 //! and says what turning a vest into payroll costs: fair value and FX lookups in the price
-//! book, the person's year-to-date wages, the withholding lines of three jurisdictions (each
-//! with its rule's source text), settlement (the sell-to-cover search, net settlement, cash),
-//! the lot, and the export's per-person decimal columns.
+//! book, the person's year-to-date wages, the withholding lines of three jurisdictions,
+//! settlement (the sell-to-cover search, net settlement, cash), the lot, and the export's
+//! per-person decimal columns.
 //!
 //! The people are mostly US employees across the seven states of the rules table, with UK
 //! employees (PAYE and NICs in GBP), German employees under a company flat rule (EUR), and US
@@ -17,18 +17,15 @@
 //! few are large enough to cross the $1,000,000 supplemental-wage switch to 37% in one vest.
 //! The bench asserts that every one of those paths ran.
 //!
-//! Where the time goes, measured (2 cores, release, `perf` over the in-process passes; the
-//! figures of a run are in `target/bench-results/payroll.json`): `income_events` is about half
-//! of a pass, `period_rows` and `to_csv` about a quarter each. Inside `income_events`,
-//! settlement is about a fifth (the sell-to-cover search values candidate token counts again
-//! and again, and each `token_value`/`tokens_for_value` raises ten to its powers in 512-bit
-//! integers anew), the withholding lines another fifth (each line a heap allocation carrying
-//! its rule's source text), the rest allocation, price-book and people lookups by string key,
-//! and the lot id. `period_rows` is mostly its per-person `BTreeMap` (string keys, a fresh row
-//! with cloned strings for each person, the period id formatted per event); `to_csv` is mostly
-//! rescaling and printing 23 `Decimal`s per row, a `String` per field. A pass peaks at several
-//! hundred megabytes for 100,000 events: each event owns about 1.35 kB (half of it tax lines
-//! and their source text), and the rows, their map and the CSV are alive at once.
+//! Where the time goes (2 cores, release; the figures of a run are in
+//! `target/bench-results/payroll.json`): `income_events` a little under half of a pass,
+//! `period_rows` about a third, `to_csv` a quarter. Token × price takes a u128 fast path, a
+//! tax line shares its rule's source text with the rules table, `period_rows` asks for each
+//! day's period once and `to_csv` writes in place, so what remains is the settlement search,
+//! the tax lines' own allocation, lookups by string key, the per-person row map and the
+//! `Decimal` arithmetic of 23 columns. A pass peaks at a few hundred megabytes for 100,000
+//! events: each event owns about 1 kB (half of it tax lines), and the rows, their map and the
+//! CSV are alive at once.
 //!
 //! Checked, not only timed: one event per vest; each event's units equal the reference vest
 //! of its grant (and the vests recognized from `Grant::timeline`, an independent path); the
@@ -504,23 +501,15 @@ struct EventBytes {
     inline: usize,
     /// The withholding lines' arrays.
     tax_lines: usize,
-    /// The rule source text each tax line carries.
-    rule_sources: usize,
     /// Ids, the FMV source, the lot id and wallet.
     other_strings: usize,
 }
 
 impl EventBytes {
     fn count(events: &Vec<IncomeEvent>) -> EventBytes {
-        let mut b = EventBytes {
-            inline: events.capacity() * size_of::<IncomeEvent>(),
-            tax_lines: 0,
-            rule_sources: 0,
-            other_strings: 0,
-        };
+        let mut b = EventBytes { inline: events.capacity() * size_of::<IncomeEvent>(), tax_lines: 0, other_strings: 0 };
         for e in events {
             b.tax_lines += e.withholding.lines.capacity() * size_of::<TaxLine>();
-            b.rule_sources += e.withholding.lines.iter().map(|l| l.source.capacity()).sum::<usize>();
             b.other_strings += [&e.person, &e.grant, &e.fmv.source, &e.lot.id, &e.lot.wallet]
                 .iter()
                 .map(|s| s.capacity())
@@ -530,7 +519,7 @@ impl EventBytes {
     }
 
     fn total(self) -> usize {
-        self.inline + self.tax_lines + self.rule_sources + self.other_strings
+        self.inline + self.tax_lines + self.other_strings
     }
 }
 
@@ -590,12 +579,11 @@ fn report(r: &Results, mode: Mode) {
     let per_event = |b: usize| b as f64 / r.people as f64;
     println!(
         "memory: {peak}; the events own {:.1} MB ({:.0} bytes/event: {:.0} inline, {:.0} tax-line arrays, \
-         {:.0} rule-source text, {:.0} other strings), the CSV is {:.1} MB",
+         {:.0} other strings; rule sources are shared with the rules table), the CSV is {:.1} MB",
         e.total() as f64 / MB,
         per_event(e.total()),
         per_event(e.inline),
         per_event(e.tax_lines),
-        per_event(e.rule_sources),
         per_event(e.other_strings),
         r.csv_bytes as f64 / MB,
     );
@@ -643,7 +631,6 @@ fn write_json(r: &Results) -> std::io::Result<PathBuf> {
         "event_bytes_by_part": {
             "inline": r.event_bytes.inline,
             "tax_line_arrays": r.event_bytes.tax_lines,
-            "rule_source_text": r.event_bytes.rule_sources,
             "other_strings": r.event_bytes.other_strings,
         },
         "size_of_income_event": size_of::<IncomeEvent>(),

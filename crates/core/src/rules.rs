@@ -21,6 +21,9 @@ use toml::Spanned;
 
 /// The file embedded by [`Rules::builtin`], as named in error messages.
 pub const BUILTIN_FILE: &str = "rules/tax.toml";
+
+/// A rule's source text, shared (not copied) by every tax line computed from it.
+pub type Source = std::sync::Arc<str>;
 const BUILTIN_TEXT: &str = include_str!("../rules/tax.toml");
 
 /// Largest amount the table (and the withholding calculator) accepts: 10^15 in the pay
@@ -41,7 +44,7 @@ pub struct FederalSupplemental {
     /// Mandatory rate on supplemental wages above `high_threshold`.
     pub high_rate: Decimal,
     pub high_threshold: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,14 +53,14 @@ pub struct SocialSecurity {
     pub employer_rate: Decimal,
     /// Wages above this (all wages of the calendar year) are not taxed.
     pub wage_base: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Medicare {
     pub employee_rate: Decimal,
     pub employer_rate: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 /// Employee only, on wages above `threshold` paid by this employer in the calendar year.
@@ -65,7 +68,7 @@ pub struct Medicare {
 pub struct AdditionalMedicare {
     pub rate: Decimal,
     pub threshold: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 /// Employer only, on the first `wage_base` of wages in the calendar year.
@@ -73,14 +76,14 @@ pub struct AdditionalMedicare {
 pub struct Futa {
     pub rate: Decimal,
     pub wage_base: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 /// A state's flat withholding rate on supplemental wages (zero where there is no income tax).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateRule {
     pub rate: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 /// Everything needed to withhold on a US payment in one calendar year.
@@ -119,7 +122,7 @@ pub struct Paye {
     /// Taxable pay up to which `higher_rate` applies; `additional_rate` above.
     pub higher_band_limit: Decimal,
     pub additional_rate: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 /// Class 1 National Insurance, category A, annual thresholds.
@@ -134,7 +137,7 @@ pub struct Nic {
     pub secondary_threshold: Decimal,
     /// Employer rate above the secondary threshold, no upper limit.
     pub employer_rate: Decimal,
-    pub source: String,
+    pub source: Source,
 }
 
 /// Everything needed to withhold on a UK payment in one tax year (6 April to 5 April).
@@ -643,14 +646,14 @@ impl Entry<'_> {
     }
 
     /// Reads `source` (required, non-empty) and reports every field that was not read.
-    fn finish(&mut self, cx: &mut Check<'_>) -> String {
+    fn finish(&mut self, cx: &mut Check<'_>) -> Source {
         let source = match self.text(cx, "source", "the document the values come from") {
             Some((s, at)) if s.trim().is_empty() => {
                 cx.problem(Some(at), &self.name, "source", "must name the document the values come from".to_owned());
-                String::new()
+                Source::from("")
             }
-            Some((s, _)) => s,
-            None => String::new(),
+            Some((s, _)) => Source::from(s),
+            None => Source::from(""),
         };
         for (key, value) in self.fields.get_ref() {
             if !self.used.contains(key.get_ref().as_str()) {

@@ -18,7 +18,7 @@ use std::fmt;
 use jiff::civil::Date;
 use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
-use crate::rules::{FlatRule, Rules, RulesError, UkYear, UsYear, max_amount, uk_tax_month};
+use crate::rules::{FlatRule, Rules, RulesError, Source, UkYear, UsYear, max_amount, uk_tax_month};
 
 /// Where the person is taxed on this payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub struct TaxLine {
     pub rate: Decimal,
     pub amount: Decimal,
     /// The rules-table source of the rate and thresholds.
-    pub source: String,
+    pub source: Source,
 }
 
 /// The lines for one payment, in a fixed order (federal or PAYE first, employer lines after
@@ -265,12 +265,12 @@ fn overlap(from: Decimal, to: Decimal, low: Decimal, high: Option<Decimal>) -> D
 }
 
 /// Appends `base × rate` rounded once; nothing when the base or the rate is zero.
-fn push(lines: &mut Vec<TaxLine>, kind: TaxKind, payer: Payer, base: Decimal, rate: Decimal, source: &str) {
+fn push(lines: &mut Vec<TaxLine>, kind: TaxKind, payer: Payer, base: Decimal, rate: Decimal, source: &Source) {
     if base.is_zero() || rate.is_zero() {
         return;
     }
     let amount = round_line(base * rate);
-    lines.push(TaxLine { kind, payer, base, rate, amount, source: source.to_owned() });
+    lines.push(TaxLine { kind, payer, base, rate, amount, source: Source::clone(source) });
 }
 
 /// The one rounding of a line (`MONEY_ROUNDING`), always written with two places ("87.50").
@@ -336,13 +336,13 @@ fn us_lines(
 fn uk_lines(lines: &mut Vec<TaxLine>, year: &UkYear, month: i8, wages: &Wages, gross: Decimal) {
     let twelve = Decimal::from(12);
     let m = Decimal::from(month);
-    let mut push12 = |kind, payer, base12: Decimal, rate: Decimal, source: &str| {
+    let mut push12 = |kind, payer, base12: Decimal, rate: Decimal, source: &Source| {
         if base12.is_zero() || rate.is_zero() {
             return;
         }
         let base = base12 / twelve;
         let amount = round_line(base12 * rate / twelve);
-        lines.push(TaxLine { kind, payer, base, rate, amount, source: String::from(source) });
+        lines.push(TaxLine { kind, payer, base, rate, amount, source: Source::clone(source) });
     };
 
     // PAYE, cumulative basis: tax on taxable pay to date with this payment minus without it,
@@ -374,7 +374,7 @@ fn uk_lines(lines: &mut Vec<TaxLine>, year: &UkYear, month: i8, wages: &Wages, g
 }
 
 fn flat_lines(lines: &mut Vec<TaxLine>, rule: &FlatRule, country: &str, gross: Decimal) {
-    let source = format!("company flat withholding rule for {country}");
+    let source = Source::from(format!("company flat withholding rule for {country}"));
     push(lines, TaxKind::FlatIncome, Payer::Employee, gross, rule.employee_rate, &source);
     push(lines, TaxKind::FlatEmployer, Payer::Employer, gross, rule.employer_rate, &source);
 }
