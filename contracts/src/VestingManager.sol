@@ -58,6 +58,13 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         Tranche[] tranches;
     }
 
+    /// @notice One entry of `postWithholdings`.
+    struct WithholdingInput {
+        bytes32 id;
+        uint256 index;
+        uint128 tokens;
+    }
+
     /// @notice A grant's full state as `grantOf` reports it (assembled from the packed storage below;
     /// a tranched grant's `released` is the sum of its released tranches).
     struct Grant {
@@ -254,18 +261,14 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// @notice Posts the tokens to withhold for tax from tranche `index` of a tranched grant; they go
     /// to the tax wallet when the tranche is released. Posting again replaces the amount.
     function postWithholding(bytes32 id, uint256 index, uint128 tokens) external onlyRole(OPERATOR_ROLE) {
-        Hot storage h = _existing(id);
-        if (h.flags & KIND_MASK != uint8(Kind.Tranched)) revert NotTranched(id);
-        if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
-        if (index < h.cursor) revert TrancheAlreadyReleased(id, index);
-        uint128 amount = _steps[id][index].amount;
-        if (tokens > amount) revert WithholdingExceedsTranche(id, index, tokens, amount);
-        _withholding[id][index] = tokens;
-        Leave storage l = _leave[id];
-        // index < trancheCount < 2^24, so the cast is exact.
-        if (index >= l.withholdingUntil) l.withholdingUntil = uint32(index + 1);
-        h.flags |= WITHHOLDING;
-        emit WithholdingPosted(id, index, tokens);
+        _postWithholding(id, index, tokens);
+    }
+
+    /// @notice Posts many withholdings in one transaction, each as `postWithholding` would.
+    function postWithholdings(WithholdingInput[] calldata inputs) external onlyRole(OPERATOR_ROLE) {
+        for (uint256 i = 0; i < inputs.length; ++i) {
+            _postWithholding(inputs[i].id, inputs[i].index, inputs[i].tokens);
+        }
     }
 
     /// @notice Pauses vesting (a leave) from `at`, which must be between the grant's checkpoint and now.
@@ -303,6 +306,20 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     /// @dev Gas grows only with the tranches crossed since the last release, never with the schedule.
     /// A grant never paused nor revoked reads its hot slot and the crossed tranches only.
     function release(bytes32 id) external nonReentrant {
+        _release(id, true);
+    }
+
+    /// @notice Releases several grants in one transaction (an operator's periodic push). Grants with
+    /// nothing to release, or paused, are skipped rather than failing the batch; an unknown id reverts.
+    /// @return released How many grants released something (one `Released` event each).
+    function releaseMany(bytes32[] calldata ids) external nonReentrant returns (uint256 released) {
+        for (uint256 i = 0; i < ids.length; ++i) {
+            if (_release(ids[i], false)) ++released;
+        }
+    }
+
+    /// Releases one grant; `strict` reverts where a batch skips (paused, nothing to release).
+    function _release(bytes32 id, bool strict) private returns (bool) {
         Hot storage h = _hot[id];
         uint8 flags = h.flags;
         if (flags == 0) revert UnknownGrant(id);
@@ -313,7 +330,10 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
             Leave storage l = _leave[id];
             uint64 revokedAt = l.revokedAt;
             uint64 pausedAt = l.pausedAt;
-            if (pausedAt != 0 && revokedAt == 0) revert GrantPaused(id);
+            if (pausedAt != 0 && revokedAt == 0) {
+                if (strict) revert GrantPaused(id);
+                return false;
+            }
             t = _shift(t, pausedAt, l.pausedSeconds, revokedAt);
         }
         uint128 amount;
@@ -334,14 +354,20 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
                 }
                 if (s.nextAt > t) break;
             }
-            if (amount == 0) revert NothingToRelease(id);
+            if (amount == 0) {
+                if (strict) revert NothingToRelease(id);
+                return false;
+            }
             // i <= trancheCount < 2^24, so the cast is exact.
             h.cursor = uint24(i);
         } else {
             Amounts storage a = _amounts[id];
             uint128 vested = _linear(id, a.total, t);
             amount = vested - a.released;
-            if (amount == 0) revert NothingToRelease(id);
+            if (amount == 0) {
+                if (strict) revert NothingToRelease(id);
+                return false;
+            }
             a.released = vested;
         }
         h.checkpoint = now_;
@@ -353,6 +379,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         emit Released(id, net, withheld);
         if (net != 0) token.safeTransfer(beneficiary, net);
         if (withheld != 0) token.safeTransfer(taxWallet, withheld);
+        return true;
     }
 
     // ------------------------------------------------------------------ views
@@ -457,6 +484,21 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         _amounts[id].total = input.total;
         emit GrantCreated(id, input.beneficiary, input.kind, input.total, input.start, input.cliff, input.end, n);
         return input.total;
+    }
+
+    function _postWithholding(bytes32 id, uint256 index, uint128 tokens) private {
+        Hot storage h = _existing(id);
+        if (h.flags & KIND_MASK != uint8(Kind.Tranched)) revert NotTranched(id);
+        if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
+        if (index < h.cursor) revert TrancheAlreadyReleased(id, index);
+        uint128 amount = _steps[id][index].amount;
+        if (tokens > amount) revert WithholdingExceedsTranche(id, index, tokens, amount);
+        _withholding[id][index] = tokens;
+        Leave storage l = _leave[id];
+        // index < trancheCount < 2^24, so the cast is exact.
+        if (index >= l.withholdingUntil) l.withholdingUntil = uint32(index + 1);
+        h.flags |= WITHHOLDING;
+        emit WithholdingPosted(id, index, tokens);
     }
 
     function _existing(bytes32 id) private view returns (Hot storage h) {

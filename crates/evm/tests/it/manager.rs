@@ -2,7 +2,7 @@
 //! and resume, change of wallet; every refusal asserted by its custom error; release gas.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::{SolCall, SolConstructor, SolError};
+use alloy_sol_types::{SolCall, SolConstructor, SolError, SolEvent};
 use tokencomp_evm::{Chain, REENTRANT_TOKEN, ReentrantToken, TestToken, VestingManager as VM};
 
 use crate::harness::{
@@ -335,4 +335,47 @@ fn gas_report() {
     for (k, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         assert!(o <= t, "release {} costs {o} gas, VestingWalletCliff's {t}", k + 1);
     }
+}
+
+/// The operator's batch calls: `postWithholdings` posts as one `postWithholding` per entry, and
+/// `releaseMany` releases every grant with something vested, skipping the paused and the empty.
+#[test]
+fn batched_withholding_and_release_act_as_their_single_calls() {
+    let mut w = World::new();
+    let m = w.manager;
+    let (a, b, c, d) = (id(60), id(61), id(62), id(63));
+    w.create(vec![
+        tranched(a, wallet(60), &steps(T0, 4, 100)),
+        tranched(b, wallet(61), &steps(T0, 4, 100)),
+        tranched(c, wallet(62), &steps(T0 + 365 * DAY, 4, 100)),
+        linear(d, wallet(63), 1_000, T0, T0, T0 + 1_000),
+    ]);
+    let entry = |id, index: u64, tokens| VM::WithholdingInput { id, index: U256::from(index), tokens };
+    w.ok(OPERATOR, m, &VM::postWithholdingsCall { inputs: vec![entry(a, 0, 7), entry(a, 1, 8), entry(b, 0, 9)] });
+    assert_eq!(w.chain.call(STRANGER, m, &VM::withholdingOfCall { id: a, index: U256::from(1) }).unwrap(), 8);
+    // One bad entry refuses the whole batch: nothing of it is posted.
+    w.refused(
+        OPERATOR,
+        &VM::postWithholdingsCall { inputs: vec![entry(b, 1, 5), entry(b, 2, 101)] },
+        VM::WithholdingExceedsTranche::SELECTOR,
+    );
+    assert_eq!(w.chain.call(STRANGER, m, &VM::withholdingOfCall { id: b, index: U256::from(1) }).unwrap(), 0);
+    w.refused(STRANGER, &VM::postWithholdingsCall { inputs: vec![] }, VM::AccessControlUnauthorizedAccount::SELECTOR);
+
+    w.at(T0 + 30 * DAY);
+    w.ok(OPERATOR, m, &VM::pauseCall { id: b, at: T0 + 30 * DAY });
+    w.at(T0 + 61 * DAY);
+    let r = w.ok(STRANGER, m, &VM::releaseManyCall { ids: vec![a, b, c, d] });
+    let released = VM::releaseManyCall::abi_decode_returns(&r.output).unwrap();
+    // a (two tranches, 15 withheld) and d (all of it) release; b is paused, c has nothing yet.
+    assert_eq!(released, U256::from(2));
+    assert_eq!(w.balance(wallet(60)), U256::from(200 - 15));
+    assert_eq!(w.balance(TAX), U256::from(15));
+    assert_eq!(w.balance(wallet(61)), U256::ZERO);
+    assert_eq!(w.balance(wallet(62)), U256::ZERO);
+    assert_eq!(w.balance(wallet(63)), U256::from(1_000));
+    let events = r.logs.iter().filter(|l| l.topics().first() == Some(&VM::Released::SIGNATURE_HASH)).count();
+    assert_eq!(events, 2);
+    // An unknown id refuses the batch.
+    w.refused(STRANGER, &VM::releaseManyCall { ids: vec![a, id(99)] }, VM::UnknownGrant::SELECTOR);
 }
