@@ -1,7 +1,9 @@
 // Compiles the Solidity sources with the pinned solc-js (npm `solc`, a WebAssembly build: nothing
 // downloads a compiler binary) and writes one JSON artifact per deployable contract into
-// artifacts/. `node build.mjs --check` compiles in memory and fails, naming each stale artifact,
-// when the committed artifacts differ from what the sources compile to.
+// artifacts/, and a trimmed copy of each third-party contract we deploy as its npm package ships
+// it compiled (Sablier, Uniswap V2, Safe) into artifacts/vendor/. `node build.mjs --check` builds
+// both in memory and fails, naming each stale file, when the committed artifacts differ from what
+// the sources compile to or from what node_modules holds.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,6 +12,7 @@ import solc from "solc";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const artifactsDir = join(root, "artifacts");
+const vendorDir = join(artifactsDir, "vendor");
 
 // Every deployable contract that gets an artifact: [source file, contract name].
 const CONTRACTS = [
@@ -28,6 +31,28 @@ const SETTINGS = {
     "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers", "metadata"] },
   },
 };
+
+// Third-party contracts copied from their npm packages' own compiled artifacts (never recompiled
+// here, so the bytes are the ones the publisher shipped): [package, artifact path in it, name].
+// SablierLockup's creation code has library placeholders; the libraries it links against must be
+// listed too (checked below).
+const VENDOR = [
+  ["@sablier/lockup", "artifacts/SablierLockup.json", "SablierLockup"],
+  ["@sablier/lockup", "artifacts/SablierBatchLockup.json", "SablierBatchLockup"],
+  ["@sablier/lockup", "artifacts/LockupNFTDescriptor.json", "LockupNFTDescriptor"],
+  ["@sablier/lockup", "artifacts/libraries/LockupHelpers.json", "LockupHelpers"],
+  ["@sablier/lockup", "artifacts/libraries/LockupMath.json", "LockupMath"],
+  ["@uniswap/v2-core", "build/UniswapV2Factory.json", "UniswapV2Factory"],
+  ["@uniswap/v2-core", "build/UniswapV2Pair.json", "UniswapV2Pair"],
+  ["@safe-global/safe-contracts", "build/artifacts/contracts/Safe.sol/Safe.json", "Safe"],
+  ["@safe-global/safe-contracts", "build/artifacts/contracts/proxies/SafeProxyFactory.sol/SafeProxyFactory.json", "SafeProxyFactory"],
+  ["@safe-global/safe-contracts", "build/artifacts/contracts/libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json", "MultiSendCallOnly"],
+  [
+    "@safe-global/safe-contracts",
+    "build/artifacts/contracts/handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+    "CompatibilityFallbackHandler",
+  ],
+];
 
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 
@@ -87,31 +112,113 @@ function compile() {
   return artifacts;
 }
 
+// The three layouts the packages ship: Foundry (`bytecode.object`, `bytecode.linkReferences`),
+// Waffle (`evm.bytecode.object` without 0x) and Hardhat (`bytecode` string, top-level
+// `linkReferences`). Returns 0x-prefixed code and its link references.
+function code(raw, which, linkKey) {
+  const value = raw[which];
+  const object = typeof value === "string" ? value : (value?.object ?? raw.evm?.[which]?.object);
+  if (typeof object !== "string") throw new Error(`no ${which}`);
+  const links = (typeof value === "object" ? value.linkReferences : undefined) ?? raw[linkKey] ?? raw.evm?.[which]?.linkReferences ?? {};
+  return { hex: object.startsWith("0x") ? object : `0x${object}`, links };
+}
+
+// Every byte outside the link references must be hex, and every reference must cover a 20-byte
+// `__...__` placeholder: otherwise linking by offset would patch the wrong bytes.
+function checkPlaceholders(name, which, hex, links) {
+  const chars = hex.slice(2).split("");
+  for (const [file, libs] of Object.entries(links)) {
+    for (const [lib, refs] of Object.entries(libs)) {
+      for (const { start, length } of refs) {
+        const at = 2 * start;
+        const text = chars.slice(at, at + 2 * length).join("");
+        if (length !== 20 || !/^__.{36}__$/.test(text)) {
+          throw new Error(`${name}.${which}: link reference ${file}:${lib} at byte ${start} is not a placeholder`);
+        }
+        chars.fill("0", at, at + 2 * length);
+      }
+    }
+  }
+  if (!/^([0-9a-fA-F]{2})*$/.test(chars.join(""))) throw new Error(`${name}.${which} has placeholders without a link reference`);
+}
+
+function vendor() {
+  const pins = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies;
+  const out = {};
+  for (const [pkg, path, name] of VENDOR) {
+    const dir = join(root, "node_modules", pkg);
+    const version = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
+    // A node_modules installed from another lock would silently vendor other bytes.
+    if (pins[pkg] !== version) {
+      throw new Error(`node_modules holds ${pkg}@${version} but package.json pins ${pins[pkg]}; run npm ci in contracts/`);
+    }
+    const text = readFileSync(join(dir, path), "utf8");
+    const raw = JSON.parse(text);
+    const bytecode = code(raw, "bytecode", "linkReferences");
+    const deployed = code(raw, "deployedBytecode", "deployedLinkReferences");
+    checkPlaceholders(name, "bytecode", bytecode.hex, bytecode.links);
+    checkPlaceholders(name, "deployedBytecode", deployed.hex, deployed.links);
+    const artifact = {
+      contractName: name,
+      package: { name: pkg, version, artifact: path, artifactSha256: sha256(text) },
+      abi: raw.abi,
+      bytecode: bytecode.hex,
+      deployedBytecode: deployed.hex,
+    };
+    if (Object.keys(bytecode.links).length > 0) artifact.linkReferences = bytecode.links;
+    if (Object.keys(deployed.links).length > 0) artifact.deployedLinkReferences = deployed.links;
+    out[`${name}.json`] = artifact;
+  }
+  // A contract deployed from these copies can only be linked against libraries copied with it.
+  for (const artifact of Object.values(out)) {
+    for (const libs of Object.values(artifact.linkReferences ?? {})) {
+      for (const lib of Object.keys(libs)) {
+        if (!(`${lib}.json` in out)) throw new Error(`${artifact.contractName} links ${lib}, which is not vendored`);
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([file, a]) => [file, `${JSON.stringify(a, null, 2)}\n`]));
+}
+
+// Files in `dir` (not subdirectories) that differ from `expected`, are missing, or are extra.
+function staleFiles(dir, label, expected, why, extra) {
+  const stale = [];
+  for (const [file, text] of Object.entries(expected)) {
+    const path = join(dir, file);
+    if (!existsSync(path)) stale.push(`${label}/${file} is missing`);
+    else if (readFileSync(path, "utf8") !== text) stale.push(`${label}/${file} differs from ${why}`);
+  }
+  const present = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()) : [];
+  for (const { name } of present) {
+    if (!(name in expected)) stale.push(`${label}/${name} ${extra}`);
+  }
+  return stale;
+}
+
 function main() {
   const check = process.argv.includes("--check");
   const artifacts = compile();
+  const vendored = vendor();
   if (!check) {
-    mkdirSync(artifactsDir, { recursive: true });
+    mkdirSync(vendorDir, { recursive: true });
     for (const [file, text] of Object.entries(artifacts)) writeFileSync(join(artifactsDir, file), text);
+    for (const [file, text] of Object.entries(vendored)) writeFileSync(join(vendorDir, file), text);
     console.log(`wrote ${Object.keys(artifacts).length} artifacts to ${artifactsDir} (solc ${solc.version()})`);
+    console.log(`wrote ${Object.keys(vendored).length} vendored artifacts to ${vendorDir}`);
     return;
   }
-  const stale = [];
-  for (const [file, text] of Object.entries(artifacts)) {
-    const path = join(artifactsDir, file);
-    if (!existsSync(path)) stale.push(`artifacts/${file} is missing`);
-    else if (readFileSync(path, "utf8") !== text) stale.push(`artifacts/${file} differs from what the sources compile to`);
-  }
-  const present = existsSync(artifactsDir) ? readdirSync(artifactsDir) : [];
-  for (const file of present) {
-    if (!(file in artifacts)) stale.push(`artifacts/${file} is not produced by any source`);
-  }
+  const stale = [
+    ...staleFiles(artifactsDir, "artifacts", artifacts, "what the sources compile to", "is not produced by any source"),
+    ...staleFiles(vendorDir, "artifacts/vendor", vendored, "what node_modules holds", "is not a listed vendored contract"),
+  ];
   if (stale.length > 0) {
     for (const line of stale) console.error(`error: stale contract artifact: ${line}`);
     console.error("  rebuild with: (cd contracts && node build.mjs)");
     process.exit(1);
   }
-  console.log(`contract artifacts are up to date (${Object.keys(artifacts).length}, solc ${solc.version()})`);
+  console.log(
+    `contract artifacts are up to date (${Object.keys(artifacts).length}, solc ${solc.version()}; ${Object.keys(vendored).length} vendored)`,
+  );
 }
 
 main();

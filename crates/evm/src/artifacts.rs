@@ -66,7 +66,8 @@ pub enum ArtifactError {
 }
 
 impl Artifact {
-    fn field(&self, field: &'static str) -> Result<String, ArtifactError> {
+    /// A string field, `outer.inner` for one level of nesting.
+    pub(crate) fn field(&self, field: &'static str) -> Result<String, ArtifactError> {
         let value: serde_json::Value =
             serde_json::from_str(self.json).map_err(|source| ArtifactError::Json { name: self.name, source })?;
         let text = match field.split_once('.') {
