@@ -104,10 +104,27 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
             last_id = p.id;
         }
     }
+    // The same vesting on the embedded chain, reconciled against the ledger and payroll.
+    let on_chain = crate::chain::demo_steps(g, &mut *store, &company, through)?;
+    let r = &on_chain.report;
+    crate::outln!(
+        "  chain          VestingManager {} on the embedded chain ({} transactions, {} gas)",
+        on_chain.deployment.manager,
+        on_chain.transactions,
+        on_chain.gas
+    );
+    crate::outln!(
+        "  reconcile      {} matched, {} missing on chain, {} unexpected on chain, {} amount mismatches",
+        r.matched.len(),
+        r.missing_on_chain.len(),
+        r.unexpected_on_chain.len(),
+        r.amount_mismatch.len()
+    );
     crate::outln!(
         "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`,\n      \
          `tokencomp payroll --period {}`, `tokencomp tax-report --person ada --year {}`, \
-         `tokencomp books --from {}-01-01 --to {through} --format beancount`",
+         `tokencomp books --from {}-01-01 --to {through} --format beancount`,\n      \
+         `tokencomp chain reconcile --label-wallets`",
         last_id,
         through.year(),
         through.year()

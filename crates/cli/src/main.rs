@@ -3,6 +3,7 @@
 //! Exit codes (INTERFACES.md): 0 ok, 1 the run failed, 2 bad input (with every problem of the
 //! input printed as `error: …` / `  --> file:line:column (field)`).
 
+mod chain;
 mod company;
 mod compliance;
 mod demo;
@@ -85,6 +86,10 @@ enum Command {
     Rollforward(compliance::RollforwardArgs),
     /// A person's year: income, withholding, lots, disposals and gains.
     TaxReport(compliance::TaxReportArgs),
+    /// The grants on a chain: deploy, fund, push-grants, post-withholding, release, sync,
+    /// reconcile (the embedded chain by default, `--rpc URL` for a node).
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
     /// Check the ledger's hash chain.
     VerifyLedger,
     /// Write the ledger, chain state and keys to one file.
@@ -148,6 +153,7 @@ fn main() -> ExitCode {
         Command::Calendar(args) => queries::calendar(g, args),
         Command::History(args) => queries::history(g, args),
         Command::Payroll(args) => compliance::run(g, args),
+        Command::Chain(cmd) => chain::run(g, cmd),
         Command::Price(cmd) => compliance::price(g, cmd),
         Command::Sell(args) => compliance::sell(g, args),
         Command::Books(args) => compliance::books(g, args),

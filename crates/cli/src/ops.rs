@@ -1,8 +1,9 @@
 //! `verify-ledger`, `backup`, `restore` and `migrate-store`.
 //!
 //! A backup is one tar file: `ledger.jsonl` (every event with its sequence, record time and
-//! hashes — portable between SQLite and PostgreSQL) and every other file of the data directory
-//! (the embedded chain's state and key files, as later parts add them).
+//! hashes — portable between SQLite and PostgreSQL) and every other file of the data directory,
+//! one directory level deep: the embedded chain and its deployment records (`chain/`) and the
+//! signer key (`keys/`).
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -39,6 +40,28 @@ fn is_ledger_file(name: &str) -> bool {
     name == LEDGER_FILE || name.starts_with(&format!("{LEDGER_FILE}-"))
 }
 
+/// The data directory's files other than the ledger, and those of its subdirectories (`chain/`,
+/// `keys/`), by relative name, sorted; temporary files of interrupted writes are left out.
+fn data_files(data: &std::path::Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(data)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if path.is_file() && !is_ledger_file(&name) {
+            out.push((name, path));
+        } else if path.is_dir() {
+            for inner in std::fs::read_dir(&path)?.flatten() {
+                let inner_name = inner.file_name().to_string_lossy().into_owned();
+                if inner.path().is_file() && !inner_name.ends_with(".tmp") {
+                    out.push((format!("{name}/{inner_name}"), inner.path()));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 pub fn backup(g: &Global, args: &BackupArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let events = store.events()?;
@@ -58,13 +81,8 @@ pub fn backup(g: &Global, args: &BackupArgs) -> Result<()> {
         header.set_cksum();
         tar.append_data(&mut header, LEDGER_ENTRY, jsonl.as_slice())?;
         if g.data.is_dir() {
-            let mut names: Vec<_> = std::fs::read_dir(&g.data)?.flatten().collect();
-            names.sort_by_key(std::fs::DirEntry::file_name);
-            for entry in names {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if entry.path().is_file() && !is_ledger_file(&name) {
-                    tar.append_path_with_name(entry.path(), format!("data/{name}"))?;
-                }
+            for (name, path) in data_files(&g.data)? {
+                tar.append_path_with_name(path, format!("data/{name}"))?;
             }
         }
         tar.into_inner()?.sync_all()?;
@@ -96,7 +114,7 @@ pub fn restore(g: &Global, args: &BackupArgs) -> Result<()> {
             }
             events = Some(list);
         } else if let Some(rest) = name.strip_prefix("data/") {
-            if rest.contains('/') || rest.contains("..") || rest.is_empty() {
+            if rest.matches('/').count() > 1 || rest.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
                 return Err(bad_input(
                     format!("unexpected path `{name}` in the backup"),
                     &args.file.display().to_string(),
@@ -121,8 +139,17 @@ pub fn restore(g: &Global, args: &BackupArgs) -> Result<()> {
     }
     for (name, bytes) in others {
         let path = g.data.join(&name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let mut f = std::fs::File::create(&path)?;
         f.write_all(&bytes)?;
+        // A signer key stays readable by its owner only.
+        #[cfg(unix)]
+        if name.starts_with("keys/") {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         f.sync_all()?;
     }
     crate::outln!("restored {} events into {}", events.len(), store.describe());

@@ -5,20 +5,24 @@
 //! Time is never read from the machine: a block's timestamp is what the caller set with
 //! [`Chain::set_next_timestamp`], else the previous block's plus one second.
 //!
-//! Transactions are unsigned (the caller names the sender), so a transaction hash here is the
-//! keccak-256 of the chain id, sender, nonce, recipient, value and input: unique per sender and
-//! nonce, and stable across runs. Keeping the chain in the data directory is a later stage: all
-//! state is in [`Chain`]'s fields (the accounts in revm's `CacheDB`, the blocks and receipts in
-//! plain vectors), so it can be written out and read back as one snapshot.
+//! Two ways in: [`Chain::send`] and friends take the sender's word (tests, where a transaction
+//! hash is the keccak-256 of the chain id, sender, nonce, recipient, value and input), and
+//! [`Chain::apply`] runs a transaction someone signed, under its own hash, nonce and gas limit
+//! (`tokencomp-chain` signs real EIP-1559 transactions and recovers their sender). Gas is free:
+//! the base fee is zero, as on a development node started with a zero base fee.
+//!
+//! [`Chain::snapshot`] writes every account (balance, nonce, code, non-zero storage), the head
+//! and every receipt as one JSON document, and [`Chain::restore`] reads it back, so separate runs
+//! of the CLI continue the same chain.
 
-use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, Log, LogData, TxKind, U256, hex, keccak256};
 use alloy_sol_types::SolCall;
 use revm::context::result::{ExecutionResult, Output};
 use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
 use revm::handler::MainnetContext;
 use revm::primitives::hardfork::SpecId;
-use revm::state::AccountInfo;
+use revm::state::{AccountInfo, Bytecode};
 use revm::{DatabaseRef, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainnetEvm};
 
 /// Gas limit of every block, and of a transaction unless given: mainnet's order of magnitude.
@@ -77,6 +81,22 @@ pub enum ChainError {
     Reverted { data: Bytes },
     #[error("could not decode the return data of {function}: {reason}")]
     Decode { function: &'static str, reason: String },
+    #[error("transaction {tx_hash} from {from} has nonce {nonce}, the account's next is {expected}")]
+    Nonce { tx_hash: B256, from: Address, nonce: u64, expected: u64 },
+    #[error("the chain snapshot is unreadable: {0}")]
+    Snapshot(String),
+}
+
+/// A transaction already signed elsewhere: its recovered sender, its fields and its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTx {
+    pub hash: B256,
+    pub from: Address,
+    pub nonce: u64,
+    pub gas_limit: u64,
+    pub kind: TxKind,
+    pub value: U256,
+    pub input: Bytes,
 }
 
 /// The embedded chain.
@@ -134,6 +154,13 @@ impl Chain {
     /// An account's nonce (0 for an unknown account).
     pub fn nonce(&self, address: Address) -> u64 {
         self.account(address).map_or(0, |a| a.nonce)
+    }
+
+    /// The code an account holds (empty for none).
+    pub fn code(&self, address: Address) -> Bytes {
+        let Some(info) = self.account(address) else { return Bytes::new() };
+        let code = info.code.or_else(|| self.evm.ctx.journaled_state.database.code_by_hash_ref(info.code_hash).ok());
+        code.map(|c| c.original_bytes()).unwrap_or_default()
     }
 
     /// An account's ether balance.
@@ -212,25 +239,51 @@ impl Chain {
     }
 
     fn tx_env(&self, from: Address, kind: TxKind, data: Bytes, value: U256) -> TxEnv {
+        self.tx_env_with(from, kind, data, value, BLOCK_GAS_LIMIT)
+    }
+
+    fn tx_env_with(&self, from: Address, kind: TxKind, data: Bytes, value: U256, gas_limit: u64) -> TxEnv {
         TxEnv {
             caller: from,
             kind,
             data,
             value,
             nonce: self.nonce(from),
-            gas_limit: BLOCK_GAS_LIMIT,
+            gas_limit,
             gas_price: 0,
             chain_id: Some(self.chain_id),
             ..TxEnv::default()
         }
     }
 
+    /// Mines a signed transaction in a new block, under its own hash and gas limit. Its nonce
+    /// must be the sender's next, as a node requires.
+    pub fn apply(&mut self, tx: SignedTx) -> Result<Receipt, ChainError> {
+        let expected = self.nonce(tx.from);
+        if tx.nonce != expected {
+            return Err(ChainError::Nonce { tx_hash: tx.hash, from: tx.from, nonce: tx.nonce, expected });
+        }
+        self.mine(tx.from, tx.kind, tx.input, tx.value, tx.gas_limit, tx.hash)
+    }
+
     fn transact_raw(&mut self, from: Address, kind: TxKind, data: Bytes, value: U256) -> Result<Receipt, ChainError> {
-        let block = self.pending();
         let nonce = self.nonce(from);
         let tx_hash = tx_hash(self.chain_id, from, nonce, kind, value, &data);
+        self.mine(from, kind, data, value, BLOCK_GAS_LIMIT, tx_hash)
+    }
+
+    fn mine(
+        &mut self,
+        from: Address,
+        kind: TxKind,
+        data: Bytes,
+        value: U256,
+        gas_limit: u64,
+        tx_hash: B256,
+    ) -> Result<Receipt, ChainError> {
+        let block = self.pending();
         self.evm.set_block(block_env(block));
-        let tx = self.tx_env(from, kind, data, value);
+        let tx = self.tx_env_with(from, kind, data, value, gas_limit);
         let result = self.evm.transact_commit(tx).map_err(|e| ChainError::Refused { from, reason: e.to_string() })?;
         let (success, gas_used, output, logs, contract_address) = match result {
             ExecutionResult::Success { gas, logs, output, .. } => {
@@ -280,4 +333,162 @@ fn tx_hash(chain_id: u64, from: Address, nonce: u64, kind: TxKind, value: U256, 
     buf.extend_from_slice(&value.to_be_bytes::<32>());
     buf.extend_from_slice(data);
     keccak256(&buf)
+}
+
+/// The snapshot's format name; a different one is refused rather than misread.
+pub const SNAPSHOT_FORMAT: &str = "tokencomp-embedded-chain/1";
+
+impl Chain {
+    /// Every account, the head and every receipt, as JSON (accounts by address, storage by slot,
+    /// so the same chain always gives the same text).
+    pub fn snapshot(&self) -> serde_json::Value {
+        use serde_json::json;
+        let cache = &self.evm.ctx.journaled_state.database.cache;
+        let mut accounts: Vec<(&Address, serde_json::Value)> = cache
+            .accounts
+            .iter()
+            .map(|(address, account)| {
+                let code = account
+                    .info
+                    .code
+                    .clone()
+                    .or_else(|| cache.contracts.get(&account.info.code_hash).cloned())
+                    .map(|c| c.original_bytes())
+                    .unwrap_or_default();
+                let mut storage: Vec<(&U256, &U256)> = account.storage.iter().filter(|(_, v)| !v.is_zero()).collect();
+                storage.sort();
+                let storage: Vec<serde_json::Value> =
+                    storage.into_iter().map(|(k, v)| json!([word(*k), word(*v)])).collect();
+                let value = json!({
+                    "balance": account.info.balance.to_string(),
+                    "nonce": account.info.nonce,
+                    "code": format!("0x{}", hex::encode(&code)),
+                    "storage": storage,
+                });
+                (address, value)
+            })
+            .collect();
+        accounts.sort_by_key(|(a, _)| **a);
+        let accounts: serde_json::Map<String, serde_json::Value> =
+            accounts.into_iter().map(|(a, v)| (a.to_string(), v)).collect();
+        let receipts: Vec<serde_json::Value> = self.receipts.iter().map(receipt_json).collect();
+        json!({
+            "format": SNAPSHOT_FORMAT,
+            "chain_id": self.chain_id,
+            "head": {"number": self.head.number, "timestamp": self.head.timestamp},
+            "accounts": accounts,
+            "receipts": receipts,
+        })
+    }
+
+    /// The chain a [`Chain::snapshot`] describes.
+    pub fn restore(snapshot: &serde_json::Value) -> Result<Chain, ChainError> {
+        let bad = |what: &str| ChainError::Snapshot(what.to_owned());
+        if snapshot.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
+            return Err(bad(&format!("its format is not {SNAPSHOT_FORMAT}")));
+        }
+        let chain_id = snapshot.get("chain_id").and_then(|v| v.as_u64()).ok_or_else(|| bad("chain_id"))?;
+        let head = snapshot.get("head").ok_or_else(|| bad("head"))?;
+        let number = head.get("number").and_then(|v| v.as_u64()).ok_or_else(|| bad("head.number"))?;
+        let timestamp = head.get("timestamp").and_then(|v| v.as_u64()).ok_or_else(|| bad("head.timestamp"))?;
+        let mut chain = Chain::new(chain_id, timestamp);
+        chain.head = BlockHeader { number, timestamp };
+        let accounts = snapshot.get("accounts").and_then(|v| v.as_object()).ok_or_else(|| bad("accounts"))?;
+        for (address, account) in accounts {
+            let address: Address = address.parse().map_err(|_| bad(&format!("account address {address}")))?;
+            let field = |name: &str| account.get(name).ok_or_else(|| bad(&format!("account {address}: {name}")));
+            let balance: U256 = field("balance")?
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| bad(&format!("account {address}: balance")))?;
+            let nonce = field("nonce")?.as_u64().ok_or_else(|| bad(&format!("account {address}: nonce")))?;
+            let code = hex_bytes(field("code")?).ok_or_else(|| bad(&format!("account {address}: code")))?;
+            let info = if code.is_empty() {
+                AccountInfo { balance, nonce, ..AccountInfo::default() }
+            } else {
+                AccountInfo::new(balance, nonce, keccak256(&code), Bytecode::new_raw(code))
+            };
+            chain.db_mut().insert_account_info(address, info);
+            let slots = field("storage")?.as_array().ok_or_else(|| bad(&format!("account {address}: storage")))?;
+            for slot in slots {
+                let pair = slot.as_array().filter(|p| p.len() == 2);
+                let parsed = pair.and_then(|p| Some((hex_word(&p[0])?, hex_word(&p[1])?)));
+                let (key, value) = parsed.ok_or_else(|| bad(&format!("account {address}: a storage slot")))?;
+                chain
+                    .db_mut()
+                    .insert_account_storage(address, key, value)
+                    .map_err(|e| bad(&format!("account {address}: {e}")))?;
+            }
+        }
+        let receipts = snapshot.get("receipts").and_then(|v| v.as_array()).ok_or_else(|| bad("receipts"))?;
+        for (i, r) in receipts.iter().enumerate() {
+            chain.receipts.push(receipt_from_json(r).ok_or_else(|| bad(&format!("receipt {i}")))?);
+        }
+        Ok(chain)
+    }
+}
+
+fn word(v: U256) -> String {
+    format!("0x{}", hex::encode(v.to_be_bytes::<32>()))
+}
+
+fn hex_bytes(v: &serde_json::Value) -> Option<Bytes> {
+    let s = v.as_str()?.strip_prefix("0x")?;
+    hex::decode(s).ok().map(Bytes::from)
+}
+
+fn hex_word(v: &serde_json::Value) -> Option<U256> {
+    let b = hex_bytes(v)?;
+    (b.len() == 32).then(|| U256::from_be_slice(&b))
+}
+
+fn receipt_json(r: &Receipt) -> serde_json::Value {
+    use serde_json::json;
+    let logs: Vec<serde_json::Value> = r
+        .logs
+        .iter()
+        .map(|l| {
+            json!({
+                "address": l.address.to_string(),
+                "topics": l.topics().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                "data": format!("0x{}", hex::encode(&l.data.data)),
+            })
+        })
+        .collect();
+    json!({
+        "tx_hash": r.tx_hash.to_string(),
+        "block": {"number": r.block.number, "timestamp": r.block.timestamp},
+        "from": r.from.to_string(),
+        "to": r.to.map(|a| a.to_string()),
+        "contract_address": r.contract_address.map(|a| a.to_string()),
+        "success": r.success,
+        "gas_used": r.gas_used,
+        "output": format!("0x{}", hex::encode(&r.output)),
+        "logs": logs,
+    })
+}
+
+fn receipt_from_json(v: &serde_json::Value) -> Option<Receipt> {
+    let address = |v: &serde_json::Value| -> Option<Option<Address>> {
+        if v.is_null() { Some(None) } else { v.as_str()?.parse().ok().map(Some) }
+    };
+    let block = v.get("block")?;
+    let mut logs = Vec::new();
+    for l in v.get("logs")?.as_array()? {
+        let topics: Option<Vec<B256>> =
+            l.get("topics")?.as_array()?.iter().map(|t| t.as_str().and_then(|s| s.parse().ok())).collect();
+        let data = LogData::new(topics?, hex_bytes(l.get("data")?)?)?;
+        logs.push(Log { address: l.get("address")?.as_str()?.parse().ok()?, data });
+    }
+    Some(Receipt {
+        tx_hash: v.get("tx_hash")?.as_str()?.parse().ok()?,
+        block: BlockHeader { number: block.get("number")?.as_u64()?, timestamp: block.get("timestamp")?.as_u64()? },
+        from: v.get("from")?.as_str()?.parse().ok()?,
+        to: address(v.get("to")?)?,
+        contract_address: address(v.get("contract_address")?)?,
+        success: v.get("success")?.as_bool()?,
+        gas_used: v.get("gas_used")?.as_u64()?,
+        output: hex_bytes(v.get("output")?)?,
+        logs,
+    })
 }

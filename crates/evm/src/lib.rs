@@ -7,9 +7,10 @@
 
 pub mod artifacts;
 pub mod chain;
+pub mod vendor;
 
 pub use artifacts::{
     Artifact, ArtifactError, REENTRANT_TOKEN, REFERENCE_VESTING_WALLET_CLIFF, ReentrantToken,
     ReferenceVestingWalletCliff, TEST_TOKEN, TestToken, VESTING_MANAGER, VestingManager,
 };
-pub use chain::{BlockHeader, Chain, ChainError, Receipt};
+pub use chain::{BLOCK_GAS_LIMIT, BlockHeader, Chain, ChainError, Receipt, SNAPSHOT_FORMAT, SignedTx};

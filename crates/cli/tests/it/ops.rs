@@ -115,15 +115,22 @@ struct Snapshot {
     verify: String,
 }
 
-/// Everything in a directory, by name (one level: the data directory has no subdirectories).
+/// Everything in a directory, by relative name, with its subdirectories (`chain/`, `keys/`).
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
-    entries
-        .map(|e| {
-            let e = e.expect("an entry");
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("readable"))
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for e in entries {
+        let e = e.expect("an entry");
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            for (inner, bytes) in files(&e.path()) {
+                out.insert(format!("{name}/{inner}"), bytes);
+            }
+        } else {
+            out.insert(name, std::fs::read(e.path()).expect("readable"));
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

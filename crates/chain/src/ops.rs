@@ -1,0 +1,538 @@
+//! What the CLI's `chain` commands do, on any [`Backend`]: deploy the manager (and, for a demo,
+//! a token), approve the treasury's funding, push the ledger's grants and revocations, post
+//! withholding, and release. Every step first reads the chain and sends only what is missing,
+//! so a command interrupted at any point is simply run again.
+//!
+//! Each transaction is simulated with `eth_call` first: a refusal is reported with the
+//! contract's custom error and nothing is sent.
+
+use std::path::Path;
+
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::{SolCall, SolConstructor, SolError, SolInterface};
+use tokencomp_evm::{TEST_TOKEN, TestToken, VESTING_MANAGER, VestingManager as VM};
+
+use crate::backend::{Backend, BackendError, Mined};
+use crate::keys::{Key, KeyError, TxFields};
+
+/// The most gas one transaction may use unless `--gas-limit` says otherwise (capped by the
+/// block's own limit): 2^24, the per-transaction cap EIP-7825 sets from the Osaka fork on. It is
+/// fixed, not estimated, so the same step signs the same bytes on every backend.
+pub const DEFAULT_GAS_LIMIT: u64 = 1 << 24;
+/// Tranches per `createGrants` transaction (about 25k gas each, so a batch stays near 12.5M gas
+/// under the cap), and grants per batch at most.
+const TRANCHES_PER_TX: usize = 500;
+const GRANTS_PER_TX: usize = 50;
+const WITHHOLDINGS_PER_TX: usize = 300;
+const RELEASES_PER_TX: usize = 150;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{function} would revert: {error}")]
+    Reverted { function: String, error: String },
+    #[error("transaction {tx_hash} ({function}) was mined but failed")]
+    Failed { function: String, tx_hash: B256 },
+    #[error("{path}: {message}")]
+    Deployment { path: String, message: String },
+    #[error("{0}")]
+    Refused(String),
+    #[error("could not decode {function}'s answer: {message}")]
+    Decode { function: &'static str, message: String },
+}
+
+/// Where the contracts of one company live on one network, kept in the data directory
+/// (`chain/<network>.json`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    pub network: String,
+    pub chain_id: u64,
+    pub token: Address,
+    /// Whether `token` is the demo TestToken this deployment created.
+    pub demo_token: bool,
+    pub manager: Address,
+    pub admin: Address,
+    pub operator: Address,
+    pub treasury: Address,
+    pub tax_wallet: Address,
+    pub tx_hash: B256,
+    pub block: u64,
+}
+
+impl Deployment {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "network": self.network,
+            "chain_id": self.chain_id,
+            "token": self.token.to_string(),
+            "demo_token": self.demo_token,
+            "manager": self.manager.to_string(),
+            "admin": self.admin.to_string(),
+            "operator": self.operator.to_string(),
+            "treasury": self.treasury.to_string(),
+            "tax_wallet": self.tax_wallet.to_string(),
+            "tx_hash": self.tx_hash.to_string(),
+            "block": self.block,
+        })
+    }
+
+    pub fn from_json(v: &serde_json::Value) -> Option<Deployment> {
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str());
+        let a = |k: &str| s(k).and_then(|x| x.parse::<Address>().ok());
+        Some(Deployment {
+            network: s("network")?.to_owned(),
+            chain_id: v.get("chain_id")?.as_u64()?,
+            token: a("token")?,
+            demo_token: v.get("demo_token")?.as_bool()?,
+            manager: a("manager")?,
+            admin: a("admin")?,
+            operator: a("operator")?,
+            treasury: a("treasury")?,
+            tax_wallet: a("tax_wallet")?,
+            tx_hash: s("tx_hash")?.parse().ok()?,
+            block: v.get("block")?.as_u64()?,
+        })
+    }
+
+    /// The record in `path`, if there is one.
+    pub fn load(path: &Path) -> Result<Option<Deployment>, OpsError> {
+        let bad = |message: String| OpsError::Deployment { path: path.display().to_string(), message };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+                Deployment::from_json(&v).map(Some).ok_or_else(|| bad("not a deployment record".to_owned()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(bad(e.to_string())),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), OpsError> {
+        let bad = |e: std::io::Error| OpsError::Deployment { path: path.display().to_string(), message: e.to_string() };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(bad)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let text = format!("{:#}\n", self.to_json());
+        std::fs::write(&tmp, text).map_err(bad)?;
+        std::fs::rename(&tmp, path).map_err(bad)
+    }
+}
+
+/// The on-chain id of a ledger grant: the id's bytes, left-aligned and zero-padded, when it fits
+/// in 32 bytes (so an explorer shows it), else its keccak-256.
+pub fn grant_key(grant: &str) -> B256 {
+    let bytes = grant.as_bytes();
+    if bytes.len() <= 32 {
+        let mut out = [0u8; 32];
+        out[..bytes.len()].copy_from_slice(bytes);
+        B256::from(out)
+    } else {
+        keccak256(bytes)
+    }
+}
+
+/// A grant as the contract should hold it, built by the caller from the engine's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantPlan {
+    pub grant: String,
+    pub id: B256,
+    pub beneficiary: Address,
+    pub total: u128,
+    pub shape: Shape,
+    /// Revoke as of this instant (the ledger's last forfeiture), once the chain's time reaches it.
+    pub revoke_at: Option<u64>,
+    /// (tranche index, tokens) to withhold for tax at release.
+    pub withholding: Vec<(u64, u128)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// (vest instant, cumulative) pairs; the last cumulative is the total.
+    Tranched(Vec<(u64, u128)>),
+    /// OpenZeppelin VestingWalletCliff's formula.
+    Linear { start: u64, cliff: u64, end: u64 },
+}
+
+impl GrantPlan {
+    fn input(&self) -> VM::GrantInput {
+        match &self.shape {
+            Shape::Tranched(t) => VM::GrantInput {
+                id: self.id,
+                beneficiary: self.beneficiary,
+                kind: 1,
+                total: self.total,
+                start: 0,
+                cliff: 0,
+                end: 0,
+                tranches: t.iter().map(|&(at, cumulative)| VM::Tranche { at, cumulative }).collect(),
+            },
+            Shape::Linear { start, cliff, end } => VM::GrantInput {
+                id: self.id,
+                beneficiary: self.beneficiary,
+                kind: 2,
+                total: self.total,
+                start: *start,
+                cliff: *cliff,
+                end: *end,
+                tranches: Vec::new(),
+            },
+        }
+    }
+
+    fn tranche_count(&self) -> usize {
+        match &self.shape {
+            Shape::Tranched(t) => t.len(),
+            Shape::Linear { .. } => 1,
+        }
+    }
+}
+
+/// An admin action for a multisig to sign, when the admin is not our key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminCall {
+    pub to: Address,
+    pub data: Bytes,
+    pub description: String,
+}
+
+/// One sent transaction, for the command's report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub what: String,
+    pub mined: Mined,
+}
+
+/// Signs with one key and sends through one backend, at the block times the caller asks for.
+pub struct Session<'a> {
+    pub backend: &'a mut dyn Backend,
+    pub key: &'a Key,
+    pub gas_limit: Option<u64>,
+    /// The earliest timestamp of the next block (each later block takes at least one second more).
+    pub at: Option<u64>,
+    pub sent: Vec<Sent>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(backend: &'a mut dyn Backend, key: &'a Key) -> Session<'a> {
+        Session { backend, key, gas_limit: None, at: None, sent: Vec::new() }
+    }
+
+    /// Fixes the next block's time (when the session has one), so that reads and simulations see
+    /// the time the next transaction will be mined at.
+    fn pin_time(&mut self) -> Result<(), OpsError> {
+        if let Some(at) = self.at {
+            let head = self.backend.head()?;
+            self.backend.set_next_timestamp(at.max(head.timestamp.saturating_add(1)))?;
+        }
+        Ok(())
+    }
+
+    /// A read-only call in the pending block, decoded.
+    pub fn read<C: SolCall>(&mut self, to: Address, call: &C) -> Result<Result<C::Return, Bytes>, OpsError> {
+        self.pin_time()?;
+        match self.backend.call(self.key.address(), to, Bytes::from(call.abi_encode()))? {
+            Ok(out) => C::abi_decode_returns(&out)
+                .map(Ok)
+                .map_err(|e| OpsError::Decode { function: C::SIGNATURE, message: e.to_string() }),
+            Err(revert) => Ok(Err(revert)),
+        }
+    }
+
+    /// Simulates, signs and sends; fails with the decoded custom error if the call would revert.
+    pub fn send(&mut self, what: String, kind: TxKind, input: Bytes) -> Result<Mined, OpsError> {
+        self.pin_time()?;
+        if let TxKind::Call(to) = kind
+            && let Err(revert) = self.backend.call(self.key.address(), to, input.clone())?
+        {
+            return Err(OpsError::Reverted { function: what, error: decode_revert(&revert) });
+        }
+        let head = self.backend.head()?;
+        let chain_id = self.backend.chain_id()?;
+        let nonce = self.backend.nonce(self.key.address())?;
+        let gas_limit = self.gas_limit.unwrap_or(DEFAULT_GAS_LIMIT).min(head.gas_limit);
+        let signed = self.key.sign(TxFields {
+            chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: 2 * head.base_fee,
+            max_priority_fee_per_gas: 0,
+            kind,
+            value: U256::ZERO,
+            input,
+        })?;
+        let mined = self.backend.submit(&signed)?;
+        if !mined.success {
+            return Err(OpsError::Failed { function: what, tx_hash: mined.tx_hash });
+        }
+        self.sent.push(Sent { what, mined: mined.clone() });
+        Ok(mined)
+    }
+
+    pub fn call<C: SolCall>(&mut self, what: String, to: Address, call: &C) -> Result<Mined, OpsError> {
+        self.send(what, TxKind::Call(to), Bytes::from(call.abi_encode()))
+    }
+}
+
+/// A revert's data as the custom error it encodes (VestingManager's or the token's), or hex.
+pub fn decode_revert(data: &[u8]) -> String {
+    if let Ok(e) = VM::VestingManagerErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = TestToken::TestTokenErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(reason) = alloy_sol_types::Revert::abi_decode(data) {
+        return reason.reason;
+    }
+    format!("0x{}", alloy_primitives::hex::encode(data))
+}
+
+/// What `deploy` needs.
+#[derive(Clone, Debug)]
+pub struct DeployArgs {
+    /// The company's token; `None` deploys a demo TestToken minting `demo_supply` to the treasury.
+    pub token: Option<Address>,
+    pub demo_symbol: String,
+    pub demo_decimals: u8,
+    pub demo_supply: u128,
+    pub admin: Address,
+    pub treasury: Address,
+    pub tax_wallet: Address,
+}
+
+/// Deploys (or finds already deployed) the manager for this network; the record is written to
+/// `record` before it is returned.
+pub fn deploy(s: &mut Session<'_>, record: &Path, args: &DeployArgs) -> Result<Deployment, OpsError> {
+    let network = s.backend.network()?;
+    if let Some(d) = Deployment::load(record)? {
+        if s.backend.code(d.manager)?.is_empty() {
+            return Err(OpsError::Deployment {
+                path: record.display().to_string(),
+                message: format!(
+                    "records a manager at {} but {} has no code there (was the chain reset?); remove the file to deploy anew",
+                    d.manager,
+                    s.backend.describe()
+                ),
+            });
+        }
+        return Ok(d);
+    }
+    let operator = s.key.address();
+    let (token, demo_token) = match args.token {
+        Some(t) => {
+            if s.backend.code(t)?.is_empty() {
+                return Err(OpsError::Refused(format!(
+                    "the token address {t} has no code on {}",
+                    s.backend.describe()
+                )));
+            }
+            (t, false)
+        }
+        None => {
+            let ctor = TestToken::constructorCall {
+                name_: format!("{} (demo)", args.demo_symbol),
+                symbol_: args.demo_symbol.clone(),
+                decimals_: args.demo_decimals,
+            };
+            let code =
+                [TEST_TOKEN.bytecode().map_err(|e| OpsError::Refused(e.to_string()))?.as_ref(), &ctor.abi_encode()]
+                    .concat();
+            let mined = s.send("deploy the demo token".to_owned(), TxKind::Create, Bytes::from(code))?;
+            let token = mined
+                .contract_address
+                .ok_or_else(|| OpsError::Refused("the token deployment made no contract".into()))?;
+            if args.treasury == operator {
+                s.call(
+                    "mint the demo supply to the treasury".to_owned(),
+                    token,
+                    &TestToken::mintCall { to: args.treasury, amount: U256::from(args.demo_supply) },
+                )?;
+            }
+            (token, true)
+        }
+    };
+    let ctor = VM::constructorCall {
+        token_: token,
+        admin: args.admin,
+        operator,
+        treasury_: args.treasury,
+        taxWallet_: args.tax_wallet,
+    };
+    let code = [VESTING_MANAGER.bytecode().map_err(|e| OpsError::Refused(e.to_string()))?.as_ref(), &ctor.abi_encode()]
+        .concat();
+    let mined = s.send("deploy VestingManager".to_owned(), TxKind::Create, Bytes::from(code))?;
+    let manager = mined.contract_address.ok_or_else(|| OpsError::Refused("the deployment made no contract".into()))?;
+    let d = Deployment {
+        network,
+        chain_id: s.backend.chain_id()?,
+        token,
+        demo_token,
+        manager,
+        admin: args.admin,
+        operator,
+        treasury: args.treasury,
+        tax_wallet: args.tax_wallet,
+        tx_hash: mined.tx_hash,
+        block: mined.block_number,
+    };
+    d.save(record)?;
+    Ok(d)
+}
+
+/// Grants of `plans` not yet on the chain.
+pub fn missing_grants<'p>(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    plans: &'p [GrantPlan],
+) -> Result<Vec<&'p GrantPlan>, OpsError> {
+    let mut out = Vec::new();
+    for p in plans {
+        if s.read(d.manager, &VM::grantOfCall { id: p.id })?.is_err() {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Lets the manager pull what the grants not yet pushed need from the treasury (our key must
+/// be the treasury). Sets the allowance to exactly that; nothing is sent if it already is.
+pub fn fund(s: &mut Session<'_>, d: &Deployment, plans: &[GrantPlan]) -> Result<u128, OpsError> {
+    let needed: u128 = missing_grants(s, d, plans)?.iter().map(|p| p.total).fold(0u128, u128::saturating_add);
+    if d.treasury != s.key.address() {
+        return Err(OpsError::Refused(format!(
+            "the treasury is {}, not this key's {}: approve {} for {needed} base units from the treasury",
+            d.treasury,
+            s.key.address(),
+            d.manager
+        )));
+    }
+    let allowance = s
+        .read(d.token, &TestToken::allowanceCall { owner: d.treasury, spender: d.manager })?
+        .map_err(|r| OpsError::Reverted { function: "allowance".into(), error: decode_revert(&r) })?;
+    if allowance != U256::from(needed) {
+        s.call(
+            format!("approve the manager for {needed} base units"),
+            d.token,
+            &TestToken::approveCall { spender: d.manager, value: U256::from(needed) },
+        )?;
+    }
+    Ok(needed)
+}
+
+/// Creates the grants not yet on the chain, in batches.
+pub fn push_grants(s: &mut Session<'_>, d: &Deployment, plans: &[GrantPlan]) -> Result<usize, OpsError> {
+    let missing = missing_grants(s, d, plans)?;
+    let mut batch: Vec<&GrantPlan> = Vec::new();
+    let mut tranches = 0usize;
+    let mut created = 0usize;
+    for p in missing {
+        if !batch.is_empty() && (tranches + p.tranche_count() > TRANCHES_PER_TX || batch.len() == GRANTS_PER_TX) {
+            created += send_batch(s, d, &batch)?;
+            batch.clear();
+            tranches = 0;
+        }
+        tranches += p.tranche_count();
+        batch.push(p);
+    }
+    if !batch.is_empty() {
+        created += send_batch(s, d, &batch)?;
+    }
+    Ok(created)
+}
+
+fn send_batch(s: &mut Session<'_>, d: &Deployment, batch: &[&GrantPlan]) -> Result<usize, OpsError> {
+    let inputs: Vec<VM::GrantInput> = batch.iter().map(|p| p.input()).collect();
+    let names: Vec<&str> = batch.iter().map(|p| p.grant.as_str()).collect();
+    s.call(
+        format!("create {} grants ({})", batch.len(), names.join(", ")),
+        d.manager,
+        &VM::createGrantsCall { inputs },
+    )?;
+    Ok(batch.len())
+}
+
+/// Revokes, as of their effective instants, the grants whose revocation time the chain's next
+/// block has reached and that are not revoked yet. Returns the calls a multisig must make
+/// instead when the admin is not this key.
+pub fn revoke_due(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    plans: &[GrantPlan],
+    now: u64,
+) -> Result<(usize, Vec<AdminCall>), OpsError> {
+    let mut done = 0;
+    let mut unsigned = Vec::new();
+    for p in plans {
+        let Some(at) = p.revoke_at else { continue };
+        if at > now {
+            continue;
+        }
+        let Ok(state) = s.read(d.manager, &VM::grantOfCall { id: p.id })? else { continue };
+        if state.revokedAt != 0 {
+            continue;
+        }
+        let call = VM::revokeCall { id: p.id, effectiveAt: at };
+        let what = format!("revoke {} as of {at}", p.grant);
+        if d.admin == s.key.address() {
+            s.call(what, d.manager, &call)?;
+            done += 1;
+        } else {
+            unsigned.push(AdminCall { to: d.manager, data: Bytes::from(call.abi_encode()), description: what });
+        }
+    }
+    Ok((done, unsigned))
+}
+
+/// Posts the withholding of tranches not released yet whose posted amount differs.
+pub fn post_withholding(s: &mut Session<'_>, d: &Deployment, plans: &[GrantPlan]) -> Result<usize, OpsError> {
+    let mut entries = Vec::new();
+    for p in plans.iter().filter(|p| !p.withholding.is_empty()) {
+        let Ok(state) = s.read(d.manager, &VM::grantOfCall { id: p.id })? else { continue };
+        for &(index, tokens) in &p.withholding {
+            if index < u64::from(state.cursor) {
+                continue;
+            }
+            let posted = s
+                .read(d.manager, &VM::withholdingOfCall { id: p.id, index: U256::from(index) })?
+                .map_err(|r| OpsError::Reverted { function: "withholdingOf".into(), error: decode_revert(&r) })?;
+            if posted != tokens {
+                entries.push(VM::WithholdingInput { id: p.id, index: U256::from(index), tokens });
+            }
+        }
+    }
+    let n = entries.len();
+    for chunk in entries.chunks(WITHHOLDINGS_PER_TX) {
+        s.call(
+            format!("post withholding for {} tranches", chunk.len()),
+            d.manager,
+            &VM::postWithholdingsCall { inputs: chunk.to_vec() },
+        )?;
+    }
+    Ok(n)
+}
+
+/// Pushes a release of every pushed grant (the contract skips those with nothing to release);
+/// returns how many grants released something.
+pub fn release(s: &mut Session<'_>, d: &Deployment, plans: &[GrantPlan]) -> Result<usize, OpsError> {
+    let mut ids = Vec::new();
+    for p in plans {
+        if s.read(d.manager, &VM::grantOfCall { id: p.id })?.is_ok() {
+            ids.push(p.id);
+        }
+    }
+    let mut released = 0usize;
+    for chunk in ids.chunks(RELEASES_PER_TX) {
+        let call = VM::releaseManyCall { ids: chunk.to_vec() };
+        // The simulation's answer is what the transaction does: same state, same block time.
+        let n = s
+            .read(d.manager, &call)?
+            .map_err(|r| OpsError::Reverted { function: "releaseMany".into(), error: decode_revert(&r) })?;
+        s.call(format!("release {} grants", chunk.len()), d.manager, &call)?;
+        released += usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    Ok(released)
+}

@@ -1,0 +1,803 @@
+//! `tokencomp chain …`: the company's grants on a chain — the embedded one in the data directory
+//! by default, any Ethereum JSON-RPC node with `--rpc URL`.
+//!
+//! The ledger says what should be on the chain: [`plans`] turns each grant's timeline (the
+//! engine's, after its events) into the contract's schedule, its revocation and its per-tranche
+//! withholding (from the payroll pass), and [`expected`] what reconciliation compares the logs
+//! with. `tokencomp-chain` does the sending and the comparing, the same way on both backends.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::{Address, B256, keccak256};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, Session, Shape, grant_key};
+use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
+use tokencomp_chain::{Backend, ChainLog, Embedded, KEY_ENV, Key, Rpc};
+use tokencomp_core::calendar::{end_of_day, start_of_day};
+use tokencomp_core::schedule::{LinearModel, Schedule};
+use tokencomp_store::Store;
+use tokencomp_store::ledger::Company;
+
+use crate::company::{load, open_store};
+use crate::{Global, bad_input};
+
+/// The chain id of the embedded chain when the company file names none (a development chain's).
+pub const DEFAULT_CHAIN_ID: u64 = 31337;
+/// The demo's signer key: public, so never fund its address anywhere real.
+pub const DEMO_KEY: &str = "tokencomp demo key: public, never fund it";
+
+#[derive(Subcommand, Debug)]
+pub enum ChainCommand {
+    /// Print the signer's address, creating the key file (`DATA/keys/chain.key`) if asked.
+    Key(KeyArgs),
+    /// Deploy VestingManager (and, with --demo-token, a token for a demo), once per network.
+    Deploy(DeployCmd),
+    /// Approve the manager to pull, from the treasury, what the grants not yet pushed need.
+    Fund(NetArgs),
+    /// Create the ledger's grants on the chain, and revoke those the ledger forfeited.
+    PushGrants(PushArgs),
+    /// Post, per tranche, the tokens payroll withholds at release.
+    PostWithholding(PushArgs),
+    /// Release every grant's vested tokens to its beneficiary (net) and the tax wallet (withheld).
+    Release(PushArgs),
+    /// Read the contract's logs since the last sync into the data directory.
+    Sync(NetArgs),
+    /// The contract's logs against the ledger and payroll: matched, missing on chain, unexpected
+    /// on chain, amount mismatch.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs {
+    /// An Ethereum JSON-RPC node instead of the embedded chain.
+    #[arg(long, env = "TOKENCOMP_RPC")]
+    pub rpc: Option<String>,
+    /// Gas limit of each transaction (default 30,000,000, capped by the block's).
+    #[arg(long)]
+    pub gas_limit: Option<u64>,
+    /// Block time of the transactions: a date (the end of that day in the company's time zone)
+    /// or an RFC 3339 instant; the embedded chain and development nodes only. Each block is at
+    /// least a second after the previous one.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KeyArgs {
+    /// Create a new random key file if there is none.
+    #[arg(long)]
+    pub new: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DeployCmd {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// The token's address (default: `[token] address` in the company file).
+    #[arg(long)]
+    pub token: Option<Address>,
+    /// Deploy a test token for a demo, its supply minted to the treasury.
+    #[arg(long, conflicts_with = "token")]
+    pub demo_token: bool,
+    /// The admin (revocations, wallet changes), e.g. a Safe; default: the signer.
+    #[arg(long)]
+    pub admin: Option<Address>,
+    /// Funds grants and receives revoked tokens; default: the signer.
+    #[arg(long)]
+    pub treasury: Option<Address>,
+    /// Receives withheld tokens; default: an address derived from the company's name.
+    #[arg(long)]
+    pub tax_wallet: Option<Address>,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// People whose `wallet` is a label, not an address, get an address derived from it
+    /// (keccak-256 of `tokencomp:wallet:LABEL`): for demos, since nobody holds its key.
+    #[arg(long)]
+    pub label_wallets: bool,
+    /// Write admin actions (revocations) as a Safe transaction batch to this file instead of
+    /// sending them: for an admin that is a multisig.
+    #[arg(long)]
+    pub unsigned: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    #[arg(long)]
+    pub label_wallets: bool,
+    /// The report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where a network's files live in the data directory.
+fn chain_dir(g: &Global) -> PathBuf {
+    g.data.join("chain")
+}
+
+pub fn key_path(g: &Global) -> PathBuf {
+    g.data.join("keys").join("chain.key")
+}
+
+/// The signer: `TOKENCOMP_CHAIN_KEY`, else the key file.
+fn signer(g: &Global) -> Result<Key> {
+    if let Ok(hex) = std::env::var(KEY_ENV) {
+        return Ok(Key::from_hex(&hex, KEY_ENV)?);
+    }
+    let path = key_path(g);
+    if !path.exists() {
+        return Err(bad_input(
+            format!("no signer key: {} does not exist and {KEY_ENV} is not set", path.display()),
+            "run `tokencomp chain key --new`, or set the variable",
+        ));
+    }
+    Ok(Key::load(&path)?)
+}
+
+/// The demo's key, derived from a public phrase so every demo run signs the same transactions.
+pub fn demo_key() -> Key {
+    // INVARIANT: a keccak-256 digest is 32 bytes, a valid secp256k1 scalar except with
+    // negligible probability, and this fixed phrase's digest is one (the demo test signs with it).
+    Key::from_hex(&keccak256(DEMO_KEY.as_bytes()).to_string(), "the demo key").expect("the demo key is valid")
+}
+
+fn chain_id(company: &Company) -> u64 {
+    company.token.chain_id.unwrap_or(DEFAULT_CHAIN_ID)
+}
+
+/// The embedded chain starts the day before the company's first vest, so its history fits.
+fn genesis(company: &Company) -> Result<u64> {
+    let tz = &company.company.time_zone;
+    let mut first = Date::constant(2020, 1, 2);
+    for (id, rec) in &company.grants {
+        let tl = rec.terms.grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+        if let Some(t) = tl.tranches.first() {
+            first = first.min(t.date);
+        }
+    }
+    u64::try_from(start_of_day(first.yesterday()?, tz)?).context("the first vest predates 1970")
+}
+
+pub fn open_backend(g: &Global, net: &NetArgs, company: &Company) -> Result<Box<dyn Backend>> {
+    let want = chain_id(company);
+    match &net.rpc {
+        Some(url) => {
+            let mut rpc = Rpc::connect(url)?;
+            let id = rpc.chain_id()?;
+            if id != want {
+                return Err(bad_input(
+                    format!("the node at {url} is chain {id}; the company's token is on chain {want}"),
+                    "[token] chain_id",
+                ));
+            }
+            Ok(Box::new(rpc))
+        }
+        None => Ok(Box::new(Embedded::open(&chain_dir(g).join("embedded.json"), want, genesis(company)?)?)),
+    }
+}
+
+fn parse_at(s: &str, tz: &TimeZone) -> Result<u64> {
+    let instant = if let Ok(d) = s.parse::<Date>() {
+        end_of_day(d, tz)?
+    } else {
+        let ts: jiff::Timestamp = s
+            .parse()
+            .map_err(|_| bad_input(format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time"), "--at"))?;
+        ts.as_second()
+    };
+    u64::try_from(instant).map_err(|_| bad_input(format!("`{s}` is before 1970"), "--at"))
+}
+
+fn deployment_path(g: &Global, network: &str) -> PathBuf {
+    chain_dir(g).join(format!("{network}.deployment.json"))
+}
+
+fn deployment(g: &Global, backend: &mut dyn Backend) -> Result<Deployment> {
+    let network = backend.network()?;
+    let path = deployment_path(g, &network);
+    Deployment::load(&path)?.ok_or_else(|| {
+        bad_input(format!("nothing is deployed on {}", backend.describe()), "run `tokencomp chain deploy` first")
+    })
+}
+
+/// A person's wallet address: the `wallet` field when it is an address, else (with
+/// `label_wallets`) one derived from the label.
+fn wallet(company: &Company, person: &str, label_wallets: bool) -> Result<Address> {
+    let p = company.people.get(person).with_context(|| format!("grant holder `{person}` is not a person"))?;
+    let label = p.wallet.clone().unwrap_or_else(|| person.to_owned());
+    if let Ok(a) = label.parse::<Address>() {
+        return Ok(a);
+    }
+    if label_wallets {
+        return Ok(Address::from_slice(&keccak256(format!("tokencomp:wallet:{label}").as_bytes())[12..]));
+    }
+    Err(bad_input(
+        format!("person `{person}` has wallet `{label}`, a label, not an address"),
+        "set `wallet = \"0x…\"` for the person, or pass --label-wallets for a demo",
+    ))
+}
+
+/// The instant a vest on `date` happens for this grant: 00:00 that day for steps, the end of
+/// the day for a per-second linear schedule's month-end samples (the engine samples there).
+fn vest_instant(linear: bool, date: Date, tz: &TimeZone) -> Result<u64> {
+    let t = if linear { end_of_day(date, tz)? } else { start_of_day(date, tz)? };
+    u64::try_from(t).context("a vest before 1970")
+}
+
+/// The tokens payroll takes from each (grant, vest date, reason) to fund tax: withheld under
+/// net settlement, sold to cover (by the company, from the tax wallet) under sell-to-cover.
+type Withheld = BTreeMap<(String, Date, &'static str), (u128, String)>;
+
+fn withheld(company: &Company) -> Result<Withheld> {
+    let through = company.recognized.keys().map(|k| k.1).max();
+    let Some(through) = through else { return Ok(BTreeMap::new()) };
+    let mut out = BTreeMap::new();
+    for e in crate::compliance::income_events(company, through)? {
+        let tokens = e.settlement.tokens_withheld.base_units().saturating_add(e.settlement.tokens_sold.base_units());
+        let slot = out.entry((e.grant.clone(), e.vest_date, e.reason.as_str())).or_insert((0u128, e.id()));
+        slot.0 = slot.0.saturating_add(tokens);
+    }
+    Ok(out)
+}
+
+/// Each ledger grant as the contract should hold it.
+pub fn plans(company: &Company, label_wallets: bool) -> Result<Vec<GrantPlan>> {
+    let tz = &company.company.time_zone;
+    let withheld = withheld(company)?;
+    let mut out = Vec::new();
+    for (id, rec) in &company.grants {
+        let grant = &rec.terms.grant;
+        let tl = grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+        let linear = matches!(grant.schedule, Schedule::Linear(_));
+        let total = tl.granted.base_units();
+        let plain_linear = match &grant.schedule {
+            Schedule::Linear(l) if grant.events.is_empty() && grant.performance.is_empty() => {
+                (l.model() == LinearModel::OpenZeppelin && l.granularity() == 1).then_some(l)
+            }
+            _ => None,
+        };
+        let shape = match plain_linear {
+            Some(l) => {
+                let u = |t: i64| u64::try_from(t).context("a linear schedule before 1970");
+                Shape::Linear { start: u(l.start())?, cliff: u(l.cliff().unwrap_or(l.start()))?, end: u(l.end())? }
+            }
+            None => {
+                let mut steps = Vec::with_capacity(tl.tranches.len() + 1);
+                for t in &tl.tranches {
+                    steps.push((vest_instant(linear, t.date, tz)?, t.cumulative.base_units()));
+                }
+                // What the schedule does not vest — forfeited, or a performance tranche no
+                // milestone has settled yet — waits in a step that never comes: revoke returns
+                // it to the treasury.
+                if steps.last().map_or(0, |s| s.1) < total {
+                    steps.push((u64::MAX, total));
+                }
+                Shape::Tranched(steps)
+            }
+        };
+        let revoke_at = match tl.forfeitures.iter().map(|f| f.date).max() {
+            Some(d) => Some(u64::try_from(end_of_day(d, tz)?).context("a forfeiture before 1970")?),
+            None => None,
+        };
+        let mut withholding = Vec::new();
+        if matches!(shape, Shape::Tranched(_)) {
+            // Payroll withholds per (date, reason); tranches sharing both (a milestone's unlock
+            // and its pull-forward) release together, so their withholding is laid over them in
+            // order, each tranche carrying at most its own amount.
+            let mut i = 0;
+            while i < tl.tranches.len() {
+                let (date, reason) = (tl.tranches[i].date, tl.tranches[i].reason.as_str());
+                let mut j = i;
+                while j < tl.tranches.len() && tl.tranches[j].date == date && tl.tranches[j].reason.as_str() == reason {
+                    j += 1;
+                }
+                let mut rest = withheld.get(&(id.clone(), date, reason)).map_or(0, |w| w.0);
+                for (k, t) in tl.tranches.iter().enumerate().take(j).skip(i) {
+                    let here = rest.min(t.amount.base_units());
+                    if here > 0 {
+                        withholding.push((u64::try_from(k)?, here));
+                    }
+                    rest -= here;
+                }
+                i = j;
+            }
+        }
+        out.push(GrantPlan {
+            grant: id.clone(),
+            id: grant_key(id),
+            beneficiary: wallet(company, &grant.holder, label_wallets)?,
+            total,
+            shape,
+            revoke_at,
+            withholding,
+        });
+    }
+    Ok(out)
+}
+
+/// What the ledger says the chain should show, with the ledger event ids behind each part.
+pub fn expected(store: &mut dyn Store, company: &Company, plans: &[GrantPlan]) -> Result<Expected> {
+    let tz = &company.company.time_zone;
+    let withheld = withheld(company)?;
+    let mut x = Expected::default();
+    for p in plans {
+        let rec = &company.grants[&p.grant];
+        let linear = matches!(rec.terms.grant.schedule, Schedule::Linear(_));
+        let events = store.events_for(&p.grant)?;
+        let ids = |kinds: &[&str], date: Option<Date>, reason: Option<&str>| -> Vec<String> {
+            events
+                .iter()
+                .filter(|e| kinds.contains(&e.event.kind.as_str()))
+                .filter(|e| {
+                    let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
+                    date.is_none_or(|d| v["date"].as_str() == Some(&d.to_string()))
+                        && reason.is_none_or(|r| v["reason"].as_str() == Some(r))
+                })
+                .map(|e| e.event.id.clone())
+                .collect()
+        };
+        x.grants.push(ExpectedGrant {
+            grant: p.grant.clone(),
+            id: p.id,
+            total: p.total,
+            beneficiary: p.beneficiary,
+            ledger_events: ids(&["grant.issued", "grant.corrected"], None, None),
+        });
+        let tranches: Vec<(Date, &'static str)> = match &p.shape {
+            Shape::Tranched(_) => rec
+                .terms
+                .grant
+                .timeline(tz, None)
+                .map_err(|e| anyhow::anyhow!("grant {}: {e}", p.grant))?
+                .tranches
+                .iter()
+                .map(|t| (t.date, t.reason.as_str()))
+                .collect(),
+            Shape::Linear { .. } => Vec::new(),
+        };
+        for ((grant, date, reason), units) in
+            company.recognized.range((p.grant.clone(), Date::MIN, tokencomp_core::grant::VestReason::Cliff)..)
+        {
+            if grant != &p.grant {
+                break;
+            }
+            if *units == 0 {
+                continue;
+            }
+            // A per-second linear grant has no tranches to withhold from: it releases gross, and
+            // its tax is settled off the contract (a covering sale from the person's wallet).
+            let w = match p.shape {
+                Shape::Tranched(_) => withheld.get(&(grant.clone(), *date, reason.as_str())).map_or(0, |w| w.0),
+                Shape::Linear { .. } => 0,
+            };
+            let events = ids(&["vest", "vest.reversal"], Some(*date), Some(reason.as_str()));
+            x.vests.push(ExpectedVest {
+                grant: grant.clone(),
+                id: p.id,
+                date: date.to_string(),
+                instant: vest_instant(linear, *date, tz)?,
+                units: *units,
+                withheld: w,
+                reason: reason.as_str(),
+                ledger_events: events,
+            });
+        }
+        let recognized: std::collections::BTreeSet<(Date, &str)> = x
+            .vests
+            .iter()
+            .filter(|v| v.id == p.id)
+            .filter_map(|v| v.date.parse::<Date>().ok().map(|d| (d, v.reason)))
+            .collect();
+        for &(index, tokens) in &p.withholding {
+            let Some(&(date, reason)) = usize::try_from(index).ok().and_then(|i| tranches.get(i)) else { continue };
+            if recognized.contains(&(date, reason)) {
+                x.withholdings.push(ExpectedWithholding {
+                    grant: p.grant.clone(),
+                    id: p.id,
+                    index,
+                    tokens,
+                    ledger_events: ids(&["vest", "vest.reversal"], Some(date), Some(reason)),
+                });
+            }
+        }
+        let forfeited: u128 =
+            company.forfeits_recognized.iter().filter(|((g, _, _), _)| g == &p.grant).map(|(_, a)| *a).sum();
+        if let (Some(at), true) = (p.revoke_at, forfeited > 0) {
+            x.revocations.push(ExpectedRevocation {
+                grant: p.grant.clone(),
+                id: p.id,
+                effective_at: at,
+                returned: forfeited,
+                ledger_events: ids(&["forfeiture", "forfeiture.reversal"], None, None),
+            });
+        }
+    }
+    Ok(x)
+}
+
+pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
+    match cmd {
+        ChainCommand::Key(args) => key(g, args),
+        ChainCommand::Deploy(args) => {
+            let key = signer(g)?;
+            let mut store = open_store(g)?;
+            let company = load(&mut *store)?;
+            let mut backend = open_backend(g, &args.net, &company)?;
+            let d = deploy(g, &mut *backend, &key, &company, args)?;
+            print_deployment(&*backend, &d);
+            Ok(())
+        }
+        // Funding needs the totals only, not the wallets.
+        ChainCommand::Fund(net) => with_session(g, net, true, |s, d, _, plans| {
+            let needed = ops::fund(s, d, plans)?;
+            crate::outln!("treasury {} approves {} base units for the manager {}", d.treasury, needed, d.manager);
+            Ok(())
+        }),
+        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, |s, d, _, plans| {
+            let created = ops::push_grants(s, d, plans)?;
+            let now = match s.at {
+                Some(at) => at,
+                None => s.backend.head()?.timestamp.saturating_add(1),
+            };
+            let (revoked, unsigned) = ops::revoke_due(s, d, plans, now)?;
+            crate::outln!("created {created} grants, revoked {revoked}");
+            if !unsigned.is_empty() {
+                let Some(path) = &args.unsigned else {
+                    return Err(bad_input(
+                        format!("{} revocations need the admin {}, which is not this key", unsigned.len(), d.admin),
+                        "pass --unsigned FILE to write them as a Safe transaction batch",
+                    ));
+                };
+                write_safe_batch(path, d, &unsigned)?;
+                crate::outln!("wrote {} admin actions for the Safe {} to {}", unsigned.len(), d.admin, path.display());
+            }
+            Ok(())
+        }),
+        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, |s, d, _, plans| {
+            let n = ops::post_withholding(s, d, plans)?;
+            crate::outln!("posted withholding for {n} tranches");
+            Ok(())
+        }),
+        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, |s, d, _, plans| {
+            // A release as of a time the chain has passed cannot be made again: it was made.
+            if let Some(at) = s.at {
+                let head = s.backend.head()?.timestamp;
+                if head >= at {
+                    crate::outln!("the chain's time ({head}) is already at or past --at ({at}): nothing to release");
+                    return Ok(());
+                }
+            }
+            let n = ops::release(s, d, plans)?;
+            crate::outln!("{n} grants released tokens");
+            Ok(())
+        }),
+        ChainCommand::Sync(net) => {
+            let mut store = open_store(g)?;
+            let company = load(&mut *store)?;
+            let mut backend = open_backend(g, net, &company)?;
+            let d = deployment(g, &mut *backend)?;
+            let (logs, new) = sync(g, &mut *backend, &d)?;
+            crate::outln!(
+                "{new} new logs, {} in all, through block {}",
+                logs.len(),
+                logs.last().map_or(0, |l| l.block_number)
+            );
+            Ok(())
+        }
+        ChainCommand::Reconcile(args) => reconcile(g, args),
+    }
+}
+
+/// What the demo's chain steps did.
+pub struct DemoChain {
+    pub deployment: Deployment,
+    pub transactions: usize,
+    pub gas: u64,
+    pub report: tokencomp_chain::reconcile::Report,
+}
+
+/// The demo's chain steps on the embedded chain, with the demo key: deploy a demo token and
+/// the manager, fund, push the grants (and revocations) the day before `through`, post the
+/// withholding, release at the end of `through`, and reconcile. The same steps run as separate
+/// commands (`chain deploy --demo-token`, `fund`, `push-grants --at`, …) give the same chain.
+pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through: Date) -> Result<DemoChain> {
+    let key = demo_key();
+    demo_key_file(g, &key)?;
+    let tz = &company.company.time_zone;
+    let net = NetArgs { rpc: None, gas_limit: None, at: None };
+    let mut backend = open_backend(g, &net, company)?;
+    let args = DeployCmd { net, token: None, demo_token: true, admin: None, treasury: None, tax_wallet: None };
+    let d = deploy(g, &mut *backend, &key, company, &args)?;
+    let plans = plans(company, true)?;
+    let mut s = Session::new(&mut *backend, &key);
+    ops::fund(&mut s, &d, &plans)?;
+    let before = u64::try_from(end_of_day(through.yesterday()?, tz)?)?;
+    s.at = Some(before);
+    ops::push_grants(&mut s, &d, &plans)?;
+    ops::revoke_due(&mut s, &d, &plans, before)?;
+    ops::post_withholding(&mut s, &d, &plans)?;
+    s.at = Some(u64::try_from(end_of_day(through, tz)?)?);
+    ops::release(&mut s, &d, &plans)?;
+    let sent = std::mem::take(&mut s.sent);
+    backend.flush()?;
+    let (_, report) = reconcile_report(g, store, company, &mut *backend, true)?;
+    Ok(DemoChain { deployment: d, transactions: sent.len(), gas: sent.iter().map(|t| t.mined.gas_used).sum(), report })
+}
+
+/// The demo writes its public key as the data directory's key file, so the `chain` commands
+/// continue its chain.
+fn demo_key_file(g: &Global, key: &Key) -> Result<()> {
+    let path = key_path(g);
+    if !path.exists() {
+        key.save(&path)?;
+    }
+    Ok(())
+}
+
+fn key(g: &Global, args: &KeyArgs) -> Result<()> {
+    let path = key_path(g);
+    if std::env::var(KEY_ENV).is_err() && !path.exists() && args.new {
+        Key::generate().save(&path)?;
+        crate::outln!("created {}", path.display());
+    }
+    let k = signer(g)?;
+    crate::outln!("{}", k.address());
+    Ok(())
+}
+
+pub fn deploy(
+    g: &Global,
+    backend: &mut dyn Backend,
+    key: &Key,
+    company: &Company,
+    args: &DeployCmd,
+) -> Result<Deployment> {
+    let tz = &company.company.time_zone;
+    let token = match (&args.token, args.demo_token, &company.token.address) {
+        (Some(t), _, _) => Some(*t),
+        (None, true, _) => None,
+        (None, false, Some(a)) => {
+            Some(a.parse::<Address>().map_err(|_| bad_input(format!("`{a}` is not an address"), "[token] address"))?)
+        }
+        (None, false, None) => {
+            return Err(bad_input(
+                "the company file has no token address",
+                "set [token] address, pass --token ADDR, or --demo-token for a demo",
+            ));
+        }
+    };
+    let token_settings = &company.token.token;
+    let tax_default =
+        Address::from_slice(&keccak256(format!("tokencomp:tax:{}", company.company.name).as_bytes())[12..]);
+    let deploy_args = DeployArgs {
+        token,
+        demo_symbol: token_settings.symbol().to_owned(),
+        demo_decimals: token_settings.decimals(),
+        // The demo treasury holds a billion tokens.
+        demo_supply: 10u128.pow(u32::from(token_settings.decimals())).saturating_mul(1_000_000_000),
+        admin: args.admin.unwrap_or(key.address()),
+        treasury: args.treasury.unwrap_or(key.address()),
+        tax_wallet: args.tax_wallet.unwrap_or(tax_default),
+    };
+    let network = backend.network()?;
+    let mut s = Session::new(backend, key);
+    s.gas_limit = args.net.gas_limit;
+    s.at = args.net.at.as_deref().map(|a| parse_at(a, tz)).transpose()?;
+    let d = ops::deploy(&mut s, &deployment_path(g, &network), &deploy_args)?;
+    s.backend.flush()?;
+    Ok(d)
+}
+
+fn print_deployment(backend: &dyn Backend, d: &Deployment) {
+    crate::outln!("VestingManager {} on {} (chain {})", d.manager, backend.describe(), d.chain_id);
+    crate::outln!("  token      {}{}", d.token, if d.demo_token { " (demo)" } else { "" });
+    crate::outln!("  admin      {}", d.admin);
+    crate::outln!("  operator   {}", d.operator);
+    crate::outln!("  treasury   {}", d.treasury);
+    crate::outln!("  tax wallet {}", d.tax_wallet);
+    crate::outln!("  deployed   block {} tx {}", d.block, d.tx_hash);
+}
+
+/// Runs `f` with a signing session on the deployed manager, then makes the chain durable and
+/// lists the transactions sent.
+fn with_session(
+    g: &Global,
+    net: &NetArgs,
+    label_wallets: bool,
+    f: impl FnOnce(&mut Session<'_>, &Deployment, &Company, &[GrantPlan]) -> Result<()>,
+) -> Result<()> {
+    let key = signer(g)?;
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let plans = plans(&company, label_wallets)?;
+    let mut backend = open_backend(g, net, &company)?;
+    let d = deployment(g, &mut *backend)?;
+    let mut s = Session::new(&mut *backend, &key);
+    s.gas_limit = net.gas_limit;
+    s.at = net.at.as_deref().map(|a| parse_at(a, &company.company.time_zone)).transpose()?;
+    let result = f(&mut s, &d, &company, &plans);
+    let sent = std::mem::take(&mut s.sent);
+    // What was mined stays mined, even when a later step failed.
+    backend.flush()?;
+    for t in &sent {
+        crate::outln!(
+            "  block {:<6} {} gas {:>10}  {}",
+            t.mined.block_number,
+            t.mined.tx_hash,
+            t.mined.gas_used,
+            t.what
+        );
+    }
+    result
+}
+
+/// The logs cache: every manager log read so far, and the next block to read.
+fn logs_path(g: &Global, network: &str) -> PathBuf {
+    chain_dir(g).join(format!("{network}.logs.json"))
+}
+
+fn log_json(l: &ChainLog) -> Value {
+    json!({
+        "tx_hash": l.tx_hash.to_string(),
+        "block": l.block_number,
+        "timestamp": l.timestamp,
+        "index": l.log_index,
+        "address": l.log.address.to_string(),
+        "topics": l.log.topics().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        "data": format!("0x{}", alloy_primitives::hex::encode(&l.log.data.data)),
+    })
+}
+
+fn log_from_json(v: &Value) -> Option<ChainLog> {
+    let topics: Option<Vec<B256>> =
+        v["topics"].as_array()?.iter().map(|t| t.as_str().and_then(|s| s.parse().ok())).collect();
+    let data = alloy_primitives::hex::decode(v["data"].as_str()?.strip_prefix("0x")?).ok()?;
+    Some(ChainLog {
+        tx_hash: v["tx_hash"].as_str()?.parse().ok()?,
+        block_number: v["block"].as_u64()?,
+        timestamp: v["timestamp"].as_u64()?,
+        log_index: v["index"].as_u64()?,
+        log: alloy_primitives::Log {
+            address: v["address"].as_str()?.parse().ok()?,
+            data: alloy_primitives::LogData::new(topics?, data.into())?,
+        },
+    })
+}
+
+/// Reads the manager's logs after the last synced block into the cache; returns them all and
+/// how many are new.
+fn sync(g: &Global, backend: &mut dyn Backend, d: &Deployment) -> Result<(Vec<ChainLog>, usize)> {
+    let path = logs_path(g, &d.network);
+    let (mut logs, next) = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let v: Value = serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+            let bad = || anyhow::anyhow!("{}: not a logs cache", path.display());
+            if v["manager"].as_str() != Some(&d.manager.to_string()) {
+                (Vec::new(), d.block)
+            } else {
+                let logs: Option<Vec<ChainLog>> =
+                    v["logs"].as_array().ok_or_else(bad)?.iter().map(log_from_json).collect();
+                (logs.ok_or_else(bad)?, v["next_block"].as_u64().ok_or_else(bad)?)
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), d.block),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let head = backend.head()?.number;
+    let new = if next <= head { backend.logs(d.manager, next)? } else { Vec::new() };
+    let count = new.len();
+    logs.extend(new.into_iter().filter(|l| l.block_number <= head));
+    let doc = json!({"manager": d.manager.to_string(), "next_block": head + 1, "logs": logs.iter().map(log_json).collect::<Vec<_>>()});
+    write_atomic(&path, &serde_json::to_string(&doc)?)?;
+    Ok((logs, count))
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub fn reconcile_report(
+    g: &Global,
+    store: &mut dyn Store,
+    company: &Company,
+    backend: &mut dyn Backend,
+    label_wallets: bool,
+) -> Result<(Deployment, tokencomp_chain::reconcile::Report)> {
+    let d = deployment(g, backend)?;
+    let plans = plans(company, label_wallets)?;
+    let expected = expected(store, company, &plans)?;
+    let (logs, _) = sync(g, backend, &d)?;
+    let head = backend.head()?;
+    Ok((d, tokencomp_chain::reconcile::reconcile(&expected, &logs, head.number, head.timestamp)))
+}
+
+fn reconcile(g: &Global, args: &ReconcileArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let mut backend = open_backend(g, &args.net, &company)?;
+    let (d, report) = reconcile_report(g, &mut *store, &company, &mut *backend, args.label_wallets)?;
+    if args.json {
+        let mut v = report.to_json();
+        if let Value::Object(m) = &mut v {
+            let mut doc = serde_json::Map::new();
+            doc.insert(
+                "token".into(),
+                json!({"symbol": company.token.token.symbol(), "decimals": company.token.token.decimals()}),
+            );
+            doc.insert("chain_id".into(), json!(d.chain_id));
+            doc.insert("manager".into(), json!(d.manager.to_string()));
+            doc.extend(std::mem::take(m));
+            v = Value::Object(doc);
+        }
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        crate::outln!("reconciliation of {} on {} through block {}", d.manager, backend.describe(), report.head_block);
+        for (name, items) in [
+            ("matched", &report.matched),
+            ("missing on chain", &report.missing_on_chain),
+            ("unexpected on chain", &report.unexpected_on_chain),
+            ("amount mismatch", &report.amount_mismatch),
+        ] {
+            let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+            for i in items.iter() {
+                *by_kind.entry(i.kind).or_default() += 1;
+            }
+            let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}s")).collect();
+            crate::outln!("  {name:<20} {:>5}  {}", items.len(), kinds.join(", "));
+        }
+        for (name, items) in [
+            ("missing on chain", &report.missing_on_chain),
+            ("unexpected on chain", &report.unexpected_on_chain),
+            ("amount mismatch", &report.amount_mismatch),
+        ] {
+            for i in items.iter() {
+                crate::outln!(
+                    "  {name}: {} {} tx {} ledger {} expected {} on chain {}",
+                    i.kind,
+                    i.grant.as_deref().unwrap_or("?"),
+                    i.tx_hash.map_or("-".to_owned(), |h| h.to_string()),
+                    if i.ledger_events.is_empty() { "-".to_owned() } else { i.ledger_events.join(",") },
+                    i.expected,
+                    i.on_chain
+                );
+            }
+        }
+    }
+    if report.is_clean() { Ok(()) } else { Err(anyhow::anyhow!("the chain and the ledger disagree")) }
+}
+
+/// A Safe Transaction Builder batch: the JSON the Safe web app imports, one call per action.
+fn write_safe_batch(path: &Path, d: &Deployment, calls: &[ops::AdminCall]) -> Result<()> {
+    let txs: Vec<Value> = calls
+        .iter()
+        .map(|c| {
+            json!({"to": c.to.to_string(), "value": "0", "data": format!("0x{}", alloy_primitives::hex::encode(&c.data)),
+                   "contractMethod": null, "contractInputsValues": null})
+        })
+        .collect();
+    let doc = json!({
+        "version": "1.0",
+        "chainId": d.chain_id.to_string(),
+        "createdAt": 0,
+        "meta": {"name": "tokencomp admin actions", "description": calls.iter().map(|c| c.description.as_str()).collect::<Vec<_>>().join("; "),
+                 "createdFromSafeAddress": d.admin.to_string()},
+        "transactions": txs,
+    });
+    write_atomic(path, &format!("{doc:#}\n"))
+}

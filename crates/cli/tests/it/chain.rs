@@ -1,0 +1,269 @@
+//! `tokencomp chain …` end to end: the demo's chain steps as separate processes on the
+//! embedded chain kept in the data directory, and on a real JSON-RPC node (the Hardhat node
+//! `scripts/test` starts, `TOKENCOMP_TEST_RPC`); the reconcile JSON of each equals the demo's.
+//! Re-running a step sends nothing; bad input changes nothing; an admin that is a multisig gets
+//! a Safe batch file.
+
+// A failed unwrap is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The sample company's demo date, and the day before (when grants are pushed).
+const THROUGH: &str = "2026-10-31";
+const BEFORE: &str = "2026-10-30";
+
+fn run(data: &Path, key: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokencomp"));
+    cmd.arg("--data")
+        .arg(data)
+        .args(["--actor", "user:test"])
+        .args(args)
+        .current_dir(data.parent().expect("a parent"))
+        .env_remove("TOKENCOMP_DATABASE")
+        .env_remove("TOKENCOMP_DATA")
+        .env_remove("TOKENCOMP_RPC")
+        .env_remove("TOKENCOMP_CHAIN_KEY");
+    if let Some(k) = key {
+        cmd.env("TOKENCOMP_CHAIN_KEY", k);
+    }
+    cmd.output().expect("runs")
+}
+
+fn ok(data: &Path, key: Option<&str>, args: &[&str]) -> String {
+    let out = run(data, key, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn fails(data: &Path, key: Option<&str>, args: &[&str], code: i32) -> String {
+    let out = run(data, key, args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    err
+}
+
+/// The demo in a fresh directory: its ledger, its chain, and the key it signed with.
+fn demo(dir: &Path) -> (PathBuf, String) {
+    let data = dir.join("demo");
+    let out = ok(&data, None, &["demo", "--quiet"]);
+    assert!(
+        out.contains("reconcile      537 matched, 0 missing on chain, 0 unexpected on chain, 0 amount mismatches"),
+        "{out}"
+    );
+    let key = std::fs::read_to_string(data.join("keys/chain.key")).expect("the demo writes its key").trim().to_owned();
+    (data, key)
+}
+
+/// A second data directory with the demo's ledger and no chain: the ledger file copied.
+fn ledger_only(demo: &Path, dir: &Path, name: &str) -> PathBuf {
+    let data = dir.join(name);
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(demo.join("ledger.sqlite"), data.join("ledger.sqlite")).unwrap();
+    data
+}
+
+/// The demo's chain steps, one process each; `net` adds `--rpc URL` for a node.
+fn steps(data: &Path, key: &str, net: &[&str]) {
+    for args in [
+        &["chain", "deploy", "--demo-token"][..],
+        &["chain", "fund"],
+        &["chain", "push-grants", "--label-wallets", "--at", BEFORE],
+        &["chain", "post-withholding", "--label-wallets", "--at", BEFORE],
+        &["chain", "release", "--label-wallets", "--at", THROUGH],
+    ] {
+        ok(data, Some(key), &[args, net].concat());
+    }
+}
+
+fn reconcile(data: &Path, key: &str, net: &[&str]) -> Value {
+    let out = ok(data, Some(key), &[&["chain", "reconcile", "--label-wallets", "--json"], net].concat());
+    serde_json::from_str(&out).expect("JSON")
+}
+
+fn count(v: &Value, list: &str) -> usize {
+    v[list].as_array().expect("a list").len()
+}
+
+#[test]
+fn separate_commands_build_the_demos_chain_and_reconcile_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    let expected = reconcile(&demo, &key, &[]);
+    assert_eq!(count(&expected, "matched"), 537);
+    for list in ["missing_on_chain", "unexpected_on_chain", "amount_mismatch"] {
+        assert_eq!(count(&expected, list), 0, "{list}: {:#}", expected[list]);
+    }
+    assert_eq!(expected["token"]["symbol"], "GRID");
+
+    let data = ledger_only(&demo, dir.path(), "steps");
+    steps(&data, &key, &[]);
+    // Same key, same steps: the same transactions, hashes and blocks.
+    assert_eq!(reconcile(&data, &key, &[]), expected);
+
+    // Every finding names its evidence: a transaction and, for what the ledger expects, its events.
+    for item in expected["matched"].as_array().unwrap() {
+        assert!(item["tx_hash"].as_str().is_some_and(|h| h.len() == 66), "{item}");
+        assert!(!item["ledger_events"].as_array().unwrap().is_empty(), "{item}");
+    }
+    let kinds = |kind: &str| expected["matched"].as_array().unwrap().iter().filter(|i| i["kind"] == kind).count();
+    assert_eq!((kinds("grant"), kinds("revocation"), kinds("withholding")), (52, 3, 439));
+
+    // Running a step again sends nothing.
+    for args in [
+        &["chain", "fund"][..],
+        &["chain", "push-grants", "--label-wallets", "--at", BEFORE],
+        &["chain", "post-withholding", "--label-wallets", "--at", BEFORE],
+        &["chain", "release", "--label-wallets", "--at", THROUGH],
+    ] {
+        let out = ok(&data, Some(&key), args);
+        assert!(!out.contains("block "), "{args:?} sent a transaction:\n{out}");
+    }
+    assert_eq!(reconcile(&data, &key, &[]), expected);
+
+    // A backup carries the chain, its records and the key: the restored company reconciles the same.
+    let backup = dir.path().join("backup.tar");
+    ok(&demo, None, &["backup", backup.to_str().unwrap()]);
+    let restored = dir.path().join("restored");
+    ok(&restored, None, &["restore", backup.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(restored.join("keys/chain.key")).unwrap(),
+        std::fs::read(demo.join("keys/chain.key")).unwrap()
+    );
+    let out = ok(&restored, None, &["chain", "reconcile", "--label-wallets", "--json"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), expected);
+}
+
+#[test]
+fn a_release_the_ledger_has_not_recognized_is_unexpected_and_a_missing_one_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    // A release a month past the ledger's last run pays November's vests, which the ledger has
+    // not recognized: each such release is unexpected on chain, and the reconcile fails.
+    ok(&demo, Some(&key), &["chain", "release", "--label-wallets", "--at", "2026-11-30"]);
+    let out = run(&demo, Some(&key), &["chain", "reconcile", "--label-wallets", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unexpected = v["unexpected_on_chain"].as_array().unwrap();
+    assert!(!unexpected.is_empty());
+    assert!(unexpected.iter().all(|i| i["kind"] == "release" && i["tx_hash"].is_string()), "{unexpected:?}");
+
+    // A chain where nothing was released: every recognized vest up to the chain's time is missing.
+    let data = ledger_only(&demo, dir.path(), "unreleased");
+    ok(&data, Some(&key), &["chain", "deploy", "--demo-token"]);
+    ok(&data, Some(&key), &["chain", "fund"]);
+    ok(&data, Some(&key), &["chain", "push-grants", "--label-wallets", "--at", THROUGH]);
+    let out = run(&data, Some(&key), &["chain", "reconcile", "--label-wallets", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let missing = v["missing_on_chain"].as_array().unwrap();
+    let releases = missing.iter().filter(|i| i["kind"] == "release").count();
+    let withholding = missing.iter().filter(|i| i["kind"] == "withholding").count();
+    assert_eq!((releases, withholding), (43, 439), "{missing:?}");
+    assert!(missing.iter().all(|i| i["tx_hash"].is_null() && !i["ledger_events"].as_array().unwrap().is_empty()));
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    let data = ledger_only(&demo, dir.path(), "bad");
+    // No key anywhere.
+    let err = fails(&data, None, &["chain", "deploy", "--demo-token"], 2);
+    assert!(err.contains("no signer key") && err.contains("TOKENCOMP_CHAIN_KEY"), "{err}");
+    let err = fails(&data, Some("0x1234"), &["chain", "deploy", "--demo-token"], 1);
+    assert!(err.contains("TOKENCOMP_CHAIN_KEY: not a private key"), "{err}");
+    // Nothing deployed yet.
+    let err = fails(&data, Some(&key), &["chain", "push-grants", "--label-wallets"], 2);
+    assert!(err.contains("nothing is deployed"), "{err}");
+    // The company file names no token address.
+    let err = fails(&data, Some(&key), &["chain", "deploy"], 2);
+    assert!(err.contains("no token address"), "{err}");
+    ok(&data, Some(&key), &["chain", "deploy", "--demo-token"]);
+    ok(&data, Some(&key), &["chain", "fund"]);
+    let chain = std::fs::read(data.join("chain/embedded.json")).unwrap();
+    // Wallet labels are not addresses.
+    let err = fails(&data, Some(&key), &["chain", "push-grants"], 2);
+    assert!(err.contains("has wallet `ada-ledger`, a label, not an address"), "{err}");
+    let err = fails(&data, Some(&key), &["chain", "release", "--label-wallets", "--at", "tomorrow"], 2);
+    assert!(err.contains("`tomorrow` is not a date") && err.contains("--at"), "{err}");
+    // A node that is not there.
+    let err = fails(&data, Some(&key), &["chain", "fund", "--rpc", "http://127.0.0.1:9"], 1);
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+    assert_eq!(std::fs::read(data.join("chain/embedded.json")).unwrap(), chain, "a refused command changed the chain");
+}
+
+#[test]
+fn revocations_for_a_multisig_admin_are_written_as_a_safe_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    let data = ledger_only(&demo, dir.path(), "safe");
+    let safe = "0x00000000000000000000000000000000005afe01";
+    ok(&data, Some(&key), &["chain", "deploy", "--demo-token", "--admin", safe]);
+    ok(&data, Some(&key), &["chain", "fund"]);
+    let err = fails(&data, Some(&key), &["chain", "push-grants", "--label-wallets", "--at", BEFORE], 2);
+    assert!(err.contains("3 revocations need the admin") && err.contains("--unsigned"), "{err}");
+    // The grants were created before the refusal, and stay: the step is re-run with the file.
+    let batch = dir.path().join("revocations.json");
+    let out = ok(
+        &data,
+        Some(&key),
+        &["chain", "push-grants", "--label-wallets", "--at", BEFORE, "--unsigned", batch.to_str().unwrap()],
+    );
+    assert!(out.contains("created 0 grants, revoked 0") && out.contains("3 admin actions"), "{out}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&batch).unwrap()).unwrap();
+    assert_eq!(v["chainId"], "31337");
+    assert_eq!(v["meta"]["createdFromSafeAddress"].as_str().unwrap().to_lowercase(), safe);
+    let txs = v["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 3);
+    let deployment: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("chain/embedded.deployment.json")).unwrap()).unwrap();
+    for t in txs {
+        assert_eq!(t["to"], deployment["manager"]);
+        assert_eq!(t["value"], "0");
+        // revoke(bytes32,uint64)
+        assert!(t["data"].as_str().unwrap().starts_with("0x"), "{t}");
+        assert_eq!(t["data"].as_str().unwrap().len(), 2 + 8 + 64 * 2);
+    }
+    let selector = &txs[0]["data"].as_str().unwrap()[..10];
+    let chen = txs.iter().any(|t| t["data"].as_str().unwrap()[10..].starts_with(&hex_ascii("chen-2024-hire")));
+    assert!(chen, "{txs:?}");
+    assert_eq!(selector, revoke_selector());
+}
+
+fn hex_ascii(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `revoke(bytes32,uint64)`'s selector, from the committed artifact's method identifiers.
+fn revoke_selector() -> String {
+    let text = include_str!("../../../../contracts/artifacts/VestingManager.json");
+    let v: Value = serde_json::from_str(text).unwrap();
+    format!("0x{}", v["methodIdentifiers"]["revoke(bytes32,uint64)"].as_str().unwrap())
+}
+
+/// The same steps as separate processes against a real JSON-RPC node: the reconcile JSON
+/// equals the embedded chain's (the same signed transactions, so the same hashes and blocks).
+#[test]
+fn a_json_rpc_node_gives_the_embedded_chains_reconciliation() {
+    let url = match std::env::var("TOKENCOMP_TEST_RPC") {
+        Ok(u) => u,
+        Err(_) => panic!(
+            "TOKENCOMP_TEST_RPC is not set: run the tests with scripts/test, which starts a Hardhat node on 127.0.0.1"
+        ),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    let expected = reconcile(&demo, &key, &[]);
+    let data = ledger_only(&demo, dir.path(), "rpc");
+    let net = ["--rpc", url.as_str()];
+    steps(&data, &key, &net);
+    let got = reconcile(&data, &key, &net);
+    assert_eq!(got, expected, "the node's reconciliation differs from the embedded chain's");
+    // Nothing of the node run touched the embedded chain.
+    assert!(!data.join("chain/embedded.json").exists());
+    assert!(data.join("chain/rpc-31337.deployment.json").exists());
+}
