@@ -160,3 +160,24 @@ impl Rng {
         u128::from(self.next()).wrapping_mul(scale) % (scale * 10) + 1
     }
 }
+
+impl World {
+    /// Sends a call to the manager that must revert with exactly `error`: its selector and every
+    /// argument, as the contract encodes them.
+    pub fn refused_with<C: SolCall, E: alloy_sol_types::SolError + std::fmt::Debug>(
+        &mut self,
+        from: Address,
+        call: &C,
+        error: &E,
+    ) {
+        let manager = self.manager;
+        let r = self.chain.send(from, manager, call).unwrap();
+        assert!(!r.success, "{} from {from} should revert with {error:?}, but succeeded", C::SIGNATURE);
+        assert_eq!(
+            r.output,
+            Bytes::from(error.abi_encode()),
+            "{} from {from} should revert with {error:?}",
+            C::SIGNATURE
+        );
+    }
+}

@@ -7,3 +7,6 @@
 mod differential;
 mod harness;
 mod manager;
+mod roles;
+mod sablier;
+mod stateful;
