@@ -8,6 +8,7 @@ use alloy_primitives::{Address, Bytes};
 use tokencomp_evm::{BLOCK_GAS_LIMIT, Chain, ChainError};
 
 use crate::backend::{Backend, BackendError, ChainLog, Head, Mined};
+use crate::files::write_atomic;
 use crate::keys::Signed;
 
 pub struct Embedded {
@@ -96,26 +97,17 @@ impl Backend for Embedded {
 
     fn logs(&mut self, address: Address, from: u64) -> Result<Vec<ChainLog>, BackendError> {
         let head = self.chain.head().number;
-        let mut out = Vec::new();
-        let mut index = 0u64;
-        let mut block = u64::MAX;
-        for (r, log) in self.chain.logs(address, from, head) {
-            // One transaction per block: a block's logs are its transaction's, counted from 0.
-            if r.block.number != block {
-                block = r.block.number;
-                index = 0;
-            }
-            let position = r.logs.iter().position(|l| std::ptr::eq(l, log)).and_then(|p| u64::try_from(p).ok());
-            out.push(ChainLog {
+        Ok(self
+            .chain
+            .logs(address, from, head)
+            .map(|(r, log_index, log)| ChainLog {
                 tx_hash: r.tx_hash,
                 block_number: r.block.number,
                 timestamp: r.block.timestamp,
-                log_index: position.unwrap_or(index),
+                log_index,
                 log: log.clone(),
-            });
-            index += 1;
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     fn flush(&mut self) -> Result<(), BackendError> {
@@ -123,13 +115,8 @@ impl Backend for Embedded {
             return Ok(());
         }
         let state = |message: String| BackendError::State { path: self.path.display().to_string(), message };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| state(e.to_string()))?;
-        }
         let text = serde_json::to_string(&self.chain.snapshot()).map_err(|e| state(e.to_string()))?;
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|e| state(e.to_string()))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| state(e.to_string()))?;
+        write_atomic(&self.path, &text).map_err(|e| state(e.to_string()))?;
         self.dirty = false;
         Ok(())
     }

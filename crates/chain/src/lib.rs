@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod embedded;
+pub mod files;
 pub mod keys;
 pub mod ops;
 pub mod reconcile;

@@ -111,14 +111,8 @@ impl Deployment {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), OpsError> {
-        let bad = |e: std::io::Error| OpsError::Deployment { path: path.display().to_string(), message: e.to_string() };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(bad)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let text = format!("{:#}\n", self.to_json());
-        std::fs::write(&tmp, text).map_err(bad)?;
-        std::fs::rename(&tmp, path).map_err(bad)
+        crate::files::write_atomic(path, &format!("{:#}\n", self.to_json()))
+            .map_err(|e| OpsError::Deployment { path: path.display().to_string(), message: e.to_string() })
     }
 }
 
@@ -214,19 +208,23 @@ pub struct Session<'a> {
     /// The earliest timestamp of the next block (each later block takes at least one second more).
     pub at: Option<u64>,
     pub sent: Vec<Sent>,
+    /// The `at` the next block's time was fixed for; valid until a transaction is mined.
+    pinned: Option<u64>,
 }
 
 impl<'a> Session<'a> {
     pub fn new(backend: &'a mut dyn Backend, key: &'a Key) -> Session<'a> {
-        Session { backend, key, gas_limit: None, at: None, sent: Vec::new() }
+        Session { backend, key, gas_limit: None, at: None, sent: Vec::new(), pinned: None }
     }
 
     /// Fixes the next block's time (when the session has one), so that reads and simulations see
     /// the time the next transaction will be mined at.
     fn pin_time(&mut self) -> Result<(), OpsError> {
-        if let Some(at) = self.at {
-            let head = self.backend.head()?;
-            self.backend.set_next_timestamp(at.max(head.timestamp.saturating_add(1)))?;
+        let Some(at) = self.at else { return Ok(()) };
+        if self.pinned != Some(at) {
+            let t = at.max(self.backend.head()?.timestamp.saturating_add(1));
+            self.backend.set_next_timestamp(t)?;
+            self.pinned = Some(at);
         }
         Ok(())
     }
@@ -265,6 +263,8 @@ impl<'a> Session<'a> {
             input,
         })?;
         let mined = self.backend.submit(&signed)?;
+        // The next block needs its own time.
+        self.pinned = None;
         if !mined.success {
             return Err(OpsError::Failed { function: what, tx_hash: mined.tx_hash });
         }

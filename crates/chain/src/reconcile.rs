@@ -33,8 +33,6 @@ pub struct ExpectedVest {
     pub grant: String,
     pub id: B256,
     pub date: String,
-    /// The vest's reason (`cliff`, `vest`, `acceleration`, `milestone`).
-    pub reason: &'static str,
     pub instant: u64,
     pub units: u128,
     pub withheld: u128,
@@ -168,6 +166,67 @@ fn amount(v: u128) -> Value {
     Value::String(v.to_string())
 }
 
+/// One finding's evidence: the log (when there is one on chain) and the ledger events.
+fn item(
+    kind: &'static str,
+    grant: Option<String>,
+    id: B256,
+    log: Option<&ChainLog>,
+    ledger_events: Vec<String>,
+    expected: Value,
+    on_chain: Value,
+) -> Item {
+    Item {
+        kind,
+        grant,
+        id,
+        tx_hash: log.map(|l| l.tx_hash),
+        block: log.map(|l| l.block_number),
+        ledger_events,
+        expected,
+        on_chain,
+    }
+}
+
+/// What the ledger expects of one keyed fact (a grant, a tranche's withholding, a revocation),
+/// in the same JSON shape its log gives, so that matching is equality.
+struct Want<'a, K> {
+    key: K,
+    grant: &'a str,
+    id: B256,
+    ledger_events: &'a [String],
+    expected: Value,
+    /// Whether its absence on chain is a finding yet (a future revocation is not).
+    due: bool,
+}
+
+/// Sorts one kind of keyed fact: the last log of a key is what the chain holds (posting a
+/// withholding again replaces it); a key the ledger lacks is unexpected.
+fn compare<K: Ord + Copy>(
+    r: &mut Report,
+    kind: &'static str,
+    wants: Vec<Want<'_, K>>,
+    mut found: BTreeMap<K, (B256, &ChainLog, Value)>,
+    name: impl Fn(&B256) -> Option<String>,
+) {
+    for w in wants {
+        let grant = Some(w.grant.to_owned());
+        let events = w.ledger_events.to_vec();
+        match found.remove(&w.key) {
+            None if !w.due => {}
+            None => r.missing_on_chain.push(item(kind, grant, w.id, None, events, w.expected, Value::Null)),
+            Some((_, l, on_chain)) => {
+                let same = on_chain == w.expected;
+                let it = item(kind, grant, w.id, Some(l), events, w.expected, on_chain);
+                if same { r.matched.push(it) } else { r.amount_mismatch.push(it) }
+            }
+        }
+    }
+    for (id, l, on_chain) in found.into_values() {
+        r.unexpected_on_chain.push(item(kind, name(&id), id, Some(l), Vec::new(), Value::Null, on_chain));
+    }
+}
+
 /// Compares the logs with the ledger's expectations. `head_timestamp` is the chain's latest
 /// block time: vests after it are not due yet.
 pub fn reconcile(expected: &Expected, logs: &[ChainLog], head_block: u64, head_timestamp: u64) -> Report {
@@ -176,158 +235,70 @@ pub fn reconcile(expected: &Expected, logs: &[ChainLog], head_block: u64, head_t
     let name = |id: &B256| names.get(id).map(|s| (*s).to_owned());
     let facts = decode(logs);
 
-    // Grants.
-    let mut created: BTreeMap<B256, (&ChainLog, u128, Address)> = BTreeMap::new();
+    let grant_json =
+        |total: u128, beneficiary: Address| json!({"total": amount(total), "beneficiary": beneficiary.to_string()});
+    let mut found = BTreeMap::new();
     for (l, f) in &facts {
         if let OnChain::Created { id, total, beneficiary } = f {
-            created.insert(*id, (l, *total, *beneficiary));
+            found.insert(*id, (*id, *l, grant_json(*total, *beneficiary)));
         }
     }
-    for g in &expected.grants {
-        let exp = json!({"total": amount(g.total), "beneficiary": g.beneficiary.to_string()});
-        match created.remove(&g.id) {
-            None => r.missing_on_chain.push(Item {
-                kind: "grant",
-                grant: Some(g.grant.clone()),
-                id: g.id,
-                tx_hash: None,
-                block: None,
-                ledger_events: g.ledger_events.clone(),
-                expected: exp,
-                on_chain: Value::Null,
-            }),
-            Some((l, total, beneficiary)) => {
-                let item = Item {
-                    kind: "grant",
-                    grant: Some(g.grant.clone()),
-                    id: g.id,
-                    tx_hash: Some(l.tx_hash),
-                    block: Some(l.block_number),
-                    ledger_events: g.ledger_events.clone(),
-                    expected: exp,
-                    on_chain: json!({"total": amount(total), "beneficiary": beneficiary.to_string()}),
-                };
-                if total == g.total && beneficiary == g.beneficiary {
-                    r.matched.push(item)
-                } else {
-                    r.amount_mismatch.push(item)
-                }
-            }
-        }
-    }
-    for (id, (l, total, beneficiary)) in created {
-        r.unexpected_on_chain.push(Item {
-            kind: "grant",
-            grant: None,
-            id,
-            tx_hash: Some(l.tx_hash),
-            block: Some(l.block_number),
-            ledger_events: Vec::new(),
-            expected: Value::Null,
-            on_chain: json!({"total": amount(total), "beneficiary": beneficiary.to_string()}),
-        });
-    }
+    let wants = expected
+        .grants
+        .iter()
+        .map(|g| Want {
+            key: g.id,
+            grant: &g.grant,
+            id: g.id,
+            ledger_events: &g.ledger_events,
+            expected: grant_json(g.total, g.beneficiary),
+            due: true,
+        })
+        .collect();
+    compare(&mut r, "grant", wants, found, name);
 
-    // Withholding: the last posting of a tranche is what counts (posting again replaces).
-    let mut posted: BTreeMap<(B256, u64), (&ChainLog, u128)> = BTreeMap::new();
+    let withholding_json = |index: u64, tokens: u128| json!({"index": index, "tokens": amount(tokens)});
+    let mut found = BTreeMap::new();
     for (l, f) in &facts {
         if let OnChain::Withholding { id, index, tokens } = f {
-            posted.insert((*id, *index), (l, *tokens));
+            found.insert((*id, *index), (*id, *l, withholding_json(*index, *tokens)));
         }
     }
-    for w in &expected.withholdings {
-        let exp = json!({"index": w.index, "tokens": amount(w.tokens)});
-        match posted.remove(&(w.id, w.index)) {
-            None => r.missing_on_chain.push(Item {
-                kind: "withholding",
-                grant: Some(w.grant.clone()),
-                id: w.id,
-                tx_hash: None,
-                block: None,
-                ledger_events: w.ledger_events.clone(),
-                expected: exp,
-                on_chain: Value::Null,
-            }),
-            Some((l, tokens)) => {
-                let item = Item {
-                    kind: "withholding",
-                    grant: Some(w.grant.clone()),
-                    id: w.id,
-                    tx_hash: Some(l.tx_hash),
-                    block: Some(l.block_number),
-                    ledger_events: w.ledger_events.clone(),
-                    expected: exp,
-                    on_chain: json!({"index": w.index, "tokens": amount(tokens)}),
-                };
-                if tokens == w.tokens { r.matched.push(item) } else { r.amount_mismatch.push(item) }
-            }
-        }
-    }
-    for ((id, index), (l, tokens)) in posted {
-        r.unexpected_on_chain.push(Item {
-            kind: "withholding",
-            grant: name(&id),
-            id,
-            tx_hash: Some(l.tx_hash),
-            block: Some(l.block_number),
-            ledger_events: Vec::new(),
-            expected: Value::Null,
-            on_chain: json!({"index": index, "tokens": amount(tokens)}),
-        });
-    }
+    let wants = expected
+        .withholdings
+        .iter()
+        .map(|w| Want {
+            key: (w.id, w.index),
+            grant: &w.grant,
+            id: w.id,
+            ledger_events: &w.ledger_events,
+            expected: withholding_json(w.index, w.tokens),
+            due: true,
+        })
+        .collect();
+    compare(&mut r, "withholding", wants, found, name);
 
-    // Revocations.
-    let mut revoked: BTreeMap<B256, (&ChainLog, u64, u128)> = BTreeMap::new();
+    let revocation_json =
+        |effective_at: u64, returned: u128| json!({"effective_at": effective_at, "returned": amount(returned)});
+    let mut found = BTreeMap::new();
     for (l, f) in &facts {
         if let OnChain::Revoked { id, effective_at, returned } = f {
-            revoked.insert(*id, (l, *effective_at, *returned));
+            found.insert(*id, (*id, *l, revocation_json(*effective_at, *returned)));
         }
     }
-    for v in &expected.revocations {
-        let exp = json!({"effective_at": v.effective_at, "returned": amount(v.returned)});
-        match revoked.remove(&v.id) {
-            None if v.effective_at > head_timestamp => {}
-            None => r.missing_on_chain.push(Item {
-                kind: "revocation",
-                grant: Some(v.grant.clone()),
-                id: v.id,
-                tx_hash: None,
-                block: None,
-                ledger_events: v.ledger_events.clone(),
-                expected: exp,
-                on_chain: Value::Null,
-            }),
-            Some((l, effective_at, returned)) => {
-                let item = Item {
-                    kind: "revocation",
-                    grant: Some(v.grant.clone()),
-                    id: v.id,
-                    tx_hash: Some(l.tx_hash),
-                    block: Some(l.block_number),
-                    ledger_events: v.ledger_events.clone(),
-                    expected: exp,
-                    on_chain: json!({"effective_at": effective_at, "returned": amount(returned)}),
-                };
-                if effective_at == v.effective_at && returned == v.returned {
-                    r.matched.push(item)
-                } else {
-                    r.amount_mismatch.push(item)
-                }
-            }
-        }
-    }
-    for (id, (l, effective_at, returned)) in revoked {
-        r.unexpected_on_chain.push(Item {
-            kind: "revocation",
-            grant: name(&id),
-            id,
-            tx_hash: Some(l.tx_hash),
-            block: Some(l.block_number),
-            ledger_events: Vec::new(),
-            expected: Value::Null,
-            on_chain: json!({"effective_at": effective_at, "returned": amount(returned)}),
-        });
-    }
+    let wants = expected
+        .revocations
+        .iter()
+        .map(|v| Want {
+            key: v.id,
+            grant: &v.grant,
+            id: v.id,
+            ledger_events: &v.ledger_events,
+            expected: revocation_json(v.effective_at, v.returned),
+            due: v.effective_at <= head_timestamp,
+        })
+        .collect();
+    compare(&mut r, "revocation", wants, found, name);
 
     // Releases, grant by grant in chain order.
     let mut vests: BTreeMap<B256, Vec<&ExpectedVest>> = BTreeMap::new();
@@ -343,58 +314,47 @@ pub fn reconcile(expected: &Expected, logs: &[ChainLog], head_block: u64, head_t
             releases.entry(*id).or_default().push((l, *net, *withheld));
         }
     }
-    let empty: Vec<&ExpectedVest> = Vec::new();
+    // What a run of vests should release: in total, net and to the tax wallet.
+    let release_json = |covered: &[&ExpectedVest]| {
+        let units: u128 = covered.iter().map(|v| v.units).fold(0, u128::saturating_add);
+        let withheld: u128 = covered.iter().map(|v| v.withheld).fold(0, u128::saturating_add);
+        let dates: Vec<&str> = covered.iter().map(|v| v.date.as_str()).collect();
+        json!({"released": amount(units), "net": amount(units.saturating_sub(withheld)), "withheld": amount(withheld), "vest_dates": dates})
+    };
+    let events = |covered: &[&ExpectedVest]| -> Vec<String> {
+        covered.iter().flat_map(|v| v.ledger_events.iter().cloned()).collect()
+    };
     let ids: std::collections::BTreeSet<B256> = vests.keys().chain(releases.keys()).copied().collect();
     for id in ids {
-        let list = vests.get(&id).unwrap_or(&empty);
+        let list: &[&ExpectedVest] = vests.get(&id).map_or(&[], Vec::as_slice);
         let mut next = 0usize;
-        for (l, net, withheld) in releases.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+        for (l, net, withheld) in releases.get(&id).map_or(&[][..], Vec::as_slice) {
             let start = next;
             while next < list.len() && list[next].instant <= l.timestamp {
                 next += 1;
             }
             let covered = &list[start..next];
-            let units: u128 = covered.iter().map(|v| v.units).fold(0, u128::saturating_add);
-            let exp_withheld: u128 = covered.iter().map(|v| v.withheld).fold(0, u128::saturating_add);
-            let events: Vec<String> = covered.iter().flat_map(|v| v.ledger_events.iter().cloned()).collect();
-            let dates: Vec<&str> = covered.iter().map(|v| v.date.as_str()).collect();
             let on_chain = json!({"released": amount(net.saturating_add(*withheld)), "net": amount(*net), "withheld": amount(*withheld), "timestamp": l.timestamp});
-            let item = Item {
-                kind: "release",
-                grant: name(&id),
-                id,
-                tx_hash: Some(l.tx_hash),
-                block: Some(l.block_number),
-                ledger_events: events,
-                expected: if covered.is_empty() {
-                    Value::Null
-                } else {
-                    json!({"released": amount(units), "net": amount(units.saturating_sub(exp_withheld)), "withheld": amount(exp_withheld), "vest_dates": dates})
-                },
-                on_chain,
-            };
             if covered.is_empty() {
-                r.unexpected_on_chain.push(item);
-            } else if units == net.saturating_add(*withheld) && exp_withheld == *withheld {
-                r.matched.push(item);
-            } else {
-                r.amount_mismatch.push(item);
+                r.unexpected_on_chain.push(item("release", name(&id), id, Some(l), Vec::new(), Value::Null, on_chain));
+                continue;
             }
+            let expected = release_json(covered);
+            let same = expected["released"] == on_chain["released"] && expected["withheld"] == on_chain["withheld"];
+            let it = item("release", name(&id), id, Some(l), events(covered), expected, on_chain);
+            if same { r.matched.push(it) } else { r.amount_mismatch.push(it) }
         }
-        let due: Vec<&&ExpectedVest> = list[next..].iter().filter(|v| v.instant <= head_timestamp).collect();
+        let due: Vec<&ExpectedVest> = list[next..].iter().copied().filter(|v| v.instant <= head_timestamp).collect();
         if !due.is_empty() {
-            let units: u128 = due.iter().map(|v| v.units).fold(0, u128::saturating_add);
-            let exp_withheld: u128 = due.iter().map(|v| v.withheld).fold(0, u128::saturating_add);
-            r.missing_on_chain.push(Item {
-                kind: "release",
-                grant: name(&id),
+            r.missing_on_chain.push(item(
+                "release",
+                name(&id),
                 id,
-                tx_hash: None,
-                block: None,
-                ledger_events: due.iter().flat_map(|v| v.ledger_events.iter().cloned()).collect(),
-                expected: json!({"released": amount(units), "net": amount(units.saturating_sub(exp_withheld)), "withheld": amount(exp_withheld), "vest_dates": due.iter().map(|v| v.date.as_str()).collect::<Vec<_>>()}),
-                on_chain: Value::Null,
-            });
+                None,
+                events(&due),
+                release_json(&due),
+                Value::Null,
+            ));
         }
     }
     r

@@ -6,10 +6,10 @@
 //! withholding (from the payroll pass), and [`expected`] what reconciliation compares the logs
 //! with. `tokencomp-chain` does the sending and the comparing, the same way on both backends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_primitives::{Address, keccak256};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use jiff::civil::Date;
@@ -17,8 +17,9 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
-use tokencomp_chain::{Backend, ChainLog, Embedded, KEY_ENV, Key, Rpc};
+use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files};
 use tokencomp_core::calendar::{end_of_day, start_of_day};
+use tokencomp_core::grant::{ForfeitReason, VestReason};
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
@@ -155,20 +156,7 @@ fn chain_id(company: &Company) -> u64 {
     company.token.chain_id.unwrap_or(DEFAULT_CHAIN_ID)
 }
 
-/// The embedded chain starts the day before the company's first vest, so its history fits.
-fn genesis(company: &Company) -> Result<u64> {
-    let tz = &company.company.time_zone;
-    let mut first = Date::constant(2020, 1, 2);
-    for (id, rec) in &company.grants {
-        let tl = rec.terms.grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
-        if let Some(t) = tl.tranches.first() {
-            first = first.min(t.date);
-        }
-    }
-    u64::try_from(start_of_day(first.yesterday()?, tz)?).context("the first vest predates 1970")
-}
-
-pub fn open_backend(g: &Global, net: &NetArgs, company: &Company) -> Result<Box<dyn Backend>> {
+pub fn open_backend(g: &Global, net: &NetArgs, company: &Company, plan: &Plan) -> Result<Box<dyn Backend>> {
     let want = chain_id(company);
     match &net.rpc {
         Some(url) => {
@@ -182,7 +170,10 @@ pub fn open_backend(g: &Global, net: &NetArgs, company: &Company) -> Result<Box<
             }
             Ok(Box::new(rpc))
         }
-        None => Ok(Box::new(Embedded::open(&chain_dir(g).join("embedded.json"), want, genesis(company)?)?)),
+        None => {
+            let genesis = plan.genesis(&company.company.time_zone)?;
+            Ok(Box::new(Embedded::open(&chain_dir(g).join("embedded.json"), want, genesis)?))
+        }
     }
 }
 
@@ -236,7 +227,7 @@ fn vest_instant(linear: bool, date: Date, tz: &TimeZone) -> Result<u64> {
 
 /// The tokens payroll takes from each (grant, vest date, reason) to fund tax: withheld under
 /// net settlement, sold to cover (by the company, from the tax wallet) under sell-to-cover.
-type Withheld = BTreeMap<(String, Date, &'static str), (u128, String)>;
+type Withheld = BTreeMap<(String, Date, VestReason), u128>;
 
 fn withheld(company: &Company) -> Result<Withheld> {
     let through = company.recognized.keys().map(|k| k.1).max();
@@ -244,185 +235,199 @@ fn withheld(company: &Company) -> Result<Withheld> {
     let mut out = BTreeMap::new();
     for e in crate::compliance::income_events(company, through)? {
         let tokens = e.settlement.tokens_withheld.base_units().saturating_add(e.settlement.tokens_sold.base_units());
-        let slot = out.entry((e.grant.clone(), e.vest_date, e.reason.as_str())).or_insert((0u128, e.id()));
-        slot.0 = slot.0.saturating_add(tokens);
+        let slot = out.entry((e.grant.clone(), e.vest_date, e.reason)).or_insert(0u128);
+        *slot = slot.saturating_add(tokens);
     }
     Ok(out)
 }
 
-/// Each ledger grant as the contract should hold it.
-pub fn plans(company: &Company, label_wallets: bool) -> Result<Vec<GrantPlan>> {
-    let tz = &company.company.time_zone;
-    let withheld = withheld(company)?;
-    let mut out = Vec::new();
-    for (id, rec) in &company.grants {
-        let grant = &rec.terms.grant;
-        let tl = grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
-        let linear = matches!(grant.schedule, Schedule::Linear(_));
-        let total = tl.granted.base_units();
-        let plain_linear = match &grant.schedule {
-            Schedule::Linear(l) if grant.events.is_empty() && grant.performance.is_empty() => {
-                (l.model() == LinearModel::OpenZeppelin && l.granularity() == 1).then_some(l)
-            }
-            _ => None,
-        };
-        let shape = match plain_linear {
-            Some(l) => {
-                let u = |t: i64| u64::try_from(t).context("a linear schedule before 1970");
-                Shape::Linear { start: u(l.start())?, cliff: u(l.cliff().unwrap_or(l.start()))?, end: u(l.end())? }
-            }
-            None => {
-                let mut steps = Vec::with_capacity(tl.tranches.len() + 1);
-                for t in &tl.tranches {
-                    steps.push((vest_instant(linear, t.date, tz)?, t.cumulative.base_units()));
-                }
-                // What the schedule does not vest — forfeited, or a performance tranche no
-                // milestone has settled yet — waits in a step that never comes: revoke returns
-                // it to the treasury.
-                if steps.last().map_or(0, |s| s.1) < total {
-                    steps.push((u64::MAX, total));
-                }
-                Shape::Tranched(steps)
-            }
-        };
-        let revoke_at = match tl.forfeitures.iter().map(|f| f.date).max() {
-            Some(d) => Some(u64::try_from(end_of_day(d, tz)?).context("a forfeiture before 1970")?),
-            None => None,
-        };
-        let mut withholding = Vec::new();
-        if matches!(shape, Shape::Tranched(_)) {
-            // Payroll withholds per (date, reason); tranches sharing both (a milestone's unlock
-            // and its pull-forward) release together, so their withholding is laid over them in
-            // order, each tranche carrying at most its own amount.
-            let mut i = 0;
-            while i < tl.tranches.len() {
-                let (date, reason) = (tl.tranches[i].date, tl.tranches[i].reason.as_str());
-                let mut j = i;
-                while j < tl.tranches.len() && tl.tranches[j].date == date && tl.tranches[j].reason.as_str() == reason {
-                    j += 1;
-                }
-                let mut rest = withheld.get(&(id.clone(), date, reason)).map_or(0, |w| w.0);
-                for (k, t) in tl.tranches.iter().enumerate().take(j).skip(i) {
-                    let here = rest.min(t.amount.base_units());
-                    if here > 0 {
-                        withholding.push((u64::try_from(k)?, here));
-                    }
-                    rest -= here;
-                }
-                i = j;
-            }
-        }
-        out.push(GrantPlan {
-            grant: id.clone(),
-            id: grant_key(id),
-            beneficiary: wallet(company, &grant.holder, label_wallets)?,
-            total,
-            shape,
-            revoke_at,
-            withholding,
-        });
-    }
-    Ok(out)
+/// The ledger's grants as the contract should hold them, with what reconciliation needs of
+/// each: built once per command (one timeline per grant, one compliance pass).
+pub struct Plan {
+    pub grants: Vec<GrantPlan>,
+    /// Per grant: each timeline tranche's (date, reason), by tranche index.
+    tranches: BTreeMap<String, Vec<(Date, VestReason)>>,
+    withheld: Withheld,
 }
 
-/// What the ledger says the chain should show, with the ledger event ids behind each part.
-pub fn expected(store: &mut dyn Store, company: &Company, plans: &[GrantPlan]) -> Result<Expected> {
-    let tz = &company.company.time_zone;
-    let withheld = withheld(company)?;
-    let mut x = Expected::default();
-    for p in plans {
-        let rec = &company.grants[&p.grant];
-        let linear = matches!(rec.terms.grant.schedule, Schedule::Linear(_));
-        let events = store.events_for(&p.grant)?;
-        let ids = |kinds: &[&str], date: Option<Date>, reason: Option<&str>| -> Vec<String> {
-            events
-                .iter()
-                .filter(|e| kinds.contains(&e.event.kind.as_str()))
-                .filter(|e| {
-                    let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
-                    date.is_none_or(|d| v["date"].as_str() == Some(&d.to_string()))
-                        && reason.is_none_or(|r| v["reason"].as_str() == Some(r))
-                })
-                .map(|e| e.event.id.clone())
-                .collect()
-        };
-        x.grants.push(ExpectedGrant {
-            grant: p.grant.clone(),
-            id: p.id,
-            total: p.total,
-            beneficiary: p.beneficiary,
-            ledger_events: ids(&["grant.issued", "grant.corrected"], None, None),
-        });
-        let tranches: Vec<(Date, &'static str)> = match &p.shape {
-            Shape::Tranched(_) => rec
-                .terms
-                .grant
-                .timeline(tz, None)
-                .map_err(|e| anyhow::anyhow!("grant {}: {e}", p.grant))?
-                .tranches
-                .iter()
-                .map(|t| (t.date, t.reason.as_str()))
-                .collect(),
-            Shape::Linear { .. } => Vec::new(),
-        };
-        for ((grant, date, reason), units) in
-            company.recognized.range((p.grant.clone(), Date::MIN, tokencomp_core::grant::VestReason::Cliff)..)
-        {
-            if grant != &p.grant {
-                break;
-            }
-            if *units == 0 {
-                continue;
-            }
-            // A per-second linear grant has no tranches to withhold from: it releases gross, and
-            // its tax is settled off the contract (a covering sale from the person's wallet).
-            let w = match p.shape {
-                Shape::Tranched(_) => withheld.get(&(grant.clone(), *date, reason.as_str())).map_or(0, |w| w.0),
-                Shape::Linear { .. } => 0,
+impl Plan {
+    /// Each ledger grant as the contract should hold it.
+    pub fn new(company: &Company, label_wallets: bool) -> Result<Plan> {
+        let tz = &company.company.time_zone;
+        let withheld = withheld(company)?;
+        let mut grants = Vec::new();
+        let mut tranches = BTreeMap::new();
+        for (id, rec) in &company.grants {
+            let grant = &rec.terms.grant;
+            let tl = grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+            let linear = matches!(grant.schedule, Schedule::Linear(_));
+            let total = tl.granted.base_units();
+            let plain_linear = match &grant.schedule {
+                Schedule::Linear(l) if grant.events.is_empty() && grant.performance.is_empty() => {
+                    (l.model() == LinearModel::OpenZeppelin && l.granularity() == 1).then_some(l)
+                }
+                _ => None,
             };
-            let events = ids(&["vest", "vest.reversal"], Some(*date), Some(reason.as_str()));
-            x.vests.push(ExpectedVest {
-                grant: grant.clone(),
-                id: p.id,
-                date: date.to_string(),
-                instant: vest_instant(linear, *date, tz)?,
-                units: *units,
-                withheld: w,
-                reason: reason.as_str(),
-                ledger_events: events,
+            let shape = match plain_linear {
+                Some(l) => {
+                    let u = |t: i64| u64::try_from(t).context("a linear schedule before 1970");
+                    Shape::Linear { start: u(l.start())?, cliff: u(l.cliff().unwrap_or(l.start()))?, end: u(l.end())? }
+                }
+                None => {
+                    let mut steps = Vec::with_capacity(tl.tranches.len() + 1);
+                    for t in &tl.tranches {
+                        steps.push((vest_instant(linear, t.date, tz)?, t.cumulative.base_units()));
+                    }
+                    // What the schedule does not vest — forfeited, or a performance tranche no
+                    // milestone has settled yet — waits in a step that never comes: revoke
+                    // returns it to the treasury.
+                    if steps.last().map_or(0, |s| s.1) < total {
+                        steps.push((u64::MAX, total));
+                    }
+                    Shape::Tranched(steps)
+                }
+            };
+            let revoke_at = match tl.forfeitures.iter().map(|f| f.date).max() {
+                Some(d) => Some(u64::try_from(end_of_day(d, tz)?).context("a forfeiture before 1970")?),
+                None => None,
+            };
+            let mut withholding = Vec::new();
+            if matches!(shape, Shape::Tranched(_)) {
+                // Payroll withholds per (date, reason); tranches sharing both (a milestone's
+                // unlock and its pull-forward) release together, so their withholding is laid
+                // over them in order, each tranche carrying at most its own amount.
+                let mut i = 0;
+                while i < tl.tranches.len() {
+                    let (date, reason) = (tl.tranches[i].date, tl.tranches[i].reason);
+                    let mut j = i;
+                    while j < tl.tranches.len() && tl.tranches[j].date == date && tl.tranches[j].reason == reason {
+                        j += 1;
+                    }
+                    let mut rest = withheld.get(&(id.clone(), date, reason)).copied().unwrap_or(0);
+                    for (k, t) in tl.tranches.iter().enumerate().take(j).skip(i) {
+                        let here = rest.min(t.amount.base_units());
+                        if here > 0 {
+                            withholding.push((u64::try_from(k)?, here));
+                        }
+                        rest -= here;
+                    }
+                    i = j;
+                }
+            }
+            tranches.insert(id.clone(), tl.tranches.iter().map(|t| (t.date, t.reason)).collect());
+            grants.push(GrantPlan {
+                grant: id.clone(),
+                id: grant_key(id),
+                beneficiary: wallet(company, &grant.holder, label_wallets)?,
+                total,
+                shape,
+                revoke_at,
+                withholding,
             });
         }
-        let recognized: std::collections::BTreeSet<(Date, &str)> = x
-            .vests
-            .iter()
-            .filter(|v| v.id == p.id)
-            .filter_map(|v| v.date.parse::<Date>().ok().map(|d| (d, v.reason)))
-            .collect();
-        for &(index, tokens) in &p.withholding {
-            let Some(&(date, reason)) = usize::try_from(index).ok().and_then(|i| tranches.get(i)) else { continue };
-            if recognized.contains(&(date, reason)) {
-                x.withholdings.push(ExpectedWithholding {
+        Ok(Plan { grants, tranches, withheld })
+    }
+
+    /// A new embedded chain starts the day before the company's first vest, so its history fits.
+    fn genesis(&self, tz: &TimeZone) -> Result<u64> {
+        let first = self.tranches.values().filter_map(|t| t.first()).map(|t| t.0).min();
+        let first = first.unwrap_or(Date::constant(2020, 1, 2)).min(Date::constant(2020, 1, 2));
+        u64::try_from(start_of_day(first.yesterday()?, tz)?).context("the first vest predates 1970")
+    }
+
+    /// What the ledger says the chain should show, with the ledger event ids behind each part.
+    pub fn expected(&self, store: &mut dyn Store, company: &Company) -> Result<Expected> {
+        let tz = &company.company.time_zone;
+        let mut x = Expected::default();
+        for p in &self.grants {
+            let linear = matches!(company.grants[&p.grant].terms.grant.schedule, Schedule::Linear(_));
+            // The grant's ledger events by kind, and vests and forfeitures also by date and reason.
+            let mut issued = Vec::new();
+            let mut forfeitures = Vec::new();
+            let mut vest_events: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+            for e in store.events_for(&p.grant)? {
+                match e.event.kind.as_str() {
+                    "grant.issued" | "grant.corrected" => issued.push(e.event.id),
+                    "forfeiture" | "forfeiture.reversal" => forfeitures.push(e.event.id),
+                    "vest" | "vest.reversal" => {
+                        let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
+                        let key = (
+                            v["date"].as_str().unwrap_or("").to_owned(),
+                            v["reason"].as_str().unwrap_or("").to_owned(),
+                        );
+                        vest_events.entry(key).or_default().push(e.event.id);
+                    }
+                    _ => {}
+                }
+            }
+            let vest_ids = |date: Date, reason: VestReason| {
+                vest_events.get(&(date.to_string(), reason.as_str().to_owned())).cloned().unwrap_or_default()
+            };
+            x.grants.push(ExpectedGrant {
+                grant: p.grant.clone(),
+                id: p.id,
+                total: p.total,
+                beneficiary: p.beneficiary,
+                ledger_events: issued,
+            });
+            let mut recognized = BTreeSet::new();
+            for ((grant, date, reason), units) in
+                company.recognized.range((p.grant.clone(), Date::MIN, VestReason::Cliff)..)
+            {
+                if grant != &p.grant {
+                    break;
+                }
+                if *units == 0 {
+                    continue;
+                }
+                recognized.insert((*date, *reason));
+                // A per-second linear grant has no tranches to withhold from: it releases gross,
+                // and its tax is settled off the contract (a covering sale from the person's wallet).
+                let w = match p.shape {
+                    Shape::Tranched(_) => self.withheld.get(&(grant.clone(), *date, *reason)).copied().unwrap_or(0),
+                    Shape::Linear { .. } => 0,
+                };
+                x.vests.push(ExpectedVest {
+                    grant: grant.clone(),
+                    id: p.id,
+                    date: date.to_string(),
+                    instant: vest_instant(linear, *date, tz)?,
+                    units: *units,
+                    withheld: w,
+                    ledger_events: vest_ids(*date, *reason),
+                });
+            }
+            let tranches = &self.tranches[&p.grant];
+            for &(index, tokens) in &p.withholding {
+                let Some(&(date, reason)) = usize::try_from(index).ok().and_then(|i| tranches.get(i)) else { continue };
+                if recognized.contains(&(date, reason)) {
+                    x.withholdings.push(ExpectedWithholding {
+                        grant: p.grant.clone(),
+                        id: p.id,
+                        index,
+                        tokens,
+                        ledger_events: vest_ids(date, reason),
+                    });
+                }
+            }
+            let forfeited: u128 = company
+                .forfeits_recognized
+                .range((p.grant.clone(), Date::MIN, ForfeitReason::Termination)..)
+                .take_while(|((g, _, _), _)| g == &p.grant)
+                .map(|(_, a)| *a)
+                .sum();
+            if let (Some(at), true) = (p.revoke_at, forfeited > 0) {
+                x.revocations.push(ExpectedRevocation {
                     grant: p.grant.clone(),
                     id: p.id,
-                    index,
-                    tokens,
-                    ledger_events: ids(&["vest", "vest.reversal"], Some(date), Some(reason)),
+                    effective_at: at,
+                    returned: forfeited,
+                    ledger_events: forfeitures,
                 });
             }
         }
-        let forfeited: u128 =
-            company.forfeits_recognized.iter().filter(|((g, _, _), _)| g == &p.grant).map(|(_, a)| *a).sum();
-        if let (Some(at), true) = (p.revoke_at, forfeited > 0) {
-            x.revocations.push(ExpectedRevocation {
-                grant: p.grant.clone(),
-                id: p.id,
-                effective_at: at,
-                returned: forfeited,
-                ledger_events: ids(&["forfeiture", "forfeiture.reversal"], None, None),
-            });
-        }
+        Ok(x)
     }
-    Ok(x)
 }
 
 pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
@@ -432,18 +437,19 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             let key = signer(g)?;
             let mut store = open_store(g)?;
             let company = load(&mut *store)?;
-            let mut backend = open_backend(g, &args.net, &company)?;
+            let plan = Plan::new(&company, true)?;
+            let mut backend = open_backend(g, &args.net, &company, &plan)?;
             let d = deploy(g, &mut *backend, &key, &company, args)?;
             print_deployment(&*backend, &d);
             Ok(())
         }
         // Funding needs the totals only, not the wallets.
-        ChainCommand::Fund(net) => with_session(g, net, true, |s, d, _, plans| {
+        ChainCommand::Fund(net) => with_session(g, net, true, |s, d, plans| {
             let needed = ops::fund(s, d, plans)?;
             crate::outln!("treasury {} approves {} base units for the manager {}", d.treasury, needed, d.manager);
             Ok(())
         }),
-        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, |s, d, _, plans| {
+        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, |s, d, plans| {
             let created = ops::push_grants(s, d, plans)?;
             let now = match s.at {
                 Some(at) => at,
@@ -463,12 +469,12 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             }
             Ok(())
         }),
-        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, |s, d, _, plans| {
+        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, |s, d, plans| {
             let n = ops::post_withholding(s, d, plans)?;
             crate::outln!("posted withholding for {n} tranches");
             Ok(())
         }),
-        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, |s, d, _, plans| {
+        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, |s, d, plans| {
             // A release as of a time the chain has passed cannot be made again: it was made.
             if let Some(at) = s.at {
                 let head = s.backend.head()?.timestamp;
@@ -484,9 +490,9 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
         ChainCommand::Sync(net) => {
             let mut store = open_store(g)?;
             let company = load(&mut *store)?;
-            let mut backend = open_backend(g, net, &company)?;
+            let mut backend = open_backend(g, net, &company, &Plan::new(&company, true)?)?;
             let d = deployment(g, &mut *backend)?;
-            let (logs, new) = sync(g, &mut *backend, &d)?;
+            let (logs, new) = files::sync(&mut *backend, &d, &logs_path(g, &d.network))?;
             crate::outln!(
                 "{new} new logs, {} in all, through block {}",
                 logs.len(),
@@ -515,22 +521,23 @@ pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through:
     demo_key_file(g, &key)?;
     let tz = &company.company.time_zone;
     let net = NetArgs { rpc: None, gas_limit: None, at: None };
-    let mut backend = open_backend(g, &net, company)?;
+    let plan = Plan::new(company, true)?;
+    let plans = &plan.grants;
+    let mut backend = open_backend(g, &net, company, &plan)?;
     let args = DeployCmd { net, token: None, demo_token: true, admin: None, treasury: None, tax_wallet: None };
     let d = deploy(g, &mut *backend, &key, company, &args)?;
-    let plans = plans(company, true)?;
     let mut s = Session::new(&mut *backend, &key);
-    ops::fund(&mut s, &d, &plans)?;
+    ops::fund(&mut s, &d, plans)?;
     let before = u64::try_from(end_of_day(through.yesterday()?, tz)?)?;
     s.at = Some(before);
-    ops::push_grants(&mut s, &d, &plans)?;
-    ops::revoke_due(&mut s, &d, &plans, before)?;
-    ops::post_withholding(&mut s, &d, &plans)?;
+    ops::push_grants(&mut s, &d, plans)?;
+    ops::revoke_due(&mut s, &d, plans, before)?;
+    ops::post_withholding(&mut s, &d, plans)?;
     s.at = Some(u64::try_from(end_of_day(through, tz)?)?);
-    ops::release(&mut s, &d, &plans)?;
+    ops::release(&mut s, &d, plans)?;
     let sent = std::mem::take(&mut s.sent);
     backend.flush()?;
-    let (_, report) = reconcile_report(g, store, company, &mut *backend, true)?;
+    let (_, report) = reconcile_report(g, store, company, &mut *backend, &plan)?;
     Ok(DemoChain { deployment: d, transactions: sent.len(), gas: sent.iter().map(|t| t.mined.gas_used).sum(), report })
 }
 
@@ -614,18 +621,18 @@ fn with_session(
     g: &Global,
     net: &NetArgs,
     label_wallets: bool,
-    f: impl FnOnce(&mut Session<'_>, &Deployment, &Company, &[GrantPlan]) -> Result<()>,
+    f: impl FnOnce(&mut Session<'_>, &Deployment, &[GrantPlan]) -> Result<()>,
 ) -> Result<()> {
     let key = signer(g)?;
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let plans = plans(&company, label_wallets)?;
-    let mut backend = open_backend(g, net, &company)?;
+    let plan = Plan::new(&company, label_wallets)?;
+    let mut backend = open_backend(g, net, &company, &plan)?;
     let d = deployment(g, &mut *backend)?;
     let mut s = Session::new(&mut *backend, &key);
     s.gas_limit = net.gas_limit;
     s.at = net.at.as_deref().map(|a| parse_at(a, &company.company.time_zone)).transpose()?;
-    let result = f(&mut s, &d, &company, &plans);
+    let result = f(&mut s, &d, &plan.grants);
     let sent = std::mem::take(&mut s.sent);
     // What was mined stays mined, even when a later step failed.
     backend.flush()?;
@@ -646,83 +653,16 @@ fn logs_path(g: &Global, network: &str) -> PathBuf {
     chain_dir(g).join(format!("{network}.logs.json"))
 }
 
-fn log_json(l: &ChainLog) -> Value {
-    json!({
-        "tx_hash": l.tx_hash.to_string(),
-        "block": l.block_number,
-        "timestamp": l.timestamp,
-        "index": l.log_index,
-        "address": l.log.address.to_string(),
-        "topics": l.log.topics().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
-        "data": format!("0x{}", alloy_primitives::hex::encode(&l.log.data.data)),
-    })
-}
-
-fn log_from_json(v: &Value) -> Option<ChainLog> {
-    let topics: Option<Vec<B256>> =
-        v["topics"].as_array()?.iter().map(|t| t.as_str().and_then(|s| s.parse().ok())).collect();
-    let data = alloy_primitives::hex::decode(v["data"].as_str()?.strip_prefix("0x")?).ok()?;
-    Some(ChainLog {
-        tx_hash: v["tx_hash"].as_str()?.parse().ok()?,
-        block_number: v["block"].as_u64()?,
-        timestamp: v["timestamp"].as_u64()?,
-        log_index: v["index"].as_u64()?,
-        log: alloy_primitives::Log {
-            address: v["address"].as_str()?.parse().ok()?,
-            data: alloy_primitives::LogData::new(topics?, data.into())?,
-        },
-    })
-}
-
-/// Reads the manager's logs after the last synced block into the cache; returns them all and
-/// how many are new.
-fn sync(g: &Global, backend: &mut dyn Backend, d: &Deployment) -> Result<(Vec<ChainLog>, usize)> {
-    let path = logs_path(g, &d.network);
-    let (mut logs, next) = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let v: Value = serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
-            let bad = || anyhow::anyhow!("{}: not a logs cache", path.display());
-            if v["manager"].as_str() != Some(&d.manager.to_string()) {
-                (Vec::new(), d.block)
-            } else {
-                let logs: Option<Vec<ChainLog>> =
-                    v["logs"].as_array().ok_or_else(bad)?.iter().map(log_from_json).collect();
-                (logs.ok_or_else(bad)?, v["next_block"].as_u64().ok_or_else(bad)?)
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), d.block),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let head = backend.head()?.number;
-    let new = if next <= head { backend.logs(d.manager, next)? } else { Vec::new() };
-    let count = new.len();
-    logs.extend(new.into_iter().filter(|l| l.block_number <= head));
-    let doc = json!({"manager": d.manager.to_string(), "next_block": head + 1, "logs": logs.iter().map(log_json).collect::<Vec<_>>()});
-    write_atomic(&path, &serde_json::to_string(&doc)?)?;
-    Ok((logs, count))
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
 pub fn reconcile_report(
     g: &Global,
     store: &mut dyn Store,
     company: &Company,
     backend: &mut dyn Backend,
-    label_wallets: bool,
+    plan: &Plan,
 ) -> Result<(Deployment, tokencomp_chain::reconcile::Report)> {
     let d = deployment(g, backend)?;
-    let plans = plans(company, label_wallets)?;
-    let expected = expected(store, company, &plans)?;
-    let (logs, _) = sync(g, backend, &d)?;
+    let expected = plan.expected(store, company)?;
+    let (logs, _) = files::sync(backend, &d, &logs_path(g, &d.network))?;
     let head = backend.head()?;
     Ok((d, tokencomp_chain::reconcile::reconcile(&expected, &logs, head.number, head.timestamp)))
 }
@@ -730,8 +670,9 @@ pub fn reconcile_report(
 fn reconcile(g: &Global, args: &ReconcileArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let mut backend = open_backend(g, &args.net, &company)?;
-    let (d, report) = reconcile_report(g, &mut *store, &company, &mut *backend, args.label_wallets)?;
+    let plan = Plan::new(&company, args.label_wallets)?;
+    let mut backend = open_backend(g, &args.net, &company, &plan)?;
+    let (d, report) = reconcile_report(g, &mut *store, &company, &mut *backend, &plan)?;
     if args.json {
         let mut v = report.to_json();
         if let Value::Object(m) = &mut v {
@@ -799,5 +740,5 @@ fn write_safe_batch(path: &Path, d: &Deployment, calls: &[ops::AdminCall]) -> Re
                  "createdFromSafeAddress": d.admin.to_string()},
         "transactions": txs,
     });
-    write_atomic(path, &format!("{doc:#}\n"))
+    files::write_atomic(path, &format!("{doc:#}\n")).with_context(|| format!("writing {}", path.display()))
 }

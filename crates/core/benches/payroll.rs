@@ -55,7 +55,7 @@ use std::time::{Duration, Instant as Clock};
 use criterion::{Criterion, SamplingMode, Throughput};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use support::{Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, status_bytes, target_dir, thousands};
+use support::{Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, status_bytes, thousands, write_results};
 use tokencomp_core::calendar;
 use tokencomp_core::company::{
     CompanySettings, FlatRuleInput, FmvSource, GrantPolicy, GrantSize, GrantTerms, PayFrequency, Person, PersonKind,
@@ -648,12 +648,7 @@ fn write_json(r: &Results) -> std::io::Result<PathBuf> {
             "tax_owed_by_person": c.person_owes,
         },
     });
-    let dir = target_dir().join("bench-results");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("payroll.json");
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(&path, text + "\n")?;
-    Ok(path)
+    write_results("payroll", &doc)
 }
 
 fn main() {

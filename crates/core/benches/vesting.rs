@@ -35,7 +35,7 @@ use std::time::{Duration, Instant as Clock};
 use criterion::{Criterion, SamplingMode, Throughput};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use support::{Mode, OPTIMIZED, SplitMix64, filter_from_args, selects, status_bytes, target_dir, thousands};
+use support::{Mode, OPTIMIZED, SplitMix64, filter_from_args, selects, status_bytes, thousands, write_results};
 use tokencomp_core::calendar::{self, Instant};
 use tokencomp_core::schedule::{Allocation, At, Calendar, DayOfMonth, Linear, LinearModel, Period, Schedule};
 
@@ -483,12 +483,7 @@ fn write_json(results: &[ShapeResult], grants: usize) -> std::io::Result<PathBuf
         "size_of_grant": size_of::<Grant>(),
         "shapes": shapes,
     });
-    let dir = target_dir().join("bench-results");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("vesting.json");
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(&path, text + "\n")?;
-    Ok(path)
+    write_results("vesting", &doc)
 }
 
 fn main() {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use alloy_sol_types::{SolCall, SolConstructor};
 use criterion::{Criterion, SamplingMode, Throughput};
-use support::{Mode, OPTIMIZED, filter_from_args, selects, target_dir, thousands};
+use support::{Mode, OPTIMIZED, filter_from_args, selects, thousands, write_results};
 use tokencomp_evm::{
     Chain, REFERENCE_VESTING_WALLET_CLIFF, ReferenceVestingWalletCliff as Vwc, TEST_TOKEN, TestToken, VESTING_MANAGER,
     VestingManager as VM,
@@ -320,12 +320,7 @@ fn write_json(r: &Measured) -> std::io::Result<std::path::PathBuf> {
         "gas_per_release": {"ours": r.gas.0, "peer": r.gas.1},
         "timed_passes": {"ours": r.runs.0, "peer": r.runs.1},
     });
-    let dir = target_dir().join("bench-results");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("release.json");
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(&path, text + "\n")?;
-    Ok(path)
+    write_results("release", &doc)
 }
 
 fn main() {

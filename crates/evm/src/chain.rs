@@ -215,12 +215,14 @@ impl Chain {
         C::abi_decode_returns(&out).map_err(|e| ChainError::Decode { function: C::SIGNATURE, reason: e.to_string() })
     }
 
-    /// Logs emitted by `address` in blocks `from..=to`, in order.
-    pub fn logs(&self, address: Address, from: u64, to: u64) -> impl Iterator<Item = (&Receipt, &Log)> {
-        self.receipts
-            .iter()
-            .filter(move |r| r.success && r.block.number >= from && r.block.number <= to)
-            .flat_map(move |r| r.logs.iter().filter(move |l| l.address == address).map(move |l| (r, l)))
+    /// Logs emitted by `address` in blocks `from..=to`, in order, each with its index among its
+    /// transaction's logs (one transaction per block, so also its index in the block).
+    pub fn logs(&self, address: Address, from: u64, to: u64) -> impl Iterator<Item = (&Receipt, u64, &Log)> {
+        self.receipts.iter().filter(move |r| r.success && r.block.number >= from && r.block.number <= to).flat_map(
+            move |r| {
+                (0u64..).zip(r.logs.iter()).filter(move |(_, l)| l.address == address).map(move |(i, l)| (r, i, l))
+            },
+        )
     }
 
     fn account(&self, address: Address) -> Option<AccountInfo> {
@@ -442,19 +444,26 @@ fn hex_word(v: &serde_json::Value) -> Option<U256> {
     (b.len() == 32).then(|| U256::from_be_slice(&b))
 }
 
+/// A log as JSON: its address, topics and data, hex.
+pub fn log_to_json(l: &Log) -> serde_json::Value {
+    serde_json::json!({
+        "address": l.address.to_string(),
+        "topics": l.topics().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        "data": format!("0x{}", hex::encode(&l.data.data)),
+    })
+}
+
+/// The log [`log_to_json`] wrote.
+pub fn log_from_json(v: &serde_json::Value) -> Option<Log> {
+    let topics: Option<Vec<B256>> =
+        v.get("topics")?.as_array()?.iter().map(|t| t.as_str().and_then(|s| s.parse().ok())).collect();
+    let data = LogData::new(topics?, hex_bytes(v.get("data")?)?)?;
+    Some(Log { address: v.get("address")?.as_str()?.parse().ok()?, data })
+}
+
 fn receipt_json(r: &Receipt) -> serde_json::Value {
     use serde_json::json;
-    let logs: Vec<serde_json::Value> = r
-        .logs
-        .iter()
-        .map(|l| {
-            json!({
-                "address": l.address.to_string(),
-                "topics": l.topics().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
-                "data": format!("0x{}", hex::encode(&l.data.data)),
-            })
-        })
-        .collect();
+    let logs: Vec<serde_json::Value> = r.logs.iter().map(log_to_json).collect();
     json!({
         "tx_hash": r.tx_hash.to_string(),
         "block": {"number": r.block.number, "timestamp": r.block.timestamp},
@@ -473,13 +482,8 @@ fn receipt_from_json(v: &serde_json::Value) -> Option<Receipt> {
         if v.is_null() { Some(None) } else { v.as_str()?.parse().ok().map(Some) }
     };
     let block = v.get("block")?;
-    let mut logs = Vec::new();
-    for l in v.get("logs")?.as_array()? {
-        let topics: Option<Vec<B256>> =
-            l.get("topics")?.as_array()?.iter().map(|t| t.as_str().and_then(|s| s.parse().ok())).collect();
-        let data = LogData::new(topics?, hex_bytes(l.get("data")?)?)?;
-        logs.push(Log { address: l.get("address")?.as_str()?.parse().ok()?, data });
-    }
+    let logs: Option<Vec<Log>> = v.get("logs")?.as_array()?.iter().map(log_from_json).collect();
+    let logs = logs?;
     Some(Receipt {
         tx_hash: v.get("tx_hash")?.as_str()?.parse().ok()?,
         block: BlockHeader { number: block.get("number")?.as_u64()?, timestamp: block.get("timestamp")?.as_u64()? },

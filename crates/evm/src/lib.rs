@@ -13,4 +13,6 @@ pub use artifacts::{
     Artifact, ArtifactError, REENTRANT_TOKEN, REFERENCE_VESTING_WALLET_CLIFF, ReentrantToken,
     ReferenceVestingWalletCliff, TEST_TOKEN, TestToken, VESTING_MANAGER, VestingManager,
 };
-pub use chain::{BLOCK_GAS_LIMIT, BlockHeader, Chain, ChainError, Receipt, SNAPSHOT_FORMAT, SignedTx};
+pub use chain::{
+    BLOCK_GAS_LIMIT, BlockHeader, Chain, ChainError, Receipt, SNAPSHOT_FORMAT, SignedTx, log_from_json, log_to_json,
+};

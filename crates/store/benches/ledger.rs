@@ -46,7 +46,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, TransactionBehavior, params};
 use support::{
-    Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, selects, status_bytes, target_dir, thousands,
+    Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, selects, status_bytes, thousands, write_results,
 };
 use tokencomp_core::company::{
     CompanySettings, GrantSize, GrantTerms, PayFrequency, Person, PersonKind, TokenSettings,
@@ -878,12 +878,7 @@ fn write_json(
         "postgres_skipped": pg.is_none(),
         "megabyte": 1_000_000,
     });
-    let dir = target_dir().join("bench-results");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("ledger.json");
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(&path, text + "\n")?;
-    Ok(path)
+    write_results("ledger", &doc)
 }
 
 fn main() {

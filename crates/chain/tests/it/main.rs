@@ -128,7 +128,6 @@ fn reconciliation_sorts_logs_into_matched_missing_unexpected_and_mismatched() {
         grant: if id == a { "a".into() } else { "b".into() },
         id,
         date: date.into(),
-        reason: "vest",
         instant,
         units,
         withheld,
