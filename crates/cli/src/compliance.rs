@@ -250,8 +250,8 @@ pub fn recorded_sales(company: &Company) -> Vec<RecordedSale> {
     company.sales.iter().map(recorded_sale).collect()
 }
 
-fn price_book(company: &Company) -> PriceBook<'_> {
-    PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx }
+pub(crate) fn price_book(company: &Company) -> PriceBook<'_> {
+    PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx, twap: &company.twap }
 }
 
 fn person<'c>(company: &'c Company, id: &str) -> Result<&'c Person> {

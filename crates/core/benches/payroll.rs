@@ -61,7 +61,7 @@ use tokencomp_core::company::{
     CompanySettings, FlatRuleInput, FmvSource, GrantPolicy, GrantSize, GrantTerms, PayFrequency, Person, PersonKind,
     Policy, WithholdingMethod,
 };
-use tokencomp_core::fmv::PriceBook;
+use tokencomp_core::fmv::{PriceBook, TwapPoint};
 use tokencomp_core::payroll::{
     self, AMOUNT_COLUMNS, Context, EMPLOYEE_TAX_COLUMNS, Form, ID_COLUMNS, IncomeEvent, PayrollRow, RecognizedVest,
     TOKEN_COLUMNS_FROM,
@@ -70,6 +70,9 @@ use tokencomp_core::rules::{FlatRule, Rules};
 use tokencomp_core::withholding::{Payer, TaxKind, TaxLine};
 use tokencomp_core::{Allocation, At, Calendar, DayOfMonth, Grant, Period, Schedule};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
+
+/// No TWAP points: these companies take their FMV from closes.
+static NO_TWAP: BTreeMap<Date, TwapPoint> = BTreeMap::new();
 
 /// People (one grant, one vest each) in a full run, and in criterion's test mode.
 const FULL_PEOPLE: usize = 100_000;
@@ -117,7 +120,7 @@ impl Company {
             token: &self.token,
             people: &self.people,
             grants: &self.grants,
-            prices: PriceBook { closes: &self.closes, volumes: &self.volumes, fx: &self.fx },
+            prices: PriceBook { closes: &self.closes, volumes: &self.volumes, fx: &self.fx, twap: &NO_TWAP },
             rules: &self.rules,
             through: None,
         }

@@ -74,14 +74,16 @@ impl WithholdingMethod {
     }
 }
 
-/// Where the fair market value of a vest comes from: that day's close, or the average or
-/// volume-weighted average of the `N` days ending on it.
+/// Where the fair market value of a vest comes from: that day's close, the average or
+/// volume-weighted average of the `N` days ending on it, or a Uniswap V2 pair's time-weighted
+/// average price over those days (from the price cumulatives `tokencomp chain price` records).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum FmvSource {
     #[default]
     Close,
     Average(u32),
     Vwap(u32),
+    Twap(u32),
 }
 
 /// The longest FMV window the company file accepts, in days.
@@ -94,6 +96,7 @@ impl FmvSource {
             FmvSource::Close => "close",
             FmvSource::Average(_) => "average",
             FmvSource::Vwap(_) => "vwap",
+            FmvSource::Twap(_) => "twap",
         }
     }
 
@@ -101,12 +104,12 @@ impl FmvSource {
     pub fn days(self) -> Option<u32> {
         match self {
             FmvSource::Close => None,
-            FmvSource::Average(n) | FmvSource::Vwap(n) => Some(n),
+            FmvSource::Average(n) | FmvSource::Vwap(n) | FmvSource::Twap(n) => Some(n),
         }
     }
 
-    /// From `fmv` and `fmv_days`: a window of 1 to 90 days is required for `average` and
-    /// `vwap` and refused for `close`.
+    /// From `fmv` and `fmv_days`: a window of 1 to 90 days is required for `average`, `vwap`
+    /// and `twap` and refused for `close`.
     pub fn from_parts(name: &str, days: Option<u32>) -> Result<FmvSource, String> {
         let window = |make: fn(u32) -> FmvSource| match days {
             Some(n) if (1..=MAX_FMV_DAYS).contains(&n) => Ok(make(n)),
@@ -114,14 +117,20 @@ impl FmvSource {
             None => Err(format!("fmv = \"{name}\" needs `fmv_days` (1 to {MAX_FMV_DAYS})")),
         };
         match name {
-            "close" if days.is_some() => Err("`fmv_days` applies only to fmv = \"average\" or \"vwap\"".into()),
+            "close" if days.is_some() => Err(FMV_DAYS_ONLY.into()),
             "close" => Ok(FmvSource::Close),
             "average" => window(FmvSource::Average),
             "vwap" => window(FmvSource::Vwap),
-            other => Err(format!("`{other}` is not one of: close, average, vwap")),
+            "twap" => window(FmvSource::Twap),
+            other => Err(format!("`{other}` is not one of: {}", FMV_NAMES.join(", "))),
         }
     }
 }
+
+/// Every `fmv` name, in the order messages list them.
+const FMV_NAMES: [&str; 4] = ["close", "average", "vwap", "twap"];
+
+const FMV_DAYS_ONLY: &str = "`fmv_days` applies only to fmv = \"average\", \"vwap\" or \"twap\"";
 
 /// How compensation cost is attributed over the service period (TAX_RULES.md, "Employer
 /// accounting"; ASC 718-10-35-8: a policy choice for awards with service conditions only).
@@ -843,8 +852,7 @@ fn read_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Policy> {
     let days_ok = t.get("fmv_days").is_none() || days.is_some();
     let fmv = match t.str(cx, "fmv", false) {
         None if days.is_some() => {
-            let msg = "`fmv_days` applies only to fmv = \"average\" or \"vwap\"";
-            cx.err(&t.field("fmv_days"), t.span_of("fmv_days"), msg);
+            cx.err(&t.field("fmv_days"), t.span_of("fmv_days"), FMV_DAYS_ONLY);
             None
         }
         None => Some(FmvSource::Close),
@@ -852,7 +860,7 @@ fn read_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Policy> {
             Ok(f) => Some(f),
             Err(msg) => {
                 // A bad name is the `fmv` value's fault; a missing or stray window is `fmv_days`'s.
-                let at_days = ["close", "average", "vwap"].contains(&name) && t.get("fmv_days").is_some();
+                let at_days = FMV_NAMES.contains(&name) && t.get("fmv_days").is_some();
                 let (key, span) = if at_days { ("fmv_days", t.span_of("fmv_days")) } else { ("fmv", span) };
                 cx.err(&t.field(key), span, msg);
                 None
@@ -1712,6 +1720,8 @@ mod tests {
         );
         let vwap = parse(&format!("{HEAD}fmv = \"vwap\"\nfmv_days = 90\n{TOKEN}")).company.policy.fmv;
         assert_eq!(vwap, FmvSource::Vwap(90));
+        let twap = parse(&format!("{HEAD}fmv = \"twap\"\nfmv_days = 1\n{TOKEN}")).company.policy.fmv;
+        assert_eq!((twap, twap.as_str(), twap.days()), (FmvSource::Twap(1), "twap", Some(1)));
     }
 
     #[test]
@@ -1732,7 +1742,7 @@ mod tests {
                 ),
                 ("\"0.125%\"", "company.sale_fee", "not a percentage from 0 to 100 with at most two decimals"),
                 ("\"-1%\"", "company.slippage", "not a percentage"),
-                ("\"median\"", "company.fmv", "`median` is not one of: close, average, vwap"),
+                ("\"median\"", "company.fmv", "`median` is not one of: close, average, vwap, twap"),
                 ("\"front\"", "company.attribution", "`front` is not one of: straight_line, graded"),
                 ("1\n[[company", "company.classification", "expected a string"),
                 ("\"de\"", "company.flat_withholding[0].country", "not a two-letter country code"),
@@ -1754,11 +1764,15 @@ mod tests {
         let t = format!("{HEAD}fmv = \"vwap\"\n{TOKEN}");
         check(&t, &[("\"vwap\"", "company.fmv", "fmv = \"vwap\" needs `fmv_days` (1 to 90)")]);
         let t = format!("{HEAD}fmv = \"close\"\nfmv_days = 5\n{TOKEN}");
-        check(&t, &[("5\n", "company.fmv_days", "`fmv_days` applies only to fmv = \"average\" or \"vwap\"")]);
+        check(&t, &[("5\n", "company.fmv_days", "`fmv_days` applies only to fmv = \"average\", \"vwap\" or \"twap\"")]);
         let t = format!("{HEAD}fmv_days = 5\n{TOKEN}");
         check(&t, &[("5\n", "company.fmv_days", "applies only to")]);
         let t = format!("{HEAD}fmv = \"average\"\nfmv_days = 91\n{TOKEN}");
         check(&t, &[("91", "company.fmv_days", "91 is out of range: `fmv_days` must be 1 to 90")]);
+        let t = format!("{HEAD}fmv = \"twap\"\n{TOKEN}");
+        check(&t, &[("\"twap\"", "company.fmv", "fmv = \"twap\" needs `fmv_days` (1 to 90)")]);
+        let t = format!("{HEAD}fmv = \"twap\"\nfmv_days = 0\n{TOKEN}");
+        check(&t, &[("0\n", "company.fmv_days", "must be 1 to 90")]);
         // A sale that loses all its proceeds to fees and slippage could never cover a tax.
         let t = format!("{HEAD}sale_fee = \"60%\"\nslippage = \"40%\"\n{TOKEN}");
         check(&t, &[("\"40%\"", "company.slippage", "add up to 100%: together they must stay below 100%")]);

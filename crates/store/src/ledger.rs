@@ -7,6 +7,8 @@
 //!   content (a change is a new event; the latest wins);
 //! - `price:<currency>:<date>`: one close per day (a different close, or volume, for a recorded
 //!   day is a conflict); `fx:<currency>:<date>`: one rate per day, likewise;
+//! - `twap:<date>`: a Uniswap V2 pair's price cumulative at the end of the day, one per day
+//!   (a different point for a recorded day is a conflict);
 //! - `grant:<id>` issues a grant, `grant:<id>:terms:<hash>` corrects its terms,
 //!   `grant:<id>:event:<event>` adds a lifecycle event, `…:reversed` reverses one;
 //! - `vest:<grant>:<date>:<reason>:<period>`, `forfeit:…`: what a period run recognized (a
@@ -35,6 +37,7 @@ use tokencomp_core::company::{
     PayFrequency, Person, PersonKind, Policy, Price, TokenSettings, WithholdingMethod,
 };
 use tokencomp_core::diag::Diagnostic;
+use tokencomp_core::fmv::TwapPoint;
 use tokencomp_core::{ForfeitReason, VestReason, canonical};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 
@@ -90,6 +93,12 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "lots",
     "rows",
     "digest",
+    "pair",
+    "at",
+    "cumulative",
+    "token_decimals",
+    "quote_decimals",
+    "block",
 ];
 
 /// How a sale picks the lots it disposes of.
@@ -161,6 +170,11 @@ pub enum Fact {
         forfeitures: usize,
     },
     FxRate(FxRate),
+    /// A pair's price cumulative at the end of `date` (for the TWAP fair market value).
+    TwapPoint {
+        date: Date,
+        point: TwapPoint,
+    },
     /// Tokens sold from a person's wallet: `price` is USD per whole token, `fee` the sale's
     /// total fee in USD, `selection` one of [`SALE_SELECTIONS`]; `lots` are the (lot id, amount)
     /// pairs a specific identification names.
@@ -260,6 +274,12 @@ impl Fact {
             Fact::FxRate(r) => {
                 let v = json!({"date": r.date.to_string(), "currency": r.currency.code(), "per_usd": r.per_usd.to_string()});
                 (format!("fx:{}:{}", r.currency, r.date), "fx", format!("fx:{}", r.date), v, None)
+            }
+            Fact::TwapPoint { date, point } => {
+                let v = json!({"date": date.to_string(), "pair": point.pair, "at": point.at,
+                               "cumulative": point.cumulative.to_string(), "token_decimals": point.decimals.0,
+                               "quote_decimals": point.decimals.1, "block": point.block});
+                (format!("twap:{date}"), "twap", format!("twap:{date}"), v, None)
             }
             Fact::Sale { id, person, wallet, date, amount, price, fee, selection, lots } => {
                 let lots: Vec<Value> =
@@ -435,6 +455,8 @@ pub struct Company {
     pub volumes: BTreeMap<(Currency, Date), Decimal>,
     /// Units of the currency per 1 USD, by day.
     pub fx: BTreeMap<(Currency, Date), Decimal>,
+    /// A pair's price cumulative at the end of each day (`tokencomp chain price`).
+    pub twap: BTreeMap<Date, TwapPoint>,
     /// In ledger order.
     pub sales: Vec<SaleRecord>,
     /// Period → (the frozen export, its digest).
@@ -564,6 +586,36 @@ fn units(v: &Value, key: &str, e: &StoredEvent) -> Result<TokenAmount, FoldError
     Ok(TokenAmount::from_base_units(n))
 }
 
+/// A TWAP point from its payload, every field checked: a pair address, a cumulative that is an
+/// integer below 2^256, decimals up to `MAX_TWAP_DECIMALS`.
+fn read_twap(v: &Value, e: &StoredEvent) -> Result<(Date, TwapPoint), FoldError> {
+    let field = |key: &str| v.get(key).ok_or_else(|| bad(e, format!("payload has no `{key}`")));
+    let at = field("at")?.as_i64().ok_or_else(|| bad(e, "`at` is not a whole number of seconds"))?;
+    let block = field("block")?.as_u64().ok_or_else(|| bad(e, "`block` is not a block number"))?;
+    let decimals = |key: &str| {
+        field(key)?
+            .as_u64()
+            .and_then(|d| u8::try_from(d).ok())
+            .ok_or_else(|| bad(e, format!("`{key}` is not decimals")))
+    };
+    let text = s(v, "cumulative", e)?;
+    // Only digits: U256's parser would also take `0x…` and other radixes.
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let cumulative = digits
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| bad(e, "`cumulative` is not an integer below 2^256"))?;
+    let point = TwapPoint {
+        pair: s(v, "pair", e)?.to_owned(),
+        at,
+        cumulative,
+        decimals: (decimals("token_decimals")?, decimals("quote_decimals")?),
+        block,
+    };
+    point.check().map_err(|x| bad(e, x))?;
+    Ok((date(v, "date", e)?, point))
+}
+
 fn read_sale(v: &Value, e: &StoredEvent) -> Result<SaleRecord, FoldError> {
     let selection = s(v, "selection", e)?;
     if !SALE_SELECTIONS.contains(&selection) {
@@ -595,6 +647,7 @@ impl Company {
         let mut prices = BTreeMap::new();
         let mut volumes = BTreeMap::new();
         let mut fx = BTreeMap::new();
+        let mut twap = BTreeMap::new();
         let mut sales = Vec::new();
         let mut payroll_closed = BTreeMap::new();
         // grant id → (terms TOML, active events, sequence of the issuing event)
@@ -665,6 +718,10 @@ impl Company {
                     let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
                     let rate = decimal(&v, "per_usd", e, positive, "above zero")?;
                     fx.insert((currency, date(&v, "date", e)?), rate);
+                }
+                "twap" => {
+                    let (day, point) = read_twap(&v, e)?;
+                    twap.insert(day, point);
                 }
                 "sale" => sales.push(read_sale(&v, e)?),
                 "price.corrected" => {
@@ -739,6 +796,7 @@ impl Company {
             prices,
             volumes,
             fx,
+            twap,
             sales,
             payroll_closed,
             grants,

@@ -19,6 +19,7 @@ use tokencomp_core::company::{
     AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, PayFrequency, Person,
     PersonKind, Policy, Price, TokenSettings, WithholdingMethod, parse_company,
 };
+use tokencomp_core::fmv::TwapPoint;
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::postgres::PostgresStore;
@@ -176,6 +177,7 @@ conformance!(
     concurrent_appenders_keep_one_chain,
     the_compliance_facts_fold_back_as_recorded,
     an_fx_or_volume_conflict_names_the_field,
+    twap_points_fold_back_and_a_different_point_conflicts,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -979,6 +981,67 @@ fn an_fx_or_volume_conflict_names_the_field(db: &mut Db) {
     assert_eq!(s.events().expect("reads"), before, "nothing written");
 }
 
+/// 2^256 − 1, the largest cumulative a pair's counter holds.
+const U256_MAX: &str = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+
+fn twap_point(at: i64, cumulative: &str, block: u64) -> TwapPoint {
+    TwapPoint {
+        pair: "0x00000000000000000000000000000000000000aa".into(),
+        at,
+        cumulative: cumulative.parse().expect("a cumulative"),
+        decimals: (18, 6),
+        block,
+    }
+}
+
+fn twap_points_fold_back_and_a_different_point_conflicts(db: &mut Db) {
+    let policy = Policy { fmv: FmvSource::Twap(7), ..Policy::default() };
+    let (d1, d2) = (date(2026, 10, 1), date(2026, 10, 2));
+    // 2026-10-02T00:00:00Z and a day later; the second cumulative has wrapped past 2^256.
+    let (p1, p2) = (twap_point(1_790_899_200, U256_MAX, u64::MAX), twap_point(1_790_985_600, "12345", 24_000_000));
+    let facts = [
+        Fact::Company(settings(policy.clone())),
+        Fact::Token(token_settings()),
+        Fact::TwapPoint { date: d1, point: p1.clone() },
+        Fact::TwapPoint { date: d2, point: p2.clone() },
+    ];
+    let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event("oracle:chain")).collect();
+    let e = &events[2];
+    assert_eq!(
+        (e.id.as_str(), e.kind.as_str(), e.subject.as_str(), e.amount),
+        ("twap:2026-10-01", "twap", "twap:2026-10-01", None)
+    );
+    let payload: Value = serde_json::from_str(&e.payload).expect("JSON");
+    assert_eq!(
+        payload,
+        json!({"date": "2026-10-01", "pair": "0x00000000000000000000000000000000000000aa", "at": 1_790_899_200,
+               "cumulative": U256_MAX, "token_decimals": 18, "quote_decimals": 6, "block": u64::MAX})
+    );
+    let s = db.store();
+    assert_eq!(s.append(&events, t(1)).expect("appends").new, 4);
+    let c = Company::fold(&s.events().expect("reads")).expect("folds");
+    assert_eq!(c.twap, BTreeMap::from([(d1, p1.clone()), (d2, p2.clone())]));
+    assert_eq!((c.company.policy.fmv, c.company.policy), (FmvSource::Twap(7), policy));
+
+    // Recording the same point again is a no-op.
+    let again = Fact::TwapPoint { date: d1, point: p1.clone() }.to_event("oracle:chain");
+    assert_eq!(s.append(&[again], t(2)).expect("re-appends"), Appended { new: 0, existing: 1 });
+    // Another point for a recorded day contradicts the record, whichever field differs.
+    let before = s.events().expect("reads");
+    for (point, field) in [
+        (TwapPoint { cumulative: "0".parse().expect("0"), ..p1.clone() }, "cumulative"),
+        (TwapPoint { block: 1, ..p1.clone() }, "block"),
+        (TwapPoint { at: p1.at + 3600, ..p1.clone() }, "at"),
+        (TwapPoint { pair: "0x00000000000000000000000000000000000000bb".into(), ..p1.clone() }, "pair"),
+        (TwapPoint { decimals: (18, 18), ..p1.clone() }, "quote_decimals"),
+    ] {
+        let fact = Fact::TwapPoint { date: d1, point };
+        let (id, got, message) = conflict(s.append(&[fact.to_event("oracle:chain")], t(3)));
+        assert_eq!((id.as_str(), got), ("twap:2026-10-01", field), "{message}");
+    }
+    assert_eq!(s.events().expect("reads"), before, "nothing written");
+}
+
 /// A stored event as an older version of the ledger wrote it.
 fn stored(seq: i64, id: &str, kind: &str, payload: Value, amount: Option<u128>) -> StoredEvent {
     StoredEvent {
@@ -1022,6 +1085,7 @@ fn an_old_ledger_without_the_new_keys_folds_to_the_defaults() {
     assert_eq!(c.company.policy.fmv, FmvSource::Close);
     assert_eq!(c.people["ben"], someone("ben", None, None));
     assert!(c.volumes.is_empty() && c.fx.is_empty() && c.sales.is_empty() && c.payroll_closed.is_empty());
+    assert!(c.twap.is_empty());
 
     // Today's events for the same facts are the old ones, byte for byte: re-applying an unchanged
     // company file to an old ledger records nothing and conflicts with nothing.
@@ -1100,6 +1164,35 @@ fn unreadable_compliance_payloads_are_named() {
             "fee",
         ),
     ];
+    // A TWAP point with one field spoiled at a time.
+    let twap = |key: &str, value: Value| {
+        let mut p = json!({"date": "2026-10-01", "pair": "0x00000000000000000000000000000000000000aa", "at": 1,
+                           "cumulative": "1", "token_decimals": 18, "quote_decimals": 6, "block": 1});
+        p[key] = value;
+        stored(3, "twap:2026-10-01", "twap", p, None)
+    };
+    let good = Company::fold(&[base(), vec![twap("block", json!(2))]].concat()).expect("a good point folds");
+    assert_eq!(good.twap[&date(2026, 10, 1)].block, 2);
+    let over = format!("{U256_MAX}0"); // 10 × (2^256 − 1)
+    let twap_cases = [
+        (twap("pair", json!("0x00000000000000000000000000000000000000AA")), "lowercase hex"),
+        (twap("pair", json!("0xaa")), "lowercase hex"),
+        (twap("cumulative", json!(over)), "below 2^256"),
+        (twap("cumulative", json!("0x10")), "below 2^256"),
+        (twap("cumulative", json!("-1")), "below 2^256"),
+        (twap("cumulative", json!("")), "below 2^256"),
+        (twap("cumulative", json!(1)), "cumulative"),
+        (twap("token_decimals", json!(37)), "at most 36"),
+        (twap("quote_decimals", json!(256)), "quote_decimals"),
+        (twap("at", json!("1")), "`at`"),
+        (twap("at", json!(1.5)), "`at`"),
+        (twap("block", json!(-1)), "`block`"),
+        (twap("date", json!("2026-13-01")), "`date`"),
+    ];
+    for (event, named) in twap_cases {
+        let err = Company::fold(&[base(), vec![event]].concat()).expect_err("refused").to_string();
+        assert!(err.contains(named) && err.contains("event 3"), "{named}: {err}");
+    }
     for (event, named) in cases {
         let mut events = base();
         events.push(event);

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use tokencomp_core::VestReason;
 use tokencomp_core::books::{Amount, Journal};
 use tokencomp_core::company::{CompanyFile, GrantTerms, Person, WithholdingMethod, parse_company};
-use tokencomp_core::fmv::PriceBook;
+use tokencomp_core::fmv::{PriceBook, TwapPoint};
 use tokencomp_core::lots::Selection;
 use tokencomp_core::payroll::{
     self, AMOUNT_COLUMNS, Context, Form, IncomeEvent, IncomeKind, PayrollError, PayrollRow, RecognizedVest,
@@ -22,6 +22,9 @@ use tokencomp_core::rules::{FlatRule, Rules};
 use tokencomp_core::statements::{self, ExpenseLine, RecordedSale};
 use tokencomp_core::withholding::{Payer, TaxKind};
 use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, token_value};
+
+/// No TWAP points: these companies take their FMV from closes.
+static NO_TWAP: BTreeMap<Date, TwapPoint> = BTreeMap::new();
 
 // ------------------------------------------------------------------------------------------
 // A small company in memory
@@ -67,7 +70,7 @@ impl World {
     }
 
     fn prices(&self) -> PriceBook<'_> {
-        PriceBook { closes: &self.closes, volumes: &self.volumes, fx: &self.fx }
+        PriceBook { closes: &self.closes, volumes: &self.volumes, fx: &self.fx, twap: &NO_TWAP }
     }
 
     fn cx(&self) -> Context<'_> {
