@@ -17,12 +17,14 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
-use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files};
+use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, twap};
 use tokencomp_core::calendar::{end_of_day, start_of_day};
+use tokencomp_core::company::FmvSource;
 use tokencomp_core::grant::{ForfeitReason, VestReason};
 use tokencomp_core::schedule::{LinearModel, Schedule};
+use tokencomp_money::Currency;
 use tokencomp_store::Store;
-use tokencomp_store::ledger::Company;
+use tokencomp_store::ledger::{Company, Fact};
 
 use crate::company::{load, open_store};
 use crate::{Global, bad_input};
@@ -51,6 +53,39 @@ pub enum ChainCommand {
     /// The contract's logs against the ledger and payroll: matched, missing on chain, unexpected
     /// on chain, amount mismatch.
     Reconcile(ReconcileArgs),
+    /// A demo market for the demo token: a Uniswap V2 pair against a demo USDC whose price
+    /// follows the recorded closes, changing at the start of each day.
+    Market(MarketArgs),
+    /// Record the token's TWAP points from its Uniswap V2 pair: the pair's cumulative price at
+    /// the end of each day, for `fmv = "twap"` (an N-day TWAP ending D needs D-N and D).
+    Price(PriceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MarketArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// The first day whose recorded USD close the pair's price takes.
+    #[arg(long)]
+    pub from: String,
+    /// The last such day (default: the last recorded close).
+    #[arg(long)]
+    pub through: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PriceArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// The token's Uniswap V2 pair against a USD stablecoin (default: the demo market's pair).
+    #[arg(long)]
+    pub pair: Option<Address>,
+    /// The first day whose end is recorded.
+    #[arg(long)]
+    pub from: String,
+    /// The last such day (default: the last day the chain has passed the end of).
+    #[arg(long)]
+    pub through: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -58,7 +93,7 @@ pub struct NetArgs {
     /// An Ethereum JSON-RPC node instead of the embedded chain.
     #[arg(long, env = "TOKENCOMP_RPC")]
     pub rpc: Option<String>,
-    /// Gas limit of each transaction (default 30,000,000, capped by the block's).
+    /// Gas limit of each transaction (default 16,777,216, the EIP-7825 cap; capped by the block's).
     #[arg(long)]
     pub gas_limit: Option<u64>,
     /// Block time of the transactions: a date (the end of that day in the company's time zone)
@@ -253,8 +288,19 @@ pub struct Plan {
 impl Plan {
     /// Each ledger grant as the contract should hold it.
     pub fn new(company: &Company, label_wallets: bool) -> Result<Plan> {
+        Plan::build(company, label_wallets, true)
+    }
+
+    /// The grants' schedules without the compliance pass (no withholding): for the steps that
+    /// never post it, so they run before the prices that pass needs are recorded (a company
+    /// whose FMV is the TWAP must be able to deploy and record it first).
+    pub fn schedules(company: &Company, label_wallets: bool) -> Result<Plan> {
+        Plan::build(company, label_wallets, false)
+    }
+
+    fn build(company: &Company, label_wallets: bool, withholding: bool) -> Result<Plan> {
         let tz = &company.company.time_zone;
-        let withheld = withheld(company)?;
+        let withheld = if withholding { withheld(company)? } else { Withheld::new() };
         let mut grants = Vec::new();
         let mut tranches = BTreeMap::new();
         for (id, rec) in &company.grants {
@@ -437,19 +483,19 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             let key = signer(g)?;
             let mut store = open_store(g)?;
             let company = load(&mut *store)?;
-            let plan = Plan::new(&company, true)?;
+            let plan = Plan::schedules(&company, true)?;
             let mut backend = open_backend(g, &args.net, &company, &plan)?;
             let d = deploy(g, &mut *backend, &key, &company, args)?;
             print_deployment(&*backend, &d);
             Ok(())
         }
         // Funding needs the totals only, not the wallets.
-        ChainCommand::Fund(net) => with_session(g, net, true, |s, d, plans| {
+        ChainCommand::Fund(net) => with_session(g, net, true, false, |s, d, plans| {
             let needed = ops::fund(s, d, plans)?;
             crate::outln!("treasury {} approves {} base units for the manager {}", d.treasury, needed, d.manager);
             Ok(())
         }),
-        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, |s, d, plans| {
+        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, false, |s, d, plans| {
             let created = ops::push_grants(s, d, plans)?;
             let now = match s.at {
                 Some(at) => at,
@@ -469,12 +515,12 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             }
             Ok(())
         }),
-        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, |s, d, plans| {
+        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, true, |s, d, plans| {
             let n = ops::post_withholding(s, d, plans)?;
             crate::outln!("posted withholding for {n} tranches");
             Ok(())
         }),
-        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, |s, d, plans| {
+        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, true, |s, d, plans| {
             // A release as of a time the chain has passed cannot be made again: it was made.
             if let Some(at) = s.at {
                 let head = s.backend.head()?.timestamp;
@@ -490,7 +536,7 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
         ChainCommand::Sync(net) => {
             let mut store = open_store(g)?;
             let company = load(&mut *store)?;
-            let mut backend = open_backend(g, net, &company, &Plan::new(&company, true)?)?;
+            let mut backend = open_backend(g, net, &company, &Plan::schedules(&company, true)?)?;
             let d = deployment(g, &mut *backend)?;
             let (logs, new) = files::sync(&mut *backend, &d, &logs_path(g, &d.network))?;
             crate::outln!(
@@ -501,6 +547,8 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             Ok(())
         }
         ChainCommand::Reconcile(args) => reconcile(g, args),
+        ChainCommand::Market(args) => market(g, args),
+        ChainCommand::Price(args) => price(g, args),
     }
 }
 
@@ -510,11 +558,14 @@ pub struct DemoChain {
     pub transactions: usize,
     pub gas: u64,
     pub report: tokencomp_chain::reconcile::Report,
+    /// The demo market's pair and the TWAP points recorded from it.
+    pub market: twap::Market,
+    pub twap_days: Vec<Date>,
 }
 
 /// The demo's chain steps on the embedded chain, with the demo key: deploy a demo token and
-/// the manager, fund, push the grants (and revocations) the day before `through`, post the
-/// withholding, release at the end of `through`, and reconcile. The same steps run as separate
+/// the manager, fund, a demo market following the month's closes (`chain market`), push the grants (and revocations) the day before `through`, post the
+/// withholding, release at the end of `through`, reconcile, and record the TWAP points (`chain price`). The same steps run as separate
 /// commands (`chain deploy --demo-token`, `fund`, `push-grants --at`, …) give the same chain.
 pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through: Date) -> Result<DemoChain> {
     let key = demo_key();
@@ -528,6 +579,10 @@ pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through:
     let d = deploy(g, &mut *backend, &key, company, &args)?;
     let mut s = Session::new(&mut *backend, &key);
     ops::fund(&mut s, &d, plans)?;
+    // The demo market follows the closes of `through`'s month up to the day before, when the
+    // grants are pushed: a chain's time only moves forward.
+    let first = through.first_of_month();
+    let (market, _) = market_steps(g, &mut s, company, &d, first, through.yesterday()?)?;
     let before = u64::try_from(end_of_day(through.yesterday()?, tz)?)?;
     s.at = Some(before);
     ops::push_grants(&mut s, &d, plans)?;
@@ -538,7 +593,24 @@ pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through:
     let sent = std::mem::take(&mut s.sent);
     backend.flush()?;
     let (_, report) = reconcile_report(g, store, company, &mut *backend, &plan)?;
-    Ok(DemoChain { deployment: d, transactions: sent.len(), gas: sent.iter().map(|t| t.mined.gas_used).sum(), report })
+    // The release at the end of `through` made every day of the market final.
+    let twap_days = record_twap(
+        g,
+        store,
+        company,
+        &mut *backend,
+        Some(market.pair),
+        first.yesterday()?,
+        Some(through.yesterday()?),
+    )?;
+    Ok(DemoChain {
+        deployment: d,
+        transactions: sent.len(),
+        gas: sent.iter().map(|t| t.mined.gas_used).sum(),
+        report,
+        market,
+        twap_days,
+    })
 }
 
 /// The demo writes its public key as the data directory's key file, so the `chain` commands
@@ -621,12 +693,13 @@ fn with_session(
     g: &Global,
     net: &NetArgs,
     label_wallets: bool,
+    withholding: bool,
     f: impl FnOnce(&mut Session<'_>, &Deployment, &[GrantPlan]) -> Result<()>,
 ) -> Result<()> {
     let key = signer(g)?;
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let plan = Plan::new(&company, label_wallets)?;
+    let plan = Plan::build(&company, label_wallets, withholding)?;
     let mut backend = open_backend(g, net, &company, &plan)?;
     let d = deployment(g, &mut *backend)?;
     let mut s = Session::new(&mut *backend, &key);
@@ -741,4 +814,186 @@ fn write_safe_batch(path: &Path, d: &Deployment, calls: &[ops::AdminCall]) -> Re
         "transactions": txs,
     });
     files::write_atomic(path, &format!("{doc:#}\n")).with_context(|| format!("writing {}", path.display()))
+}
+
+fn market_path(g: &Global, network: &str) -> PathBuf {
+    chain_dir(g).join(format!("{network}.market.json"))
+}
+
+fn day_arg(text: &str, flag: &str) -> Result<Date> {
+    text.parse().map_err(|e| bad_input(format!("`{text}`: {e}"), flag))
+}
+
+fn days(from: Date, through: Date) -> impl Iterator<Item = Date> {
+    std::iter::successors(Some(from), move |d| d.tomorrow().ok().filter(|n| *n <= through))
+}
+
+/// Creates the demo market once and moves its price to each day's recorded close from `from`
+/// through `through`, at the start of the day (days the pair has already passed are skipped).
+/// Returns the market and the days set.
+fn market_steps(
+    g: &Global,
+    s: &mut Session<'_>,
+    company: &Company,
+    d: &Deployment,
+    from: Date,
+    through: Date,
+) -> Result<(twap::Market, usize)> {
+    let tz = &company.company.time_zone;
+    let m = twap::demo_market(s, &market_path(g, &d.network), d)?;
+    let pool = twap::pool(s, m.pair, d.token)?;
+    let logs = s.backend.logs(m.pair, 0)?;
+    let mut last = twap::history(pool, &logs)?.syncs.last().map(|r| r.timestamp);
+    let mut set = 0;
+    for day in days(from, through) {
+        let close = company.prices.get(&(Currency::USD, day)).ok_or_else(|| {
+            bad_input(format!("no USD close is recorded for {day}"), "a demo market follows the recorded closes")
+        })?;
+        let at = u64::try_from(start_of_day(day, tz)?).context("a day before 1970")?;
+        if last.is_some_and(|t| t >= at) {
+            continue;
+        }
+        // The price changes at the day's start, after a mint or two in the seconds before it.
+        let head = s.backend.head()?.timestamp;
+        if head.saturating_add(3) > at {
+            return Err(bad_input(
+                format!(
+                    "the chain's time ({head}) is already at the start of {day} ({at}): a chain only moves forward"
+                ),
+                "--from",
+            ));
+        }
+        let num = u128::try_from(close.mantissa()).context("a negative close")?;
+        twap::set_demo_price(s, &pool, num, close.scale(), Some(at))?;
+        last = Some(at);
+        set += 1;
+    }
+    Ok((m, set))
+}
+
+fn market(g: &Global, args: &MarketArgs) -> Result<()> {
+    let key = signer(g)?;
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let from = day_arg(&args.from, "--from")?;
+    let through = match &args.through {
+        Some(t) => day_arg(t, "--through")?,
+        None => company
+            .prices
+            .keys()
+            .filter(|(c, _)| *c == Currency::USD)
+            .map(|(_, d)| *d)
+            .max()
+            .ok_or_else(|| bad_input("no USD close is recorded", "import prices first"))?,
+    };
+    let plan = Plan::schedules(&company, true)?;
+    let mut backend = open_backend(g, &args.net, &company, &plan)?;
+    let d = deployment(g, &mut *backend)?;
+    let mut s = Session::new(&mut *backend, &key);
+    s.gas_limit = args.net.gas_limit;
+    let result = market_steps(g, &mut s, &company, &d, from, through);
+    let sent = s.sent.len();
+    backend.flush()?;
+    let (m, set) = result?;
+    crate::outln!("demo market: pair {} (factory {}, quote USDC {})", m.pair, m.factory, m.quote);
+    crate::outln!("set the price for {set} days ({sent} transactions)");
+    Ok(())
+}
+
+/// Reads the pair's history, checks it against the pair's own counters, and records the point
+/// at the end of each day from `from` through `through` (default: the last day the chain's head
+/// has passed). Returns the days recorded.
+fn record_twap(
+    g: &Global,
+    store: &mut dyn Store,
+    company: &Company,
+    backend: &mut dyn Backend,
+    pair: Option<Address>,
+    from: Date,
+    through: Option<Date>,
+) -> Result<Vec<Date>> {
+    let tz = &company.company.time_zone;
+    let network = backend.network()?;
+    let token = match Deployment::load(&deployment_path(g, &network))? {
+        Some(d) => d.token,
+        None => {
+            let a =
+                company.token.address.as_deref().ok_or_else(|| {
+                    bad_input("the company file has no token address", "set [token] address, or deploy")
+                })?;
+            a.parse::<Address>().map_err(|_| bad_input(format!("`{a}` is not an address"), "[token] address"))?
+        }
+    };
+    let pair = match pair {
+        Some(p) => p,
+        None => twap::Market::load(&market_path(g, &network))?.map(|m| m.pair).ok_or_else(|| {
+            bad_input(
+                format!("no pair: there is no demo market on {}", backend.describe()),
+                "pass --pair ADDR (the token's Uniswap V2 pair), or create one with `tokencomp chain market`",
+            )
+        })?,
+    };
+    // Reads only: the demo key is merely the calls' sender.
+    let reader = demo_key();
+    let mut s = Session::new(backend, &reader);
+    let pool = twap::pool(&mut s, pair, token)?;
+    let logs = s.backend.logs(pair, 0)?;
+    let history = twap::history(pool, &logs)?;
+    history.verify(&mut s)?;
+    let head = s.backend.head()?.timestamp;
+    // The midnight that ends the day (not its last second), so a day's TWAP spans all of it.
+    let end = |day: Date| -> Result<u64> {
+        u64::try_from(start_of_day(day.tomorrow()?, tz)?).context("a day before 1970")
+    };
+    let through = match through {
+        Some(t) => t,
+        None => {
+            let mut t = from.yesterday()?;
+            while end(t.tomorrow()?)? <= head {
+                t = t.tomorrow()?;
+            }
+            t
+        }
+    };
+    let mut facts = Vec::new();
+    for day in days(from, through) {
+        let at = end(day)?;
+        if at > head {
+            return Err(bad_input(
+                format!("the chain's latest block ({head}) is before the end of {day} ({at}): its price is not final"),
+                "--through",
+            ));
+        }
+        let point = history
+            .point(at)
+            .ok_or_else(|| bad_input(format!("the pair {pair} had no price yet at the end of {day}"), "--from"))?;
+        facts.push(Fact::TwapPoint { date: day, point });
+    }
+    crate::company::record(store, &facts, &g.actor())?;
+    Ok(days(from, through).collect())
+}
+
+fn price(g: &Global, args: &PriceArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let from = day_arg(&args.from, "--from")?;
+    let through = args.through.as_deref().map(|t| day_arg(t, "--through")).transpose()?;
+    let plan = Plan::schedules(&company, true)?;
+    let mut backend = open_backend(g, &args.net, &company, &plan)?;
+    let recorded = record_twap(g, &mut *store, &company, &mut *backend, args.pair, from, through)?;
+    let company = load(&mut *store)?;
+    print_twap(&company, &recorded);
+    Ok(())
+}
+
+/// Each recorded day's one-day TWAP (when the day before is recorded too) beside its close.
+fn print_twap(company: &Company, recorded: &[Date]) {
+    let book = crate::compliance::price_book(company);
+    crate::outln!("{:<10}  {:>9}  {:>14}  {:>14}", "day", "block", "twap-1d USD", "close USD");
+    for day in recorded {
+        let block = company.twap.get(day).map_or(0, |p| p.block);
+        let twap = book.fmv(FmvSource::Twap(1), *day).map_or_else(|_| "-".to_owned(), |f| f.price.to_string());
+        let close = company.prices.get(&(Currency::USD, *day)).map_or_else(|| "-".to_owned(), ToString::to_string);
+        crate::outln!("{day:<10}  {block:>9}  {twap:>14}  {close:>14}");
+    }
 }

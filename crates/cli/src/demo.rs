@@ -120,14 +120,29 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         r.unexpected_on_chain.len(),
         r.amount_mismatch.len()
     );
+    // The demo market's TWAP beside the close it followed, for the last full market day.
+    let company = crate::company::load(&mut *store)?;
+    let (first, last) = match on_chain.twap_days.as_slice() {
+        [first, .., last] => (*first, *last),
+        _ => anyhow::bail!("the demo recorded no TWAP points"),
+    };
+    let day = last;
+    let fmv = crate::compliance::price_book(&company).fmv(tokencomp_core::company::FmvSource::Twap(1), day)?;
+    let close = company.prices.get(&(tokencomp_money::Currency::USD, day)).copied().unwrap_or_default();
+    crate::outln!(
+        "  twap           Uniswap V2 pair {}: points {first}..{last}; {day} 1-day TWAP {} USD (close {close})",
+        on_chain.market.pair,
+        fmv.price
+    );
     crate::outln!(
         "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`,\n      \
          `tokencomp payroll --period {}`, `tokencomp tax-report --person ada --year {}`, \
          `tokencomp books --from {}-01-01 --to {through} --format beancount`,\n      \
-         `tokencomp chain reconcile --label-wallets`",
+         `tokencomp chain reconcile --label-wallets`, `tokencomp chain price --from {}`",
         last_id,
         through.year(),
-        through.year()
+        through.year(),
+        first
     );
     Ok(())
 }

@@ -5,6 +5,8 @@
 // A failed unwrap is the test failing.
 #![allow(clippy::unwrap_used)]
 
+mod twap;
+
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
 use alloy_sol_types::SolEvent;
 use tokencomp_chain::ops::{self, DeployArgs, GrantPlan, Session, Shape, grant_key};
@@ -12,8 +14,8 @@ use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedVest, reconcil
 use tokencomp_chain::{Backend, ChainLog, Embedded, Key, TxFields, keys};
 use tokencomp_evm::VestingManager as VM;
 
-const KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
-const GENESIS: u64 = 1_700_000_000;
+pub const KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+pub const GENESIS: u64 = 1_700_000_000;
 
 #[test]
 fn a_signed_transaction_recovers_to_its_signer_under_its_hash() {

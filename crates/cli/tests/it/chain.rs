@@ -71,6 +71,7 @@ fn steps(data: &Path, key: &str, net: &[&str]) {
     for args in [
         &["chain", "deploy", "--demo-token"][..],
         &["chain", "fund"],
+        &["chain", "market", "--from", "2026-10-01", "--through", BEFORE],
         &["chain", "push-grants", "--label-wallets", "--at", BEFORE],
         &["chain", "post-withholding", "--label-wallets", "--at", BEFORE],
         &["chain", "release", "--label-wallets", "--at", THROUGH],
@@ -115,6 +116,7 @@ fn separate_commands_build_the_demos_chain_and_reconcile_clean() {
     // Running a step again sends nothing.
     for args in [
         &["chain", "fund"][..],
+        &["chain", "market", "--from", "2026-10-01", "--through", BEFORE],
         &["chain", "push-grants", "--label-wallets", "--at", BEFORE],
         &["chain", "post-withholding", "--label-wallets", "--at", BEFORE],
         &["chain", "release", "--label-wallets", "--at", THROUGH],
@@ -263,7 +265,102 @@ fn a_json_rpc_node_gives_the_embedded_chains_reconciliation() {
     steps(&data, &key, &net);
     let got = reconcile(&data, &key, &net);
     assert_eq!(got, expected, "the node's reconciliation differs from the embedded chain's");
+    // The node's Sync logs give the TWAP points the demo recorded from the embedded chain: the
+    // ledger (a copy of the demo's) refuses a differing point for a recorded day as a conflict.
+    let before = ok(&data, None, &["verify-ledger"]);
+    let out = ok(&data, Some(&key), &["chain", "price", "--from", "2026-09-30", "--through", BEFORE, "--rpc", &url]);
+    assert!(out.contains("2026-10-30") && out.contains("0.71480000"), "{out}");
+    assert_eq!(ok(&data, None, &["verify-ledger"]), before, "re-recording the same points added events");
     // Nothing of the node run touched the embedded chain.
     assert!(!data.join("chain/embedded.json").exists());
     assert!(data.join("chain/rpc-31337.deployment.json").exists());
+}
+
+/// A small company whose FMV is the on-chain TWAP: a three-month grant vesting on the 1st of
+/// October, November and December, and closes from October 1 through November 1 (the demo
+/// market follows them; November 1 is a 25-hour day in New York).
+fn twap_company(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
+    let mut toml = String::from(
+        "[company]\nname = \"Twap Co\"\ntime_zone = \"America/New_York\"\npay_frequency = \"monthly\"\n\
+         fmv = \"twap\"\nfmv_days = 1\n\n[token]\nsymbol = \"TWP\"\ndecimals = 18\n\n\
+         [[person]]\nid = \"kim\"\nname = \"Kim Lee\"\ncountry = \"US\"\nregion = \"CA\"\nhired = 2026-09-01\n\
+         salary = \"150000\"\nwallet = \"kim-wallet\"\n\n\
+         [[grant]]\nid = \"kim-hire\"\nholder = \"kim\"\namount = \"3000\"\n[grant.schedule]\n\
+         type = \"monthly\"\nstart = 2026-09-01\nduration_months = 3\n",
+    );
+    let mut closes = Vec::new();
+    let mut day = jiff::civil::date(2026, 10, 1);
+    for i in 0..32u32 {
+        // Four decimals, moving every day.
+        let close = format!("0.{}", 5000 + (i * 137) % 4000);
+        toml.push_str(&format!("\n[[price]]\ndate = {day}\nclose = \"{close}\"\n"));
+        closes.push((day.to_string(), close));
+        day = day.tomorrow().unwrap();
+    }
+    let data = dir.join("twap");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = dir.join("twap.toml");
+    std::fs::write(&file, toml).unwrap();
+    ok(&data, None, &["init", file.to_str().unwrap()]);
+    ok(&data, None, &["run", "--through", "2026-11-30", "--quiet"]);
+    (data, closes)
+}
+
+fn fmv_of(report: &Value, vest_date: &str) -> (String, String) {
+    let row = report["income"].as_array().unwrap().iter().find(|r| r["vest_date"] == vest_date).unwrap();
+    (row["fmv_usd"].as_str().unwrap().to_owned(), row["fmv_source"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn the_fmv_at_vest_can_be_the_pairs_twap_recorded_from_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, closes) = twap_company(dir.path());
+    let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let report = || -> Output { run(&data, None, &["tax-report", "--person", "kim", "--year", "2026", "--json"]) };
+    // Nothing recorded yet: the error names the missing point and how to record it.
+    let out = report();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no TWAP point recorded for the end of 2026-09-30"), "{err}");
+    assert!(err.contains("tokencomp chain price"), "{err}");
+
+    // No pair yet, and a market for a token that is not the demo's, are refused.
+    let err = fails(&data, Some(key), &["chain", "price", "--from", "2026-09-30"], 2);
+    assert!(err.contains("nothing is deployed") || err.contains("no token address"), "{err}");
+    ok(&data, Some(key), &["chain", "deploy", "--demo-token"]);
+    let err = fails(&data, Some(key), &["chain", "price", "--from", "2026-09-30"], 2);
+    assert!(err.contains("no demo market"), "{err}");
+    let out = ok(&data, Some(key), &["chain", "market", "--from", "2026-10-01", "--through", "2026-11-01"]);
+    assert!(out.contains("set the price for 32 days"), "{out}");
+    // Again: every day is already set.
+    let out = ok(&data, Some(key), &["chain", "market", "--from", "2026-10-01", "--through", "2026-11-01"]);
+    assert!(out.contains("set the price for 0 days"), "{out}");
+    // November 1 has not ended on the chain yet: not final, nothing recorded.
+    let err = fails(&data, Some(key), &["chain", "price", "--from", "2026-09-30", "--through", "2026-11-01"], 2);
+    assert!(err.contains("is before the end of 2026-11-01") && err.contains("not final"), "{err}");
+    // A later block (the grants funded and pushed the next day) makes it final.
+    ok(&data, Some(key), &["chain", "fund"]);
+    ok(&data, Some(key), &["chain", "push-grants", "--label-wallets", "--at", "2026-11-02"]);
+    let out = ok(&data, Some(key), &["chain", "price", "--from", "2026-09-30", "--through", "2026-11-01"]);
+    // Each day's TWAP is the close the market held all day, the 25-hour November 1 included.
+    for (day, close) in &closes {
+        let line = out.lines().find(|l| l.starts_with(day.as_str())).unwrap();
+        let twap = line.split_whitespace().nth(2).unwrap();
+        assert_eq!(twap, format!("{close}0000"), "{line}");
+    }
+    // Recording again adds nothing.
+    let again = ok(&data, Some(key), &["chain", "price", "--from", "2026-09-30", "--through", "2026-11-01"]);
+    assert_eq!(again, out);
+
+    // The vests of October 1 and November 1 are valued at the pair's one-day TWAP.
+    let out = report();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (day, close) in [&closes[0], &closes[31]] {
+        assert_eq!(fmv_of(&v, day), (format!("{close}0000"), "twap-1d".to_owned()), "{day}");
+    }
+    // December 1's vest needs the ends of November 30 and December 1, which the chain has not reached.
+    ok(&data, None, &["run", "--through", "2026-12-31", "--quiet"]);
+    let out = report();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no TWAP point recorded for the end of 2026-11-30"), "{err}");
 }
