@@ -942,9 +942,8 @@ fn record_twap(
     history.verify(&mut s)?;
     let head = s.backend.head()?.timestamp;
     // The midnight that ends the day (not its last second), so a day's TWAP spans all of it.
-    let end = |day: Date| -> Result<u64> {
-        u64::try_from(start_of_day(day.tomorrow()?, tz)?).context("a day before 1970")
-    };
+    let end =
+        |day: Date| -> Result<u64> { u64::try_from(start_of_day(day.tomorrow()?, tz)?).context("a day before 1970") };
     let through = match through {
         Some(t) => t,
         None => {
