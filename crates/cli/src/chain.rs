@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
 use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, twap};
-use tokencomp_core::calendar::{end_of_day, start_of_day};
+use tokencomp_core::calendar::{days, end_of_day, start_of_day};
 use tokencomp_core::company::FmvSource;
 use tokencomp_core::grant::{ForfeitReason, VestReason};
 use tokencomp_core::schedule::{LinearModel, Schedule};
@@ -820,14 +820,6 @@ fn market_path(g: &Global, network: &str) -> PathBuf {
     chain_dir(g).join(format!("{network}.market.json"))
 }
 
-fn day_arg(text: &str, flag: &str) -> Result<Date> {
-    text.parse().map_err(|e| bad_input(format!("`{text}`: {e}"), flag))
-}
-
-fn days(from: Date, through: Date) -> impl Iterator<Item = Date> {
-    std::iter::successors(Some(from), move |d| d.tomorrow().ok().filter(|n| *n <= through))
-}
-
 /// Creates the demo market once and moves its price to each day's recorded close from `from`
 /// through `through`, at the start of the day (days the pair has already passed are skipped).
 /// Returns the market and the days set.
@@ -875,9 +867,9 @@ fn market(g: &Global, args: &MarketArgs) -> Result<()> {
     let key = signer(g)?;
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let from = day_arg(&args.from, "--from")?;
+    let from = crate::compliance::date_arg(&args.from, "--from")?;
     let through = match &args.through {
-        Some(t) => day_arg(t, "--through")?,
+        Some(t) => crate::compliance::date_arg(t, "--through")?,
         None => company
             .prices
             .keys()
@@ -975,8 +967,8 @@ fn record_twap(
 fn price(g: &Global, args: &PriceArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let from = day_arg(&args.from, "--from")?;
-    let through = args.through.as_deref().map(|t| day_arg(t, "--through")).transpose()?;
+    let from = crate::compliance::date_arg(&args.from, "--from")?;
+    let through = args.through.as_deref().map(|t| crate::compliance::date_arg(t, "--through")).transpose()?;
     let plan = Plan::schedules(&company, true)?;
     let mut backend = open_backend(g, &args.net, &company, &plan)?;
     let recorded = record_twap(g, &mut *store, &company, &mut *backend, args.pair, from, through)?;

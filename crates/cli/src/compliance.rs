@@ -409,7 +409,7 @@ fn positive_decimal(text: &str, name: &str) -> Result<Decimal> {
         .ok_or_else(|| bad_input(format!("{name}: `{text}` is not a positive decimal"), &format!("--{name}")))
 }
 
-fn date_arg(text: &str, flag: &str) -> Result<Date> {
+pub(crate) fn date_arg(text: &str, flag: &str) -> Result<Date> {
     text.parse().map_err(|e| bad_input(format!("{flag}: `{text}`: {e}"), flag))
 }
 

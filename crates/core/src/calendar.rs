@@ -123,6 +123,11 @@ pub fn end_of_day(date: Date, tz: &TimeZone) -> Result<Instant, jiff::Error> {
     Ok(start_of_day(next, tz)? - 1)
 }
 
+/// Every day from `first` through `last` (none when `last` is earlier).
+pub fn days(first: Date, last: Date) -> impl Iterator<Item = Date> {
+    std::iter::successors(Some(first).filter(|f| *f <= last), move |d| d.tomorrow().ok().filter(|n| *n <= last))
+}
+
 /// The civil date, in the company's time zone, of an instant.
 pub fn date_of(instant: Instant, tz: &TimeZone) -> Result<Date, jiff::Error> {
     Ok(jiff::Timestamp::from_second(instant)?.to_zoned_datetime(tz.clone()).date())

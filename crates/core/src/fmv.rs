@@ -14,6 +14,7 @@ use jiff::civil::Date;
 use ruint::aliases::{U256, U512};
 use tokencomp_money::{Currency, Decimal, PRICE_ROUNDING};
 
+use crate::calendar::days;
 use crate::company::FmvSource;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -240,10 +241,6 @@ impl PriceBook<'_> {
 
 fn window_start(end: Date, n: u32) -> Result<Date, FmvError> {
     end.checked_sub(i64::from(n.saturating_sub(1)).days()).map_err(|_| FmvError::Date { date: end })
-}
-
-fn days(first: Date, last: Date) -> impl Iterator<Item = Date> {
-    std::iter::successors(Some(first), move |d| d.tomorrow().ok().filter(|n| *n <= last))
 }
 
 #[cfg(test)]
