@@ -10,6 +10,9 @@ mod demo;
 mod ops;
 mod queries;
 mod schedule;
+// Charts for the tokenomics, simulate and fairness commands, written in parallel.
+#[allow(dead_code)]
+mod svg;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
