@@ -22,7 +22,7 @@ pub const HEIGHT: f64 = 450.0;
 
 /// Okabe–Ito colours (safe for the common colour-vision deficiencies), in the order series
 /// take them; black is kept for axes and reference lines, and yellow comes last because it is
-/// faint on white.
+/// faint on white. Series past the seventh reuse the colours in order.
 pub const PALETTE: [&str; 7] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"];
 
 const FONT: &str = "DejaVu Sans, Verdana, Helvetica, Arial, sans-serif";
