@@ -4,11 +4,13 @@
 //! parameters; amounts are exact base units (`tokencomp_money`).
 
 pub mod accounting;
+pub mod amm;
 pub mod books;
 pub mod calendar;
 pub mod canonical;
 pub mod company;
 pub mod diag;
+pub mod fairness;
 pub mod fmv;
 pub mod grant;
 pub mod import;

@@ -1,7 +1,9 @@
 //! Integration tests for the engine: one binary, one module per subject.
 
 mod accounting;
+mod amm;
 mod books;
+mod fairness;
 mod goldens;
 mod import;
 mod lifecycle;

@@ -10,3 +10,4 @@ mod manager;
 mod roles;
 mod sablier;
 mod stateful;
+mod uniswap;
