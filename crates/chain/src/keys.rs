@@ -96,6 +96,13 @@ impl Key {
         file.sync_all().map_err(io)
     }
 
+    /// Signs a 32-byte digest as it stands (no message prefix): `r ‖ s ‖ v` with `v` 27 or 28,
+    /// the form a Safe checks an owner's EIP-712 signature in.
+    pub fn sign_digest(&self, digest: &B256) -> Result<[u8; 65], KeyError> {
+        let signature = self.signer.sign_hash_sync(digest).map_err(|e| KeyError::Sign(e.to_string()))?;
+        Ok(signature.as_bytes())
+    }
+
     /// Signs an EIP-1559 transaction.
     pub fn sign(&self, fields: TxFields) -> Result<Signed, KeyError> {
         let tx = TxEip1559 {

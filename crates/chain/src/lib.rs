@@ -14,6 +14,7 @@ pub mod keys;
 pub mod ops;
 pub mod reconcile;
 pub mod rpc;
+pub mod safe;
 pub mod twap;
 
 pub use backend::{Backend, BackendError, ChainLog, Head, Mined};

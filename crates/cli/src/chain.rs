@@ -17,7 +17,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
-use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, twap};
+use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, safe, twap};
 use tokencomp_core::calendar::{days, end_of_day, start_of_day};
 use tokencomp_core::company::FmvSource;
 use tokencomp_core::grant::{ForfeitReason, VestReason};
@@ -59,6 +59,39 @@ pub enum ChainCommand {
     /// Record the token's TWAP points from its Uniswap V2 pair: the pair's cumulative price at
     /// the end of each day, for `fmv = "twap"` (an N-day TWAP ending D needs D-N and D).
     Price(PriceArgs),
+    /// Create a Safe (1.4.1) with these owners, deploying the Safe contracts first if needed:
+    /// for the embedded chain and development nodes (on a real network, use the Safe app).
+    SafeCreate(SafeCreateArgs),
+    /// Execute a Safe batch file (`push-grants --unsigned FILE`) through the Safe's
+    /// `execTransaction`, signed by the owners' key files; the signer key submits and pays gas.
+    SafeExec(SafeExecArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SafeCreateArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// An owner's address (repeat for each owner).
+    #[arg(long = "owner", required = true)]
+    pub owners: Vec<Address>,
+    /// How many owners must sign each transaction.
+    #[arg(long)]
+    pub threshold: u64,
+    /// The factory's salt nonce: another Safe with the same owners needs another one.
+    #[arg(long, default_value_t = 0)]
+    pub salt_nonce: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SafeExecArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// The Safe Transaction Builder batch file.
+    pub file: PathBuf,
+    /// A file holding an owner's private key (hex, as `DATA/keys/chain.key`); repeat for as many
+    /// owners as the Safe's threshold.
+    #[arg(long = "owner-key", required = true)]
+    pub owner_keys: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -549,6 +582,8 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
         ChainCommand::Reconcile(args) => reconcile(g, args),
         ChainCommand::Market(args) => market(g, args),
         ChainCommand::Price(args) => price(g, args),
+        ChainCommand::SafeCreate(args) => safe_create(g, args),
+        ChainCommand::SafeExec(args) => safe_exec(g, args),
     }
 }
 
@@ -798,22 +833,89 @@ fn reconcile(g: &Global, args: &ReconcileArgs) -> Result<()> {
 
 /// A Safe Transaction Builder batch: the JSON the Safe web app imports, one call per action.
 fn write_safe_batch(path: &Path, d: &Deployment, calls: &[ops::AdminCall]) -> Result<()> {
-    let txs: Vec<Value> = calls
-        .iter()
-        .map(|c| {
-            json!({"to": c.to.to_string(), "value": "0", "data": format!("0x{}", alloy_primitives::hex::encode(&c.data)),
-                   "contractMethod": null, "contractInputsValues": null})
-        })
-        .collect();
-    let doc = json!({
-        "version": "1.0",
-        "chainId": d.chain_id.to_string(),
-        "createdAt": 0,
-        "meta": {"name": "tokencomp admin actions", "description": calls.iter().map(|c| c.description.as_str()).collect::<Vec<_>>().join("; "),
-                 "createdFromSafeAddress": d.admin.to_string()},
-        "transactions": txs,
+    let batch = safe::Batch { chain_id: d.chain_id, safe: d.admin, calls: calls.to_vec() };
+    files::write_atomic(path, &format!("{:#}\n", batch.to_json()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn safe_contracts_path(g: &Global, network: &str) -> PathBuf {
+    chain_dir(g).join(format!("{network}.safe.json"))
+}
+
+fn safe_create(g: &Global, args: &SafeCreateArgs) -> Result<()> {
+    if args.threshold == 0 || usize::try_from(args.threshold).map_or(true, |t| t > args.owners.len()) {
+        return Err(bad_input(
+            format!("a threshold of {} for {} owners", args.threshold, args.owners.len()),
+            "--threshold is between 1 and the number of owners",
+        ));
+    }
+    let key = signer(g)?;
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let plan = Plan::schedules(&company, true)?;
+    let mut backend = open_backend(g, &args.net, &company, &plan)?;
+    let network = backend.network()?;
+    let mut s = Session::new(&mut *backend, &key);
+    s.gas_limit = args.net.gas_limit;
+    s.at = args.net.at.as_deref().map(|a| parse_at(a, &company.company.time_zone)).transpose()?;
+    let result = safe::SafeContracts::deploy(&mut s, &safe_contracts_path(g, &network)).and_then(|c| {
+        c.create_safe(&mut s, &args.owners, args.threshold, alloy_primitives::U256::from(args.salt_nonce))
     });
-    files::write_atomic(path, &format!("{doc:#}\n")).with_context(|| format!("writing {}", path.display()))
+    let sent = s.sent.len();
+    backend.flush()?;
+    let address = result?;
+    crate::outln!("Safe {address} ({} of {} owners; {sent} transactions)", args.threshold, args.owners.len());
+    Ok(())
+}
+
+fn safe_exec(g: &Global, args: &SafeExecArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| bad_input(format!("{}: not JSON: {e}", args.file.display()), "a Safe batch file"))?;
+    let batch = safe::Batch::from_json(&value)
+        .map_err(|e| bad_input(format!("{}: not a Safe batch file: {e}", args.file.display()), "a Safe batch file"))?;
+    let mut owners = Vec::with_capacity(args.owner_keys.len());
+    for path in &args.owner_keys {
+        owners.push(Key::load(path)?);
+    }
+    let key = signer(g)?;
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let plan = Plan::schedules(&company, true)?;
+    let mut backend = open_backend(g, &args.net, &company, &plan)?;
+    let chain_id = backend.chain_id()?;
+    if chain_id != batch.chain_id {
+        return Err(bad_input(
+            format!("the batch is for chain {}, {} is chain {chain_id}", batch.chain_id, backend.describe()),
+            "chainId",
+        ));
+    }
+    let owner_refs: Vec<&Key> = owners.iter().collect();
+    let mut s = Session::new(&mut *backend, &key);
+    s.gas_limit = args.net.gas_limit;
+    s.at = args.net.at.as_deref().map(|a| parse_at(a, &company.company.time_zone)).transpose()?;
+    let mut result = Ok(());
+    for call in &batch.calls {
+        if let Err(e) = safe::exec(&mut s, batch.safe, call, &owner_refs) {
+            result = Err(e);
+            break;
+        }
+    }
+    let sent = std::mem::take(&mut s.sent);
+    // What was mined stays mined, even when a later call failed.
+    backend.flush()?;
+    for t in &sent {
+        crate::outln!(
+            "  block {:<6} {} gas {:>10}  {}",
+            t.mined.block_number,
+            t.mined.tx_hash,
+            t.mined.gas_used,
+            t.what
+        );
+    }
+    result?;
+    crate::outln!("executed {} of {} transactions through the Safe {}", sent.len(), batch.calls.len(), batch.safe);
+    Ok(())
 }
 
 fn market_path(g: &Global, network: &str) -> PathBuf {

@@ -717,9 +717,12 @@ impl Grant {
             let lo = cands.iter().map(|c| c.day).min().map_or(linear_lo, |m| m.min(linear_lo));
             if let Some(hi) = cands.iter().map(|c| c.day).max() {
                 cands.extend(month_ends_between(lo, hi).into_iter().map(plain));
+                // `as_of` is a row whenever the linear part may have moved by its end — its
+                // first day included: a schedule without a cliff vests from its start instant,
+                // so the start's own day already holds a partial amount.
                 if let Some(a) = as_of {
                     let a = calendar::to_day(a);
-                    if a > lo && a < hi {
+                    if a >= lo && a < hi {
                         cands.push(plain(a));
                     }
                 }

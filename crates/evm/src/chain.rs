@@ -201,7 +201,12 @@ impl Chain {
         let block = self.pending();
         self.evm.set_block(block_env(block));
         let tx = self.tx_env(from, TxKind::Call(to), data, U256::ZERO);
-        let result = self.evm.transact(tx).map_err(|e| ChainError::Refused { from, reason: e.to_string() })?;
+        // As a node's eth_call: a call may come from a contract (a Safe simulating its own call),
+        // which EIP-3607 forbids only for transactions; `apply` keeps the check.
+        self.evm.ctx.cfg.disable_eip3607 = true;
+        let result = self.evm.transact(tx);
+        self.evm.ctx.cfg.disable_eip3607 = false;
+        let result = result.map_err(|e| ChainError::Refused { from, reason: e.to_string() })?;
         match result.result {
             ExecutionResult::Success { output, .. } => Ok(output.into_data()),
             ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted { data: output }),

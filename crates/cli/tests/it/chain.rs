@@ -236,6 +236,122 @@ fn revocations_for_a_multisig_admin_are_written_as_a_safe_batch() {
     assert_eq!(selector, revoke_selector());
 }
 
+/// Three owner keys of a 2-of-3 Safe, written as key files: (key, file), in this order.
+fn owner_keys(dir: &Path) -> Vec<(tokencomp_chain::Key, PathBuf)> {
+    (1..=3)
+        .map(|i| {
+            let digest = alloy_primitives::keccak256(format!("tokencomp test safe owner {i}"));
+            let key = tokencomp_chain::Key::from_hex(&digest.to_string(), "a test owner").unwrap();
+            let file = dir.join(format!("owner-{i}.key"));
+            key.save(&file).unwrap();
+            (key, file)
+        })
+        .collect()
+}
+
+#[test]
+fn a_two_of_three_safe_admin_executes_the_revocation_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    let expected = reconcile(&demo, &key, &[]);
+    let data = ledger_only(&demo, dir.path(), "safe-exec");
+    let owners = owner_keys(dir.path());
+    let addresses: Vec<String> = owners.iter().map(|(k, _)| k.address().to_string()).collect();
+
+    // A threshold above the owners is refused; then the Safe is created on the company's chain.
+    let mut create = vec!["chain", "safe-create", "--threshold", "4"];
+    for a in &addresses {
+        create.extend(["--owner", a.as_str()]);
+    }
+    let err = fails(&data, Some(&key), &create, 2);
+    assert!(err.contains("a threshold of 4 for 3 owners"), "{err}");
+    create[3] = "2";
+    let out = ok(&data, Some(&key), &create);
+    let safe = out.strip_prefix("Safe ").and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
+    assert!(out.contains("(2 of 3 owners; 4 transactions)"), "{out}");
+    // Again: the same Safe, nothing sent.
+    assert!(ok(&data, Some(&key), &create).contains(&format!("Safe {safe} (2 of 3 owners; 0 transactions)")));
+
+    ok(&data, Some(&key), &["chain", "deploy", "--demo-token", "--admin", &safe]);
+    ok(&data, Some(&key), &["chain", "fund"]);
+    let batch = dir.path().join("revocations.json");
+    let out = ok(
+        &data,
+        Some(&key),
+        &["chain", "push-grants", "--label-wallets", "--at", BEFORE, "--unsigned", batch.to_str().unwrap()],
+    );
+    assert!(out.contains("revoked 0") && out.contains("3 admin actions"), "{out}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&batch).unwrap()).unwrap();
+    let revoke = file["transactions"][0]["data"].as_str().unwrap().parse::<alloy_primitives::Bytes>().unwrap();
+    let chain_file = data.join("chain/embedded.json");
+    let before = std::fs::read(&chain_file).unwrap();
+
+    // The operator key sending a revocation itself is refused by the contract's access control,
+    // naming the key and the admin role (zero).
+    {
+        let signer = tokencomp_chain::Key::from_hex(&key, "the demo key").unwrap();
+        let mut chain = tokencomp_chain::Embedded::open(&chain_file, 31337, 0).unwrap();
+        let manager = file["transactions"][0]["to"].as_str().unwrap().parse().unwrap();
+        let mut s = tokencomp_chain::ops::Session::new(&mut chain, &signer);
+        let err = s.send("revoke".into(), alloy_primitives::TxKind::Call(manager), revoke).unwrap_err().to_string();
+        assert!(err.contains("AccessControlUnauthorizedAccount"), "{err}");
+        assert!(err.to_lowercase().contains(&signer.address().to_string().to_lowercase()), "{err}");
+        assert!(err.contains(&format!("0x{}", "0".repeat(64))), "{err}");
+    }
+
+    // One owner's signature is below the threshold: the Safe refuses (GS020) and nothing is mined.
+    let exec = |keys: &[&PathBuf]| -> Vec<String> {
+        let mut args = vec!["chain".to_owned(), "safe-exec".to_owned(), batch.to_str().unwrap().to_owned()];
+        for k in keys {
+            args.extend(["--owner-key".to_owned(), k.to_str().unwrap().to_owned()]);
+        }
+        args
+    };
+    let args = exec(&[&owners[1].1]);
+    let err = fails(&data, Some(&key), &args.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert!(err.contains("GS020"), "{err}");
+    // Two signatures, one of them not an owner's: refused too (GS026).
+    let stranger = dir.path().join("stranger.key");
+    tokencomp_chain::Key::from_hex(&alloy_primitives::keccak256("stranger").to_string(), "x")
+        .unwrap()
+        .save(&stranger)
+        .unwrap();
+    let args = exec(&[&owners[1].1, &stranger]);
+    let err = fails(&data, Some(&key), &args.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert!(err.contains("GS026"), "{err}");
+    assert_eq!(std::fs::read(&chain_file).unwrap(), before, "a refused batch changed the chain");
+
+    // Two owners sign (given in any order): each revocation goes through Safe.execTransaction.
+    let args = exec(&[&owners[2].1, &owners[0].1]);
+    let out = ok(&data, Some(&key), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains(&format!("executed 3 of 3 transactions through the Safe {safe}")), "{out}");
+    let exec_hashes: Vec<String> =
+        out.lines().filter(|l| l.contains("nonce")).map(|l| l.split_whitespace().nth(2).unwrap().to_owned()).collect();
+    assert_eq!(exec_hashes.len(), 3, "{out}");
+    // Executed once: the revocations cannot be made again (the contract refuses a second one).
+    let err = fails(&data, Some(&key), &args.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert!(err.contains("GrantRevoked"), "{err}");
+
+    // The rest of the demo's steps: the chain reconciles clean, the revocations the Safe made
+    // matched to the ledger's forfeitures, amounts as in the demo's own chain.
+    ok(&data, Some(&key), &["chain", "post-withholding", "--label-wallets", "--at", BEFORE]);
+    ok(&data, Some(&key), &["chain", "release", "--label-wallets", "--at", THROUGH]);
+    let got = reconcile(&data, &key, &[]);
+    for list in ["missing_on_chain", "unexpected_on_chain", "amount_mismatch"] {
+        assert_eq!(count(&got, list), 0, "{list}: {:#}", got[list]);
+    }
+    assert_eq!(count(&got, "matched"), 537);
+    let revocations = |v: &Value| -> Vec<Value> {
+        v["matched"].as_array().unwrap().iter().filter(|i| i["kind"] == "revocation").cloned().collect()
+    };
+    let (ours, theirs) = (revocations(&got), revocations(&expected));
+    assert_eq!(ours.len(), 3);
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!((&a["grant"], &a["expected"], &a["on_chain"]), (&b["grant"], &b["expected"], &b["on_chain"]));
+        assert!(exec_hashes.iter().any(|h| a["tx_hash"] == h.as_str()), "{a} was not one of the Safe's transactions");
+    }
+}
+
 fn hex_ascii(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }

@@ -422,3 +422,26 @@ fn pull_forward_moves_a_stepped_linear_step_to_its_own_day() {
     assert_eq!(t.tranches.iter().map(|x| (x.date, units(x.amount))).collect::<Vec<_>>(), [(date(2000, 1, 19), 1)]);
     assert_eq!(vested_around(&g, &tz, date(2000, 1, 19)), (0, 1));
 }
+
+#[test]
+fn timeline_as_of_the_start_date_of_a_linear_schedule_without_a_cliff() {
+    // Found by crates/evm's stateful test. A stream of 86,400 units over 86,400 s from
+    // 2000-01-01T12:00:00Z (no cliff) vests one unit a second: at the end of 2000-01-01 (UTC),
+    // its last second 23:59:59, 43,199 have vested; the other 43,201 by the end on 01-02. The table starts at the start's day but only added `as_of` as a row
+    // strictly after it, so asked about 2000-01-01 its first row was 2000-01-02 (the end),
+    // `position` said 0, and the self-check refused: "the vesting table disagrees with direct
+    // evaluation".
+    let tz = TimeZone::UTC;
+    let linear = Linear::new(946_728_000, None, 946_814_400, 1, LinearModel::OpenZeppelin).expect("valid schedule");
+    let g = grant(86_400, Schedule::Linear(linear));
+    let t = g.timeline(&tz, Some(date(2000, 1, 1))).expect("timeline as of the start date");
+    check_sums(&t);
+    assert_eq!(units(t.position(date(2000, 1, 1)).vested), 43_199);
+    assert_eq!(
+        t.tranches.iter().map(|x| (x.date, units(x.amount))).collect::<Vec<_>>(),
+        [(date(2000, 1, 1), 43_199), (date(2000, 1, 2), 43_201)]
+    );
+    // The day before the start: nothing, and no row.
+    let t = g.timeline(&tz, Some(date(1999, 12, 31))).expect("timeline before the start");
+    assert_eq!(units(t.position(date(1999, 12, 31)).vested), 0);
+}

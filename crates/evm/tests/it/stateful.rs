@@ -229,12 +229,10 @@ impl Model {
             }
             Shape::Linear { delay, cliff, duration } => {
                 let t0 = start_of_day(start, &TimeZone::UTC).unwrap() + i64::from(*delay);
-                // No cliff is given to the engine as a cliff at the start (the same formula):
-                // without one, `Grant::timeline` asked about the start's own date fails its
-                // table check ("the vesting table disagrees with direct evaluation"), as the
-                // date is the table's lower bound and never becomes a row.
-                let cliff = t0 + i64::from(cliff.unwrap_or(0));
-                let l = Linear::new(t0, Some(cliff), t0 + i64::from(*duration), 1, LinearModel::OpenZeppelin);
+                // No cliff goes to the engine as none; the contract gets the start as its cliff
+                // (`input`), the same formula.
+                let cliff = cliff.map(|c| t0 + i64::from(c));
+                let l = Linear::new(t0, cliff, t0 + i64::from(*duration), 1, LinearModel::OpenZeppelin);
                 (Schedule::Linear(l.unwrap()), "UTC")
             }
         };
