@@ -10,4 +10,5 @@ mod ocf;
 mod payroll;
 mod props;
 mod rng;
+mod tokenomics;
 mod withholding;
