@@ -1,5 +1,7 @@
 //! The company file (TOML): `[company]`, `[token]`, `[[person]]`, `[[price]]`, `[[grant]]` with
-//! `[grant.schedule]`, `[[grant.performance]]` and `[[grant.event]]`.
+//! `[grant.schedule]`, `[[grant.performance]]` and `[[grant.event]]`, and `[tokenomics]` with its
+//! buckets (whose schedules are read exactly as a grant's, `start` defaulting to the TGE),
+//! emissions and burns.
 //!
 //! The file is read into a spanned tree (`toml::de::DeTable`) and validated field by field,
 //! so every problem in the file is reported at once with its line, column and field path;
