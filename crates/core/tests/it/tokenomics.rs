@@ -415,3 +415,23 @@ proptest! {
         prop_assert_eq!(unlocked, total);
     }
 }
+
+#[test]
+fn the_sample_companys_grants_fit_its_team_bucket_with_room_left() {
+    let sample = parse_company("company.toml", include_str!("../../../../examples/company.toml")).expect("sample");
+    let t = sample.tokenomics.expect("the sample has tokenomics");
+    let tz = &sample.company.time_zone;
+    let timelines: Vec<Timeline> =
+        sample.grants.iter().map(|g| g.grant.timeline(tz, None).expect("timeline")).collect();
+    let claimed: u128 = timelines.iter().map(|t| outstanding(t).expect("outstanding")).sum();
+    let b = team_budget(&t, claimed).expect("budget");
+    assert_eq!(b.excess(), TokenAmount::ZERO);
+    assert!(b.remaining > b.outstanding, "{b:?}");
+    // The TGE comes before the first grant.
+    assert!(sample.grants.iter().all(|g| g.grant_date > t.tge));
+    let p = project(&t, Some(&timelines), date(2028, 12, 31), tz).expect("projection");
+    assert!(p.months.iter().all(|m| m.circulating <= m.total_supply));
+    // The fee burn (250,000 a month from 2025-01-31) and 1.5% inflation both ran.
+    let last = p.months.last().expect("months");
+    assert!(last.burned >= 48 * 250_000 * 10u128.pow(18) && last.emitted > 0, "{last:?}");
+}
