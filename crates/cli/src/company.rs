@@ -1,6 +1,6 @@
 //! Loading a company into the ledger: `init`, `apply`, `import`, and single grant actions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -11,10 +11,12 @@ use tokencomp_core::canonical::{write_event, write_terms};
 use tokencomp_core::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms};
 use tokencomp_core::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
+use tokencomp_core::tokenomics;
+use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::{Company, Fact, FoldError};
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
-use tokencomp_store::{Appended, Store, StoreError};
+use tokencomp_store::{Appended, NewEvent, Store, StoreError, StoredEvent};
 
 use crate::schedule::{load_company_text, report};
 use crate::{BadInput, Global, bad_input};
@@ -51,11 +53,128 @@ pub fn load(store: &mut dyn Store) -> Result<Company> {
 /// written.
 pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
     let events: Vec<_> = facts.iter().map(|f| f.to_event(actor)).collect();
+    check_team_budget(store, &events, facts)?;
     match store.append(&events, Timestamp::now()) {
         Ok(a) => Ok(a),
         Err(e @ StoreError::Conflict { .. }) => Err(bad_input(e, &store.describe())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether a fact can change what grants claim from the team pool, or the pool itself.
+fn touches_budget(f: &Fact) -> bool {
+    matches!(
+        f,
+        Fact::GrantIssued { .. }
+            | Fact::GrantCorrected { .. }
+            | Fact::GrantEvent { .. }
+            | Fact::GrantEventReversed { .. }
+            | Fact::Tokenomics { .. }
+    )
+}
+
+/// Per grant, what it claims from the team pool: granted minus forfeited. A grant whose
+/// timeline cannot be built claims its whole amount.
+fn claims(c: &Company) -> BTreeMap<String, u128> {
+    let tz = &c.company.time_zone;
+    c.grants
+        .iter()
+        .map(|(id, r)| {
+            let g = &r.terms.grant;
+            let claim = g.timeline(tz, None).ok().and_then(|t| tokenomics::outstanding(&t));
+            (id.clone(), claim.unwrap_or(g.amount.base_units()))
+        })
+        .collect()
+}
+
+fn excess(c: &Company) -> u128 {
+    let Some(t) = &c.tokenomics else { return 0 };
+    let outstanding = claims(c).values().fold(0u128, |a, v| a.saturating_add(*v));
+    tokenomics::team_budget(t, outstanding).map_or(0, |b| b.excess().base_units())
+}
+
+/// The team budget, checked in one place for every command that records grants (init, apply,
+/// grant add, import grants, lifecycle events): the ledger as it would be after `events` is
+/// folded, and a batch that takes the grants further past the team bucket than they already
+/// were is refused (exit 2, nothing written), naming the first grant that crosses. A company
+/// without `[tokenomics]` has no budget.
+fn check_team_budget(store: &mut dyn Store, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+    if !facts.iter().any(touches_budget) {
+        return Ok(());
+    }
+    let before = store.events()?;
+    let mut ids: BTreeSet<String> = before.iter().map(|e| e.event.id.clone()).collect();
+    let mut after = before.clone();
+    let mut seq = before.last().map_or(0, |e| e.seq);
+    for e in events {
+        if ids.insert(e.id.clone()) {
+            seq += 1;
+            after.push(StoredEvent {
+                seq,
+                event: e.clone(),
+                recorded_at: Timestamp::UNIX_EPOCH,
+                prev_hash: String::new(),
+                hash: String::new(),
+            });
+        }
+    }
+    // A batch that does not fold is refused elsewhere or was never a budget question.
+    let Ok(new) = Company::fold(&after) else { return Ok(()) };
+    let Some(t) = &new.tokenomics else { return Ok(()) };
+    let old_excess = Company::fold(&before).map_or(0, |c| excess(&c));
+    let new_claims = claims(&new);
+    let total = new_claims.values().fold(0u128, |a, v| a.saturating_add(*v));
+    let budget = tokenomics::team_budget(t, total).map_err(|e| bad_input(e, "[tokenomics]"))?;
+    if budget.excess().base_units() == 0 || budget.excess().base_units() <= old_excess {
+        return Ok(());
+    }
+    let token = &new.token.token;
+    let fmt = |u: u128| format!("{} {}", token.format(TokenAmount::from_base_units(u)), token.symbol());
+    let allocation = budget.allocation.base_units();
+    let location = format!("team budget (tokenomics bucket `{}`)", budget.bucket);
+    let mut touched: Vec<&str> = Vec::new();
+    for f in facts {
+        let id = match f {
+            Fact::GrantIssued { grant, .. }
+            | Fact::GrantCorrected { grant, .. }
+            | Fact::GrantEvent { grant, .. }
+            | Fact::GrantEventReversed { grant, .. } => grant.as_str(),
+            _ => continue,
+        };
+        if !touched.contains(&id) {
+            touched.push(id);
+        }
+    }
+    let mut base = new_claims
+        .iter()
+        .filter(|(id, _)| !touched.contains(&id.as_str()))
+        .fold(0u128, |a, (_, v)| a.saturating_add(*v));
+    for id in touched {
+        let claim = new_claims.get(id).copied().unwrap_or(0);
+        if base.saturating_add(claim) > allocation {
+            return Err(bad_input(
+                format!(
+                    "grant `{id}` of {} would exceed the team budget: {} remain of the {} in bucket `{}` ({} already granted and not forfeited)",
+                    fmt(claim),
+                    fmt(allocation.saturating_sub(base)),
+                    fmt(allocation),
+                    budget.bucket,
+                    fmt(base)
+                ),
+                &location,
+            ));
+        }
+        base = base.saturating_add(claim);
+    }
+    Err(bad_input(
+        format!(
+            "the team bucket `{}` of {} is smaller than the {} already granted and not forfeited",
+            budget.bucket,
+            fmt(allocation),
+            fmt(total)
+        ),
+        &location,
+    ))
 }
 
 #[derive(Args, Debug)]
@@ -91,7 +210,14 @@ pub fn file_facts(file: &CompanyFile) -> Vec<Fact> {
     for g in &file.grants {
         facts.extend(grant_facts(g, &file.token.token));
     }
+    facts.extend(tokenomics_fact(file));
     facts
+}
+
+/// The `[tokenomics]` section as a fact, when the file has one.
+fn tokenomics_fact(file: &CompanyFile) -> Option<Fact> {
+    let t = file.tokenomics.as_ref()?;
+    Some(Fact::Tokenomics { terms: tokencomp_core::canonical::write_tokenomics(t, &file.token.token) })
 }
 
 pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
@@ -169,6 +295,7 @@ pub fn diff(company: &Company, file: &CompanyFile, file_name: &str) -> Result<Ve
             }
         }
     }
+    facts.extend(tokenomics_fact(file));
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("error: {p}\n  --> {file_name}");

@@ -1,4 +1,4 @@
-//! Canonical TOML for grants and their events: the company file's own format, written back.
+//! Canonical TOML for grants and their events, and for the `[tokenomics]` section: the company file's own format, written back.
 //!
 //! The ledger stores grant terms and lifecycle events in this form and reads them back through
 //! the same validating parser that reads company files, so what the ledger holds is always
@@ -10,13 +10,14 @@ use std::fmt::Write;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use tokencomp_money::Token;
+use tokencomp_money::{Token, TokenAmount};
 
 use crate::calendar;
 use crate::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms, parse_company};
 use crate::diag::Diagnostic;
 use crate::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
 use crate::schedule::{LinearModel, Period, Schedule};
+use crate::tokenomics::{BurnRule, EmissionRule, Tokenomics};
 
 fn q(s: &str) -> String {
     // TOML basic strings: escape backslashes, quotes and control characters.
@@ -244,6 +245,67 @@ pub fn write_event(e: &GrantEvent, token: &Token) -> String {
         }
     }
     out
+}
+
+/// The `[tokenomics]` section: buckets with resolved amounts (a `share` is written as the
+/// amount it came to) and explicit schedule starts, then emissions and burns.
+pub fn write_tokenomics(t: &Tokenomics, token: &Token) -> String {
+    let amount = |a: TokenAmount| q(&token.format(a));
+    let window = |out: &mut String, from: Date, to: Option<Date>| {
+        let _ = writeln!(out, "from = {from}");
+        if let Some(to) = to {
+            let _ = writeln!(out, "to = {to}");
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "[tokenomics]");
+    let _ = writeln!(out, "total_supply = {}", amount(t.total_supply));
+    let _ = writeln!(out, "tge = {}", t.tge);
+    for b in &t.buckets {
+        let _ = writeln!(out, "[[tokenomics.bucket]]");
+        let _ = writeln!(out, "id = {}", q(&b.id));
+        let _ = writeln!(out, "name = {}", q(&b.name));
+        let _ = writeln!(out, "kind = {}", q(b.kind.as_str()));
+        let _ = writeln!(out, "amount = {}", amount(b.amount));
+        schedule_table(&mut out, "tokenomics.bucket.schedule", &b.schedule, token);
+    }
+    for e in &t.emissions {
+        let _ = writeln!(out, "[[tokenomics.emission]]");
+        let _ = writeln!(out, "id = {}", q(&e.id));
+        match &e.rule {
+            EmissionRule::Inflation { annual_bps } => {
+                let _ = writeln!(out, "kind = \"inflation\"\nrate = {}", q(&format!("{}%", percent(*annual_bps))));
+            }
+            EmissionRule::Fixed { per_month } => {
+                let _ = writeln!(out, "kind = \"fixed\"\namount = {}", amount(*per_month));
+            }
+        }
+        window(&mut out, e.from, e.to);
+        let _ = writeln!(out, "into = {}", q(e.into.name()));
+    }
+    for b in &t.burns {
+        let _ = writeln!(out, "[[tokenomics.burn]]");
+        let _ = writeln!(out, "id = {}", q(&b.id));
+        match &b.rule {
+            BurnRule::Percent { monthly_bps } => {
+                let _ = writeln!(out, "kind = \"percent\"\nrate = {}", q(&format!("{}%", percent(*monthly_bps))));
+            }
+            BurnRule::Fixed { per_month } => {
+                let _ = writeln!(out, "kind = \"fixed\"\namount = {}", amount(*per_month));
+            }
+        }
+        window(&mut out, b.from, b.to);
+        let _ = writeln!(out, "of = {}", q(b.of.name()));
+    }
+    out
+}
+
+/// Reads a `[tokenomics]` section back with every check a company file gets.
+pub fn read_tokenomics(token: &Token, tz_name: &str, text: &str) -> Result<Tokenomics, Vec<Diagnostic>> {
+    let mut full = header(token, tz_name);
+    full.push_str(text);
+    let file: CompanyFile = parse_company("ledger", &full)?;
+    file.tokenomics.ok_or_else(|| vec![Diagnostic::new("ledger", None, "no [tokenomics] in the fragment")])
 }
 
 /// The `[company]`-less header that gives fragments their token and time zone.

@@ -1,5 +1,7 @@
 //! The company file (TOML): `[company]`, `[token]`, `[[person]]`, `[[price]]`, `[[grant]]` with
-//! `[grant.schedule]`, `[[grant.performance]]` and `[[grant.event]]`.
+//! `[grant.schedule]`, `[[grant.performance]]` and `[[grant.event]]`, and `[tokenomics]` with its
+//! buckets (whose schedules are read exactly as a grant's, `start` defaulting to the TGE),
+//! emissions and burns.
 //!
 //! The file is read into a spanned tree (`toml::de::DeTable`) and validated field by field,
 //! so every problem in the file is reported at once with its line, column and field path;
@@ -23,6 +25,7 @@ use crate::grant::{
     Trigger,
 };
 use crate::schedule::{Allocation, Calendar, Custom, DayOfMonth, Linear, LinearModel, Period, Schedule, check_date};
+use crate::tokenomics::{Bucket, BucketKind, Burn, BurnRule, Emission, EmissionRule, Target, Tokenomics};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PayFrequency {
@@ -300,6 +303,8 @@ pub struct CompanyFile {
     pub grants: Vec<GrantTerms>,
     /// `[[fx]]` rates (most come from `tokencomp import fx`).
     pub fx: Vec<FxRate>,
+    /// `[tokenomics]`, when the file has one.
+    pub tokenomics: Option<Tokenomics>,
 }
 
 impl CompanyFile {
@@ -346,13 +351,15 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
     check_unique(&mut cx, &root, "grant");
 
     let mut grants = Vec::new();
+    let mut tokenomics = None;
     // A bad [company] still lets the grants be checked (in UTC), so every error shows at once;
     // without a token there is no way to read amounts.
     let tz = company.as_ref().map_or(TimeZone::UTC, |c| c.time_zone.clone());
     // Without a valid token, grants are still checked; their amounts only for syntax.
     let fallback = Token::new("UNKNOWN", 0).ok();
     if let Some(env_token) = token.as_ref().map(|t| &t.token).or(fallback.as_ref()) {
-        let env = Env { tz: &tz, token: env_token, prices: &prices, amounts_known: token.is_some() };
+        let env =
+            Env { tz: &tz, token: env_token, prices: &prices, amounts_known: token.is_some(), default_start: None };
         let holders: BTreeSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
         for g in root.array_of_tables(&mut cx, "grant") {
             if let Some(terms) = read_grant(&mut cx, &env, &g) {
@@ -363,10 +370,15 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
                 grants.push(terms);
             }
         }
+        if let Some(t) = root.table(&mut cx, "tokenomics", false) {
+            tokenomics = read_tokenomics(&mut cx, &env, &t);
+        }
     }
 
     match (cx.diags.is_empty(), company, token) {
-        (true, Some(company), Some(token)) => Ok(CompanyFile { company, token, people, prices, grants, fx }),
+        (true, Some(company), Some(token)) => {
+            Ok(CompanyFile { company, token, people, prices, grants, fx, tokenomics })
+        }
         _ => {
             let mut d = cx.diags;
             d.sort_by_key(|d| (d.location.line, d.location.column));
@@ -397,6 +409,8 @@ struct Env<'a> {
     prices: &'a [Price],
     /// False when `[token]` itself is bad: amounts are then checked for syntax only.
     amounts_known: bool,
+    /// The `start` a schedule without one takes (a tokenomics bucket's: the TGE).
+    default_start: Option<Date>,
 }
 
 type Val<'i> = Spanned<DeValue<'i>>;
@@ -1079,7 +1093,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
     match kind {
         1 | 3 | 12 => {
             t.allow(cx, &["type", "start", "duration_months", "cliff_months", "day_of_month", "allocation"]);
-            let start = t.date(cx, "start", true);
+            let start = start_date(cx, env, t);
             let duration = t.u32(cx, "duration_months", true, 1..2761);
             let cliff = t.u32(cx, "cliff_months", false, 0..2761).unwrap_or(0);
             let rule = read_day_rule(cx, t);
@@ -1110,7 +1124,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
                 cx,
                 &["type", "start", "every_months", "installments", "cliff_installments", "day_of_month", "allocation"],
             );
-            let start = t.date(cx, "start", true);
+            let start = start_date(cx, env, t);
             let every = t.u32(cx, "every_months", true, 1..2761);
             let n = t.u32(cx, "installments", true, 1..2761);
             let cliff = t.u32(cx, "cliff_installments", false, 0..2761).unwrap_or(0);
@@ -1122,7 +1136,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
         }
         0 => {
             t.allow(cx, &["type", "start", "every_days", "installments", "cliff_installments", "allocation"]);
-            let start = t.date(cx, "start", true);
+            let start = start_date(cx, env, t);
             let every = t.u32(cx, "every_days", true, 1..36_501);
             let n = t.u32(cx, "installments", true, 1..100_001);
             let cliff = t.u32(cx, "cliff_installments", false, 0..100_001).unwrap_or(0);
@@ -1148,7 +1162,10 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
                     "cliff_unlock",
                 ],
             );
-            let start = t.instant(cx, "start", true, env.tz);
+            let start = match env.default_start {
+                Some(d) if t.get("start").is_none() => calendar::start_of_day(d, env.tz).ok(),
+                _ => t.instant(cx, "start", true, env.tz),
+            };
             let end = if t.get("end").is_some() {
                 t.instant(cx, "end", true, env.tz)
             } else {
@@ -1242,7 +1259,7 @@ fn read_schedule(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>, total: Option<
         }
         _ => {
             t.allow(cx, &["type", "start", "every_months", "weights", "allocation"]);
-            let start = t.date(cx, "start", true);
+            let start = start_date(cx, env, t);
             let every = t.u32(cx, "every_months", true, 1..2761);
             let weights = match t.get("weights").map(|v| (v.get_ref(), v.span())) {
                 Some((DeValue::Array(a), span)) => {
@@ -1289,6 +1306,189 @@ fn read_weight(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<u128> {
             }
         },
         _ => t.int(cx, "weight", true, 1..i64::MAX).and_then(|w| u128::try_from(w).ok()),
+    }
+}
+
+/// `[tokenomics]`: the supply, its buckets (which must add up to it exactly, one of them the
+/// team's), emissions and burns. See `crate::tokenomics` for what each rule means.
+fn read_tokenomics(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<Tokenomics> {
+    t.allow(cx, &["total_supply", "tge", "bucket", "emission", "burn"]);
+    let total = env.amount(cx, t, "total_supply", true);
+    if total.is_some_and(|a| a.is_zero()) {
+        cx.err(&t.field("total_supply"), t.span_of("total_supply"), "the total supply must be above zero");
+    }
+    let tge = t.date(cx, "tge", true);
+    let benv = Env { default_start: tge, ..*env };
+    let items = t.array_of_tables(cx, "bucket");
+    if items.is_empty() {
+        t.missing(cx, "bucket");
+    }
+    let kinds: Vec<(&str, BucketKind)> = BucketKind::ALL.iter().map(|k| (k.as_str(), *k)).collect();
+    let mut buckets = Vec::new();
+    let mut ok = true;
+    let mut seen = BTreeSet::new();
+    let mut teams = 0;
+    for b in &items {
+        b.allow(cx, &["id", "name", "kind", "amount", "share", "schedule"]);
+        let id = b.string(cx, "id");
+        if let Some(id) = &id
+            && !seen.insert(id.clone())
+        {
+            cx.err(&b.field("id"), b.span_of("id"), format!("bucket id `{id}` is used by an earlier bucket"));
+        }
+        let name = b.string(cx, "name");
+        let kind = b.choice(cx, "kind", &kinds, None);
+        if kind == Some(BucketKind::Team) {
+            teams += 1;
+            if teams > 1 {
+                cx.err(&b.field("kind"), b.span_of("kind"), "only one bucket may be of kind `team` (the grant budget)");
+            }
+        }
+        let amount = match (b.get("amount").is_some(), b.get("share").is_some()) {
+            (true, true) => {
+                cx.err(&b.field("share"), b.span_of("share"), "give a bucket an `amount` or a `share`, not both");
+                None
+            }
+            (false, false) => {
+                cx.err(
+                    &b.field("amount"),
+                    b.span.clone(),
+                    "a bucket needs an `amount` or a `share` of the total supply",
+                );
+                None
+            }
+            (true, false) => benv.amount(cx, b, "amount", true),
+            (false, true) => match (b.percent_bps(cx, "share", true, 10_000), total) {
+                (Some(bps), Some(total)) => {
+                    let units = mul_div_floor_exact(total.base_units(), bps);
+                    if units.is_none() && env.amounts_known {
+                        cx.err(
+                            &b.field("share"),
+                            b.span_of("share"),
+                            format!(
+                                "{}% of the total supply is not a whole number of base units",
+                                canonical_percent(bps)
+                            ),
+                        );
+                    }
+                    units.map(TokenAmount::from_base_units)
+                }
+                _ => None,
+            },
+        };
+        let schedule = match b.table(cx, "schedule", true) {
+            Some(s) => read_schedule(cx, &benv, &s, amount),
+            None => None,
+        };
+        match (id, name, kind, amount, schedule) {
+            (Some(id), Some(name), Some(kind), Some(amount), Some(schedule)) => {
+                buckets.push(Bucket { id, name, kind, amount, schedule });
+            }
+            _ => ok = false,
+        }
+    }
+    if teams == 0 && !items.is_empty() {
+        cx.err(&t.field("bucket"), t.span.clone(), "no bucket is of kind `team`: exactly one is the grant budget");
+    }
+    if let (true, Some(total)) = (ok && env.amounts_known && !buckets.is_empty(), total) {
+        let sum = buckets.iter().try_fold(0u128, |a, b| a.checked_add(b.amount.base_units()));
+        let fmt = |u: u128| env.token.format(TokenAmount::from_base_units(u));
+        let problem = match sum {
+            None => Some("the buckets add up to more than 2^128 base units".to_owned()),
+            Some(s) if s < total.base_units() => Some(format!(
+                "the buckets add up to {} {sym}, {} {sym} less than the total supply of {} {sym}",
+                fmt(s),
+                fmt(total.base_units() - s),
+                fmt(total.base_units()),
+                sym = env.token.symbol()
+            )),
+            Some(s) if s > total.base_units() => Some(format!(
+                "the buckets add up to {} {sym}, {} {sym} more than the total supply of {} {sym}",
+                fmt(s),
+                fmt(s - total.base_units()),
+                fmt(total.base_units()),
+                sym = env.token.symbol()
+            )),
+            Some(_) => None,
+        };
+        if let Some(p) = problem {
+            cx.err(&t.field("bucket"), t.span_of("bucket"), p);
+        }
+    }
+    let ids: BTreeSet<String> = buckets.iter().map(|b| b.id.clone()).collect();
+    let target = |cx: &mut Cx<'_>, e: &Tbl<'_, '_>, key: &str| -> Option<Target> {
+        let (s, span) = e.str(cx, key, true)?;
+        if s == "circulating" {
+            Some(Target::Circulating)
+        } else if ids.contains(s) || !ok {
+            Some(Target::Bucket(s.to_owned()))
+        } else {
+            cx.err(&e.field(key), span, format!("`{s}` is neither `circulating` nor a bucket id"));
+            None
+        }
+    };
+    let window = |cx: &mut Cx<'_>, e: &Tbl<'_, '_>| -> Option<(Date, Option<Date>)> {
+        let from = e.date(cx, "from", true);
+        let to = e.date(cx, "to", false);
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            cx.err(&e.field("to"), e.span_of("to"), format!("`to` ({t}) is before `from` ({f})"));
+            return None;
+        }
+        Some((from?, to))
+    };
+    let mut emissions = Vec::new();
+    for e in t.array_of_tables(cx, "emission") {
+        e.allow(cx, &["id", "kind", "rate", "amount", "from", "to", "into"]);
+        let id = e.string(cx, "id");
+        let rule = match e.choice(cx, "kind", &[("inflation", true), ("fixed", false)], None) {
+            Some(true) => {
+                e.percent_bps(cx, "rate", true, 10_000).map(|annual_bps| EmissionRule::Inflation { annual_bps })
+            }
+            Some(false) => benv.amount(cx, &e, "amount", true).map(|per_month| EmissionRule::Fixed { per_month }),
+            None => None,
+        };
+        let w = window(cx, &e);
+        let into = target(cx, &e, "into");
+        if let (Some(id), Some(rule), Some((from, to)), Some(into)) = (id, rule, w, into) {
+            emissions.push(Emission { id, rule, from, to, into });
+        }
+    }
+    let mut burns = Vec::new();
+    for e in t.array_of_tables(cx, "burn") {
+        e.allow(cx, &["id", "kind", "rate", "amount", "from", "to", "of"]);
+        let id = e.string(cx, "id");
+        let rule = match e.choice(cx, "kind", &[("percent", true), ("fixed", false)], None) {
+            Some(true) => e.percent_bps(cx, "rate", true, 10_000).map(|monthly_bps| BurnRule::Percent { monthly_bps }),
+            Some(false) => benv.amount(cx, &e, "amount", true).map(|per_month| BurnRule::Fixed { per_month }),
+            None => None,
+        };
+        let w = window(cx, &e);
+        let of = target(cx, &e, "of");
+        if let (Some(id), Some(rule), Some((from, to)), Some(of)) = (id, rule, w, of) {
+            burns.push(Burn { id, rule, from, to, of });
+        }
+    }
+    Some(Tokenomics { total_supply: total?, tge: tge?, buckets, emissions, burns }).filter(|_| ok)
+}
+
+/// `total × bps / 10 000` when it is exact (compared in 256 bits).
+fn mul_div_floor_exact(total: u128, bps: u32) -> Option<u128> {
+    use ruint::aliases::U256;
+    let q = tokencomp_money::mul_div_floor(total, u128::from(bps), 10_000)?;
+    (U256::from(q) * U256::from(10_000u32) == U256::from(total) * U256::from(bps)).then_some(q)
+}
+
+fn canonical_percent(bps: u32) -> String {
+    crate::canonical::percent(bps)
+}
+
+/// A schedule's `start` date, or the environment's default when it has none.
+fn start_date(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<Date> {
+    match env.default_start {
+        Some(d) if t.get("start").is_none() => Some(d),
+        _ => t.date(cx, "start", true),
     }
 }
 

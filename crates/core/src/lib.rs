@@ -21,6 +21,7 @@ pub mod rules;
 pub mod schedule;
 pub mod settle;
 pub mod statements;
+pub mod tokenomics;
 pub mod withholding;
 
 pub use grant::{

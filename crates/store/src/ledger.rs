@@ -15,7 +15,9 @@
 //!   later run records only differences, as new or reversing entries);
 //! - `period:<id>`: the period's run is complete (written in the same transaction);
 //! - `sale:<id>`: a sale of tokens from a person's wallet (the amount column is the amount sold);
-//! - `payroll:<period>:closed`: the period's payroll export, frozen.
+//! - `payroll:<period>:closed`: the period's payroll export, frozen;
+//! - `tokenomics:<hash>`: the `[tokenomics]` section, addressed by content (a changed section
+//!   is a new event; the latest wins; read back through the company-file parser like grants).
 //!
 //! Keys added after the first ledgers (the company's policy, a person's salary and wallet, a
 //! price's volume) are written only when they are set, and read as their defaults when absent:
@@ -38,6 +40,7 @@ use tokencomp_core::company::{
 };
 use tokencomp_core::diag::Diagnostic;
 use tokencomp_core::fmv::TwapPoint;
+use tokencomp_core::tokenomics::Tokenomics;
 use tokencomp_core::{ForfeitReason, VestReason, canonical};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 
@@ -202,6 +205,11 @@ pub enum Fact {
         rows: String,
         digest: String,
     },
+    /// The `[tokenomics]` section as canonical TOML (`canonical::write_tokenomics`); the latest
+    /// recorded one is the company's.
+    Tokenomics {
+        terms: String,
+    },
 }
 
 fn short_hash(s: &str) -> String {
@@ -296,6 +304,10 @@ impl Fact {
             Fact::PayrollClosed { period, rows, digest } => {
                 let v = json!({"period": period, "rows": rows, "digest": digest});
                 (format!("payroll:{period}:closed"), "payroll.closed", format!("payroll:{period}"), v, None)
+            }
+            Fact::Tokenomics { terms } => {
+                let v = json!({"terms": terms});
+                (format!("tokenomics:{}", short_hash(terms)), "tokenomics", "tokenomics".to_owned(), v, None)
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
@@ -466,6 +478,8 @@ pub struct Company {
     pub recognized: BTreeMap<(String, Date, VestReason), u128>,
     pub forfeits_recognized: BTreeMap<(String, Date, ForfeitReason), u128>,
     pub periods_run: BTreeSet<String>,
+    /// The latest recorded `[tokenomics]`, when any.
+    pub tokenomics: Option<Tokenomics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -656,6 +670,7 @@ impl Company {
         let mut recognized: BTreeMap<(String, Date, VestReason), u128> = BTreeMap::new();
         let mut forfeits: BTreeMap<(String, Date, ForfeitReason), u128> = BTreeMap::new();
         let mut periods = BTreeSet::new();
+        let mut tokenomics: Option<(String, i64)> = None;
         for e in events {
             let v: Value = serde_json::from_str(&e.event.payload).map_err(|x| bad(e, x.to_string()))?;
             match e.event.kind.as_str() {
@@ -778,6 +793,7 @@ impl Company {
                 "period.run" => {
                     periods.insert(s(&v, "period", e)?.to_owned());
                 }
+                "tokenomics" => tokenomics = Some((s(&v, "terms", e)?.to_owned(), e.seq)),
                 other => return Err(bad(e, format!("unknown kind `{other}`"))),
             }
         }
@@ -789,7 +805,15 @@ impl Company {
                 .map_err(|d| FoldError::Bad { seq: issued_seq, id: format!("grant:{id}"), reason: render(&d) })?;
             grants.insert(id, GrantRecord { terms_toml, events, terms, issued_seq });
         }
+        let tokenomics = match tokenomics {
+            None => None,
+            Some((toml, seq)) => Some(
+                canonical::read_tokenomics(&token.token, &company.time_zone_name, &toml)
+                    .map_err(|d| FoldError::Bad { seq, id: "tokenomics".into(), reason: render(&d) })?,
+            ),
+        };
         Ok(Company {
+            tokenomics,
             company,
             token,
             people,

@@ -7,3 +7,4 @@ mod ledger;
 mod ops;
 mod schedule;
 mod tidy;
+mod tokenomics;

@@ -12,4 +12,5 @@ mod ocf;
 mod payroll;
 mod props;
 mod rng;
+mod tokenomics;
 mod withholding;
