@@ -9,6 +9,7 @@ mod compliance;
 mod demo;
 mod ops;
 mod queries;
+mod risk;
 mod schedule;
 // Charts for the tokenomics, simulate and fairness commands, written in parallel.
 #[allow(dead_code)]
@@ -93,6 +94,11 @@ enum Command {
     /// reconcile (the embedded chain by default, `--rpc URL` for a node).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
+    /// The token's supply by month from `[tokenomics]`: buckets, emissions, burns, the unlock
+    /// calendar and the team budget, with SVG charts.
+    Tokenomics(risk::TokenomicsArgs),
+    /// Grant value across hire cohorts: Gini, max/min, and who is furthest from their cohort.
+    Fairness(risk::FairnessArgs),
     /// Check the ledger's hash chain.
     VerifyLedger,
     /// Write the ledger, chain state and keys to one file.
@@ -162,6 +168,8 @@ fn main() -> ExitCode {
         Command::Books(args) => compliance::books(g, args),
         Command::Rollforward(args) => compliance::rollforward(g, args),
         Command::TaxReport(args) => compliance::tax_report(g, args),
+        Command::Tokenomics(args) => risk::tokenomics(g, args),
+        Command::Fairness(args) => risk::fairness_cmd(g, args),
         Command::VerifyLedger => ops::verify(g),
         Command::Backup(args) => ops::backup(g, args),
         Command::Restore(args) => ops::restore(g, args),

@@ -5,6 +5,7 @@ mod compliance;
 mod crash;
 mod ledger;
 mod ops;
+mod risk;
 mod schedule;
 mod tidy;
 mod tokenomics;

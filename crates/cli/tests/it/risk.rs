@@ -1,0 +1,110 @@
+//! `tokenomics`, `fairness` and `simulate` through the binary, on the sample company: the
+//! JSON agrees with itself and with the ledger, the charts are written, nothing is recorded.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tokencomp_money::Decimal;
+
+use crate::ledger::Company;
+
+fn demo() -> Company {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    c
+}
+
+fn u(v: &Value) -> u128 {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not base units: {v}"))
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not a decimal: {v}"))
+}
+
+fn svg_ok(path: &std::path::Path) -> String {
+    let s = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{}", path.display());
+    s
+}
+
+#[test]
+fn tokenomics_projection_agrees_with_the_ledger_and_writes_its_charts() {
+    let c = demo();
+    let before = c.dump();
+    let j = c.json(&["tokenomics", "--through", "2028-09-30", "--json"]);
+    assert_eq!(c.dump(), before, "a report records nothing");
+    let total = u(&j["total_supply"]);
+    let buckets: u128 = j["buckets"].as_array().unwrap().iter().map(|b| u(&b["amount"])).sum();
+    assert_eq!(buckets, total, "buckets add up to the supply");
+
+    // The team budget's outstanding equals what the grants claim: granted minus forfeited.
+    let grants = c.json(&["grants", "--as-of", "2028-09-30", "--json"]);
+    let claimed: u128 =
+        grants["grants"].as_array().unwrap().iter().map(|g| u(&g["granted"]) - u(&g["forfeited"])).sum();
+    let b = &j["team_budget"];
+    assert_eq!(u(&b["outstanding"]), claimed);
+    assert_eq!(u(&b["allocation"]), u(&b["outstanding"]) + u(&b["remaining"]));
+
+    let months = j["months"].as_array().unwrap();
+    assert_eq!(months.first().unwrap()["date"], "2023-09-30");
+    assert_eq!(months.last().unwrap()["date"], "2028-09-30");
+    let mut unlocked_before: BTreeMap<String, u128> = BTreeMap::new();
+    for m in months {
+        assert!(u(&m["circulating"]) <= u(&m["total_supply"]), "{m}");
+        assert_eq!(u(&m["total_supply"]), total + u(&m["emitted"]) - u(&m["burned"]), "{m}");
+        // The calendar's unlocks of the month are the buckets' increases.
+        for bk in m["buckets"].as_array().unwrap() {
+            let id = bk["id"].as_str().unwrap().to_owned();
+            let now = u(&bk["unlocked"]);
+            let prev = unlocked_before.insert(id.clone(), now).unwrap_or(0);
+            let listed: u128 = j["unlock_calendar"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["date"] == m["date"] && x["bucket"] == id.as_str())
+                .map(|x| u(&x["amount"]))
+                .sum();
+            assert_eq!(listed, now - prev, "{id} at {}", m["date"]);
+        }
+    }
+    let charts = c.data().join("charts");
+    assert!(svg_ok(&charts.join("supply.svg")).contains("circulating"));
+    assert!(svg_ok(&charts.join("unlocks.svg")).contains("investors"));
+}
+
+#[test]
+fn tokenomics_without_a_section_is_bad_input() {
+    let c = Company::new();
+    let f = c.write("c.toml", "[company]\nname = \"X\"\ntime_zone = \"UTC\"\n[token]\nsymbol = \"X\"\ndecimals = 0\n");
+    c.ok(&["init", &f]);
+    c.refused(&["tokenomics"], &["no [tokenomics] section"]);
+}
+
+#[test]
+fn fairness_cohorts_cover_everyone_with_a_grant() {
+    let c = demo();
+    let j = c.json(&["fairness", "--as-of", "2026-10-31", "--json", "--top", "2"]);
+    assert_eq!(j["price"]["date"], "2026-10-31");
+    let people = j["people"].as_array().unwrap();
+    let grants = c.json(&["grants", "--as-of", "2026-10-31", "--json"]);
+    let holders: std::collections::BTreeSet<&str> =
+        grants["grants"].as_array().unwrap().iter().map(|g| g["holder"].as_str().unwrap()).collect();
+    assert_eq!(people.len(), holders.len());
+    let in_cohorts: u64 = j["cohorts"].as_array().unwrap().iter().map(|c| c["today"]["count"].as_u64().unwrap()).sum();
+    assert_eq!(in_cohorts as usize, people.len());
+    let total: Decimal = people.iter().map(|p| dec(&p["today_usd"])).sum();
+    assert_eq!(total, dec(&j["company"]["today"]["total"]));
+    let gini = dec(&j["company"]["today"]["gini"]);
+    assert!(gini > Decimal::ZERO && gini < Decimal::ONE, "{gini}");
+    assert_eq!(j["most_over"].as_array().unwrap().len(), 2);
+    assert_eq!(j["most_under"].as_array().unwrap().len(), 2);
+    // The most over-compensated sits furthest above their cohort's median.
+    let top = dec(&j["most_over"][0]["to_cohort_median"]);
+    assert!(people.iter().filter_map(|p| p["to_cohort_median"].as_str()).all(|r| r.parse::<Decimal>().unwrap() <= top));
+    let by_year = c.json(&["fairness", "--as-of", "2026-10-31", "--json", "--by", "year", "--no-charts"]);
+    assert!(by_year["cohorts"].as_array().unwrap().len() < j["cohorts"].as_array().unwrap().len());
+    let chart = svg_ok(&c.data().join("charts/fairness.svg"));
+    // One point per person; the legend's swatches are the other circles.
+    assert_eq!(chart.matches("<circle").count() - chart.matches("<circle class=\"swatch\"").count(), people.len());
+}
