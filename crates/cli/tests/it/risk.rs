@@ -1,6 +1,8 @@
 //! `tokenomics`, `fairness` and `simulate` through the binary, on the sample company: the
 //! JSON agrees with itself and with the ledger, the charts are written, nothing is recorded.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -92,7 +94,7 @@ fn fairness_cohorts_cover_everyone_with_a_grant() {
         grants["grants"].as_array().unwrap().iter().map(|g| g["holder"].as_str().unwrap()).collect();
     assert_eq!(people.len(), holders.len());
     let in_cohorts: u64 = j["cohorts"].as_array().unwrap().iter().map(|c| c["today"]["count"].as_u64().unwrap()).sum();
-    assert_eq!(in_cohorts as usize, people.len());
+    assert_eq!(usize::try_from(in_cohorts).unwrap(), people.len());
     let total: Decimal = people.iter().map(|p| dec(&p["today_usd"])).sum();
     assert_eq!(total, dec(&j["company"]["today"]["total"]));
     let gini = dec(&j["company"]["today"]["gini"]);
