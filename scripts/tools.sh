@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The independent accounting tools our exports are checked against: hledger (Debian's package,
 # 1.25 on bookworm) and a Python virtual environment in target/tools-venv with beancount 3,
-# beanquery and rp2 at pinned versions.
+# beanquery and rp2 at pinned versions, and numpy and QuantLib (the peers of the risk crate's
+# simulate bench, scripts/risk_peers.py; binary wheels for CPython 3.11 on linux x86_64).
 #
 # Sourced by scripts/test:   source scripts/tools.sh; tools_start
 # Or run around a command:   scripts/tools.sh cargo test -p tokencomp-core --test it books
@@ -10,7 +11,8 @@
 # sudo; python3-venv too when `python3 -m venv` cannot make an environment), pip-installs the
 # pinned packages only when the venv does not already hold exactly those versions, and exports
 # TOKENCOMP_TEST_VENV (the venv's directory; tests run its bin/bean-check, bin/bean-query,
-# bin/python …). When everything is present it only checks versions: well under a second.
+# bin/python …; the risk bench runs risk_peers.py with it). When everything is present it only
+# checks versions: well under a second.
 
 # Pinned: the versions the differential tests were written and run against. Change them here
 # and nowhere else.
@@ -18,6 +20,8 @@ TOOLS_PIP_PINS=(
   "beancount==3.2.3"
   "beanquery==0.2.0"
   "rp2==1.7.2"
+  "numpy==2.4.6"
+  "QuantLib==1.44"
 )
 
 # shellcheck source=scripts/lib.sh
