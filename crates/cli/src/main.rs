@@ -11,8 +11,6 @@ mod ops;
 mod queries;
 mod risk;
 mod schedule;
-// Charts for the tokenomics, simulate and fairness commands, written in parallel.
-#[allow(dead_code)]
 mod svg;
 
 use std::path::PathBuf;
@@ -97,6 +95,10 @@ enum Command {
     /// The token's supply by month from `[tokenomics]`: buckets, emissions, burns, the unlock
     /// calendar and the team budget, with SVG charts.
     Tokenomics(risk::TokenomicsArgs),
+    /// What a package is worth under volatility (GBM, Merton or bootstrap Monte Carlo), the
+    /// floor's cost as a strip of puts, the liquidity illusion of selling unlocks into a pool,
+    /// and token vs equity.
+    Simulate(risk::SimulateArgs),
     /// Grant value across hire cohorts: Gini, max/min, and who is furthest from their cohort.
     Fairness(risk::FairnessArgs),
     /// Check the ledger's hash chain.
@@ -169,6 +171,7 @@ fn main() -> ExitCode {
         Command::Rollforward(args) => compliance::rollforward(g, args),
         Command::TaxReport(args) => compliance::tax_report(g, args),
         Command::Tokenomics(args) => risk::tokenomics(g, args),
+        Command::Simulate(args) => risk::simulate(g, args),
         Command::Fairness(args) => risk::fairness_cmd(g, args),
         Command::VerifyLedger => ops::verify(g),
         Command::Backup(args) => ops::backup(g, args),

@@ -8,6 +8,7 @@
 // Token amounts become floats for charts and for the simulation's inputs only.
 #![allow(clippy::float_arithmetic)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -465,6 +466,422 @@ pub fn fairness_cmd(g: &Global, args: &FairnessArgs) -> Result<()> {
         }
         .render();
         let path = write_chart(&dir, "fairness.svg", chart)?;
+        if !args.json {
+            outln!("\nchart: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// simulate
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// The person whose package is valued (default: the company view: every floor and the
+    /// team's unlocks).
+    #[arg(long)]
+    pub person: Option<String>,
+    /// Simulate from the end of this day (default: today); the spot is the last close on or
+    /// before it and the history is every close up to it.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The price model: gbm, merton (jump-diffusion) or bootstrap (resampled history).
+    #[arg(long, default_value = "gbm", value_parser = ["gbm", "merton", "bootstrap"])]
+    pub model: String,
+    /// Annual drift (default 0: the history's drift is shown, not used, because a few years of
+    /// a token's prices say little about its future drift; its standard error shows how little).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub mu: f64,
+    /// Annual volatility (default: estimated from the price history).
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Merton: jumps per year.
+    #[arg(long, default_value_t = 1.0)]
+    pub jump_intensity: f64,
+    /// Merton: mean of the log jump size.
+    #[arg(long, default_value_t = -0.1, allow_hyphen_values = true)]
+    pub jump_mean: f64,
+    /// Merton: standard deviation of the log jump size.
+    #[arg(long, default_value_t = 0.25)]
+    pub jump_std: f64,
+    /// Bootstrap: days per resampled block.
+    #[arg(long, default_value_t = 5)]
+    pub block: usize,
+    /// Monte Carlo paths.
+    #[arg(long, default_value_t = 20_000)]
+    pub paths: usize,
+    /// Seed: the same seed gives the same numbers on any machine and thread count.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// A flat tax rate on everything realized (e.g. 0.35), for after-tax values.
+    #[arg(long)]
+    pub tax_rate: Option<f64>,
+    /// Report the probability that the package realizes less than this many USD.
+    #[arg(long)]
+    pub below: Option<f64>,
+    /// Risk-free rate for pricing the floor (annual, continuously compounded).
+    #[arg(long, default_value_t = 0.04)]
+    pub rate: f64,
+    /// Depth of the token/USD pool sold into: USD on its quote side (default 2,000,000), and
+    /// tokens on the other at the spot.
+    #[arg(long, default_value = "2000000")]
+    pub pool_usd: String,
+    /// The pool's fee in basis points (Uniswap V2: 30).
+    #[arg(long, default_value_t = 30)]
+    pub fee_bps: u32,
+    /// Between months, arbitrage restores this share of the price move (0 = none, the worst
+    /// case; 10000 = all of it).
+    #[arg(long, default_value_t = 0)]
+    pub recovery_bps: u32,
+    /// Token vs equity: the equity's annual volatility.
+    #[arg(long, default_value_t = 0.6)]
+    pub equity_sigma: f64,
+    /// Token vs equity: the equity's annual drift.
+    #[arg(long, default_value_t = 0.15)]
+    pub equity_mu: f64,
+    /// Token vs equity: years until an exit.
+    #[arg(long, default_value_t = 6.0)]
+    pub exit_years: f64,
+    /// Token vs equity: probability the exit happens.
+    #[arg(long, default_value_t = 0.5)]
+    pub exit_probability: f64,
+    /// Token vs equity: ordinary income rate on tokens at vest.
+    #[arg(long, default_value_t = 0.37)]
+    pub ordinary_rate: f64,
+    /// Token vs equity: capital gains rate on equity at exit.
+    #[arg(long, default_value_t = 0.2)]
+    pub capital_gains_rate: f64,
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub charts: ChartArgs,
+}
+
+/// A future vest of the simulated package, exact, with its floor share.
+struct FutureVest {
+    date: Date,
+    grant: String,
+    units: u128,
+    /// The grant's floor spread in proportion to units (USD), when it has one.
+    floor: Option<Decimal>,
+}
+
+/// The vests after `as_of` of `grants` (all grants when `person` is `None`).
+fn future_vests(c: &Company, tl: &BTreeMap<String, Timeline>, as_of: Date, person: Option<&str>) -> Vec<FutureVest> {
+    let mut out = Vec::new();
+    for (id, rec) in &c.grants {
+        if person.is_some_and(|p| rec.terms.grant.holder != p) {
+            continue;
+        }
+        let t = &tl[id];
+        let granted = t.granted.base_units();
+        for tr in t.tranches.iter().filter(|tr| tr.date > as_of) {
+            let units = tr.amount.base_units();
+            // Display and simulation input only: the exact share is payroll's `floor_share`.
+            let floor = rec.terms.policy.floor.filter(|_| granted > 0).map(|f| {
+                f * Decimal::from(u64::try_from(units / c.token.token.one()).unwrap_or(u64::MAX))
+                    / Decimal::from(u64::try_from(granted / c.token.token.one()).unwrap_or(u64::MAX)).max(Decimal::ONE)
+            });
+            out.push(FutureVest { date: tr.date, grant: id.clone(), units, floor });
+        }
+    }
+    out.sort_by(|a, b| a.date.cmp(&b.date).then(a.grant.cmp(&b.grant)));
+    out
+}
+
+fn years_between(from: Date, to: Date) -> f64 {
+    let days = tokencomp_core::calendar::to_day(to) - tokencomp_core::calendar::to_day(from);
+    f64::from(days) / tokencomp_risk::DAYS_PER_YEAR
+}
+
+fn bar(quiet: bool, stages: u64) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(stages);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b.set_prefix("simulate");
+    b
+}
+
+fn usd(x: f64) -> String {
+    let r = x.round();
+    let neg = r < 0.0;
+    let digits = format!("{:.0}", r.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
+    use tokencomp_core::amm::{self, Pool, Recovery};
+    use tokencomp_risk::{Bootstrap, Gbm, Merton, Model, Package, Vest};
+
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let tz = &company.company.time_zone;
+    let token = &company.token.token;
+    let as_of = parse_as_of(args.as_of.as_deref(), tz, None)?;
+    if let Some(p) = &args.person
+        && !company.people.contains_key(p)
+    {
+        return Err(bad_input(format!("no person has id `{p}`"), "--person"));
+    }
+    if args.paths == 0 {
+        return Err(bad_input("at least one path is needed", "--paths"));
+    }
+    let (spot_day, spot) = close_on_or_before(&company, as_of)
+        .ok_or_else(|| bad_input(format!("no USD close on or before {as_of}"), "--as-of"))?;
+    let closes: Vec<f64> = company
+        .prices
+        .range((Currency::USD, Date::MIN)..=(Currency::USD, as_of))
+        .map(|(_, p)| decimal_f64(*p))
+        .collect();
+    let est = tokencomp_risk::estimate(&closes).map_err(|e| bad_input(format!("price history: {e}"), "prices"))?;
+    let mu = args.mu;
+    let sigma = args.sigma.unwrap_or(est.sigma);
+    let bad = |e: tokencomp_risk::RiskError, flag: &str| bad_input(e, flag);
+    let model = match args.model.as_str() {
+        "merton" => Model::Merton(
+            Merton::new(mu, sigma, args.jump_intensity, args.jump_mean, args.jump_std)
+                .map_err(|e| bad(e, "--model merton"))?,
+        ),
+        "bootstrap" => Model::Bootstrap(Bootstrap::from_closes(&closes, args.block).map_err(|e| bad(e, "--block"))?),
+        _ => Model::Gbm(Gbm::new(mu, sigma).map_err(|e| bad(e, "--mu/--sigma"))?),
+    };
+    let s0 = decimal_f64(spot);
+    let tl = timelines(&company, as_of)?;
+    let vests = future_vests(&company, &tl, as_of, args.person.as_deref());
+    let pb = bar(args.quiet || args.json, if args.person.is_some() { 4 } else { 2 });
+
+    // The pool: `pool_usd` of USDC (6 decimals) against tokens at the spot.
+    let usdc = Token::new("USDC", 6).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pool_usd: Decimal = args
+        .pool_usd
+        .parse()
+        .ok()
+        .filter(|d: &Decimal| *d > Decimal::ZERO)
+        .ok_or_else(|| bad_input(format!("`{}` is not a positive USD amount", args.pool_usd), "--pool-usd"))?;
+    let quote_units = usdc.parse(&pool_usd.round_dp(6).to_string()).map_err(|e| bad_input(e, "--pool-usd"))?;
+    let pool_tokens =
+        tokencomp_money::tokens_for_value(token, pool_usd, spot).map_err(|e| bad_input(e, "--pool-usd"))?;
+    let pool = Pool::new(pool_tokens.base_units(), quote_units.base_units(), args.fee_bps)
+        .map_err(|e| bad_input(e, "--fee-bps / --pool-usd"))?;
+    let recovery = Recovery { restore_bps: args.recovery_bps };
+    pb.set_message("liquidity");
+    let unlocks: Vec<(Date, u128)> = vests.iter().map(|v| (v.date, v.units)).collect();
+    let sales = if unlocks.is_empty() {
+        None
+    } else {
+        Some(amm::sell_unlocks(&pool, &unlocks, 1, recovery).map_err(|e| bad_input(e, "--recovery-bps"))?)
+    };
+    let liquidity = match &sales {
+        Some(s) => {
+            let ill = s.illusion().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let q = |u: u128| amm::quote_to_decimal(&usdc, u).map(|d| d.to_string()).unwrap_or_default();
+            json!({"pool": {"tokens": pool.token_reserve.to_string(), "usd": q(pool.quote_reserve), "fee_bps": pool.fee_bps},
+                   "recovery_bps": args.recovery_bps, "months": s.months.len(),
+                   "tokens": s.tokens.to_string(), "paper_value_usd": q(ill.paper_value),
+                   "realizable_usd": q(ill.realizable), "illusion_usd": q(ill.shortfall), "illusion_share": ill.share.to_string()})
+        }
+        None => Value::Null,
+    };
+    pb.inc(1);
+
+    // The floor: a strip of puts over every future vest with a floor.
+    pb.set_message("floor");
+    let sim_vests: Vec<Vest> = vests
+        .iter()
+        .map(|v| Vest {
+            time: years_between(as_of, v.date).max(0.0),
+            tokens: tokens_f64(token, v.units),
+            floor: v.floor.map(decimal_f64),
+        })
+        .collect();
+    let floored: Vec<Vest> = sim_vests.iter().filter(|v| v.floor.is_some()).copied().collect();
+    let floor = if floored.is_empty() {
+        None
+    } else {
+        Some(
+            tokencomp_risk::floor::floor_cost(&floored, &model, s0, args.rate, args.paths, args.seed)
+                .map_err(|e| bad(e, "--rate"))?,
+        )
+    };
+    pb.inc(1);
+
+    // One person's package and token vs equity.
+    let mut package = None;
+    let mut comparison = None;
+    if let Some(pid) = &args.person {
+        pb.set_message("package");
+        let person = &company.people[pid];
+        let salary = person.salary.map(decimal_f64).unwrap_or(0.0);
+        let horizon = sim_vests.last().map_or(1.0, |v| v.time.max(1.0 / 12.0));
+        let pkg = Package {
+            salary_per_year: salary,
+            vests: sim_vests.clone(),
+            horizon_years: horizon,
+            tax_rate: args.tax_rate,
+        };
+        let dist = tokencomp_risk::value_package(&pkg, &model, s0, args.paths, args.seed, args.below)
+            .map_err(|e| bad(e, "--tax-rate / --below"))?;
+        pb.inc(1);
+        pb.set_message("token vs equity");
+        let total_tokens: f64 = sim_vests.iter().map(|v| v.tokens).sum();
+        if total_tokens > 0.0 {
+            let fractions: Vec<(f64, f64)> = sim_vests.iter().map(|v| (v.time, v.tokens / total_tokens)).collect();
+            let side = tokencomp_risk::compare::TokenSide {
+                s0,
+                model: model.clone(),
+                vest_fractions: fractions,
+                ordinary_rate: args.ordinary_rate,
+            };
+            let eq = tokencomp_risk::compare::EquitySide {
+                gbm: Gbm::new(args.equity_mu, args.equity_sigma).map_err(|e| bad(e, "--equity-mu / --equity-sigma"))?,
+                exit_years: args.exit_years,
+                exit_probability: args.exit_probability,
+                capital_gains_rate: args.capital_gains_rate,
+            };
+            comparison = Some(
+                tokencomp_risk::compare::compare(total_tokens * s0, &side, &eq, args.paths, args.seed)
+                    .map_err(|e| bad(e, "token vs equity"))?,
+            );
+        }
+        pb.inc(1);
+        package = Some((pkg, dist));
+    }
+    pb.finish_and_clear();
+
+    let model_json = serde_json::to_value(match &model {
+        Model::Bootstrap(_) => {
+            json!({"kind": "bootstrap", "block": args.block, "returns": closes.len().saturating_sub(1)})
+        }
+        m => serde_json::to_value(m)?,
+    })?;
+    if args.json {
+        let doc = json!({
+            "token": token_json(token),
+            "as_of": as_of.to_string(),
+            "spot": {"date": spot_day.to_string(), "close_usd": spot.to_string()},
+            "history": est,
+            "model": model_json,
+            "paths": args.paths,
+            "seed": args.seed,
+            "person": args.person,
+            "vests": vests.iter().map(|v| json!({"date": v.date.to_string(), "grant": v.grant, "amount": v.units.to_string(),
+                "floor_usd": v.floor.map(|f| f.round_dp(2).to_string())})).collect::<Vec<_>>(),
+            "package": package.as_ref().map(|(_, d)| serde_json::to_value(d)).transpose()?,
+            "floor": floor.as_ref().map(serde_json::to_value).transpose()?,
+            "liquidity": liquidity,
+            "token_vs_equity": comparison.as_ref().map(serde_json::to_value).transpose()?,
+        });
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        let who = args.person.as_deref().map_or("the company".to_owned(), |p| format!("{p}'s package"));
+        outln!("{} — {who}, {} paths, seed {}, as of {as_of}", company.company.name, args.paths, args.seed);
+        outln!("  spot            {spot} USD (close {spot_day})");
+        outln!(
+            "  history         {} daily returns: mean {:.5}, sd {:.5}/day → mu {:.3} ± {:.3}, sigma {:.3} a year",
+            est.days,
+            est.mean_daily_log_return,
+            est.std_daily_log_return,
+            est.mu,
+            est.mu_std_error,
+            est.sigma
+        );
+        outln!("  model           {} (mu {mu:.3}, sigma {sigma:.3})", args.model);
+        let fut: u128 = vests.iter().map(|v| v.units).sum();
+        outln!("  future vests    {} vests, {} {}", vests.len(), fmt_tokens(token, fut), token.symbol());
+        if let Some((pkg, d)) = &package {
+            let tax = pkg.tax_rate.map_or("before tax".to_owned(), |t| format!("after {:.1}% tax", t * 100.0));
+            outln!("\nrealized value through the last vest (salary + tokens at vest, floor top-ups; {tax}), USD");
+            outln!(
+                "  mean {} (± {}), P5 {}, P50 {}, P95 {}",
+                usd(d.mean),
+                usd(d.std_error),
+                usd(d.p5),
+                usd(d.p50),
+                usd(d.p95)
+            );
+            if let (Some(x), Some(p)) = (d.threshold, d.prob_below) {
+                outln!("  P(value < {}) = {:.1}%", usd(x), p * 100.0);
+            }
+        }
+        if let Some(f) = &floor {
+            outln!(
+                "\nfloor guarantee (a strip of {} puts at rate {:.2}%), USD today",
+                f.per_vest.len(),
+                args.rate * 100.0
+            );
+            outln!(
+                "  expected cost {} (± {}), P95 {}, P99 {}, P(any top-up) {:.1}%{}",
+                usd(f.mc_mean),
+                usd(f.mc_std_error),
+                usd(f.p95),
+                usd(f.p99),
+                f.prob_any_topup * 100.0,
+                f.closed_form.map_or(String::new(), |c| format!(", closed form {}", usd(c)))
+            );
+        } else {
+            outln!("\nfloor guarantee: no future vest has a floor");
+        }
+        if let Some(s) = &sales {
+            let ill = s.illusion().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let q = |u: u128| amm::quote_to_decimal(&usdc, u).map(|d| d.round_dp(0).to_string()).unwrap_or_default();
+            outln!(
+                "\nliquidity: selling every future unlock month by month into a {} USD / {} {} pool ({} bps fee, {} bps recovery)",
+                usd(decimal_f64(pool_usd)),
+                fmt_tokens(token, pool.token_reserve),
+                token.symbol(),
+                pool.fee_bps,
+                args.recovery_bps
+            );
+            outln!(
+                "  paper value {} USD, realizable {} USD, liquidity illusion {} USD ({}% of paper)",
+                q(ill.paper_value),
+                q(ill.realizable),
+                q(ill.shortfall),
+                (ill.share * Decimal::from(100)).round_dp(2)
+            );
+        }
+        if let Some(cmp) = &comparison {
+            outln!("\ntoken vs equity, the same offer ({} USD at today's price)", usd(cmp.offer_value));
+            for [a, t, e] in cmp.rows() {
+                outln!("  {a}\n    token   {t}\n    equity  {e}");
+            }
+        }
+    }
+    if let Some(dir) = args.charts.dir(g)
+        && let Some((_, d)) = &package
+    {
+        let labels: Vec<String> = vests.iter().map(|v| month_label(v.date)).collect();
+        let chart = svg::FanChart {
+            title: format!("{}: realized value, {} paths", args.person.as_deref().unwrap_or(""), args.paths),
+            x_label: "vest".into(),
+            y_label: "cumulative value (USD)".into(),
+            x: labels,
+            bands: d
+                .fan
+                .iter()
+                .map(|f| svg::Quantiles { p5: f.p5, p25: f.p25, p50: f.p50, p75: f.p75, p95: f.p95 })
+                .collect(),
+            reference: args.below.map(|b| svg::Reference { name: "threshold".into(), value: b }),
+        }
+        .render();
+        let path = write_chart(&dir, "value.svg", chart)?;
         if !args.json {
             outln!("\nchart: {}", path.display());
         }

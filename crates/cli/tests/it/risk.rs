@@ -110,3 +110,97 @@ fn fairness_cohorts_cover_everyone_with_a_grant() {
     // One point per person; the legend's swatches are the other circles.
     assert_eq!(chart.matches("<circle").count() - chart.matches("<circle class=\"swatch\"").count(), people.len());
 }
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// `simulate --json` with RAYON_NUM_THREADS set, as the numbers must not depend on it.
+fn simulate(c: &Company, threads: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tokencomp"))
+        .arg("--data")
+        .arg(c.data())
+        .args(["simulate", "--json", "--as-of", "2026-10-31"])
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads)
+        .env_remove("TOKENCOMP_DATABASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn simulate_is_reproducible_at_any_thread_count_and_seed_dependent() {
+    let c = demo();
+    let args = ["--person", "ada", "--paths", "3000", "--model", "merton", "--below", "500000"];
+    let one = simulate(&c, "1", &args);
+    assert_eq!(one, simulate(&c, "2", &args));
+    assert_eq!(one, simulate(&c, "3", &args));
+    let other = simulate(&c, "2", &[&args[..], &["--seed", "2"]].concat());
+    assert_ne!(one, other);
+    let j: Value = serde_json::from_str(&one).unwrap();
+    let p = &j["package"];
+    assert!(f(&p["p5"]) <= f(&p["p50"]) && f(&p["p50"]) <= f(&p["p95"]), "{p}");
+    let below = f(&p["prob_below"]);
+    assert!((0.0..=1.0).contains(&below));
+    assert_eq!(p["fan"].as_array().unwrap().len(), j["vests"].as_array().unwrap().len());
+    assert!(svg_ok(&c.data().join("charts/value.svg")).contains("threshold"));
+}
+
+#[test]
+fn with_no_volatility_the_package_is_worth_its_exact_value() {
+    let c = demo();
+    let j: Value = serde_json::from_str(&simulate(
+        &c,
+        "2",
+        &["--person", "ada", "--paths", "500", "--sigma", "0", "--mu", "0", "--tax-rate", "0.25"],
+    ))
+    .unwrap();
+    // Worked by hand from the JSON's own inputs: every vest at the spot, 75% kept, salary to
+    // the last vest (215,000 a year from the company file).
+    let spot: f64 = j["spot"]["close_usd"].as_str().unwrap().parse().unwrap();
+    let vests = j["vests"].as_array().unwrap();
+    let tokens: f64 = vests.iter().map(|v| u(&v["amount"]) as f64 / 1e18).sum();
+    let last = vests.last().unwrap()["date"].as_str().unwrap().parse::<jiff::civil::Date>().unwrap();
+    let years = (last - jiff::civil::date(2026, 10, 31)).get_days() as f64 / 365.0;
+    let expected = 0.75 * (tokens * spot + 215_000.0 * years);
+    let p = &j["package"];
+    for k in ["mean", "p5", "p50", "p95"] {
+        assert!((f(&p[k]) - expected).abs() < 1e-6 * expected, "{k}: {} vs {expected}", p[k]);
+    }
+}
+
+#[test]
+fn the_company_view_prices_every_floor_and_the_liquidity_illusion() {
+    let c = demo();
+    let j: Value = serde_json::from_str(&simulate(&c, "2", &["--paths", "40000", "--no-charts"])).unwrap();
+    assert!(j["package"].is_null());
+    let fl = &j["floor"];
+    let (mc, se, bs) = (f(&fl["mc_mean"]), f(&fl["mc_std_error"]), f(&fl["closed_form"]));
+    assert!(mc > 0.0 && (mc - bs).abs() < 4.0 * se, "MC {mc} ± {se} vs Black–Scholes {bs}");
+    let floors = j["vests"].as_array().unwrap().iter().filter(|v| !v["floor_usd"].is_null()).count();
+    assert_eq!(fl["per_vest"].as_array().unwrap().len(), floors);
+    let l = &j["liquidity"];
+    let (paper, real, ill) = (dec(&l["paper_value_usd"]), dec(&l["realizable_usd"]), dec(&l["illusion_usd"]));
+    assert!(real < paper);
+    assert_eq!(paper - real, ill);
+    // Arbitrage that restores the price between months can only help the sellers.
+    let full: Value =
+        serde_json::from_str(&simulate(&c, "2", &["--paths", "10", "--recovery-bps", "10000", "--no-charts"])).unwrap();
+    assert!(dec(&full["liquidity"]["realizable_usd"]) > real);
+    // A deeper pool loses less.
+    let deep: Value =
+        serde_json::from_str(&simulate(&c, "2", &["--paths", "10", "--pool-usd", "50000000", "--no-charts"])).unwrap();
+    assert!(dec(&deep["liquidity"]["illusion_usd"]) < ill);
+}
+
+#[test]
+fn simulate_refuses_bad_input() {
+    let c = demo();
+    c.refused(&["simulate", "--person", "nobody"], &["no person has id `nobody`"]);
+    c.refused(&["simulate", "--paths", "0"], &["--paths"]);
+    c.refused(&["simulate", "--sigma=-1", "--quiet"], &["sigma"]);
+    c.refused(&["simulate", "--pool-usd", "lots", "--quiet"], &["--pool-usd"]);
+    c.refused(&["simulate", "--person", "ada", "--tax-rate", "1.5", "--quiet"], &["tax_rate"]);
+}
