@@ -134,15 +134,31 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         on_chain.market.pair,
         fmv.price
     );
+    if let Some(t) = &company.tokenomics {
+        let tl = crate::queries::timelines(&company, through)?;
+        let outstanding =
+            tl.values().filter_map(tokencomp_core::tokenomics::outstanding).fold(0u128, u128::saturating_add);
+        let b = tokencomp_core::tokenomics::team_budget(t, outstanding)?;
+        let tok = &company.token.token;
+        crate::outln!(
+            "  team budget    {} of {} {} granted and outstanding, {} left",
+            tok.format_display(b.outstanding, 0),
+            tok.format_display(b.allocation, 0),
+            tok.symbol(),
+            tok.format_display(b.remaining, 0)
+        );
+    }
     crate::outln!(
         "\nnext: `tokencomp grants`, `tokencomp calendar --from {next_from} --to {next_to}`, `tokencomp history GRANT`,\n      \
          `tokencomp payroll --period {}`, `tokencomp tax-report --person ada --year {}`, \
          `tokencomp books --from {}-01-01 --to {through} --format beancount`,\n      \
-         `tokencomp chain reconcile --label-wallets`, `tokencomp chain price --from {}`",
+         `tokencomp chain reconcile --label-wallets`, `tokencomp chain price --from {}`,\n      \
+         `tokencomp tokenomics`, `tokencomp simulate --person ada`, `tokencomp fairness` (charts in {}/charts)",
         last_id,
         through.year(),
         through.year(),
-        first
+        first,
+        g.data.display()
     );
     Ok(())
 }
