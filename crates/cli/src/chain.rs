@@ -744,15 +744,7 @@ fn with_session(
     let sent = std::mem::take(&mut s.sent);
     // What was mined stays mined, even when a later step failed.
     backend.flush()?;
-    for t in &sent {
-        crate::outln!(
-            "  block {:<6} {} gas {:>10}  {}",
-            t.mined.block_number,
-            t.mined.tx_hash,
-            t.mined.gas_used,
-            t.what
-        );
-    }
+    print_sent(&sent);
     result
 }
 
@@ -904,15 +896,7 @@ fn safe_exec(g: &Global, args: &SafeExecArgs) -> Result<()> {
     let sent = std::mem::take(&mut s.sent);
     // What was mined stays mined, even when a later call failed.
     backend.flush()?;
-    for t in &sent {
-        crate::outln!(
-            "  block {:<6} {} gas {:>10}  {}",
-            t.mined.block_number,
-            t.mined.tx_hash,
-            t.mined.gas_used,
-            t.what
-        );
-    }
+    print_sent(&sent);
     result?;
     crate::outln!("executed {} of {} transactions through the Safe {}", sent.len(), batch.calls.len(), batch.safe);
     Ok(())
@@ -1088,5 +1072,18 @@ fn print_twap(company: &Company, recorded: &[Date]) {
         let twap = book.fmv(FmvSource::Twap(1), *day).map_or_else(|_| "-".to_owned(), |f| f.price.to_string());
         let close = company.prices.get(&(Currency::USD, *day)).map_or_else(|| "-".to_owned(), ToString::to_string);
         crate::outln!("{day:<10}  {block:>9}  {twap:>14}  {close:>14}");
+    }
+}
+
+/// One line per mined transaction: block, hash, gas and what it did.
+fn print_sent(sent: &[ops::Sent]) {
+    for t in sent {
+        crate::outln!(
+            "  block {:<6} {} gas {:>10}  {}",
+            t.mined.block_number,
+            t.mined.tx_hash,
+            t.mined.gas_used,
+            t.what
+        );
     }
 }
