@@ -5,6 +5,7 @@
 
 pub mod accounting;
 pub mod amm;
+pub mod attestation;
 pub mod books;
 pub mod calendar;
 pub mod canonical;

@@ -5,6 +5,7 @@
 // A failed unwrap is the test failing.
 #![allow(clippy::unwrap_used)]
 
+mod attest;
 mod twap;
 
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
