@@ -774,6 +774,13 @@ impl Book {
         self.applied.get(milestone)
     }
 
+    /// Restores what an earlier `apply` did (as a ledger recorded it): the milestone met and
+    /// the nonces its set spent. Nothing is checked; the ledger checked it when it recorded it.
+    pub fn restore(&mut self, met: Met, nonces: impl IntoIterator<Item = (Signer, u64)>) {
+        self.nonces.extend(nonces);
+        self.applied.insert(met.milestone.clone(), met);
+    }
+
     pub fn nonce_spent(&self, oracle: Signer, nonce: u64) -> bool {
         self.nonces.contains(&(oracle, nonce))
     }

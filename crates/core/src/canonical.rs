@@ -12,8 +12,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use tokencomp_money::{Token, TokenAmount};
 
+use crate::attestation::Subject;
 use crate::calendar;
-use crate::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms, parse_company};
+use crate::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms, MilestoneTerms, TermsEffect, parse_company};
 use crate::diag::Diagnostic;
 use crate::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
 use crate::schedule::{LinearModel, Period, Schedule};
@@ -306,6 +307,54 @@ pub fn read_tokenomics(token: &Token, tz_name: &str, text: &str) -> Result<Token
     full.push_str(text);
     let file: CompanyFile = parse_company("ledger", &full)?;
     file.tokenomics.ok_or_else(|| vec![Diagnostic::new("ledger", None, "no [tokenomics] in the fragment")])
+}
+
+/// A `[[milestone]]` as canonical TOML, the ledger's payload for it.
+pub fn write_milestone(m: &MilestoneTerms) -> String {
+    let ms = &m.milestone;
+    let mut out = String::from("[[milestone]]\n");
+    let _ = writeln!(out, "id = {}", q(&ms.id));
+    match &ms.subject {
+        Subject::Grant(g) => {
+            let _ = writeln!(out, "grant = {}", q(g));
+        }
+        Subject::Team(t) => {
+            let list: Vec<String> = m.grants.iter().map(|g| q(g)).collect();
+            let _ = writeln!(out, "team = {}\ngrants = [{}]", q(t), list.join(", "));
+        }
+    }
+    let _ = writeln!(out, "metric = {}", q(&ms.metric));
+    let _ = writeln!(out, "comparison = {}", q(ms.comparison.as_str()));
+    let _ = writeln!(out, "threshold = {}", q(&ms.threshold.to_string()));
+    let _ = writeln!(out, "deadline = {}", m.deadline_date);
+    let _ = writeln!(out, "quorum = {}", ms.quorum);
+    match &m.effect {
+        TermsEffect::Fixed(MilestoneEffect::Unlock { tranche }) => {
+            let _ = writeln!(out, "effect = \"unlock\"\ntranche = {}", q(tranche));
+        }
+        TermsEffect::Fixed(MilestoneEffect::PullForward { periods }) => {
+            let _ = writeln!(out, "effect = \"pull_forward\"\nperiods = {periods}");
+        }
+        TermsEffect::Fixed(MilestoneEffect::Scale { tranche, bps }) => {
+            let _ = writeln!(out, "effect = \"scale\"\ntranche = {}\npercent = {}", q(tranche), q(&percent(*bps)));
+        }
+        TermsEffect::Graded { tranche } => {
+            let _ = writeln!(out, "effect = \"scale\"\ntranche = {}\ngraded = true", q(tranche));
+        }
+    }
+    out
+}
+
+/// Reads a milestone back from its fragment, with every check a company file gives it.
+pub fn read_milestone(tz_name: &str, text: &str) -> Result<MilestoneTerms, Vec<Diagnostic>> {
+    let token = Token::new("LEDGER", 0).map_err(|e| vec![Diagnostic::new("ledger", None, e.to_string())])?;
+    let mut full = header(&token, tz_name);
+    full.push_str(text);
+    let file: CompanyFile = parse_company("ledger", &full)?;
+    file.milestones
+        .into_iter()
+        .next()
+        .ok_or_else(|| vec![Diagnostic::new("ledger", None, "no [[milestone]] in the fragment")])
 }
 
 /// The `[company]`-less header that gives fragments their token and time zone.

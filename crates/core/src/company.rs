@@ -18,6 +18,9 @@ use tokencomp_money::{Currency, Decimal, PRICE_ROUNDING, Token, TokenAmount, tok
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use ruint::aliases::U256;
+
+use crate::attestation::{Comparison, Fixed18, Milestone, Subject};
 use crate::calendar::{self, Instant};
 use crate::diag::Diagnostic;
 use crate::grant::{
@@ -305,6 +308,53 @@ pub struct CompanyFile {
     pub fx: Vec<FxRate>,
     /// `[tokenomics]`, when the file has one.
     pub tokenomics: Option<Tokenomics>,
+    /// `[[milestone]]` terms: attested conditions and the effect each has on its grants.
+    pub milestones: Vec<MilestoneTerms>,
+}
+
+/// A `[[milestone]]`: the condition an oracle attests (`milestone`, whose subject is the grant or
+/// the team), the deadline as written, and the effect on the grants it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MilestoneTerms {
+    pub milestone: Milestone,
+    /// The day the deadline was written as; `milestone.deadline` is the end of it in the zone.
+    pub deadline_date: Date,
+    /// The grants the effect applies to: the subject grant, or a team milestone's `grants`.
+    pub grants: Vec<String>,
+    pub effect: TermsEffect,
+}
+
+/// A milestone's effect as its terms give it; a graded scale is settled by the attested value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TermsEffect {
+    Fixed(MilestoneEffect),
+    /// Scale `tranche` to value / threshold (whole basis points, floored), capped by its cap.
+    Graded {
+        tranche: String,
+    },
+}
+
+impl MilestoneTerms {
+    /// The effect applied when the milestone is met with `value` (the quorum's median), given
+    /// the tranche's cap for a graded scale. `None` when a graded ratio is not defined (a
+    /// threshold that is not above zero, or a value beyond i128).
+    pub fn effect_for(&self, value: Fixed18, cap_bps: u32) -> Option<MilestoneEffect> {
+        match &self.effect {
+            TermsEffect::Fixed(e) => Some(e.clone()),
+            TermsEffect::Graded { tranche } => {
+                let v: i128 = value.units().parse().ok()?;
+                let t: i128 = self.milestone.threshold.units().parse().ok()?;
+                if t <= 0 {
+                    return None;
+                }
+                // bps = floor(v · 10 000 / t), in 256 bits so no product overflows.
+                let v = U256::from(u128::try_from(v.max(0)).ok()?);
+                let bps = v.checked_mul(U256::from(10_000u32))? / U256::from(u128::try_from(t).ok()?);
+                let bps = u32::try_from(bps.min(U256::from(cap_bps))).ok()?;
+                Some(MilestoneEffect::Scale { tranche: tranche.clone(), bps })
+            }
+        }
+    }
 }
 
 impl CompanyFile {
@@ -375,9 +425,16 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
         }
     }
 
+    check_unique(&mut cx, &root, "milestone");
+    let milestones: Vec<MilestoneTerms> = root
+        .array_of_tables(&mut cx, "milestone")
+        .iter()
+        .filter_map(|m| read_milestone(&mut cx, &tz, &grants, m))
+        .collect();
+
     match (cx.diags.is_empty(), company, token) {
         (true, Some(company), Some(token)) => {
-            Ok(CompanyFile { company, token, people, prices, grants, fx, tokenomics })
+            Ok(CompanyFile { company, token, people, prices, grants, fx, tokenomics, milestones })
         }
         _ => {
             let mut d = cx.diags;
@@ -1740,6 +1797,162 @@ fn check_grant_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, p: &GrantPolicy, grant_d
         }
     }
     cx.diags.len() == before
+}
+
+/// One `[[milestone]]`. Grants and tranches are checked against the file's grants when it has
+/// any (a ledger fragment has none; the CLI checks it against the ledger's).
+fn read_milestone(cx: &mut Cx<'_>, tz: &TimeZone, grants: &[GrantTerms], t: &Tbl<'_, '_>) -> Option<MilestoneTerms> {
+    t.allow(
+        cx,
+        &[
+            "id",
+            "grant",
+            "team",
+            "grants",
+            "metric",
+            "comparison",
+            "threshold",
+            "deadline",
+            "quorum",
+            "effect",
+            "tranche",
+            "periods",
+            "percent",
+            "graded",
+        ],
+    );
+    let id = t.string(cx, "id");
+    let metric = t.string(cx, "metric");
+    let comparison = t.choice(
+        cx,
+        "comparison",
+        &[
+            ("gte", Comparison::Gte),
+            ("gt", Comparison::Gt),
+            ("lte", Comparison::Lte),
+            ("lt", Comparison::Lt),
+            ("eq", Comparison::Eq),
+        ],
+        None,
+    );
+    let threshold = match t.str(cx, "threshold", true) {
+        Some((text, span)) => match Fixed18::parse_decimal(text.trim()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                cx.err(&t.field("threshold"), span, format!("`{text}` is not a threshold: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let deadline_date = t.date(cx, "deadline", true);
+    let deadline = deadline_date.and_then(|d| calendar::end_of_day(d, tz).ok()).and_then(|i| u64::try_from(i).ok());
+    let quorum = t.u32(cx, "quorum", false, 1..1001).unwrap_or(1);
+    let grant = t.str(cx, "grant", false);
+    let team = t.str(cx, "team", false);
+    let mut targets: Vec<(String, Range<usize>)> = Vec::new();
+    let subject = match (grant, team) {
+        (Some((g, span)), None) => {
+            targets.push((g.to_owned(), span));
+            Some(Subject::Grant(g.to_owned()))
+        }
+        (None, Some((team, span))) => {
+            match t.get("grants").map(|v| (v.get_ref(), v.span())) {
+                Some((DeValue::Array(items), _)) if !items.is_empty() => {
+                    for item in items {
+                        match item.get_ref() {
+                            DeValue::String(g) => targets.push((g.to_string(), item.span())),
+                            other => cx.err(
+                                &t.field("grants"),
+                                item.span(),
+                                format!("expected a grant id, found {}", other.type_str()),
+                            ),
+                        }
+                    }
+                }
+                _ => cx.err(
+                    &t.field("grants"),
+                    span,
+                    "a team milestone names the grants its effect applies to: `grants = [\"…\"]`",
+                ),
+            }
+            Some(Subject::Team(team.to_owned()))
+        }
+        (Some(_), Some((_, span))) => {
+            cx.err(&t.field("team"), span, "give `grant` or `team`, not both");
+            None
+        }
+        (None, None) => {
+            cx.err(&t.field("grant"), t.span.clone(), "missing field `grant` (or `team`) in the milestone");
+            None
+        }
+    };
+    let effect = t.choice(cx, "effect", &[("unlock", 0u8), ("pull_forward", 1), ("scale", 2)], None);
+    let effect = match effect? {
+        0 => TermsEffect::Fixed(MilestoneEffect::Unlock { tranche: t.string(cx, "tranche")? }),
+        1 => TermsEffect::Fixed(MilestoneEffect::PullForward { periods: t.u32(cx, "periods", true, 1..1201)? }),
+        _ => {
+            let tranche = t.string(cx, "tranche");
+            let graded = t.bool(cx, "graded").unwrap_or(false);
+            if graded {
+                if t.get("percent").is_some() {
+                    cx.err(&t.field("percent"), t.span_of("percent"), "give `percent` or `graded = true`, not both");
+                    return None;
+                }
+                if threshold.is_some_and(|v| v.is_negative() || v == Fixed18::ZERO) {
+                    cx.err(
+                        &t.field("threshold"),
+                        t.span_of("threshold"),
+                        "a graded scale divides by the threshold: it must be above zero",
+                    );
+                    return None;
+                }
+                TermsEffect::Graded { tranche: tranche? }
+            } else {
+                let bps = t.percent_bps(cx, "percent", true, crate::grant::MAX_PERFORMANCE_BPS);
+                TermsEffect::Fixed(MilestoneEffect::Scale { tranche: tranche?, bps: bps? })
+            }
+        }
+    };
+    if !grants.is_empty() {
+        for (g, span) in &targets {
+            match grants.iter().find(|x| &x.grant.id == g) {
+                None => cx.err(&t.field("grant"), span.clone(), format!("no [[grant]] has id `{g}`")),
+                Some(terms) => {
+                    let tranche = match &effect {
+                        TermsEffect::Fixed(MilestoneEffect::Unlock { tranche })
+                        | TermsEffect::Fixed(MilestoneEffect::Scale { tranche, .. })
+                        | TermsEffect::Graded { tranche } => Some(tranche),
+                        TermsEffect::Fixed(MilestoneEffect::PullForward { .. }) => None,
+                    };
+                    if let Some(tr) = tranche
+                        && !terms.grant.performance.iter().any(|p| &p.id == tr)
+                    {
+                        cx.err(
+                            &t.field("tranche"),
+                            t.span_of("tranche"),
+                            format!("grant `{g}` has no performance tranche `{tr}`"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let milestone = Milestone {
+        id: id?,
+        metric: metric?,
+        comparison: comparison?,
+        threshold: threshold?,
+        subject: subject?,
+        deadline: deadline?,
+        quorum,
+    };
+    Some(MilestoneTerms {
+        milestone,
+        deadline_date: deadline_date?,
+        grants: targets.into_iter().map(|(g, _)| g).collect(),
+        effect,
+    })
 }
 
 fn read_event(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantEvent> {

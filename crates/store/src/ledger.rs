@@ -34,6 +34,8 @@ use jiff::civil::Date;
 use serde_json::Map;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tokencomp_core::attestation::{Book, Fixed18, Met, Registry, Signer};
+use tokencomp_core::company::MilestoneTerms;
 use tokencomp_core::company::{
     AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, GrantTerms,
     PayFrequency, Person, PersonKind, Policy, Price, TokenSettings, WithholdingMethod,
@@ -102,6 +104,16 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "token_decimals",
     "quote_decimals",
     "block",
+    "milestone",
+    "oracle",
+    "action",
+    "status",
+    "submission",
+    "value",
+    "signer",
+    "nonce",
+    "met_value",
+    "oracles",
 ];
 
 /// How a sale picks the lots it disposes of.
@@ -210,6 +222,66 @@ pub enum Fact {
     Tokenomics {
         terms: String,
     },
+    /// A `[[milestone]]` as canonical TOML (`canonical::write_milestone`); the latest recorded
+    /// one of an id is the company's.
+    Milestone {
+        id: String,
+        terms: String,
+    },
+    /// An oracle registry action at `at` (unix seconds): `register` and `rotate` carry the new
+    /// key's address, `revoke` none.
+    Oracle {
+        action: OracleAction,
+        oracle: String,
+        address: Option<String>,
+        at: u64,
+    },
+    /// An attestation submitted at `at`, as submitted (`submission`, the JSON file), with what
+    /// came of it. `subject` is the grant (or team) the ledger files it under.
+    Attestation(AttestationRecord),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleAction {
+    Register,
+    Rotate,
+    Revoke,
+}
+
+impl OracleAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OracleAction::Register => "register",
+            OracleAction::Rotate => "rotate",
+            OracleAction::Revoke => "revoke",
+        }
+    }
+}
+
+/// A submitted attestation as the ledger keeps it. An accepted one carries what applying its
+/// set did: the milestone's grant event id, the (median) value it was met with, the oracles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationRecord {
+    /// The EIP-712 digest, 0x hex.
+    pub digest: String,
+    pub milestone: String,
+    pub subject: String,
+    pub submission: String,
+    pub at: u64,
+    /// The recovered signer, when the signature recovered (0x hex).
+    pub signer: Option<String>,
+    pub nonce: u64,
+    pub value: String,
+    /// `Ok(event id)` when accepted; `Err(reason)` (a `Rejection` name) when refused.
+    pub outcome: Result<Accepted, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub event_id: String,
+    /// Base units of the value the milestone was met with.
+    pub met_value: String,
+    pub oracles: Vec<String>,
 }
 
 fn short_hash(s: &str) -> String {
@@ -308,6 +380,36 @@ impl Fact {
             Fact::Tokenomics { terms } => {
                 let v = json!({"terms": terms});
                 (format!("tokenomics:{}", short_hash(terms)), "tokenomics", "tokenomics".to_owned(), v, None)
+            }
+            Fact::Milestone { id, terms } => {
+                let v = json!({"id": id, "terms": terms});
+                (format!("milestone:{id}:{}", short_hash(terms)), "milestone", format!("milestone:{id}"), v, None)
+            }
+            Fact::Oracle { action, oracle, address, at } => {
+                let v = json!({"action": action.as_str(), "oracle": oracle, "address": address, "at": at});
+                let id = format!("oracle:{oracle}:{}:{}", action.as_str(), short_hash(&v.to_string()));
+                (id, "oracle", format!("oracle:{oracle}"), v, None)
+            }
+            Fact::Attestation(a) => {
+                let mut v = json!({"digest": a.digest, "milestone": a.milestone, "subject": a.subject,
+                                   "submission": a.submission, "at": a.at, "signer": a.signer,
+                                   "nonce": a.nonce, "value": a.value});
+                let id = match (&a.outcome, &mut v) {
+                    (Ok(ok), Value::Object(m)) => {
+                        m.insert("status".into(), json!("accepted"));
+                        m.insert("event_id".into(), json!(ok.event_id));
+                        m.insert("met_value".into(), json!(ok.met_value));
+                        m.insert("oracles".into(), json!(ok.oracles));
+                        format!("attestation:{}", a.digest)
+                    }
+                    (Err(reason), Value::Object(m)) => {
+                        m.insert("status".into(), json!("rejected"));
+                        m.insert("reason".into(), json!(reason));
+                        format!("attestation:{}:rejected:{}:{}", a.digest, reason, a.at)
+                    }
+                    _ => format!("attestation:{}", a.digest),
+                };
+                (id, "attestation", a.subject.clone(), v, None)
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
@@ -480,6 +582,12 @@ pub struct Company {
     pub periods_run: BTreeSet<String>,
     /// The latest recorded `[tokenomics]`, when any.
     pub tokenomics: Option<Tokenomics>,
+    /// The latest recorded terms of each `[[milestone]]`, by id.
+    pub milestones: BTreeMap<String, MilestoneTerms>,
+    /// The oracle registry as its recorded actions leave it.
+    pub registry: Registry,
+    /// Every attestation submitted, in ledger order.
+    pub attestations: Vec<AttestationRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -652,7 +760,53 @@ fn read_sale(v: &Value, e: &StoredEvent) -> Result<SaleRecord, FoldError> {
     })
 }
 
+fn read_attestation(v: &Value, e: &StoredEvent) -> Result<AttestationRecord, FoldError> {
+    let num = |key: &str| v.get(key).and_then(Value::as_u64).ok_or_else(|| bad(e, format!("`{key}` is not a number")));
+    let outcome = match s(v, "status", e)? {
+        "accepted" => Ok(Accepted {
+            event_id: s(v, "event_id", e)?.to_owned(),
+            met_value: s(v, "met_value", e)?.to_owned(),
+            oracles: v
+                .get("oracles")
+                .and_then(Value::as_array)
+                .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        }),
+        "rejected" => Err(s(v, "reason", e)?.to_owned()),
+        other => return Err(bad(e, format!("unknown status `{other}`"))),
+    };
+    Ok(AttestationRecord {
+        digest: s(v, "digest", e)?.to_owned(),
+        milestone: s(v, "milestone", e)?.to_owned(),
+        subject: s(v, "subject", e)?.to_owned(),
+        submission: s(v, "submission", e)?.to_owned(),
+        at: num("at")?,
+        signer: opt_str(v, "signer"),
+        nonce: num("nonce")?,
+        value: s(v, "value", e)?.to_owned(),
+        outcome,
+    })
+}
+
 impl Company {
+    /// The attestation book the ledger's state amounts to: the registry, the milestones and
+    /// what accepted attestations spent and applied.
+    pub fn book(&self) -> Book {
+        let mut book = Book::new(self.registry.clone());
+        for m in self.milestones.values() {
+            // Ids are unique keys of the map and quorums are ≥ 1 by the parser, so this cannot fail.
+            let _ = book.add_milestone(m.milestone.clone());
+        }
+        for a in &self.attestations {
+            let Ok(ok) = &a.outcome else { continue };
+            let signer = a.signer.as_deref().and_then(|t| t.parse::<Signer>().ok());
+            let value = Fixed18::parse_units(&ok.met_value).unwrap_or(Fixed18::ZERO);
+            let met = Met { milestone: a.milestone.clone(), value, oracles: ok.oracles.clone(), at: a.at };
+            book.restore(met, signer.map(|s| (s, a.nonce)));
+        }
+        book
+    }
+
     /// Folds every event, in order, into the company's state.
     pub fn fold(events: &[StoredEvent]) -> Result<Company, FoldError> {
         let mut company: Option<CompanySettings> = None;
@@ -671,6 +825,9 @@ impl Company {
         let mut forfeits: BTreeMap<(String, Date, ForfeitReason), u128> = BTreeMap::new();
         let mut periods = BTreeSet::new();
         let mut tokenomics: Option<(String, i64)> = None;
+        let mut milestone_raw: BTreeMap<String, (String, i64)> = BTreeMap::new();
+        let mut registry = Registry::new();
+        let mut attestations = Vec::new();
         for e in events {
             let v: Value = serde_json::from_str(&e.event.payload).map_err(|x| bad(e, x.to_string()))?;
             match e.event.kind.as_str() {
@@ -794,6 +951,24 @@ impl Company {
                     periods.insert(s(&v, "period", e)?.to_owned());
                 }
                 "tokenomics" => tokenomics = Some((s(&v, "terms", e)?.to_owned(), e.seq)),
+                "milestone" => {
+                    milestone_raw.insert(s(&v, "id", e)?.to_owned(), (s(&v, "terms", e)?.to_owned(), e.seq));
+                }
+                "oracle" => {
+                    let oracle = s(&v, "oracle", e)?;
+                    let at = v.get("at").and_then(Value::as_u64).ok_or_else(|| bad(e, "`at` is not seconds"))?;
+                    let address = || -> Result<Signer, FoldError> {
+                        s(&v, "address", e)?.parse::<Signer>().map_err(|x| bad(e, x.text))
+                    };
+                    let done = match s(&v, "action", e)? {
+                        "register" => registry.register(oracle, address()?, at),
+                        "rotate" => registry.rotate(oracle, address()?, at),
+                        "revoke" => registry.revoke(oracle, at),
+                        other => return Err(bad(e, format!("unknown oracle action `{other}`"))),
+                    };
+                    done.map_err(|x| bad(e, x.to_string()))?;
+                }
+                "attestation" => attestations.push(read_attestation(&v, e)?),
                 other => return Err(bad(e, format!("unknown kind `{other}`"))),
             }
         }
@@ -812,7 +987,19 @@ impl Company {
                     .map_err(|d| FoldError::Bad { seq, id: "tokenomics".into(), reason: render(&d) })?,
             ),
         };
+        let mut milestones = BTreeMap::new();
+        for (id, (toml, seq)) in milestone_raw {
+            let m = canonical::read_milestone(&company.time_zone_name, &toml).map_err(|d| FoldError::Bad {
+                seq,
+                id: format!("milestone:{id}"),
+                reason: render(&d),
+            })?;
+            milestones.insert(id, m);
+        }
         Ok(Company {
+            milestones,
+            registry,
+            attestations,
             tokenomics,
             company,
             token,
