@@ -190,7 +190,7 @@ pub struct ReconcileArgs {
 }
 
 /// Where a network's files live in the data directory.
-fn chain_dir(g: &Global) -> PathBuf {
+pub fn chain_dir(g: &Global) -> PathBuf {
     g.data.join("chain")
 }
 

@@ -211,7 +211,16 @@ pub fn file_facts(file: &CompanyFile) -> Vec<Fact> {
         facts.extend(grant_facts(g, &file.token.token));
     }
     facts.extend(tokenomics_fact(file));
+    facts.extend(milestone_facts(file));
     facts
+}
+
+/// The `[[milestone]]` terms as facts (content-addressed: unchanged terms are no new event).
+fn milestone_facts(file: &CompanyFile) -> Vec<Fact> {
+    file.milestones
+        .iter()
+        .map(|m| Fact::Milestone { id: m.milestone.id.clone(), terms: tokencomp_core::canonical::write_milestone(m) })
+        .collect()
 }
 
 /// The `[tokenomics]` section as a fact, when the file has one.
@@ -296,6 +305,7 @@ pub fn diff(company: &Company, file: &CompanyFile, file_name: &str) -> Result<Ve
         }
     }
     facts.extend(tokenomics_fact(file));
+    facts.extend(milestone_facts(file));
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("error: {p}\n  --> {file_name}");

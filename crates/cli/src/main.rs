@@ -8,6 +8,7 @@ mod company;
 mod compliance;
 mod demo;
 mod ops;
+mod oracle;
 mod queries;
 mod risk;
 mod schedule;
@@ -101,6 +102,9 @@ enum Command {
     Simulate(risk::SimulateArgs),
     /// Grant value across hire cohorts: Gini, max/min, and who is furthest from their cohort.
     Fairness(risk::FairnessArgs),
+    /// Milestone attestations: oracle keys and registry, sign a result file, verify, submit.
+    #[command(subcommand)]
+    Oracle(oracle::OracleCommand),
     /// Check the ledger's hash chain.
     VerifyLedger,
     /// Write the ledger, chain state and keys to one file.
@@ -173,6 +177,7 @@ fn main() -> ExitCode {
         Command::Tokenomics(args) => risk::tokenomics(g, args),
         Command::Simulate(args) => risk::simulate(g, args),
         Command::Fairness(args) => risk::fairness_cmd(g, args),
+        Command::Oracle(cmd) => oracle::run(g, cmd),
         Command::VerifyLedger => ops::verify(g),
         Command::Backup(args) => ops::backup(g, args),
         Command::Restore(args) => ops::restore(g, args),

@@ -257,6 +257,21 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
                 v["period"].as_str().unwrap_or("")
             ),
             "grant.event" | "grant.event_reversed" => v["event_id"].as_str().unwrap_or("").to_owned(),
+            // Which attestation moved which tokens: its digest, signer, value, and the event it
+            // became (or why it was refused).
+            "attestation" => {
+                let outcome = match v["status"].as_str() {
+                    Some("accepted") => format!("accepted -> {}", v["event_id"].as_str().unwrap_or("")),
+                    _ => format!("rejected: {}", v["reason"].as_str().unwrap_or("")),
+                };
+                format!(
+                    "{} digest {} oracle {} value {} {outcome}",
+                    v["milestone"].as_str().unwrap_or(""),
+                    v["digest"].as_str().unwrap_or(""),
+                    v["signer"].as_str().unwrap_or("?"),
+                    crate::oracle::value_text(v["value"].as_str().unwrap_or(""))
+                )
+            }
             _ => String::new(),
         };
         crate::outln!(

@@ -1,0 +1,459 @@
+//! `tokencomp oracle`: oracle keys, the registry's admin actions, and milestone attestations
+//! signed from an evaluation's result file, verified and submitted to the ledger.
+//!
+//! The rules are the core's (`attestation::Book`) and the cryptography the chain crate's
+//! (`attest`); this module only reads files, picks the domain and records what came of each
+//! submission. It never applies an effect except through a grant's lifecycle event, checked
+//! like any other, and never records an accepted attestation without that event.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::Address;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use tokencomp_chain::attest::{self, Attestation, Domain, Submission};
+use tokencomp_chain::keys::Key;
+use tokencomp_chain::ops::Deployment;
+use tokencomp_core::attestation::{Fixed18, Signer, metric_at};
+use tokencomp_core::canonical::write_event;
+use tokencomp_core::grant::{EventKind, GrantEvent};
+use tokencomp_store::ledger::{Accepted, AttestationRecord, Company, Fact, OracleAction};
+
+use crate::company::{load, open_store, record};
+use crate::{BadInput, Global, bad_input};
+
+#[derive(Subcommand, Debug)]
+pub enum OracleCommand {
+    /// Create an oracle key (`DATA/keys/oracle-ID.key`, owner-only) and print its address.
+    Keygen(KeygenArgs),
+    /// Register an oracle with its first key (an admin action).
+    Register(RegistryArgs),
+    /// Replace an oracle's key: the old one is revoked from then on.
+    Rotate(RegistryArgs),
+    /// Revoke an oracle's active key.
+    Revoke(RevokeArgs),
+    /// Sign an attestation of a metric read from a result file (lm-evaluation-harness or any JSON).
+    Sign(SignArgs),
+    /// Check submission files against the ledger without recording anything (exit 2 if refused).
+    Verify(CheckArgs),
+    /// Record submission files; a met milestone's effect becomes the grant's lifecycle event.
+    Submit(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    #[arg(long)]
+    pub oracle: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RegistryArgs {
+    #[arg(long)]
+    pub oracle: String,
+    /// The key's address (0x and 40 hex digits).
+    #[arg(long)]
+    pub address: String,
+    /// When it takes effect (RFC 3339 or a date, meaning its start); now by default.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    #[arg(long)]
+    pub oracle: String,
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+/// The EIP-712 domain, when not the deployment's in the data directory.
+#[derive(Args, Debug)]
+pub struct DomainArgs {
+    #[arg(long, requires = "contract")]
+    pub chain_id: Option<u64>,
+    /// The VestingManager that verifies.
+    #[arg(long, requires = "chain_id")]
+    pub contract: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The oracle's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    #[arg(long)]
+    pub milestone: String,
+    /// The result file (JSON).
+    #[arg(long)]
+    pub result: PathBuf,
+    /// A JSON pointer to the metric, e.g. `/results/mmlu/acc,none`.
+    #[arg(long)]
+    pub pointer: String,
+    /// When the metric was observed (RFC 3339); now by default.
+    #[arg(long)]
+    pub observed_at: Option<String>,
+    /// How long the attestation stays valid from its observation: `7d`, `12h`, `30m`, `90s`.
+    #[arg(long, default_value = "7d")]
+    pub expires_in: String,
+    /// The oracle's nonce; the observation's time in milliseconds by default.
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// Where to write the submission (standard output by default).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Submission files; a quorum milestone takes its k files at once.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The instant to check at (RFC 3339 or a date, meaning its end); now by default.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+pub fn run(g: &Global, cmd: &OracleCommand) -> Result<()> {
+    match cmd {
+        OracleCommand::Keygen(a) => keygen(g, a),
+        OracleCommand::Register(a) => registry(g, OracleAction::Register, &a.oracle, Some(&a.address), a.at.as_deref()),
+        OracleCommand::Rotate(a) => registry(g, OracleAction::Rotate, &a.oracle, Some(&a.address), a.at.as_deref()),
+        OracleCommand::Revoke(a) => registry(g, OracleAction::Revoke, &a.oracle, None, a.at.as_deref()),
+        OracleCommand::Sign(a) => sign(g, a),
+        OracleCommand::Verify(a) => check(g, a, false),
+        OracleCommand::Submit(a) => check(g, a, true),
+    }
+}
+
+pub fn key_path(g: &Global, oracle: &str) -> PathBuf {
+    g.data.join("keys").join(format!("oracle-{oracle}.key"))
+}
+
+fn keygen(g: &Global, a: &KeygenArgs) -> Result<()> {
+    if a.oracle.is_empty() || !a.oracle.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(bad_input(format!("`{}` is not an oracle id (letters, digits, - and _)", a.oracle), "--oracle"));
+    }
+    let path = key_path(g, &a.oracle);
+    if path.exists() {
+        return Err(bad_input(format!("{} exists; a key file is never overwritten", path.display()), "--oracle"));
+    }
+    let key = Key::generate();
+    key.save(&path)?;
+    crate::outln!("{}", key.address());
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// An instant: RFC 3339, or a date meaning `day_end` (its end) or its start, in the zone.
+fn instant(text: Option<&str>, tz: &TimeZone, flag: &str, day_end: bool) -> Result<u64> {
+    let Some(text) = text else {
+        return u64::try_from(Timestamp::now().as_second()).context("the clock is before 1970");
+    };
+    let seconds = if let Ok(d) = text.parse::<jiff::civil::Date>() {
+        let f = if day_end { tokencomp_core::calendar::end_of_day } else { tokencomp_core::calendar::start_of_day };
+        f(d, tz).map_err(|e| bad_input(e, flag))?
+    } else {
+        text.parse::<Timestamp>()
+            .map_err(|_| bad_input(format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"), flag))?
+            .as_second()
+    };
+    u64::try_from(seconds).map_err(|_| bad_input(format!("`{text}` is before 1970"), flag))
+}
+
+fn registry(g: &Global, action: OracleAction, oracle: &str, address: Option<&str>, at: Option<&str>) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let at = instant(at, &company.company.time_zone, "--at", false)?;
+    let signer = match address {
+        Some(text) => Some(text.parse::<Signer>().map_err(|e| bad_input(e.text, "--address"))?),
+        None => None,
+    };
+    // The same action on a copy of the registry first: what it refuses is never recorded.
+    let mut r = company.registry.clone();
+    let done = match (action, signer) {
+        (OracleAction::Register, Some(s)) => r.register(oracle, s, at),
+        (OracleAction::Rotate, Some(s)) => r.rotate(oracle, s, at),
+        _ => r.revoke(oracle, at),
+    };
+    done.map_err(|e| bad_input(e, "--oracle"))?;
+    let fact = Fact::Oracle { action, oracle: oracle.to_owned(), address: signer.map(|s| s.to_string()), at };
+    let a = record(&mut *store, &[fact], &g.actor())?;
+    let what = match action {
+        OracleAction::Register => "registered",
+        OracleAction::Rotate => "rotated",
+        OracleAction::Revoke => "revoked",
+    };
+    crate::outln!(
+        "{what} oracle {oracle}{} at {} ({} new events)",
+        signer.map(|s| format!(" key {s}")).unwrap_or_default(),
+        Timestamp::from_second(i64::try_from(at)?)?,
+        a.new
+    );
+    Ok(())
+}
+
+/// The domain: the flags, else the VestingManager deployed on the company's chain.
+fn domain(g: &Global, company: &Company, args: &DomainArgs) -> Result<Domain> {
+    if let (Some(chain_id), Some(contract)) = (args.chain_id, &args.contract) {
+        let verifying_contract = contract
+            .parse::<Address>()
+            .map_err(|e| bad_input(format!("`{contract}` is not an address: {e}"), "--contract"))?;
+        return Ok(Domain { chain_id, verifying_contract });
+    }
+    let want = company.token.chain_id;
+    let dir = crate::chain::chain_dir(g);
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".deployment.json"))
+                && let Some(d) = Deployment::load(&path)?
+                && want.is_none_or(|w| w == d.chain_id)
+            {
+                found.push(d);
+            }
+        }
+    }
+    match found.as_slice() {
+        [d] => Ok(Domain { chain_id: d.chain_id, verifying_contract: d.manager }),
+        [] => Err(bad_input(
+            "no VestingManager is deployed for this company, so there is no domain to sign under",
+            "run `tokencomp chain deploy`, or give --chain-id and --contract",
+        )),
+        _ => Err(bad_input("more than one deployment matches the company's chain", "give --chain-id and --contract")),
+    }
+}
+
+/// `7d`, `12h`, `30m`, `90s` or plain seconds.
+fn duration(text: &str) -> Result<u64> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| bad_input(format!("`{text}` is not a duration (7d, 12h, 30m, 90s)"), "--expires-in"))?;
+    let unit = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => return Err(bad_input(format!("`{text}`: the unit is d, h, m or s"), "--expires-in")),
+    };
+    n.checked_mul(unit).ok_or_else(|| bad_input(format!("`{text}` is too long"), "--expires-in"))
+}
+
+fn sign(g: &Global, a: &SignArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let Some(terms) = company.milestones.get(&a.milestone) else {
+        return Err(bad_input(format!("no milestone has id `{}`", a.milestone), "--milestone"));
+    };
+    let text = std::fs::read_to_string(&a.result).with_context(|| format!("reading {}", a.result.display()))?;
+    let value =
+        metric_at(&text, &a.pointer).map_err(|e| bad_input(e, &format!("{} ({})", a.result.display(), a.pointer)))?;
+    let key = Key::load(&a.key)?;
+    let domain = domain(g, &company, &a.domain)?;
+    let observed_at = instant(a.observed_at.as_deref(), &company.company.time_zone, "--observed-at", false)?;
+    let expires_at = observed_at
+        .checked_add(duration(&a.expires_in)?)
+        .ok_or_else(|| bad_input("the expiry is beyond 2^64 seconds", "--expires-in"))?;
+    let nonce = match a.nonce {
+        Some(n) => n,
+        None => u64::try_from(Timestamp::now().as_millisecond()).context("the clock is before 1970")?,
+    };
+    let attestation = Attestation {
+        milestone: terms.milestone.id.clone(),
+        metric: terms.milestone.metric.clone(),
+        value: attest::value(value),
+        subject: terms.milestone.subject.to_string(),
+        observedAt: observed_at,
+        expiresAt: expires_at,
+        oracle: key.address(),
+        nonce,
+    };
+    let submission = attest::sign(&key, &attestation, &domain)?;
+    let json = serde_json::to_string_pretty(&submission.to_json())?;
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, format!("{json}\n")).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "signed {} = {value} for {} ({}), digest {}",
+                terms.milestone.metric,
+                terms.milestone.id,
+                terms.milestone.subject,
+                attest::digest(&attestation, &domain)
+            );
+            crate::outln!("{}", path.display());
+        }
+        None => crate::outln!("{json}"),
+    }
+    Ok(())
+}
+
+fn read_submission(path: &Path) -> Result<(Submission, String)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad_input(format!("not JSON: {e}"), &path.display().to_string()))?;
+    let s = Submission::from_json(&json).map_err(|e| bad_input(e, &path.display().to_string()))?;
+    // Kept as the canonical form of what was read, so the ledger holds the submission itself.
+    Ok((s, json.to_string()))
+}
+
+/// The ledger's record of one submission and what came of it.
+fn record_of(company: &Company, s: &Submission, json: &str, at: u64, outcome: Result<Accepted, String>) -> Fact {
+    let a = &s.attestation;
+    let digest = attest::digest(a, &s.domain).to_string();
+    let signer = attest::recover(&attest::digest(a, &s.domain), &s.signature).ok().map(|x| x.to_string());
+    let subject = match company.milestones.get(&a.milestone).and_then(|m| m.grants.first()) {
+        Some(grant) => grant.clone(),
+        None => a.subject.strip_prefix("grant:").unwrap_or(&a.subject).to_owned(),
+    };
+    Fact::Attestation(AttestationRecord {
+        digest,
+        milestone: a.milestone.clone(),
+        subject,
+        submission: json.to_owned(),
+        at,
+        signer,
+        nonce: a.nonce,
+        value: attest::claim(a).value.units(),
+        outcome,
+    })
+}
+
+fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    let tz = company.company.time_zone.clone();
+    let now = instant(args.at.as_deref(), &tz, "--at", true)?;
+    let expected = domain(g, &company, &args.domain)?;
+    let mut subs = Vec::new();
+    for path in &args.files {
+        subs.push((path.clone(), read_submission(path)?));
+    }
+    let mut refused = false;
+    if !submit {
+        let book = company.book();
+        for (path, (s, _)) in &subs {
+            match attest::check(&book, s, &expected, now) {
+                Ok(oracle) => crate::outln!(
+                    "{}: accepted ({} = {} by oracle {oracle})",
+                    path.display(),
+                    s.attestation.metric,
+                    attest::claim(&s.attestation).value
+                ),
+                Err(reason) => {
+                    refused = true;
+                    crate::outln!("{}: rejected: {reason}", path.display());
+                }
+            }
+        }
+        return if refused { Err(anyhow::Error::new(BadInput)) } else { Ok(()) };
+    }
+    // Submissions go in as sets by milestone, in the order their milestones first appear.
+    let mut sets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for (i, (_, (s, _))) in subs.iter().enumerate() {
+        let m = s.attestation.milestone.clone();
+        if !sets.contains_key(&m) {
+            order.push(m.clone());
+        }
+        sets.entry(m).or_default().push(i);
+    }
+    for milestone in order {
+        let company = load(&mut *store)?;
+        let mut book = company.book();
+        let idx = &sets[&milestone];
+        let set: Vec<Submission> = idx.iter().map(|&i| subs[i].1.0.clone()).collect();
+        let outcome = attest::apply(&mut book, &milestone, &set, &expected, now);
+        let met = match outcome {
+            Err(r) => {
+                refused = true;
+                let mut facts = Vec::new();
+                // A refused set is refused as a whole: each of its attestations is recorded
+                // with the set's reason.
+                let reason = r.reason;
+                for &i in idx {
+                    let (path, (s, json)) = &subs[i];
+                    facts.push(record_of(&company, s, json, now, Err(reason.as_str().to_owned())));
+                    crate::outln!("{}: rejected: {reason}", path.display());
+                }
+                record(&mut *store, &facts, &g.actor())?;
+                continue;
+            }
+            Ok(met) => met,
+        };
+        let Some(terms) = company.milestones.get(&milestone) else {
+            return Err(bad_input(format!("milestone `{milestone}` has no terms"), "[[milestone]]"));
+        };
+        let first = attest::digest(&set[0].attestation, &set[0].domain).to_string();
+        let event_id = format!("attest-{}", &first[2..18]);
+        let observed = set.iter().map(|s| s.attestation.observedAt).max().unwrap_or(now);
+        let day = tz.to_datetime(Timestamp::from_second(i64::try_from(observed)?)?).date();
+        let mut facts = Vec::new();
+        let mut moved = Vec::new();
+        for grant_id in &terms.grants {
+            let Some(rec) = company.grants.get(grant_id) else {
+                return Err(bad_input(
+                    format!("milestone `{milestone}` names grant `{grant_id}`, which the ledger does not have"),
+                    "[[milestone]]",
+                ));
+            };
+            let cap = match &terms.effect {
+                tokencomp_core::company::TermsEffect::Graded { tranche } => {
+                    rec.terms.grant.performance.iter().find(|p| &p.id == tranche).map_or(0, |p| p.cap_bps)
+                }
+                tokencomp_core::company::TermsEffect::Fixed(_) => 0,
+            };
+            let effect = terms.effect_for(met.value, cap).ok_or_else(|| {
+                bad_input(format!("milestone `{milestone}`: no graded share for {}", met.value), "[[milestone]]")
+            })?;
+            let event = GrantEvent { id: event_id.clone(), date: day, kind: EventKind::Milestone { effect } };
+            let mut grant = rec.terms.grant.clone();
+            grant.events.push(event.clone());
+            let before = rec.terms.grant.timeline(&tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
+            let after = grant.timeline(&tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
+            moved.push((grant_id.clone(), before, after));
+            facts.push(Fact::GrantEvent {
+                grant: grant_id.clone(),
+                event_id: event_id.clone(),
+                event: write_event(&event, &company.token.token),
+            });
+        }
+        let accepted =
+            Accepted { event_id: event_id.clone(), met_value: met.value.units(), oracles: met.oracles.clone() };
+        for &i in idx {
+            let (_, (s, json)) = &subs[i];
+            facts.push(record_of(&company, s, json, now, Ok(accepted.clone())));
+        }
+        record(&mut *store, &facts, &g.actor())?;
+        let token = &company.token.token;
+        for (grant_id, before, after) in moved {
+            let sum = |t: &tokencomp_core::Timeline| {
+                t.tranches.iter().fold(0u128, |a, x| a.saturating_add(x.amount.base_units()))
+            };
+            let delta = sum(&after).saturating_sub(sum(&before));
+            crate::outln!(
+                "applied {milestone} (value {}, oracles {}) to {grant_id} as event {event_id} on {day}: {} {} more scheduled",
+                met.value,
+                met.oracles.join(", "),
+                token.format(tokencomp_money::TokenAmount::from_base_units(delta)),
+                token.symbol()
+            );
+        }
+    }
+    if refused { Err(anyhow::Error::new(BadInput)) } else { Ok(()) }
+}
+
+/// The value as the attestation carries it, for display.
+pub fn value_text(units: &str) -> String {
+    Fixed18::parse_units(units).map_or_else(|_| units.to_owned(), |v| v.to_string())
+}
