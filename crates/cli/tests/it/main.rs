@@ -5,6 +5,7 @@ mod compliance;
 mod crash;
 mod ledger;
 mod ops;
+mod oracle;
 mod risk;
 mod schedule;
 mod tidy;

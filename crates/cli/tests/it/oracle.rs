@@ -1,0 +1,312 @@
+//! Milestone attestations through the binary: keys, the registry, signing an lm-evaluation-harness
+//! results file, verify and submit, the effect on the grant, and one refusal per named reason,
+//! each recorded in the ledger.
+
+use serde_json::Value;
+
+use crate::ledger::Company;
+
+const FILE: &str = r#"[company]
+name = "Oracle Co"
+time_zone = "UTC"
+[token]
+symbol = "NET"
+decimals = 18
+[[person]]
+id = "ada"
+name = "Ada"
+[[grant]]
+id = "g"
+holder = "ada"
+grant_date = 2026-01-05
+amount = "1200"
+[grant.schedule]
+type = "monthly"
+start = 2026-01-05
+duration_months = 12
+[[grant.performance]]
+id = "mmlu"
+target = "100"
+cap_percent = "150"
+[[milestone]]
+id = "m1"
+grant = "g"
+metric = "mmlu/acc"
+comparison = "gte"
+threshold = "0.8"
+deadline = 2026-12-31
+effect = "unlock"
+tranche = "mmlu"
+[[milestone]]
+id = "late"
+grant = "g"
+metric = "mmlu/acc"
+comparison = "gte"
+threshold = "0.8"
+deadline = 2026-01-31
+effect = "pull_forward"
+periods = 1
+[[milestone]]
+id = "two"
+grant = "g"
+metric = "mmlu/acc"
+comparison = "gte"
+threshold = "0.8"
+deadline = 2026-12-31
+quorum = 2
+effect = "scale"
+tranche = "mmlu"
+graded = true
+"#;
+
+const DOMAIN: [&str; 4] = ["--chain-id", "31337", "--contract", "0x00000000000000000000000000000000000000aa"];
+
+struct Setup {
+    c: Company,
+}
+
+impl Setup {
+    /// A company with oracle `o1` registered from 2026-01-01, and an lm-eval results file.
+    fn new(score: &str) -> Setup {
+        let c = Company::new();
+        std::fs::create_dir_all(c.data()).unwrap();
+        let file = c.data().join("c.toml");
+        std::fs::write(&file, FILE).unwrap();
+        c.ok(&["init", file.to_str().unwrap()]);
+        let s = Setup { c };
+        s.oracle("o1", true);
+        // The shape lm-evaluation-harness writes: results → task → "metric,filter".
+        let results = format!(
+            r#"{{"results": {{"mmlu": {{"alias": "mmlu", "acc,none": {score}, "acc_stderr,none": 0.0031}}}}, "config": {{"model": "hf"}}}}"#
+        );
+        std::fs::write(s.path("results.json"), results).unwrap();
+        s
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.c.data().join(name).to_str().unwrap().to_owned()
+    }
+
+    fn oracle(&self, id: &str, register: bool) -> String {
+        let address = self.c.ok(&["oracle", "keygen", "--oracle", id]).trim().to_owned();
+        assert!(address.starts_with("0x") && address.len() == 42, "{address}");
+        if register {
+            self.c.ok(&["oracle", "register", "--oracle", id, "--address", &address, "--at", "2026-01-01"]);
+        }
+        address
+    }
+
+    /// Signs `milestone` with `oracle`'s key, observed on 2026-06-15, into `out`.
+    fn sign(&self, oracle: &str, milestone: &str, nonce: &str, extra: &[&str], out: &str) -> String {
+        let key = self.path(&format!("keys/oracle-{oracle}.key"));
+        let (results, out_path) = (self.path("results.json"), self.path(out));
+        let mut args = vec![
+            "oracle",
+            "sign",
+            "--key",
+            &key,
+            "--milestone",
+            milestone,
+            "--result",
+            &results,
+            "--pointer",
+            "/results/mmlu/acc,none",
+            "--observed-at",
+            "2026-06-15T00:00:00Z",
+            "--nonce",
+            nonce,
+            "--out",
+            &out_path,
+        ];
+        args.extend_from_slice(extra);
+        if !extra.contains(&"--chain-id") {
+            args.extend_from_slice(&DOMAIN);
+        }
+        self.c.ok(&args);
+        out_path
+    }
+
+    fn submit(&self, files: &[&str], at: &str) -> std::process::Output {
+        let mut args = vec!["oracle", "submit"];
+        args.extend_from_slice(files);
+        args.extend_from_slice(&["--at", at]);
+        args.extend_from_slice(&DOMAIN);
+        self.c.run(&args)
+    }
+
+    /// The attestation events the ledger filed under grant `g`, as (status, reason).
+    fn recorded(&self) -> Vec<(String, String)> {
+        let h = self.c.json(&["history", "g", "--json"]);
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "attestation")
+            .map(|e| {
+                let p = &e["payload"];
+                (p["status"].as_str().unwrap().to_owned(), p["reason"].as_str().unwrap_or("").to_owned())
+            })
+            .collect()
+    }
+
+    /// Submitting `files` at `at` is refused with `reason` (exit 2), and recorded as such.
+    fn refused(&self, files: &[&str], at: &str, reason: &str) {
+        let accepted = |r: &[(String, String)]| r.iter().filter(|x| x.0 == "accepted").count();
+        let before = accepted(&self.recorded());
+        let out = self.submit(files, at);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(&format!("rejected: {reason}")), "{stdout}");
+        let recorded = self.recorded();
+        assert!(recorded.contains(&("rejected".to_owned(), reason.to_owned())), "{recorded:?}");
+        assert_eq!(accepted(&recorded), before, "{recorded:?}");
+    }
+}
+
+fn units(grants: &Value, key: &str) -> u128 {
+    grants["grants"][0][key].as_str().unwrap().parse().unwrap()
+}
+
+fn vested(grants: &Value) -> u128 {
+    units(grants, "vested")
+}
+
+fn unvested(grants: &Value) -> u128 {
+    units(grants, "unvested")
+}
+
+#[test]
+fn an_lm_eval_result_signed_verified_and_submitted_unlocks_the_tranche_once() {
+    let s = Setup::new("0.8123");
+    let sub = s.sign("o1", "m1", "1", &[], "s1.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&sub).unwrap()).unwrap();
+    assert_eq!(file["attestation"]["value"], "812300000000000000");
+    assert_eq!(file["attestation"]["subject"], "grant:g");
+    let key_mode = std::fs::metadata(s.path("keys/oracle-o1.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(key_mode.permissions().mode() & 0o777, 0o600);
+    }
+
+    let mut verify = vec!["oracle", "verify", sub.as_str(), "--at", "2026-06-16"];
+    verify.extend_from_slice(&DOMAIN);
+    assert!(s.c.ok(&verify).contains("accepted"));
+    assert!(s.recorded().is_empty(), "verify records nothing");
+
+    let at = |day: &str| s.c.json(&["grants", "--json", "--as-of", day]);
+    let (before_14, before_15) = (at("2026-06-14"), at("2026-06-15"));
+    let out = s.submit(&[&sub], "2026-06-16");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (after_14, after_15) = (at("2026-06-14"), at("2026-06-15"));
+    // Exactly the effect: the whole 100-token performance tranche vests on the day observed
+    // (2026-06-15), nothing moves the day before, and the grant's total is unchanged.
+    assert_eq!(vested(&after_14), vested(&before_14));
+    assert_eq!(vested(&after_15), vested(&before_15) + 100 * 10u128.pow(18));
+    assert_eq!(after_15["grants"][0]["granted"], before_15["grants"][0]["granted"]);
+    assert_eq!(unvested(&before_15) - unvested(&after_15), 100 * 10u128.pow(18));
+
+    let history = s.c.ok(&["history", "g"]);
+    let digest = s.c.json(&["history", "g", "--json"])["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "attestation")
+        .map(|e| e["payload"]["digest"].as_str().unwrap().to_owned())
+        .unwrap();
+    assert!(
+        history.contains(&digest) && history.contains("value 0.8123") && history.contains("accepted -> attest-"),
+        "{history}"
+    );
+
+    // The same attestation again: its nonce is spent; recorded as rejected, applied once.
+    s.refused(&[&sub], "2026-06-16", "replayed_nonce");
+    assert_eq!(at("2026-06-15"), after_15);
+}
+
+#[test]
+fn an_unregistered_oracle_is_refused() {
+    let s = Setup::new("0.9");
+    s.oracle("stranger", false);
+    let sub = s.sign("stranger", "m1", "1", &[], "s.json");
+    s.refused(&[&sub], "2026-06-16", "unregistered_oracle");
+}
+
+#[test]
+fn a_revoked_oracle_is_refused() {
+    let s = Setup::new("0.9");
+    s.c.ok(&["oracle", "revoke", "--oracle", "o1", "--at", "2026-03-01"]);
+    let sub = s.sign("o1", "m1", "1", &[], "s.json");
+    s.refused(&[&sub], "2026-06-16", "revoked_oracle");
+}
+
+#[test]
+fn an_expired_attestation_is_refused() {
+    let s = Setup::new("0.9");
+    let sub = s.sign("o1", "m1", "1", &["--expires-in", "1d"], "s.json");
+    s.refused(&[&sub], "2026-06-20", "expired");
+}
+
+#[test]
+fn a_value_below_the_threshold_is_refused() {
+    let s = Setup::new("0.7999");
+    let sub = s.sign("o1", "m1", "1", &[], "s.json");
+    s.refused(&[&sub], "2026-06-16", "below_threshold");
+}
+
+#[test]
+fn an_observation_after_the_deadline_is_refused() {
+    let s = Setup::new("0.9");
+    let sub = s.sign("o1", "late", "1", &[], "s.json");
+    s.refused(&[&sub], "2026-06-16", "past_deadline");
+}
+
+#[test]
+fn a_submission_for_another_chain_is_refused() {
+    let s = Setup::new("0.9");
+    let sub = s.sign("o1", "m1", "1", &["--chain-id", "1", "--contract", DOMAIN[3]], "s.json");
+    s.refused(&[&sub], "2026-06-16", "wrong_chain");
+}
+
+#[test]
+fn a_tampered_value_is_a_bad_signature() {
+    let s = Setup::new("0.8123");
+    let sub = s.sign("o1", "m1", "1", &[], "s.json");
+    let text = std::fs::read_to_string(&sub).unwrap().replace("812300000000000000", "912300000000000000");
+    std::fs::write(&sub, text).unwrap();
+    s.refused(&[&sub], "2026-06-16", "bad_signature");
+}
+
+#[test]
+fn one_of_a_two_oracle_quorum_is_not_enough_and_two_apply_the_median() {
+    let s = Setup::new("0.9");
+    let one = s.sign("o1", "two", "1", &[], "one.json");
+    s.refused(&[&one], "2026-06-16", "quorum_not_met");
+    s.oracle("o2", true);
+    let other = s.sign("o2", "two", "7", &[], "other.json");
+    let one_again = s.sign("o1", "two", "2", &[], "one-again.json");
+    let out = s.submit(&[&one_again, &other], "2026-06-16");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    // Graded: 0.9 / 0.8 = 112.5% of the 100-token target (under the 150% cap) = 112.5 tokens.
+    assert!(stdout.contains("112.5 NET more scheduled"), "{stdout}");
+}
+
+#[test]
+fn bad_milestone_terms_are_reported_with_file_line_and_column() {
+    let c = Company::new();
+    std::fs::create_dir_all(c.data()).unwrap();
+    let bad = FILE.replace(
+        "comparison = \"gte\"\nthreshold = \"0.8\"\ndeadline = 2026-12-31\neffect = \"unlock\"",
+        "comparison = \"gteq\"\nthreshold = \"0.8.1\"\ndeadline = 2026-12-31\neffect = \"unlock\"",
+    );
+    let path = c.data().join("bad.toml");
+    std::fs::write(&path, &bad).unwrap();
+    let line = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let out = c.run(&["init", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let file = path.display().to_string();
+    assert!(err.contains(&format!("{file}:{}:14 (milestone[0].comparison)", line("gteq"))), "{err}");
+    assert!(err.contains(&format!("{file}:{}:13 (milestone[0].threshold)", line("0.8.1"))), "{err}");
+}
