@@ -2,6 +2,8 @@
 //! results file, verify and submit, the effect on the grant, and one refusal per named reason,
 //! each recorded in the ledger.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 
 use crate::ledger::Company;
