@@ -60,9 +60,8 @@ fn token_json(t: &Token) -> Value {
 }
 
 /// Whole tokens as a float, for charts and simulation inputs only.
-pub fn tokens_f64(token: &Token, units: u128) -> f64 {
-    let one = token.one();
-    (units / one) as f64 + (units % one) as f64 / one as f64
+fn tokens_f64(token: &Token, units: u128) -> f64 {
+    tokencomp_risk::tokens_f64(units, token.decimals())
 }
 
 /// A decimal as a float, for charts and simulation inputs only.
