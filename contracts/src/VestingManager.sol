@@ -5,6 +5,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title VestingManager
 /// @notice Holds and releases many token grants of one ERC-20 token, each vesting exactly as
@@ -22,11 +25,19 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// Every timestamp an admin or operator passes must not precede the grant's checkpoint (its
 /// last release or resume), so nothing already released can stop being vested.
 ///
-/// Milestones: a later issue adds oracle-signed milestone attestations. They will arrive as a
-/// third kind (or as tranches whose instant is set when an attestation verifies) through a
-/// function restricted to an ORACLE role; storage below leaves room for both (the `kind` byte
-/// and per-tranche instants are the only things an attestation needs to change).
-contract VestingManager is AccessControl, ReentrancyGuardTransient {
+/// Milestones: the operator defines a milestone (a predicate over an attested metric, a subject, a
+/// deadline, a k-of-n quorum) with its effect on each grant it moves, and funds what it may vest.
+/// Anyone may then submit a set of EIP-712 attestations signed by registered oracle keys; the
+/// contract checks them with the engine's rules and reasons (`tokencomp_core::attestation`), and
+/// applies the effect once:
+///  - UNLOCK / SCALE / GRADED: a performance amount vests at once (the unused funding goes back to
+///    the treasury); GRADED scales by value / threshold, capped.
+///  - PULL_FORWARD: a tranched grant counts `periods` more of its steps as elapsed. The engine
+///    pushes such a grant with one step per installment (pre-cliff ones at zero), so "n steps
+///    elapsed" is exactly its "n installments elapsed".
+/// An effect counts from the block it was applied in; the engine dates it to the start of that
+/// local day. Nothing can be released in between, so every release agrees.
+contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Creates grants, posts withholding and records leave. The admin is DEFAULT_ADMIN_ROLE.
@@ -125,6 +136,116 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     uint8 private constant KIND_MASK = 3;
     uint8 private constant ADJUSTED = 4;
     uint8 private constant WITHHOLDING = 8;
+    uint8 private constant MILESTONE = 16;
+
+    // ------------------------------------------------------------ milestones
+
+    /// @notice The EIP-712 type of an attestation, as the README documents it.
+    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
+        "Attestation(string milestone,string metric,int256 value,string subject,uint64 observedAt,uint64 expiresAt,address oracle,uint64 nonce)"
+    );
+
+    /// @notice What an oracle signs.
+    struct Attestation {
+        string milestone;
+        string metric;
+        int256 value;
+        string subject;
+        uint64 observedAt;
+        uint64 expiresAt;
+        address oracle;
+        uint64 nonce;
+    }
+
+    /// @notice An attestation with the domain it claims to be signed for, so a wrong chain or
+    /// contract is told apart from a bad signature.
+    struct SignedAttestation {
+        Attestation attestation;
+        uint256 chainId;
+        address verifyingContract;
+        bytes signature;
+    }
+
+    enum Comparison {
+        Gte,
+        Gt,
+        Lte,
+        Lt,
+        Eq
+    }
+
+    enum EffectKind {
+        None,
+        Unlock,
+        PullForward,
+        Scale,
+        Graded
+    }
+
+    /// @notice One grant's effect of a milestone. UNLOCK vests `target`; SCALE vests `bps` of it;
+    /// GRADED vests value / threshold of it, at most `bps` (the cap); PULL_FORWARD moves a tranched
+    /// grant `periods` steps earlier (`target` and `bps` unused).
+    struct EffectInput {
+        bytes32 grant;
+        EffectKind kind;
+        uint32 periods;
+        uint32 bps;
+        uint128 target;
+    }
+
+    /// @notice What `defineMilestones` takes for one milestone. `subject` is `grant:<id>` or
+    /// `team:<id>`; `deadline` the last second an observation counts for.
+    struct MilestoneInput {
+        string id;
+        string metric;
+        Comparison comparison;
+        int256 threshold;
+        string subject;
+        uint64 deadline;
+        uint32 quorum;
+        EffectInput[] effects;
+    }
+
+    struct MilestoneDef {
+        bytes32 metric;
+        bytes32 subject;
+        int256 threshold;
+        uint64 deadline;
+        uint32 quorum; // 0: no such milestone
+        Comparison comparison;
+        bool applied;
+    }
+
+    struct Effect {
+        bytes32 grant;
+        EffectKind kind;
+        uint32 periods;
+        uint32 bps;
+        uint128 target;
+        uint128 funded;
+    }
+
+    /// A grant's milestone state: funded performance amounts not yet resolved, performance amounts
+    /// vested and released, the steps pulled forward, and when the last effect was applied.
+    struct Perf {
+        uint128 pending;
+        uint128 bonus;
+        uint128 bonusReleased;
+        uint32 boost;
+        uint64 appliedAt;
+    }
+
+    /// One key of an oracle, valid from `from` until `until` (0: still valid).
+    struct OracleKey {
+        bytes32 oracle;
+        uint64 from;
+        uint64 until;
+    }
+
+    uint256 private constant MAX_BPS = 20_000;
+    uint256 private constant FULL_BPS = 10_000;
+    /// The index a set-level refusal names.
+    uint256 private constant WHOLE_SET = type(uint256).max;
 
     /// @notice The token every grant is paid in.
     IERC20 public immutable token;
@@ -139,6 +260,13 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     mapping(bytes32 id => Window) private _window;
     mapping(bytes32 id => mapping(uint256 index => Step)) private _steps;
     mapping(bytes32 id => mapping(uint256 index => uint128)) private _withholding;
+    mapping(bytes32 id => Perf) private _perf;
+    mapping(bytes32 milestone => MilestoneDef) private _milestones;
+    mapping(bytes32 milestone => Effect[]) private _effects;
+    mapping(address key => OracleKey) private _keys;
+    mapping(bytes32 oracle => address) private _activeKey;
+    mapping(bytes32 oracle => bool) private _oracles;
+    mapping(address key => mapping(uint64 nonce => bool)) private _spent;
 
     error ZeroAddress();
     error ZeroAmount(bytes32 id);
@@ -162,6 +290,32 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     error WithholdingExceedsTranche(bytes32 id, uint256 index, uint128 tokens, uint128 trancheAmount);
     error ClockOutOfRange(uint256 timestamp);
 
+    // Why an attestation, or a set of them, is refused: the engine's `Rejection` names, in the
+    // order they are checked. `index` is the attestation's place in the set.
+    error WrongChain(uint256 index, uint256 chainId);
+    error WrongContract(uint256 index, address verifyingContract);
+    error BadSignature(uint256 index);
+    error UnregisteredOracle(uint256 index, address signer);
+    error RevokedOracle(uint256 index, address signer);
+    error Expired(uint256 index, uint64 expiresAt);
+    error ReplayedNonce(uint256 index, address signer, uint64 nonce);
+    /// `index` is WHOLE_SET (2^256 - 1) when the set names no milestone at all.
+    error UnknownMilestone(uint256 index);
+    error WrongSubject(uint256 index);
+    error WrongMetric(uint256 index);
+    error PastDeadline(uint256 index, uint64 observedAt, uint64 deadline);
+    error BelowThreshold(uint256 index, int256 value);
+    error QuorumNotMet(uint256 oracles, uint256 quorum);
+    error AlreadyApplied();
+
+    error OracleExists(bytes32 oracle);
+    error UnknownOracle(bytes32 oracle);
+    error NoActiveKey(bytes32 oracle);
+    error KeyInUse(address key);
+    error MilestoneExists(bytes32 milestone);
+    error InvalidMilestone(bytes32 milestone);
+    error InvalidEffect(bytes32 milestone, uint256 index);
+
     event TreasuryChanged(address indexed previous, address indexed treasury);
     event TaxWalletChanged(address indexed previous, address indexed taxWallet);
     event GrantCreated(
@@ -184,13 +338,23 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
     event Resumed(bytes32 indexed id, uint64 at, uint64 pausedSeconds);
     event BeneficiaryChanged(bytes32 indexed id, address indexed previous, address indexed beneficiary);
     event WithholdingPosted(bytes32 indexed id, uint256 indexed index, uint128 tokens);
+    event OracleKeyAdded(bytes32 indexed oracle, address indexed key, string name);
+    event OracleKeyEnded(bytes32 indexed oracle, address indexed key);
+    event MilestoneDefined(bytes32 indexed milestone, string id, uint256 effects, uint256 funded);
+    /// `value` is the lower median of the counted oracles' values.
+    event MilestoneApplied(bytes32 indexed milestone, int256 value, uint256 oracles, uint256 returned);
+    /// `amount` is the performance amount vested (UNLOCK, SCALE, GRADED) or the steps pulled.
+    event MilestoneEffectApplied(bytes32 indexed milestone, bytes32 indexed id, EffectKind kind, uint128 amount);
+    event NonceSpent(address indexed oracle, uint64 nonce);
 
     /// @param token_ The ERC-20 token of every grant.
     /// @param admin Holds DEFAULT_ADMIN_ROLE (a Safe in production).
     /// @param operator Holds OPERATOR_ROLE (the engine's signer); may be the zero address.
     /// @param treasury_ Funds grants and receives revoked tokens.
     /// @param taxWallet_ Receives withheld tokens.
-    constructor(IERC20 token_, address admin, address operator, address treasury_, address taxWallet_) {
+    constructor(IERC20 token_, address admin, address operator, address treasury_, address taxWallet_)
+        EIP712("tokencomp", "1")
+    {
         if (address(token_) == address(0) || admin == address(0) || treasury_ == address(0)) revert ZeroAddress();
         if (taxWallet_ == address(0)) revert ZeroAddress();
         token = token_;
@@ -238,13 +402,56 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         }
         uint128 vested = _vestedAt(id, h.flags, effectiveAt);
         uint128 returned = _amounts[id].total - vested;
+        // Performance amounts still waiting for their milestone go back too; vested ones stay.
+        Perf storage p = _perf[id];
+        uint128 pending = p.pending;
+        if (pending != 0) {
+            p.pending = 0;
+            returned += pending;
+        }
         l.revokedAt = effectiveAt;
         h.flags |= ADJUSTED;
         emit Revoked(id, effectiveAt, vested, returned);
         if (returned != 0) token.safeTransfer(treasury, returned);
     }
 
+    /// @notice Registers an oracle with its first key, valid from this block.
+    function registerOracle(string calldata name, address key) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bytes32 oracle = keccak256(bytes(name));
+        if (_oracles[oracle]) revert OracleExists(oracle);
+        _oracles[oracle] = true;
+        _addKey(oracle, key, name);
+    }
+
+    /// @notice Replaces an oracle's active key (if any) by `key` from this block on: attestations
+    /// by the old key are refused as `RevokedOracle` from now.
+    function rotateOracle(string calldata name, address key) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bytes32 oracle = keccak256(bytes(name));
+        if (!_oracles[oracle]) revert UnknownOracle(oracle);
+        if (key == address(0) || _keys[key].oracle != bytes32(0)) revert KeyInUse(key);
+        if (_activeKey[oracle] != address(0)) _endKey(oracle);
+        _addKey(oracle, key, name);
+    }
+
+    /// @notice Revokes an oracle's active key from this block on; a rotation gives it a new one.
+    function revokeOracle(string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bytes32 oracle = keccak256(bytes(name));
+        if (!_oracles[oracle]) revert UnknownOracle(oracle);
+        if (_activeKey[oracle] == address(0)) revert NoActiveKey(oracle);
+        _endKey(oracle);
+    }
+
     // --------------------------------------------------------------- operator
+
+    /// @notice Defines milestones and their effects, and pulls from the treasury the most each
+    /// performance effect may vest (UNLOCK: the target; SCALE: its share; GRADED: the cap's share).
+    function defineMilestones(MilestoneInput[] calldata inputs) external onlyRole(OPERATOR_ROLE) nonReentrant {
+        uint256 sum;
+        for (uint256 i = 0; i < inputs.length; ++i) {
+            sum += _defineMilestone(inputs[i]);
+        }
+        if (sum != 0) token.safeTransferFrom(treasury, address(this), sum);
+    }
 
     /// @notice Creates a batch of grants and pulls their total from the treasury in the same call.
     /// @dev Reverts the whole batch on the first invalid grant; ids must be new.
@@ -325,7 +532,6 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         if (flags == 0) revert UnknownGrant(id);
         uint40 now_ = _now();
         uint64 t = now_;
-        uint256 until;
         if (flags & ADJUSTED != 0) {
             Leave storage l = _leave[id];
             uint64 revokedAt = l.revokedAt;
@@ -338,7 +544,18 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         }
         uint128 amount;
         uint128 withheld;
+        if (flags & MILESTONE != 0) {
+            uint256 boost;
+            (amount, boost) = _takeBonus(id);
+            if (boost != 0) {
+                (uint128 due, uint128 tax) = _releaseBoosted(id, h, flags, t, boost);
+                amount += due;
+                withheld = tax;
+                flags = 0; // the steps are done
+            }
+        }
         if (flags & KIND_MASK == uint8(Kind.Tranched)) {
+            uint256 until;
             if (flags & WITHHOLDING != 0) until = _leave[id].withholdingUntil;
             uint256 i = h.cursor;
             uint256 count = h.trancheCount;
@@ -354,21 +571,17 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
                 }
                 if (s.nextAt > t) break;
             }
-            if (amount == 0) {
-                if (strict) revert NothingToRelease(id);
-                return false;
-            }
             // i <= trancheCount < 2^24, so the cast is exact.
             h.cursor = uint24(i);
-        } else {
+        } else if (flags & KIND_MASK == uint8(Kind.Linear)) {
             Amounts storage a = _amounts[id];
             uint128 vested = _linear(id, a.total, t);
-            amount = vested - a.released;
-            if (amount == 0) {
-                if (strict) revert NothingToRelease(id);
-                return false;
-            }
+            amount += vested - a.released;
             a.released = vested;
+        }
+        if (amount == 0) {
+            if (strict) revert NothingToRelease(id);
+            return false;
         }
         h.checkpoint = now_;
         uint128 net;
@@ -382,13 +595,106 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         return true;
     }
 
+    /// Takes a grant's unreleased performance bonus (it vested when its milestone was applied, in
+    /// this block or an earlier one); returns it and the steps the grant was pulled forward.
+    function _takeBonus(bytes32 id) private returns (uint128 due, uint256 boost) {
+        Perf storage p = _perf[id];
+        uint128 bonus = p.bonus;
+        due = bonus - p.bonusReleased;
+        if (due != 0) p.bonusReleased = bonus;
+        boost = p.boost;
+    }
+
+    /// Moves a pulled-forward grant's cursor past the steps due at effective time `t`: step i is
+    /// due once step i - boost's instant has passed. Returns their amount and withholding.
+    function _releaseBoosted(bytes32 id, Hot storage h, uint8 flags, uint64 t, uint256 boost)
+        private
+        returns (uint128 amount, uint128 withheld)
+    {
+        uint256 until;
+        if (flags & WITHHOLDING != 0) until = _leave[id].withholdingUntil;
+        uint256 i = h.cursor;
+        uint256 count = h.trancheCount;
+        mapping(uint256 => Step) storage steps = _steps[id];
+        while (i < count && (i < boost || steps[i - boost].at <= t)) {
+            // As in _release: the amounts sum to the total, withholding is at most its amount.
+            unchecked {
+                amount += steps[i].amount;
+                if (i < until) withheld += _withholding[id][i];
+                ++i;
+            }
+        }
+        // i <= trancheCount < 2^24, so the cast is exact.
+        h.cursor = uint24(i);
+    }
+
+    /// @notice Applies milestone `milestone` from a set of signed attestations, all or nothing:
+    /// each must pass the checks (in the order of the errors above), be about this milestone, and
+    /// spend an unspent nonce; at least `quorum` distinct oracles must attest; and the milestone must
+    /// not have been applied. Its effects then apply once, with the lower median of the oracles'
+    /// values (each oracle counts once, with its first value). Anyone may submit.
+    function applyMilestone(string calldata milestone, SignedAttestation[] calldata set) external nonReentrant {
+        bytes32 key = keccak256(bytes(milestone));
+        uint256 n = set.length;
+        bytes32[] memory oracles = new bytes32[](n);
+        int256[] memory values = new int256[](n);
+        uint256 votes;
+        for (uint256 i = 0; i < n; ++i) {
+            Attestation calldata a = set[i].attestation;
+            bytes32 oracle = _check(set[i], i);
+            if (keccak256(bytes(a.milestone)) != key) revert UnknownMilestone(i);
+            for (uint256 j = 0; j < i; ++j) {
+                Attestation calldata b = set[j].attestation;
+                if (b.oracle == a.oracle && b.nonce == a.nonce) revert ReplayedNonce(i, a.oracle, a.nonce);
+            }
+            bool seen;
+            for (uint256 j = 0; j < votes; ++j) {
+                if (oracles[j] == oracle) {
+                    seen = true;
+                    break;
+                }
+            }
+            if (!seen) {
+                oracles[votes] = oracle;
+                values[votes] = a.value;
+                ++votes;
+            }
+        }
+        MilestoneDef storage m = _milestones[key];
+        if (m.quorum == 0) revert UnknownMilestone(WHOLE_SET);
+        if (votes < m.quorum) revert QuorumNotMet(votes, m.quorum);
+        if (m.applied) revert AlreadyApplied();
+        m.applied = true;
+        for (uint256 i = 0; i < n; ++i) {
+            Attestation calldata a = set[i].attestation;
+            _spent[a.oracle][a.nonce] = true;
+            emit NonceSpent(a.oracle, a.nonce);
+        }
+        // Lower median: sort the (few) values in place.
+        for (uint256 i = 1; i < votes; ++i) {
+            int256 v = values[i];
+            uint256 j = i;
+            while (j > 0 && values[j - 1] > v) {
+                values[j] = values[j - 1];
+                --j;
+            }
+            values[j] = v;
+        }
+        int256 value = values[(votes - 1) / 2];
+        uint128 returned = _applyEffects(key, m.threshold, value);
+        emit MilestoneApplied(key, value, votes, returned);
+        if (returned != 0) token.safeTransfer(treasury, returned);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @notice Vested amount of a grant at `timestamp`, with its pauses and revocation applied.
     /// Exact for any timestamp at or after the grant's checkpoint (in particular for every
     /// timestamp of a grant never paused); earlier timestamps see the current pause shift.
+    /// Milestone effects count from the block they were applied in.
     function vestedAt(bytes32 id, uint64 timestamp) external view returns (uint128) {
-        return _vestedAt(id, _existing(id).flags, timestamp);
+        uint8 flags = _existing(id).flags;
+        return _vestedAt(id, flags, timestamp) + _bonusAt(id, flags, timestamp);
     }
 
     /// @notice What `release` would transfer now (net plus withheld).
@@ -396,7 +702,8 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         Hot storage h = _existing(id);
         Leave storage l = _leave[id];
         if (l.pausedAt != 0 && l.revokedAt == 0) return 0;
-        return _vestedAt(id, h.flags, uint64(block.timestamp)) - _released(id, h);
+        uint64 t = uint64(block.timestamp);
+        return _vestedAt(id, h.flags, t) + _bonusAt(id, h.flags, t) - _released(id, h) - _perf[id].bonusReleased;
     }
 
     /// @notice A grant's full state.
@@ -408,7 +715,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         g.kind = Kind(h.flags & KIND_MASK);
         g.trancheCount = h.trancheCount;
         g.pausedAt = l.pausedAt;
-        g.released = _released(id, h);
+        g.released = _released(id, h) + _perf[id].bonusReleased;
         g.checkpoint = h.checkpoint;
         g.cursor = h.cursor;
         g.withholdingUntil = l.withholdingUntil;
@@ -425,6 +732,33 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         Hot storage h = _existing(id);
         if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
         return Tranche({at: _steps[id][index].at, cumulative: _sumSteps(id, index + 1)});
+    }
+
+    /// @notice A grant's milestone state: performance funding pending, performance amounts vested
+    /// and released, steps pulled forward, and the time of the last effect applied.
+    function perfOf(bytes32 id) external view returns (Perf memory) {
+        _existing(id);
+        return _perf[id];
+    }
+
+    /// @notice A milestone as defined, by its id's keccak256, and its effects.
+    function milestoneOf(bytes32 milestone) external view returns (MilestoneDef memory, Effect[] memory) {
+        return (_milestones[milestone], _effects[milestone]);
+    }
+
+    /// @notice The key's oracle (keccak256 of its name) and validity window.
+    function oracleKeyOf(address key) external view returns (OracleKey memory) {
+        return _keys[key];
+    }
+
+    /// @notice Whether `oracle` spent `nonce`.
+    function nonceSpent(address oracle, uint64 nonce) external view returns (bool) {
+        return _spent[oracle][nonce];
+    }
+
+    /// @notice The EIP-712 digest of an attestation under this contract's domain.
+    function attestationDigest(Attestation calldata a) external view returns (bytes32) {
+        return _digest(a);
     }
 
     /// @notice Tokens posted for withholding from tranche `index`.
@@ -486,6 +820,159 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         return input.total;
     }
 
+    function _addKey(bytes32 oracle, address key, string calldata name) private {
+        if (key == address(0) || _keys[key].oracle != bytes32(0)) revert KeyInUse(key);
+        _keys[key] = OracleKey({oracle: oracle, from: uint64(block.timestamp), until: 0});
+        _activeKey[oracle] = key;
+        emit OracleKeyAdded(oracle, key, name);
+    }
+
+    function _endKey(bytes32 oracle) private {
+        address key = _activeKey[oracle];
+        _keys[key].until = uint64(block.timestamp);
+        _activeKey[oracle] = address(0);
+        emit OracleKeyEnded(oracle, key);
+    }
+
+    /// Stores a milestone and its effects; returns the funding its performance effects need.
+    function _defineMilestone(MilestoneInput calldata input) private returns (uint256 funding) {
+        bytes32 key = keccak256(bytes(input.id));
+        MilestoneDef storage m = _milestones[key];
+        if (m.quorum != 0) revert MilestoneExists(key);
+        if (input.quorum == 0 || input.effects.length == 0) revert InvalidMilestone(key);
+        m.metric = keccak256(bytes(input.metric));
+        m.subject = keccak256(bytes(input.subject));
+        m.threshold = input.threshold;
+        m.deadline = input.deadline;
+        m.quorum = input.quorum;
+        m.comparison = input.comparison;
+        Effect[] storage effects = _effects[key];
+        for (uint256 i = 0; i < input.effects.length; ++i) {
+            EffectInput calldata e = input.effects[i];
+            Hot storage h = _existing(e.grant);
+            if (_leave[e.grant].revokedAt != 0) revert GrantRevoked(e.grant);
+            uint128 funded;
+            if (e.kind == EffectKind.PullForward) {
+                if (e.periods == 0 || h.flags & KIND_MASK != uint8(Kind.Tranched)) revert InvalidEffect(key, i);
+            } else if (e.kind == EffectKind.Unlock) {
+                funded = e.target;
+            } else if (e.kind == EffectKind.Scale || e.kind == EffectKind.Graded) {
+                if (e.bps > MAX_BPS) revert InvalidEffect(key, i);
+                // A graded share divides by the threshold.
+                if (e.kind == EffectKind.Graded && input.threshold <= 0) revert InvalidEffect(key, i);
+                funded = _bpsOf(e.target, e.bps);
+            } else {
+                revert InvalidEffect(key, i);
+            }
+            if (funded != 0) {
+                _perf[e.grant].pending += funded;
+                funding += funded;
+            }
+            effects.push(
+                Effect({grant: e.grant, kind: e.kind, periods: e.periods, bps: e.bps, target: e.target, funded: funded})
+            );
+        }
+        emit MilestoneDefined(key, input.id, input.effects.length, funding);
+    }
+
+    /// Checks one attestation in the order of the refusal errors, up to `BelowThreshold`, and
+    /// returns its oracle.
+    function _check(SignedAttestation calldata s, uint256 i) private view returns (bytes32) {
+        if (s.chainId != block.chainid) revert WrongChain(i, s.chainId);
+        if (s.verifyingContract != address(this)) revert WrongContract(i, s.verifyingContract);
+        Attestation calldata a = s.attestation;
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_digest(a), s.signature);
+        if (err != ECDSA.RecoverError.NoError || signer != a.oracle) revert BadSignature(i);
+        OracleKey storage k = _keys[signer];
+        bytes32 oracle = k.oracle;
+        if (oracle == bytes32(0) || block.timestamp < k.from) revert UnregisteredOracle(i, signer);
+        uint64 until = k.until;
+        if (until != 0 && block.timestamp >= until) revert RevokedOracle(i, signer);
+        if (a.expiresAt <= block.timestamp) revert Expired(i, a.expiresAt);
+        if (_spent[signer][a.nonce]) revert ReplayedNonce(i, signer, a.nonce);
+        MilestoneDef storage m = _milestones[keccak256(bytes(a.milestone))];
+        if (m.quorum == 0) revert UnknownMilestone(i);
+        if (keccak256(bytes(a.subject)) != m.subject) revert WrongSubject(i);
+        if (keccak256(bytes(a.metric)) != m.metric) revert WrongMetric(i);
+        if (a.observedAt > m.deadline) revert PastDeadline(i, a.observedAt, m.deadline);
+        if (!_passes(m.comparison, a.value, m.threshold)) revert BelowThreshold(i, a.value);
+        return oracle;
+    }
+
+    function _digest(Attestation calldata a) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    keccak256(bytes(a.milestone)),
+                    keccak256(bytes(a.metric)),
+                    a.value,
+                    keccak256(bytes(a.subject)),
+                    a.observedAt,
+                    a.expiresAt,
+                    a.oracle,
+                    a.nonce
+                )
+            )
+        );
+    }
+
+    function _passes(Comparison c, int256 value, int256 threshold) private pure returns (bool) {
+        if (c == Comparison.Gte) return value >= threshold;
+        if (c == Comparison.Gt) return value > threshold;
+        if (c == Comparison.Lte) return value <= threshold;
+        if (c == Comparison.Lt) return value < threshold;
+        return value == threshold;
+    }
+
+    /// Applies a milestone's effects with its median `value`; returns the unused funding.
+    function _applyEffects(bytes32 key, int256 threshold, int256 value) private returns (uint128 returned) {
+        Effect[] storage effects = _effects[key];
+        uint64 now_ = _now();
+        for (uint256 i = 0; i < effects.length; ++i) {
+            returned += _applyEffect(key, effects[i], threshold, value, now_);
+        }
+    }
+
+    function _applyEffect(bytes32 key, Effect storage e, int256 threshold, int256 value, uint64 now_)
+        private
+        returns (uint128 returned)
+    {
+        bytes32 id = e.grant;
+        // A revoked grant's pending funding already went back with the revocation.
+        if (_leave[id].revokedAt != 0) return 0;
+        Perf storage p = _perf[id];
+        EffectKind kind = e.kind;
+        uint128 amount;
+        if (kind == EffectKind.PullForward) {
+            amount = e.periods;
+            p.boost += e.periods;
+        } else {
+            uint256 bps = FULL_BPS;
+            if (kind == EffectKind.Scale) {
+                bps = e.bps;
+            } else if (kind == EffectKind.Graded) {
+                // floor(max(value, 0) * 10_000 / threshold) in 512 bits, capped (threshold > 0).
+                uint256 v = value > 0 ? uint256(value) : 0;
+                bps = Math.min(Math.mulDiv(v, FULL_BPS, uint256(threshold)), e.bps);
+            }
+            amount = _bpsOf(e.target, bps);
+            uint128 funded = e.funded;
+            p.pending -= funded;
+            p.bonus += amount;
+            // funded is the most the effect can vest: the target, its share, or the cap's share.
+            returned = funded - amount;
+        }
+        p.appliedAt = now_;
+        _hot[id].flags |= MILESTONE;
+        emit MilestoneEffectApplied(key, id, kind, amount);
+    }
+
+    /// floor(amount * bps / 10_000); bps <= 20_000, so it fits in 128 bits.
+    function _bpsOf(uint128 amount, uint256 bps) private pure returns (uint128) {
+        return uint128(Math.mulDiv(amount, bps, FULL_BPS));
+    }
+
     function _postWithholding(bytes32 id, uint256 index, uint128 tokens) private {
         Hot storage h = _existing(id);
         if (h.flags & KIND_MASK != uint8(Kind.Tranched)) revert NotTranched(id);
@@ -528,13 +1015,20 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         if (flags & KIND_MASK == uint8(Kind.Linear)) return _linear(id, _amounts[id].total, t);
         mapping(uint256 => Step) storage steps = _steps[id];
         uint256 count = _hot[id].trancheCount;
-        uint128 vested;
-        for (uint256 i = 0; i < count; ++i) {
-            Step storage s = steps[i];
-            if (s.at > t) break;
-            vested += s.amount;
+        uint256 elapsed;
+        while (elapsed < count && steps[elapsed].at <= t) ++elapsed;
+        if (flags & MILESTONE != 0) {
+            Perf storage p = _perf[id];
+            if (timestamp >= p.appliedAt) elapsed = Math.min(count, elapsed + p.boost);
         }
-        return vested;
+        return _sumSteps(id, elapsed);
+    }
+
+    /// Performance amounts vested by milestones at `timestamp` (exact from the last one applied on).
+    function _bonusAt(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128) {
+        if (flags & MILESTONE == 0) return 0;
+        Perf storage p = _perf[id];
+        return timestamp >= p.appliedAt ? p.bonus : 0;
     }
 
     /// Sum of the amounts of tranches [0, n).
@@ -545,6 +1039,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient {
         }
     }
 
+    /// Released from the schedule (not the performance bonus).
     function _released(bytes32 id, Hot storage h) private view returns (uint128) {
         if (h.flags & KIND_MASK == uint8(Kind.Linear)) return _amounts[id].released;
         return _sumSteps(id, h.cursor);
