@@ -159,8 +159,9 @@ pub fn check(book: &Book, submission: &Submission, expected: &Domain, now: u64) 
 }
 
 /// Applies `milestone` from a set of submissions (one for a single signer, k or more for a
-/// quorum), all or nothing: the first submission refused names the reason and its index, then
-/// the quorum and applied-once rules of `Book::apply`.
+/// quorum), all or nothing, in the contract's order: each submission in turn is verified, checked
+/// and matched against the set (the first refused names the reason and its index), then the
+/// quorum and applied-once rules of `Book::apply`.
 pub fn apply(
     book: &mut Book,
     milestone: &str,
@@ -170,9 +171,66 @@ pub fn apply(
 ) -> Result<Met, Refused> {
     let mut set = Vec::with_capacity(submissions.len());
     for (i, s) in submissions.iter().enumerate() {
-        set.push(verify(s, expected).map_err(|reason| Refused { reason, index: Some(i) })?);
+        match verify(s, expected) {
+            Ok(checked) => set.push(checked),
+            Err(reason) => {
+                // The ones before it are checked first, as the contract does; nothing is applied.
+                let mut trial = book.clone();
+                return match trial.apply(milestone, &set, now) {
+                    Err(r) if r.index.is_some() => Err(r),
+                    _ => Err(Refused { reason, index: Some(i) }),
+                };
+            }
+        }
     }
     book.apply(milestone, &set, now)
+}
+
+/// The submission as `VestingManager.applyMilestone` takes it.
+pub fn to_contract(s: &Submission) -> tokencomp_evm::VestingManager::SignedAttestation {
+    let a = &s.attestation;
+    tokencomp_evm::VestingManager::SignedAttestation {
+        attestation: tokencomp_evm::VestingManager::Attestation {
+            milestone: a.milestone.clone(),
+            metric: a.metric.clone(),
+            value: a.value,
+            subject: a.subject.clone(),
+            observedAt: a.observedAt,
+            expiresAt: a.expiresAt,
+            oracle: a.oracle,
+            nonce: a.nonce,
+        },
+        chainId: U256::from(s.domain.chain_id),
+        verifyingContract: s.domain.verifying_contract,
+        signature: s.signature.to_vec().into(),
+    }
+}
+
+/// The named reason of a revert of `applyMilestone`: its custom error's name, as the engine names
+/// it (`BelowThreshold` is `below_threshold`), with the attestation's index when it names one.
+/// `None` for any other revert.
+pub fn rejection_of(revert: &[u8]) -> Option<Refused> {
+    use alloy_sol_types::SolInterface;
+    use tokencomp_evm::VestingManager::VestingManagerErrors as E;
+    let index = |i: &U256| if *i == U256::MAX { None } else { usize::try_from(*i).ok() };
+    let (reason, index) = match E::abi_decode(revert).ok()? {
+        E::WrongChain(e) => (Rejection::WrongChain, index(&e.index)),
+        E::WrongContract(e) => (Rejection::WrongContract, index(&e.index)),
+        E::BadSignature(e) => (Rejection::BadSignature, index(&e.index)),
+        E::UnregisteredOracle(e) => (Rejection::UnregisteredOracle, index(&e.index)),
+        E::RevokedOracle(e) => (Rejection::RevokedOracle, index(&e.index)),
+        E::Expired(e) => (Rejection::Expired, index(&e.index)),
+        E::ReplayedNonce(e) => (Rejection::ReplayedNonce, index(&e.index)),
+        E::UnknownMilestone(e) => (Rejection::UnknownMilestone, index(&e.index)),
+        E::WrongSubject(e) => (Rejection::WrongSubject, index(&e.index)),
+        E::WrongMetric(e) => (Rejection::WrongMetric, index(&e.index)),
+        E::PastDeadline(e) => (Rejection::PastDeadline, index(&e.index)),
+        E::BelowThreshold(e) => (Rejection::BelowThreshold, index(&e.index)),
+        E::QuorumNotMet(_) => (Rejection::QuorumNotMet, None),
+        E::AlreadyApplied(_) => (Rejection::AlreadyApplied, None),
+        _ => return None,
+    };
+    Some(Refused { reason, index })
 }
 
 impl Submission {

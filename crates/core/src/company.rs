@@ -336,21 +336,23 @@ pub enum TermsEffect {
 
 impl MilestoneTerms {
     /// The effect applied when the milestone is met with `value` (the quorum's median), given
-    /// the tranche's cap for a graded scale. `None` when a graded ratio is not defined (a
-    /// threshold that is not above zero, or a value beyond i128).
+    /// the tranche's cap for a graded scale: `min(cap, floor(max(value, 0) · 10 000 / threshold))`
+    /// basis points, over the whole int256 range, as the contract computes it. `None` when a
+    /// graded ratio is not defined (a threshold that is not above zero).
     pub fn effect_for(&self, value: Fixed18, cap_bps: u32) -> Option<MilestoneEffect> {
         match &self.effect {
             TermsEffect::Fixed(e) => Some(e.clone()),
             TermsEffect::Graded { tranche } => {
-                let v: i128 = value.units().parse().ok()?;
-                let t: i128 = self.milestone.threshold.units().parse().ok()?;
-                if t <= 0 {
+                use ruint::aliases::U512;
+                let t = self.milestone.threshold;
+                if t.is_negative() || t == Fixed18::ZERO {
                     return None;
                 }
-                // bps = floor(v · 10 000 / t), in 256 bits so no product overflows.
-                let v = U256::from(u128::try_from(v.max(0)).ok()?);
-                let bps = v.checked_mul(U256::from(10_000u32))? / U256::from(u128::try_from(t).ok()?);
-                let bps = u32::try_from(bps.min(U256::from(cap_bps))).ok()?;
+                let wide = |x: Fixed18| U512::from(U256::from_be_bytes(x.to_be_bytes()));
+                let v = if value.is_negative() { U512::ZERO } else { wide(value) };
+                // 256 × 14 bits fit in 512: no product overflows.
+                let bps = v * U512::from(10_000u32) / wide(t);
+                let bps = u32::try_from(bps.min(U512::from(cap_bps))).ok()?;
                 Some(MilestoneEffect::Scale { tranche: tranche.clone(), bps })
             }
         }

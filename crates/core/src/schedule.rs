@@ -737,6 +737,28 @@ impl Schedule {
         }
     }
 
+    /// One `(vest instant, cumulative)` per installment, the pre-cliff ones included at zero, for
+    /// calendar and custom shapes (`None` for linear ones): the steps of a contract that counts
+    /// installments, so that "pulled forward N periods" is "N more steps elapsed" there too.
+    pub fn installment_steps(
+        &self,
+        total: u128,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Option<Vec<(Instant, u128)>>, jiff::Error> {
+        let steps = match self {
+            Schedule::Calendar(c) => (1..=c.occurrences())
+                .map(|k| Ok((calendar::start_of_day(c.installment_date(k), tz)?, c.cumulative(total, k))))
+                .collect::<Result<Vec<_>, jiff::Error>>()?,
+            Schedule::Custom(c) => c
+                .tranches()
+                .enumerate()
+                .map(|(i, (date, _))| Ok((calendar::start_of_day(date, tz)?, c.cumulative(total, i + 1))))
+                .collect::<Result<Vec<_>, jiff::Error>>()?,
+            Schedule::Linear(_) => return Ok(None),
+        };
+        Ok(Some(steps))
+    }
+
     /// Whether "pull forward N periods" means anything for this shape.
     pub fn is_periodic(&self) -> bool {
         match self {
