@@ -15,7 +15,7 @@ use tokencomp_money::TokenAmount;
 
 use crate::harness::{DEPLOYER, GENESIS, Rng, STRANGER, World, deploy, id, linear, tranched, wallet};
 
-const ZONES: [&str; 6] =
+pub(crate) const ZONES: [&str; 6] =
     ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney", "Pacific/Chatham"];
 const ALLOCATIONS: [Allocation; 7] = [
     Allocation::CumulativeRounding,
@@ -50,7 +50,7 @@ fn date(rng: &mut Rng) -> Date {
     Date::new(y, m, d).unwrap_or_else(|_| Date::new(y, m, 1).unwrap().last_of_month())
 }
 
-fn schedule(rng: &mut Rng) -> Schedule {
+pub(crate) fn schedule(rng: &mut Rng) -> Schedule {
     let start = date(rng);
     match rng.range(0, 2) {
         0 => {

@@ -7,6 +7,7 @@
 mod differential;
 mod harness;
 mod manager;
+mod milestones;
 mod roles;
 mod sablier;
 mod stateful;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::{B256, Bytes, FixedBytes, U256, keccak256};
+use alloy_primitives::{B256, Bytes, FixedBytes, I256, U256, keccak256};
 use alloy_sol_types::{SolCall, SolError};
 use tokencomp_core::schedule::{Linear, LinearModel};
 use tokencomp_evm::{TestToken, VESTING_MANAGER, VestingManager as VM};
@@ -61,9 +61,23 @@ fn fixture() -> World {
 
 /// Every function of the ABI with its access and a call that succeeds, in an order in which
 /// each does (resume after pause; the treasury changes last, as createGrants pulls from it).
-fn table() -> Vec<Case> {
+fn table(manager: alloy_primitives::Address) -> Vec<Case> {
     use Access::{Admin, Open, Operator, View};
     let (held, now) = (id(HELD), GENESIS + 3 * DAY / 2);
+    // An attestation for the table's applyMilestone, signed for the fixture's manager.
+    let oracle = tokencomp_chain::Key::from_hex(&format!("0x{:064x}", 0x0a_u64), "test").unwrap();
+    let a = tokencomp_chain::attest::Attestation {
+        milestone: "m".into(),
+        metric: "x".into(),
+        value: I256::ONE,
+        subject: "grant:held".into(),
+        observedAt: now,
+        expiresAt: now + DAY,
+        oracle: oracle.address(),
+        nonce: 1,
+    };
+    let domain = tokencomp_chain::attest::Domain { chain_id: 31337, verifying_contract: manager };
+    let signed = tokencomp_chain::attest::to_contract(&tokencomp_chain::attest::sign(&oracle, &a, &domain).unwrap());
     vec![
         case(View, VM::DEFAULT_ADMIN_ROLECall {}),
         case(View, VM::OPERATOR_ROLECall {}),
@@ -78,6 +92,33 @@ fn table() -> Vec<Case> {
         case(View, VM::treasuryCall {}),
         case(View, VM::vestedAtCall { id: held, timestamp: now }),
         case(View, VM::withholdingOfCall { id: held, index: U256::ZERO }),
+        case(View, VM::ATTESTATION_TYPEHASHCall {}),
+        case(View, VM::eip712DomainCall {}),
+        case(View, VM::perfOfCall { id: held }),
+        case(View, VM::milestoneOfCall { milestone: keccak256("m") }),
+        case(View, VM::oracleKeyOfCall { key: oracle.address() }),
+        case(View, VM::nonceSpentCall { oracle: oracle.address(), nonce: 1 }),
+        case(View, VM::attestationDigestCall { a: signed.attestation.clone() }),
+        // Milestones: an oracle registered and a milestone defined, then anyone applies it.
+        case(Admin, VM::registerOracleCall { name: "alpha".into(), key: oracle.address() }),
+        case(
+            Operator,
+            VM::defineMilestonesCall {
+                inputs: vec![VM::MilestoneInput {
+                    id: "m".into(),
+                    metric: "x".into(),
+                    comparison: 0,
+                    threshold: I256::ONE,
+                    subject: "grant:held".into(),
+                    deadline: now,
+                    quorum: 1,
+                    effects: vec![VM::EffectInput { grant: held, kind: 1, periods: 0, bps: 0, target: 5 }],
+                }],
+            },
+        ),
+        case(Open, VM::applyMilestoneCall { milestone: "m".into(), set: vec![signed] }),
+        case(Admin, VM::rotateOracleCall { name: "alpha".into(), key: wallet(5) }),
+        case(Admin, VM::revokeOracleCall { name: "alpha".into() }),
         case(Open, VM::releaseCall { id: id(PAID) }),
         case(Open, VM::releaseManyCall { ids: vec![id(PAID), id(MOVED)] }),
         case(Open, VM::renounceRoleCall { role: operator_role(), callerConfirmation: STRANGER }),
@@ -108,7 +149,7 @@ fn table() -> Vec<Case> {
 /// access rule (and, if restricted, is checked by the test below).
 #[test]
 fn every_function_of_the_abi_has_an_access_rule() {
-    let table = table();
+    let table = table(fixture().manager);
     let in_table: BTreeMap<&str, &Case> = table.iter().map(|c| (c.signature, c)).collect();
     assert_eq!(in_table.len(), table.len(), "a signature appears twice in the table");
     let artifact = VESTING_MANAGER.method_identifiers().unwrap();
@@ -142,7 +183,7 @@ fn restricted_functions_refuse_every_other_caller_with_account_and_role() {
     };
     assert_eq!(w.chain.call(STRANGER, m, &VM::OPERATOR_ROLECall {}).unwrap(), operator_role());
     let mut refused = 0;
-    for c in table() {
+    for c in table(m) {
         let Some((role, holder, other)) = role_of(c.access) else {
             // Anyone: a stranger's call goes through.
             let r = if c.access == Access::View {
@@ -165,7 +206,7 @@ fn restricted_functions_refuse_every_other_caller_with_account_and_role() {
         let r = w.chain.transact(holder, m, c.data.clone()).unwrap();
         assert!(r.success, "{} from its role's holder reverted with {}", c.signature, r.output);
     }
-    assert_eq!(refused, 3 * 11, "eleven restricted functions, three wrong callers each");
+    assert_eq!(refused, 3 * 15, "fifteen restricted functions, three wrong callers each");
 
     // The successful calls took effect.
     let g = w.grant(id(HELD));
@@ -174,6 +215,7 @@ fn restricted_functions_refuse_every_other_caller_with_account_and_role() {
     assert_eq!(w.grant(id(MOVED)).beneficiary, wallet(9));
     assert_eq!(w.grant(id(ENDED)).revokedAt, GENESIS + 3 * DAY / 2);
     assert_eq!(w.grant(id(NEW)).total, 10);
+    assert_eq!(w.chain.call(STRANGER, m, &VM::perfOfCall { id: id(HELD) }).unwrap().bonus, 5);
     assert_eq!(w.chain.call(STRANGER, m, &VM::taxWalletCall {}).unwrap(), wallet(7));
     assert_eq!(w.chain.call(STRANGER, m, &VM::treasuryCall {}).unwrap(), wallet(6));
     assert_eq!(
