@@ -422,11 +422,12 @@ fn instant(date: jiff::civil::Date, tz: &TimeZone) -> u64 {
 #[test]
 fn random_milestones_vest_alike_in_the_engine_and_the_contract() {
     const CASES: u64 = 60;
-    let mut rng = Rng::new(0x5eed_7);
+    let mut rng = Rng::new(0x0005_eed7);
     let mut steps = 0;
     let mut accepted = [0; 2];
     for case in 0..CASES {
-        let tz = TimeZone::get(*rng.pick(&ZONES)).unwrap();
+        let zone: &&str = rng.pick(&ZONES);
+        let tz = TimeZone::get(zone).unwrap();
         let schedule = schedule(&mut rng);
         if !schedule.is_periodic() {
             continue;
