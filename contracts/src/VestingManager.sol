@@ -693,8 +693,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// timestamp of a grant never paused); earlier timestamps see the current pause shift.
     /// Milestone effects count from the block they were applied in.
     function vestedAt(bytes32 id, uint64 timestamp) external view returns (uint128) {
-        uint8 flags = _existing(id).flags;
-        return _vestedAt(id, flags, timestamp) + _bonusAt(id, flags, timestamp);
+        return _vestedWithBonus(id, _existing(id).flags, timestamp);
     }
 
     /// @notice What `release` would transfer now (net plus withheld).
@@ -702,8 +701,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         Hot storage h = _existing(id);
         Leave storage l = _leave[id];
         if (l.pausedAt != 0 && l.revokedAt == 0) return 0;
-        uint64 t = uint64(block.timestamp);
-        return _vestedAt(id, h.flags, t) + _bonusAt(id, h.flags, t) - _released(id, h) - _perf[id].bonusReleased;
+        return _vestedWithBonus(id, h.flags, uint64(block.timestamp)) - _released(id, h);
     }
 
     /// @notice A grant's full state.
@@ -715,7 +713,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         g.kind = Kind(h.flags & KIND_MASK);
         g.trancheCount = h.trancheCount;
         g.pausedAt = l.pausedAt;
-        g.released = _released(id, h) + _perf[id].bonusReleased;
+        g.released = _released(id, h);
         g.checkpoint = h.checkpoint;
         g.cursor = h.cursor;
         g.withholdingUntil = l.withholdingUntil;
@@ -1024,11 +1022,13 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         return _sumSteps(id, elapsed);
     }
 
-    /// Performance amounts vested by milestones at `timestamp` (exact from the last one applied on).
-    function _bonusAt(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128) {
-        if (flags & MILESTONE == 0) return 0;
+    /// The schedule's vested amount plus the performance amounts milestones vested by `timestamp`
+    /// (exact from the last milestone applied on).
+    function _vestedWithBonus(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128 vested) {
+        vested = _vestedAt(id, flags, timestamp);
+        if (flags & MILESTONE == 0) return vested;
         Perf storage p = _perf[id];
-        return timestamp >= p.appliedAt ? p.bonus : 0;
+        if (timestamp >= p.appliedAt) vested += p.bonus;
     }
 
     /// Sum of the amounts of tranches [0, n).
@@ -1039,10 +1039,11 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         }
     }
 
-    /// Released from the schedule (not the performance bonus).
+    /// Released so far: from the schedule, and the performance bonus.
     function _released(bytes32 id, Hot storage h) private view returns (uint128) {
-        if (h.flags & KIND_MASK == uint8(Kind.Linear)) return _amounts[id].released;
-        return _sumSteps(id, h.cursor);
+        uint128 bonus = _perf[id].bonusReleased;
+        if (h.flags & KIND_MASK == uint8(Kind.Linear)) return _amounts[id].released + bonus;
+        return _sumSteps(id, h.cursor) + bonus;
     }
 
     /// OpenZeppelin VestingWalletCliff's formula.

@@ -15,20 +15,9 @@ use tokencomp_core::attestation::{Book, Claim, Fixed18, Met, Refused, Rejection,
 
 use crate::keys::{Key, KeyError};
 
-alloy_sol_types::sol! {
-    /// What an oracle signs, field for field as the contract hashes it.
-    #[derive(Debug, Default, PartialEq, Eq)]
-    struct Attestation {
-        string milestone;
-        string metric;
-        int256 value;
-        string subject;
-        uint64 observedAt;
-        uint64 expiresAt;
-        address oracle;
-        uint64 nonce;
-    }
-}
+/// What an oracle signs: the contract's own `Attestation` struct, from its ABI, so the typed data
+/// hashed here is the one the contract hashes.
+pub use tokencomp_evm::VestingManager::Attestation;
 
 /// The EIP-712 domain's name.
 pub const NAME: &str = "tokencomp";
@@ -169,37 +158,14 @@ pub fn apply(
     expected: &Domain,
     now: u64,
 ) -> Result<Met, Refused> {
-    let mut set = Vec::with_capacity(submissions.len());
-    for (i, s) in submissions.iter().enumerate() {
-        match verify(s, expected) {
-            Ok(checked) => set.push(checked),
-            Err(reason) => {
-                // The ones before it are checked first, as the contract does; nothing is applied.
-                let mut trial = book.clone();
-                return match trial.apply(milestone, &set, now) {
-                    Err(r) if r.index.is_some() => Err(r),
-                    _ => Err(Refused { reason, index: Some(i) }),
-                };
-            }
-        }
-    }
-    book.apply(milestone, &set, now)
+    let verified: Vec<Result<(Claim, Signer), Rejection>> = submissions.iter().map(|s| verify(s, expected)).collect();
+    book.apply_verified(milestone, verified.iter().map(|v| v.as_ref().map(|(c, s)| (c, *s)).map_err(|r| *r)), now)
 }
 
 /// The submission as `VestingManager.applyMilestone` takes it.
 pub fn to_contract(s: &Submission) -> tokencomp_evm::VestingManager::SignedAttestation {
-    let a = &s.attestation;
     tokencomp_evm::VestingManager::SignedAttestation {
-        attestation: tokencomp_evm::VestingManager::Attestation {
-            milestone: a.milestone.clone(),
-            metric: a.metric.clone(),
-            value: a.value,
-            subject: a.subject.clone(),
-            observedAt: a.observedAt,
-            expiresAt: a.expiresAt,
-            oracle: a.oracle,
-            nonce: a.nonce,
-        },
+        attestation: s.attestation.clone(),
         chainId: U256::from(s.domain.chain_id),
         verifyingContract: s.domain.verifying_contract,
         signature: s.signature.to_vec().into(),

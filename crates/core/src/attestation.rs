@@ -826,15 +826,28 @@ impl Book {
     /// applied. On success the nonces are spent and the milestone is marked applied; on a
     /// refusal nothing changes.
     pub fn apply(&mut self, milestone: &str, set: &[(Claim, Signer)], now: u64) -> Result<Met, Refused> {
+        self.apply_verified(milestone, set.iter().map(|(c, s)| Ok((c, *s))), now)
+    }
+
+    /// [`apply`](Self::apply) over attestations whose signature checks ran first: an `Err` is
+    /// that attestation's refusal (wrong chain, wrong contract, bad signature), reported at its
+    /// index once the ones before it passed, as the contract walks a set.
+    pub fn apply_verified<'c>(
+        &mut self,
+        milestone: &str,
+        set: impl IntoIterator<Item = Result<(&'c Claim, Signer), Rejection>>,
+        now: u64,
+    ) -> Result<Met, Refused> {
         let at = |index: usize| move |reason: Rejection| Refused { reason, index: Some(index) };
         let mut spent = BTreeSet::new();
         let mut votes: BTreeMap<String, Fixed18> = BTreeMap::new();
-        for (i, (claim, signer)) in set.iter().enumerate() {
-            let oracle = self.check(claim, *signer, now).map_err(at(i))?;
+        for (i, verified) in set.into_iter().enumerate() {
+            let (claim, signer) = verified.map_err(at(i))?;
+            let oracle = self.check(claim, signer, now).map_err(at(i))?;
             if claim.milestone != milestone {
                 return Err(at(i)(Rejection::UnknownMilestone));
             }
-            if !spent.insert((*signer, claim.nonce)) {
+            if !spent.insert((signer, claim.nonce)) {
                 return Err(at(i)(Rejection::ReplayedNonce));
             }
             // An oracle that attests twice counts once, with its first value.

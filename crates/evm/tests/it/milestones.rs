@@ -81,16 +81,28 @@ fn milestone_input(
     }
 }
 
-fn book_milestone(id: &str, subject: &str, threshold: &str, deadline: u64, quorum: u32) -> Milestone {
+/// The engine's milestone for a contract's milestone input (comparison `gte`, as the tests
+/// define them).
+fn milestone_of(input: &VM::MilestoneInput) -> Milestone {
+    assert_eq!(input.comparison, 0, "the tests define gte milestones");
     Milestone {
-        id: id.into(),
-        metric: METRIC.into(),
+        id: input.id.clone(),
+        metric: input.metric.clone(),
         comparison: Comparison::Gte,
-        threshold: fixed(threshold),
-        subject: Subject::parse(subject).unwrap(),
-        deadline,
-        quorum,
+        threshold: Fixed18::from_be_bytes(input.threshold.into_raw().to_be_bytes()),
+        subject: Subject::parse(&input.subject).unwrap(),
+        deadline: input.deadline,
+        quorum: input.quorum,
     }
+}
+
+/// Defines the same milestones on the contract (by the operator) and in the engine's book.
+fn define(w: &mut World, book: &mut Book, inputs: Vec<VM::MilestoneInput>) {
+    for input in &inputs {
+        book.add_milestone(milestone_of(input)).unwrap();
+    }
+    let m = w.manager;
+    w.ok(OPERATOR, m, &VM::defineMilestonesCall { inputs });
 }
 
 /// What the contract says of `applyMilestone(milestone, set)`: the applied median, or the named
@@ -138,18 +150,14 @@ fn each_refusal_is_named_alike_by_the_engine_and_the_contract() {
     let (mut w, mut book) = oracle_world(t);
     let m = w.manager;
     let deadline = t + 10 * DAY;
-    w.ok(
-        OPERATOR,
-        m,
-        &VM::defineMilestonesCall {
-            inputs: vec![
-                milestone_input("solo", "grant:g-1", "0.8", deadline, 1, vec![effect(id(1), 1, 0, 0, 50)]),
-                milestone_input("pair", "grant:g-1", "0.8", deadline, 2, vec![effect(id(1), 2, 1, 0, 0)]),
-            ],
-        },
+    define(
+        &mut w,
+        &mut book,
+        vec![
+            milestone_input("solo", "grant:g-1", "0.8", deadline, 1, vec![effect(id(1), 1, 0, 0, 50)]),
+            milestone_input("pair", "grant:g-1", "0.8", deadline, 2, vec![effect(id(1), 2, 1, 0, 0)]),
+        ],
     );
-    book.add_milestone(book_milestone("solo", "grant:g-1", "0.8", deadline, 1)).unwrap();
-    book.add_milestone(book_milestone("pair", "grant:g-1", "0.8", deadline, 2)).unwrap();
     let now = t + 2 * DAY;
     w.at(now);
     let d = domain(&w);
@@ -266,14 +274,11 @@ fn a_rotated_key_is_revoked_and_its_successor_accepted() {
     let (mut w, mut book) = oracle_world(t);
     let m = w.manager;
     let deadline = t + 10 * DAY;
-    w.ok(
-        OPERATOR,
-        m,
-        &VM::defineMilestonesCall {
-            inputs: vec![milestone_input("solo", "team:ml", "0.8", deadline, 1, vec![effect(id(1), 1, 0, 0, 7)])],
-        },
+    define(
+        &mut w,
+        &mut book,
+        vec![milestone_input("solo", "team:ml", "0.8", deadline, 1, vec![effect(id(1), 1, 0, 0, 7)])],
     );
-    book.add_milestone(book_milestone("solo", "team:ml", "0.8", deadline, 1)).unwrap();
     let now = t + DAY;
     w.at(now);
     let fresh = key(5);
@@ -328,14 +333,8 @@ fn an_ethers_signature_verifies_in_the_contract_and_a_tampered_one_is_refused_by
     let t = GENESIS + DAY;
     let (mut w, mut book) = oracle_world(t);
     let m = w.manager;
-    w.ok(
-        OPERATOR,
-        m,
-        &VM::defineMilestonesCall {
-            inputs: vec![milestone_input("solo", "grant:g-1", "0.8", t + 10 * DAY, 1, vec![effect(id(1), 1, 0, 0, 9)])],
-        },
-    );
-    book.add_milestone(book_milestone("solo", "grant:g-1", "0.8", t + 10 * DAY, 1)).unwrap();
+    let solo = milestone_input("solo", "grant:g-1", "0.8", t + 10 * DAY, 1, vec![effect(id(1), 1, 0, 0, 9)]);
+    define(&mut w, &mut book, vec![solo]);
     let now = t + DAY;
     w.at(now);
     let d = domain(&w);
@@ -375,15 +374,13 @@ fn gas_of_applying_attestations() {
     }
     w.create(vec![tranched(id(1), wallet(1), &[(t + 30 * DAY, 1_000)])]);
     let deadline = t + 10 * DAY;
-    w.ok(
-        OPERATOR,
-        m,
-        &VM::defineMilestonesCall {
-            inputs: vec![
-                milestone_input("one", "grant:g-1", "0.8", deadline, 1, vec![effect(id(1), 1, 0, 0, 100)]),
-                milestone_input("three", "grant:g-1", "0.8", deadline, 3, vec![effect(id(1), 4, 0, 15_000, 100)]),
-            ],
-        },
+    define(
+        &mut w,
+        &mut Book::default(),
+        vec![
+            milestone_input("one", "grant:g-1", "0.8", deadline, 1, vec![effect(id(1), 1, 0, 0, 100)]),
+            milestone_input("three", "grant:g-1", "0.8", deadline, 3, vec![effect(id(1), 4, 0, 15_000, 100)]),
+        ],
     );
     let now = t + DAY;
     w.at(now);
@@ -490,17 +487,16 @@ fn random_milestones_vest_alike_in_the_engine_and_the_contract() {
                 TermsEffect::Graded { .. } => effect(g, 4, 0, cap, target),
                 TermsEffect::Fixed(MilestoneEffect::PullForward { periods }) => effect(g, 2, *periods, 0, 0),
             };
-            inputs.push(milestone_input(name, &subject, &threshold, deadline, quorum, vec![e]));
-            let ms = book_milestone(name, &subject, &threshold, deadline, quorum);
-            book.add_milestone(ms.clone()).unwrap();
+            let input = milestone_input(name, &subject, &threshold, deadline, quorum, vec![e]);
             terms.push(MilestoneTerms {
-                milestone: ms,
+                milestone: milestone_of(&input),
                 deadline_date: date_of(i64::try_from(deadline).unwrap(), &tz).unwrap(),
                 grants: vec![grant.id.clone()],
                 effect: terms_effect,
             });
+            inputs.push(input);
         }
-        w.ok(OPERATOR, m, &VM::defineMilestonesCall { inputs });
+        define(&mut w, &mut book, inputs);
 
         let mut now = t0;
         let mut nonce = 0;
