@@ -749,6 +749,12 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         return _keys[key];
     }
 
+    /// @notice Whether an oracle of this name is registered, and its active key (zero if none).
+    function oracleOf(string calldata name) external view returns (bool registered, address activeKey) {
+        bytes32 oracle = keccak256(bytes(name));
+        return (_oracles[oracle], _activeKey[oracle]);
+    }
+
     /// @notice Whether `oracle` spent `nonce`.
     function nonceSpent(address oracle, uint64 nonce) external view returns (bool) {
         return _spent[oracle][nonce];

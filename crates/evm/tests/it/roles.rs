@@ -97,6 +97,7 @@ fn table(manager: alloy_primitives::Address) -> Vec<Case> {
         case(View, VM::perfOfCall { id: held }),
         case(View, VM::milestoneOfCall { milestone: keccak256("m") }),
         case(View, VM::oracleKeyOfCall { key: oracle.address() }),
+        case(View, VM::oracleOfCall { name: "alpha".into() }),
         case(View, VM::nonceSpentCall { oracle: oracle.address(), nonce: 1 }),
         case(View, VM::attestationDigestCall { a: signed.attestation.clone() }),
         // Milestones: an oracle registered and a milestone defined, then anyone applies it.
