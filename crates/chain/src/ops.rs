@@ -398,10 +398,18 @@ pub fn missing_grants<'p>(
     Ok(out)
 }
 
-/// Lets the manager pull what the grants not yet pushed need from the treasury (our key must
-/// be the treasury). Sets the allowance to exactly that; nothing is sent if it already is.
-pub fn fund(s: &mut Session<'_>, d: &Deployment, plans: &[GrantPlan]) -> Result<u128, OpsError> {
-    let needed: u128 = missing_grants(s, d, plans)?.iter().map(|p| p.total).fold(0u128, u128::saturating_add);
+/// Lets the manager pull what the grants and milestones not yet pushed need from the treasury
+/// (our key must be the treasury). Sets the allowance to exactly that; nothing is sent if it
+/// already is.
+pub fn fund(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    plans: &[GrantPlan],
+    milestones: &[MilestonePlan],
+) -> Result<u128, OpsError> {
+    let grants: u128 = missing_grants(s, d, plans)?.iter().map(|p| p.total).fold(0u128, u128::saturating_add);
+    let funding = missing_milestones(s, d, milestones)?.iter().map(|p| p.funding).fold(0u128, u128::saturating_add);
+    let needed = grants.saturating_add(funding);
     if d.treasury != s.key.address() {
         return Err(OpsError::Refused(format!(
             "the treasury is {}, not this key's {}: approve {} for {needed} base units from the treasury",
@@ -535,4 +543,135 @@ pub fn release(s: &mut Session<'_>, d: &Deployment, plans: &[GrantPlan]) -> Resu
         released += usize::try_from(n).unwrap_or(usize::MAX);
     }
     Ok(released)
+}
+
+pub use tokencomp_evm::VestingManager::{EffectInput, MilestoneInput};
+
+/// A milestone as the contract should hold it: its definition with one effect per grant, and
+/// the performance funding `defineMilestones` pulls from the treasury for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MilestonePlan {
+    pub input: VM::MilestoneInput,
+    pub funding: u128,
+}
+
+/// Milestones of `plans` not yet defined on the chain.
+pub fn missing_milestones<'p>(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    plans: &'p [MilestonePlan],
+) -> Result<Vec<&'p MilestonePlan>, OpsError> {
+    let mut out = Vec::new();
+    for p in plans {
+        let (def, _) = s
+            .read(d.manager, &VM::milestoneOfCall { milestone: keccak256(p.input.id.as_bytes()) })?
+            .map(|r| (r._0, r._1))
+            .map_err(|r| OpsError::Reverted { function: "milestoneOf".into(), error: decode_revert(&r) })?;
+        if def.quorum == 0 {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Defines the milestones not yet on the chain (their grants must be), in one transaction.
+pub fn push_milestones(s: &mut Session<'_>, d: &Deployment, plans: &[MilestonePlan]) -> Result<usize, OpsError> {
+    let missing = missing_milestones(s, d, plans)?;
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let names: Vec<&str> = missing.iter().map(|p| p.input.id.as_str()).collect();
+    let inputs: Vec<VM::MilestoneInput> = missing.iter().map(|p| p.input.clone()).collect();
+    s.call(
+        format!("define {} milestones ({})", inputs.len(), names.join(", ")),
+        d.manager,
+        &VM::defineMilestonesCall { inputs },
+    )?;
+    Ok(names.len())
+}
+
+/// Brings the contract's oracle registry to the ledger's: each oracle's active key (`None` when
+/// revoked) registered, rotated to or revoked. Returns how many changes were sent, and the calls
+/// a multisig must make instead when the admin is not this key.
+pub fn sync_oracles(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    oracles: &[(String, Option<Address>)],
+) -> Result<(usize, Vec<AdminCall>), OpsError> {
+    let mut calls: Vec<(String, Bytes)> = Vec::new();
+    for (name, want) in oracles {
+        let state = s
+            .read(d.manager, &VM::oracleOfCall { name: name.clone() })?
+            .map_err(|r| OpsError::Reverted { function: "oracleOf".into(), error: decode_revert(&r) })?;
+        let active = (state.activeKey != Address::ZERO).then_some(state.activeKey);
+        match (state.registered, *want) {
+            (false, Some(key)) => calls.push((
+                format!("register oracle {name} with key {key}"),
+                VM::registerOracleCall { name: name.clone(), key }.abi_encode().into(),
+            )),
+            (true, Some(key)) if active != Some(key) => calls.push((
+                format!("rotate oracle {name} to key {key}"),
+                VM::rotateOracleCall { name: name.clone(), key }.abi_encode().into(),
+            )),
+            (true, None) if active.is_some() => calls.push((
+                format!("revoke oracle {name}'s key"),
+                VM::revokeOracleCall { name: name.clone() }.abi_encode().into(),
+            )),
+            _ => {}
+        }
+    }
+    if d.admin != s.key.address() {
+        let unsigned =
+            calls.into_iter().map(|(description, data)| AdminCall { to: d.manager, data, description }).collect();
+        return Ok((0, unsigned));
+    }
+    let n = calls.len();
+    for (what, data) in calls {
+        s.send(what, TxKind::Call(d.manager), data)?;
+    }
+    Ok((n, Vec::new()))
+}
+
+/// Submits a set of signed attestations to `applyMilestone`. `Ok(false)`: the milestone is
+/// applied on the chain and this set's nonces are spent there, so this is a re-run and nothing is
+/// sent. Otherwise the simulation decides: a refusal is returned with its engine name and nothing
+/// is sent; `Ok(true)` means it is applied now.
+pub fn apply_milestone(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    milestone: &str,
+    set: &[crate::attest::Submission],
+) -> Result<Result<bool, tokencomp_core::attestation::Refused>, OpsError> {
+    let call = VM::applyMilestoneCall {
+        milestone: milestone.to_owned(),
+        set: set.iter().map(crate::attest::to_contract).collect(),
+    };
+    let read_err = |function: &str| {
+        let function = function.to_owned();
+        move |r: Bytes| OpsError::Reverted { function, error: decode_revert(&r) }
+    };
+    let def = s
+        .read(d.manager, &VM::milestoneOfCall { milestone: keccak256(milestone.as_bytes()) })?
+        .map_err(read_err("milestoneOf"))?
+        ._0;
+    if def.applied {
+        let mut all_spent = !set.is_empty();
+        for a in set.iter().map(|x| &x.attestation) {
+            let spent = s
+                .read(d.manager, &VM::nonceSpentCall { oracle: a.oracle, nonce: a.nonce })?
+                .map_err(read_err("nonceSpent"))?;
+            all_spent &= spent;
+        }
+        if all_spent {
+            return Ok(Ok(false));
+        }
+    }
+    if let Err(revert) = s.read(d.manager, &call)? {
+        return match crate::attest::rejection_of(&revert) {
+            Some(r) => Ok(Err(r)),
+            None => Err(OpsError::Reverted { function: "applyMilestone".into(), error: decode_revert(&revert) }),
+        };
+    }
+    s.call(format!("apply milestone {milestone} ({} attestations)", set.len()), d.manager, &call)?;
+    Ok(Ok(true))
 }

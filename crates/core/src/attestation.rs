@@ -699,6 +699,11 @@ impl Registry {
         }
     }
 
+    /// Every oracle with its keys, oldest first, by oracle id.
+    pub fn oracles(&self) -> impl Iterator<Item = (&str, &[OracleKey])> {
+        self.oracles.iter().map(|(id, keys)| (id.as_str(), keys.as_slice()))
+    }
+
     /// The oracle's keys, oldest first.
     pub fn keys(&self, oracle: &str) -> Option<&[OracleKey]> {
         self.oracles.get(oracle).map(Vec::as_slice)

@@ -77,7 +77,7 @@ fn the_embedded_chain_continues_from_its_file_and_a_deployment_is_not_repeated()
         let mut chain = Embedded::open(&path, 31337, GENESIS).unwrap();
         let mut s = Session::new(&mut chain, &key);
         let d = ops::deploy(&mut s, &record, &args).unwrap();
-        assert_eq!(ops::fund(&mut s, &d, &plans).unwrap(), 300);
+        assert_eq!(ops::fund(&mut s, &d, &plans, &[]).unwrap(), 300);
         assert_eq!(ops::push_grants(&mut s, &d, &plans).unwrap(), 1);
         assert_eq!(s.sent.len(), 5, "token, mint, manager, approve, create");
         chain.flush().unwrap();
