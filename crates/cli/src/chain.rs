@@ -15,12 +15,12 @@ use clap::{Args, Subcommand};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, Session, Shape, grant_key};
+use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, MilestonePlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
 use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, safe, twap};
 use tokencomp_core::calendar::{days, end_of_day, start_of_day};
-use tokencomp_core::company::FmvSource;
-use tokencomp_core::grant::{ForfeitReason, VestReason};
+use tokencomp_core::company::{FmvSource, TermsEffect};
+use tokencomp_core::grant::{EventKind, ForfeitReason, Grant, MilestoneEffect, VestReason};
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_money::Currency;
 use tokencomp_store::Store;
@@ -48,6 +48,12 @@ pub enum ChainCommand {
     PostWithholding(PushArgs),
     /// Release every grant's vested tokens to its beneficiary (net) and the tax wallet (withheld).
     Release(PushArgs),
+    /// Bring the contract's oracle registry to the ledger's (admin) and define the `[[milestone]]`
+    /// terms whose grants are on the chain, funding their performance amounts (operator).
+    PushMilestones(PushArgs),
+    /// Submit signed attestation files (`oracle sign`) to the contract's `applyMilestone`, a set
+    /// per milestone; a refusal is named as the engine names it, and nothing is sent for it.
+    Submit(SubmitArgs),
     /// Read the contract's logs since the last sync into the data directory.
     Sync(NetArgs),
     /// The contract's logs against the ledger and payroll: matched, missing on chain, unexpected
@@ -176,6 +182,15 @@ pub struct PushArgs {
     /// sending them: for an admin that is a multisig.
     #[arg(long)]
     pub unsigned: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Submission files; those of one milestone go in as one set (a quorum's k files).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -313,6 +328,11 @@ fn withheld(company: &Company) -> Result<Withheld> {
 /// each: built once per command (one timeline per grant, one compliance pass).
 pub struct Plan {
     pub grants: Vec<GrantPlan>,
+    /// The `[[milestone]]` terms as the contract should hold them.
+    pub milestones: Vec<MilestonePlan>,
+    /// Grants whose milestones the contract settles: they hold only their time-vesting part, and
+    /// their tax is settled off the contract (no withholding posted), as for linear grants.
+    on_chain_milestones: BTreeSet<String>,
     /// Per grant: each timeline tranche's (date, reason), by tranche index.
     tranches: BTreeMap<String, Vec<(Date, VestReason)>>,
     withheld: Withheld,
@@ -336,7 +356,15 @@ impl Plan {
         let withheld = if withholding { withheld(company)? } else { Withheld::new() };
         let mut grants = Vec::new();
         let mut tranches = BTreeMap::new();
+        let on_chain_milestones: BTreeSet<String> =
+            company.milestones.values().flat_map(|m| m.grants.iter().cloned()).collect();
         for (id, rec) in &company.grants {
+            if on_chain_milestones.contains(id) {
+                let tl = rec.terms.grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+                tranches.insert(id.clone(), tl.tranches.iter().map(|t| (t.date, t.reason)).collect());
+                grants.push(milestone_grant_plan(company, id, label_wallets)?);
+                continue;
+            }
             let grant = &rec.terms.grant;
             let tl = grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
             let linear = matches!(grant.schedule, Schedule::Linear(_));
@@ -404,7 +432,8 @@ impl Plan {
                 withholding,
             });
         }
-        Ok(Plan { grants, tranches, withheld })
+        let milestones = milestone_plans(company)?;
+        Ok(Plan { grants, milestones, on_chain_milestones, tranches, withheld })
     }
 
     /// A new embedded chain starts the day before the company's first vest, so its history fits.
@@ -463,8 +492,10 @@ impl Plan {
                 // A per-second linear grant has no tranches to withhold from: it releases gross,
                 // and its tax is settled off the contract (a covering sale from the person's wallet).
                 let w = match p.shape {
-                    Shape::Tranched(_) => self.withheld.get(&(grant.clone(), *date, *reason)).copied().unwrap_or(0),
-                    Shape::Linear { .. } => 0,
+                    Shape::Tranched(_) if !self.on_chain_milestones.contains(grant) => {
+                        self.withheld.get(&(grant.clone(), *date, *reason)).copied().unwrap_or(0)
+                    }
+                    _ => 0,
                 };
                 x.vests.push(ExpectedVest {
                     grant: grant.clone(),
@@ -523,12 +554,13 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             Ok(())
         }
         // Funding needs the totals only, not the wallets.
-        ChainCommand::Fund(net) => with_session(g, net, true, false, |s, d, plans| {
-            let needed = ops::fund(s, d, plans)?;
+        ChainCommand::Fund(net) => with_session(g, net, true, false, |s, d, plan| {
+            let needed = ops::fund(s, d, &plan.grants, &plan.milestones)?;
             crate::outln!("treasury {} approves {} base units for the manager {}", d.treasury, needed, d.manager);
             Ok(())
         }),
-        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, false, |s, d, plans| {
+        ChainCommand::PushGrants(args) => with_session(g, &args.net, args.label_wallets, false, |s, d, plan| {
+            let plans = &plan.grants;
             let created = ops::push_grants(s, d, plans)?;
             let now = match s.at {
                 Some(at) => at,
@@ -548,12 +580,54 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             }
             Ok(())
         }),
-        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, true, |s, d, plans| {
-            let n = ops::post_withholding(s, d, plans)?;
+        ChainCommand::PushMilestones(args) => {
+            let mut store = open_store(g)?;
+            let oracles = oracle_keys(&load(&mut *store)?);
+            drop(store);
+            with_session(g, &args.net, args.label_wallets, false, |s, d, plan| {
+                let (changed, unsigned) = ops::sync_oracles(s, d, &oracles)?;
+                if !unsigned.is_empty() {
+                    let Some(path) = &args.unsigned else {
+                        return Err(bad_input(
+                            format!(
+                                "{} oracle changes need the admin {}, which is not this key",
+                                unsigned.len(),
+                                d.admin
+                            ),
+                            "pass --unsigned FILE to write them as a Safe transaction batch",
+                        ));
+                    };
+                    write_safe_batch(path, d, &unsigned)?;
+                    crate::outln!(
+                        "wrote {} admin actions for the Safe {} to {}",
+                        unsigned.len(),
+                        d.admin,
+                        path.display()
+                    );
+                }
+                let missing = ops::missing_grants(s, d, &plan.grants)?;
+                let ready: Vec<MilestonePlan> = plan
+                    .milestones
+                    .iter()
+                    .filter(|m| m.input.effects.iter().all(|e| missing.iter().all(|p| p.id != e.grant)))
+                    .cloned()
+                    .collect();
+                let waiting = plan.milestones.len() - ready.len();
+                let defined = ops::push_milestones(s, d, &ready)?;
+                crate::outln!("oracle registry: {changed} changes; defined {defined} milestones");
+                if waiting > 0 {
+                    crate::outln!("{waiting} milestones wait for their grants (chain push-grants first)");
+                }
+                Ok(())
+            })
+        }
+        ChainCommand::Submit(args) => submit(g, args),
+        ChainCommand::PostWithholding(args) => with_session(g, &args.net, args.label_wallets, true, |s, d, plan| {
+            let n = ops::post_withholding(s, d, &plan.grants)?;
             crate::outln!("posted withholding for {n} tranches");
             Ok(())
         }),
-        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, true, |s, d, plans| {
+        ChainCommand::Release(args) => with_session(g, &args.net, args.label_wallets, true, |s, d, plan| {
             // A release as of a time the chain has passed cannot be made again: it was made.
             if let Some(at) = s.at {
                 let head = s.backend.head()?.timestamp;
@@ -562,7 +636,7 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
                     return Ok(());
                 }
             }
-            let n = ops::release(s, d, plans)?;
+            let n = ops::release(s, d, &plan.grants)?;
             crate::outln!("{n} grants released tokens");
             Ok(())
         }),
@@ -585,6 +659,175 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
         ChainCommand::SafeCreate(args) => safe_create(g, args),
         ChainCommand::SafeExec(args) => safe_exec(g, args),
     }
+}
+
+/// A grant whose milestones the contract settles: the contract holds its time-vesting part only
+/// (the engine's timeline without performance tranches and milestone events), and the milestones'
+/// `defineMilestones` funds their performance amounts. With a pull-forward milestone the contract
+/// counts installments, so the grant is pushed with one step per installment
+/// (`Schedule::installment_steps`); that needs a schedule no other event reshapes.
+fn milestone_grant_plan(company: &Company, id: &str, label_wallets: bool) -> Result<GrantPlan> {
+    let tz = &company.company.time_zone;
+    let grant = &company.grants[id].terms.grant;
+    let time_part = Grant {
+        performance: Vec::new(),
+        events: grant.events.iter().filter(|e| !matches!(e.kind, EventKind::Milestone { .. })).cloned().collect(),
+        ..grant.clone()
+    };
+    let full = grant.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+    let tl = time_part.timeline(tz, None).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+    let total = tl.granted.base_units();
+    let pulls = company.milestones.values().any(|m| {
+        m.grants.iter().any(|g| g == id) && matches!(m.effect, TermsEffect::Fixed(MilestoneEffect::PullForward { .. }))
+    });
+    let mut steps = Vec::new();
+    if pulls {
+        let reshaped = time_part.events.iter().any(|e| !matches!(e.kind, EventKind::Revocation));
+        let installments = if reshaped { None } else { grant.schedule.installment_steps(total, tz)? };
+        let Some(installments) = installments else {
+            return Err(bad_input(
+                format!(
+                    "grant `{id}` has a pull_forward milestone, which the contract applies by counting installments"
+                ),
+                "on the chain that needs a calendar or custom schedule that no leave, termination, change of control or amendment reshapes",
+            ));
+        };
+        for (at, cumulative) in installments {
+            steps.push((u64::try_from(at).context("an installment before 1970")?, cumulative));
+        }
+    } else {
+        let linear = matches!(grant.schedule, Schedule::Linear(_));
+        for t in &tl.tranches {
+            steps.push((vest_instant(linear, t.date, tz)?, t.cumulative.base_units()));
+        }
+    }
+    // What the schedule does not vest (forfeited) waits in a step that never comes.
+    if steps.last().map_or(0, |s| s.1) < total {
+        steps.push((u64::MAX, total));
+    }
+    let revoke_at = match full.forfeitures.iter().map(|f| f.date).max() {
+        Some(d) => Some(u64::try_from(end_of_day(d, tz)?).context("a forfeiture before 1970")?),
+        None => None,
+    };
+    Ok(GrantPlan {
+        grant: id.to_owned(),
+        id: grant_key(id),
+        beneficiary: wallet(company, &grant.holder, label_wallets)?,
+        total,
+        shape: Shape::Tranched(steps),
+        revoke_at,
+        withholding: Vec::new(),
+    })
+}
+
+/// The `[[milestone]]` terms as `defineMilestones` takes them, each effect per grant, with the
+/// funding each performance effect needs (the most it can vest, as the contract computes it).
+fn milestone_plans(company: &Company) -> Result<Vec<MilestonePlan>> {
+    use tokencomp_chain::attest::value;
+    use tokencomp_chain::ops::{EffectInput, MilestoneInput};
+    use tokencomp_core::attestation::Comparison;
+    let mut out = Vec::new();
+    for terms in company.milestones.values() {
+        let m = &terms.milestone;
+        let mut effects = Vec::new();
+        let mut funding = 0u128;
+        for grant_id in &terms.grants {
+            let Some(rec) = company.grants.get(grant_id) else {
+                return Err(bad_input(
+                    format!("milestone `{}` names grant `{grant_id}`, which the ledger does not have", m.id),
+                    "[[milestone]]",
+                ));
+            };
+            let target_of = |tranche: &str| -> Result<(u128, u32)> {
+                let t = rec.terms.grant.performance.iter().find(|p| p.id == tranche).ok_or_else(|| {
+                    bad_input(format!("grant `{grant_id}` has no performance tranche `{tranche}`"), "[[milestone]]")
+                })?;
+                Ok((t.target.base_units(), t.cap_bps))
+            };
+            let bps_of = |amount: u128, bps: u32| {
+                tokencomp_money::mul_div_floor(amount, u128::from(bps), 10_000).unwrap_or(u128::MAX)
+            };
+            let (kind, periods, bps, target, funded) = match &terms.effect {
+                TermsEffect::Fixed(MilestoneEffect::Unlock { tranche }) => {
+                    let (target, _) = target_of(tranche)?;
+                    (1u8, 0, 0, target, target)
+                }
+                TermsEffect::Fixed(MilestoneEffect::PullForward { periods }) => (2, *periods, 0, 0, 0),
+                TermsEffect::Fixed(MilestoneEffect::Scale { tranche, bps }) => {
+                    let (target, _) = target_of(tranche)?;
+                    (3, 0, *bps, target, bps_of(target, *bps))
+                }
+                TermsEffect::Graded { tranche } => {
+                    let (target, cap) = target_of(tranche)?;
+                    (4, 0, cap, target, bps_of(target, cap))
+                }
+            };
+            funding = funding.saturating_add(funded);
+            effects.push(EffectInput { grant: grant_key(grant_id), kind, periods, bps, target });
+        }
+        let comparison = match m.comparison {
+            Comparison::Gte => 0,
+            Comparison::Gt => 1,
+            Comparison::Lte => 2,
+            Comparison::Lt => 3,
+            Comparison::Eq => 4,
+        };
+        out.push(MilestonePlan {
+            input: MilestoneInput {
+                id: m.id.clone(),
+                metric: m.metric.clone(),
+                comparison,
+                threshold: value(m.threshold),
+                subject: m.subject.to_string(),
+                deadline: m.deadline,
+                quorum: m.quorum,
+                effects,
+            },
+            funding,
+        });
+    }
+    Ok(out)
+}
+
+/// Each oracle of the ledger's registry with its active key (`None` when revoked).
+fn oracle_keys(company: &Company) -> Vec<(String, Option<Address>)> {
+    company
+        .book()
+        .registry
+        .oracles()
+        .map(|(id, keys)| {
+            let active = keys.last().filter(|k| k.until.is_none()).map(|k| Address::from(k.address.0));
+            (id.to_owned(), active)
+        })
+        .collect()
+}
+
+/// `chain submit`: each milestone's files as one set to `applyMilestone`.
+fn submit(g: &Global, args: &SubmitArgs) -> Result<()> {
+    let mut sets: Vec<(String, Vec<tokencomp_chain::attest::Submission>)> = Vec::new();
+    for path in &args.files {
+        let (s, _) = crate::oracle::read_submission(path)?;
+        let m = s.attestation.milestone.clone();
+        match sets.iter_mut().find(|(x, _)| *x == m) {
+            Some((_, set)) => set.push(s),
+            None => sets.push((m, vec![s])),
+        }
+    }
+    let mut refused = false;
+    with_session(g, &args.net, true, false, |s, d, _| {
+        for (milestone, set) in &sets {
+            match ops::apply_milestone(s, d, milestone, set)? {
+                Ok(true) => crate::outln!("{milestone}: applied on chain ({} attestations)", set.len()),
+                Ok(false) => crate::outln!("{milestone}: already applied on chain; nothing sent"),
+                Err(r) => {
+                    refused = true;
+                    crate::outln!("{milestone}: rejected on chain: {r}");
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if refused { Err(anyhow::Error::new(crate::BadInput)) } else { Ok(()) }
 }
 
 /// What the demo's chain steps did.
@@ -613,7 +856,7 @@ pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through:
     let args = DeployCmd { net, token: None, demo_token: true, admin: None, treasury: None, tax_wallet: None };
     let d = deploy(g, &mut *backend, &key, company, &args)?;
     let mut s = Session::new(&mut *backend, &key);
-    ops::fund(&mut s, &d, plans)?;
+    ops::fund(&mut s, &d, plans, &plan.milestones)?;
     // The demo market follows the closes of `through`'s month up to the day before, when the
     // grants are pushed: a chain's time only moves forward.
     let first = through.first_of_month();
@@ -729,7 +972,7 @@ fn with_session(
     net: &NetArgs,
     label_wallets: bool,
     withholding: bool,
-    f: impl FnOnce(&mut Session<'_>, &Deployment, &[GrantPlan]) -> Result<()>,
+    f: impl FnOnce(&mut Session<'_>, &Deployment, &Plan) -> Result<()>,
 ) -> Result<()> {
     let key = signer(g)?;
     let mut store = open_store(g)?;
@@ -740,7 +983,7 @@ fn with_session(
     let mut s = Session::new(&mut *backend, &key);
     s.gas_limit = net.gas_limit;
     s.at = net.at.as_deref().map(|a| parse_at(a, &company.company.time_zone)).transpose()?;
-    let result = f(&mut s, &d, &plan.grants);
+    let result = f(&mut s, &d, &plan);
     let sent = std::mem::take(&mut s.sent);
     // What was mined stays mined, even when a later step failed.
     backend.flush()?;

@@ -298,7 +298,7 @@ fn sign(g: &Global, a: &SignArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_submission(path: &Path) -> Result<(Submission, String)> {
+pub fn read_submission(path: &Path) -> Result<(Submission, String)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad_input(format!("not JSON: {e}"), &path.display().to_string()))?;
