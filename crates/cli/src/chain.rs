@@ -802,10 +802,10 @@ fn oracle_keys(company: &Company) -> Vec<(String, Option<Address>)> {
         .collect()
 }
 
-/// `chain submit`: each milestone's files as one set to `applyMilestone`.
-fn submit(g: &Global, args: &SubmitArgs) -> Result<()> {
+/// Submission files grouped by milestone, in the order each milestone first appears.
+fn submission_sets(files: &[PathBuf]) -> Result<Vec<(String, Vec<tokencomp_chain::attest::Submission>)>> {
     let mut sets: Vec<(String, Vec<tokencomp_chain::attest::Submission>)> = Vec::new();
-    for path in &args.files {
+    for path in files {
         let (s, _) = crate::oracle::read_submission(path)?;
         let m = s.attestation.milestone.clone();
         match sets.iter_mut().find(|(x, _)| *x == m) {
@@ -813,6 +813,12 @@ fn submit(g: &Global, args: &SubmitArgs) -> Result<()> {
             None => sets.push((m, vec![s])),
         }
     }
+    Ok(sets)
+}
+
+/// `chain submit`: each milestone's files as one set to `applyMilestone`.
+fn submit(g: &Global, args: &SubmitArgs) -> Result<()> {
+    let sets = submission_sets(&args.files)?;
     let mut refused = false;
     with_session(g, &args.net, true, false, |s, d, _| {
         for (milestone, set) in &sets {
@@ -845,16 +851,20 @@ pub struct DemoChain {
 /// the manager, fund, a demo market following the month's closes (`chain market`), push the grants (and revocations) the day before `through`, post the
 /// withholding, release at the end of `through`, reconcile, and record the TWAP points (`chain price`). The same steps run as separate
 /// commands (`chain deploy --demo-token`, `fund`, `push-grants --at`, …) give the same chain.
-pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through: Date) -> Result<DemoChain> {
+pub fn demo_steps(
+    g: &Global,
+    store: &mut dyn Store,
+    company: &Company,
+    through: Date,
+    attestations: &[PathBuf],
+) -> Result<DemoChain> {
     let key = demo_key();
-    demo_key_file(g, &key)?;
     let tz = &company.company.time_zone;
     let net = NetArgs { rpc: None, gas_limit: None, at: None };
     let plan = Plan::new(company, true)?;
     let plans = &plan.grants;
     let mut backend = open_backend(g, &net, company, &plan)?;
-    let args = DeployCmd { net, token: None, demo_token: true, admin: None, treasury: None, tax_wallet: None };
-    let d = deploy(g, &mut *backend, &key, company, &args)?;
+    let d = deployment(g, &mut *backend)?;
     let mut s = Session::new(&mut *backend, &key);
     ops::fund(&mut s, &d, plans, &plan.milestones)?;
     // The demo market follows the closes of `through`'s month up to the day before, when the
@@ -865,6 +875,14 @@ pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through:
     s.at = Some(before);
     ops::push_grants(&mut s, &d, plans)?;
     ops::revoke_due(&mut s, &d, plans, before)?;
+    // `chain push-milestones`, then `chain submit` with the oracle's signed files.
+    ops::sync_oracles(&mut s, &d, &oracle_keys(company))?;
+    ops::push_milestones(&mut s, &d, &plan.milestones)?;
+    for (milestone, set) in submission_sets(attestations)? {
+        if let Err(r) = ops::apply_milestone(&mut s, &d, &milestone, &set)? {
+            anyhow::bail!("the demo's attestation for {milestone} was refused on the chain: {r}");
+        }
+    }
     ops::post_withholding(&mut s, &d, plans)?;
     s.at = Some(u64::try_from(end_of_day(through, tz)?)?);
     ops::release(&mut s, &d, plans)?;
@@ -889,6 +907,20 @@ pub fn demo_steps(g: &Global, store: &mut dyn Store, company: &Company, through:
         market,
         twap_days,
     })
+}
+
+/// The demo's first chain step, before its ledger runs: the manager deployed with the demo key
+/// (`chain deploy --demo-token`), so the oracle can sign for its domain.
+pub fn demo_deploy(g: &Global, company: &Company) -> Result<Deployment> {
+    let key = demo_key();
+    demo_key_file(g, &key)?;
+    let net = NetArgs { rpc: None, gas_limit: None, at: None };
+    let plan = Plan::schedules(company, true)?;
+    let mut backend = open_backend(g, &net, company, &plan)?;
+    let args = DeployCmd { net, token: None, demo_token: true, admin: None, treasury: None, tax_wallet: None };
+    let d = deploy(g, &mut *backend, &key, company, &args)?;
+    backend.flush()?;
+    Ok(d)
 }
 
 /// The demo writes its public key as the data directory's key file, so the `chain` commands

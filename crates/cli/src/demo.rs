@@ -48,6 +48,11 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     import_text(&mut *store, &company, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
     import_text(&mut *store, &company, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, actor)?;
     let company = load(&mut *store)?;
+    // The chain's manager first, so the demo oracle can sign for its domain; its attestation
+    // goes into the ledger before the periods run, so October's payroll sees the milestone.
+    crate::chain::demo_deploy(g, &company)?;
+    let attestations = crate::oracle::demo(g)?;
+    let company = load(&mut *store)?;
     let (periods, events) = run_through(&mut *store, &company, through, actor, !args.quiet)?;
 
     let company = load(&mut *store)?;
@@ -105,7 +110,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         }
     }
     // The same vesting on the embedded chain, reconciled against the ledger and payroll.
-    let on_chain = crate::chain::demo_steps(g, &mut *store, &company, through)?;
+    let on_chain = crate::chain::demo_steps(g, &mut *store, &company, through, &attestations)?;
     let r = &on_chain.report;
     crate::outln!(
         "  chain          VestingManager {} on the embedded chain ({} transactions, {} gas)",

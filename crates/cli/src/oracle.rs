@@ -151,6 +151,53 @@ fn keygen(g: &Global, a: &KeygenArgs) -> Result<()> {
     Ok(())
 }
 
+/// The demo oracle's key: derived from a public phrase, so the demo is reproducible; never
+/// register its address anywhere real.
+const DEMO_ORACLE_KEY: &str = "tokencomp demo oracle key: public, never trust it";
+/// The demo's evaluation results, lm-evaluation-harness's shape.
+const DEMO_RESULTS: &str = include_str!("../../../examples/lm-eval-results.json");
+
+/// The demo's oracle, as its commands would do it: the oracle `evals` with the demo key,
+/// registered from 2026-10-01; the sample results file (`DATA/evals/results.json`) signed for
+/// `omar-mmlu` under the deployment's domain, observed 2026-10-20, into
+/// `DATA/evals/omar-mmlu.json`; and that file submitted to the ledger. Returns the file, which the
+/// demo submits to the chain too.
+pub fn demo(g: &Global) -> Result<Vec<PathBuf>> {
+    let key =
+        Key::from_hex(&alloy_primitives::keccak256(DEMO_ORACLE_KEY.as_bytes()).to_string(), "the demo oracle key")?;
+    let key_file = key_path(g, "evals");
+    if !key_file.exists() {
+        key.save(&key_file)?;
+    }
+    let dir = g.data.join("evals");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let results = dir.join("results.json");
+    std::fs::write(&results, DEMO_RESULTS).with_context(|| format!("writing {}", results.display()))?;
+    let out = dir.join("omar-mmlu.json");
+    registry(g, OracleAction::Register, "evals", Some(&key.address().to_string()), Some("2026-10-01"))?;
+    let no_domain = || DomainArgs { chain_id: None, contract: None };
+    sign(
+        g,
+        &SignArgs {
+            key: key_file,
+            milestone: "omar-mmlu".into(),
+            result: results,
+            pointer: "/results/mmlu/acc,none".into(),
+            observed_at: Some("2026-10-20T15:00:00Z".into()),
+            expires_in: "30d".into(),
+            nonce: Some(1),
+            out: Some(out.clone()),
+            domain: no_domain(),
+        },
+    )?;
+    check(
+        g,
+        &CheckArgs { files: vec![out.clone()], at: Some("2026-10-20T18:00:00Z".into()), domain: no_domain() },
+        true,
+    )?;
+    Ok(vec![out])
+}
+
 /// An instant: RFC 3339, or a date meaning `day_end` (its end) or its start, in the zone.
 fn instant(text: Option<&str>, tz: &TimeZone, flag: &str, day_end: bool) -> Result<u64> {
     let Some(text) = text else {

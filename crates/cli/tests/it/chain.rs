@@ -51,7 +51,7 @@ fn demo(dir: &Path) -> (PathBuf, String) {
     let data = dir.join("demo");
     let out = ok(&data, None, &["demo", "--quiet"]);
     assert!(
-        out.contains("reconcile      537 matched, 0 missing on chain, 0 unexpected on chain, 0 amount mismatches"),
+        out.contains("reconcile      538 matched, 0 missing on chain, 0 unexpected on chain, 0 amount mismatches"),
         "{out}"
     );
     let key = std::fs::read_to_string(data.join("keys/chain.key")).expect("the demo writes its key").trim().to_owned();
@@ -66,13 +66,18 @@ fn ledger_only(demo: &Path, dir: &Path, name: &str) -> PathBuf {
     data
 }
 
-/// The demo's chain steps, one process each; `net` adds `--rpc URL` for a node.
+/// The demo's chain steps, one process each; `net` adds `--rpc URL` for a node. The demo's
+/// oracle file (`demo/evals/omar-mmlu.json`) goes to the chain as the demo sends it.
 fn steps(data: &Path, key: &str, net: &[&str]) {
+    let attestation = data.parent().unwrap().join("demo/evals/omar-mmlu.json");
+    let attestation = attestation.to_str().unwrap();
     for args in [
         &["chain", "deploy", "--demo-token"][..],
         &["chain", "fund"],
         &["chain", "market", "--from", "2026-10-01", "--through", BEFORE],
         &["chain", "push-grants", "--label-wallets", "--at", BEFORE],
+        &["chain", "push-milestones", "--label-wallets", "--at", BEFORE],
+        &["chain", "submit", attestation, "--at", BEFORE],
         &["chain", "post-withholding", "--label-wallets", "--at", BEFORE],
         &["chain", "release", "--label-wallets", "--at", THROUGH],
     ] {
@@ -94,7 +99,7 @@ fn separate_commands_build_the_demos_chain_and_reconcile_clean() {
     let dir = tempfile::tempdir().unwrap();
     let (demo, key) = demo(dir.path());
     let expected = reconcile(&demo, &key, &[]);
-    assert_eq!(count(&expected, "matched"), 537);
+    assert_eq!(count(&expected, "matched"), 538);
     for list in ["missing_on_chain", "unexpected_on_chain", "amount_mismatch"] {
         assert_eq!(count(&expected, list), 0, "{list}: {:#}", expected[list]);
     }
@@ -118,6 +123,8 @@ fn separate_commands_build_the_demos_chain_and_reconcile_clean() {
         &["chain", "fund"][..],
         &["chain", "market", "--from", "2026-10-01", "--through", BEFORE],
         &["chain", "push-grants", "--label-wallets", "--at", BEFORE],
+        &["chain", "push-milestones", "--label-wallets", "--at", BEFORE],
+        &["chain", "submit", demo.join("evals/omar-mmlu.json").to_str().unwrap(), "--at", BEFORE],
         &["chain", "post-withholding", "--label-wallets", "--at", BEFORE],
         &["chain", "release", "--label-wallets", "--at", THROUGH],
     ] {
@@ -164,7 +171,8 @@ fn a_release_the_ledger_has_not_recognized_is_unexpected_and_a_missing_one_is_mi
     let missing = v["missing_on_chain"].as_array().unwrap();
     let releases = missing.iter().filter(|i| i["kind"] == "release").count();
     let withholding = missing.iter().filter(|i| i["kind"] == "withholding").count();
-    assert_eq!((releases, withholding), (43, 439), "{missing:?}");
+    // 43 releases of time vesting and omar's milestone (scaled by the demo's attestation).
+    assert_eq!((releases, withholding), (44, 439), "{missing:?}");
     assert!(missing.iter().all(|i| i["tx_hash"].is_null() && !i["ledger_events"].as_array().unwrap().is_empty()));
 }
 
@@ -332,6 +340,56 @@ fn a_two_of_three_safe_admin_executes_the_revocation_batch() {
     let err = fails(&data, Some(&key), &args.iter().map(String::as_str).collect::<Vec<_>>(), 1);
     assert!(err.contains("GrantRevoked"), "{err}");
 
+    // The oracle's key is an admin action too: push-milestones defines the milestone (operator)
+    // and writes the registration for the Safe, which two owners execute; then the demo's
+    // attestation applies on the chain.
+    let oracles = dir.path().join("oracles.json");
+    let out = ok(
+        &data,
+        Some(&key),
+        &["chain", "push-milestones", "--label-wallets", "--unsigned", oracles.to_str().unwrap()],
+    );
+    assert!(out.contains("defined 1 milestones") && out.contains("1 admin actions"), "{out}");
+    // The demo's file was signed for the demo's manager, not this one.
+    let refused = |file: &Path, reason: &str| {
+        let out = run(&data, Some(&key), &["chain", "submit", file.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{stdout}");
+        assert!(stdout.contains(&format!("rejected on chain: {reason} (attestation 0)")), "{stdout}");
+    };
+    refused(&demo.join("evals/omar-mmlu.json"), "wrong_contract");
+    // The oracle signs the same result for this deployment (the domain from its record).
+    let attestation = dir.path().join("omar-mmlu.json");
+    ok(
+        &data,
+        Some(&key),
+        &[
+            "oracle",
+            "sign",
+            "--key",
+            demo.join("keys/oracle-evals.key").to_str().unwrap(),
+            "--milestone",
+            "omar-mmlu",
+            "--result",
+            demo.join("evals/results.json").to_str().unwrap(),
+            "--pointer",
+            "/results/mmlu/acc,none",
+            "--observed-at",
+            "2026-10-20T15:00:00Z",
+            "--expires-in",
+            "30d",
+            "--nonce",
+            "2",
+            "--out",
+            attestation.to_str().unwrap(),
+        ],
+    );
+    refused(&attestation, "unregistered_oracle");
+    let mut args = vec!["chain", "safe-exec", oracles.to_str().unwrap()];
+    args.extend(["--owner-key", owners[0].1.to_str().unwrap(), "--owner-key", owners[1].1.to_str().unwrap()]);
+    assert!(ok(&data, Some(&key), &args).contains("executed 1 of 1 transactions through the Safe"));
+    assert!(ok(&data, Some(&key), &["chain", "submit", attestation.to_str().unwrap()]).contains("applied on chain"));
+
     // The rest of the demo's steps: the chain reconciles clean, the revocations the Safe made
     // matched to the ledger's forfeitures, amounts as in the demo's own chain.
     ok(&data, Some(&key), &["chain", "post-withholding", "--label-wallets", "--at", BEFORE]);
@@ -340,7 +398,7 @@ fn a_two_of_three_safe_admin_executes_the_revocation_batch() {
     for list in ["missing_on_chain", "unexpected_on_chain", "amount_mismatch"] {
         assert_eq!(count(&got, list), 0, "{list}: {:#}", got[list]);
     }
-    assert_eq!(count(&got, "matched"), 537);
+    assert_eq!(count(&got, "matched"), 538);
     let revocations = |v: &Value| -> Vec<Value> {
         v["matched"].as_array().unwrap().iter().filter(|i| i["kind"] == "revocation").cloned().collect()
     };
