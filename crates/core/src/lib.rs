@@ -13,6 +13,7 @@ pub mod company;
 pub mod diag;
 pub mod fairness;
 pub mod fmv;
+pub mod governance;
 pub mod grant;
 pub mod import;
 pub mod lots;

@@ -18,6 +18,11 @@
 //! - `payroll:<period>:closed`: the period's payroll export, frozen;
 //! - `tokenomics:<hash>`: the `[tokenomics]` section, addressed by content (a changed section
 //!   is a new event; the latest wins; read back through the company-file parser like grants).
+//! - `gov.delegation:<from>:<effective>:<to or ->`: a delegation of voting power from a date
+//!   on (`-` revokes); `gov.proposal:<id>`: a proposal (checked again when folded);
+//!   `gov.ballot:<proposal>:<voter>:<cast_at>`: a ballot (a later one of the voter replaces it
+//!   in the tally, and both stay in the ledger). What a new one may be is checked by
+//!   [`crate::gov::validate_gov`] before it is appended.
 //!
 //! Keys added after the first ledgers (the company's policy, a person's salary and wallet, a
 //! price's volume) are written only when they are set, and read as their defaults when absent:
@@ -30,6 +35,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Map;
 use serde_json::{Value, json};
@@ -42,6 +48,7 @@ use tokencomp_core::company::{
 };
 use tokencomp_core::diag::Diagnostic;
 use tokencomp_core::fmv::TwapPoint;
+use tokencomp_core::governance::{Ballot, Choice, Delegations, GovError, Proposal, check_proposal};
 use tokencomp_core::tokenomics::Tokenomics;
 use tokencomp_core::{ForfeitReason, VestReason, canonical};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
@@ -114,6 +121,20 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "nonce",
     "met_value",
     "oracles",
+    "from",
+    "to",
+    "effective",
+    "title",
+    "description",
+    "snapshot_date",
+    "opens",
+    "closes",
+    "quorum_bps",
+    "unvested_weight_bps",
+    "proposal",
+    "voter",
+    "choice",
+    "cast_at",
 ];
 
 /// How a sale picks the lots it disposes of.
@@ -239,6 +260,21 @@ pub enum Fact {
     /// An attestation submitted at `at`, as submitted (`submission`, the JSON file), with what
     /// came of it. `subject` is the grant (or team) the ledger files it under.
     Attestation(AttestationRecord),
+    /// `from` delegates their voting power to `to` from `effective` on; `to: None` revokes.
+    Delegation {
+        from: String,
+        to: Option<String>,
+        effective: Date,
+    },
+    /// A governance proposal.
+    Proposal(Proposal),
+    /// A holder's ballot on a proposal, cast at `cast_at`.
+    Ballot {
+        proposal: String,
+        voter: String,
+        choice: Choice,
+        cast_at: Timestamp,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -410,6 +446,23 @@ impl Fact {
                     _ => format!("attestation:{}", a.digest),
                 };
                 (id, "attestation", a.subject.clone(), v, None)
+            }
+            Fact::Delegation { from, to, effective } => {
+                let v = json!({"from": from, "to": to, "effective": effective.to_string()});
+                let id = format!("gov.delegation:{from}:{effective}:{}", to.as_deref().unwrap_or("-"));
+                (id, "gov.delegation", from.clone(), v, None)
+            }
+            Fact::Proposal(p) => {
+                let v = json!({"id": p.id, "title": p.title, "description": p.description,
+                               "snapshot_date": p.snapshot_date.to_string(), "opens": p.opens.to_string(),
+                               "closes": p.closes.to_string(), "quorum_bps": p.quorum_bps,
+                               "unvested_weight_bps": p.unvested_weight_bps});
+                (format!("gov.proposal:{}", p.id), "gov.proposal", p.id.clone(), v, None)
+            }
+            Fact::Ballot { proposal, voter, choice, cast_at } => {
+                let v = json!({"proposal": proposal, "voter": voter, "choice": choice.as_str(),
+                               "cast_at": cast_at.to_string()});
+                (format!("gov.ballot:{proposal}:{voter}:{cast_at}"), "gov.ballot", proposal.clone(), v, None)
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
@@ -588,6 +641,86 @@ pub struct Company {
     pub registry: Registry,
     /// Every attestation submitted, in ledger order.
     pub attestations: Vec<AttestationRecord>,
+    /// Delegations, proposals and ballots.
+    pub governance: Governance,
+}
+
+/// A recorded delegation (`to: None` revokes) in force from `effective` on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DelegationRecord {
+    pub from: String,
+    pub to: Option<String>,
+    pub effective: Date,
+}
+
+/// What the ledger holds of governance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Governance {
+    /// In ledger order.
+    pub delegations: Vec<DelegationRecord>,
+    pub proposals: BTreeMap<String, Proposal>,
+    /// Per proposal, every ballot in ledger order (changed ones included).
+    pub ballots: BTreeMap<String, Vec<Ballot>>,
+}
+
+impl Governance {
+    /// The delegations in force on `date`: per delegator, the latest record (by effective date,
+    /// then ledger order) effective on or before it; a revocation removes the delegator.
+    pub fn delegations_on(&self, date: Date) -> Delegations {
+        let mut records: Vec<&DelegationRecord> = self.delegations.iter().filter(|r| r.effective <= date).collect();
+        // Stable: records of one day keep their ledger order.
+        records.sort_by_key(|r| r.effective);
+        let mut out = Delegations::new();
+        for r in records {
+            match &r.to {
+                Some(to) => out.insert(r.from.clone(), to.clone()),
+                None => out.remove(&r.from),
+            };
+        }
+        out
+    }
+
+    /// The latest effective date of any delegation record.
+    pub fn latest_delegation(&self) -> Option<Date> {
+        self.delegations.iter().map(|r| r.effective).max()
+    }
+
+    /// Adds a governance fact as folding its event would, and says whether it changed anything:
+    /// a record already held (the same event recorded again) is not added twice, and any other
+    /// fact is ignored. A ballot needs its proposal; a proposal id keeps its first terms.
+    pub fn apply(&mut self, fact: &Fact) -> Result<bool, GovError> {
+        match fact {
+            Fact::Delegation { from, to, effective } => {
+                let r = DelegationRecord { from: from.clone(), to: to.clone(), effective: *effective };
+                if self.delegations.contains(&r) {
+                    return Ok(false);
+                }
+                self.delegations.push(r);
+                Ok(true)
+            }
+            Fact::Proposal(p) => match self.proposals.get(&p.id) {
+                Some(held) if held == p => Ok(false),
+                Some(_) => Err(GovError::DuplicateProposal { id: p.id.clone() }),
+                None => {
+                    self.proposals.insert(p.id.clone(), p.clone());
+                    Ok(true)
+                }
+            },
+            Fact::Ballot { proposal, voter, choice, cast_at } => {
+                if !self.proposals.contains_key(proposal) {
+                    return Err(GovError::UnknownProposal { id: proposal.clone() });
+                }
+                let b = Ballot { proposal: proposal.clone(), voter: voter.clone(), choice: *choice, cast_at: *cast_at };
+                let list = self.ballots.entry(proposal.clone()).or_default();
+                if list.contains(&b) {
+                    return Ok(false);
+                }
+                list.push(b);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -760,6 +893,51 @@ fn read_sale(v: &Value, e: &StoredEvent) -> Result<SaleRecord, FoldError> {
     })
 }
 
+fn timestamp(v: &Value, key: &str, e: &StoredEvent) -> Result<Timestamp, FoldError> {
+    s(v, key, e)?.parse().map_err(|_| bad(e, format!("`{key}` is not an RFC 3339 time")))
+}
+
+fn bps_of(v: &Value, key: &str, e: &StoredEvent) -> Result<u32, FoldError> {
+    opt_u32(v, key, e)?.ok_or_else(|| bad(e, format!("payload has no `{key}`")))
+}
+
+/// A governance event back as its fact; a proposal must pass [`check_proposal`] again.
+fn read_gov(v: &Value, e: &StoredEvent) -> Result<Fact, FoldError> {
+    match e.event.kind.as_str() {
+        "gov.delegation" => {
+            let to = match v.get("to") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) => Some(t.clone()),
+                Some(_) => return Err(bad(e, "`to` is not a person id")),
+            };
+            Ok(Fact::Delegation { from: s(v, "from", e)?.to_owned(), to, effective: date(v, "effective", e)? })
+        }
+        "gov.proposal" => {
+            let p = Proposal {
+                id: s(v, "id", e)?.to_owned(),
+                title: s(v, "title", e)?.to_owned(),
+                description: s(v, "description", e)?.to_owned(),
+                snapshot_date: date(v, "snapshot_date", e)?,
+                opens: timestamp(v, "opens", e)?,
+                closes: timestamp(v, "closes", e)?,
+                quorum_bps: bps_of(v, "quorum_bps", e)?,
+                unvested_weight_bps: bps_of(v, "unvested_weight_bps", e)?,
+            };
+            check_proposal(&p).map_err(|x| bad(e, x.to_string()))?;
+            Ok(Fact::Proposal(p))
+        }
+        _ => {
+            let choice = s(v, "choice", e)?.parse::<Choice>().map_err(|x| bad(e, x.to_string()))?;
+            Ok(Fact::Ballot {
+                proposal: s(v, "proposal", e)?.to_owned(),
+                voter: s(v, "voter", e)?.to_owned(),
+                choice,
+                cast_at: timestamp(v, "cast_at", e)?,
+            })
+        }
+    }
+}
+
 fn read_attestation(v: &Value, e: &StoredEvent) -> Result<AttestationRecord, FoldError> {
     let num = |key: &str| v.get(key).and_then(Value::as_u64).ok_or_else(|| bad(e, format!("`{key}` is not a number")));
     let outcome = match s(v, "status", e)? {
@@ -828,6 +1006,7 @@ impl Company {
         let mut milestone_raw: BTreeMap<String, (String, i64)> = BTreeMap::new();
         let mut registry = Registry::new();
         let mut attestations = Vec::new();
+        let mut governance = Governance::default();
         for e in events {
             let v: Value = serde_json::from_str(&e.event.payload).map_err(|x| bad(e, x.to_string()))?;
             match e.event.kind.as_str() {
@@ -969,6 +1148,9 @@ impl Company {
                     done.map_err(|x| bad(e, x.to_string()))?;
                 }
                 "attestation" => attestations.push(read_attestation(&v, e)?),
+                "gov.delegation" | "gov.proposal" | "gov.ballot" => {
+                    governance.apply(&read_gov(&v, e)?).map_err(|x| bad(e, x.to_string()))?;
+                }
                 other => return Err(bad(e, format!("unknown kind `{other}`"))),
             }
         }
@@ -1014,6 +1196,7 @@ impl Company {
             recognized,
             forfeits_recognized: forfeits,
             periods_run: periods,
+            governance,
         })
     }
 

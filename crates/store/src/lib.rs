@@ -10,6 +10,7 @@
 //! Architecture invariant: a batch is one transaction; nothing here reads the clock (the
 //! record time is a parameter).
 
+pub mod gov;
 pub mod ledger;
 mod migrate;
 pub mod postgres;
