@@ -833,7 +833,7 @@ fn submit(g: &Global, args: &SubmitArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    if refused { Err(anyhow::Error::new(crate::BadInput)) } else { Ok(()) }
+    if refused { Err(anyhow::Error::new(crate::BadInput::default())) } else { Ok(()) }
 }
 
 /// What the demo's chain steps did.
@@ -1042,6 +1042,49 @@ pub fn reconcile_report(
     Ok((d, tokencomp_chain::reconcile::reconcile(&expected, &logs, head.number, head.timestamp)))
 }
 
+/// `chain reconcile --json`'s document on a loaded company.
+pub fn reconcile_doc(g: &Global, store: &mut dyn Store, company: &Company, label_wallets: bool) -> Result<Value> {
+    let plan = Plan::new(company, label_wallets)?;
+    let net = NetArgs { rpc: None, gas_limit: None, at: None };
+    let mut backend = open_backend(g, &net, company, &plan)?;
+    let (d, report) = reconcile_report(g, store, company, &mut *backend, &plan)?;
+    Ok(reconcile_json(company, &d, &report))
+}
+
+fn reconcile_json(company: &Company, d: &Deployment, report: &tokencomp_chain::reconcile::Report) -> Value {
+    let mut v = report.to_json();
+    if let Value::Object(m) = &mut v {
+        let mut doc = serde_json::Map::new();
+        doc.insert(
+            "token".into(),
+            json!({"symbol": company.token.token.symbol(), "decimals": company.token.token.decimals()}),
+        );
+        doc.insert("chain_id".into(), json!(d.chain_id));
+        doc.insert("manager".into(), json!(d.manager.to_string()));
+        doc.extend(std::mem::take(m));
+        v = Value::Object(doc);
+    }
+    v
+}
+
+/// The deployment on the embedded chain (or `TOKENCOMP_RPC`'s node) and its head.
+pub fn status_doc(g: &Global, company: &Company) -> Result<Value> {
+    // Only the chain's genesis is needed: no compliance pass, so no price is.
+    let plan = Plan::schedules(company, true)?;
+    let net = NetArgs { rpc: std::env::var("TOKENCOMP_RPC").ok(), gas_limit: None, at: None };
+    if net.rpc.is_none() && !chain_dir(g).join("embedded.json").exists() {
+        return Ok(json!({"deployed": false, "network": null, "chain_id": null, "manager": null,
+                         "token_address": null, "head_block": null, "head_timestamp": null}));
+    }
+    let mut backend = open_backend(g, &net, company, &plan)?;
+    let network = backend.network()?;
+    let head = backend.head()?;
+    let d = Deployment::load(&deployment_path(g, &network))?;
+    Ok(json!({"deployed": d.is_some(), "network": network, "chain_id": chain_id(company),
+              "manager": d.as_ref().map(|d| d.manager.to_string()), "token_address": d.as_ref().map(|d| d.token.to_string()),
+              "head_block": head.number, "head_timestamp": head.timestamp}))
+}
+
 fn reconcile(g: &Global, args: &ReconcileArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
@@ -1049,18 +1092,7 @@ fn reconcile(g: &Global, args: &ReconcileArgs) -> Result<()> {
     let mut backend = open_backend(g, &args.net, &company, &plan)?;
     let (d, report) = reconcile_report(g, &mut *store, &company, &mut *backend, &plan)?;
     if args.json {
-        let mut v = report.to_json();
-        if let Value::Object(m) = &mut v {
-            let mut doc = serde_json::Map::new();
-            doc.insert(
-                "token".into(),
-                json!({"symbol": company.token.token.symbol(), "decimals": company.token.token.decimals()}),
-            );
-            doc.insert("chain_id".into(), json!(d.chain_id));
-            doc.insert("manager".into(), json!(d.manager.to_string()));
-            doc.extend(std::mem::take(m));
-            v = Value::Object(doc);
-        }
+        let v = reconcile_json(&company, &d, &report);
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         crate::outln!("reconciliation of {} on {} through block {}", d.manager, backend.describe(), report.head_block);

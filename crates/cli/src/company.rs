@@ -310,7 +310,7 @@ pub fn diff(company: &Company, file: &CompanyFile, file_name: &str) -> Result<Ve
         for p in &problems {
             eprintln!("error: {p}\n  --> {file_name}");
         }
-        return Err(anyhow::Error::new(BadInput));
+        return Err(anyhow::Error::new(BadInput::default()));
     }
     Ok(facts)
 }

@@ -22,6 +22,8 @@ use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::run::{period_of, periods};
 use tokencomp_store::sha256_hex;
 
+use serde_json::Value;
+
 use crate::company::{load, open_store, record};
 use crate::{Global, bad_input};
 
@@ -206,10 +208,23 @@ fn check_period(company: &Company, id: &str) -> Result<PayPeriod> {
 }
 
 fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, id: &str) -> Result<()> {
+    match close_with(store, company, id, &g.actor())? {
+        None => crate::outln!("payroll {id} is already closed; its export never changes"),
+        Some((rows, digest)) => crate::outln!("closed payroll {id}: {rows} rows, sha256 {digest}"),
+    }
+    Ok(())
+}
+
+/// Freezes `id`'s export: `(rows, digest)`, or `None` when it was closed already.
+pub fn close_with(
+    store: &mut dyn tokencomp_store::Store,
+    company: &Company,
+    id: &str,
+    actor: &str,
+) -> Result<Option<(usize, String)>> {
     let period = check_period(company, id)?;
     if company.payroll_closed.contains_key(id) {
-        crate::outln!("payroll {id} is already closed; its export never changes");
-        return Ok(());
+        return Ok(None);
     }
     // Every vest up to the period's last day must have been recognized by a run.
     let covering = period_of(company.company.pay_frequency, period.end).id;
@@ -221,9 +236,15 @@ fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, 
     let csv = payroll::to_csv(&rows, &company.token.token);
     let digest = sha256_hex(&csv);
     let rows = rows.len();
-    record(store, &[Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }], &g.actor())?;
-    crate::outln!("closed payroll {id}: {rows} rows, sha256 {digest}");
-    Ok(())
+    record(store, &[Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }], actor)?;
+    Ok(Some((rows, digest)))
+}
+
+/// The payroll file of period `id`, as `tokencomp payroll --period` writes it.
+pub fn payroll_csv(company: &Company, id: &str) -> Result<String> {
+    let period = check_period(company, id)?;
+    let events = income_events(company, period.end)?;
+    export(company, &events, &period)
 }
 
 /// A recorded sale as the statements read it.
@@ -441,43 +462,48 @@ pub fn books(g: &Global, args: &BooksArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let from = date_arg(&args.from, "--from")?;
     let to = date_arg(&args.to, "--to")?;
+    let text = books_text(&company, from, to, &args.format, args.person.as_deref())?;
+    match &args.out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => crate::out(format_args!("{text}")),
+    }
+    Ok(())
+}
+
+/// The company's journal (or `person`'s lots and gains) from `from` to `to` in `format`.
+pub fn books_text(company: &Company, from: Date, to: Date, format: &str, person_id: Option<&str>) -> Result<String> {
     if from > to {
         return Err(bad_input("--from is after --to", "--from"));
     }
     let token = &company.token.token;
-    let events = income_events(&company, to)?;
-    let journal = match &args.person {
+    let events = income_events(company, to)?;
+    let journal = match person_id {
         Some(id) => {
-            let who = person(&company, id)?;
+            let who = person(company, id)?;
             if statements::regime(who) == tokencomp_core::lots::Regime::Uk {
                 bail!(
                     "{id} is taxed in the UK, where disposals match a section 104 pool; lot-level books for a pool \
                      are not produced yet: use `tokencomp tax-report --person {id}`"
                 );
             }
-            statements::person_journal(token, who, &events, &recorded_sales(&company), &price_book(&company), from, to)?
+            statements::person_journal(token, who, &events, &recorded_sales(company), &price_book(company), from, to)?
         }
         None => {
             let freq = company.company.pay_frequency;
             let ends: Vec<Date> = periods(freq, from, to).iter().map(|p| p.end).collect();
             let opening = period_of(freq, from).start.yesterday().ok();
-            let awards = awards(&company, to)?;
-            let at = price_at(&company);
+            let awards = awards(company, to)?;
+            let at = price_at(company);
             let expense = statements::expense_lines(token, &awards, opening, &ends, &at)?;
             statements::company_journal(&company.company.name, token, &expense, &events, from, to)?
         }
     };
-    let text = match args.format.as_str() {
+    Ok(match format {
         "csv" => books::to_csv(&journal)?,
         "beancount" => books::to_beancount(&journal)?,
         "hledger" => books::to_hledger(&journal)?,
         other => return Err(bad_input(format!("format: `{other}` (csv, beancount or hledger)"), "--format")),
-    };
-    match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
-        None => crate::out(format_args!("{text}")),
-    }
-    Ok(())
+    })
 }
 
 #[derive(Args, Debug)]
@@ -543,15 +569,23 @@ pub struct TaxReportArgs {
 pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
+    if let Some(doc) = tax_report_in(&company, args)? {
+        crate::outln!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(())
+}
+
+/// `tax-report` on a loaded company: the JSON document when `--json`, else the report printed.
+pub fn tax_report_in(company: &Company, args: &TaxReportArgs) -> Result<Option<Value>> {
     let token = &company.token.token;
-    let who = person(&company, &args.person)?;
+    let who = person(company, &args.person)?;
     // UK tax years end on 5 April of the next calendar year.
     let uk = statements::regime(who) == tokencomp_core::lots::Regime::Uk;
     let end = if uk { Date::new(args.year.saturating_add(1), 4, 5) } else { Date::new(args.year, 12, 31) };
     let year_end = end.map_err(|e| bad_input(format!("year: {e}"), "--year"))?;
-    let events = income_events(&company, year_end)?;
-    let sales = recorded_sales(&company);
-    let y = statements::tax_year(token, who, &events, &sales, &price_book(&company), args.year)?;
+    let events = income_events(company, year_end)?;
+    let sales = recorded_sales(company);
+    let y = statements::tax_year(token, who, &events, &sales, &price_book(company), args.year)?;
     if let Some(path) = &args.form_8949 {
         let csv = lots::form_8949_csv(&y.disposals, token, args.year);
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
@@ -603,8 +637,7 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
             "disposals": disposals,
             "short_term_gain": y.short_gain.to_string(), "long_term_gain": y.long_gain.to_string(),
         });
-        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return Ok(Some(v));
     }
     let label = if uk { format!("{}-{:02}", args.year, (args.year + 1) % 100) } else { args.year.to_string() };
     crate::outln!("Tax report {label} — {} ({}), {} ({})", who.name, who.id, statements::regime(who), cur);
@@ -647,7 +680,7 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
             lots::de_taxable_gain(&year, args.year)
         );
     }
-    Ok(())
+    Ok(None)
 }
 
 fn method_name(m: tokencomp_core::company::WithholdingMethod) -> &'static str {

@@ -7,12 +7,16 @@ mod chain;
 mod company;
 mod compliance;
 mod demo;
+mod gov;
 mod ops;
 mod oracle;
 mod queries;
 mod risk;
 mod schedule;
+mod serve;
 mod svg;
+#[cfg(test)]
+mod web_tests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +109,14 @@ enum Command {
     /// Milestone attestations: oracle keys and registry, sign a result file, verify, submit.
     #[command(subcommand)]
     Oracle(oracle::OracleCommand),
+    /// Governance: voting power snapshots, delegation, proposals, ballots and tallies.
+    #[command(subcommand)]
+    Gov(gov::GovCommand),
+    /// Serve the HTTP API and the dashboards for the data directory's company.
+    Serve(serve::ServeArgs),
+    /// Logins for the API and dashboards: add, key, remove, list.
+    #[command(subcommand)]
+    User(serve::UserCommand),
     /// Check the ledger's hash chain.
     VerifyLedger,
     /// Write the ledger, chain state and keys to one file.
@@ -135,22 +147,25 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-/// An error that already printed its diagnostics: exit code 2.
-#[derive(Debug)]
-pub struct BadInput;
+/// Bad input: exit code 2. `message` and `location` are printed by `main` (empty when the
+/// command already printed a list of problems); the HTTP API reads them instead.
+#[derive(Debug, Default)]
+pub struct BadInput {
+    pub message: String,
+    pub location: String,
+}
 
 impl std::fmt::Display for BadInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("bad input")
+        if self.message.is_empty() { f.write_str("bad input") } else { f.write_str(&self.message) }
     }
 }
 
 impl std::error::Error for BadInput {}
 
-/// Prints `error: …` with a location line and returns the exit-2 error.
+/// The exit-2 error for one problem at `location`.
 pub fn bad_input(message: impl std::fmt::Display, location: &str) -> anyhow::Error {
-    eprintln!("error: {message}\n  --> {location}");
-    anyhow::Error::new(BadInput)
+    anyhow::Error::new(BadInput { message: message.to_string(), location: location.to_owned() })
 }
 
 fn main() -> ExitCode {
@@ -178,6 +193,9 @@ fn main() -> ExitCode {
         Command::Simulate(args) => risk::simulate(g, args),
         Command::Fairness(args) => risk::fairness_cmd(g, args),
         Command::Oracle(cmd) => oracle::run(g, cmd),
+        Command::Gov(cmd) => gov::run(g, cmd),
+        Command::Serve(args) => serve::serve(g, args),
+        Command::User(cmd) => serve::user(g, cmd),
         Command::VerifyLedger => ops::verify(g),
         Command::Backup(args) => ops::backup(g, args),
         Command::Restore(args) => ops::restore(g, args),
@@ -185,7 +203,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<BadInput>() => ExitCode::from(2),
+        Err(e) if e.is::<BadInput>() => {
+            if let Some(b) = e.downcast_ref::<BadInput>()
+                && !b.message.is_empty()
+            {
+                eprintln!("error: {}\n  --> {}", b.message, b.location);
+            }
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -403,7 +403,7 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
                 }
             }
         }
-        return if refused { Err(anyhow::Error::new(BadInput)) } else { Ok(()) };
+        return if refused { Err(anyhow::Error::new(BadInput::default())) } else { Ok(()) };
     }
     // Submissions go in as sets by milestone, in the order their milestones first appear.
     let mut sets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -497,7 +497,7 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
             );
         }
     }
-    if refused { Err(anyhow::Error::new(BadInput)) } else { Ok(()) }
+    if refused { Err(anyhow::Error::new(BadInput::default())) } else { Ok(()) }
 }
 
 /// The value as the attestation carries it, for display.

@@ -101,6 +101,15 @@ pub struct TokenomicsArgs {
 pub fn tokenomics(g: &Global, args: &TokenomicsArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
+    if let Some(doc) = tokenomics_in(g, &company, args)? {
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(())
+}
+
+/// `tokenomics` on a loaded company: the JSON document when `--json`, else the table printed.
+pub fn tokenomics_in(g: &Global, company: &Company, args: &TokenomicsArgs) -> Result<Option<Value>> {
+    let mut doc_out = None;
     let Some(t) = &company.tokenomics else {
         return Err(bad_input(
             "the company has no [tokenomics] section",
@@ -116,9 +125,10 @@ pub fn tokenomics(g: &Global, args: &TokenomicsArgs) -> Result<()> {
             five.max(today.checked_add(12.months()).unwrap_or(today))
         }
     };
-    let tl = timelines(&company, through)?;
+    let tl = timelines(company, through)?;
     let team: Vec<Timeline> = tl.into_values().collect();
-    let p = tokenomics::project(t, Some(&team), through, tz).map_err(|e| anyhow::anyhow!("projection: {e}"))?;
+    let p = tokenomics::project(t, Some(&team), through, tz)
+        .map_err(|e| bad_input(format!("projection: {e}"), "--through"))?;
     let outstanding = team.iter().try_fold(0u128, |a, tl| tokenomics::outstanding(tl).and_then(|o| a.checked_add(o)));
     let outstanding = outstanding.ok_or_else(|| anyhow::anyhow!("the grants' outstanding amounts overflow"))?;
     let budget = tokenomics::team_budget(t, outstanding).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -156,19 +166,19 @@ pub fn tokenomics(g: &Global, args: &TokenomicsArgs) -> Result<()> {
             "months": months,
             "unlock_calendar": calendar,
         });
-        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        doc_out = Some(doc);
     } else {
-        print_tokenomics(&company, t, &p, &budget);
+        print_tokenomics(company, t, &p, &budget);
     }
     if let Some(dir) = args.charts.dir(g) {
-        let (supply, unlocks) = tokenomics_charts(&company, t, &p);
+        let (supply, unlocks) = tokenomics_charts(company, t, &p);
         let a = write_chart(&dir, "supply.svg", supply)?;
         let b = write_chart(&dir, "unlocks.svg", unlocks)?;
         if !args.json {
             outln!("\ncharts: {}, {}", a.display(), b.display());
         }
     }
-    Ok(())
+    Ok(doc_out)
 }
 
 fn print_tokenomics(c: &Company, t: &tokenomics::Tokenomics, p: &Projection, budget: &tokenomics::Budget) {
@@ -626,11 +636,20 @@ fn usd(x: f64) -> String {
 }
 
 pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    if let Some(doc) = simulate_in(g, &company, args)? {
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(())
+}
+
+/// `simulate` on a loaded company: the JSON document when `--json`, else the report printed.
+pub fn simulate_in(g: &Global, company: &Company, args: &SimulateArgs) -> Result<Option<Value>> {
+    let mut doc_out = None;
     use tokencomp_core::amm::{self, Pool, Recovery};
     use tokencomp_risk::{Bootstrap, Gbm, Merton, Model, Package, Vest};
 
-    let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
     let tz = &company.company.time_zone;
     let token = &company.token.token;
     let as_of = parse_as_of(args.as_of.as_deref(), tz, None)?;
@@ -642,7 +661,7 @@ pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
     if args.paths == 0 {
         return Err(bad_input("at least one path is needed", "--paths"));
     }
-    let (spot_day, spot) = close_on_or_before(&company, as_of)
+    let (spot_day, spot) = close_on_or_before(company, as_of)
         .ok_or_else(|| bad_input(format!("no USD close on or before {as_of}"), "--as-of"))?;
     let closes: Vec<f64> = company
         .prices
@@ -662,8 +681,8 @@ pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
         _ => Model::Gbm(Gbm::new(mu, sigma).map_err(|e| bad(e, "--mu/--sigma"))?),
     };
     let s0 = decimal_f64(spot);
-    let tl = timelines(&company, as_of)?;
-    let vests = future_vests(&company, &tl, as_of, args.person.as_deref());
+    let tl = timelines(company, as_of)?;
+    let vests = future_vests(company, &tl, as_of, args.person.as_deref());
     let pb = bar(args.quiet || args.json, if args.person.is_some() { 4 } else { 2 });
 
     // The pool: `pool_usd` of USDC (6 decimals) against tokens at the spot.
@@ -787,7 +806,7 @@ pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
             "liquidity": liquidity,
             "token_vs_equity": comparison.as_ref().map(serde_json::to_value).transpose()?,
         });
-        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        doc_out = Some(doc);
     } else {
         let who = args.person.as_deref().map_or("the company".to_owned(), |p| format!("{p}'s package"));
         outln!("{} — {who}, {} paths, seed {}, as of {as_of}", company.company.name, args.paths, args.seed);
@@ -885,5 +904,5 @@ pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
             outln!("\nchart: {}", path.display());
         }
     }
-    Ok(())
+    Ok(doc_out)
 }

@@ -45,7 +45,7 @@ pub fn report(diags: &[Diagnostic]) -> anyhow::Error {
         eprintln!("{d}");
     }
     eprintln!("{} error{} in the input; nothing was changed", diags.len(), if diags.len() == 1 { "" } else { "s" });
-    anyhow::Error::new(BadInput)
+    anyhow::Error::new(BadInput::default())
 }
 
 pub fn load_company_text(name: &str, text: &str) -> Result<CompanyFile> {
@@ -95,7 +95,7 @@ pub fn parse_as_of(s: Option<&str>, tz: &TimeZone, default: Option<Date>) -> Res
             }
             let ts: jiff::Timestamp = s.parse().map_err(|_| {
                 eprintln!("error: `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time\n  --> --as-of");
-                anyhow::Error::new(BadInput)
+                anyhow::Error::new(BadInput::default())
             })?;
             Ok(ts.to_zoned_datetime(tz.clone()).date())
         }
@@ -119,7 +119,7 @@ fn timelines<'a>(loaded: &'a Loaded, as_of: Date, only: Option<&str>) -> Result<
         && out.is_empty()
     {
         eprintln!("error: no grant has id `{id}`\n  --> --grant");
-        return Err(anyhow::Error::new(BadInput));
+        return Err(anyhow::Error::new(BadInput::default()));
     }
     Ok(out)
 }
