@@ -24,6 +24,12 @@ pub struct DemoArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Then serve the dashboards (log in with the demo accounts in the README).
+    #[arg(long)]
+    pub serve: bool,
+    /// Where `--serve` listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
@@ -55,6 +61,10 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let (periods, events) = run_through(&mut *store, &company, through, actor, !args.quiet)?;
 
+    let company = load(&mut *store)?;
+    // Governance and the dashboards' logins, so `--serve` has something to show.
+    crate::gov::demo(&mut *store, &company, actor)?;
+    crate::serve::demo_users(g)?;
     let company = load(&mut *store)?;
     let tl = timelines(&company, through.checked_add(1.month())?)?;
     let token = &company.token.token;
@@ -158,12 +168,23 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
          `tokencomp payroll --period {}`, `tokencomp tax-report --person ada --year {}`, \
          `tokencomp books --from {}-01-01 --to {through} --format beancount`,\n      \
          `tokencomp chain reconcile --label-wallets`, `tokencomp chain price --from {}`,\n      \
-         `tokencomp tokenomics`, `tokencomp simulate --person ada`, `tokencomp fairness` (charts in {}/charts)",
+         `tokencomp tokenomics`, `tokencomp simulate --person ada`, `tokencomp fairness` (charts in {}/charts),\n      \
+         `tokencomp gov tally treasury-2027`, `tokencomp serve` (logins: admin, auditor, ada, omar; password demo-NAME-pw)",
         last_id,
         through.year(),
         through.year(),
         first,
         g.data.display()
     );
+    if args.serve {
+        drop(store);
+        let serve = crate::serve::ServeArgs {
+            listen: args.listen.clone(),
+            label_wallets: true,
+            insecure_cookies: false,
+            now: None,
+        };
+        return crate::serve::serve(g, &serve);
+    }
     Ok(())
 }

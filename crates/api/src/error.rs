@@ -1,0 +1,91 @@
+//! The one error type every handler returns: `{code, message, details}` with a stable
+//! snake_case code (INTERFACES.md). A 5xx hides its cause from the client and writes it to the
+//! server log instead.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+}
+
+/// Every code the API can answer with, for the OpenAPI document and the tests.
+pub const CODES: &[&str] = &[
+    "invalid_input",
+    "invalid_credentials",
+    "unauthenticated",
+    "forbidden",
+    "csrf_failed",
+    "not_found",
+    "conflict",
+    "incomplete_data",
+    "unsupported_media_type",
+    "method_not_allowed",
+    "internal",
+];
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: Value::Null }
+    }
+
+    /// Bad input, naming the field (`query.as_of`, `body.choice`, `path.period`).
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_input",
+            message: message.into(),
+            details: json!({"field": field}),
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in or send an API key")
+    }
+
+    /// The same answer whether the resource exists or belongs to someone else, so a refusal
+    /// says nothing about other people's data.
+    pub fn forbidden() -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "your role cannot see or do this")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// A failure of the server: the client sees a generic message, the log the cause.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        crate::log::error(&cause.to_string());
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server failed; the cause is in its log")
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"code": self.code, "message": self.message, "details": self.details});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,472 @@
+//! The HTTP API and the dashboards, one axum [`Router`] built by [`app`].
+//!
+//! Every route is declared once in [`routes::table`] with its method, path, who may call it and
+//! its response schema; the router and the OpenAPI document (`/openapi.json`) are both built
+//! from that table, so they cannot drift apart, and the authorization tests walk it.
+//!
+//! The ledger is read through the [`tokencomp_store::Store`] trait on a blocking thread (the
+//! stores are synchronous). The folded company is cached and refolded only when the ledger's
+//! length changes, so a read costs one `count(*)`, not a fold of every event. What the CLI
+//! already computes (payroll files, tax reports, books, chain reconciliation, simulations) is
+//! reached through the [`Engine`] trait, which the binary implements: this crate sits below
+//! the CLI and must not duplicate it.
+//!
+//! Architecture invariant: every handler decides access from the [`Principal`] before it reads
+//! anything, and a refusal is the same 401/403 whether or not the resource exists.
+
+pub mod auth;
+pub mod error;
+mod gov;
+pub mod log;
+pub mod openapi;
+pub mod routes;
+pub mod ui;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::Value;
+use tokencomp_store::Store;
+use tokencomp_store::ledger::Company;
+
+pub use auth::{Auth, Principal, Role};
+pub use error::ApiError;
+
+/// A failure of the work behind a route, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    /// Bad input, naming the field (`query.year`).
+    Invalid {
+        field: String,
+        message: String,
+    },
+    NotFound(String),
+    /// The ledger lacks something the report needs (a price, a rate): the message says what.
+    Incomplete(String),
+    /// The run failed (not the caller's fault); the message goes to the log only.
+    Failed(String),
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        match e {
+            EngineError::Invalid { field, message } => ApiError::invalid(&field, message),
+            EngineError::NotFound(what) => ApiError::not_found(&what),
+            EngineError::Incomplete(m) => {
+                ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "incomplete_data", m)
+            }
+            EngineError::Failed(m) => ApiError::internal(m),
+        }
+    }
+}
+
+/// A pay period as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodInfo {
+    pub id: String,
+    pub start: Date,
+    pub end: Date,
+    /// Its vests are recognized in the ledger.
+    pub run: bool,
+    /// Its payroll export is frozen.
+    pub closed: bool,
+}
+
+/// What the binary computes for the API: the same functions its commands run, so the file a
+/// browser downloads is the file the CLI writes.
+pub trait Engine: Send + Sync + 'static {
+    /// The company calendar's periods from the first grant through `through`.
+    fn periods(&self, company: &Company, through: Date) -> Result<Vec<PeriodInfo>, EngineError>;
+    /// Recognizes every vest through the end of `period`, which must have ended before `today`
+    /// (idempotent): `{period, through, periods_run, events_recorded}`.
+    fn run_period(
+        &self,
+        store: &mut dyn Store,
+        company: &Company,
+        period: &str,
+        actor: &str,
+        today: Date,
+    ) -> Result<Value, EngineError>;
+    /// Freezes a period's payroll export.
+    fn close_period(
+        &self,
+        store: &mut dyn Store,
+        company: &Company,
+        period: &str,
+        actor: &str,
+    ) -> Result<Value, EngineError>;
+    /// The period's payroll CSV, byte for byte what `tokencomp payroll --period` writes.
+    fn payroll_csv(&self, company: &Company, period: &str) -> Result<String, EngineError>;
+    /// `tokencomp tax-report --json`.
+    fn tax_report(&self, company: &Company, person: &str, year: i16) -> Result<Value, EngineError>;
+    /// `tokencomp books`: `format` is `csv`, `beancount` or `hledger`.
+    fn books(&self, company: &Company, from: Date, to: Date, format: &str) -> Result<String, EngineError>;
+    /// `tokencomp tokenomics --json` through `through`.
+    fn tokenomics(&self, company: &Company, through: Date) -> Result<Value, EngineError>;
+    /// `tokencomp simulate --person --json`.
+    fn simulate(
+        &self,
+        company: &Company,
+        person: &str,
+        as_of: Date,
+        paths: usize,
+        seed: u64,
+    ) -> Result<Value, EngineError>;
+    /// The deployment and the chain's head, or `{"deployed": false}`.
+    fn chain_status(&self, company: &Company) -> Result<Value, EngineError>;
+    /// `tokencomp chain reconcile --json`.
+    fn reconcile(&self, store: &mut dyn Store, company: &Company) -> Result<Value, EngineError>;
+}
+
+/// How the server runs.
+pub struct Config {
+    /// The data directory: accounts live in `auth/` there.
+    pub data: PathBuf,
+    /// `Secure` on the session cookie (browsers accept it on `http://127.0.0.1` and
+    /// `http://localhost`; turn it off only behind a proxy that strips it).
+    pub secure_cookies: bool,
+    /// A fixed "now" for tests and reproducible demos; the clock otherwise.
+    pub now: Option<Timestamp>,
+    pub log: log::Sink,
+}
+
+impl Config {
+    pub fn new(data: PathBuf) -> Config {
+        Config { data, secure_cookies: true, now: None, log: log::stderr() }
+    }
+}
+
+struct Loaded {
+    len: i64,
+    company: Arc<Company>,
+}
+
+pub struct Inner {
+    store: Mutex<Box<dyn Store + Send>>,
+    cache: Mutex<Option<Loaded>>,
+    engine: Arc<dyn Engine>,
+    pub auth: Auth,
+    now: Mutex<Option<Timestamp>>,
+    cfg: Config,
+    log: log::Sink,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+/// What a handler's blocking work gets: the ledger and the company folded from it.
+pub struct Ctx<'a> {
+    pub store: &'a mut dyn Store,
+    pub company: &'a Company,
+    pub now: Timestamp,
+    pub engine: &'a dyn Engine,
+}
+
+impl Ctx<'_> {
+    /// Today in the company's time zone.
+    pub fn today(&self) -> Date {
+        self.now.to_zoned_datetime(self.company.company.time_zone.clone()).date()
+    }
+}
+
+impl AppState {
+    pub fn new(store: Box<dyn Store + Send>, engine: Arc<dyn Engine>, cfg: Config) -> AppState {
+        let log = cfg.log.clone();
+        let auth = Auth::new(&cfg.data);
+        AppState {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                cache: Mutex::new(None),
+                engine,
+                auth,
+                now: Mutex::new(cfg.now),
+                cfg,
+                log,
+            }),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        let fixed = self.inner.now.lock().map(|n| *n).unwrap_or(None);
+        fixed.unwrap_or_else(Timestamp::now)
+    }
+
+    /// Moves a fixed clock (tests: two ballots at two instants).
+    pub fn set_now(&self, t: Timestamp) {
+        if let Ok(mut n) = self.inner.now.lock() {
+            *n = Some(t);
+        }
+    }
+
+    /// Runs `f` on a blocking thread with the ledger locked and the company current.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ctx<'_>) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let st = self.clone();
+        let now = self.now();
+        tokio::task::spawn_blocking(move || {
+            let inner = &st.inner;
+            let mut store = inner.store.lock().map_err(|_| ApiError::internal("the ledger lock is poisoned"))?;
+            let company = current(&mut **store, &inner.cache)?;
+            let mut cx = Ctx { store: &mut **store, company: &company, now, engine: &*inner.engine };
+            f(&mut cx)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+/// The company as the ledger now stands, folded again only when the ledger grew.
+fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<Arc<Company>, ApiError> {
+    let len = store.len().map_err(ApiError::internal)?;
+    let mut cache = cache.lock().map_err(|_| ApiError::internal("the cache lock is poisoned"))?;
+    if let Some(l) = cache.as_ref().filter(|l| l.len == len) {
+        return Ok(l.company.clone());
+    }
+    let events = store.events().map_err(ApiError::internal)?;
+    let company = match Company::fold(&events) {
+        Ok(c) => Arc::new(c),
+        Err(tokencomp_store::ledger::FoldError::Empty) => {
+            return Err(ApiError::not_found("company: the data directory has none yet (`tokencomp init FILE`)"));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    *cache = Some(Loaded { len, company: company.clone() });
+    Ok(company)
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "tc_session";
+/// The header a browser session must echo on every request that changes something.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The authenticated caller of a request, with the session's CSRF token when it came by cookie.
+pub struct Caller {
+    pub who: Principal,
+    pub csrf: Option<String>,
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        let slot = parts.extensions.get::<log::RoleSlot>().cloned();
+        let mut csrf_token = None;
+        let principal = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let key = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
+            let key = key.ok_or_else(ApiError::unauthenticated)?;
+            let inner = st.inner.clone();
+            // The first use of a key checks its argon2 hash: off the async threads.
+            tokio::task::spawn_blocking(move || inner.auth.key(&key))
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(ApiError::unauthenticated)?
+        } else if let Some(token) = cookie(parts, SESSION_COOKIE) {
+            let (p, csrf) = st.inner.auth.session(token, st.now()).ok_or_else(ApiError::unauthenticated)?;
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            let echoed = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if !safe && echoed != Some(csrf.as_str()) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    format!("a browser session must send its CSRF token in `{CSRF_HEADER}`"),
+                ));
+            }
+            csrf_token = Some(csrf);
+            p
+        } else {
+            return Err(ApiError::unauthenticated());
+        };
+        if let Some(s) = slot {
+            s.set(principal.role.as_str());
+        }
+        Ok(Caller { who: principal, csrf: csrf_token })
+    }
+}
+
+/// The query string as a map; a malformed one is `invalid_input`.
+pub struct Query(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, s)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+impl Query {
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+
+    /// A calendar date parameter.
+    pub fn date(&self, k: &str) -> Result<Option<Date>, ApiError> {
+        self.get(k)
+            .map(|s| {
+                s.parse::<Date>().map_err(|e| {
+                    ApiError::invalid(&format!("query.{k}"), format!("`{s}` is not a date (YYYY-MM-DD): {e}"))
+                })
+            })
+            .transpose()
+    }
+
+    /// An unsigned integer parameter within `lo..=hi`.
+    pub fn int(&self, k: &str, lo: u64, hi: u64) -> Result<Option<u64>, ApiError> {
+        self.get(k)
+            .map(|s| {
+                s.parse::<u64>().ok().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
+                    ApiError::invalid(&format!("query.{k}"), format!("`{s}` is not a whole number from {lo} to {hi}"))
+                })
+            })
+            .transpose()
+    }
+}
+
+/// A JSON request body; anything but `application/json`, or JSON that does not parse, is
+/// refused with where it went wrong.
+pub struct Body(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, s: &S) -> Result<Self, ApiError> {
+        let json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON (`Content-Type: application/json`)",
+            ));
+        }
+        let bytes =
+            axum::body::Bytes::from_request(req, s).await.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::invalid("body", format!("not JSON: {e}"))
+                .with_details(serde_json::json!({"field": "body", "line": e.line(), "column": e.column()}))
+        })?;
+        if !v.is_object() {
+            return Err(ApiError::invalid("body", "the body must be a JSON object"));
+        }
+        Ok(Body(v))
+    }
+}
+
+impl Body {
+    /// A required string field.
+    pub fn str(&self, k: &str) -> Result<&str, ApiError> {
+        match self.0.get(k) {
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(ApiError::invalid(&format!("body.{k}"), format!("`{k}` must be a string"))),
+            None => Err(ApiError::invalid(&format!("body.{k}"), format!("`{k}` is required"))),
+        }
+    }
+
+    /// An optional string field (`null` and absent alike).
+    pub fn opt_str(&self, k: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid(&format!("body.{k}"), format!("`{k}` must be a string or null"))),
+        }
+    }
+
+    /// An optional whole number within `lo..=hi`.
+    pub fn opt_int(&self, k: &str, lo: u64, hi: u64) -> Result<Option<u64>, ApiError> {
+        match self.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().filter(|n| (lo..=hi).contains(n)).map(Some).ok_or_else(|| {
+                ApiError::invalid(&format!("body.{k}"), format!("`{k}` must be a whole number from {lo} to {hi}"))
+            }),
+        }
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    if api {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The whole application: API, OpenAPI document, dashboards, health check.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for r in routes::table() {
+        router = router.route(r.path, r.handler);
+    }
+    router
+        .merge(ui::router())
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), log::requests))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until Ctrl-C (or SIGTERM).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await
+}
+
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                s.recv().await;
+            }
+        };
+        tokio::select! { _ = tokio::signal::ctrl_c() => {}, () = term => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,565 @@
+//! The OpenAPI 3.1 document, built from [`crate::routes::table`] and the schemas below: one
+//! schema per response, with every property the handler writes, so Schemathesis can check each
+//! answer against it.
+
+use serde_json::{Map, Value, json};
+
+use crate::routes::{Access, Resp, table};
+
+fn amount() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]+$", "description": "Token base units, as a decimal string."})
+}
+fn opt_amount() -> Value {
+    json!({"type": ["string", "null"], "pattern": "^[0-9]+$"})
+}
+fn date() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+fn string() -> Value {
+    json!({"type": "string"})
+}
+fn opt_string() -> Value {
+    json!({"type": ["string", "null"]})
+}
+fn int() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+fn decimal() -> Value {
+    json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "description": "An exact decimal."})
+}
+fn any_obj() -> Value {
+    json!({"type": "object"})
+}
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+fn nullable(v: Value) -> Value {
+    json!({"oneOf": [v, {"type": "null"}]})
+}
+
+/// An object whose every listed property is required.
+fn obj(props: &[(&str, Value)]) -> Value {
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert((*k).to_owned(), v.clone());
+    }
+    let required: Vec<&str> = props.iter().map(|(k, _)| *k).collect();
+    json!({"type": "object", "properties": p, "required": required})
+}
+
+fn page(items: Value) -> Value {
+    obj(&[("items", array(items)), ("next_cursor", opt_string())])
+}
+
+fn totals() -> Value {
+    obj(&[("granted", amount()), ("vested", amount()), ("unvested", amount()), ("forfeited", amount())])
+}
+
+/// Every component schema, by name.
+pub fn schemas() -> Map<String, Value> {
+    let token = obj(&[("symbol", string()), ("decimals", json!({"type": "integer", "minimum": 0, "maximum": 38}))]);
+    let tranche = obj(&[
+        ("date", date()),
+        ("amount", amount()),
+        ("cumulative", amount()),
+        ("reason", json!({"enum": ["cliff", "vest", "acceleration", "milestone"]})),
+    ]);
+    let forfeiture = obj(&[("date", date()), ("amount", amount()), ("reason", string())]);
+    let grant_row = obj(&[
+        ("id", string()),
+        ("holder", string()),
+        ("grant_date", date()),
+        ("granted", amount()),
+        ("vested", amount()),
+        ("unvested", amount()),
+        ("forfeited", amount()),
+        ("next_vest", nullable(obj(&[("date", date()), ("amount", amount())]))),
+    ]);
+    let person = obj(&[
+        ("id", string()),
+        ("name", string()),
+        ("kind", json!({"enum": ["employee", "contractor", "advisor"]})),
+        ("country", opt_string()),
+        ("region", opt_string()),
+        ("hired", json!({"type": ["string", "null"], "format": "date"})),
+        ("wallet", opt_string()),
+    ]);
+    let event = obj(&[
+        ("seq", int()),
+        ("id", string()),
+        ("kind", string()),
+        ("subject", string()),
+        ("actor", string()),
+        ("recorded_at", time()),
+        ("amount", opt_amount()),
+        ("payload", json!({})),
+        ("prev_hash", string()),
+        ("hash", string()),
+    ]);
+    let tally = obj(&[
+        ("status", json!({"enum": ["pending", "open", "closed"]})),
+        ("outcome", json!({"enum": ["undecided", "passed", "rejected", "no_quorum"]})),
+        ("for", amount()),
+        ("against", amount()),
+        ("abstain", amount()),
+        ("voters", int()),
+        ("total", amount()),
+        ("turnout", amount()),
+        ("quorum", amount()),
+        ("quorum_reached", boolean()),
+    ]);
+    let choice = json!({"enum": ["for", "against", "abstain"]});
+    let ballot = obj(&[("voter", string()), ("choice", choice.clone()), ("cast_at", time())]);
+    let proposal = obj(&[
+        ("token", r("Token")),
+        ("id", string()),
+        ("title", string()),
+        ("description", string()),
+        ("snapshot_date", date()),
+        ("opens", time()),
+        ("closes", time()),
+        ("quorum_bps", int()),
+        ("unvested_weight_bps", int()),
+        ("tally", r("Tally")),
+        ("ballots", array(r("BallotRow"))),
+        ("my_power", opt_amount()),
+    ]);
+    let recon_item = obj(&[
+        ("kind", string()),
+        ("grant", opt_string()),
+        ("grant_id", string()),
+        ("tx_hash", opt_string()),
+        ("block", json!({"type": ["integer", "null"]})),
+        ("ledger_events", array(string())),
+        ("expected", json!({})),
+        ("on_chain", json!({})),
+    ]);
+    let quantiles = obj(&[
+        ("p5", json!({"type": "number"})),
+        ("p50", json!({"type": "number"})),
+        ("p95", json!({"type": "number"})),
+    ]);
+    let list = [
+        ("Token", token),
+        (
+            "Error",
+            obj(&[("code", json!({"enum": crate::error::CODES})), ("message", string()), ("details", json!({}))]),
+        ),
+        ("Ok", obj(&[("ok", boolean())])),
+        (
+            "OpenApi",
+            obj(&[("openapi", string()), ("info", any_obj()), ("paths", any_obj()), ("components", any_obj())]),
+        ),
+        ("Health", obj(&[("status", json!({"const": "ok"})), ("version", string()), ("ledger_events", int())])),
+        ("Login", obj(&[("user", string()), ("password", string())])),
+        (
+            "Session",
+            obj(&[
+                ("user", string()),
+                ("role", json!({"enum": ["admin", "employee", "auditor"]})),
+                ("person", opt_string()),
+                ("csrf_token", opt_string()),
+                ("company", string()),
+                ("token", r("Token")),
+            ]),
+        ),
+        (
+            "Company",
+            obj(&[
+                ("token", r("Token")),
+                ("as_of", date()),
+                ("name", string()),
+                ("time_zone", string()),
+                ("pay_frequency", json!({"enum": ["monthly", "semi-monthly", "biweekly"]})),
+                ("people", int()),
+                ("holders", int()),
+                ("grants", int()),
+                ("totals", totals()),
+                ("periods_run", int()),
+                ("ledger_events", int()),
+            ]),
+        ),
+        ("PersonRow", person.clone()),
+        ("PersonList", page(r("PersonRow"))),
+        ("Person", {
+            let mut p = person;
+            if let (Some(props), Some(req)) =
+                (p["properties"].as_object_mut().cloned(), p["required"].as_array().cloned())
+            {
+                let mut props = props;
+                let mut req = req;
+                for (k, v) in
+                    [("token", r("Token")), ("as_of", date()), ("grants", array(string())), ("totals", totals())]
+                {
+                    props.insert(k.into(), v);
+                    req.push(json!(k));
+                }
+                p["properties"] = Value::Object(props);
+                p["required"] = Value::Array(req);
+            }
+            p
+        }),
+        ("GrantRow", grant_row),
+        (
+            "GrantList",
+            obj(&[
+                ("token", r("Token")),
+                ("as_of", date()),
+                ("items", array(r("GrantRow"))),
+                ("next_cursor", opt_string()),
+            ]),
+        ),
+        ("Tranche", tranche),
+        ("Forfeiture", forfeiture),
+        (
+            "GrantSchedule",
+            obj(&[
+                ("token", r("Token")),
+                ("as_of", date()),
+                (
+                    "grant",
+                    obj(&[
+                        ("id", string()),
+                        ("holder", string()),
+                        ("grant_date", date()),
+                        ("granted", amount()),
+                        ("vested", amount()),
+                        ("unvested", amount()),
+                        ("forfeited", amount()),
+                        ("tranches", array(r("Tranche"))),
+                        ("forfeitures", array(r("Forfeiture"))),
+                    ]),
+                ),
+            ]),
+        ),
+        ("Event", event),
+        ("History", obj(&[("token", r("Token")), ("grant", string()), ("events", array(r("Event")))])),
+        ("EventList", obj(&[("token", r("Token")), ("items", array(r("Event"))), ("next_cursor", opt_string())])),
+        (
+            "LedgerVerify",
+            obj(&[
+                ("ok", boolean()),
+                ("events", int()),
+                ("head_hash", opt_string()),
+                ("break", nullable(obj(&[("seq", int()), ("id", string()), ("reason", string())]))),
+            ]),
+        ),
+        (
+            "Calendar",
+            obj(&[
+                ("token", r("Token")),
+                ("from", date()),
+                ("to", date()),
+                (
+                    "vests",
+                    array(obj(&[
+                        ("date", date()),
+                        ("holder", string()),
+                        ("grant", string()),
+                        ("amount", amount()),
+                        ("reason", string()),
+                    ])),
+                ),
+                ("per_person", array(obj(&[("holder", string()), ("amount", amount())]))),
+                ("total", amount()),
+            ]),
+        ),
+        (
+            "PeriodList",
+            obj(&[(
+                "items",
+                array(obj(&[
+                    ("id", string()),
+                    ("start", date()),
+                    ("end", date()),
+                    ("run", boolean()),
+                    ("closed", boolean()),
+                ])),
+            )]),
+        ),
+        (
+            "PeriodRun",
+            obj(&[("period", string()), ("through", date()), ("periods_run", int()), ("events_recorded", int())]),
+        ),
+        (
+            "PeriodClose",
+            obj(&[("period", string()), ("closed", boolean()), ("digest", string()), ("events_recorded", int())]),
+        ),
+        (
+            "TaxReport",
+            obj(&[
+                ("token", r("Token")),
+                ("person", string()),
+                ("year", json!({"type": "integer"})),
+                ("currency", string()),
+                ("regime", string()),
+                (
+                    "income",
+                    array(obj(&[
+                        ("id", string()),
+                        ("grant", string()),
+                        ("vest_date", date()),
+                        ("income_date", date()),
+                        ("units", amount()),
+                        ("fmv_usd", decimal()),
+                        ("token_income", decimal()),
+                        (
+                            "withholding",
+                            array(obj(&[
+                                ("kind", string()),
+                                ("payer", json!({"enum": ["employee", "employer"]})),
+                                ("amount", decimal()),
+                            ])),
+                        ),
+                        ("method", json!({"enum": ["sell_to_cover", "net_settlement", "cash"]})),
+                        ("tokens_sold", amount()),
+                        ("tokens_withheld", amount()),
+                        ("net_tokens", amount()),
+                        (
+                            "lot",
+                            obj(&[("id", string()), ("acquired", date()), ("units", amount()), ("basis", decimal())]),
+                        ),
+                    ])),
+                ),
+                ("gross_income", decimal()),
+                ("withheld", json!({"type": "object", "additionalProperties": decimal()})),
+                (
+                    "disposals",
+                    array(obj(&[
+                        ("sale", string()),
+                        ("lot", string()),
+                        ("sold", date()),
+                        ("units", amount()),
+                        ("proceeds", decimal()),
+                        ("basis", decimal()),
+                        ("gain", decimal()),
+                        ("term", string()),
+                    ])),
+                ),
+                ("short_term_gain", decimal()),
+                ("long_term_gain", decimal()),
+            ]),
+        ),
+        ("Quantiles", quantiles),
+        (
+            "Simulation",
+            obj(&[
+                ("token", r("Token")),
+                ("as_of", date()),
+                ("spot", obj(&[("date", date()), ("close_usd", decimal())])),
+                ("model", any_obj()),
+                ("paths", int()),
+                ("seed", int()),
+                ("person", opt_string()),
+                ("vests", array(obj(&[("date", date()), ("grant", string()), ("amount", amount())]))),
+                ("package", nullable(obj(&[("mean", json!({"type": "number"})), ("fan", array(r("Quantiles")))]))),
+                ("floor", json!({"type": ["object", "null"]})),
+                ("liquidity", json!({"type": ["object", "null"]})),
+                ("token_vs_equity", json!({"type": ["object", "null"]})),
+            ]),
+        ),
+        (
+            "Tokenomics",
+            obj(&[
+                ("token", r("Token")),
+                ("total_supply", amount()),
+                ("tge", date()),
+                (
+                    "buckets",
+                    array(obj(&[("id", string()), ("name", string()), ("kind", string()), ("amount", amount())])),
+                ),
+                (
+                    "team_budget",
+                    obj(&[
+                        ("bucket", string()),
+                        ("allocation", amount()),
+                        ("outstanding", amount()),
+                        ("remaining", amount()),
+                    ]),
+                ),
+                ("months", array(obj(&[("date", date()), ("total_supply", amount()), ("circulating", amount())]))),
+                ("unlock_calendar", array(obj(&[("date", date()), ("bucket", string()), ("amount", amount())]))),
+            ]),
+        ),
+        (
+            "ChainStatus",
+            obj(&[
+                ("deployed", boolean()),
+                ("network", opt_string()),
+                ("chain_id", json!({"type": ["integer", "null"]})),
+                ("manager", opt_string()),
+                ("token_address", opt_string()),
+                ("head_block", json!({"type": ["integer", "null"]})),
+                ("head_timestamp", json!({"type": ["integer", "null"]})),
+            ]),
+        ),
+        ("ReconItem", recon_item),
+        (
+            "Reconciliation",
+            obj(&[
+                ("token", r("Token")),
+                ("chain_id", int()),
+                ("manager", string()),
+                ("head_block", int()),
+                ("head_timestamp", int()),
+                ("matched", array(r("ReconItem"))),
+                ("missing_on_chain", array(r("ReconItem"))),
+                ("unexpected_on_chain", array(r("ReconItem"))),
+                ("amount_mismatch", array(r("ReconItem"))),
+            ]),
+        ),
+        (
+            "VotingPower",
+            obj(&[
+                ("token", r("Token")),
+                ("date", date()),
+                ("unvested_weight_bps", int()),
+                ("total", amount()),
+                ("holders", int()),
+                (
+                    "rows",
+                    array(obj(&[
+                        ("holder", string()),
+                        ("vested", amount()),
+                        ("unvested", amount()),
+                        ("own", amount()),
+                        ("power", amount()),
+                        ("delegate", opt_string()),
+                    ])),
+                ),
+            ]),
+        ),
+        ("Delegation", obj(&[("from", string()), ("to", opt_string()), ("effective", date())])),
+        ("DelegationList", obj(&[("date", date()), ("items", array(r("Delegation")))])),
+        ("DelegationRequest", obj(&[("to", opt_string())])),
+        ("Tally", tally),
+        ("BallotRow", ballot),
+        ("Proposal", proposal),
+        ("ProposalList", page(r("Proposal"))),
+        (
+            "ProposalRequest",
+            obj(&[
+                ("id", string()),
+                ("title", string()),
+                ("snapshot_date", date()),
+                ("opens", time()),
+                ("closes", time()),
+            ]),
+        ),
+        ("BallotRequest", obj(&[("choice", choice)])),
+        (
+            "Ballot",
+            obj(&[
+                ("proposal", string()),
+                ("voter", string()),
+                ("choice", string()),
+                ("cast_at", time()),
+                ("power", amount()),
+            ]),
+        ),
+    ];
+    list.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in table() {
+        let mut op = Map::new();
+        let id = format!(
+            "{}_{}",
+            route.method.as_str().to_lowercase(),
+            route.path.trim_start_matches('/').replace(['/', '.', '-'], "_").replace(['{', '}'], "")
+        );
+        op.insert("operationId".into(), json!(id));
+        op.insert("summary".into(), json!(route.summary));
+        op.insert("tags".into(), json!([route.tag]));
+        op.insert("x-access".into(), json!(route.access.as_str()));
+        let mut params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                let mut schema = json!({"type": "string", "minLength": 1});
+                if name == "period" {
+                    // The ids `pay_frequency` defines, and UK tax months (README).
+                    schema["pattern"] =
+                        json!("^([0-9]{4}-[0-9]{2}(-b)?|bw-[0-9]{4}-[0-9]{2}-[0-9]{2}|uk-[0-9]{4}-m[0-9]{2})$");
+                }
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
+            .collect();
+        for p in &route.params {
+            let mut schema = json!({"type": p.kind});
+            if let Some(f) = p.format {
+                schema["format"] = json!(f);
+            }
+            params.push(json!({"name": p.name, "in": "query", "required": false, "description": p.description, "schema": schema}));
+        }
+        if !params.is_empty() {
+            op.insert("parameters".into(), Value::Array(params));
+        }
+        if let Some(body) = route.body {
+            op.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": {"application/json": {"schema": r(body)}}}),
+            );
+        }
+        if route.access != Access::Public {
+            op.insert("security".into(), json!([{"session": []}, {"api_key": []}]));
+        }
+        let ok = match route.response {
+            Resp::Json(schema) => json!({"description": "OK", "content": {"application/json": {"schema": r(schema)}}}),
+            Resp::Text(ct) => json!({"description": "A file", "content": {ct: {"schema": {"type": "string"}}}}),
+            Resp::Html => json!({"description": "A page", "content": {"text/html": {"schema": {"type": "string"}}}}),
+        };
+        let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": r("Error")}}});
+        let mut responses = Map::new();
+        responses.insert(route.status.as_u16().to_string(), ok);
+        responses.insert("400".into(), err("Bad input: `details.field` names the parameter or body field"));
+        if route.access != Access::Public {
+            responses.insert("401".into(), err("Not logged in"));
+            responses.insert("403".into(), err("The caller's role may not do this, or it is someone else's"));
+        } else if route.path == "/api/session" {
+            responses.insert("401".into(), err("Wrong user name or password"));
+        }
+        responses.insert("404".into(), err("No such resource"));
+        if route.access != Access::Public {
+            responses.insert(
+                "422".into(),
+                err("The ledger lacks something this needs (a price, a rate): `incomplete_data`"),
+            );
+        }
+        if route.body.is_some() {
+            responses.insert("409".into(), err("Refused by the ledger's rules (a cycle, a closed window, a conflict)"));
+            responses.insert("415".into(), err("The body is not JSON"));
+        }
+        op.insert("responses".into(), Value::Object(responses));
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_lowercase()] = Value::Object(op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "tokencomp", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Token grants, vesting, payroll, books, chain reconciliation and governance. Token amounts are strings of base units; every document with amounts carries its token."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE,
+                            "description": "From POST /api/session; requests that change something also send `x-csrf-token`."},
+                "api_key": {"type": "http", "scheme": "bearer", "description": "`tc_<id>_<secret>` from `tokencomp user key`."},
+            },
+        },
+    })
+}

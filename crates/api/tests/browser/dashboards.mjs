@@ -1,0 +1,352 @@
+#!/usr/bin/env node
+// Drives the tokencomp dashboards in a real Chromium against a running `tokencomp serve` whose
+// data directory was made by `tokencomp demo` (it creates the demo logins used below).
+//
+//   CHROMIUM=/usr/bin/chromium node dashboards.mjs --base http://127.0.0.1:8099 --out DIR \
+//     --payroll-period 2026-10
+//
+// Steps: admin logs in through the form, screenshots /admin, runs a period that is not run,
+// downloads a payroll file; the auditor sees the hash chain verified on /audit; employee ada
+// sees as many tranche markers on her vesting chart as her grant has tranches, a fan chart, is
+// refused someone else's grant (403 forbidden), and opens /governance. Any uncaught page error
+// or Content-Security-Policy violation fails the run.
+//
+// Prints one JSON line on stdout: {"ok":true,...} and exits 0, or {"ok":false,"step",...} and
+// exits 1. Progress goes to stderr. Every wait is bounded (--timeout ms per step, default
+// 30000); nothing sleeps.
+
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+
+import { chromium } from 'playwright-core';
+
+const USAGE =
+  'usage: CHROMIUM=/path/to/chromium node dashboards.mjs --base http://127.0.0.1:PORT --out DIR --payroll-period YYYY-MM [--timeout MS]';
+
+const ACCOUNTS = {
+  admin: { user: 'admin', password: 'demo-admin-pw', home: '/admin' },
+  auditor: { user: 'auditor', password: 'demo-auditor-pw', home: '/audit' },
+  ada: { user: 'ada', password: 'demo-ada-pw', home: '/me', person: 'ada' },
+};
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      base: { type: 'string' },
+      out: { type: 'string' },
+      'payroll-period': { type: 'string' },
+      timeout: { type: 'string', default: '30000' },
+    },
+    strict: true,
+  }).values;
+} catch (e) {
+  console.error(`${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (!args.base || !args.out || !args['payroll-period']) {
+  console.error(USAGE);
+  process.exit(2);
+}
+if (!process.env.CHROMIUM) {
+  console.error(`set CHROMIUM to the Chromium executable (Debian: /usr/bin/chromium)\n${USAGE}`);
+  process.exit(2);
+}
+
+const base = args.base.replace(/\/+$/, '');
+const out = path.resolve(args.out);
+const period = args['payroll-period'];
+const timeout = Number(args.timeout);
+if (!(timeout > 0)) {
+  console.error(`--timeout must be a positive number of milliseconds\n${USAGE}`);
+  process.exit(2);
+}
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const result = { ok: false, tranches: null, payroll: null, screenshots: [] };
+const problems = []; // uncaught page errors, CSP violations, failures of the page script
+const consoleErrors = [];
+const apiErrors = []; // error messages the API answered with, as the pages show them
+let current = 'setup';
+let currentPage = null;
+const failure = { page: null, screenshot: null };
+
+class Failure extends Error {}
+function check(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+async function step(name, fn) {
+  current = name;
+  const started = Date.now();
+  log(`… ${name}`);
+  const r = await fn();
+  log(`✓ ${name} (${Date.now() - started} ms)`);
+  return r;
+}
+
+function watch(page, who) {
+  page.on('pageerror', (e) => problems.push(`${who} ${page.url()}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    if (/Content Security Policy|Refused to (execute|apply|load)|tokencomp dashboard:/i.test(text)) problems.push(`${who} ${page.url()}: ${text}`);
+    else consoleErrors.push(`${who} ${page.url()}: ${text}`);
+  });
+}
+
+async function newPage(browser, who) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(timeout);
+  context.setDefaultNavigationTimeout(timeout);
+  const page = await context.newPage();
+  watch(page, who);
+  currentPage = page;
+  return { context, page };
+}
+
+/** Logs in through the form and waits until the role's dashboard has loaded everything. */
+async function login(browser, account) {
+  const { context, page } = await newPage(browser, account.user);
+  await page.goto(`${base}/login`);
+  await page.fill('#user', account.user);
+  await page.fill('#password', account.password);
+  await Promise.all([
+    page.waitForURL((u) => new URL(u).pathname === account.home),
+    page.click('#login-submit'),
+  ]);
+  await ready(page);
+  const role = (await page.textContent('#current-role'))?.trim();
+  const user = (await page.textContent('#current-user'))?.trim();
+  check(user === account.user, `the header names ${user}, not ${account.user}`);
+  log(`  logged in as ${user} (${role}) on ${new URL(page.url()).pathname}`);
+  return { context, page };
+}
+
+/**
+ * What the page shows in place of sections that failed: a failure of the page's own script
+ * fails the run; an error the API answered with is reported (`api_errors`) but does not, since
+ * the sections this run needs are each waited for by their own selector.
+ */
+async function sectionErrors(page) {
+  const where = new URL(page.url()).pathname;
+  const bugs = await page.locator('.error[data-source="script"]').allTextContents();
+  check(bugs.length === 0, `${where}: the page script failed: ${bugs.join(' | ')}`);
+  for (const text of await page.locator('.error[data-source="api"]').allTextContents()) {
+    apiErrors.push(`${where}: ${text.trim()}`);
+    log(`  warning: ${where} shows an API error: ${text.trim()}`);
+  }
+}
+
+/** The page's script sets data-ready once every section has loaded or shown its error. */
+async function ready(page) {
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+}
+
+async function shot(page, name) {
+  const file = path.join(out, name);
+  await page.screenshot({ path: file, fullPage: true });
+  result.screenshots.push(file);
+  log(`  screenshot ${file}`);
+}
+
+const cssString = (s) => `"${String(s).replace(/["\\]/g, '\\$&')}"`;
+
+async function main() {
+  await mkdir(out, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    timeout,
+  });
+  try {
+    // 1. admin
+    const admin = await step('admin logs in and sees /admin', async () => {
+      const a = await login(browser, ACCOUNTS.admin);
+      const p = a.page;
+      await p.waitForSelector('#totals-chart');
+      await p.waitForSelector('#periods-table');
+      await p.waitForSelector('#calendar-chart');
+      await p.waitForSelector('#supply-chart');
+      await sectionErrors(p);
+      await shot(p, 'admin.png');
+      return a;
+    });
+
+    await step('admin runs a period that is not run', async () => {
+      const p = admin.page;
+      const btn = p.locator('#periods-table button.run-period').first();
+      if ((await btn.count()) === 0) {
+        log('  every listed period is already run');
+        return;
+      }
+      const id = await btn.getAttribute('data-period');
+      await btn.click();
+      await p.waitForSelector(`#periods-table tr[data-period=${cssString(id)}][data-run="true"]`);
+      const badge = (await p.textContent(`#periods-table tr[data-period=${cssString(id)}] .run-state`))?.trim();
+      check(badge === 'run', `period ${id} shows "${badge}" after running`);
+      result.ran_period = id;
+      log(`  ran ${id}: ${(await p.textContent('#periods-status'))?.trim()}`);
+    });
+
+    await step(`admin downloads the payroll for ${period}`, async () => {
+      const p = admin.page;
+      const sel = `#periods-table a[data-period=${cssString(period)}]`;
+      if ((await p.locator(sel).count()) === 0 && (await p.locator('#periods-show-all').count()) > 0) {
+        await p.click('#periods-show-all');
+      }
+      await p.waitForSelector(sel);
+      const [download] = await Promise.all([p.waitForEvent('download'), p.click(sel)]);
+      const failure = await download.failure();
+      check(!failure, `the download failed: ${failure}`);
+      const file = path.join(out, `payroll-${period}.csv`);
+      await download.saveAs(file);
+      const text = await readFile(file, 'utf8');
+      const lines = text.split('\n').filter((l) => l.trim());
+      check(lines.length >= 1 && lines[0].includes(','), `payroll-${period}.csv does not look like CSV: ${JSON.stringify(text.slice(0, 120))}`);
+      check(!text.trimStart().startsWith('{'), `the server answered JSON instead of CSV: ${text.slice(0, 200)}`);
+      result.payroll = file;
+      result.payroll_rows = lines.length - 1;
+      log(`  ${download.suggestedFilename()} → ${file} (${lines.length - 1} rows)`);
+    });
+
+    const other = await step('admin lists a grant that is not ada\'s', async () => {
+      const grants = await admin.page.evaluate(async () => {
+        const r = await fetch('/api/grants?limit=1000');
+        return (await r.json()).items.map((g) => ({ id: g.id, holder: g.holder }));
+      });
+      const g = grants.find((x) => x.holder !== ACCOUNTS.ada.person);
+      check(g, 'every grant is ada\'s: nothing to be refused');
+      log(`  ${g.id} (held by ${g.holder})`);
+      return g;
+    });
+    await admin.context.close();
+
+    // 2. auditor
+    await step('a wrong password is refused on the form', async () => {
+      const { context, page } = await newPage(browser, 'anonymous');
+      await page.goto(`${base}/login`);
+      await page.fill('#user', ACCOUNTS.auditor.user);
+      await page.fill('#password', 'not-the-password');
+      await page.click('#login-submit');
+      await page.waitForSelector('#login-error:not([hidden])');
+      const msg = (await page.textContent('#login-error'))?.trim();
+      check(msg, 'no error message is shown');
+      check(new URL(page.url()).pathname === '/login', `left the login page for ${page.url()}`);
+      log(`  "${msg}"`);
+      await context.close();
+    });
+
+    await step('auditor sees the hash chain verified on /audit', async () => {
+      const { context, page } = await login(browser, ACCOUNTS.auditor);
+      await page.waitForSelector('#ledger-verify');
+      const status = await page.getAttribute('#ledger-verify', 'data-status');
+      const text = (await page.textContent('#ledger-verify'))?.trim();
+      check(status === 'ok' && /\bOK\b/.test(text), `the hash chain status says: ${text}`);
+      await page.waitForSelector('#events-table tbody tr');
+      await page.waitForSelector('#kinds-chart');
+      await sectionErrors(page);
+      log(`  ${text}`);
+      await shot(page, 'audit.png');
+      await context.close();
+    });
+
+    // 3. employee ada
+    const ada = await step('ada sees her vesting chart with one marker per tranche', async () => {
+      const a = await login(browser, ACCOUNTS.ada);
+      const p = a.page;
+      await p.waitForSelector('#vesting-chart .tranche-point');
+      const grant = await p.getAttribute('#vesting-chart', 'data-grant');
+      const selected = await p.inputValue('#grant-select');
+      check(grant && grant === selected, `the chart shows ${grant} but the selector says ${selected}`);
+      const markers = await p.locator('#vesting-chart .tranche-point').count();
+      const tranches = await p.evaluate(async (id) => {
+        const r = await fetch(`/api/grants/${encodeURIComponent(id)}`);
+        return (await r.json()).grant.tranches.length;
+      }, grant);
+      check(markers === tranches, `grant ${grant}: ${markers} markers on the chart, ${tranches} tranches from the API`);
+      result.tranches = tranches;
+      result.grant = grant;
+      log(`  ${grant}: ${markers} markers = ${tranches} tranches`);
+      return a;
+    });
+
+    await step('ada sees the Monte Carlo fan chart', async () => {
+      const p = ada.page;
+      await p.waitForSelector('#fan-chart .fan-median');
+      await p.waitForSelector('#fan-chart .band.fan-outer');
+      await sectionErrors(p);
+      await shot(p, 'employee.png');
+    });
+
+    await step(`ada is refused ${other.holder}'s grant`, async () => {
+      const p = ada.page;
+      const resp = await p.goto(`${base}/api/grants/${encodeURIComponent(other.id)}`);
+      check(resp, 'no response');
+      const body = await resp.json().catch(() => null);
+      check(resp.status() === 403, `GET /api/grants/${other.id} answered ${resp.status()}`);
+      check(body && body.code === 'forbidden', `the refusal's code is ${body && body.code}`);
+      log(`  403 ${body.code}: ${body.message}`);
+    });
+
+    await step('ada opens /governance', async () => {
+      const p = ada.page;
+      await p.goto(`${base}/governance`);
+      await ready(p);
+      await p.waitForSelector('#proposals :is(.proposals, p)');
+      await p.waitForSelector('#my-power');
+      await sectionErrors(p);
+      await shot(p, 'governance.png');
+    });
+    await ada.context.close();
+
+    current = 'page errors';
+    check(problems.length === 0, `page errors or CSP violations: ${problems.join(' | ')}`);
+    result.ok = true;
+    if (apiErrors.length) result.api_errors = apiErrors;
+  } catch (e) {
+    // While the page is still open: what it showed when the step failed.
+    if (currentPage && !currentPage.isClosed()) {
+      const file = path.join(out, 'failure.png');
+      failure.page = currentPage.url();
+      await currentPage
+        .screenshot({ path: file, fullPage: true, timeout: 5000 })
+        .then(() => {
+          failure.screenshot = file;
+        })
+        .catch(() => {});
+    }
+    throw e;
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+
+// A bound on the whole run, on top of the per-step timeouts.
+const watchdog = setTimeout(() => {
+  process.stdout.write(`${JSON.stringify({ ok: false, step: current, error: 'the whole run took more than 5 minutes' })}\n`);
+  process.exit(1);
+}, 5 * 60 * 1000);
+watchdog.unref();
+
+try {
+  await main();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+} catch (e) {
+  const doc = {
+    ok: false,
+    step: current,
+    error: e instanceof Failure ? e.message : String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' ') : e),
+    page: failure.page,
+    screenshot: failure.screenshot,
+    problems: problems.length ? problems : undefined,
+    api_errors: apiErrors.length ? apiErrors : undefined,
+    console_errors: consoleErrors.length ? consoleErrors : undefined,
+  };
+  process.stdout.write(`${JSON.stringify(doc)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,96 @@
+//! The OpenAPI document against the route table: every route is described, every response
+//! has a real schema, every reference resolves.
+
+use serde_json::Value;
+use tokencomp_api::openapi::{document, schemas};
+use tokencomp_api::routes::{Resp, table};
+
+/// Walks `v` and returns every `$ref` target.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.trim_start_matches("#/components/schemas/").to_owned());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+/// A schema that says something: a type with properties (objects), items (arrays), or a
+/// constraint. `{}` or `{"type": "object"}` alone is empty.
+fn is_empty_schema(s: &Value) -> bool {
+    let Some(m) = s.as_object() else { return true };
+    if m.contains_key("$ref") || m.contains_key("enum") || m.contains_key("const") || m.contains_key("oneOf") {
+        return false;
+    }
+    match m.get("type") {
+        Some(Value::String(t)) if t == "object" => {
+            !m.contains_key("properties") && !m.contains_key("additionalProperties")
+        }
+        Some(Value::String(t)) if t == "array" => m.get("items").is_none_or(is_empty_schema),
+        Some(_) => false,
+        None => true,
+    }
+}
+
+#[test]
+fn every_route_is_in_the_document_with_its_method() {
+    let doc = document();
+    for r in table() {
+        let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{} {} is not described", r.method, r.path);
+        assert!(op["responses"][r.status.as_u16().to_string()].is_object(), "{} {}", r.method, r.path);
+        assert_eq!(op["x-access"], r.access.as_str());
+    }
+    let ops: usize =
+        doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
+    assert_eq!(ops, table().len(), "the document describes a route the table does not have");
+}
+
+#[test]
+fn no_response_schema_is_empty_and_every_reference_resolves() {
+    let all = schemas();
+    for r in table() {
+        if let Resp::Json(name) = r.response {
+            let s = all.get(name).unwrap_or_else(|| panic!("{} {}: no schema {name}", r.method, r.path));
+            assert!(!is_empty_schema(s), "{name} is an empty schema");
+            let props = s["properties"].as_object().map_or(0, |p| p.len());
+            assert!(props > 0, "{name} has no properties");
+        }
+    }
+    let mut targets = Vec::new();
+    refs(&document(), &mut targets);
+    assert!(targets.len() > 40);
+    for t in targets {
+        assert!(all.contains_key(&t), "dangling reference to {t}");
+    }
+    // The checker itself must reject what it should.
+    assert!(is_empty_schema(&serde_json::json!({})));
+    assert!(is_empty_schema(&serde_json::json!({"type": "object"})));
+    assert!(!is_empty_schema(&serde_json::json!({"type": "string"})));
+}
+
+#[test]
+fn every_error_code_the_handlers_use_is_documented() {
+    let src = [
+        include_str!("../../src/lib.rs"),
+        include_str!("../../src/routes.rs"),
+        include_str!("../../src/gov.rs"),
+        include_str!("../../src/error.rs"),
+    ]
+    .concat();
+    let codes = tokencomp_api::error::CODES;
+    for (i, _) in src.match_indices("StatusCode::") {
+        let tail = &src[i..];
+        // `ApiError::new(StatusCode::X, "code", …)`: the code follows the status.
+        if let Some(rest) = tail.split_once(", \"") {
+            let code = rest.1.split('"').next().unwrap_or("");
+            if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !code.is_empty() && rest.0.len() < 40 {
+                assert!(codes.contains(&code), "code `{code}` is not in CODES");
+            }
+        }
+    }
+}

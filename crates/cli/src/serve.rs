@@ -1,0 +1,350 @@
+//! `tokencomp serve` and `tokencomp user`: the HTTP API and dashboards over the data directory,
+//! and the logins that may use them. The API's reports are this binary's own commands, reached
+//! through [`CliEngine`], so a file downloaded in the browser is the file the CLI writes.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use tokencomp_api::auth::{Accounts, Role, accounts_path};
+use tokencomp_api::{AppState, Config, Engine, EngineError, PeriodInfo};
+use tokencomp_store::Store;
+use tokencomp_store::ledger::Company;
+use tokencomp_store::postgres::PostgresStore;
+use tokencomp_store::sqlite::SqliteStore;
+
+use crate::company::LEDGER_FILE;
+use crate::{BadInput, Global, bad_input};
+
+/// What the API asks of the CLI's commands.
+pub struct CliEngine {
+    pub g: Global,
+    /// Derive demo addresses for people whose wallet is a label (as `--label-wallets`).
+    pub label_wallets: bool,
+}
+
+fn engine_error(e: anyhow::Error) -> EngineError {
+    match e.downcast_ref::<BadInput>() {
+        Some(b) if !b.message.is_empty() => {
+            EngineError::Invalid { field: b.location.clone(), message: b.message.clone() }
+        }
+        Some(_) => EngineError::Invalid { field: "input".into(), message: "bad input".into() },
+        None => EngineError::Failed(format!("{e:#}")),
+    }
+}
+
+/// A report over the ledger: what it cannot compute from what is recorded (a missing price or
+/// rate) is the ledger's gap, said as such, not a server failure.
+fn report_error(e: anyhow::Error) -> EngineError {
+    match engine_error(e) {
+        EngineError::Failed(m) => EngineError::Incomplete(m),
+        other => other,
+    }
+}
+
+/// Clap parses the arguments, so every default is the command line's own.
+fn args<T: Args>(argv: &[&str]) -> Result<T, EngineError> {
+    #[derive(Parser)]
+    struct Wrap<A: Args> {
+        #[command(flatten)]
+        a: A,
+    }
+    let mut full = vec!["tokencomp"];
+    full.extend_from_slice(argv);
+    Wrap::<T>::try_parse_from(full).map(|w| w.a).map_err(|e| EngineError::Failed(e.to_string()))
+}
+
+impl Engine for CliEngine {
+    fn periods(&self, company: &Company, through: Date) -> Result<Vec<PeriodInfo>, EngineError> {
+        let first = company.grants.values().map(|g| g.terms.grant_date).min();
+        let Some(first) = first else { return Ok(Vec::new()) };
+        let freq = company.company.pay_frequency;
+        let mut out: Vec<PeriodInfo> = tokencomp_store::run::periods(freq, first, through)
+            .into_iter()
+            .map(|p| PeriodInfo {
+                run: company.periods_run.contains(&p.id),
+                closed: company.payroll_closed.contains_key(&p.id),
+                id: p.id,
+                start: p.start,
+                end: p.end,
+            })
+            .collect();
+        out.sort_by_key(|p| p.start);
+        Ok(out)
+    }
+
+    fn run_period(
+        &self,
+        store: &mut dyn Store,
+        company: &Company,
+        period: &str,
+        actor: &str,
+        today: Date,
+    ) -> Result<Value, EngineError> {
+        let p = crate::compliance::pay_period(company, period).ok_or_else(|| EngineError::Invalid {
+            field: "path.period".into(),
+            message: format!("`{period}` is not a period id of this company"),
+        })?;
+        // A period is run once it has ended (its last day's vests are then final).
+        if p.end >= today {
+            return Err(EngineError::Invalid {
+                field: "path.period".into(),
+                message: format!("period {period} ends on {}; it can be run from the day after", p.end),
+            });
+        }
+        let (periods, events) =
+            crate::queries::run_through(store, company, p.end, actor, false).map_err(engine_error)?;
+        Ok(json!({"period": period, "through": p.end.to_string(), "periods_run": periods, "events_recorded": events}))
+    }
+
+    fn close_period(
+        &self,
+        store: &mut dyn Store,
+        company: &Company,
+        period: &str,
+        actor: &str,
+    ) -> Result<Value, EngineError> {
+        let closed = crate::compliance::close_with(store, company, period, actor).map_err(engine_error)?;
+        let digest = match &closed {
+            Some((_, d)) => d.clone(),
+            None => company.payroll_closed.get(period).map(|(_, d)| d.clone()).unwrap_or_default(),
+        };
+        Ok(
+            json!({"period": period, "closed": true, "digest": digest, "events_recorded": usize::from(closed.is_some())}),
+        )
+    }
+
+    fn payroll_csv(&self, company: &Company, period: &str) -> Result<String, EngineError> {
+        crate::compliance::payroll_csv(company, period).map_err(report_error)
+    }
+
+    fn tax_report(&self, company: &Company, person: &str, year: i16) -> Result<Value, EngineError> {
+        let year = year.to_string();
+        let a = args::<crate::compliance::TaxReportArgs>(&["--person", person, "--year", &year, "--json"])?;
+        crate::compliance::tax_report_in(company, &a)
+            .map_err(report_error)?
+            .ok_or_else(|| EngineError::Failed("the tax report gave no document".into()))
+    }
+
+    fn books(&self, company: &Company, from: Date, to: Date, format: &str) -> Result<String, EngineError> {
+        crate::compliance::books_text(company, from, to, format, None).map_err(report_error)
+    }
+
+    fn tokenomics(&self, company: &Company, through: Date) -> Result<Value, EngineError> {
+        if company.tokenomics.is_none() {
+            return Err(EngineError::NotFound("tokenomics: the company has no [tokenomics] section".into()));
+        }
+        let through = through.to_string();
+        let a = args::<crate::risk::TokenomicsArgs>(&["--through", &through, "--json", "--no-charts"])?;
+        crate::risk::tokenomics_in(&self.g, company, &a)
+            .map_err(engine_error)?
+            .ok_or_else(|| EngineError::Failed("tokenomics gave no document".into()))
+    }
+
+    fn simulate(
+        &self,
+        company: &Company,
+        person: &str,
+        as_of: Date,
+        paths: usize,
+        seed: u64,
+    ) -> Result<Value, EngineError> {
+        let (paths, seed, as_of) = (paths.to_string(), seed.to_string(), as_of.to_string());
+        let a = args::<crate::risk::SimulateArgs>(&[
+            "--person",
+            person,
+            "--paths",
+            &paths,
+            "--seed",
+            &seed,
+            "--as-of",
+            &as_of,
+            "--json",
+            "--quiet",
+            "--no-charts",
+        ])?;
+        crate::risk::simulate_in(&self.g, company, &a)
+            .map_err(report_error)?
+            .ok_or_else(|| EngineError::Failed("the simulation gave no document".into()))
+    }
+
+    fn chain_status(&self, company: &Company) -> Result<Value, EngineError> {
+        crate::chain::status_doc(&self.g, company).map_err(report_error)
+    }
+
+    fn reconcile(&self, store: &mut dyn Store, company: &Company) -> Result<Value, EngineError> {
+        match crate::chain::reconcile_doc(&self.g, store, company, self.label_wallets) {
+            Ok(v) => Ok(v),
+            // Nothing deployed is "no such thing", not bad input.
+            Err(e) if e.downcast_ref::<BadInput>().is_some_and(|b| b.message.starts_with("nothing is deployed")) => {
+                Err(EngineError::NotFound("deployment: nothing is deployed on this chain".into()))
+            }
+            Err(e) => Err(report_error(e)),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback by default; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Derive demo addresses for people whose wallet is a label (for reconciliation).
+    #[arg(long)]
+    pub label_wallets: bool,
+    /// Send the session cookie without `Secure` (only behind a proxy that terminates TLS and
+    /// rewrites cookies).
+    #[arg(long)]
+    pub insecure_cookies: bool,
+    /// A fixed "now" (RFC 3339), for tests and reproducible demos.
+    #[arg(long, hide = true)]
+    pub now: Option<String>,
+}
+
+/// The ledger for a server: the same choice as every command, but `Send` for the server's threads.
+pub(crate) fn open_send_store(g: &Global) -> Result<Box<dyn Store + Send>> {
+    match &g.database {
+        Some(url) => Ok(Box::new(PostgresStore::connect(url).context("connecting to PostgreSQL")?)),
+        None => {
+            std::fs::create_dir_all(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
+            let path = g.data.join(LEDGER_FILE);
+            Ok(Box::new(SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?))
+        }
+    }
+}
+
+pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
+    let mut store = open_send_store(g)?;
+    if store.is_empty()? {
+        return Err(bad_input(
+            "the data directory has no company yet",
+            "run `tokencomp init FILE` or `tokencomp demo` first",
+        ));
+    }
+    let now = match &args.now {
+        Some(s) => Some(s.parse::<Timestamp>().map_err(|e| bad_input(format!("`{s}`: {e}"), "--now"))?),
+        None => None,
+    };
+    let accounts = Accounts::load(&accounts_path(&g.data)).map_err(|e| bad_input(e, "accounts"))?;
+    if accounts.users.is_empty() {
+        eprintln!("note: no logins yet; add one with `tokencomp user add NAME --role admin`");
+    }
+    let mut cfg = Config::new(g.data.clone());
+    cfg.secure_cookies = !args.insecure_cookies;
+    cfg.now = now;
+    let engine = Arc::new(CliEngine { g: g.clone(), label_wallets: args.label_wallets });
+    let state = AppState::new(store, engine, cfg);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| bad_input(format!("cannot listen on {}: {e}", args.listen), "--listen"))?;
+        let addr = listener.local_addr()?;
+        // Tests read this line to find the port.
+        crate::outln!("listening on http://{addr}");
+        tokencomp_api::serve(listener, state).await.context("serving")
+    })
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a login (or replace its password and role). The password comes from standard input
+    /// (one line) or `TOKENCOMP_PASSWORD`.
+    Add(UserAddArgs),
+    /// Create an API key for a login; the key is printed once and stored only as a hash.
+    Key { name: String },
+    /// Remove a login and its keys.
+    Remove { name: String },
+    /// Logins, their roles and keys (never secrets).
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct UserAddArgs {
+    pub name: String,
+    /// admin, employee or auditor.
+    #[arg(long)]
+    pub role: String,
+    /// The person an employee login is.
+    #[arg(long)]
+    pub person: Option<String>,
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var("TOKENCOMP_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+pub fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
+    let path = accounts_path(&g.data);
+    let mut accounts = Accounts::load(&path).map_err(|e| bad_input(e, "accounts"))?;
+    match cmd {
+        UserCommand::Add(a) => {
+            let role: Role = a.role.parse().map_err(|e| bad_input(e, "--role"))?;
+            if let Some(p) = &a.person {
+                let mut store = crate::company::open_store(g)?;
+                let company = crate::company::load(&mut *store)?;
+                if !company.people.contains_key(p) {
+                    return Err(bad_input(format!("no person has id `{p}`"), "--person"));
+                }
+            }
+            let password = read_password()?;
+            accounts.set_user(&a.name, role, a.person.as_deref(), &password).map_err(|e| bad_input(e, "user add"))?;
+            accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::outln!("user {} ({}) saved in {}", a.name, role.as_str(), path.display());
+        }
+        UserCommand::Key { name } => {
+            let key = accounts.add_key(name, Timestamp::now()).map_err(|e| bad_input(e, "NAME"))?;
+            accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::outln!("{key}");
+            eprintln!("this key is shown once; send it as `Authorization: Bearer <key>`");
+        }
+        UserCommand::Remove { name } => {
+            if !accounts.remove_user(name) {
+                return Err(bad_input(format!("no user is named `{name}`"), "NAME"));
+            }
+            accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::outln!("removed {name} and its keys");
+        }
+        UserCommand::List => {
+            for u in &accounts.users {
+                let keys: Vec<&str> =
+                    accounts.keys.iter().filter(|k| k.user == u.name).map(|k| k.id.as_str()).collect();
+                crate::outln!(
+                    "{:<16} {:<9} {:<12} keys: {}",
+                    u.name,
+                    u.role.as_str(),
+                    u.person.as_deref().unwrap_or("-"),
+                    if keys.is_empty() { "-".to_owned() } else { keys.join(", ") }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The documented demo logins (README): password `demo-<name>-pw`.
+pub const DEMO_USERS: &[(&str, Role, Option<&str>)] = &[
+    ("admin", Role::Admin, None),
+    ("auditor", Role::Auditor, None),
+    ("ada", Role::Employee, Some("ada")),
+    ("omar", Role::Employee, Some("omar")),
+];
+
+pub fn demo_users(g: &Global) -> Result<()> {
+    let path = accounts_path(&g.data);
+    let mut accounts = Accounts::default();
+    for (name, role, person) in DEMO_USERS {
+        accounts
+            .set_user(name, *role, *person, &format!("demo-{name}-pw"))
+            .map_err(|e| anyhow::anyhow!("demo user {name}: {e}"))?;
+    }
+    accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))
+}

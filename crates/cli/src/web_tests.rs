@@ -1,0 +1,482 @@
+//! The HTTP API over the sample company, through `app().oneshot` (no socket) with this binary's
+//! own engine and a real SQLite ledger: the authorization matrix, sessions and CSRF, API keys,
+//! bad bodies, the request log, and a period run from the API that equals the CLI's.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::Router;
+use axum::body::Body as HttpBody;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use tokencomp_api::routes::{Access, table};
+use tokencomp_api::{AppState, Config, app};
+use tower::ServiceExt;
+
+use crate::Global;
+use crate::serve::CliEngine;
+
+/// The demo's data directory, made once per test binary; each test works on a copy.
+fn template() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let g = Global { data: data.clone(), database: None, actor: Some("system".into()) };
+        let args = crate::demo::DemoArgs { force: false, quiet: true, serve: false, listen: "127.0.0.1:0".into() };
+        crate::demo::run(&g, &args).expect("demo");
+        (dir, data)
+    })
+    .1
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The instant the tests run at: inside the demo's open proposal, after November ended.
+const NOW: &str = "2026-12-06T12:00:00Z";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    state: AppState,
+    app: Router,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    copy_dir(template(), &data);
+    let g = Global { data: data.clone(), database: None, actor: Some("system".into()) };
+    let store = crate::serve::open_send_store(&g).expect("store");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    let mut cfg = Config::new(data.clone());
+    cfg.now = Some(NOW.parse().expect("now"));
+    cfg.log = Arc::new(move |line: &str| sink.lock().expect("logs").push(line.to_owned()));
+    let state = AppState::new(store, Arc::new(CliEngine { g, label_wallets: true }), cfg);
+    Fixture { _dir: dir, data, app: app(state.clone()), state, logs }
+}
+
+#[derive(Clone, Debug)]
+enum Who {
+    Anonymous,
+    Session { cookie: String, csrf: String },
+    Key(String),
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+async fn call(app: &Router, method: Method, path: &str, who: &Who, body: Option<Value>) -> Reply {
+    let mut req = Request::builder().method(method.clone()).uri(path);
+    match who {
+        Who::Anonymous => {}
+        Who::Session { cookie, csrf } => {
+            req = req.header(header::COOKIE, format!("tc_session={cookie}"));
+            if method != Method::GET {
+                req = req.header("x-csrf-token", csrf);
+            }
+        }
+        Who::Key(k) => req = req.header(header::AUTHORIZATION, format!("Bearer {k}")),
+    }
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(HttpBody::from(b.to_string())),
+        None => req.body(HttpBody::empty()),
+    }
+    .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+async fn login(app: &Router, user: &str) -> Who {
+    let r = call(
+        app,
+        Method::POST,
+        "/api/session",
+        &Who::Anonymous,
+        Some(json!({"user": user, "password": format!("demo-{user}-pw")})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let set = r.headers.get(header::SET_COOKIE).expect("cookie").to_str().expect("ascii").to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(set.contains(attr), "the session cookie lacks {attr}: {set}");
+    }
+    let cookie = set.trim_start_matches("tc_session=").split(';').next().expect("value").to_owned();
+    Who::Session { cookie, csrf: r.json()["csrf_token"].as_str().expect("csrf").to_owned() }
+}
+
+/// Every route and who may call it. A route added to the table without a line here fails
+/// `every_route_has_an_expected_access`.
+const EXPECTED: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Access::Public),
+    ("GET", "/openapi.json", Access::Public),
+    ("POST", "/api/session", Access::Public),
+    ("GET", "/api/session", Access::Authenticated),
+    ("DELETE", "/api/session", Access::Authenticated),
+    ("GET", "/api/company", Access::Staff),
+    ("GET", "/api/people", Access::Staff),
+    ("GET", "/api/people/{person}", Access::Own),
+    ("GET", "/api/people/{person}/tax-report", Access::Own),
+    ("GET", "/api/people/{person}/simulation", Access::Own),
+    ("GET", "/api/grants", Access::Authenticated),
+    ("GET", "/api/grants/{grant}", Access::Own),
+    ("GET", "/api/grants/{grant}/history", Access::Own),
+    ("GET", "/api/calendar", Access::Authenticated),
+    ("GET", "/api/periods", Access::Staff),
+    ("POST", "/api/periods/{period}/run", Access::Admin),
+    ("POST", "/api/periods/{period}/close", Access::Admin),
+    ("GET", "/api/periods/{period}/payroll", Access::Staff),
+    ("GET", "/api/books", Access::Staff),
+    ("GET", "/api/tokenomics", Access::Staff),
+    ("GET", "/api/chain", Access::Staff),
+    ("GET", "/api/chain/reconciliation", Access::Staff),
+    ("GET", "/api/ledger/events", Access::Staff),
+    ("GET", "/api/ledger/verify", Access::Staff),
+    ("GET", "/api/gov/power", Access::Authenticated),
+    ("GET", "/api/gov/delegations", Access::Authenticated),
+    ("PUT", "/api/gov/delegations/{person}", Access::OwnWrite),
+    ("GET", "/api/gov/proposals", Access::Authenticated),
+    ("POST", "/api/gov/proposals", Access::Admin),
+    ("GET", "/api/gov/proposals/{proposal}", Access::Authenticated),
+    ("POST", "/api/gov/proposals/{proposal}/ballots", Access::Holder),
+];
+
+#[test]
+fn every_route_has_an_expected_access() {
+    let routes: Vec<(String, String, Access)> =
+        table().iter().map(|r| (r.method.to_string(), r.path.to_owned(), r.access)).collect();
+    for (m, p, a) in &routes {
+        let want = EXPECTED.iter().find(|(em, ep, _)| em == m && ep == p);
+        assert_eq!(want.map(|w| w.2), Some(*a), "{m} {p}: add it to EXPECTED with the access it should have");
+    }
+    assert_eq!(routes.len(), EXPECTED.len(), "EXPECTED names a route the table no longer has");
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    Admin,
+    Auditor,
+    /// Ada, an employee.
+    Employee,
+}
+
+fn allowed(access: Access, role: Role, own: bool) -> bool {
+    use Role::*;
+    match access {
+        Access::Public => true,
+        Access::Authenticated => role != Anonymous,
+        Access::Staff => matches!(role, Admin | Auditor),
+        Access::Admin => role == Admin,
+        Access::Own => matches!(role, Admin | Auditor) || (role == Employee && own),
+        Access::OwnWrite => role == Admin || (role == Employee && own),
+        Access::Holder => role == Employee,
+    }
+}
+
+/// The path with its parameters filled: Ada's own resources, or Omar's.
+fn concrete(path: &str, own: bool) -> String {
+    let (person, grant) = if own { ("ada", "ada-2024-hire") } else { ("omar", "omar-2026-hire") };
+    path.replace("{person}", person)
+        .replace("{grant}", grant)
+        .replace("{period}", "2026-10")
+        .replace("{proposal}", "grants-budget-2027")
+}
+
+fn body_for(schema: &str) -> Value {
+    match schema {
+        "Login" => json!({"user": "auditor", "password": "demo-auditor-pw"}),
+        "DelegationRequest" => json!({"to": "priya"}),
+        "ProposalRequest" => json!({"id": "matrix-1", "title": "A matrix proposal", "snapshot_date": "2026-11-30",
+                                     "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
+        "BallotRequest" => json!({"choice": "for"}),
+        other => panic!("no sample body for {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
+    let f = fixture();
+    let mut sessions = vec![(Role::Anonymous, Who::Anonymous)];
+    for (role, user) in [(Role::Admin, "admin"), (Role::Auditor, "auditor"), (Role::Employee, "ada")] {
+        sessions.push((role, login(&f.app, user).await));
+    }
+    let forbidden = json!({"code": "forbidden", "message": "your role cannot see or do this", "details": null});
+    let unauthenticated = json!({"code": "unauthenticated", "message": "log in or send an API key", "details": null});
+    let mut checked = 0;
+    for route in table() {
+        for own in [true, false] {
+            let path = concrete(route.path, own);
+            for (role, who) in &sessions {
+                // Logging out ends the session the rest of the matrix uses: a fresh one.
+                let who = if route.method == Method::DELETE && *role != Role::Anonymous {
+                    let user = match role {
+                        Role::Admin => "admin",
+                        Role::Auditor => "auditor",
+                        _ => "ada",
+                    };
+                    login(&f.app, user).await
+                } else {
+                    who.clone()
+                };
+                let body = route.body.map(body_for);
+                let r = call(&f.app, route.method.clone(), &path, &who, body).await;
+                let what = format!("{} {path} as {role:?}: {} {}", route.method, r.status, r.text);
+                assert!(r.status.as_u16() < 500, "{what}");
+                if allowed(route.access, *role, own) {
+                    assert!(
+                        r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
+                        "should be allowed: {what}"
+                    );
+                } else if *role == Role::Anonymous {
+                    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}");
+                    assert_eq!(r.json(), unauthenticated, "{what}");
+                } else {
+                    // The refusal is the same words whatever the resource: nothing leaks.
+                    assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}");
+                    assert_eq!(r.json(), forbidden, "{what}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, table().len() * 2 * 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employee_sees_only_their_own_and_an_unknown_grant_is_refused_alike() {
+    let f = fixture();
+    let ada = login(&f.app, "ada").await;
+    let grants = call(&f.app, Method::GET, "/api/grants", &ada, None).await.json();
+    let holders: Vec<&str> =
+        grants["items"].as_array().expect("items").iter().filter_map(|g| g["holder"].as_str()).collect();
+    assert!(!holders.is_empty());
+    assert!(holders.iter().all(|h| *h == "ada"), "{holders:?}");
+    // `person=omar` does not widen an employee's view.
+    let other = call(&f.app, Method::GET, "/api/grants?person=omar", &ada, None).await.json();
+    assert_eq!(other["items"], grants["items"]);
+    let cal = call(&f.app, Method::GET, "/api/calendar?from=2026-01-01&to=2027-12-31", &ada, None).await.json();
+    assert!(cal["vests"].as_array().expect("vests").iter().all(|v| v["holder"] == "ada"));
+    let missing = call(&f.app, Method::GET, "/api/grants/no-such-grant", &ada, None).await;
+    let someone_elses = call(&f.app, Method::GET, "/api/grants/omar-2026-hire", &ada, None).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert_eq!(missing.text, someone_elses.text, "an unknown grant and someone else's must look the same");
+    let power = call(&f.app, Method::GET, "/api/gov/power?date=2026-10-31", &ada, None).await.json();
+    let rows = power["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["holder"], "ada");
+    // Staff see every holder, and the power column sums to the total.
+    let admin = login(&f.app, "admin").await;
+    let all =
+        call(&f.app, Method::GET, "/api/gov/power?date=2026-10-31&unvested_weight_bps=2500", &admin, None).await.json();
+    let sum: u128 = all["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["power"].as_str().expect("p").parse::<u128>().expect("u128"))
+        .sum();
+    assert_eq!(sum.to_string(), all["total"].as_str().expect("total"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_session_needs_its_csrf_token_to_change_anything() {
+    let f = fixture();
+    let Who::Session { cookie, csrf } = login(&f.app, "admin").await else { panic!("session") };
+    let no_token = Who::Session { cookie: cookie.clone(), csrf: "wrong".into() };
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/run", &no_token, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.json()["code"], "csrf_failed");
+    let before = call(&f.app, Method::GET, "/api/periods", &no_token, None).await.json();
+    let nov =
+        |v: &Value| v["items"].as_array().expect("items").iter().find(|p| p["id"] == "2026-11").cloned().expect("nov");
+    assert_eq!(nov(&before)["run"], false, "the refused run changed nothing");
+    let ok = Who::Session { cookie, csrf };
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/run", &ok, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json()["events_recorded"].as_u64().expect("n") > 0);
+    let again = call(&f.app, Method::POST, "/api/periods/2026-11/run", &ok, None).await.json();
+    assert_eq!(again["events_recorded"], 0, "a period run is idempotent");
+    // December has not ended on 6 December: refused, naming the path's field.
+    let early = call(&f.app, Method::POST, "/api/periods/2026-12/run", &ok, None).await;
+    assert_eq!(early.status, StatusCode::BAD_REQUEST, "{}", early.text);
+    assert_eq!(early.json()["details"]["field"], "path.period");
+    assert_eq!(nov(&call(&f.app, Method::GET, "/api/periods", &ok, None).await.json())["run"], true);
+    // The ledger records who ran it.
+    let ev = call(&f.app, Method::GET, "/api/ledger/events?subject=period:2026-11", &ok, None).await.json();
+    let actors: Vec<&str> = ev["items"].as_array().expect("items").iter().filter_map(|e| e["actor"].as_str()).collect();
+    assert!(actors.contains(&"user:admin"), "{actors:?}");
+    // Logging out ends the session.
+    assert_eq!(call(&f.app, Method::DELETE, "/api/session", &ok, None).await.status, StatusCode::OK);
+    assert_eq!(call(&f.app, Method::GET, "/api/session", &ok, None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_acts_as_its_user_and_a_wrong_one_is_refused() {
+    let f = fixture();
+    let path = tokencomp_api::auth::accounts_path(&f.data);
+    let mut accounts = tokencomp_api::auth::Accounts::load(&path).expect("accounts");
+    let key = accounts.add_key("auditor", Timestamp::UNIX_EPOCH).expect("key");
+    accounts.save(&path).expect("save");
+    let who = Who::Key(key.clone());
+    let r = call(&f.app, Method::GET, "/api/ledger/verify", &who, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["ok"], true);
+    // An auditor's key reads, and changes nothing.
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/run", &who, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let wrong = Who::Key(format!("{}0", &key[..key.len() - 1]));
+    assert_eq!(call(&f.app, Method::GET, "/api/ledger/verify", &wrong, None).await.status, StatusCode::UNAUTHORIZED);
+    let r = call(
+        &f.app,
+        Method::POST,
+        "/api/session",
+        &Who::Anonymous,
+        Some(json!({"user": "admin", "password": "nope-nope"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["code"], "invalid_credentials");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_and_parameters_name_the_field_and_change_nothing() {
+    let f = fixture();
+    let admin = login(&f.app, "admin").await;
+    let count = |v: Value| v["ledger_events"].as_u64().expect("n");
+    let before = count(call(&f.app, Method::GET, "/healthz", &admin, None).await.json());
+    // Not JSON at all: where it broke.
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/gov/proposals")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Who::Session { cookie, csrf } = &admin {
+        req = req.header(header::COOKIE, format!("tc_session={cookie}")).header("x-csrf-token", csrf);
+    }
+    let res = f.app.clone().oneshot(req.body(HttpBody::from("{\"id\": \n oops}")).expect("req")).await.expect("res");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = serde_json::from_slice(&res.into_body().collect().await.expect("b").to_bytes()).expect("json");
+    assert_eq!(
+        (v["code"].as_str(), v["details"]["field"].as_str(), v["details"]["line"].as_u64()),
+        (Some("invalid_input"), Some("body"), Some(2))
+    );
+    let cases = [
+        (
+            json!({"title": "x", "snapshot_date": "2026-11-30", "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
+            "body.id",
+        ),
+        (
+            json!({"id": "p", "title": "x", "snapshot_date": "30/11/2026", "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
+            "body.snapshot_date",
+        ),
+        (
+            json!({"id": "p", "title": "x", "snapshot_date": "2026-11-30", "opens": "2026-12-31T00:00:00Z", "closes": "2026-12-01T00:00:00Z"}),
+            "body.closes",
+        ),
+        (
+            json!({"id": "p", "title": "x", "snapshot_date": "2026-11-30", "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z", "quorum_bps": 10001}),
+            "body.quorum_bps",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = call(&f.app, Method::POST, "/api/gov/proposals", &admin, Some(body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert_eq!(r.json()["details"]["field"], field, "{}", r.text);
+    }
+    let r = call(&f.app, Method::GET, "/api/grants?as_of=yesterday", &admin, None).await;
+    assert_eq!(r.json()["details"]["field"], "query.as_of");
+    let r = call(&f.app, Method::GET, "/api/grants?limit=0", &admin, None).await;
+    assert_eq!(r.json()["details"]["field"], "query.limit");
+    let r = call(&f.app, Method::GET, "/api/periods/2026-13/payroll", &admin, None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // A delegation cycle is refused by name: priya -> ada exists after this, so ada -> priya closes it.
+    let ada = login(&f.app, "ada").await;
+    let first = call(&f.app, Method::PUT, "/api/gov/delegations/priya", &admin, Some(json!({"to": "ada"}))).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let cycle = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, Some(json!({"to": "priya"}))).await;
+    assert_eq!(cycle.status, StatusCode::CONFLICT, "{}", cycle.text);
+    assert!(cycle.json()["details"]["cycle"].as_array().is_some_and(|c| c.len() >= 3), "{}", cycle.text);
+    let after = count(call(&f.app, Method::GET, "/healthz", &admin, None).await.json());
+    assert_eq!(after, before + 1, "only the one valid delegation was recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_ballot_counts_once() {
+    let f = fixture();
+    let ada = login(&f.app, "ada").await;
+    let url = "/api/gov/proposals/grants-budget-2027";
+    let before = call(&f.app, Method::GET, url, &ada, None).await.json();
+    for (choice, at) in [("against", "2026-12-06T12:00:00Z"), ("for", "2026-12-06T12:05:00Z")] {
+        f.state.set_now(at.parse().expect("t"));
+        let r = call(&f.app, Method::POST, &format!("{url}/ballots"), &ada, Some(json!({"choice": choice}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let after = call(&f.app, Method::GET, url, &ada, None).await.json();
+    let t = &after["tally"];
+    assert_eq!(t["voters"].as_u64(), before["tally"]["voters"].as_u64().map(|v| v + 1));
+    assert_eq!(t["for"], after["my_power"], "{after}");
+    assert_eq!(t["against"], before["tally"]["against"]);
+    assert_eq!(after["ballots"].as_array().map(Vec::len), Some(1), "an employee sees only their own ballot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payroll_file_from_the_api_is_the_clis_byte_for_byte() {
+    let f = fixture();
+    let admin = login(&f.app, "admin").await;
+    let r = call(&f.app, Method::GET, "/api/periods/2026-10/payroll", &admin, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers[header::CONTENT_DISPOSITION].to_str().expect("cd").contains("payroll-2026-10.csv"));
+    let g = Global { data: f.data.clone(), database: None, actor: None };
+    let mut store = crate::company::open_store(&g).expect("store");
+    let company = crate::company::load(&mut *store).expect("company");
+    assert_eq!(r.text, crate::compliance::payroll_csv(&company, "2026-10").expect("csv"));
+    assert!(r.text.lines().count() > 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_logs_are_structured_and_carry_no_personal_data_or_secrets() {
+    let f = fixture();
+    let ada = login(&f.app, "ada").await;
+    call(&f.app, Method::GET, "/api/grants/ada-2024-hire?as_of=2026-10-31", &ada, None).await;
+    call(&f.app, Method::GET, "/api/people/ada/tax-report?year=2026", &ada, None).await;
+    call(&f.app, Method::GET, "/api/grants/omar-2026-hire", &ada, None).await;
+    let Who::Session { cookie, csrf } = &ada else { panic!("session") };
+    let logs = f.logs.lock().expect("logs").clone();
+    assert!(logs.len() >= 4, "{logs:?}");
+    for line in &logs {
+        let v: Value = serde_json::from_str(line).expect("each line is JSON");
+        for k in ["ts", "method", "route", "status", "role", "micros"] {
+            assert!(v.get(k).is_some(), "{k} missing in {line}");
+        }
+        for secret in ["ada", "omar", "Okafor", "demo-ada-pw", cookie.as_str(), csrf.as_str(), "2026-10-31"] {
+            assert!(!line.contains(secret), "`{secret}` in the log: {line}");
+        }
+    }
+    assert!(logs.iter().any(|l| l.contains("\"route\":\"/api/grants/{grant}\"") && l.contains("\"status\":403")));
+}
