@@ -2,7 +2,8 @@
 # The independent accounting tools our exports are checked against: hledger (Debian's package,
 # 1.25 on bookworm) and a Python virtual environment in target/tools-venv with beancount 3,
 # beanquery and rp2 at pinned versions, and numpy and QuantLib (the peers of the risk crate's
-# simulate bench, scripts/risk_peers.py; binary wheels for CPython 3.11 on linux x86_64).
+# simulate bench, scripts/risk_peers.py; binary wheels for CPython 3.11 on linux x86_64), and
+# Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs).
 #
 # Sourced by scripts/test:   source scripts/tools.sh; tools_start
 # Or run around a command:   scripts/tools.sh cargo test -p tokencomp-core --test it books
@@ -22,6 +23,7 @@ TOOLS_PIP_PINS=(
   "rp2==1.7.2"
   "numpy==2.4.6"
   "QuantLib==1.44"
+  "schemathesis==4.32.5"
 )
 
 # shellcheck source=scripts/lib.sh

@@ -3,6 +3,7 @@
 mod chain;
 mod compliance;
 mod crash;
+mod gov;
 mod ledger;
 mod ops;
 mod oracle;
@@ -10,3 +11,4 @@ mod risk;
 mod schedule;
 mod tidy;
 mod tokenomics;
+mod web;

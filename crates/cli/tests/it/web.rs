@@ -1,0 +1,197 @@
+//! `tokencomp serve` as a real server on loopback: Schemathesis against its OpenAPI document,
+//! a wrk load test, and the dashboards in headless Chromium. The tools are installed by
+//! `scripts/test` (Chromium and wrk with apt-get, playwright-core with npm, Schemathesis with
+//! pip into the tools venv); run outside it, these tests fail and say so.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::ledger::{Company, root};
+
+/// Where screenshots and downloads are kept: `target/web-artifacts/<test>`.
+fn artifacts(test: &str) -> PathBuf {
+    let dir = root().join("target").join("web-artifacts").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+const NOW: &str = "2026-12-06T12:00:00Z";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(c: &Company) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tokencomp"))
+            .arg("--data")
+            .arg(c.data())
+            .args(["serve", "--listen", "127.0.0.1:0", "--label-wallets", "--now", NOW])
+            .current_dir(root())
+            .env_remove("TOKENCOMP_DATABASE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("the address line");
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bare HTTP/1.1 POST of JSON; the whole response as text.
+fn post_json(base: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+fn demo() -> Company {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    c
+}
+
+fn tool(env: &str, what: &str) -> PathBuf {
+    PathBuf::from(
+        std::env::var_os(env).unwrap_or_else(|| panic!("{env} is not set: run ./scripts/test, which installs {what}")),
+    )
+}
+
+fn ledger_state(c: &Company) -> (Value, String) {
+    let verify = c.ok(&["verify-ledger"]);
+    (c.json(&["grants", "--json", "--as-of", "2026-12-06"]), verify)
+}
+
+#[test]
+fn schemathesis_finds_no_server_error_and_no_response_outside_its_schema() {
+    let venv = tool("TOKENCOMP_TEST_VENV", "schemathesis");
+    let c = demo();
+    let key = c.ok(&["user", "key", "admin"]).trim().to_owned();
+    let server = Server::start(&c);
+    let out = Command::new(venv.join("bin").join("st"))
+        .args(["run", &format!("{}/openapi.json", server.url)])
+        .args(["--header", &format!("Authorization: Bearer {key}")])
+        .args(["--checks", "not_a_server_error,response_schema_conformance"])
+        .args(["--max-examples", "25", "--seed", "1", "--no-color"])
+        .env("SCHEMATHESIS_HOOKS", "")
+        // Its cache directory (`.schemathesis/`) goes with the test's data, not into the tree.
+        .current_dir(c.data().parent().expect("the data directory's parent"))
+        .output()
+        .expect("st runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "schemathesis found problems:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("passed"), "{text}");
+}
+
+/// One wrk run at about `rate` requests a second: `(requests, errors, p50 µs, p99 µs, output)`.
+fn wrk(url: &str, cookie: &str, rate: u32, seconds: u32, script: &Path) -> (u64, u64, u64, u64, String) {
+    let connections = 10;
+    let out = Command::new("wrk")
+        .args(["-t", "2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
+        .arg(script)
+        .args(["-H", &format!("Cookie: tc_session={cookie}"), url])
+        // About a millisecond of each cycle is the request itself.
+        .env("WRK_DELAY_MS", (1000 * connections / rate).saturating_sub(1).to_string())
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SUMMARY "))
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_else(|| panic!("no summary in:\n{text}"));
+    let n = |k: &str| summary[k].as_u64().unwrap_or_else(|| panic!("{k} in {summary}"));
+    let errors = n("connect") + n("read") + n("write") + n("timeout") + n("status");
+    (n("requests"), errors, n("p50_us"), n("p99_us"), text)
+}
+
+#[test]
+fn under_load_the_grant_view_and_the_calendar_answer_every_request_and_change_nothing() {
+    let c = demo();
+    let before = ledger_state(&c);
+    let server = Server::start(&c);
+    let head = post_json(&server.url, "/api/session", r#"{"user":"ada","password":"demo-ada-pw"}"#);
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: tc_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie:\n{head}"))
+        .to_owned();
+    let script = root().join("scripts").join("load.lua");
+    let seconds: u32 = std::env::var("TOKENCOMP_LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let grant = format!("{}/api/grants/ada-2024-hire", server.url);
+    let calendar = format!("{}/api/calendar?from=2026-12-01&to=2027-11-30", server.url);
+    // Both at once, each at 500 requests a second.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| wrk(&grant, &cookie, 500, seconds, &script));
+        let b = s.spawn(|| wrk(&calendar, &cookie, 500, seconds, &script));
+        (a.join().expect("grant run"), b.join().expect("calendar run"))
+    });
+    for (name, (requests, errors, p50, p99, text)) in [("grant view", &a), ("calendar", &b)] {
+        let rate = requests / u64::from(seconds);
+        println!(
+            "load: {name}: {requests} requests in {seconds} s ({rate}/s), p50 {p50} µs, p99 {p99} µs, {errors} errors"
+        );
+        assert_eq!(*errors, 0, "{name}: errors under load:\n{text}");
+        assert!(*requests > 0, "{name}");
+    }
+    drop(server);
+    assert_eq!(ledger_state(&c), before, "reads under load changed the ledger");
+}
+
+#[test]
+fn the_dashboards_work_in_headless_chromium() {
+    let chromium = tool("TOKENCOMP_CHROMIUM", "Debian's chromium");
+    let browser = tool("TOKENCOMP_BROWSER_DIR", "playwright-core (npm ci in crates/api/tests/browser)");
+    let c = demo();
+    let cli_payroll = c.ok(&["payroll", "--period", "2026-10"]);
+    let server = Server::start(&c);
+    let out_dir = artifacts("dashboards");
+    let out = Command::new("node")
+        .arg(browser.join("dashboards.mjs"))
+        .args(["--base", &server.url, "--payroll-period", "2026-10", "--out"])
+        .arg(&out_dir)
+        .env("CHROMIUM", &chromium)
+        .current_dir(&browser)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the browser run failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON summary:\n{stdout}"));
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert!(summary["tranches"].as_u64().is_some_and(|n| n > 1), "{summary}");
+    let downloaded = std::fs::read_to_string(out_dir.join("payroll-2026-10.csv")).expect("the downloaded payroll file");
+    assert_eq!(downloaded, cli_payroll, "the browser's payroll file differs from the CLI's");
+    for shot in ["admin.png", "employee.png", "audit.png", "governance.png"] {
+        let len = std::fs::metadata(out_dir.join(shot)).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 10_000, "{shot} is missing or blank ({len} bytes)");
+    }
+}
