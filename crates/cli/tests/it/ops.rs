@@ -147,14 +147,14 @@ fn server_url() -> String {
 }
 
 /// A database of its own on the test server, dropped with this value.
-struct TestDatabase {
+pub(crate) struct TestDatabase {
     server: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl TestDatabase {
-    fn create() -> TestDatabase {
+    pub(crate) fn create() -> TestDatabase {
         let server = server_url();
         let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
         let name = format!("tc_test_{}_{random:016x}", std::process::id());

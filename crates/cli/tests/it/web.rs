@@ -28,9 +28,17 @@ struct Server {
 
 impl Server {
     fn start(c: &Company) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tokencomp"))
-            .arg("--data")
-            .arg(c.data())
+        Server::start_on(c, None)
+    }
+
+    /// The company's server, its ledger in PostgreSQL when `database` names one.
+    fn start_on(c: &Company, database: Option<&str>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokencomp"));
+        cmd.arg("--data").arg(c.data());
+        if let Some(url) = database {
+            cmd.args(["--database", url]);
+        }
+        let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0", "--label-wallets", "--now", NOW])
             .current_dir(root())
             .env_remove("TOKENCOMP_DATABASE")
@@ -53,19 +61,46 @@ impl Drop for Server {
     }
 }
 
-/// A bare HTTP/1.1 POST of JSON; the whole response as text.
-fn post_json(base: &str, path: &str, body: &str) -> String {
+/// A bare HTTP/1.1 request (no client library needed); the whole response as text.
+fn http(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
     use std::io::{Read, Write};
     let host = base.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(host).expect("connect");
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     s.write_all(req.as_bytes()).expect("write");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
     out
+}
+
+fn post_json(base: &str, path: &str, body: &str) -> String {
+    http(base, "POST", path, &[("Content-Type", "application/json")], body)
+}
+
+/// Logs in; the session cookie and CSRF token.
+fn session(base: &str, user: &str) -> (String, String) {
+    let res = post_json(base, "/api/session", &format!(r#"{{"user":"{user}","password":"demo-{user}-pw"}}"#));
+    let cookie = res
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie:\n{res}"))
+        .to_owned();
+    let body: Value = serde_json::from_str(res.split("\r\n\r\n").nth(1).expect("body")).expect("json");
+    (cookie, body["csrf_token"].as_str().expect("csrf").to_owned())
+}
+
+/// A GET's status line and JSON body (chunked transfer decoded by taking the JSON's bounds).
+fn get_json(base: &str, path: &str, cookie: &str) -> (String, Value) {
+    let res = http(base, "GET", path, &[("Cookie", cookie)], "");
+    let status = res.lines().next().unwrap_or_default().to_owned();
+    let body = res.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let (start, end) = (body.find('{').unwrap_or(0), body.rfind('}').map_or(0, |i| i + 1));
+    (status, serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("{e}: {res}")))
 }
 
 fn demo() -> Company {
@@ -200,4 +235,49 @@ fn the_dashboards_work_in_headless_chromium() {
         let len = std::fs::metadata(out_dir.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot} is missing or blank ({len} bytes)");
     }
+}
+
+#[test]
+fn the_api_serves_a_company_from_postgresql_as_it_does_from_sqlite() {
+    let c = demo();
+    let db = crate::ops::TestDatabase::create();
+    c.ok(&["migrate-store", "--to", &db.url]);
+    let lite = Server::start(&c);
+    let pg = Server::start_on(&c, Some(&db.url));
+    for (user, paths) in [
+        (
+            "ada",
+            &[
+                "/api/grants/ada-2024-hire?as_of=2026-10-31",
+                "/api/calendar?from=2026-11-01&to=2027-10-31",
+                "/api/gov/power?date=2026-10-31",
+            ][..],
+        ),
+        (
+            "auditor",
+            &[
+                "/api/company?as_of=2026-10-31",
+                "/api/ledger/verify",
+                "/api/ledger/events?limit=50",
+                "/api/gov/proposals",
+            ][..],
+        ),
+    ] {
+        let (a, _) = session(&lite.url, user);
+        let (b, _) = session(&pg.url, user);
+        for path in paths {
+            let (sa, va) = get_json(&lite.url, path, &a);
+            let (sb, vb) = get_json(&pg.url, path, &b);
+            assert!(sa.contains(" 200 "), "{path}: {sa}");
+            assert_eq!((sa, va), (sb, vb), "{path} differs between SQLite and PostgreSQL");
+        }
+    }
+    // A period run through the API lands in PostgreSQL, with its actor.
+    let (cookie, csrf) = session(&pg.url, "admin");
+    let res = http(&pg.url, "POST", "/api/periods/2026-11/run", &[("Cookie", &cookie), ("x-csrf-token", &csrf)], "");
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    let (_, ev) = get_json(&pg.url, "/api/ledger/events?subject=period:2026-11", &cookie);
+    assert_eq!(ev["items"][0]["actor"], "user:admin", "{ev}");
+    let (_, verify) = get_json(&pg.url, "/api/ledger/verify", &cookie);
+    assert_eq!(verify["ok"], true);
 }
