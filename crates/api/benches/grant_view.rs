@@ -132,8 +132,11 @@ fn main() {
     let state = AppState::new(Box::new(store), Arc::new(NoEngine), cfg);
     let router = app(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let (token, _, _) =
-        state.inner.auth.login("ada", "bench-password", "2026-11-01T12:00:00Z".parse().expect("t")).expect("login");
+    let (token, _, _) = state
+        .inner
+        .auth
+        .login("ada", "bench-password", "2026-11-01T12:00:00Z".parse().expect("t"))
+        .unwrap_or_else(|_| panic!("login"));
     let cookie = format!("tc_session={token}");
     let uri = format!("/api/grants/{GRANT}?as_of={AS_OF}");
     let ours = || {

@@ -285,6 +285,22 @@ struct AuthState {
     sessions: HashMap<String, Session>,
     /// Key id → (SHA-256 of the secret, who).
     keys: HashMap<String, (String, Principal)>,
+    /// User name → (failed logins in a row, the last one's time).
+    failures: HashMap<String, (u32, Timestamp)>,
+}
+
+/// Failed logins in a row after which a name is locked for [`LOCK_MINUTES`]: guessing a
+/// password then costs hours, not seconds, while a person who mistypes is not stopped.
+pub const MAX_FAILURES: u32 = 5;
+pub const LOCK_MINUTES: i64 = 15;
+
+/// Why a login was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// Unknown user or wrong password (the same answer for both).
+    Invalid,
+    /// Too many failures in a row: try again after `until`.
+    Locked { until: Timestamp },
 }
 
 /// How long a browser session lasts.
@@ -322,19 +338,45 @@ impl Auth {
     }
 
     /// Checks a login and opens a session: `(token, csrf token, who)`.
-    pub fn login(&self, name: &str, password: &str, now: Timestamp) -> Option<(String, String, Principal)> {
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        now: Timestamp,
+    ) -> Result<(String, String, Principal), LoginRefused> {
+        let lock = jiff::SignedDuration::from_mins(LOCK_MINUTES);
+        let locked = self.with(|st| match st.failures.get(name) {
+            Some((n, last)) if *n >= MAX_FAILURES => last.checked_add(lock).ok().filter(|until| *until > now),
+            _ => None,
+        });
+        if let Some(until) = locked {
+            return Err(LoginRefused::Locked { until });
+        }
         // Hash outside the lock: logins must not stall every other request.
         let accounts = self.with(|st| st.accounts.clone());
-        let principal = accounts.login(name, password)?;
-        let token = hex(&random::<32>().ok()?);
-        let csrf = hex(&random::<16>().ok()?);
-        let expires = now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS)).ok()?;
+        let Some(principal) = accounts.login(name, password) else {
+            self.with(|st| {
+                let e = st.failures.entry(name.to_owned()).or_insert((0, now));
+                // A lock that has run out starts the count again.
+                if e.0 >= MAX_FAILURES {
+                    e.0 = 0;
+                }
+                *e = (e.0.saturating_add(1), now);
+            });
+            return Err(LoginRefused::Invalid);
+        };
+        let fail = |_| LoginRefused::Invalid;
+        let token = hex(&random::<32>().map_err(fail)?);
+        let csrf = hex(&random::<16>().map_err(fail)?);
+        let expires =
+            now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS)).map_err(|_| LoginRefused::Invalid)?;
         self.with(|st| {
+            st.failures.remove(name);
             st.sessions.retain(|_, s| s.expires > now);
             st.sessions
                 .insert(sha256_hex(&token), Session { principal: principal.clone(), csrf: csrf.clone(), expires });
         });
-        Some((token, csrf, principal))
+        Ok((token, csrf, principal))
     }
 
     pub fn logout(&self, token: &str) {
@@ -417,6 +459,25 @@ mod tests {
     }
 
     #[test]
+    fn five_failures_lock_a_name_for_a_while_even_against_the_right_password() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut a = Accounts::default();
+        a.set_user("ops", Role::Admin, None, "password1").expect("add");
+        a.save(&accounts_path(dir.path())).expect("save");
+        let auth = Auth::new(dir.path());
+        let t0 = Timestamp::UNIX_EPOCH;
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(auth.login("ops", "guess-guess", t0).err(), Some(LoginRefused::Invalid));
+        }
+        let until = t0.checked_add(jiff::SignedDuration::from_mins(LOCK_MINUTES)).expect("t");
+        assert_eq!(auth.login("ops", "password1", t0).err(), Some(LoginRefused::Locked { until }));
+        // After the lock, the right password works and clears the count.
+        assert!(auth.login("ops", "password1", until).is_ok());
+        assert_eq!(auth.login("ops", "guess-guess", until).err(), Some(LoginRefused::Invalid));
+        assert!(auth.login("ops", "password1", until).is_ok());
+    }
+
+    #[test]
     fn a_session_expires_and_logout_ends_it() {
         let dir = tempfile::tempdir().expect("tmp");
         let mut a = Accounts::default();
@@ -424,7 +485,7 @@ mod tests {
         a.save(&accounts_path(dir.path())).expect("save");
         let auth = Auth::new(dir.path());
         let now = Timestamp::UNIX_EPOCH;
-        assert!(auth.login("aud", "password2", now).is_none());
+        assert_eq!(auth.login("aud", "password2", now).err(), Some(LoginRefused::Invalid));
         let (token, csrf, _) = auth.login("aud", "password1", now).expect("login");
         assert_eq!(auth.session(&token, now).map(|s| s.1), Some(csrf));
         let later = now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS + 1)).expect("t");

@@ -19,6 +19,7 @@ pub struct ApiError {
 pub const CODES: &[&str] = &[
     "invalid_input",
     "invalid_credentials",
+    "too_many_attempts",
     "unauthenticated",
     "forbidden",
     "csrf_failed",

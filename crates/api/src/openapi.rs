@@ -531,6 +531,7 @@ pub fn document() -> Value {
             responses.insert("403".into(), err("The caller's role may not do this, or it is someone else's"));
         } else if route.path == "/api/session" {
             responses.insert("401".into(), err("Wrong user name or password"));
+            responses.insert("429".into(), err("Too many failed logins for this name: locked for a while"));
         }
         responses.insert("404".into(), err("No such resource"));
         if route.access != Access::Public {

@@ -577,8 +577,18 @@ async fn login(State(st): State<AppState>, body: Body) -> Result<Response, ApiEr
     let opened = tokio::task::spawn_blocking(move || inner.auth.login(&user, &password, now))
         .await
         .map_err(ApiError::internal)?;
-    let Some((token, csrf, who)) = opened else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user name or password"));
+    let (token, csrf, who) = match opened {
+        Ok(o) => o,
+        Err(crate::auth::LoginRefused::Invalid) => {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user name or password"));
+        }
+        Err(crate::auth::LoginRefused::Locked { until }) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed logins for this name; try again after {until}"),
+            ));
+        }
     };
     let caller = Caller { who, csrf: Some(csrf) };
     let doc = st.with(move |cx| Ok(session_json(&caller, cx.company))).await?;
