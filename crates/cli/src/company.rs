@@ -25,8 +25,8 @@ use crate::{BadInput, Global, bad_input};
 pub const LEDGER_FILE: &str = "ledger.sqlite";
 
 /// Opens the company's ledger: PostgreSQL when `--database` names one, else the SQLite file in
-/// the data directory (created on first use).
-pub fn open_store(g: &Global) -> Result<Box<dyn Store>> {
+/// the data directory (created on first use). `Send`, so `serve` can hand it to its threads.
+pub fn open_store(g: &Global) -> Result<Box<dyn Store + Send>> {
     match &g.database {
         Some(url) => Ok(Box::new(PostgresStore::connect(url).context("connecting to PostgreSQL")?)),
         None => {

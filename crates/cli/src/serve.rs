@@ -13,10 +13,7 @@ use tokencomp_api::auth::{Accounts, Role, accounts_path};
 use tokencomp_api::{AppState, Config, Engine, EngineError, PeriodInfo};
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
-use tokencomp_store::postgres::PostgresStore;
-use tokencomp_store::sqlite::SqliteStore;
 
-use crate::company::LEDGER_FILE;
 use crate::{BadInput, Global, bad_input};
 
 /// What the API asks of the CLI's commands.
@@ -204,20 +201,8 @@ pub struct ServeArgs {
     pub now: Option<String>,
 }
 
-/// The ledger for a server: the same choice as every command, but `Send` for the server's threads.
-pub(crate) fn open_send_store(g: &Global) -> Result<Box<dyn Store + Send>> {
-    match &g.database {
-        Some(url) => Ok(Box::new(PostgresStore::connect(url).context("connecting to PostgreSQL")?)),
-        None => {
-            std::fs::create_dir_all(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
-            let path = g.data.join(LEDGER_FILE);
-            Ok(Box::new(SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?))
-        }
-    }
-}
-
 pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
-    let mut store = open_send_store(g)?;
+    let mut store = crate::company::open_store(g)?;
     if store.is_empty()? {
         return Err(bad_input(
             "the data directory has no company yet",

@@ -61,7 +61,7 @@ fn fixture() -> Fixture {
     let data = dir.path().join("data");
     copy_dir(template(), &data);
     let g = Global { data: data.clone(), database: None, actor: Some("system".into()) };
-    let store = crate::serve::open_send_store(&g).expect("store");
+    let store = crate::company::open_store(&g).expect("store");
     let logs = Arc::new(Mutex::new(Vec::new()));
     let sink = logs.clone();
     let mut cfg = Config::new(data.clone());
