@@ -258,9 +258,9 @@ pub struct Caller {
     pub csrf: Option<String>,
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -285,7 +285,7 @@ impl FromRequestParts<AppState> for Caller {
                 .await
                 .map_err(ApiError::internal)?
                 .ok_or_else(ApiError::unauthenticated)?
-        } else if let Some(token) = cookie(parts, SESSION_COOKIE) {
+        } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let (p, csrf) = st.inner.auth.session(token, st.now()).ok_or_else(ApiError::unauthenticated)?;
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             let echoed = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());

@@ -607,16 +607,9 @@ async fn session(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, A
 }
 
 async fn logout(State(st): State<AppState>, _c: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned());
+    let token = crate::cookie(&headers, SESSION_COOKIE);
     if let Some(t) = token {
-        st.inner.auth.logout(&t);
+        st.inner.auth.logout(t);
     }
     let mut res = Json(json!({"ok": true})).into_response();
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -687,13 +680,12 @@ async fn person(
             let c = cx.company;
             let mut t = [0u128; 4];
             let mut grants = Vec::new();
-            for (gid, rec) in c.grants.iter().filter(|(_, r)| r.terms.grant.holder == id) {
+            for (gid, _) in c.grants.iter().filter(|(_, r)| r.terms.grant.holder == id) {
                 let p = timeline(c, gid, as_of)?.position(as_of);
                 for (slot, a) in t.iter_mut().zip([p.granted, p.vested, p.unvested, p.forfeited]) {
                     *slot = add(*slot, a)?;
                 }
                 grants.push(gid.clone());
-                let _ = rec;
             }
             let s = |u: u128| TokenAmount::from_base_units(u).to_string();
             let mut doc = person_json(&c.people[&id]);
