@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::governance::{Choice, GovError, Proposal, Tally};
-use tokencomp_store::gov::{snapshot_on, tally_for, validate_gov};
+use tokencomp_store::gov::{snapshot_of, tally_for, validate_gov};
 use tokencomp_store::ledger::{Company, Fact};
 
 use crate::routes::{page, require_admin, require_person, token_json};
@@ -63,8 +63,9 @@ pub async fn power(State(st): State<AppState>, Caller { who, .. }: Caller, q: Qu
             let date = q.date("date")?.unwrap_or_else(|| cx.today());
             let w = weight(&q)?;
             let c = cx.company;
-            let snap = snapshot_on(c, date, w).map_err(gov_error)?;
+            // One pass over the grants: the balances shown and the snapshot come from it.
             let held = tokencomp_store::gov::holdings(c, date).map_err(gov_error)?;
+            let snap = snapshot_of(c, held.clone(), date, w).map_err(gov_error)?;
             let rows: Vec<Value> = snap
                 .power
                 .iter()

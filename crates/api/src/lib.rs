@@ -157,7 +157,6 @@ pub struct Inner {
     pub auth: Auth,
     now: Mutex<Option<Timestamp>>,
     cfg: Config,
-    log: log::Sink,
 }
 
 #[derive(Clone)]
@@ -182,7 +181,6 @@ impl Ctx<'_> {
 
 impl AppState {
     pub fn new(store: Box<dyn Store + Send>, engine: Arc<dyn Engine>, cfg: Config) -> AppState {
-        let log = cfg.log.clone();
         let auth = Auth::new(&cfg.data);
         AppState {
             inner: Arc::new(Inner {
@@ -192,7 +190,6 @@ impl AppState {
                 auth,
                 now: Mutex::new(cfg.now),
                 cfg,
-                log,
             }),
         }
     }

@@ -51,6 +51,6 @@ pub async fn requests(State(state): State<AppState>, mut req: Request, next: Nex
         "ts": state.now().to_string(), "level": "info", "method": method, "route": route,
         "status": response.status().as_u16(), "role": role, "micros": micros,
     });
-    (state.inner.log)(&line.to_string());
+    (state.inner.cfg.log)(&line.to_string());
     response
 }

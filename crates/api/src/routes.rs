@@ -530,6 +530,20 @@ fn amounts(p: &tokencomp_core::grant::Position) -> Value {
            "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string()})
 }
 
+/// Granted, vested, unvested and forfeited summed over `grants` as of `as_of`, as the JSON
+/// `totals` object.
+fn totals<'a>(c: &Company, grants: impl Iterator<Item = &'a String>, as_of: Date) -> Result<Value, ApiError> {
+    let mut t = [0u128; 4];
+    for id in grants {
+        let p = timeline(c, id, as_of)?.position(as_of);
+        for (slot, a) in t.iter_mut().zip([p.granted, p.vested, p.unvested, p.forfeited]) {
+            *slot = add(*slot, a)?;
+        }
+    }
+    let s = |u: u128| TokenAmount::from_base_units(u).to_string();
+    Ok(json!({"granted": s(t[0]), "vested": s(t[1]), "unvested": s(t[2]), "forfeited": s(t[3])}))
+}
+
 fn add(a: u128, b: TokenAmount) -> Result<u128, ApiError> {
     a.checked_add(b.base_units()).ok_or_else(|| ApiError::internal("a total overflows u128"))
 }
@@ -626,22 +640,15 @@ async fn company(State(st): State<AppState>, Caller { who, .. }: Caller, q: Quer
         .with(move |cx| {
             let as_of = as_of(cx, &q)?;
             let c = cx.company;
-            let mut t = [0u128; 4];
-            let mut holders = std::collections::BTreeSet::new();
-            for (id, rec) in &c.grants {
-                let p = timeline(c, id, as_of)?.position(as_of);
-                for (slot, a) in t.iter_mut().zip([p.granted, p.vested, p.unvested, p.forfeited]) {
-                    *slot = add(*slot, a)?;
-                }
-                holders.insert(rec.terms.grant.holder.clone());
-            }
-            let s = |u: u128| TokenAmount::from_base_units(u).to_string();
+            let holders: std::collections::BTreeSet<&str> =
+                c.grants.values().map(|r| r.terms.grant.holder.as_str()).collect();
+            let totals = totals(c, c.grants.keys(), as_of)?;
             let events = cx.store.len().map_err(ApiError::internal)?;
             Ok(json!({
                 "token": token_json(c), "as_of": as_of.to_string(), "name": c.company.name,
                 "time_zone": c.company.time_zone_name, "pay_frequency": pay_frequency(c.company.pay_frequency),
                 "people": c.people.len(), "holders": holders.len(), "grants": c.grants.len(),
-                "totals": {"granted": s(t[0]), "vested": s(t[1]), "unvested": s(t[2]), "forfeited": s(t[3])},
+                "totals": totals,
                 "periods_run": c.periods_run.len(), "ledger_events": events,
             }))
         })
@@ -678,25 +685,15 @@ async fn person(
             known_person(cx.company, &id)?;
             let as_of = as_of(cx, &q)?;
             let c = cx.company;
-            let mut t = [0u128; 4];
-            let mut grants = Vec::new();
-            for (gid, _) in c.grants.iter().filter(|(_, r)| r.terms.grant.holder == id) {
-                let p = timeline(c, gid, as_of)?.position(as_of);
-                for (slot, a) in t.iter_mut().zip([p.granted, p.vested, p.unvested, p.forfeited]) {
-                    *slot = add(*slot, a)?;
-                }
-                grants.push(gid.clone());
-            }
-            let s = |u: u128| TokenAmount::from_base_units(u).to_string();
+            let grants: Vec<&String> =
+                c.grants.iter().filter(|(_, r)| r.terms.grant.holder == id).map(|(gid, _)| gid).collect();
+            let totals = totals(c, grants.iter().copied(), as_of)?;
             let mut doc = person_json(&c.people[&id]);
             if let Value::Object(m) = &mut doc {
                 m.insert("token".into(), token_json(c));
                 m.insert("as_of".into(), json!(as_of.to_string()));
                 m.insert("grants".into(), json!(grants));
-                m.insert(
-                    "totals".into(),
-                    json!({"granted": s(t[0]), "vested": s(t[1]), "unvested": s(t[2]), "forfeited": s(t[3])}),
-                );
+                m.insert("totals".into(), totals);
             }
             Ok(doc)
         })

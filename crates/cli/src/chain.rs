@@ -1042,11 +1042,16 @@ pub fn reconcile_report(
     Ok((d, tokencomp_chain::reconcile::reconcile(&expected, &logs, head.number, head.timestamp)))
 }
 
+/// The chain a server reads: `TOKENCOMP_RPC`'s node when set (as the `chain` commands'
+/// `--rpc` default), else the embedded chain.
+fn server_net() -> NetArgs {
+    NetArgs { rpc: std::env::var("TOKENCOMP_RPC").ok().filter(|u| !u.is_empty()), gas_limit: None, at: None }
+}
+
 /// `chain reconcile --json`'s document on a loaded company.
 pub fn reconcile_doc(g: &Global, store: &mut dyn Store, company: &Company, label_wallets: bool) -> Result<Value> {
     let plan = Plan::new(company, label_wallets)?;
-    let net = NetArgs { rpc: None, gas_limit: None, at: None };
-    let mut backend = open_backend(g, &net, company, &plan)?;
+    let mut backend = open_backend(g, &server_net(), company, &plan)?;
     let (d, report) = reconcile_report(g, store, company, &mut *backend, &plan)?;
     Ok(reconcile_json(company, &d, &report))
 }
@@ -1069,9 +1074,10 @@ fn reconcile_json(company: &Company, d: &Deployment, report: &tokencomp_chain::r
 
 /// The deployment on the embedded chain (or `TOKENCOMP_RPC`'s node) and its head.
 pub fn status_doc(g: &Global, company: &Company) -> Result<Value> {
-    // Only the chain's genesis is needed: no compliance pass, so no price is.
+    // Only the chain's genesis is needed: no compliance pass, so no price is, and wallets are
+    // not read (label wallets are allowed).
     let plan = Plan::schedules(company, true)?;
-    let net = NetArgs { rpc: std::env::var("TOKENCOMP_RPC").ok(), gas_limit: None, at: None };
+    let net = server_net();
     if net.rpc.is_none() && !chain_dir(g).join("embedded.json").exists() {
         return Ok(json!({"deployed": false, "network": null, "chain_id": null, "manager": null,
                          "token_address": null, "head_block": null, "head_timestamp": null}));

@@ -42,7 +42,16 @@ pub fn holdings(company: &Company, date: Date) -> Result<Vec<Holding>, GovError>
 /// force that day. A delegator or delegate who holds no grant takes part with nothing of their
 /// own (a delegate still receives what is delegated to them).
 pub fn snapshot_on(company: &Company, date: Date, unvested_weight_bps: u32) -> Result<Snapshot, GovError> {
-    let mut held = holdings(company, date)?;
+    snapshot_of(company, holdings(company, date)?, date, unvested_weight_bps)
+}
+
+/// [`snapshot_on`] from holdings the caller already has (the same `date`'s [`holdings`]).
+pub fn snapshot_of(
+    company: &Company,
+    mut held: Vec<Holding>,
+    date: Date,
+    unvested_weight_bps: u32,
+) -> Result<Snapshot, GovError> {
     let delegations = company.governance.delegations_on(date);
     let known: BTreeSet<String> = held.iter().map(|h| h.holder.clone()).collect();
     let parties: BTreeSet<&String> = delegations.iter().flat_map(|(from, to)| [from, to]).collect();
