@@ -276,13 +276,25 @@ pub async fn vote(
                 return Err(ApiError::not_found("proposal"));
             }
             let at = cx.now;
-            let fact = Fact::Ballot { proposal: id.clone(), voter: voter.clone(), choice, cast_at: at };
-            record(cx, &fact, &actor)?;
+            let p = &cx.company.governance.proposals[&id];
+            // The same choice as the voter's ballot in force appends nothing: repeating it
+            // cannot grow the ledger.
+            let held = cx.company.governance.ballots.get(&id).and_then(|bs| {
+                tokencomp_core::governance::final_ballots(p, bs, at).get(voter.as_str()).map(|b| (b.choice, b.cast_at))
+            });
+            let (cast_at, recorded) = match held {
+                Some((c, cast)) if c == choice && p.is_open(at) => (cast, false),
+                _ => {
+                    let fact = Fact::Ballot { proposal: id.clone(), voter: voter.clone(), choice, cast_at: at };
+                    record(cx, &fact, &actor)?;
+                    (at, true)
+                }
+            };
             let p = &cx.company.governance.proposals[&id];
             let snap = tokencomp_store::gov::snapshot_for(cx.company, p).map_err(gov_error)?;
             let power = snap.power.get(&voter).copied().unwrap_or_default();
-            Ok(json!({"proposal": id, "voter": voter, "choice": choice.as_str(), "cast_at": at.to_string(),
-                      "power": power.to_string()}))
+            Ok(json!({"proposal": id, "voter": voter, "choice": choice.as_str(), "cast_at": cast_at.to_string(),
+                      "power": power.to_string(), "recorded": recorded}))
         })
         .await?;
     Ok((StatusCode::CREATED, Json(doc)).into_response())

@@ -178,12 +178,8 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     );
     if args.serve {
         drop(store);
-        let serve = crate::serve::ServeArgs {
-            listen: args.listen.clone(),
-            label_wallets: true,
-            insecure_cookies: false,
-            now: None,
-        };
+        let serve = crate::serve::args::<crate::serve::ServeArgs>(&["--listen", &args.listen, "--label-wallets"])
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         return crate::serve::serve(g, &serve);
     }
     Ok(())

@@ -5,6 +5,7 @@ mod compliance;
 mod crash;
 mod gov;
 mod ledger;
+mod limits;
 mod ops;
 mod oracle;
 mod risk;
