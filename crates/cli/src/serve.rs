@@ -203,6 +203,9 @@ pub struct ServeArgs {
     /// requests) before it is closed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
+    /// Seconds a request's body has to arrive once its headers have (408 after).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
     /// Connections held at once (lowered to fit the process's descriptor limit).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
@@ -235,6 +238,7 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     cfg.secure_cookies = !args.insecure_cookies;
     cfg.now = now;
     cfg.limits.header_timeout = std::time::Duration::from_secs(args.header_timeout);
+    cfg.limits.body_timeout = std::time::Duration::from_secs(args.body_timeout);
     cfg.limits.max_connections = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
     cfg.limits.writes_per_minute = args.writes_per_minute;
     cfg.limits.trusted_proxies = args.trusted_proxies.clone();

@@ -261,7 +261,7 @@ async fn the_lockout_counts_before_hashing_and_a_stranger_cannot_lock_out_the_ad
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idle_and_slow_connections_cannot_starve_the_server() {
     let c = demo();
-    let server = Server::start(&c, &["--header-timeout", "2"], Some(256));
+    let server = Server::start(&c, &["--header-timeout", "2", "--body-timeout", "2"], Some(256));
     let addr = server.addr;
     let other = ip("127.0.0.3");
     let mut held = Vec::new();
@@ -287,6 +287,10 @@ async fn idle_and_slow_connections_cannot_starve_the_server() {
     let read = tokio::time::timeout(Duration::from_secs(30), slow.read(&mut buf)).await;
     assert!(matches!(read, Ok(Ok(0) | Err(_))), "the slow connection was not closed: {read:?}");
     drop(held);
+    // A body that stops arriving is answered 408 (the headers came in time).
+    let head = "POST /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"user\":";
+    let r = raw(addr, other, head.as_bytes()).await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (408, Some("request_timeout")), "{r:?}");
     // Bodies over the limit (64 KiB): declared, also on a route that reads none, and streamed.
     // Only the head (and, streamed, exactly one byte too many) is sent, so the server has read
     // everything when it answers and closes.
