@@ -135,6 +135,8 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "voter",
     "choice",
     "cast_at",
+    "set_reason",
+    "overrides",
 ];
 
 /// How a sale picks the lots it disposes of.
@@ -308,8 +310,29 @@ pub struct AttestationRecord {
     pub signer: Option<String>,
     pub nonce: u64,
     pub value: String,
-    /// `Ok(event id)` when accepted; `Err(reason)` (a `Rejection` name) when refused.
+    /// `Ok(event id)` when accepted; `Err(reason)` when refused: this file's own `Rejection`
+    /// name, the set's when the set as a whole failed (`quorum_not_met`, `already_applied`), or
+    /// `set_refused` when the file passed and another file of its set was refused.
     pub outcome: Result<Accepted, String>,
+    /// A refused set's reason (the first refusal, as the contract reports it), on each of its
+    /// files; `None` when accepted.
+    pub set_reason: Option<String>,
+    /// What the submission overrode (development chains only).
+    pub overrides: Overrides,
+}
+
+/// An attestation checked at another instant than its recording (`clock`), or under another
+/// domain than the company's deployment (`domain`: chain id and verifying contract).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub clock: bool,
+    pub domain: Option<(u64, String)>,
+}
+
+impl Overrides {
+    pub fn any(&self) -> bool {
+        self.clock || self.domain.is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -430,6 +453,22 @@ impl Fact {
                 let mut v = json!({"digest": a.digest, "milestone": a.milestone, "subject": a.subject,
                                    "submission": a.submission, "at": a.at, "signer": a.signer,
                                    "nonce": a.nonce, "value": a.value});
+                // Written only when set, so a plain submission's event is what it always was.
+                if let Value::Object(m) = &mut v {
+                    if let Some(r) = &a.set_reason {
+                        m.insert("set_reason".into(), json!(r));
+                    }
+                    if a.overrides.any() {
+                        let mut o = Map::new();
+                        if a.overrides.clock {
+                            o.insert("clock".into(), json!(true));
+                        }
+                        if let Some((chain_id, contract)) = &a.overrides.domain {
+                            o.insert("domain".into(), json!({"chain_id": chain_id, "contract": contract}));
+                        }
+                        m.insert("overrides".into(), Value::Object(o));
+                    }
+                }
                 let id = match (&a.outcome, &mut v) {
                     (Ok(ok), Value::Object(m)) => {
                         m.insert("status".into(), json!("accepted"));
@@ -963,6 +1002,20 @@ fn read_attestation(v: &Value, e: &StoredEvent) -> Result<AttestationRecord, Fol
         nonce: num("nonce")?,
         value: s(v, "value", e)?.to_owned(),
         outcome,
+        set_reason: opt_str(v, "set_reason"),
+        overrides: match v.get("overrides") {
+            None => Overrides::default(),
+            Some(o) => Overrides {
+                clock: o.get("clock").and_then(Value::as_bool).unwrap_or(false),
+                domain: match o.get("domain") {
+                    None => None,
+                    Some(d) => Some((
+                        d.get("chain_id").and_then(Value::as_u64).ok_or_else(|| bad(e, "`overrides.domain.chain_id`"))?,
+                        s(d, "contract", e)?.to_owned(),
+                    )),
+                },
+            },
+        },
     })
 }
 
