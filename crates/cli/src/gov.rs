@@ -245,8 +245,7 @@ fn propose(g: &Global, a: &ProposeArgs) -> Result<()> {
         GovError::SnapshotAfterOpen { .. } => "--snapshot",
         _ => "--id",
     };
-    let new =
-        validate_and_record(&mut *store, &loaded, Fact::Proposal(p.clone()), Timestamp::now(), &g.actor(), flag)?;
+    let new = validate_and_record(&mut *store, &loaded, Fact::Proposal(p.clone()), Timestamp::now(), &g.actor(), flag)?;
     let verb = if new { "recorded" } else { "already recorded, nothing written:" };
     crate::outln!(
         "{verb} proposal {} (snapshot {}, voting {} until {}, quorum {})",

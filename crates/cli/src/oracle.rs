@@ -410,14 +410,16 @@ fn record_of(
 /// What `submit` overrides, refused unless asked for by name and on a development chain: a
 /// recorded acceptance must hold at the time it is recorded, under the company's own domain, or
 /// the ledger and the chain disagree about what was applied.
-fn overrides(company: &Company, args: &CheckArgs, expected: &Domain) -> Result<Overrides> {
+fn overrides(company: &Company, args: &CheckArgs, expected: &Domain, deployed: Option<&Domain>) -> Result<Overrides> {
     if args.at.is_some() && !args.override_clock {
         return Err(bad_input(
             "`submit --at` checks the files at another time than now, so an expired attestation could be recorded as accepted; pass --override-clock to do so on a development chain",
             "--at",
         ));
     }
-    if args.domain.chain_id.is_some() && !args.override_domain {
+    // Flags naming the deployment's own domain override nothing.
+    let other_domain = args.domain.chain_id.is_some() && deployed != Some(expected);
+    if other_domain && !args.override_domain {
         return Err(bad_input(
             "`submit --chain-id/--contract` accepts attestations signed for another domain than the company's deployment; pass --override-domain to do so on a development chain",
             "--chain-id",
@@ -425,7 +427,8 @@ fn overrides(company: &Company, args: &CheckArgs, expected: &Domain) -> Result<O
     }
     let o = Overrides {
         clock: args.override_clock,
-        domain: args.override_domain.then(|| (expected.chain_id, expected.verifying_contract.to_string())),
+        domain: (other_domain && args.override_domain)
+            .then(|| (expected.chain_id, expected.verifying_contract.to_string())),
     };
     if o.any() {
         let flag = if o.clock { "--override-clock" } else { "--override-domain" };
@@ -451,7 +454,12 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
     let company = loaded.company()?;
     let tz = company.company.time_zone.clone();
     let expected = domain(g, company, &args.domain)?;
-    let overrides = if submit { overrides(company, args, &expected)? } else { Overrides::default() };
+    let overrides = if submit {
+        let deployed = domain(g, company, &DomainArgs { chain_id: None, contract: None }).ok();
+        overrides(company, args, &expected, deployed.as_ref())?
+    } else {
+        Overrides::default()
+    };
     let now = instant(args.at.as_deref(), &tz, "--at", true)?;
     let mut subs = Vec::new();
     for path in &args.files {
@@ -537,7 +545,11 @@ impl SetContext<'_> {
                     };
                     lines.push(match (&culprit, reason.as_str()) {
                         (Some(c), "set_refused") => {
-                            format!("{}: rejected: set_refused (its set was refused: {c}: {})", path.display(), r.reason)
+                            format!(
+                                "{}: rejected: set_refused (its set was refused: {c}: {})",
+                                path.display(),
+                                r.reason
+                            )
                         }
                         _ => format!("{}: rejected: {reason}", path.display()),
                     });

@@ -92,8 +92,7 @@ impl Engine for CliEngine {
                 message: format!("period {period} ends on {}; it can be run from the day after", p.end),
             });
         }
-        let (periods, events) =
-            crate::queries::run_through(store, None, p.end, actor, false).map_err(engine_error)?;
+        let (periods, events) = crate::queries::run_through(store, None, p.end, actor, false).map_err(engine_error)?;
         Ok(json!({"period": period, "through": p.end.to_string(), "periods_run": periods, "events_recorded": events}))
     }
 

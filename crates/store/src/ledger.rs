@@ -1010,7 +1010,9 @@ fn read_attestation(v: &Value, e: &StoredEvent) -> Result<AttestationRecord, Fol
                 domain: match o.get("domain") {
                     None => None,
                     Some(d) => Some((
-                        d.get("chain_id").and_then(Value::as_u64).ok_or_else(|| bad(e, "`overrides.domain.chain_id`"))?,
+                        d.get("chain_id")
+                            .and_then(Value::as_u64)
+                            .ok_or_else(|| bad(e, "`overrides.domain.chain_id`"))?,
                         s(d, "contract", e)?.to_owned(),
                     )),
                 },

@@ -12,3 +12,4 @@ mod schedule;
 mod tidy;
 mod tokenomics;
 mod web;
+mod writes;
