@@ -13,7 +13,7 @@ use tokencomp_core::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
 use tokencomp_core::tokenomics;
 use tokencomp_money::TokenAmount;
-use tokencomp_store::ledger::{Company, Fact, FoldError};
+use tokencomp_store::ledger::{Company, Fact, FoldError, distinct_reverts, latest_wins};
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
 use tokencomp_store::{Appended, Checked, LedgerRead, NewEvent, Store, StoreError, StoredEvent, append_checked};
@@ -121,7 +121,8 @@ pub fn record_checked<T>(
             }
         };
         let (facts, t) = decide(current)?;
-        let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
+        let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
+        distinct_reverts(&current.events, &mut events);
         check_team_budget(current, &events, &facts)?;
         Ok((events, t))
     })
@@ -131,10 +132,12 @@ pub fn record_checked<T>(
 /// touch it; a conflicting event is bad input (exit 2) and nothing is written. For facts whose
 /// other rules depend on the ledger, use [`record_checked`].
 pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
-    let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
+    let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
     let (a, ()) = guarded(store, |ledger| {
-        if facts.iter().any(touches_budget) {
-            check_team_budget(&Loaded::read(ledger.events()?)?, &events, facts)?;
+        if facts.iter().any(touches_budget) || events.iter().any(latest_wins) {
+            let current = Loaded::read(ledger.events()?)?;
+            distinct_reverts(&current.events, &mut events);
+            check_team_budget(&current, &events, facts)?;
         }
         Ok((events, ()))
     })?;

@@ -116,9 +116,13 @@ pub struct VoteArgs {
     /// for, against or abstain.
     #[arg(long)]
     pub choice: Choice,
-    /// When the ballot is cast (RFC 3339; default now).
+    /// When the ballot is cast (RFC 3339; default now); only with --override-clock.
     #[arg(long)]
     pub at: Option<Timestamp>,
+    /// Cast the ballot at --at instead of now (development chains only): a past instant could
+    /// otherwise change a closed vote.
+    #[arg(long, requires = "at")]
+    pub override_clock: bool,
 }
 
 #[derive(Args, Debug)]
@@ -261,7 +265,15 @@ fn propose(g: &Global, a: &ProposeArgs) -> Result<()> {
 fn vote(g: &Global, a: &VoteArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let loaded = load_all(&mut *store)?;
-    loaded.company()?;
+    if a.at.is_some() && !a.override_clock {
+        return Err(bad_input(
+            "`vote --at` casts the ballot at another time than now, which could change a closed vote; pass --override-clock to do so on a development chain",
+            "--at",
+        ));
+    }
+    if a.override_clock {
+        crate::oracle::development_chain_only(loaded.company()?, &[], "--override-clock")?;
+    }
     let at = a.at.unwrap_or_else(Timestamp::now);
     let fact = Fact::Ballot { proposal: a.proposal.clone(), voter: a.voter.clone(), choice: a.choice, cast_at: at };
     let flag = |e: &GovError| match e {

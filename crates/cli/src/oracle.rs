@@ -432,20 +432,27 @@ fn overrides(company: &Company, args: &CheckArgs, expected: &Domain, deployed: O
     };
     if o.any() {
         let flag = if o.clock { "--override-clock" } else { "--override-domain" };
-        let company_chain = company.token.chain_id.unwrap_or(crate::chain::DEFAULT_CHAIN_ID);
-        for chain in [company_chain, expected.chain_id] {
-            if !DEVELOPMENT_CHAINS.contains(&chain) {
-                return Err(bad_input(
-                    format!(
-                        "{flag} is refused on chain id {chain}: overrides are for development chains only ({})",
-                        DEVELOPMENT_CHAINS.map(|c| c.to_string()).join(", ")
-                    ),
-                    flag,
-                ));
-            }
-        }
+        development_chain_only(company, &[expected.chain_id], flag)?;
     }
     Ok(o)
+}
+
+/// Refuses `flag` (an override of the clock or the domain) unless the company's chain and each
+/// of `others` is a development chain.
+pub fn development_chain_only(company: &Company, others: &[u64], flag: &str) -> Result<()> {
+    let company_chain = company.token.chain_id.unwrap_or(crate::chain::DEFAULT_CHAIN_ID);
+    for &chain in std::iter::once(&company_chain).chain(others) {
+        if !DEVELOPMENT_CHAINS.contains(&chain) {
+            return Err(bad_input(
+                format!(
+                    "{flag} is refused on chain id {chain}: overrides are for development chains only ({})",
+                    DEVELOPMENT_CHAINS.map(|c| c.to_string()).join(", ")
+                ),
+                flag,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {

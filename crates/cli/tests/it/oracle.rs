@@ -414,7 +414,10 @@ fn submit_at_another_time_needs_override_clock() {
     let out = s.c.run(&now);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("rejected: expired"));
-    assert_eq!(s.payloads()[0]["overrides"], serde_json::json!({"domain": {"chain_id": 31337, "contract": CONTRACT_EIP55}}));
+    assert_eq!(
+        s.payloads()[0]["overrides"],
+        serde_json::json!({"domain": {"chain_id": 31337, "contract": CONTRACT_EIP55}})
+    );
 }
 
 /// Issue 15, item 17: `--chain-id/--contract` accepted a file signed for another domain into the

@@ -63,6 +63,18 @@ impl Ledger {
     fn verify(&self) -> String {
         self.ok("user:test", &["verify-ledger"])
     }
+
+    /// Every event, straight from the store.
+    fn stored(&self) -> Vec<tokencomp_store::StoredEvent> {
+        use tokencomp_store::Store;
+        let mut store: Box<dyn Store> = match &self.database {
+            Some(url) => Box::new(tokencomp_store::postgres::PostgresStore::connect(url).expect("connects")),
+            None => {
+                Box::new(tokencomp_store::sqlite::SqliteStore::open(&self.data.join("ledger.sqlite")).expect("opens"))
+            }
+        };
+        store.events().expect("events")
+    }
 }
 
 fn sqlite(dir: &Path) -> Ledger {
@@ -228,4 +240,41 @@ fn a_second_operator_re_recording_is_a_no_op_on_postgres() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = TestDatabase::create();
     a_second_operator_re_recording_is_a_no_op(&postgres(tmp.path(), &db));
+}
+
+/// Issue 15, item 13, the other half: a fact set back to what it was before (a person's name
+/// reverted) is a change, recorded as the reverting operator's new event. Addressed by content,
+/// it used to find the first writer's old event and change nothing: the revert lost and the old
+/// writer shown for it.
+fn a_revert_is_the_reverting_operators_change(c: &Ledger) {
+    let dir = c.data.parent().expect("a parent").to_owned();
+    let (tiny, renamed) = (dir.join("tiny.toml"), dir.join("renamed.toml"));
+    std::fs::write(&tiny, TINY).expect("writes");
+    std::fs::write(&renamed, TINY.replace("name = \"Bo\"", "name = \"Bob\"")).expect("writes");
+    let (tiny, renamed) = (tiny.to_str().expect("UTF-8"), renamed.to_str().expect("UTF-8"));
+    c.ok("user:alice", &["init", tiny]);
+    assert!(c.ok("user:alice", &["apply", renamed]).contains(": 1 new events ("));
+    assert!(c.ok("user:bob", &["apply", tiny]).contains(": 1 new events ("), "the revert is recorded");
+    let events = c.stored();
+    let last = &events.last().expect("events").event;
+    assert_eq!((last.kind.as_str(), last.actor.as_str()), ("person", "user:bob"));
+    assert!(last.id.starts_with("person:bo:") && last.id.contains(":again:"), "{}", last.id);
+    assert!(last.payload.contains("\"name\":\"Bo\""), "{}", last.payload);
+    // Bo is Bo again; the same file once more, by anyone, changes nothing.
+    assert!(c.ok("user:carol", &["apply", tiny]).contains(": 0 new events ("));
+    assert_eq!(c.stored().len(), events.len());
+    assert!(c.ok("user:carol", &["apply", renamed]).contains(": 1 new events ("), "and forward again");
+}
+
+#[test]
+fn a_revert_is_the_reverting_operators_change_on_sqlite() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    a_revert_is_the_reverting_operators_change(&sqlite(tmp.path()));
+}
+
+#[test]
+fn a_revert_is_the_reverting_operators_change_on_postgres() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let db = TestDatabase::create();
+    a_revert_is_the_reverting_operators_change(&postgres(tmp.path(), &db));
 }
