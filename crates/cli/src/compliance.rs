@@ -184,9 +184,9 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                     "--period",
                 ));
             };
-            let period = check_period(&company, period)?;
-            let events = income_events(&company, period.end)?;
-            let csv = export(&company, &events, &period)?;
+            let period = check_period(company, period)?;
+            let events = income_events(company, period.end)?;
+            let csv = export(company, &events, &period)?;
             match &args.out {
                 Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
                 None => crate::out(format_args!("{csv}")),

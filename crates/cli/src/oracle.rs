@@ -516,6 +516,9 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
     if refused { Err(anyhow::Error::new(BadInput::default())) } else { Ok(()) }
 }
 
+/// What a set came to: the lines to print, and whether it was refused.
+type SetOutcome = (Vec<String>, bool);
+
 /// What one `submit` checks its sets with.
 struct SetContext<'a> {
     subs: &'a [(PathBuf, (Submission, String))],
@@ -528,7 +531,7 @@ struct SetContext<'a> {
 impl SetContext<'_> {
     /// One milestone's set against `company`: the facts to record, the lines to print, and
     /// whether it was refused. A refused set records each file with its own reason.
-    fn decide(&self, company: &Company, milestone: &str, idx: &[usize]) -> Result<(Vec<Fact>, (Vec<String>, bool))> {
+    fn decide(&self, company: &Company, milestone: &str, idx: &[usize]) -> Result<(Vec<Fact>, SetOutcome)> {
         let (subs, expected, now, tz) = (self.subs, self.expected, self.now, self.tz);
         let book = company.book();
         let set: Vec<Submission> = idx.iter().map(|&i| subs[i].1.0.clone()).collect();

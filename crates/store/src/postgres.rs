@@ -144,7 +144,7 @@ fn insert_batch(tx: &mut postgres::Transaction<'_>, batch: &[NewEvent], at: &str
         }
         new.insert(&e.id, e);
         seq += 1;
-        let hash = hash_event(&prev, seq, e, &at);
+        let hash = hash_event(&prev, seq, e, at);
         seqs.push(seq);
         event_ids.push(e.id.as_str());
         kinds.push(e.kind.as_str());
