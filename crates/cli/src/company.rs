@@ -64,6 +64,10 @@ impl Loaded {
     pub fn company(&self) -> Result<&Company> {
         self.company.as_ref().ok_or_else(no_company)
     }
+
+    pub fn into_company(self) -> Result<Company> {
+        self.company.ok_or_else(no_company)
+    }
 }
 
 /// Reads and folds the whole ledger.
@@ -73,7 +77,7 @@ pub fn load_all(store: &mut dyn Store) -> Result<Loaded> {
 
 /// Folds the ledger into the company's state.
 pub fn load(store: &mut dyn Store) -> Result<Company> {
-    load_all(store)?.company.ok_or_else(no_company)
+    load_all(store)?.into_company()
 }
 
 /// The guarded write as the commands use it: `decide` runs under the ledger-wide write lock on

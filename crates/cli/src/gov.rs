@@ -15,7 +15,7 @@ use tokencomp_store::Store;
 use tokencomp_store::gov::{holdings, snapshot_on, tally_for, validate_gov};
 use tokencomp_store::ledger::{Company, Fact};
 
-use crate::company::{Loaded, load, load_all, open_store, record_checked};
+use crate::company::{Loaded, guarded, load, load_all, open_store, record_checked};
 use crate::{Global, bad_input};
 
 #[derive(Subcommand, Debug)]
@@ -529,11 +529,24 @@ pub fn demo(store: &mut dyn Store, actor: &str) -> Result<()> {
         // Dara changes her ballot; only the latest counts.
         ballot("dara", Choice::For, "2026-11-10T16:45:00Z")?,
     ];
+    // Each fact is validated under the write lock against the company as folded, kept current
+    // with the facts this loop records; folded again only if another writer appended meanwhile.
+    let loaded = load_all(store)?;
+    let mut len = loaded.len;
+    let mut company = loaded.into_company()?;
     for (fact, at) in facts {
-        record_checked(store, actor, None, |l| {
-            validate_gov(l.company()?, &fact, at).map_err(|e| anyhow::anyhow!("governance demo: {e}"))?;
-            Ok((vec![fact], ()))
+        let (a, head) = guarded(store, |ledger| {
+            let head = ledger.head()?.map_or(0, |h| h.0);
+            if head != len {
+                company = Loaded::read(ledger.events()?)?.into_company()?;
+            }
+            validate_gov(&company, &fact, at).map_err(|e| anyhow::anyhow!("governance demo: {e}"))?;
+            Ok((vec![fact.to_event(actor)], head))
         })?;
+        if a.new > 0 {
+            company.governance.apply(&fact)?;
+        }
+        len = head + i64::try_from(a.new)?;
     }
     Ok(())
 }
