@@ -175,6 +175,9 @@ pub struct AppState {
 pub struct Ctx<'a> {
     pub store: &'a mut dyn Store,
     pub company: &'a Company,
+    /// How many events `company` was folded from (a guarded write reuses it when the ledger,
+    /// read under the write lock, still has that many).
+    pub len: i64,
     pub now: Timestamp,
     pub engine: &'a dyn Engine,
 }
@@ -227,8 +230,8 @@ impl AppState {
         tokio::task::spawn_blocking(move || {
             let inner = &st.inner;
             let mut store = inner.store.lock().map_err(|_| ApiError::internal("the ledger lock is poisoned"))?;
-            let company = current(&mut **store, &inner.cache)?;
-            let mut cx = Ctx { store: &mut **store, company: &company, now, engine: &*inner.engine };
+            let (company, len) = current(&mut **store, &inner.cache)?;
+            let mut cx = Ctx { store: &mut **store, company: &company, len, now, engine: &*inner.engine };
             f(&mut cx)
         })
         .await
@@ -237,11 +240,11 @@ impl AppState {
 }
 
 /// The company as the ledger now stands, folded again only when the ledger grew.
-fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<Arc<Company>, ApiError> {
+fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<(Arc<Company>, i64), ApiError> {
     let len = store.len().map_err(ApiError::internal)?;
     let mut cache = cache.lock().map_err(|_| ApiError::internal("the cache lock is poisoned"))?;
     if let Some(l) = cache.as_ref().filter(|l| l.len == len) {
-        return Ok(l.company.clone());
+        return Ok((l.company.clone(), len));
     }
     let events = store.events().map_err(ApiError::internal)?;
     let company = match Company::fold(&events) {
@@ -252,7 +255,7 @@ fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<Arc<C
         Err(e) => return Err(ApiError::internal(e)),
     };
     *cache = Some(Loaded { len, company: company.clone() });
-    Ok(company)
+    Ok((company, len))
 }
 
 /// The session cookie's name.

@@ -92,8 +92,7 @@ impl Engine for CliEngine {
                 message: format!("period {period} ends on {}; it can be run from the day after", p.end),
             });
         }
-        let (periods, events) =
-            crate::queries::run_through(store, company, p.end, actor, false).map_err(engine_error)?;
+        let (periods, events) = crate::queries::run_through(store, None, p.end, actor, false).map_err(engine_error)?;
         Ok(json!({"period": period, "through": p.end.to_string(), "periods_run": periods, "events_recorded": events}))
     }
 
@@ -104,7 +103,7 @@ impl Engine for CliEngine {
         period: &str,
         actor: &str,
     ) -> Result<Value, EngineError> {
-        let closed = crate::compliance::close_with(store, company, period, actor).map_err(engine_error)?;
+        let closed = crate::compliance::close_with(store, None, period, actor).map_err(engine_error)?;
         let digest = match &closed {
             Some((_, d)) => d.clone(),
             None => company.payroll_closed.get(period).map(|(_, d)| d.clone()).unwrap_or_default(),

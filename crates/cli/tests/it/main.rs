@@ -13,3 +13,4 @@ mod schedule;
 mod tidy;
 mod tokenomics;
 mod web;
+mod writes;
