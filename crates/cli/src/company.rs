@@ -30,7 +30,8 @@ pub fn open_store(g: &Global) -> Result<Box<dyn Store + Send>> {
     match &g.database {
         Some(url) => Ok(Box::new(PostgresStore::connect(url).context("connecting to PostgreSQL")?)),
         None => {
-            std::fs::create_dir_all(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
+            // Owner-only, always: the ledger holds salaries and emails, `keys/` signing keys.
+            tokencomp_store::private::dir(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
             let path = g.data.join(LEDGER_FILE);
             Ok(Box::new(SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?))
         }

@@ -925,7 +925,7 @@ fn the_compliance_facts_fold_back_as_recorded(db: &mut Db) {
         Fact::FxRate(eur),
         sale_fact(&sales[0]),
         sale_fact(&sales[1]),
-        Fact::PayrollClosed { period: "2026-10".into(), rows: rows.into(), digest: "sha256:abc".into() },
+        Fact::PayrollClosed { period: "2026-10".into(), rows: rows.into(), digest: "sha256:abc".into(), anchor: None },
     ];
     let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event("system")).collect();
     let id_list: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
