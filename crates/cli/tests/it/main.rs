@@ -1,5 +1,6 @@
 //! The `tokencomp` binary end to end: one integration-test binary, one module per subject.
 
+mod anchor;
 mod chain;
 mod compliance;
 mod crash;
