@@ -8,6 +8,7 @@ mod gov;
 mod ledger;
 mod ops;
 mod oracle;
+mod restore;
 mod risk;
 mod schedule;
 mod tidy;
