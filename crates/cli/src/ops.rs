@@ -179,18 +179,20 @@ fn left_out(name: &str) -> bool {
 }
 
 /// The data directory's files other than the ledger, and those of its subdirectories (`chain/`,
-/// `keys/`, `auth/`), by relative name, sorted.
+/// `keys/`, `auth/`), by relative name, sorted. Symbolic links are not followed: a link planted in
+/// the data directory must not carry another file into the backup.
 fn data_files(data: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(data)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if path.is_file() && !left_out(&name) {
+        let kind = entry.file_type()?;
+        if kind.is_file() && !left_out(&name) {
             out.push((name, path));
-        } else if path.is_dir() {
+        } else if kind.is_dir() {
             for inner in std::fs::read_dir(&path)?.flatten() {
                 let inner_name = inner.file_name().to_string_lossy().into_owned();
-                if inner.path().is_file() && !left_out(&inner_name) {
+                if inner.file_type()?.is_file() && !left_out(&inner_name) {
                     out.push((format!("{name}/{inner_name}"), inner.path()));
                 }
             }

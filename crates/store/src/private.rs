@@ -99,6 +99,26 @@ pub fn dir(path: &Path) -> io::Result<()> {
     set_mode(path, DIR_MODE)
 }
 
+/// Sets `dir` to 0700 and, `depth` levels down, its directories to 0700 and its regular files to
+/// 0600: a data directory made before this rule is brought under it. Symbolic links are left
+/// alone (not followed, not changed).
+pub fn tighten(dir: &Path, depth: usize) -> io::Result<()> {
+    set_mode(dir, DIR_MODE)?;
+    if depth == 0 {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            tighten(&entry.path(), depth - 1)?;
+        } else if kind.is_file() {
+            set_mode(&entry.path(), FILE_MODE)?;
+        }
+    }
+    Ok(())
+}
+
 /// Sets an existing file to 0600 (files written before this rule, SQLite's own files).
 pub fn restrict(path: &Path) -> io::Result<()> {
     set_mode(path, FILE_MODE)
@@ -147,7 +167,8 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
@@ -173,5 +194,16 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         super::dir(&dir).expect("exists already");
         assert_eq!(mode(&dir), 0o700);
+        // An older data directory: everything world-readable, and a link that must not be followed.
+        let top = tmp.path().join("a");
+        std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let outside = tmp.path().join("outside");
+        std::fs::write(&outside, b"not ours").expect("writes");
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        std::os::unix::fs::symlink(&outside, top.join("link")).expect("links");
+        super::tighten(&top, 2).expect("tightens");
+        assert_eq!((mode(&top), mode(&dir), mode(&file), mode(&outside)), (0o700, 0o700, 0o600, 0o644));
     }
 }
