@@ -141,14 +141,13 @@ mod tests {
                     actor: "system".into(),
                 };
                 let hash = hash_event(&prev, seq, &event, "2026-01-01T00:00:00Z");
-                let e = StoredEvent {
+                StoredEvent {
                     seq,
                     event,
                     recorded_at: Timestamp::UNIX_EPOCH,
                     prev_hash: std::mem::replace(&mut prev, hash.clone()),
                     hash,
-                };
-                e
+                }
             })
             .collect()
     }

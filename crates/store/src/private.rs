@@ -43,8 +43,19 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -
     sync_parent(path)
 }
 
-/// A synced, owner-only temporary file beside `path` holding what `fill` wrote.
+/// A synced, owner-only temporary file beside `path` holding what `fill` wrote. A target that
+/// exists and is not a regular file (a device such as `/dev/null`, a link, a directory) is
+/// refused: renaming over it would replace it, not write to it.
 fn staged(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<tempfile::NamedTempFile> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} exists and is not a regular file", path.display()),
+            ));
+        }
+        _ => {}
+    }
     let dir = parent(path);
     if !dir.exists() {
         self::dir(dir)?;
@@ -170,7 +181,7 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
 #[cfg(test)]
 #[cfg(unix)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
     fn mode(p: &std::path::Path) -> u32 {
         std::fs::metadata(p).expect("exists").permissions().mode() & 0o777
@@ -188,6 +199,16 @@ mod tests {
         super::write(&file, b"two").expect("writes");
         assert_eq!((std::fs::read(&file).expect("reads"), mode(&file)), (b"two".to_vec(), 0o600));
         assert_eq!(std::fs::read_dir(&dir).expect("lists").count(), 1, "no temporary file is left");
+        let err = super::write(std::path::Path::new("/dev/null"), b"x").expect_err("a device is not replaced");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(std::fs::metadata("/dev/null").expect("exists").file_type().is_char_device());
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&file, &link).expect("links");
+        assert_eq!(
+            super::write(&link, b"x").expect_err("a link is not replaced").kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        std::fs::remove_file(&link).expect("removes");
         let err = super::write_new(&file, b"three").expect_err("never overwritten");
         assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&file).expect("reads"), b"two");
