@@ -17,6 +17,7 @@ const vendorDir = join(artifactsDir, "vendor");
 // Every deployable contract that gets an artifact: [source file, contract name].
 const CONTRACTS = [
   ["src/VestingManager.sol", "VestingManager"],
+  ["src/LedgerAnchor.sol", "LedgerAnchor"],
   ["src/test/TestToken.sol", "TestToken"],
   ["src/test/TestToken.sol", "ReentrantToken"],
   ["src/test/ReferenceVestingWalletCliff.sol", "ReferenceVestingWalletCliff"],

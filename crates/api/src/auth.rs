@@ -137,16 +137,15 @@ impl Accounts {
         }
     }
 
-    /// Writes atomically (a temporary file renamed over the old one), readable by the owner only.
+    /// Writes atomically (a temporary file renamed over the old one), readable by the owner only,
+    /// in an owner-only directory.
     pub fn save(&self, path: &Path) -> Result<(), AuthError> {
         let file_err = |e: std::io::Error| AuthError::File { path: path.display().to_string(), message: e.to_string() };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(file_err)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokencomp_store::private::dir(dir).map_err(file_err)?;
         }
-        let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        write_private(&tmp, text.as_bytes()).map_err(file_err)?;
-        std::fs::rename(&tmp, path).map_err(file_err)
+        tokencomp_store::private::write(path, text.as_bytes()).map_err(file_err)
     }
 
     pub fn user(&self, name: &str) -> Option<&User> {
@@ -300,20 +299,6 @@ pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).map_err(|e| AuthError::Invalid(format!("random bytes: {e}")))?;
     Ok(b)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Constant-time equality of two hex digests.

@@ -251,6 +251,7 @@ pub fn schemas() -> Map<String, Value> {
                 ("events", int()),
                 ("head_hash", opt_string()),
                 ("break", nullable(obj(&[("seq", int()), ("id", string()), ("reason", string())]))),
+                ("problems", array(string())),
             ]),
         ),
         (

@@ -1070,10 +1070,17 @@ async fn ledger_verify(State(st): State<AppState>, Caller { who, .. }: Caller) -
         .with(move |cx| {
             let events = cx.store.events().map_err(ApiError::internal)?;
             let head = events.last().map(|e| e.hash.clone());
-            Ok(match verify(&events) {
-                Ok(n) => json!({"ok": true, "events": n, "head_hash": head, "break": null}),
+            // As `verify-ledger`: a lifted append-only guard, or a recorded head the ledger no
+            // longer holds, is not ok either.
+            let mut problems = cx.store.append_only_problems().map_err(ApiError::internal)?;
+            let chain = verify(&events);
+            if chain.is_ok() {
+                problems.extend(tokencomp_store::anchor::check_recorded(&events));
+            }
+            Ok(match chain {
+                Ok(n) => json!({"ok": problems.is_empty(), "events": n, "head_hash": head, "break": null, "problems": problems}),
                 Err(b) => json!({"ok": false, "events": events.len(), "head_hash": head,
-                                 "break": {"seq": b.seq, "id": b.id, "reason": b.reason}}),
+                                 "break": {"seq": b.seq, "id": b.id, "reason": b.reason}, "problems": problems}),
             })
         })
         .await?;

@@ -11,14 +11,10 @@ use tokencomp_evm::{log_from_json, log_to_json};
 use crate::backend::{Backend, ChainLog};
 use crate::ops::{Deployment, OpsError};
 
-/// Writes `text` to `path` through a temporary file beside it, creating the directory.
+/// Writes `text` to `path` through a temporary file beside it, creating the directory; owner-only
+/// (the data directory's one rule for files, `tokencomp_store::private`).
 pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    tokencomp_store::private::write(path, text.as_bytes())
 }
 
 fn chain_log_json(l: &ChainLog) -> Value {

@@ -77,23 +77,13 @@ impl Key {
         Key::from_hex(&text, &path.display().to_string())
     }
 
-    /// Writes the key file (owner-only on Unix), refusing to overwrite one.
+    /// Writes the key file (owner-only, in an owner-only directory), refusing to overwrite one.
     pub fn save(&self, path: &Path) -> Result<(), KeyError> {
-        use std::io::Write;
         let io = |source| KeyError::Io { path: path.to_owned(), source };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokencomp_store::private::dir(dir).map_err(io)?;
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(io)?;
-        file.write_all(format!("{}\n", self.to_hex()).as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)
+        tokencomp_store::private::write_new(path, format!("{}\n", self.to_hex()).as_bytes()).map_err(io)
     }
 
     /// Signs a 32-byte digest as it stands (no message prefix): `r ‖ s ‖ v` with `v` 27 or 28,

@@ -7,6 +7,7 @@
 //! Amounts never come from here: what a grant vests comes from the engine (through the plans the
 //! CLI builds from the ledger), and what was released comes from the contract's logs.
 
+pub mod anchor;
 pub mod attest;
 pub mod backend;
 pub mod embedded;

@@ -9,12 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use alloy_primitives::{Address, keccak256};
+use alloy_primitives::{Address, B256, keccak256};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
+use tokencomp_chain::anchor::AnchorContract;
 use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, MilestonePlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
 use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, safe, twap};
@@ -24,6 +25,7 @@ use tokencomp_core::grant::{EventKind, ForfeitReason, Grant, MilestoneEffect, Ve
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_money::Currency;
 use tokencomp_store::Store;
+use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::{Company, Fact};
 
 use crate::company::{load, open_store};
@@ -71,6 +73,10 @@ pub enum ChainCommand {
     /// Execute a Safe batch file (`push-grants --unsigned FILE`) through the Safe's
     /// `execTransaction`, signed by the owners' key files; the signer key submits and pays gas.
     SafeExec(SafeExecArgs),
+    /// Record the ledger's head (its last event hash and event count) on the chain, in a small
+    /// `LedgerAnchor` contract deployed by the first anchor; `verify-ledger --expect-head chain`
+    /// then checks that the ledger still holds it.
+    Anchor(NetArgs),
 }
 
 #[derive(Args, Debug)]
@@ -658,6 +664,7 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
         ChainCommand::Price(args) => price(g, args),
         ChainCommand::SafeCreate(args) => safe_create(g, args),
         ChainCommand::SafeExec(args) => safe_exec(g, args),
+        ChainCommand::Anchor(net) => anchor(g, net),
     }
 }
 
@@ -1213,6 +1220,74 @@ fn safe_exec(g: &Global, args: &SafeExecArgs) -> Result<()> {
     result?;
     crate::outln!("executed {} of {} transactions through the Safe {}", sent.len(), batch.calls.len(), batch.safe);
     Ok(())
+}
+
+fn anchor_path(g: &Global, network: &str) -> PathBuf {
+    chain_dir(g).join(format!("{network}.anchor.json"))
+}
+
+/// `chain anchor`: the ledger's head into the anchor contract (deployed on first use).
+fn anchor(g: &Global, net: &NetArgs) -> Result<()> {
+    let key = signer(g)?;
+    let mut store = open_store(g)?;
+    let events = store.events()?;
+    tokencomp_store::verify(&events).map_err(|b| anyhow::anyhow!("refusing to anchor a broken ledger: {b}"))?;
+    let head = Head::of(&events);
+    let company = load(&mut *store)?;
+    drop(store);
+    let hash: B256 = format!("0x{}", head.hash).parse().context("the ledger's head hash")?;
+    let count = u64::try_from(head.events).context("the event count")?;
+    let plan = Plan::schedules(&company, true)?;
+    let mut backend = open_backend(g, net, &company, &plan)?;
+    let network = backend.network()?;
+    let describe = backend.describe();
+    let mut s = Session::new(&mut *backend, &key);
+    s.gas_limit = net.gas_limit;
+    s.at = net.at.as_deref().map(|a| parse_at(a, &company.company.time_zone)).transpose()?;
+    let result = AnchorContract::deploy(&mut s, &anchor_path(g, &network))
+        .and_then(|c| c.anchor(&mut s, hash, count).map(|m| (c, m)));
+    let sent = std::mem::take(&mut s.sent);
+    // What was mined stays mined, even when the anchor itself was refused.
+    backend.flush()?;
+    print_sent(&sent);
+    let (c, mined) = result?;
+    match mined {
+        Some(_) => {
+            crate::outln!("anchored event {count} (hash {}) in LedgerAnchor {} on {describe}", head.hash, c.address)
+        }
+        None => {
+            crate::outln!("LedgerAnchor {} on {describe} already holds event {count} (hash {})", c.address, head.hash)
+        }
+    }
+    Ok(())
+}
+
+/// The latest head `chain anchor` recorded on the network (`rpc`, else the embedded chain), with
+/// where it was read, for `verify-ledger --expect-head chain`.
+pub fn anchored_head(g: &Global, rpc: Option<&str>) -> Result<(String, Head)> {
+    let mut store = open_store(g)?;
+    let company = load(&mut *store)?;
+    drop(store);
+    let net = NetArgs { rpc: rpc.map(str::to_owned), gas_limit: None, at: None };
+    let plan = Plan::schedules(&company, true)?;
+    let mut backend = open_backend(g, &net, &company, &plan)?;
+    let network = backend.network()?;
+    let Some(c) = AnchorContract::existing(&mut *backend, &anchor_path(g, &network))? else {
+        anyhow::bail!("no head is anchored on {}: run `tokencomp chain anchor` first", backend.describe());
+    };
+    let latest = c.latest(&mut *backend)?;
+    if latest.events == 0 {
+        anyhow::bail!("the anchor contract {} on {} holds no head yet", c.address, backend.describe());
+    }
+    let hash = tokencomp_store::hex(latest.hash.as_slice());
+    let source = format!(
+        "the chain: LedgerAnchor {} on {}, anchored at {}",
+        c.address,
+        backend.describe(),
+        jiff::Timestamp::from_second(i64::try_from(latest.at).unwrap_or(i64::MAX))
+            .map_or_else(|_| latest.at.to_string(), |t| t.to_string())
+    );
+    Ok((source, Head { hash, events: i64::try_from(latest.events).context("the anchored event count")? }))
 }
 
 fn market_path(g: &Global, network: &str) -> PathBuf {

@@ -23,14 +23,32 @@ use crate::{BadInput, Global, bad_input};
 
 /// The SQLite ledger's file name inside the data directory.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
+/// The data directory's own subdirectories: signing keys, logins, the chain's files, the demo
+/// oracle's files, charts.
+pub const DATA_SUBDIRS: [&str; 5] = ["keys", "auth", "chain", "evals", "charts"];
 
 /// Opens the company's ledger: PostgreSQL when `--database` names one, else the SQLite file in
 /// the data directory (created on first use). `Send`, so `serve` can hand it to its threads.
 pub fn open_store(g: &Global) -> Result<Box<dyn Store + Send>> {
+    // Owner-only, always: what tokencomp keeps here from before this rule is brought under it
+    // (its own subdirectories only: the directory may hold files of the user's).
+    if g.data.is_dir() {
+        let restrict = |dir: &Path, depth| {
+            tokencomp_store::private::tighten(dir, depth).with_context(|| format!("restricting {}", dir.display()))
+        };
+        restrict(&g.data, 0)?;
+        for sub in DATA_SUBDIRS {
+            let dir = g.data.join(sub);
+            if dir.is_dir() && !dir.is_symlink() {
+                restrict(&dir, 1)?;
+            }
+        }
+    }
     match &g.database {
         Some(url) => Ok(Box::new(PostgresStore::connect(url).context("connecting to PostgreSQL")?)),
         None => {
-            std::fs::create_dir_all(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
+            // Owner-only, always: the ledger holds salaries and emails, `keys/` signing keys.
+            tokencomp_store::private::dir(&g.data).with_context(|| format!("creating {}", g.data.display()))?;
             let path = g.data.join(LEDGER_FILE);
             Ok(Box::new(SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?))
         }

@@ -3,6 +3,7 @@
 //! whole ledger, so they always agree with each other.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
@@ -18,6 +19,8 @@ use tokencomp_core::statements::{self, AwardData, RecordedSale};
 use tokencomp_core::withholding::Payer;
 use tokencomp_money::Decimal;
 use tokencomp_money::TokenAmount;
+use tokencomp_store::StoredEvent;
+use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::run::{period_of, periods};
 use tokencomp_store::sha256_hex;
@@ -92,6 +95,10 @@ pub enum PayrollCommand {
     Close {
         #[arg(long)]
         period: String,
+        /// Also write the frozen export here (owner-only), with the ledger's head beside it in
+        /// `FILE.anchor.json`.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -176,7 +183,16 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     let loaded = load_all(&mut *store)?;
     let company = loaded.company()?;
     match &args.command {
-        Some(PayrollCommand::Close { period }) => close(g, &mut *store, &loaded, period),
+        Some(PayrollCommand::Close { period, out }) => {
+            close(g, &mut *store, &loaded, period)?;
+            if let Some(path) = out {
+                let company = load(&mut *store)?;
+                let period = check_period(&company, period)?;
+                let csv = export(&company, &[], &period)?;
+                write_export(&mut *store, &company, &period.id, &csv, path)?;
+            }
+            Ok(())
+        }
         None => {
             let Some(period) = &args.period else {
                 return Err(bad_input(
@@ -188,13 +204,52 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
             let events = income_events(company, period.end)?;
             let csv = export(company, &events, &period)?;
             match &args.out {
-                Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => write_export(&mut *store, &company, &period.id, &csv, path)?,
                 None => crate::out(format_args!("{csv}")),
             }
             Ok(())
         }
     }
 }
+
+/// Writes a payroll export owner-only (it holds pay and tax); a closed period's export gets its
+/// anchor beside it, `FILE.anchor.json` (never inside the CSV, which stays byte for byte what
+/// payroll imports): the ledger's head now, and the close event with the head it recorded, so
+/// `verify-ledger --expect-head FILE.anchor.json` later proves the ledger still holds them.
+fn write_export(
+    store: &mut dyn tokencomp_store::Store,
+    company: &Company,
+    id: &str,
+    csv: &str,
+    path: &Path,
+) -> Result<()> {
+    tokencomp_store::private::write(path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    let Some((_, digest)) = company.payroll_closed.get(id) else { return Ok(()) };
+    let events = store.events()?;
+    let close_id = format!("payroll:{id}:closed");
+    let close = events.iter().find(|e| e.event.id == close_id);
+    let recorded = tokencomp_store::anchor::recorded(&events)
+        .into_iter()
+        .find(|(_, event, _)| *event == close_id)
+        .map(|(_, _, head)| head.to_json());
+    let mut doc = Head::of(&events).to_json();
+    doc["period"] = Value::from(id);
+    doc["export"] = Value::from(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    doc["export_sha256"] = Value::from(digest.as_str());
+    doc["closed"] = serde_json::json!({
+        "event": close_id,
+        "seq": close.map(|e| e.seq),
+        "hash": close.map(|e| e.hash.as_str()),
+        "anchor": recorded,
+    });
+    let sidecar = tokencomp_store::private::sibling(path, ANCHOR_SUFFIX);
+    tokencomp_store::private::write(&sidecar, format!("{doc:#}\n").as_bytes())
+        .with_context(|| format!("writing {}", sidecar.display()))?;
+    Ok(())
+}
+
+/// What a closed export's anchor file adds to the export's name.
+pub const ANCHOR_SUFFIX: &str = ".anchor.json";
 
 /// The period, or bad input when `id` is not one of the company's period ids.
 fn check_period(company: &Company, id: &str) -> Result<PayPeriod> {
@@ -226,14 +281,14 @@ pub fn close_with(
     actor: &str,
 ) -> Result<Option<(usize, String)>> {
     let (_, closed) = record_checked(store, actor, known, |l| {
-        let closed = close_facts(l.company()?, id)?;
+        let closed = close_facts(l.company()?, &l.events, id)?;
         Ok((closed.iter().map(|c| c.0.clone()).collect(), closed.map(|c| (c.1, c.2))))
     })?;
     Ok(closed)
 }
 
 /// The close's fact with its rows and digest, or `None` when `id` is closed already.
-fn close_facts(company: &Company, id: &str) -> Result<Option<(Fact, usize, String)>> {
+fn close_facts(company: &Company, ledger: &[StoredEvent], id: &str) -> Result<Option<(Fact, usize, String)>> {
     let period = check_period(company, id)?;
     if company.payroll_closed.contains_key(id) {
         return Ok(None);
@@ -248,7 +303,10 @@ fn close_facts(company: &Company, id: &str) -> Result<Option<(Fact, usize, Strin
     let csv = payroll::to_csv(&rows, &company.token.token);
     let digest = sha256_hex(&csv);
     let rows = rows.len();
-    Ok(Some((Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }, rows, digest)))
+    // The head this close builds on goes into the close event itself, and so into every anchor
+    // file of its export.
+    let anchor = Some(Head::of(ledger));
+    Ok(Some((Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone(), anchor }, rows, digest)))
 }
 
 /// The payroll file of period `id`, as `tokencomp payroll --period` writes it.
@@ -485,7 +543,8 @@ pub fn books(g: &Global, args: &BooksArgs) -> Result<()> {
     let to = date_arg(&args.to, "--to")?;
     let text = books_text(&company, from, to, &args.format, args.person.as_deref())?;
     match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => tokencomp_store::private::write(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?,
         None => crate::out(format_args!("{text}")),
     }
     Ok(())
@@ -609,7 +668,7 @@ pub fn tax_report_in(company: &Company, args: &TaxReportArgs) -> Result<Option<V
     let y = statements::tax_year(token, who, &events, &sales, &price_book(company), args.year)?;
     if let Some(path) = &args.form_8949 {
         let csv = lots::form_8949_csv(&y.disposals, token, args.year);
-        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
+        tokencomp_store::private::write(path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
     let cur = y.currency.code();
     if args.json {

@@ -119,8 +119,9 @@ enum Command {
     /// Logins for the API and dashboards: add, key, remove, list.
     #[command(subcommand)]
     User(serve::UserCommand),
-    /// Check the ledger's hash chain.
-    VerifyLedger,
+    /// Check the ledger's hash chain, its append-only triggers and, with --expect-head, that it
+    /// still holds a head kept outside it.
+    VerifyLedger(ops::VerifyArgs),
     /// Write the ledger, chain state and keys to one file.
     Backup(ops::BackupArgs),
     /// Restore a backup into an empty data directory.
@@ -198,7 +199,7 @@ fn main() -> ExitCode {
         Command::Gov(cmd) => gov::run(g, cmd),
         Command::Serve(args) => serve::serve(g, args),
         Command::User(cmd) => serve::user(g, cmd),
-        Command::VerifyLedger => ops::verify(g),
+        Command::VerifyLedger(args) => ops::verify(g, args),
         Command::Backup(args) => ops::backup(g, args),
         Command::Restore(args) => ops::restore(g, args),
         Command::MigrateStore(args) => ops::migrate(g, args),

@@ -182,9 +182,10 @@ pub fn demo(g: &Global) -> Result<Vec<PathBuf>> {
         key.save(&key_file)?;
     }
     let dir = g.data.join("evals");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    tokencomp_store::private::dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let results = dir.join("results.json");
-    std::fs::write(&results, DEMO_RESULTS).with_context(|| format!("writing {}", results.display()))?;
+    tokencomp_store::private::write(&results, DEMO_RESULTS.as_bytes())
+        .with_context(|| format!("writing {}", results.display()))?;
     let out = dir.join("omar-mmlu.json");
     registry(g, OracleAction::Register, "evals", Some(&key.address().to_string()), Some("2026-10-01"))?;
     let no_domain = || DomainArgs { chain_id: None, contract: None };
@@ -351,7 +352,8 @@ fn sign(g: &Global, a: &SignArgs) -> Result<()> {
     let json = serde_json::to_string_pretty(&submission.to_json())?;
     match &a.out {
         Some(path) => {
-            std::fs::write(path, format!("{json}\n")).with_context(|| format!("writing {}", path.display()))?;
+            tokencomp_store::private::write(path, format!("{json}\n").as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
             eprintln!(
                 "signed {} = {value} for {} ({}), digest {}",
                 terms.milestone.metric,

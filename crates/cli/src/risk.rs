@@ -49,9 +49,12 @@ impl ChartArgs {
 /// Writes one chart, creating its directory; returns its path for the summary line.
 fn write_chart(dir: &Path, name: &str, svg: Result<String, svg::ChartError>) -> Result<PathBuf> {
     let svg = svg.map_err(|e| anyhow::anyhow!("chart {name}: {e}"))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Created owner-only; a directory the user named and that exists keeps its mode.
+    if !dir.exists() {
+        tokencomp_store::private::dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let path = dir.join(name);
-    std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+    tokencomp_store::private::write(&path, svg.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 

@@ -338,6 +338,25 @@ async fn a_browser_session_needs_its_csrf_token_to_change_anything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_check_reports_a_dropped_append_only_trigger() {
+    let f = fixture();
+    let path = tokencomp_api::auth::accounts_path(&f.data);
+    let mut accounts = tokencomp_api::auth::Accounts::load(&path).expect("accounts");
+    let key = accounts.add_key("auditor", Timestamp::UNIX_EPOCH).expect("key");
+    accounts.save(&path).expect("save");
+    let who = Who::Key(key);
+    let r = call(&f.app, Method::GET, "/api/ledger/verify", &who, None).await;
+    assert_eq!((r.json()["ok"].clone(), r.json()["problems"].clone()), (json!(true), json!([])), "{}", r.text);
+    let mut raw = tokencomp_store::sqlite::SqliteStore::open(&f.data.join("ledger.sqlite")).expect("opens");
+    raw.connection().execute_batch("DROP TRIGGER events_no_delete").expect("drops");
+    let r = call(&f.app, Method::GET, "/api/ledger/verify", &who, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["ok"], false);
+    assert_eq!(r.json()["break"], Value::Null, "the chain itself holds");
+    assert_eq!(r.json()["problems"], json!(["the append-only trigger `events_no_delete` is missing"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_acts_as_its_user_and_a_wrong_one_is_refused() {
     let f = fixture();
     let path = tokencomp_api::auth::accounts_path(&f.data);

@@ -6,7 +6,7 @@
 //! committed ones.
 
 use alloy_primitives::{Bytes, hex};
-pub use bindings::{ReentrantToken, ReferenceVestingWalletCliff, TestToken, VestingManager};
+pub use bindings::{LedgerAnchor, ReentrantToken, ReferenceVestingWalletCliff, TestToken, VestingManager};
 
 // The generated constructors of events with many fields (GrantCreated) take one argument per
 // field; that is the ABI's shape, not a design choice here.
@@ -18,6 +18,11 @@ mod bindings {
         #[sol(all_derives)]
         VestingManager,
         "../../contracts/artifacts/VestingManager.json"
+    );
+    sol!(
+        #[sol(all_derives)]
+        LedgerAnchor,
+        "../../contracts/artifacts/LedgerAnchor.json"
     );
     sol!(
         #[sol(all_derives)]
@@ -45,6 +50,8 @@ pub struct Artifact {
 
 pub const VESTING_MANAGER: Artifact =
     Artifact { name: "VestingManager", json: include_str!("../../../contracts/artifacts/VestingManager.json") };
+pub const LEDGER_ANCHOR: Artifact =
+    Artifact { name: "LedgerAnchor", json: include_str!("../../../contracts/artifacts/LedgerAnchor.json") };
 pub const TEST_TOKEN: Artifact =
     Artifact { name: "TestToken", json: include_str!("../../../contracts/artifacts/TestToken.json") };
 pub const REENTRANT_TOKEN: Artifact =

@@ -105,6 +105,7 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "lots",
     "rows",
     "digest",
+    "anchor",
     "pair",
     "at",
     "cumulative",
@@ -239,6 +240,9 @@ pub enum Fact {
         period: String,
         rows: String,
         digest: String,
+        /// The ledger's head when the period was closed (kept outside the ledger too, beside
+        /// the export: see [`crate::anchor`]).
+        anchor: Option<crate::anchor::Head>,
     },
     /// The `[tokenomics]` section as canonical TOML (`canonical::write_tokenomics`); the latest
     /// recorded one is the company's.
@@ -432,8 +436,11 @@ impl Fact {
                 let id = format!("price:{currency}:{date}:corrected:{}", short_hash(&v.to_string()));
                 (id, "price.corrected", format!("price:{date}"), v, None)
             }
-            Fact::PayrollClosed { period, rows, digest } => {
-                let v = json!({"period": period, "rows": rows, "digest": digest});
+            Fact::PayrollClosed { period, rows, digest, anchor } => {
+                let mut v = json!({"period": period, "rows": rows, "digest": digest});
+                if let Some(head) = anchor {
+                    v["anchor"] = head.to_json();
+                }
                 (format!("payroll:{period}:closed"), "payroll.closed", format!("payroll:{period}"), v, None)
             }
             Fact::Tokenomics { terms } => {

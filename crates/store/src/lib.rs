@@ -17,10 +17,13 @@
 //! Architecture invariant: a batch is one transaction; nothing here reads the clock (the
 //! record time is a parameter).
 
+pub mod anchor;
 pub mod gov;
+mod guards;
 pub mod ledger;
 mod migrate;
 pub mod postgres;
+pub mod private;
 pub mod run;
 pub mod sqlite;
 
@@ -142,6 +145,10 @@ pub trait Store {
     /// Writes `events` verbatim (sequence, record times and hashes kept) into an empty ledger,
     /// in one transaction: restoring a backup, moving to another backend.
     fn restore(&mut self, events: &[StoredEvent]) -> Result<(), StoreError>;
+    /// What is wrong with the triggers that keep the events append-only (missing, disabled or
+    /// altered), one line each; empty when they are as the migrations made them. The hash chain
+    /// finds an edit; these keep one from being made through SQL in the first place.
+    fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Why a guarded write did not happen: its own check refused it, or the store failed.

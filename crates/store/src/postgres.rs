@@ -244,6 +244,10 @@ impl Store for PostgresStore {
         tx.commit()?;
         Ok(())
     }
+
+    fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
+        crate::guards::postgres(&mut self.client)
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        // Salaries and emails: the file exists owner-only before SQLite opens it, and SQLite
+        // gives its -wal and -shm files the database file's mode.
+        let io = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
+        crate::private::touch(path).map_err(io)?;
         let conn = Connection::open(path)?;
         // WAL: readers never block the writer; FULL: a commit survives power loss, not only a
         // killed process.
@@ -28,6 +32,13 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut store = SqliteStore { conn, path: path.to_owned() };
         store.migrate()?;
+        // Whatever the umask, and for ledgers made before this rule.
+        for suffix in ["-wal", "-shm"] {
+            let side = crate::private::sibling(path, suffix);
+            if side.exists() {
+                crate::private::restrict(&side).map_err(io)?;
+            }
+        }
         Ok(store)
     }
 
@@ -60,6 +71,7 @@ impl SqliteStore {
 
     /// Copies the database, consistently, to `dest` (SQLite's online backup).
     pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        crate::private::touch(dest).map_err(|e| StoreError::Backend(format!("{}: {e}", dest.display())))?;
         let mut out = Connection::open(dest)?;
         let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
         backup.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
@@ -217,5 +229,9 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
+        crate::guards::sqlite(&self.conn)
     }
 }

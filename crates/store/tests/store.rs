@@ -181,7 +181,115 @@ conformance!(
     the_compliance_facts_fold_back_as_recorded,
     an_fx_or_volume_conflict_names_the_field,
     twap_points_fold_back_and_a_different_point_conflicts,
+    a_dropped_disabled_or_altered_trigger_is_reported,
+    a_deleted_tail_or_a_rehashed_history_loses_the_anchored_head,
 );
+
+fn a_dropped_disabled_or_altered_trigger_is_reported(db: &mut Db) {
+    assert_eq!(db.store().append_only_problems().expect("reads the schema"), Vec::<String>::new());
+    let pg = db.is_postgres();
+    // Each way an operator could lift the guard, and the name the report must carry; the guard is
+    // put back (migrations' own text) after each.
+    let cases: Vec<(&str, &str, &str)> = if pg {
+        vec![
+            ("DROP TRIGGER events_no_truncate ON events", "`events_no_truncate` is missing", ""),
+            (
+                "ALTER TABLE events DISABLE TRIGGER events_no_update",
+                "`events_no_update` is disabled",
+                "ALTER TABLE events ENABLE TRIGGER events_no_update",
+            ),
+            (
+                "CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END; $$",
+                "no longer only refuses",
+                "",
+            ),
+            (
+                "DROP TRIGGER events_no_update ON events; CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events \
+                 FOR EACH ROW WHEN (false) EXECUTE FUNCTION events_append_only()",
+                "`events_no_update` was altered",
+                "",
+            ),
+        ]
+    } else {
+        vec![
+            ("DROP TRIGGER events_no_delete", "`events_no_delete` is missing", ""),
+            (
+                "DROP TRIGGER events_no_update; CREATE TRIGGER events_no_update BEFORE UPDATE ON events WHEN 0 \
+                 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+                "`events_no_update` was altered",
+                "",
+            ),
+        ]
+    };
+    for (lift, named, undo) in cases {
+        db.sql(lift).expect(lift);
+        let problems = db.store().append_only_problems().expect("reads the schema");
+        // Replacing the shared function lifts both triggers at once, and both are named.
+        assert!(!problems.is_empty() && problems.iter().all(|p| p.contains(named)), "{lift}: {problems:?}");
+        if undo.is_empty() {
+            restore_triggers(db);
+        } else {
+            db.sql(undo).expect(undo);
+        }
+        assert_eq!(db.store().append_only_problems().expect("reads"), Vec::<String>::new(), "{lift}: put back");
+    }
+}
+
+/// The append-only triggers exactly as the migrations create them.
+fn restore_triggers(db: &mut Db) {
+    let (migrations, drop) = if db.is_postgres() {
+        (
+            POSTGRES_MIGRATIONS,
+            "DROP TRIGGER IF EXISTS events_no_update ON events; DROP TRIGGER IF EXISTS events_no_truncate ON events;",
+        )
+    } else {
+        (SQLITE_MIGRATIONS, "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;")
+    };
+    db.sql(drop).expect("drops");
+    for (_, _, sql) in migrations {
+        if let Some(start) = sql.find("CREATE FUNCTION") {
+            let end = sql[start..].find("$$;").expect("the function's end") + start + 3;
+            db.sql(&sql[start..end].replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)).expect("function");
+        }
+        for line in sql.lines().filter(|l| l.starts_with("CREATE TRIGGER")) {
+            db.sql(line).expect(line);
+        }
+    }
+}
+
+fn a_deleted_tail_or_a_rehashed_history_loses_the_anchored_head(db: &mut Db) {
+    use tokencomp_store::anchor::{self, Head, HeadMismatch};
+    let batch: Vec<NewEvent> = (1..=60).map(|i| ev(&format!("e{i}"), "g", json!({"n": i}), Some(i))).collect();
+    db.store().append(&batch, t(1)).expect("appends");
+    let original = db.events();
+    let head = Head::of(&original);
+    assert_eq!((head.events, anchor::check(&original, &head)), (60, Ok(())));
+
+    // The last 50 events deleted, the guard lifted for it and put back: the chain still holds.
+    let drop =
+        if db.is_postgres() { "DROP TRIGGER events_no_update ON events" } else { "DROP TRIGGER events_no_delete" };
+    db.sql(drop).expect("lifts the guard");
+    db.sql("DELETE FROM events WHERE seq > 10").expect("deletes the tail");
+    restore_triggers(db);
+    let cut = db.events();
+    assert_eq!(verify(&cut), Ok(10), "a cut ledger is a valid chain");
+    assert_eq!(db.store().append_only_problems().expect("reads"), Vec::<String>::new());
+    assert_eq!(anchor::check(&cut, &head), Err(HeadMismatch::Lost { expected: head.clone(), found: 10 }));
+
+    // Grown again to 60 with another history from event 5 on, every hash recomputed.
+    db.sql(drop).expect("lifts the guard");
+    db.sql("DELETE FROM events WHERE seq >= 5").expect("deletes");
+    restore_triggers(db);
+    let mut forged: Vec<NewEvent> = (5..=60).map(|i| ev(&format!("e{i}"), "g", json!({"n": i}), Some(i))).collect();
+    forged[0].payload = json!({"n": 500}).to_string();
+    db.store().append(&forged, t(1)).expect("appends the forgery");
+    let rewritten = db.events();
+    assert_eq!(verify(&rewritten), Ok(60), "a re-hashed ledger is a valid chain");
+    assert!(matches!(anchor::check(&rewritten, &head), Err(HeadMismatch::Rewritten { .. })));
+    assert!(matches!(anchor::find(&rewritten, &head.hash), Err(HeadMismatch::Unknown { .. })));
+    // A head from before the rewrite is still held.
+    assert_eq!(anchor::check(&rewritten, &Head::of(&original[..4])), Ok(()));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -1035,7 +1143,7 @@ fn the_compliance_facts_fold_back_as_recorded(db: &mut Db) {
         Fact::FxRate(eur),
         sale_fact(&sales[0]),
         sale_fact(&sales[1]),
-        Fact::PayrollClosed { period: "2026-10".into(), rows: rows.into(), digest: "sha256:abc".into() },
+        Fact::PayrollClosed { period: "2026-10".into(), rows: rows.into(), digest: "sha256:abc".into(), anchor: None },
     ];
     let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event("system")).collect();
     let id_list: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();

@@ -1,5 +1,6 @@
 //! The `tokencomp` binary end to end: one integration-test binary, one module per subject.
 
+mod anchor;
 mod chain;
 mod compliance;
 mod crash;
@@ -8,6 +9,7 @@ mod ledger;
 mod limits;
 mod ops;
 mod oracle;
+mod restore;
 mod risk;
 mod schedule;
 mod tidy;

@@ -15,21 +15,21 @@ use serde_json::Value;
 
 /// Where a company's ledger is: a data directory, or a PostgreSQL database (with a data
 /// directory for its other files).
-struct Ledger {
-    data: PathBuf,
-    database: Option<String>,
+pub(crate) struct Ledger {
+    pub(crate) data: PathBuf,
+    pub(crate) database: Option<String>,
 }
 
 impl Ledger {
-    fn sqlite(data: PathBuf) -> Ledger {
+    pub(crate) fn sqlite(data: PathBuf) -> Ledger {
         Ledger { data, database: None }
     }
 
-    fn postgres(db: &TestDatabase, data: PathBuf) -> Ledger {
+    pub(crate) fn postgres(db: &TestDatabase, data: PathBuf) -> Ledger {
         Ledger { data, database: Some(db.url.clone()) }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokencomp"));
         cmd.arg("--data").arg(&self.data);
         if let Some(url) = &self.database {
@@ -47,14 +47,14 @@ impl Ledger {
             .expect("runs")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("UTF-8")
     }
 
     /// Fails with `code`; returns stderr.
-    fn fails(&self, args: &[&str], code: i32) -> String {
+    pub(crate) fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
@@ -69,7 +69,7 @@ impl Ledger {
         err
     }
 
-    fn demo(&self) {
+    pub(crate) fn demo(&self) {
         self.ok(&["demo", "--quiet"]);
     }
 
@@ -116,7 +116,7 @@ struct Snapshot {
 }
 
 /// Everything in a directory, by relative name, with its subdirectories (`chain/`, `keys/`).
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
     let mut out = BTreeMap::new();
     for e in entries {

@@ -4,6 +4,7 @@
 // Tests may unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+mod anchor;
 mod differential;
 mod harness;
 mod manager;
