@@ -18,8 +18,10 @@ const vendorDir = join(artifactsDir, "vendor");
 const CONTRACTS = [
   ["src/VestingManager.sol", "VestingManager"],
   ["src/LedgerAnchor.sol", "LedgerAnchor"],
+  ["src/VestingManager.sol", "VestingMilestones"],
   ["src/test/TestToken.sol", "TestToken"],
   ["src/test/TestToken.sol", "ReentrantToken"],
+  ["src/test/TestToken.sol", "FeeOnTransferToken"],
   ["src/test/ReferenceVestingWalletCliff.sol", "ReferenceVestingWalletCliff"],
 ];
 

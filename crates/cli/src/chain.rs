@@ -591,6 +591,15 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             let oracles = oracle_keys(&load(&mut *store)?);
             drop(store);
             with_session(g, &args.net, args.label_wallets, false, |s, d, plan| {
+                // Before anything is sent: a milestone over a grant the chain holds in another
+                // layout would release early or fund twice.
+                let problems = ops::milestone_layout_problems(s, d, &plan.milestones, &plan.grants)?;
+                if !problems.is_empty() {
+                    return Err(bad_input(
+                        format!("{}; nothing was sent", problems.join("; ")),
+                        "[[milestone]] (settle such a milestone off the chain, or push the grant anew under another id)",
+                    ));
+                }
                 let (changed, unsigned) = ops::sync_oracles(s, d, &oracles)?;
                 if !unsigned.is_empty() {
                     let Some(path) = &args.unsigned else {
@@ -619,7 +628,7 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
                     .cloned()
                     .collect();
                 let waiting = plan.milestones.len() - ready.len();
-                let defined = ops::push_milestones(s, d, &ready)?;
+                let defined = ops::push_milestones(s, d, &ready, &plan.grants)?;
                 crate::outln!("oracle registry: {changed} changes; defined {defined} milestones");
                 if waiting > 0 {
                     crate::outln!("{waiting} milestones wait for their grants (chain push-grants first)");
@@ -721,7 +730,7 @@ fn milestone_grant_plan(company: &Company, id: &str, label_wallets: bool) -> Res
         id: grant_key(id),
         beneficiary: wallet(company, &grant.holder, label_wallets)?,
         total,
-        shape: Shape::Tranched(steps),
+        shape: if pulls { Shape::Installments(steps) } else { Shape::Tranched(steps) },
         revoke_at,
         withholding: Vec::new(),
     })
@@ -752,7 +761,9 @@ fn milestone_plans(company: &Company) -> Result<Vec<MilestonePlan>> {
                 Ok((t.target.base_units(), t.cap_bps))
             };
             let bps_of = |amount: u128, bps: u32| {
-                tokencomp_money::mul_div_floor(amount, u128::from(bps), 10_000).unwrap_or(u128::MAX)
+                tokencomp_money::mul_div_floor(amount, u128::from(bps), 10_000).ok_or_else(|| {
+                    bad_input(format!("grant `{grant_id}`: {bps} bps of {amount} does not fit u128"), "[[milestone]]")
+                })
             };
             let (kind, periods, bps, target, funded) = match &terms.effect {
                 TermsEffect::Fixed(MilestoneEffect::Unlock { tranche }) => {
@@ -762,14 +773,16 @@ fn milestone_plans(company: &Company) -> Result<Vec<MilestonePlan>> {
                 TermsEffect::Fixed(MilestoneEffect::PullForward { periods }) => (2, *periods, 0, 0, 0),
                 TermsEffect::Fixed(MilestoneEffect::Scale { tranche, bps }) => {
                     let (target, _) = target_of(tranche)?;
-                    (3, 0, *bps, target, bps_of(target, *bps))
+                    (3, 0, *bps, target, bps_of(target, *bps)?)
                 }
                 TermsEffect::Graded { tranche } => {
                     let (target, cap) = target_of(tranche)?;
-                    (4, 0, cap, target, bps_of(target, cap))
+                    (4, 0, cap, target, bps_of(target, cap)?)
                 }
             };
-            funding = funding.saturating_add(funded);
+            funding = funding.checked_add(funded).ok_or_else(|| {
+                bad_input(format!("milestone `{}`: its funding does not fit u128", m.id), "[[milestone]]")
+            })?;
             effects.push(EffectInput { grant: grant_key(grant_id), kind, periods, bps, target });
         }
         let comparison = match m.comparison {
@@ -884,7 +897,7 @@ pub fn demo_steps(
     ops::revoke_due(&mut s, &d, plans, before)?;
     // `chain push-milestones`, then `chain submit` with the oracle's signed files.
     ops::sync_oracles(&mut s, &d, &oracle_keys(company))?;
-    ops::push_milestones(&mut s, &d, &plan.milestones)?;
+    ops::push_milestones(&mut s, &d, &plan.milestones, plans)?;
     for (milestone, set) in submission_sets(attestations)? {
         if let Err(r) = ops::apply_milestone(&mut s, &d, &milestone, &set)? {
             anyhow::bail!("the demo's attestation for {milestone} was refused on the chain: {r}");
