@@ -235,6 +235,7 @@ pub fn schemas() -> Map<String, Value> {
                         ("vested", amount()),
                         ("unvested", amount()),
                         ("forfeited", amount()),
+                        ("pending", amount()),
                         ("tranches", array(r("Tranche"))),
                         ("forfeitures", array(r("Forfeiture"))),
                     ]),

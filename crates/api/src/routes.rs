@@ -772,6 +772,8 @@ async fn grant(
                 m.insert("id".into(), json!(id));
                 m.insert("holder".into(), json!(rec.terms.grant.holder));
                 m.insert("grant_date".into(), json!(rec.terms.grant_date.to_string()));
+                // Unsettled performance targets: tranches + forfeitures + pending = granted.
+                m.insert("pending".into(), json!(t.pending.to_string()));
                 m.insert(
                     "tranches".into(),
                     t.tranches

@@ -136,6 +136,7 @@ pub fn schedule_json(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
                 "vested": p.vested.to_string(),
                 "unvested": p.unvested.to_string(),
                 "forfeited": p.forfeited.to_string(),
+                "pending": t.pending.to_string(),
                 "tranches": t.tranches.iter().map(|x| json!({
                     "date": x.date.to_string(),
                     "amount": x.amount.to_string(),

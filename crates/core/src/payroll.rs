@@ -187,6 +187,17 @@ fn jurisdiction(person: &Person) -> (Option<Jurisdiction>, Form) {
     }
 }
 
+/// The USD floor a vest of `units` base units carries, when its grant has one: the grant's
+/// `floor_usd` spread over its vests in proportion to units (`floor_share` over the grant's
+/// amount). The one rule both payroll (what is paid) and `simulate` (what it is worth) use, in
+/// exact base units, so a vest that is not a whole number of tokens gets its full share.
+pub fn vest_floor(terms: &GrantTerms, units: TokenAmount) -> Result<Option<Decimal>, PayrollError> {
+    match terms.policy.floor {
+        Some(floor) if !terms.grant.amount.is_zero() => floor_share(floor, units, terms.grant.amount).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// A vest's share of a grant's floor, `floor × units / granted`, rounded once to cents (half away
 /// from zero). Formed in 256-bit integers: as a `Decimal`, floor × base units overflows (and
 /// panicked) for an 18-decimal token ($3,000,000 × 5 × 10^22 base units > 7.9 × 10^28).
@@ -321,9 +332,8 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         let money = |e: tokencomp_money::FiatError| PayrollError::Overflow(e.to_string());
         let token_income = token_value(cx.token, p.units, price, MONEY_ROUNDING).map_err(money)?;
 
-        let top_up = match terms.policy.floor {
-            Some(floor) if !terms.grant.amount.is_zero() => {
-                let share = floor_share(floor, p.units, terms.grant.amount)?;
+        let top_up = match vest_floor(terms, p.units)? {
+            Some(share) => {
                 let usd = token_value(cx.token, p.units, fmv.price, MONEY_ROUNDING).map_err(money)?;
                 let short_usd = (share - usd).max(Decimal::ZERO);
                 MONEY_ROUNDING.apply(short_usd * fx_rate)
