@@ -54,11 +54,106 @@ pub fn load(store: &mut dyn Store) -> Result<Company> {
 pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
     let events: Vec<_> = facts.iter().map(|f| f.to_event(actor)).collect();
     check_team_budget(store, &events, facts)?;
+    check_grants_total(store, &events, facts)?;
     match store.append(&events, Timestamp::now()) {
         Ok(a) => Ok(a),
         Err(e @ StoreError::Conflict { .. }) => Err(bad_input(e, &store.describe())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The ledger's grants, each folded to its total, and the `[tokenomics]` supply: what a grants
+/// CSV must fit beside.
+fn recorded_grants(c: &Company) -> tokencomp_core::import::Recorded {
+    tokencomp_core::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
+}
+
+/// Each grant's folded total (performance tranches and amendments included); a grant whose
+/// timeline cannot be built (refused when recorded) counts its amount.
+fn granted(c: &Company) -> BTreeMap<String, TokenAmount> {
+    let tz = &c.company.time_zone;
+    c.grants
+        .iter()
+        .map(|(id, r)| (id.clone(), r.terms.grant.timeline(tz, None).map_or(r.terms.grant.amount, |t| t.granted)))
+        .collect()
+}
+
+/// Every command that records grants (init, apply, grant add, import grants, lifecycle events):
+/// the grants of the ledger as it would be after `events`, summed in id order with the batch's
+/// own grants last, must fit in a `u128` and stay within the `[tokenomics]` total supply, or
+/// the batch is refused (exit 2, nothing written) naming the grant that crosses. Without this
+/// the calendar's, the company's and the tokenomics' totals could not be formed.
+fn check_grants_total(store: &mut dyn Store, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+    if !facts.iter().any(touches_budget) {
+        return Ok(());
+    }
+    let Ok(new) = fold_after(store, events)? else { return Ok(()) };
+    let supply = new.tokenomics.as_ref().map(|t| t.total_supply);
+    let touched: BTreeSet<&str> = facts.iter().filter_map(fact_grant).collect();
+    let all = granted(&new);
+    let token = &new.token.token;
+    let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());
+    let (mine, others): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| touched.contains(id.as_str()));
+    let mut total = TokenAmount::ZERO;
+    for (id, granted) in others.into_iter().chain(mine) {
+        let next = total.checked_add(*granted).map_err(|_| {
+            bad_input(
+                format!(
+                    "grant `{id}` of {} takes the grants' total past 128 bits of base units ({} before it)",
+                    fmt(*granted),
+                    fmt(total)
+                ),
+                &format!("grant `{id}`"),
+            )
+        })?;
+        if let Some(supply) = supply
+            && next > supply
+        {
+            return Err(bad_input(
+                format!(
+                    "grant `{id}` of {} takes the grants' total to {}, above the total supply of {} in [tokenomics]",
+                    fmt(*granted),
+                    fmt(next),
+                    fmt(supply)
+                ),
+                &format!("grant `{id}`"),
+            ));
+        }
+        total = next;
+    }
+    Ok(())
+}
+
+/// The grant a fact is about, when it is about one.
+fn fact_grant(f: &Fact) -> Option<&str> {
+    match f {
+        Fact::GrantIssued { grant, .. }
+        | Fact::GrantCorrected { grant, .. }
+        | Fact::GrantEvent { grant, .. }
+        | Fact::GrantEventReversed { grant, .. } => Some(grant.as_str()),
+        _ => None,
+    }
+}
+
+/// The company as the ledger would fold after `events` are appended (ids already recorded are
+/// skipped, as the store does); the fold's own error when the batch does not fold.
+fn fold_after(store: &mut dyn Store, events: &[NewEvent]) -> Result<Result<Company, FoldError>> {
+    let mut after = store.events()?;
+    let mut ids: BTreeSet<String> = after.iter().map(|e| e.event.id.clone()).collect();
+    let mut seq = after.last().map_or(0, |e| e.seq);
+    for e in events {
+        if ids.insert(e.id.clone()) {
+            seq += 1;
+            after.push(StoredEvent {
+                seq,
+                event: e.clone(),
+                recorded_at: Timestamp::UNIX_EPOCH,
+                prev_hash: String::new(),
+                hash: String::new(),
+            });
+        }
+    }
+    Ok(Company::fold(&after))
 }
 
 /// Whether a fact can change what grants claim from the team pool, or the pool itself.
@@ -184,8 +279,14 @@ pub struct FileArgs {
 }
 
 fn read_file(path: &Path) -> Result<CompanyFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    load_company_text(&path.display().to_string(), &text)
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    load_company_text(&name, decode(&name, &bytes)?)
+}
+
+/// A user's file as text: invalid UTF-8 is bad input at its line (exit 2), not a failed run.
+pub fn decode<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str> {
+    tokencomp_core::diag::decode_utf8(name, bytes).map_err(|d| report(&d))
 }
 
 /// The facts a grant's terms and events amount to.
@@ -342,11 +443,12 @@ pub struct ImportArgs {
 }
 
 pub fn import(g: &Global, args: &ImportArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let name = args.file.display().to_string();
+    let text = decode(&name, &bytes)?;
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let a = import_text(&mut *store, &company, args.kind, &name, &text, &g.actor())?;
+    let a = import_text(&mut *store, &company, args.kind, &name, text, &g.actor())?;
     crate::outln!("imported {name}: {} new events ({} unchanged)", a.new, a.existing);
     Ok(())
 }
@@ -369,12 +471,13 @@ pub fn import_text(
         }
         ImportKind::Fx => import::parse_fx(name, text).map_err(|d| report(&d))?.into_iter().map(Fact::FxRate).collect(),
         ImportKind::Grants => {
-            let grants = import::parse_grants(
+            let grants = import::parse_grants_within(
                 name,
                 text,
                 &company.token.token,
                 &company.company.time_zone,
                 &company.prices_vec(),
+                &recorded_grants(company),
             )
             .map_err(|d| report(&d))?;
             let mut facts = Vec::new();
@@ -568,6 +671,10 @@ pub fn grant(g: &Global, cmd: &GrantCommand) -> Result<()> {
             let company = load(&mut *store)?;
             let token = &company.token.token;
             let amount = token.parse(&a.amount).map_err(|e| bad_input(e, "--amount"))?;
+            if amount.is_zero() {
+                // As the company file and the CSV import refuse it (the contract does too).
+                return Err(bad_input("a grant of 0 tokens: a grant must be above zero", "--amount"));
+            }
             if !company.people.contains_key(&a.holder) {
                 return Err(bad_input(format!("no person has id `{}`", a.holder), "--holder"));
             }

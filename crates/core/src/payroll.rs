@@ -582,14 +582,6 @@ pub fn adjustments(recomputed: &[PayrollRow], frozen: &[PayrollRow], period: &st
         .collect()
 }
 
-fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
 /// The export: a header, then one line per row. Money columns have two decimals, token
 /// columns the token's decimals, so every row of every export looks the same.
 pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
@@ -603,7 +595,7 @@ pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&csv_field(id));
+            out.push_str(&crate::csv_text::text_field(id));
         }
         for (i, v) in r.values.iter().enumerate() {
             let mut v = *v;
@@ -628,7 +620,8 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<PayrollRow>, PayrollError
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| bad(line, e.to_string()))?;
-        let s = |k: usize| rec.get(k).unwrap_or_default().to_owned();
+        // The text cells as they were before `csv_text` neutralised them.
+        let s = |k: usize| crate::csv_text::restore(rec.get(k).unwrap_or_default()).to_owned();
         let mut values = [Decimal::ZERO; 23];
         for (k, v) in values.iter_mut().enumerate() {
             let cell = rec.get(ID_COLUMNS.len() + k).unwrap_or_default();

@@ -4,6 +4,7 @@ mod chain;
 mod compliance;
 mod crash;
 mod gov;
+mod input;
 mod ledger;
 mod ops;
 mod oracle;
