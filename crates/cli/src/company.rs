@@ -53,8 +53,9 @@ pub fn load(store: &mut dyn Store) -> Result<Company> {
 /// written.
 pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
     let events: Vec<_> = facts.iter().map(|f| f.to_event(actor)).collect();
-    check_team_budget(store, &events, facts)?;
+    // The total first: a team budget over grants that overflow could only saturate.
     check_grants_total(store, &events, facts)?;
+    check_team_budget(store, &events, facts)?;
     match store.append(&events, Timestamp::now()) {
         Ok(a) => Ok(a),
         Err(e @ StoreError::Conflict { .. }) => Err(bad_input(e, &store.describe())),

@@ -162,7 +162,10 @@ pub fn tokenomics_in(g: &Global, company: &Company, args: &TokenomicsArgs) -> Re
                 "amount": b.amount.base_units().to_string()})).collect::<Vec<_>>(),
             "team_budget": {"bucket": budget.bucket, "allocation": budget.allocation.base_units().to_string(),
                             "outstanding": budget.outstanding.base_units().to_string(),
-                            "remaining": budget.remaining.base_units().to_string()},
+                            "remaining": budget.remaining.base_units().to_string(),
+                            // Beyond the bucket (zero within it): allocation + excess =
+                            // outstanding + remaining, always.
+                            "excess": budget.excess().base_units().to_string()},
             "months": months,
             "unlock_calendar": calendar,
         });

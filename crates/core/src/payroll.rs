@@ -496,21 +496,29 @@ fn whole_tokens(token: &Token, units: TokenAmount) -> Result<Decimal, PayrollErr
     Decimal::try_from_i128_with_scale(u, u32::from(token.decimals())).map_err(|e| PayrollError::Overflow(e.to_string()))
 }
 
-/// Adds one event into a row's values.
+/// Adds one event into a row's values, every sum checked (a `Decimal` sum past its range
+/// would panic).
 fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Result<(), PayrollError> {
-    values[0] += e.token_income;
-    values[1] += e.top_up;
-    values[2] += e.gross();
+    let mut add = |column: usize, amount: Decimal| -> Result<(), PayrollError> {
+        let slot = &mut values[column];
+        *slot = slot.checked_add(amount).ok_or_else(|| {
+            PayrollError::Overflow(format!("{}'s {} total for {}", e.person, AMOUNT_COLUMNS[column], e.grant))
+        })?;
+        Ok(())
+    };
+    add(0, e.token_income)?;
+    add(1, e.top_up)?;
+    add(2, e.gross())?;
     for l in &e.withholding.lines {
-        values[tax_column(l.kind, l.payer)] += l.amount;
+        add(tax_column(l.kind, l.payer), l.amount)?;
     }
-    values[16] += e.settlement.cash_remitted;
-    values[17] += e.settlement.person_owes;
-    values[18] += e.settlement.cash_to_person;
-    values[19] += whole_tokens(token, e.units)?;
-    values[20] += whole_tokens(token, e.settlement.tokens_sold)?;
-    values[21] += whole_tokens(token, e.settlement.tokens_withheld)?;
-    values[22] += whole_tokens(token, e.settlement.net_tokens)?;
+    add(16, e.settlement.cash_remitted)?;
+    add(17, e.settlement.person_owes)?;
+    add(18, e.settlement.cash_to_person)?;
+    add(19, whole_tokens(token, e.units)?)?;
+    add(20, whole_tokens(token, e.settlement.tokens_sold)?)?;
+    add(21, whole_tokens(token, e.settlement.tokens_withheld)?)?;
+    add(22, whole_tokens(token, e.settlement.net_tokens)?)?;
     Ok(())
 }
 
