@@ -6,6 +6,10 @@
 //! The file is read into a spanned tree (`toml::de::DeTable`) and validated field by field,
 //! so every problem in the file is reported at once with its line, column and field path;
 //! the domain types carry no serde. A file with any problem yields no company at all.
+//!
+//! Beyond each field: a grant (or performance target) of zero tokens is refused, and the
+//! grants, in file order, must add up within a `u128` and the `[tokenomics]` total supply (the
+//! grant that crosses is named), so every total over them can be formed.
 
 use std::collections::BTreeSet;
 use std::ops::Range;

@@ -56,8 +56,8 @@
 //! | `id`                 | `security_id`                      | yes | unique in the file |
 //! | `holder`             | `stakeholder_id`                   | yes | a person's id |
 //! | `grant_date`         | `issue_date`, `date_of_grant`      | no  | `YYYY-MM-DD`; defaults to the schedule's start |
-//! | `amount_tokens`      | `quantity`                         | one of these two | whole tokens, at most the token's decimals |
-//! | `value_usd`          |                                    |  | a decimal; the grant gets `value_usd / price` tokens, rounded down |
+//! | `amount_tokens`      | `quantity`                         | one of these two | whole tokens, at most the token's decimals, above zero |
+//! | `value_usd`          |                                    |  | a decimal; the grant gets `value_usd / price` tokens, rounded down (at least one base unit) |
 //! | `price_usd`          |                                    | with `value_usd`, one of these two | a positive decimal |
 //! | `price_average_days` |                                    |  | 1 to 365: the average USD close of that many days before `grant_date` |
 //! | `schedule`           |                                    | yes | `monthly`, `quarterly`, `annually`, `days`, `linear` |
@@ -73,7 +73,10 @@
 //! | `granularity_seconds`|                                    | no  | linear only: 1 (default) to 4294967294 |
 //!
 //! A cell in a column its row's schedule does not use (`every_days` on a monthly grant) is an
-//! error, as an unknown key is in `[grant.schedule]`.
+//! error, as an unknown key is in `[grant.schedule]`. The grants, after those the company already
+//! holds ([`parse_grants_within`]), must add up within a `u128` and the `[tokenomics]` total
+//! supply; the row that crosses is named. A file that is not UTF-8 is refused before it is read
+//! (`diag::decode_utf8`, at its line).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
