@@ -69,28 +69,37 @@ fn recorded_grants(c: &Company) -> tokencomp_core::import::Recorded {
     tokencomp_core::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
 }
 
-/// Each grant's folded total (performance tranches and amendments included); a grant whose
-/// timeline cannot be built (refused when recorded) counts its amount.
+/// Each grant's folded total (performance tranches and amendments included).
 fn granted(c: &Company) -> BTreeMap<String, TokenAmount> {
-    let tz = &c.company.time_zone;
-    c.grants
-        .iter()
-        .map(|(id, r)| (id.clone(), r.terms.grant.timeline(tz, None).map_or(r.terms.grant.amount, |t| t.granted)))
-        .collect()
+    c.grants.keys().filter_map(|id| Some((id.clone(), granted_of(c, id)?))).collect()
+}
+
+/// One grant's folded total; a grant whose timeline cannot be built (refused when recorded)
+/// counts its amount.
+fn granted_of(c: &Company, id: &str) -> Option<TokenAmount> {
+    let g = &c.grants.get(id)?.terms.grant;
+    Some(g.timeline(&c.company.time_zone, None).map_or(g.amount, |t| t.granted))
 }
 
 /// Every command that records grants (init, apply, grant add, import grants, lifecycle events):
-/// the grants of the ledger as it would be after `events`, summed in id order with the batch's
-/// own grants last, must fit in a `u128` and stay within the `[tokenomics]` total supply, or
-/// the batch is refused (exit 2, nothing written) naming the grant that crosses. Without this
-/// the calendar's, the company's and the tokenomics' totals could not be formed.
+/// when the batch issues a grant or raises one's total, the grants of the ledger as it would be
+/// after `events`, summed in id order with the batch's own grants last, must fit in a `u128` and
+/// stay within the `[tokenomics]` total supply, or the batch is refused (exit 2, nothing
+/// written) naming the grant that crosses. Without this the calendar's, the company's and the
+/// tokenomics' totals could not be formed. A batch that raises no grant (a termination) is
+/// never refused here, so a ledger recorded before the check can still be operated on.
 fn check_grants_total(store: &mut dyn Store, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
     if !facts.iter().any(touches_budget) {
         return Ok(());
     }
     let Ok(new) = fold_after(store, events)? else { return Ok(()) };
-    let supply = new.tokenomics.as_ref().map(|t| t.total_supply);
     let touched: BTreeSet<&str> = facts.iter().filter_map(fact_grant).collect();
+    let before = Company::fold(&store.events()?).ok();
+    let raised = touched.iter().any(|id| granted_of(&new, id) > before.as_ref().and_then(|c| granted_of(c, id)));
+    if !raised {
+        return Ok(());
+    }
+    let supply = new.tokenomics.as_ref().map(|t| t.total_supply);
     let all = granted(&new);
     let token = &new.token.token;
     let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());

@@ -176,4 +176,13 @@ fn the_calendar_total_is_a_checked_sum() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the calendar's total for ann overflows 128 bits of base units"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+    // Such a ledger can still be operated on (a termination raises no grant's total), but it
+    // takes no new grant.
+    c.ok(&["grant", "terminate", "g2", "--date", "2026-01-15"]);
+    // Ended before its first vest, g2 has no tranche left: the calendar's total fits again.
+    assert_eq!(c.json(&["calendar", "--from", "2026-01-01", "--to", "2026-03-31", "--json"])["total"], MAX);
+    c.refused(
+        &["grant", "add", "--id", "g3", "--holder", "ann", "--amount", "1", "--start", "2026-01-01"],
+        &["takes the grants' total past 128 bits of base units"],
+    );
 }
