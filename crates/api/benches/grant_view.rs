@@ -135,7 +135,7 @@ fn main() {
     let (token, _, _) = state
         .inner
         .auth
-        .login("ada", "bench-password", "2026-11-01T12:00:00Z".parse().expect("t"))
+        .login("ada", "bench-password", None, "2026-11-01T12:00:00Z".parse().expect("t"))
         .unwrap_or_else(|_| panic!("login"));
     let cookie = format!("tc_session={token}");
     let uri = format!("/api/grants/{GRANT}?as_of={AS_OF}");

@@ -12,12 +12,13 @@
 //! but as a hash, and none appears in a log line or an error message.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{self, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokencomp_store::{hex, sha256_hex};
@@ -152,10 +153,17 @@ impl Accounts {
         self.users.iter().find(|u| u.name == name)
     }
 
-    /// Adds or replaces a login. Names are what people type: letters, digits, `-`, `_`, `.`.
+    /// Adds or replaces a login. Names are what people type: letters, digits, `-`, `_`, `.`,
+    /// at most [`MAX_NAME`] of them. Replacing a login (a reset, a role change) revokes its API
+    /// keys, and the server ends its sessions (their password hash no longer matches).
     pub fn set_user(&mut self, name: &str, role: Role, person: Option<&str>, password: &str) -> Result<(), AuthError> {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(AuthError::Invalid(format!("`{name}` is not a user name (letters, digits, - _ .)")));
+        if name.is_empty()
+            || name.len() > MAX_NAME
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(AuthError::Invalid(format!(
+                "`{name}` is not a user name (letters, digits, - _ ., at most {MAX_NAME})"
+            )));
         }
         if role == Role::Employee && person.is_none() {
             return Err(AuthError::Invalid("an employee login needs --person".into()));
@@ -166,7 +174,10 @@ impl Accounts {
         let user =
             User { name: name.into(), role, person: person.map(str::to_owned), password: hash_secret(password)? };
         match self.users.iter_mut().find(|u| u.name == name) {
-            Some(u) => *u = user,
+            Some(u) => {
+                *u = user;
+                self.keys.retain(|k| k.user != name);
+            }
             None => self.users.push(user),
         }
         Ok(())
@@ -226,16 +237,62 @@ impl Accounts {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0BEA5p6Ln2Vxk0Jm6kQaCgUuK3o0tqS0mdu4nHXbY2E";
 
+/// argon2id with OWASP's minimum parameters: 19 MiB of memory, 2 passes, 1 lane. The memory
+/// is what one check holds; the server runs at most `Limits::hashers` (≤ 8) at once.
+pub const M_COST_KIB: u32 = 19_456;
+pub const T_COST: u32 = 2;
+pub const P_COST: u32 = 1;
+/// The most passes a stored hash may ask for (memory and lanes may not exceed ours at all).
+pub const MAX_T_COST: u32 = 8;
+
+fn argon2() -> Result<Argon2<'static>, AuthError> {
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
 fn hash_secret(secret: &str) -> Result<String, AuthError> {
     let salt = SaltString::encode_b64(&random::<16>()?).map_err(|e| AuthError::Invalid(e.to_string()))?;
-    Argon2::default()
+    argon2()?
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AuthError::Invalid(format!("hashing: {e}")))
 }
 
+/// Blocks (1 KiB each) a check's working memory is allocated with. glibc serves a request of
+/// 32 MiB or more with its own mapping, returned to the system when freed (its dynamic mmap
+/// threshold never exceeds 32 MiB); a 19 MiB request came from a per-thread arena that kept
+/// it, and a login flood grew the server to gigabytes. Only the first [`M_COST_KIB`] blocks
+/// are touched, so a check still holds 19 MiB of resident memory.
+const WORK_BLOCKS: usize = 33 * 1024;
+
+/// Checks `secret` against a stored hash whose parameters are within ours: a hash (edited into
+/// the accounts file) that asks for more memory or time is refused, never computed, so one
+/// check's memory stays at most [`M_COST_KIB`].
 fn verify_secret(phc: &str, secret: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+    let Ok(hash) = PasswordHash::new(phc) else { return false };
+    let Ok(params) = Params::try_from(&hash) else { return false };
+    if params.m_cost() > M_COST_KIB || params.t_cost() > MAX_T_COST || params.p_cost() > P_COST {
+        crate::log::error("accounts: a stored hash asks for more than the argon2 limits; refused");
+        return false;
+    }
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else { return false };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else { return false };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let blocks = params.block_count();
+    let mut memory: Vec<Block> = Vec::with_capacity(blocks.max(WORK_BLOCKS));
+    memory.resize(blocks, Block::default());
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params);
+    if argon2.hash_password_into_with_memory(secret.as_bytes(), salt, &mut out, &mut memory[..]).is_err() {
+        return false;
+    }
+    // `Output`'s equality is constant-time.
+    password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// `N` bytes from the operating system's generator.
@@ -268,144 +325,428 @@ struct Session {
     principal: Principal,
     csrf: String,
     expires: Timestamp,
+    /// The login's password hash when the session opened: a reset changes it, and ends it.
+    password: String,
 }
 
-/// The server's view of accounts: the file (re-read when it changes), live sessions and the
-/// verified-key cache.
+/// The server's view of accounts: the file (re-read when it changes), live sessions, the
+/// verified-key cache and the failed-login counts.
 pub struct Auth {
     path: PathBuf,
-    state: Mutex<AuthState>,
+    state: Arc<Mutex<AuthState>>,
+}
+
+/// What identifies one version of the accounts file without reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
 }
 
 #[derive(Default)]
 struct AuthState {
-    accounts: Accounts,
-    stamp: Option<(SystemTime, u64)>,
+    accounts: Arc<Accounts>,
+    stamp: Option<Stamp>,
+    /// When the file was last read, and the SHA-256 of what was read.
+    read_at: Option<SystemTime>,
+    digest: String,
     /// SHA-256 of the session token → session.
     sessions: HashMap<String, Session>,
-    /// Key id → (SHA-256 of the secret, who).
-    keys: HashMap<String, (String, Principal)>,
-    /// User name → (failed logins in a row, the last one's time).
-    failures: HashMap<String, (u32, Timestamp)>,
+    /// Key id → (SHA-256 of the secret, who, the key's stored hash).
+    keys: HashMap<String, (String, Principal, String)>,
+    /// (name, client) → failed logins; the lock a stranger's guesses put on their own client.
+    pairs: Counts<(String, Option<IpAddr>)>,
+    /// Name → failed logins from every client: the name's guess budget.
+    names: Counts<String>,
+    /// (name, client) → when that client last logged in as that name.
+    known: HashMap<(String, Option<IpAddr>), Timestamp>,
 }
 
-/// Failed logins in a row after which a name is locked for [`LOCK_MINUTES`]: guessing a
-/// password then costs hours, not seconds, while a person who mistypes is not stopped.
+/// Failed logins in a row (within [`LOCK_MINUTES`] of each other) from one client after which
+/// that client may not try the name for [`LOCK_MINUTES`]: guessing then costs hours, and a
+/// person who mistypes is not stopped.
 pub const MAX_FAILURES: u32 = 5;
+/// Failed logins for one name, from every client together, after which the name is locked for
+/// every client that has not logged in as it before: the name's guess budget.
+pub const NAME_BUDGET: u32 = 20;
 pub const LOCK_MINUTES: i64 = 15;
+/// Entries each failure table and the known-client table keep (expired ones go first).
+pub const MAX_ENTRIES: usize = 100_000;
+/// Sessions one login keeps; logging in again beyond them ends the oldest.
+pub const SESSIONS_PER_LOGIN: usize = 16;
+/// The longest user name (names are what people type).
+pub const MAX_NAME: usize = 64;
+
+/// Failed and in-flight attempts under one key.
+#[derive(Clone, Copy, Debug, Default)]
+struct Count {
+    failures: u32,
+    /// Checks running now: counted before the hash, so parallel guesses cannot outrun the lock.
+    pending: u32,
+    last: Option<Timestamp>,
+}
+
+impl Count {
+    /// Attempts that count at `now`: failures whose window has not run out, and those running.
+    fn live(&self, now: Timestamp) -> u32 {
+        let recent = self.last.is_some_and(|l| l.checked_add(lock_span()).is_ok_and(|end| end > now));
+        (if recent { self.failures } else { 0 }).saturating_add(self.pending)
+    }
+
+    fn until(&self, now: Timestamp) -> Timestamp {
+        self.last.unwrap_or(now).checked_add(lock_span()).unwrap_or(now)
+    }
+}
+
+fn lock_span() -> jiff::SignedDuration {
+    jiff::SignedDuration::from_mins(LOCK_MINUTES)
+}
+
+/// A table of counts that never holds more than [`MAX_ENTRIES`].
+struct Counts<K> {
+    map: HashMap<K, Count>,
+    cap: usize,
+}
+
+impl<K> Default for Counts<K> {
+    fn default() -> Self {
+        Counts { map: HashMap::new(), cap: MAX_ENTRIES }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Counts<K> {
+    fn live(&self, k: &K, now: Timestamp) -> (u32, Timestamp) {
+        self.map.get(k).map_or((0, now), |c| (c.live(now), c.until(now)))
+    }
+
+    fn entry(&mut self, k: &K, now: Timestamp) -> &mut Count {
+        if !self.map.contains_key(k) && self.map.len() >= self.cap {
+            self.map.retain(|_, c| c.live(now) > 0);
+            if self.map.len() >= self.cap {
+                // Full of live counts: the oldest idle one goes (forcing that takes the
+                // attacker `cap` hashed guesses, longer than a lock lasts).
+                let oldest = self.map.iter().filter(|(_, c)| c.pending == 0).min_by_key(|(_, c)| c.last);
+                if let Some(k) = oldest.map(|(k, _)| k.clone()) {
+                    self.map.remove(&k);
+                }
+            }
+        }
+        self.map.entry(k.clone()).or_default()
+    }
+
+    fn begin(&mut self, k: &K, now: Timestamp) {
+        let c = self.entry(k, now);
+        c.pending = c.pending.saturating_add(1);
+    }
+
+    /// Ends a running check: a failure is counted (a window that ran out starts again).
+    fn end(&mut self, k: &K, failed: bool, now: Timestamp) {
+        let Some(c) = self.map.get_mut(k) else { return };
+        c.pending = c.pending.saturating_sub(1);
+        if failed {
+            let recent = c.last.is_some_and(|l| l.checked_add(lock_span()).is_ok_and(|end| end > now));
+            c.failures = if recent { c.failures.saturating_add(1) } else { 1 };
+            c.last = Some(now);
+        }
+        if c.pending == 0 && c.live(now) == 0 {
+            self.map.remove(k);
+        }
+    }
+}
 
 /// Why a login was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginRefused {
     /// Unknown user or wrong password (the same answer for both).
     Invalid,
-    /// Too many failures in a row: try again after `until`.
+    /// Too many failures: try again after `until`.
     Locked { until: Timestamp },
 }
 
 /// How long a browser session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
-impl Auth {
-    pub fn new(data: &Path) -> Auth {
-        Auth { path: accounts_path(data), state: Mutex::new(AuthState::default()) }
+/// A login attempt counted before its hash: finish it with [`Attempt::check`]; dropped
+/// unchecked (the server was too busy), it is given back.
+pub struct Attempt {
+    state: Arc<Mutex<AuthState>>,
+    accounts: Arc<Accounts>,
+    name: String,
+    client: Option<IpAddr>,
+    known: bool,
+    now: Timestamp,
+    open: bool,
+}
+
+impl Attempt {
+    /// Whether this client has logged in as this name before.
+    pub fn known(&self) -> bool {
+        self.known
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut AuthState) -> R) -> R {
-        let mut st = match self.state.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        self.refresh(&mut st);
-        f(&mut st)
-    }
-
-    /// Re-reads the accounts file when `tokencomp user …` changed it; a change drops every
-    /// cached key and any session of a login that no longer exists.
-    fn refresh(&self, st: &mut AuthState) {
-        let stamp = std::fs::metadata(&self.path).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
-        if stamp == st.stamp {
-            return;
-        }
-        match Accounts::load(&self.path) {
-            Ok(a) => st.accounts = a,
-            Err(e) => crate::log::error(&format!("accounts: {e}")),
-        }
-        st.stamp = stamp;
-        st.keys.clear();
-        let users = st.accounts.users.clone();
-        st.sessions.retain(|_, s| users.iter().any(|u| u.name == s.principal.user && u.role == s.principal.role));
-    }
-
-    /// Checks a login and opens a session: `(token, csrf token, who)`.
-    pub fn login(
-        &self,
-        name: &str,
-        password: &str,
-        now: Timestamp,
-    ) -> Result<(String, String, Principal), LoginRefused> {
-        let lock = jiff::SignedDuration::from_mins(LOCK_MINUTES);
-        let locked = self.with(|st| match st.failures.get(name) {
-            Some((n, last)) if *n >= MAX_FAILURES => last.checked_add(lock).ok().filter(|until| *until > now),
-            _ => None,
-        });
-        if let Some(until) = locked {
-            return Err(LoginRefused::Locked { until });
-        }
-        // Hash outside the lock: logins must not stall every other request.
-        let accounts = self.with(|st| st.accounts.clone());
-        let Some(principal) = accounts.login(name, password) else {
-            self.with(|st| {
-                let e = st.failures.entry(name.to_owned()).or_insert((0, now));
-                // A lock that has run out starts the count again.
-                if e.0 >= MAX_FAILURES {
-                    e.0 = 0;
-                }
-                *e = (e.0.saturating_add(1), now);
-            });
+    /// Checks the password (one argon2 hash; unknown names pay one too) and opens a session:
+    /// `(token, csrf token, who)`.
+    pub fn check(mut self, password: &str) -> Result<(String, String, Principal), LoginRefused> {
+        let user = self.accounts.user(&self.name).cloned();
+        // An unknown user still pays one hash, so timing does not tell which names exist.
+        let ok = verify_secret(user.as_ref().map_or(DUMMY_HASH, |u| u.password.as_str()), password);
+        let now = self.now;
+        self.open = false;
+        let key = (self.name.clone(), self.client);
+        let mut st = lock(&self.state);
+        st.pairs.end(&key, !ok, now);
+        st.names.end(&self.name, !ok, now);
+        let Some(user) = user.filter(|_| ok) else { return Err(LoginRefused::Invalid) };
+        // The login may have changed while its password was checked.
+        if st.accounts.user(&user.name) != Some(&user) {
             return Err(LoginRefused::Invalid);
-        };
+        }
+        st.pairs.map.remove(&key);
+        if !st.known.contains_key(&key) && st.known.len() >= MAX_ENTRIES {
+            let oldest = st.known.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                st.known.remove(&k);
+            }
+        }
+        st.known.insert(key, now);
         let fail = |_| LoginRefused::Invalid;
         let token = hex(&random::<32>().map_err(fail)?);
         let csrf = hex(&random::<16>().map_err(fail)?);
         let expires =
             now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS)).map_err(|_| LoginRefused::Invalid)?;
-        self.with(|st| {
-            st.failures.remove(name);
-            st.sessions.retain(|_, s| s.expires > now);
-            st.sessions
-                .insert(sha256_hex(&token), Session { principal: principal.clone(), csrf: csrf.clone(), expires });
-        });
+        let principal = Principal { user: user.name.clone(), role: user.role, person: user.person.clone(), key: None };
+        st.sessions.retain(|_, s| s.expires > now);
+        let mut mine: Vec<(String, Timestamp)> = st
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.principal.user == user.name)
+            .map(|(k, s)| (k.clone(), s.expires))
+            .collect();
+        if mine.len() >= SESSIONS_PER_LOGIN {
+            mine.sort_by_key(|m| m.1);
+            for (k, _) in mine.iter().take(mine.len() + 1 - SESSIONS_PER_LOGIN) {
+                st.sessions.remove(k);
+            }
+        }
+        st.sessions.insert(
+            sha256_hex(&token),
+            Session { principal: principal.clone(), csrf: csrf.clone(), expires, password: user.password },
+        );
         Ok((token, csrf, principal))
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.open {
+            let mut st = lock(&self.state);
+            st.pairs.end(&(self.name.clone(), self.client), false, self.now);
+            st.names.end(&self.name, false, self.now);
+        }
+    }
+}
+
+/// An API key whose secret has not been checked since the accounts were read.
+pub struct KeyCheck {
+    state: Arc<Mutex<AuthState>>,
+    accounts: Arc<Accounts>,
+    id: String,
+    secret: String,
+}
+
+impl KeyCheck {
+    /// One argon2 check; a valid key is cached by its SHA-256.
+    pub fn run(self) -> Option<Principal> {
+        let principal = self.accounts.check_key(&self.id, &self.secret)?;
+        let stored = self.accounts.keys.iter().find(|k| k.id == self.id)?.secret.clone();
+        lock(&self.state).keys.insert(self.id, (sha256_hex(&self.secret), principal.clone(), stored));
+        Some(principal)
+    }
+}
+
+/// What a key needs before it may be used.
+pub enum KeyLookup {
+    Valid(Principal),
+    /// Malformed, or no key has that id: refused without a hash.
+    Refused,
+    Check(KeyCheck),
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Whether `who` still is what `accounts` says (the login exists with that role and person).
+fn current(accounts: &Accounts, who: &Principal) -> Option<User> {
+    accounts.user(&who.user).filter(|u| u.role == who.role && u.person == who.person).cloned()
+}
+
+impl Auth {
+    pub fn new(data: &Path) -> Auth {
+        Auth { path: accounts_path(data), state: Arc::new(Mutex::new(AuthState::default())) }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut AuthState) -> R) -> R {
+        let mut st = lock(&self.state);
+        self.refresh(&mut st);
+        f(&mut st)
+    }
+
+    /// Re-reads the accounts file when `tokencomp user …` changed it. A file written within a
+    /// second or two of the last read is read again (its time stamp may not have moved, as
+    /// git's "racy clean" index), and only a change of content counts.
+    fn refresh(&self, st: &mut AuthState) {
+        let meta = std::fs::metadata(&self.path).ok();
+        let stamp = meta.as_ref().map(|m| Stamp { modified: m.modified().ok(), len: m.len(), inode: inode(m) });
+        let racy = match (stamp.and_then(|s| s.modified), st.read_at) {
+            (Some(m), Some(read)) => read.duration_since(m).map_or(true, |d| d < std::time::Duration::from_secs(2)),
+            _ => false,
+        };
+        if st.read_at.is_some() && stamp == st.stamp && !racy {
+            return;
+        }
+        st.stamp = stamp;
+        st.read_at = Some(SystemTime::now());
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return crate::log::error(&format!("accounts: {e}")),
+        };
+        let digest = sha256_hex(&text);
+        if digest == st.digest {
+            return;
+        }
+        let accounts = if text.is_empty() {
+            Ok(Accounts::default())
+        } else {
+            serde_json::from_str::<Accounts>(&text).map_err(|e| e.to_string())
+        };
+        match accounts {
+            Ok(a) => {
+                st.accounts = Arc::new(a);
+                st.digest = digest;
+            }
+            Err(e) => return crate::log::error(&format!("accounts: {}: {e}", self.path.display())),
+        }
+        // Sessions and cached keys are checked against the accounts on every use; this only
+        // frees what can no longer be used.
+        let accounts = st.accounts.clone();
+        st.sessions.retain(|_, s| current(&accounts, &s.principal).is_some_and(|u| u.password == s.password));
+        st.keys.retain(|id, (_, _, stored)| accounts.keys.iter().any(|k| &k.id == id && &k.secret == stored));
+    }
+
+    /// Counts a login attempt before its hash, or refuses it: a client that has failed
+    /// [`MAX_FAILURES`] times for this name, or a name that has spent its [`NAME_BUDGET`]
+    /// (unless this client logged in as it before), is locked.
+    pub fn reserve(&self, name: &str, client: Option<IpAddr>, now: Timestamp) -> Result<Attempt, LoginRefused> {
+        // A name no login can have is refused without a hash or a count: the rule is public.
+        if name.is_empty()
+            || name.len() > MAX_NAME
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(LoginRefused::Invalid);
+        }
+        self.with(|st| {
+            let key = (name.to_owned(), client);
+            let known = st.known.contains_key(&key);
+            let (pair, pair_until) = st.pairs.live(&key, now);
+            if pair >= MAX_FAILURES {
+                return Err(LoginRefused::Locked { until: pair_until });
+            }
+            let (named, name_until) = st.names.live(&name.to_owned(), now);
+            if !known && named >= NAME_BUDGET {
+                return Err(LoginRefused::Locked { until: name_until });
+            }
+            st.pairs.begin(&key, now);
+            st.names.begin(&name.to_owned(), now);
+            Ok(Attempt {
+                state: self.state.clone(),
+                accounts: st.accounts.clone(),
+                name: name.to_owned(),
+                client,
+                known,
+                now,
+                open: true,
+            })
+        })
+    }
+
+    /// Checks a login and opens a session, hashing on this thread: `(token, csrf token, who)`.
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<(String, String, Principal), LoginRefused> {
+        self.reserve(name, client, now)?.check(password)
     }
 
     pub fn logout(&self, token: &str) {
         self.with(|st| st.sessions.remove(&sha256_hex(token)));
     }
 
-    /// The session's caller and CSRF token.
+    /// The session's caller and CSRF token, while the login is unchanged.
     pub fn session(&self, token: &str, now: Timestamp) -> Option<(Principal, String)> {
         self.with(|st| {
-            let s = st.sessions.get(&sha256_hex(token)).filter(|s| s.expires > now)?;
+            let digest = sha256_hex(token);
+            let s = st.sessions.get(&digest).filter(|s| s.expires > now)?;
+            let valid = current(&st.accounts, &s.principal).is_some_and(|u| u.password == s.password);
+            if !valid {
+                st.sessions.remove(&digest);
+                return None;
+            }
             Some((s.principal.clone(), s.csrf.clone()))
         })
     }
 
-    /// The caller of an API key `tc_<id>_<secret>`.
-    pub fn key(&self, key: &str) -> Option<Principal> {
-        let (id, secret) = key.strip_prefix("tc_")?.split_once('_')?;
+    /// A key `tc_<id>_<secret>`: cached, refused, or to be checked (an argon2 hash).
+    pub fn lookup_key(&self, key: &str) -> KeyLookup {
+        let Some((id, secret)) = key.strip_prefix("tc_").and_then(|k| k.split_once('_')) else {
+            return KeyLookup::Refused;
+        };
         let digest = sha256_hex(secret);
-        let (cached, accounts) = self.with(|st| match st.keys.get(id) {
-            Some((d, p)) if same(d, &digest) => (Some(p.clone()), None),
-            _ => (None, Some(st.accounts.clone())),
-        });
-        if let Some(p) = cached {
-            return Some(p);
-        }
-        let principal = accounts?.check_key(id, secret)?;
-        self.with(|st| st.keys.insert(id.to_owned(), (digest, principal.clone())));
-        Some(principal)
+        self.with(|st| {
+            let stored = st.accounts.keys.iter().find(|k| k.id == id).map(|k| k.secret.clone());
+            let Some(stored) = stored else { return KeyLookup::Refused };
+            if let Some((d, p, s)) = st.keys.get(id)
+                && same(d, &digest)
+                && *s == stored
+                && current(&st.accounts, p).is_some()
+            {
+                return KeyLookup::Valid(p.clone());
+            }
+            KeyLookup::Check(KeyCheck {
+                state: self.state.clone(),
+                accounts: st.accounts.clone(),
+                id: id.to_owned(),
+                secret: secret.to_owned(),
+            })
+        })
     }
+
+    /// The caller of an API key, hashing on this thread when it is not cached.
+    pub fn key(&self, key: &str) -> Option<Principal> {
+        match self.lookup_key(key) {
+            KeyLookup::Valid(p) => Some(p),
+            KeyLookup::Refused => None,
+            KeyLookup::Check(c) => c.run(),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn inode(m: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(m)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
 }
 
 #[cfg(test)]
@@ -467,14 +808,14 @@ mod tests {
         let auth = Auth::new(dir.path());
         let t0 = Timestamp::UNIX_EPOCH;
         for _ in 0..MAX_FAILURES {
-            assert_eq!(auth.login("ops", "guess-guess", t0).err(), Some(LoginRefused::Invalid));
+            assert_eq!(auth.login("ops", "guess-guess", None, t0).err(), Some(LoginRefused::Invalid));
         }
         let until = t0.checked_add(jiff::SignedDuration::from_mins(LOCK_MINUTES)).expect("t");
-        assert_eq!(auth.login("ops", "password1", t0).err(), Some(LoginRefused::Locked { until }));
+        assert_eq!(auth.login("ops", "password1", None, t0).err(), Some(LoginRefused::Locked { until }));
         // After the lock, the right password works and clears the count.
-        assert!(auth.login("ops", "password1", until).is_ok());
-        assert_eq!(auth.login("ops", "guess-guess", until).err(), Some(LoginRefused::Invalid));
-        assert!(auth.login("ops", "password1", until).is_ok());
+        assert!(auth.login("ops", "password1", None, until).is_ok());
+        assert_eq!(auth.login("ops", "guess-guess", None, until).err(), Some(LoginRefused::Invalid));
+        assert!(auth.login("ops", "password1", None, until).is_ok());
     }
 
     #[test]
@@ -485,12 +826,103 @@ mod tests {
         a.save(&accounts_path(dir.path())).expect("save");
         let auth = Auth::new(dir.path());
         let now = Timestamp::UNIX_EPOCH;
-        assert_eq!(auth.login("aud", "password2", now).err(), Some(LoginRefused::Invalid));
-        let (token, csrf, _) = auth.login("aud", "password1", now).expect("login");
+        assert_eq!(auth.login("aud", "password2", None, now).err(), Some(LoginRefused::Invalid));
+        let (token, csrf, _) = auth.login("aud", "password1", None, now).expect("login");
         assert_eq!(auth.session(&token, now).map(|s| s.1), Some(csrf));
         let later = now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS + 1)).expect("t");
         assert!(auth.session(&token, later).is_none());
         auth.logout(&token);
         assert!(auth.session(&token, now).is_none());
+    }
+
+    fn server(users: &[(&str, Role, Option<&str>)]) -> (tempfile::TempDir, Auth) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut a = Accounts::default();
+        for (name, role, person) in users {
+            a.set_user(name, *role, *person, "password1").expect("add");
+        }
+        a.save(&accounts_path(dir.path())).expect("save");
+        let auth = Auth::new(dir.path());
+        (dir, auth)
+    }
+
+    #[test]
+    fn parallel_guesses_are_counted_before_their_hash() {
+        let (_dir, auth) = server(&[("ops", Role::Admin, None)]);
+        let t0 = Timestamp::UNIX_EPOCH;
+        let stranger: Option<IpAddr> = Some("127.0.0.2".parse().expect("ip"));
+        // Five attempts reserved and not yet checked already use the client's budget.
+        let running: Vec<Attempt> =
+            (0..MAX_FAILURES).map(|_| auth.reserve("ops", stranger, t0).expect("reserved")).collect();
+        assert!(matches!(auth.reserve("ops", stranger, t0), Err(LoginRefused::Locked { .. })));
+        // An attempt given back unchecked (the server was busy) is not a failure.
+        drop(running);
+        assert!(auth.reserve("ops", stranger, t0).is_ok());
+    }
+
+    #[test]
+    fn strangers_spend_a_names_budget_but_not_its_owners_client() {
+        let (_dir, auth) = server(&[("ops", Role::Admin, None)]);
+        let t0 = Timestamp::UNIX_EPOCH;
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("ip"));
+        assert!(auth.login("ops", "password1", ip("127.0.0.3"), t0).is_ok());
+        for n in 0..NAME_BUDGET {
+            let from = ip(&format!("10.0.0.{}", n / MAX_FAILURES));
+            assert_eq!(auth.login("ops", "guess-guess", from, t0).err(), Some(LoginRefused::Invalid));
+        }
+        let until = t0.checked_add(lock_span()).expect("t");
+        assert_eq!(auth.login("ops", "password1", ip("127.0.0.4"), t0).err(), Some(LoginRefused::Locked { until }));
+        assert!(auth.login("ops", "password1", ip("127.0.0.3"), t0).is_ok());
+    }
+
+    #[test]
+    fn failure_counts_stay_bounded_and_expired_ones_go_first() {
+        let mut counts: Counts<String> = Counts { map: HashMap::new(), cap: 3 };
+        let t0 = Timestamp::UNIX_EPOCH;
+        let later = t0.checked_add(lock_span()).expect("t");
+        for (i, at) in [(0, t0), (1, t0), (2, later)] {
+            let k = format!("n{i}");
+            counts.begin(&k, at);
+            counts.end(&k, true, at);
+        }
+        counts.begin(&"n3".to_owned(), later);
+        counts.end(&"n3".to_owned(), true, later);
+        assert_eq!(counts.map.len(), 2, "the expired counts went: {:?}", counts.map.keys().collect::<Vec<_>>());
+        for i in 4..10 {
+            let k = format!("n{i}");
+            counts.begin(&k, later);
+            counts.end(&k, true, later);
+            assert!(counts.map.len() <= 3);
+        }
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_more_memory_is_refused_unchecked() {
+        let salt = SaltString::encode_b64(&[7u8; 16]).expect("salt");
+        let big = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(M_COST_KIB * 2, 1, 1, None).expect("p"));
+        let phc = big.hash_password(b"password1", &salt).expect("hash").to_string();
+        assert!(!verify_secret(&phc, "password1"));
+        let ours = argon2().expect("a").hash_password(b"password1", &salt).expect("hash").to_string();
+        assert!(verify_secret(&ours, "password1"));
+    }
+
+    #[test]
+    fn a_reset_ends_the_logins_sessions_and_revokes_its_keys() {
+        let (dir, auth) = server(&[("ops", Role::Admin, None), ("aud", Role::Auditor, None)]);
+        let path = accounts_path(dir.path());
+        let now = Timestamp::UNIX_EPOCH;
+        let mut a = Accounts::load(&path).expect("load");
+        let key = a.add_key("ops", now).expect("key");
+        a.save(&path).expect("save");
+        let (ops, _, _) = auth.login("ops", "password1", None, now).expect("login");
+        let (aud, _, _) = auth.login("aud", "password1", None, now).expect("login");
+        assert!(auth.key(&key).is_some());
+        let mut a = Accounts::load(&path).expect("load");
+        a.set_user("ops", Role::Admin, None, "password2").expect("reset");
+        assert!(a.keys.is_empty(), "a reset revokes the login's keys");
+        a.save(&path).expect("save");
+        assert!(auth.session(&ops, now).is_none());
+        assert!(auth.key(&key).is_none());
+        assert!(auth.session(&aud, now).is_some(), "other logins keep their sessions");
     }
 }

@@ -20,6 +20,10 @@ pub const CODES: &[&str] = &[
     "invalid_input",
     "invalid_credentials",
     "too_many_attempts",
+    "rate_limited",
+    "overloaded",
+    "payload_too_large",
+    "request_timeout",
     "unauthenticated",
     "forbidden",
     "csrf_failed",
@@ -74,12 +78,46 @@ impl ApiError {
         self.details = details;
         self
     }
+
+    /// When to try again: `details.retry_after_seconds` and the `Retry-After` header.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        if !self.details.is_object() {
+            self.details = json!({});
+        }
+        self.details["retry_after_seconds"] = json!(seconds);
+        self
+    }
+
+    /// 429 `rate_limited`: the login wrote more than its share (`Limits::writes_per_minute`).
+    pub fn rate_limited(seconds: u64) -> Self {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many changes from this login; try again in {seconds} s"),
+        )
+        .retry_after(seconds)
+    }
+
+    /// 413 `payload_too_large`.
+    pub fn too_large(max: usize) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {max} bytes"),
+        )
+        .with_details(json!({"field": "body", "max_bytes": max}))
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry = self.details.get("retry_after_seconds").and_then(Value::as_u64);
         let body = json!({"code": self.code, "message": self.message, "details": self.details});
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(s) = retry {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(s));
+        }
+        res
     }
 }
 

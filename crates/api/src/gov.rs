@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokencomp_core::governance::{Choice, GovError, Proposal, Tally};
 use tokencomp_store::gov::{snapshot_of, tally_for, validate_gov};
 use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::{Checked, StoreError};
 
 use crate::routes::{page, require_admin, require_person, token_json};
 use crate::{ApiError, AppState, Body, Caller, Ctx, Query, Role};
@@ -43,13 +44,29 @@ fn gov_error(e: GovError) -> ApiError {
     }
 }
 
+/// Validates `fact` and appends it in one transaction under the ledger-wide write lock: the
+/// rules run on the ledger as it stands then (the cached fold when nothing was appended since;
+/// another process, the CLI, may write the same ledger).
 fn record(cx: &mut Ctx<'_>, fact: &Fact, actor: &str) -> Result<usize, ApiError> {
-    validate_gov(cx.company, fact, cx.now).map_err(gov_error)?;
-    let appended = cx.store.append(&[fact.to_event(actor)], cx.now).map_err(|e| match e {
-        tokencomp_store::StoreError::Conflict { .. } => ApiError::conflict(e.to_string()),
-        e => ApiError::internal(e),
-    })?;
-    Ok(appended.new)
+    let (cached, len, now) = (cx.company, cx.len, cx.now);
+    let appended = tokencomp_store::append_checked(cx.store, now, |ledger| {
+        let head = ledger.head().map_err(ApiError::internal)?.map_or(0, |h| h.0);
+        let fresh;
+        let company = if head == len {
+            cached
+        } else {
+            fresh = Company::fold(&ledger.events().map_err(ApiError::internal)?).map_err(ApiError::internal)?;
+            &fresh
+        };
+        validate_gov(company, fact, now).map_err(gov_error)?;
+        Ok(vec![fact.to_event(actor)])
+    });
+    match appended {
+        Ok(a) => Ok(a.new),
+        Err(Checked::Refused(e)) => Err(e),
+        Err(Checked::Store(e @ StoreError::Conflict { .. })) => Err(ApiError::conflict(e.to_string())),
+        Err(Checked::Store(e)) => Err(ApiError::internal(e)),
+    }
 }
 
 fn weight(q: &Query) -> Result<u32, ApiError> {
@@ -276,13 +293,25 @@ pub async fn vote(
                 return Err(ApiError::not_found("proposal"));
             }
             let at = cx.now;
-            let fact = Fact::Ballot { proposal: id.clone(), voter: voter.clone(), choice, cast_at: at };
-            record(cx, &fact, &actor)?;
+            let p = &cx.company.governance.proposals[&id];
+            // The same choice as the voter's ballot in force appends nothing: repeating it
+            // cannot grow the ledger.
+            let held = cx.company.governance.ballots.get(&id).and_then(|bs| {
+                tokencomp_core::governance::final_ballots(p, bs, at).get(voter.as_str()).map(|b| (b.choice, b.cast_at))
+            });
+            let (cast_at, recorded) = match held {
+                Some((c, cast)) if c == choice && p.is_open(at) => (cast, false),
+                _ => {
+                    let fact = Fact::Ballot { proposal: id.clone(), voter: voter.clone(), choice, cast_at: at };
+                    record(cx, &fact, &actor)?;
+                    (at, true)
+                }
+            };
             let p = &cx.company.governance.proposals[&id];
             let snap = tokencomp_store::gov::snapshot_for(cx.company, p).map_err(gov_error)?;
             let power = snap.power.get(&voter).copied().unwrap_or_default();
-            Ok(json!({"proposal": id, "voter": voter, "choice": choice.as_str(), "cast_at": at.to_string(),
-                      "power": power.to_string()}))
+            Ok(json!({"proposal": id, "voter": voter, "choice": choice.as_str(), "cast_at": cast_at.to_string(),
+                      "power": power.to_string(), "recorded": recorded}))
         })
         .await?;
     Ok((StatusCode::CREATED, Json(doc)).into_response())

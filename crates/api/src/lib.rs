@@ -17,7 +17,9 @@
 pub mod auth;
 pub mod error;
 mod gov;
+pub mod limits;
 pub mod log;
+mod net;
 pub mod openapi;
 pub mod routes;
 pub mod ui;
@@ -137,11 +139,13 @@ pub struct Config {
     /// A fixed "now" for tests and reproducible demos; the clock otherwise.
     pub now: Option<Timestamp>,
     pub log: log::Sink,
+    /// Connections, bodies, hashing and writes: what one client or login may cost.
+    pub limits: limits::Limits,
 }
 
 impl Config {
     pub fn new(data: PathBuf) -> Config {
-        Config { data, secure_cookies: true, now: None, log: log::stderr() }
+        Config { data, secure_cookies: true, now: None, log: log::stderr(), limits: limits::Limits::default() }
     }
 }
 
@@ -155,6 +159,9 @@ pub struct Inner {
     cache: Mutex<Option<Loaded>>,
     engine: Arc<dyn Engine>,
     pub auth: Auth,
+    /// Every password and key hash passes here (bounded: see [`limits::HashGate`]).
+    pub gate: Arc<limits::HashGate>,
+    writes: limits::WriteLimiter,
     now: Mutex<Option<Timestamp>>,
     cfg: Config,
 }
@@ -168,6 +175,9 @@ pub struct AppState {
 pub struct Ctx<'a> {
     pub store: &'a mut dyn Store,
     pub company: &'a Company,
+    /// How many events `company` was folded from (a guarded write reuses it when the ledger,
+    /// read under the write lock, still has that many).
+    pub len: i64,
     pub now: Timestamp,
     pub engine: &'a dyn Engine,
 }
@@ -182,12 +192,16 @@ impl Ctx<'_> {
 impl AppState {
     pub fn new(store: Box<dyn Store + Send>, engine: Arc<dyn Engine>, cfg: Config) -> AppState {
         let auth = Auth::new(&cfg.data);
+        let gate = limits::HashGate::new(cfg.limits.hashers, cfg.limits.hash_queue);
+        let writes = limits::WriteLimiter::new(cfg.limits.writes_per_minute);
         AppState {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 cache: Mutex::new(None),
                 engine,
                 auth,
+                gate,
+                writes,
                 now: Mutex::new(cfg.now),
                 cfg,
             }),
@@ -216,8 +230,8 @@ impl AppState {
         tokio::task::spawn_blocking(move || {
             let inner = &st.inner;
             let mut store = inner.store.lock().map_err(|_| ApiError::internal("the ledger lock is poisoned"))?;
-            let company = current(&mut **store, &inner.cache)?;
-            let mut cx = Ctx { store: &mut **store, company: &company, now, engine: &*inner.engine };
+            let (company, len) = current(&mut **store, &inner.cache)?;
+            let mut cx = Ctx { store: &mut **store, company: &company, len, now, engine: &*inner.engine };
             f(&mut cx)
         })
         .await
@@ -226,11 +240,11 @@ impl AppState {
 }
 
 /// The company as the ledger now stands, folded again only when the ledger grew.
-fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<Arc<Company>, ApiError> {
+fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<(Arc<Company>, i64), ApiError> {
     let len = store.len().map_err(ApiError::internal)?;
     let mut cache = cache.lock().map_err(|_| ApiError::internal("the cache lock is poisoned"))?;
     if let Some(l) = cache.as_ref().filter(|l| l.len == len) {
-        return Ok(l.company.clone());
+        return Ok((l.company.clone(), len));
     }
     let events = store.events().map_err(ApiError::internal)?;
     let company = match Company::fold(&events) {
@@ -241,7 +255,7 @@ fn current(store: &mut dyn Store, cache: &Mutex<Option<Loaded>>) -> Result<Arc<C
         Err(e) => return Err(ApiError::internal(e)),
     };
     *cache = Some(Loaded { len, company: company.clone() });
-    Ok(company)
+    Ok((company, len))
 }
 
 /// The session cookie's name.
@@ -276,12 +290,20 @@ impl FromRequestParts<AppState> for Caller {
         let principal = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let key = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
             let key = key.ok_or_else(ApiError::unauthenticated)?;
-            let inner = st.inner.clone();
-            // The first use of a key checks its argon2 hash: off the async threads.
-            tokio::task::spawn_blocking(move || inner.auth.key(&key))
-                .await
-                .map_err(ApiError::internal)?
-                .ok_or_else(ApiError::unauthenticated)?
+            match st.inner.auth.lookup_key(&key) {
+                auth::KeyLookup::Valid(p) => p,
+                auth::KeyLookup::Refused => return Err(ApiError::unauthenticated()),
+                // The first use of a key checks its argon2 hash: through the gate, off the
+                // async threads.
+                auth::KeyLookup::Check(check) => {
+                    let client = limits::ClientAddr::of(parts, &st.inner.cfg.limits.trusted_proxies);
+                    st.inner
+                        .gate
+                        .run(client.0, false, move || check.run())
+                        .await?
+                        .ok_or_else(ApiError::unauthenticated)?
+                }
+            }
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let (p, csrf) = st.inner.auth.session(token, st.now()).ok_or_else(ApiError::unauthenticated)?;
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -300,6 +322,11 @@ impl FromRequestParts<AppState> for Caller {
         };
         if let Some(s) = slot {
             s.set(principal.role.as_str());
+        }
+        // Writes are limited per login (logging out is not a write to the ledger).
+        let write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if write && parts.uri.path() != "/api/session" {
+            st.inner.writes.take(&principal.user, st.now()).map_err(ApiError::rate_limited)?;
         }
         Ok(Caller { who: principal, csrf: csrf_token })
     }
@@ -364,8 +391,24 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                 "the body must be JSON (`Content-Type: application/json`)",
             ));
         }
-        let bytes =
-            axum::body::Bytes::from_request(req, s).await.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+        let limits = req.extensions().get::<BodyLimits>().copied().unwrap_or_default();
+        let read = axum::body::Bytes::from_request(req, s);
+        let bytes = tokio::time::timeout(limits.timeout, read)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!("the body did not arrive within {} s", limits.timeout.as_secs()),
+                )
+            })?
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::too_large(limits.max)
+                } else {
+                    ApiError::invalid("body", e.body_text())
+                }
+            })?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::invalid("body", format!("not JSON: {e}"))
                 .with_details(serde_json::json!({"field": "body", "line": e.line(), "column": e.column()}))
@@ -407,6 +450,34 @@ impl Body {
     }
 }
 
+/// The body limits the middleware put on a request, for the [`Body`] extractor.
+#[derive(Clone, Copy, Debug)]
+struct BodyLimits {
+    max: usize,
+    timeout: std::time::Duration,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits { max: limits::MAX_BODY, timeout: std::time::Duration::from_secs(30) }
+    }
+}
+
+/// Every route: a declared body over the limit is 413 before anything reads it, and a streamed
+/// one stops at the limit.
+async fn body_limit(axum::extract::State(st): axum::extract::State<AppState>, req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let l = &st.inner.cfg.limits;
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(l.max_body).unwrap_or(u64::MAX)) {
+        return ApiError::too_large(l.max_body).into_response();
+    }
+    let mut req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, l.max_body)));
+    req.extensions_mut().insert(BodyLimits { max: l.max_body, timeout: l.body_timeout });
+    next.run(req).await
+}
+
 async fn security_headers(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let mut res = next.run(req).await;
@@ -442,14 +513,17 @@ pub fn app(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), log::requests))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-/// Serves `app` on `listener` until Ctrl-C (or SIGTERM).
+/// Serves `app` on `listener` until Ctrl-C (or SIGTERM), within the connection limits of
+/// [`limits::Limits`] (see `net`).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await
+    let limits = state.inner.cfg.limits.clone();
+    net::serve(listener, app(state), limits, shutdown()).await
 }
 
 async fn shutdown() {

@@ -466,6 +466,7 @@ pub fn schemas() -> Map<String, Value> {
                 ("choice", string()),
                 ("cast_at", time()),
                 ("power", amount()),
+                ("recorded", json!({"type": "boolean"})),
             ]),
         ),
     ];
@@ -545,6 +546,24 @@ pub fn document() -> Value {
         if route.body.is_some() {
             responses.insert("409".into(), err("Refused by the ledger's rules (a cycle, a closed window, a conflict)"));
             responses.insert("415".into(), err("The body is not JSON"));
+        }
+        // Limits (crates/api/src/limits.rs): every route caps its body; writes are limited per
+        // login; password and key checks pass a bounded queue.
+        responses.insert("413".into(), err("The body is larger than 64 KiB: `payload_too_large`"));
+        if route.body.is_some() {
+            responses.insert("408".into(), err("The body did not arrive in time: `request_timeout`"));
+        }
+        if route.access != Access::Public && route.method != axum::http::Method::GET && route.path != "/api/session" {
+            responses.insert(
+                "429".into(),
+                err("Too many changes from this login (by default 30 at once, then one every 2 s): `rate_limited`, with `Retry-After`"),
+            );
+        }
+        if route.access != Access::Public || route.path == "/api/session" {
+            responses.insert(
+                "503".into(),
+                err("Too many password or key checks waiting: `overloaded`, with `Retry-After`; try again"),
+            );
         }
         op.insert("responses".into(), Value::Object(responses));
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));

@@ -587,25 +587,35 @@ fn session_json(c: &Caller, company: &Company) -> Value {
            "company": company.company.name, "token": token_json(company)})
 }
 
-async fn login(State(st): State<AppState>, body: Body) -> Result<Response, ApiError> {
+async fn login(
+    State(st): State<AppState>,
+    client: crate::limits::ClientAddr,
+    body: Body,
+) -> Result<Response, ApiError> {
     let user = body.str("user")?.to_owned();
     let password = body.str("password")?.to_owned();
     let now = st.now();
-    let inner = st.inner.clone();
-    let opened = tokio::task::spawn_blocking(move || inner.auth.login(&user, &password, now))
-        .await
-        .map_err(ApiError::internal)?;
+    // Counted before the hash; then one hash through the bounded gate (or 503 at once).
+    let opened = match st.inner.auth.reserve(&user, client.0, now) {
+        Ok(attempt) => {
+            let known = attempt.known();
+            st.inner.gate.run(client.0, known, move || attempt.check(&password)).await?
+        }
+        Err(refused) => Err(refused),
+    };
     let (token, csrf, who) = match opened {
         Ok(o) => o,
         Err(crate::auth::LoginRefused::Invalid) => {
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user name or password"));
         }
         Err(crate::auth::LoginRefused::Locked { until }) => {
+            let wait = u64::try_from(until.duration_since(now).as_secs()).unwrap_or(0).max(1);
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
                 format!("too many failed logins for this name; try again after {until}"),
-            ));
+            )
+            .retry_after(wait));
         }
     };
     let caller = Caller { who, csrf: Some(csrf) };

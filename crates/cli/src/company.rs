@@ -13,10 +13,10 @@ use tokencomp_core::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
 use tokencomp_core::tokenomics;
 use tokencomp_money::TokenAmount;
-use tokencomp_store::ledger::{Company, Fact, FoldError};
+use tokencomp_store::ledger::{Company, Fact, FoldError, distinct_reverts, latest_wins};
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
-use tokencomp_store::{Appended, NewEvent, Store, StoreError, StoredEvent};
+use tokencomp_store::{Appended, Checked, LedgerRead, NewEvent, Store, StoreError, StoredEvent, append_checked};
 
 use crate::schedule::{load_company_text, report};
 use crate::{BadInput, Global, bad_input};
@@ -37,30 +37,118 @@ pub fn open_store(g: &Global) -> Result<Box<dyn Store + Send>> {
     }
 }
 
-/// Folds the ledger into the company's state.
-pub fn load(store: &mut dyn Store) -> Result<Company> {
-    let events = store.events()?;
-    match Company::fold(&events) {
-        Ok(c) => Ok(c),
-        Err(FoldError::Empty) => {
-            Err(bad_input("the data directory has no company yet", "run `tokencomp init FILE` first"))
-        }
-        Err(e) => Err(anyhow::Error::new(e)),
+/// The ledger as a command read it: how many events it had, the events, and the company
+/// folded from them (`None` while the ledger holds no company yet).
+pub struct Loaded {
+    pub len: i64,
+    pub events: Vec<StoredEvent>,
+    company: Option<Company>,
+}
+
+fn no_company() -> anyhow::Error {
+    bad_input("the data directory has no company yet", "run `tokencomp init FILE` first")
+}
+
+impl Loaded {
+    pub fn read(events: Vec<StoredEvent>) -> Result<Loaded> {
+        let len = events.last().map_or(0, |e| e.seq);
+        let company = match Company::fold(&events) {
+            Ok(c) => Some(c),
+            Err(FoldError::Empty) => None,
+            Err(e) => return Err(anyhow::Error::new(e)),
+        };
+        Ok(Loaded { len, events, company })
+    }
+
+    /// The company, or bad input when the ledger has none yet.
+    pub fn company(&self) -> Result<&Company> {
+        self.company.as_ref().ok_or_else(no_company)
+    }
+
+    pub fn into_company(self) -> Result<Company> {
+        self.company.ok_or_else(no_company)
     }
 }
 
-/// Appends facts as one transaction; a conflicting event is bad input (exit 2) and nothing is
-/// written.
-pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
-    let events: Vec<_> = facts.iter().map(|f| f.to_event(actor)).collect();
-    // The total first: a team budget over grants that overflow could only saturate.
-    check_grants_total(store, &events, facts)?;
-    check_team_budget(store, &events, facts)?;
-    match store.append(&events, Timestamp::now()) {
-        Ok(a) => Ok(a),
-        Err(e @ StoreError::Conflict { .. }) => Err(bad_input(e, &store.describe())),
-        Err(e) => Err(e.into()),
+/// Reads and folds the whole ledger.
+pub fn load_all(store: &mut dyn Store) -> Result<Loaded> {
+    Loaded::read(store.events()?)
+}
+
+/// Folds the ledger into the company's state.
+pub fn load(store: &mut dyn Store) -> Result<Company> {
+    load_all(store)?.into_company()
+}
+
+/// The guarded write as the commands use it: `decide` runs under the ledger-wide write lock on
+/// the ledger as it stands and returns the events to append (with a value for the caller), in
+/// the same transaction. Its error is the command's (bad input stays exit 2); a conflicting
+/// event is bad input too, and nothing is written.
+pub fn guarded<T>(
+    store: &mut dyn Store,
+    decide: impl FnOnce(&mut dyn LedgerRead) -> Result<(Vec<NewEvent>, T)>,
+) -> Result<(Appended, T)> {
+    let mut value = None;
+    let appended = append_checked(store, Timestamp::now(), |ledger| {
+        let (events, t) = decide(ledger)?;
+        value = Some(t);
+        Ok::<_, anyhow::Error>(events)
+    });
+    match (appended, value) {
+        (Ok(a), Some(t)) => Ok((a, t)),
+        (Ok(_), None) => anyhow::bail!("a guarded write appended without deciding"),
+        (Err(Checked::Refused(e)), _) => Err(e),
+        (Err(Checked::Store(e @ StoreError::Conflict { .. })), _) => Err(bad_input(e, &store.describe())),
+        (Err(Checked::Store(e)), _) => Err(e.into()),
     }
+}
+
+/// Records what `decide` makes of the ledger, deciding under the write lock (see [`guarded`]):
+/// every rule that guards the write runs in `decide` or here (the team budget), on the ledger as
+/// it stands. `known` is a ledger the command already read: reused when nothing was appended
+/// since (its length is the head's sequence; events are never removed), so a guarded write costs
+/// one more query, not a second fold.
+pub fn record_checked<T>(
+    store: &mut dyn Store,
+    actor: &str,
+    known: Option<&Loaded>,
+    decide: impl FnOnce(&Loaded) -> Result<(Vec<Fact>, T)>,
+) -> Result<(Appended, T)> {
+    guarded(store, |ledger| {
+        let len = ledger.head()?.map_or(0, |h| h.0);
+        let fresh;
+        let current = match known {
+            Some(k) if k.len == len => k,
+            _ => {
+                fresh = Loaded::read(ledger.events()?)?;
+                &fresh
+            }
+        };
+        let (facts, t) = decide(current)?;
+        let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
+        distinct_reverts(&current.events, &mut events);
+        // The total first: a team budget over grants that overflow could only saturate.
+        check_grants_total(current, &events, &facts)?;
+        check_team_budget(current, &events, &facts)?;
+        Ok((events, t))
+    })
+}
+
+/// Appends facts as one transaction, checking the team budget under the write lock when they
+/// touch it; a conflicting event is bad input (exit 2) and nothing is written. For facts whose
+/// other rules depend on the ledger, use [`record_checked`].
+pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
+    let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
+    let (a, ()) = guarded(store, |ledger| {
+        if facts.iter().any(touches_budget) || events.iter().any(latest_wins) {
+            let current = Loaded::read(ledger.events()?)?;
+            distinct_reverts(&current.events, &mut events);
+            check_grants_total(&current, &events, facts)?;
+            check_team_budget(&current, &events, facts)?;
+        }
+        Ok((events, ()))
+    })?;
+    Ok(a)
 }
 
 /// The ledger's grants, each folded to its total, and the `[tokenomics]` supply: what a grants
@@ -81,21 +169,22 @@ fn granted_of(c: &Company, id: &str) -> Option<TokenAmount> {
     Some(g.timeline(&c.company.time_zone, None).map_or(g.amount, |t| t.granted))
 }
 
-/// Every command that records grants (init, apply, grant add, import grants, lifecycle events):
-/// when the batch issues a grant or raises one's total, the grants of the ledger as it would be
-/// after `events`, summed in id order with the batch's own grants last, must fit in a `u128` and
-/// stay within the `[tokenomics]` total supply, or the batch is refused (exit 2, nothing
-/// written) naming the grant that crosses. Without this the calendar's, the company's and the
-/// tokenomics' totals could not be formed. A batch that raises no grant (a termination) is
-/// never refused here, so a ledger recorded before the check can still be operated on.
-fn check_grants_total(store: &mut dyn Store, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+/// Every command that records grants (init, apply, grant add, import grants, lifecycle events),
+/// under the write lock: when the batch issues a grant or raises one's total, the grants of the
+/// ledger as it would be after `events`, summed in id order with the batch's own grants last,
+/// must fit in a `u128` and stay within the `[tokenomics]` total supply, or the batch is
+/// refused (exit 2, nothing written) naming the grant that crosses. Without this the
+/// calendar's, the company's and the tokenomics' totals could not be formed. A batch that
+/// raises no grant (a termination) is never refused here, so a ledger recorded before the
+/// check can still be operated on.
+fn check_grants_total(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
     if !facts.iter().any(touches_budget) {
         return Ok(());
     }
-    let Ok(new) = fold_after(store, events)? else { return Ok(()) };
+    let Ok(new) = Company::fold(&appended(&current.events, events)) else { return Ok(()) };
     let touched: BTreeSet<&str> = facts.iter().filter_map(fact_grant).collect();
-    let before = Company::fold(&store.events()?).ok();
-    let raised = touched.iter().any(|id| granted_of(&new, id) > before.as_ref().and_then(|c| granted_of(c, id)));
+    let before = current.company.as_ref();
+    let raised = touched.iter().any(|id| granted_of(&new, id) > before.and_then(|c| granted_of(c, id)));
     if !raised {
         return Ok(());
     }
@@ -145,12 +234,12 @@ fn fact_grant(f: &Fact) -> Option<&str> {
     }
 }
 
-/// The company as the ledger would fold after `events` are appended (ids already recorded are
-/// skipped, as the store does); the fold's own error when the batch does not fold.
-fn fold_after(store: &mut dyn Store, events: &[NewEvent]) -> Result<Result<Company, FoldError>> {
-    let mut after = store.events()?;
-    let mut ids: BTreeSet<String> = after.iter().map(|e| e.event.id.clone()).collect();
-    let mut seq = after.last().map_or(0, |e| e.seq);
+/// The ledger's events with `events` appended (ids already recorded are skipped, as the store
+/// does).
+fn appended(before: &[StoredEvent], events: &[NewEvent]) -> Vec<StoredEvent> {
+    let mut ids: BTreeSet<String> = before.iter().map(|e| e.event.id.clone()).collect();
+    let mut after = before.to_vec();
+    let mut seq = before.last().map_or(0, |e| e.seq);
     for e in events {
         if ids.insert(e.id.clone()) {
             seq += 1;
@@ -163,7 +252,7 @@ fn fold_after(store: &mut dyn Store, events: &[NewEvent]) -> Result<Result<Compa
             });
         }
     }
-    Ok(Company::fold(&after))
+    after
 }
 
 /// Whether a fact can change what grants claim from the team pool, or the pool itself.
@@ -203,11 +292,11 @@ fn excess(c: &Company) -> u128 {
 /// folded, and a batch that takes the grants further past the team bucket than they already
 /// were is refused (exit 2, nothing written), naming the first grant that crosses. A company
 /// without `[tokenomics]` has no budget.
-fn check_team_budget(store: &mut dyn Store, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+fn check_team_budget(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
     if !facts.iter().any(touches_budget) {
         return Ok(());
     }
-    let before = store.events()?;
+    let before = &current.events;
     let mut ids: BTreeSet<String> = before.iter().map(|e| e.event.id.clone()).collect();
     let mut after = before.clone();
     let mut seq = before.last().map_or(0, |e| e.seq);
@@ -226,7 +315,7 @@ fn check_team_budget(store: &mut dyn Store, events: &[NewEvent], facts: &[Fact])
     // A batch that does not fold is refused elsewhere or was never a budget question.
     let Ok(new) = Company::fold(&after) else { return Ok(()) };
     let Some(t) = &new.tokenomics else { return Ok(()) };
-    let old_excess = Company::fold(&before).map_or(0, |c| excess(&c));
+    let old_excess = current.company.as_ref().map_or(0, excess);
     let new_claims = claims(&new);
     let total = new_claims.values().fold(0u128, |a, v| a.saturating_add(*v));
     let budget = tokenomics::team_budget(t, total).map_err(|e| bad_input(e, "[tokenomics]"))?;
@@ -355,13 +444,17 @@ pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
 }
 
 pub fn init_with(store: &mut dyn Store, file: &CompanyFile, actor: &str) -> Result<Appended> {
-    if store.len()? > 0 {
-        return Err(bad_input(
-            "this data directory already has a company",
-            "use `tokencomp apply FILE` to record changes",
-        ));
-    }
-    record(store, &file_facts(file), actor)
+    // Checked under the write lock: two `init`s at once cannot both find the ledger empty.
+    let (a, ()) = record_checked(store, actor, None, |current| {
+        if current.len > 0 {
+            return Err(bad_input(
+                "this data directory already has a company",
+                "use `tokencomp apply FILE` to record changes",
+            ));
+        }
+        Ok((file_facts(file), ()))
+    })?;
+    Ok(a)
 }
 
 /// What changed between the ledger and a company file, as new events.
@@ -429,9 +522,12 @@ pub fn diff(company: &Company, file: &CompanyFile, file_name: &str) -> Result<Ve
 pub fn apply(g: &Global, args: &FileArgs) -> Result<()> {
     let file = read_file(&args.file)?;
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
-    let facts = diff(&company, &file, &args.file.display().to_string())?;
-    let a = record(&mut *store, &facts, &g.actor())?;
+    let loaded = load_all(&mut *store)?;
+    loaded.company()?;
+    // The difference is taken under the write lock, from the ledger as it stands.
+    let name = args.file.display().to_string();
+    let (a, ()) =
+        record_checked(&mut *store, &g.actor(), Some(&loaded), |l| Ok((diff(l.company()?, &file, &name)?, ())))?;
     crate::outln!("applied {}: {} new events ({} unchanged)", args.file.display(), a.new, a.existing);
     Ok(())
 }
@@ -457,15 +553,20 @@ pub fn import(g: &Global, args: &ImportArgs) -> Result<()> {
     let name = args.file.display().to_string();
     let text = decode(&name, &bytes)?;
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
-    let a = import_text(&mut *store, &company, args.kind, &name, text, &g.actor())?;
+    let loaded = load_all(&mut *store)?;
+    loaded.company()?;
+    let a = import_text(&mut *store, Some(&loaded), args.kind, &name, text, &g.actor())?;
     crate::outln!("imported {name}: {} new events ({} unchanged)", a.new, a.existing);
     Ok(())
 }
 
+/// Imports one CSV file, all or nothing. Grants are read against the ledger as it stands under
+/// the write lock (its token, prices and people, and the team budget); `known` is a ledger
+/// already read, reused when nothing was appended since. People, prices and rates depend on no
+/// recorded state (a changed one for a recorded id is a conflict the append itself refuses).
 pub fn import_text(
     store: &mut dyn Store,
-    company: &Company,
+    known: Option<&Loaded>,
     kind: ImportKind,
     name: &str,
     text: &str,
@@ -481,34 +582,41 @@ pub fn import_text(
         }
         ImportKind::Fx => import::parse_fx(name, text).map_err(|d| report(&d))?.into_iter().map(Fact::FxRate).collect(),
         ImportKind::Grants => {
-            let grants = import::parse_grants_within(
-                name,
-                text,
-                &company.token.token,
-                &company.company.time_zone,
-                &company.prices_vec(),
-                &recorded_grants(company),
-            )
-            .map_err(|d| report(&d))?;
-            let mut facts = Vec::new();
-            let mut diags = Vec::new();
-            for terms in &grants {
-                if !company.people.is_empty() && !company.people.contains_key(&terms.grant.holder) {
-                    diags.push(tokencomp_core::diag::Diagnostic::new(
-                        name,
-                        Some("holder".to_owned()),
-                        format!("grant `{}`: no person has id `{}`", terms.grant.id, terms.grant.holder),
-                    ));
-                }
-                facts.extend(grant_facts(terms, &company.token.token));
-            }
-            if !diags.is_empty() {
-                return Err(report(&diags));
-            }
-            facts
+            let (a, ()) = record_checked(store, actor, known, |l| Ok((grant_rows(l.company()?, name, text)?, ())))?;
+            return Ok(a);
         }
     };
     record(store, &facts, actor)
+}
+
+/// A grants CSV's facts, read with the company's token, zone and prices; every holder must be a
+/// person of the company.
+fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
+    let grants = tokencomp_core::import::parse_grants_within(
+        name,
+        text,
+        &company.token.token,
+        &company.company.time_zone,
+        &company.prices_vec(),
+        &recorded_grants(company),
+    )
+    .map_err(|d| report(&d))?;
+    let mut facts = Vec::new();
+    let mut diags = Vec::new();
+    for terms in &grants {
+        if !company.people.is_empty() && !company.people.contains_key(&terms.grant.holder) {
+            diags.push(tokencomp_core::diag::Diagnostic::new(
+                name,
+                Some("holder".to_owned()),
+                format!("grant `{}`: no person has id `{}`", terms.grant.id, terms.grant.holder),
+            ));
+        }
+        facts.extend(grant_facts(terms, &company.token.token));
+    }
+    if !diags.is_empty() {
+        return Err(report(&diags));
+    }
+    Ok(facts)
 }
 
 #[derive(Subcommand, Debug)]
@@ -644,7 +752,19 @@ fn bps(s: &str, flag: &str, max: u32) -> Result<u32> {
 /// Adds one lifecycle event to a grant after checking the whole lifecycle still folds.
 fn add_event(g: &Global, grant_id: &str, event: GrantEvent) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    loaded.company()?;
+    let (a, count) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| {
+        let facts = event_facts(l.company()?, grant_id, &event)?;
+        let count = facts.len();
+        Ok((facts, count))
+    })?;
+    crate::outln!("recorded `{}` on {count} grant(s) ({} new events)", event.id, a.new);
+    Ok(())
+}
+
+/// The lifecycle event's facts, each grant's whole lifecycle checked to still fold.
+fn event_facts(company: &Company, grant_id: &str, event: &GrantEvent) -> Result<Vec<Fact>> {
     let ids: Vec<String> = if grant_id == "all" {
         company.grants.keys().cloned().collect()
     } else if company.grants.contains_key(grant_id) {
@@ -666,51 +786,58 @@ fn add_event(g: &Global, grant_id: &str, event: GrantEvent) -> Result<()> {
         facts.push(Fact::GrantEvent {
             grant: id,
             event_id: event.id.clone(),
-            event: write_event(&event, &company.token.token),
+            event: write_event(event, &company.token.token),
         });
     }
-    let a = record(&mut *store, &facts, &g.actor())?;
-    crate::outln!("recorded `{}` on {} grant(s) ({} new events)", event.id, facts.len(), a.new);
-    Ok(())
+    Ok(facts)
+}
+
+/// `grant add`'s facts, checked against the company (under the write lock).
+fn add_facts(company: &Company, a: &AddArgs) -> Result<Vec<Fact>> {
+    let token = &company.token.token;
+    let amount = token.parse(&a.amount).map_err(|e| bad_input(e, "--amount"))?;
+    if amount.is_zero() {
+        // As the company file and the CSV import refuse it (the contract does too).
+        return Err(bad_input("a grant of 0 tokens: a grant must be above zero", "--amount"));
+    }
+    if !company.people.contains_key(&a.holder) {
+        return Err(bad_input(format!("no person has id `{}`", a.holder), "--holder"));
+    }
+    let schedule = Calendar::new(
+        a.start,
+        Period::Months(1),
+        a.months,
+        a.cliff_months,
+        DayOfMonth::VestingStartDayOrLast,
+        Allocation::CumulativeRoundDown,
+    )
+    .map_err(|e| bad_input(e, "--months/--cliff-months"))?;
+    let terms = GrantTerms {
+        grant: tokencomp_core::Grant {
+            id: a.id.clone(),
+            holder: a.holder.clone(),
+            amount,
+            schedule: Schedule::Calendar(schedule),
+            performance: vec![],
+            events: vec![],
+        },
+        grant_date: a.grant_date.unwrap_or(a.start),
+        size: GrantSize::Tokens,
+        policy: GrantPolicy::default(),
+    };
+    Ok(grant_facts(&terms, token))
 }
 
 pub fn grant(g: &Global, cmd: &GrantCommand) -> Result<()> {
     match cmd {
         GrantCommand::Add(a) => {
             let mut store = open_store(g)?;
-            let company = load(&mut *store)?;
-            let token = &company.token.token;
-            let amount = token.parse(&a.amount).map_err(|e| bad_input(e, "--amount"))?;
-            if amount.is_zero() {
-                // As the company file and the CSV import refuse it (the contract does too).
-                return Err(bad_input("a grant of 0 tokens: a grant must be above zero", "--amount"));
-            }
-            if !company.people.contains_key(&a.holder) {
-                return Err(bad_input(format!("no person has id `{}`", a.holder), "--holder"));
-            }
-            let schedule = Calendar::new(
-                a.start,
-                Period::Months(1),
-                a.months,
-                a.cliff_months,
-                DayOfMonth::VestingStartDayOrLast,
-                Allocation::CumulativeRoundDown,
-            )
-            .map_err(|e| bad_input(e, "--months/--cliff-months"))?;
-            let terms = GrantTerms {
-                grant: tokencomp_core::Grant {
-                    id: a.id.clone(),
-                    holder: a.holder.clone(),
-                    amount,
-                    schedule: Schedule::Calendar(schedule),
-                    performance: vec![],
-                    events: vec![],
-                },
-                grant_date: a.grant_date.unwrap_or(a.start),
-                size: GrantSize::Tokens,
-                policy: GrantPolicy::default(),
-            };
-            let r = record(&mut *store, &grant_facts(&terms, token), &g.actor())?;
+            let loaded = load_all(&mut *store)?;
+            loaded.company()?;
+            // The holder, the amount and the team budget are checked under the write lock: two
+            // `grant add`s at once cannot both fit into what only one of them fits.
+            let (r, ()) =
+                record_checked(&mut *store, &g.actor(), Some(&loaded), |l| Ok((add_facts(l.company()?, a)?, ())))?;
             if r.new == 0 {
                 crate::outln!("grant {} already recorded with these terms", a.id);
             } else {

@@ -24,7 +24,7 @@ use tokencomp_store::sha256_hex;
 
 use serde_json::Value;
 
-use crate::company::{load, open_store, record};
+use crate::company::{Loaded, load, load_all, open_store, record_checked};
 use crate::{Global, bad_input};
 
 /// The rules table: the built-in one plus the company's flat rules.
@@ -173,9 +173,10 @@ pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> 
 
 pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    let company = loaded.company()?;
     match &args.command {
-        Some(PayrollCommand::Close { period }) => close(g, &mut *store, &company, period),
+        Some(PayrollCommand::Close { period }) => close(g, &mut *store, &loaded, period),
         None => {
             let Some(period) = &args.period else {
                 return Err(bad_input(
@@ -183,9 +184,9 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                     "--period",
                 ));
             };
-            let period = check_period(&company, period)?;
-            let events = income_events(&company, period.end)?;
-            let csv = export(&company, &events, &period)?;
+            let period = check_period(company, period)?;
+            let events = income_events(company, period.end)?;
+            let csv = export(company, &events, &period)?;
             match &args.out {
                 Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
                 None => crate::out(format_args!("{csv}")),
@@ -207,21 +208,32 @@ fn check_period(company: &Company, id: &str) -> Result<PayPeriod> {
     })
 }
 
-fn close(g: &Global, store: &mut dyn tokencomp_store::Store, company: &Company, id: &str) -> Result<()> {
-    match close_with(store, company, id, &g.actor())? {
+fn close(g: &Global, store: &mut dyn tokencomp_store::Store, loaded: &Loaded, id: &str) -> Result<()> {
+    match close_with(store, Some(loaded), id, &g.actor())? {
         None => crate::outln!("payroll {id} is already closed; its export never changes"),
         Some((rows, digest)) => crate::outln!("closed payroll {id}: {rows} rows, sha256 {digest}"),
     }
     Ok(())
 }
 
-/// Freezes `id`'s export: `(rows, digest)`, or `None` when it was closed already.
+/// Freezes `id`'s export: `(rows, digest)`, or `None` when it was closed already. Decided under
+/// the write lock (the period run, the rows, not closed yet), so the frozen rows are those of
+/// the ledger they are recorded in; `known` is a ledger already read.
 pub fn close_with(
     store: &mut dyn tokencomp_store::Store,
-    company: &Company,
+    known: Option<&Loaded>,
     id: &str,
     actor: &str,
 ) -> Result<Option<(usize, String)>> {
+    let (_, closed) = record_checked(store, actor, known, |l| {
+        let closed = close_facts(l.company()?, id)?;
+        Ok((closed.iter().map(|c| c.0.clone()).collect(), closed.map(|c| (c.1, c.2))))
+    })?;
+    Ok(closed)
+}
+
+/// The close's fact with its rows and digest, or `None` when `id` is closed already.
+fn close_facts(company: &Company, id: &str) -> Result<Option<(Fact, usize, String)>> {
     let period = check_period(company, id)?;
     if company.payroll_closed.contains_key(id) {
         return Ok(None);
@@ -236,8 +248,7 @@ pub fn close_with(
     let csv = payroll::to_csv(&rows, &company.token.token);
     let digest = sha256_hex(&csv);
     let rows = rows.len();
-    record(store, &[Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }], actor)?;
-    Ok(Some((rows, digest)))
+    Ok(Some((Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone() }, rows, digest)))
 }
 
 /// The payroll file of period `id`, as `tokencomp payroll --period` writes it.
@@ -315,9 +326,25 @@ pub struct SellArgs {
 
 pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    loaded.company()?;
+    // The sale is checked against the person's lots under the write lock: two sales at once
+    // cannot both spend the same tokens.
+    let (appended, (id, done)) =
+        record_checked(&mut *store, &g.actor(), Some(&loaded), |l| sale_facts(l.company()?, args))?;
+    if appended.new == 0 {
+        crate::outln!("sale {id} was already recorded");
+    } else {
+        crate::outln!("{done}");
+    }
+    Ok(())
+}
+
+/// The sale's fact, its id and what to print once it is recorded; refused (bad input) when the
+/// person's lots cannot cover it.
+fn sale_facts(company: &Company, args: &SellArgs) -> Result<(Vec<Fact>, (String, String))> {
     let token = &company.token.token;
-    let who = person(&company, &args.person)?;
+    let who = person(company, &args.person)?;
     let amount = token.parse(&args.amount).map_err(|e| bad_input(format!("amount: {e}"), "--amount"))?;
     if amount.is_zero() {
         return Err(bad_input("amount: a sale must sell something", "--amount"));
@@ -372,37 +399,31 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
         lots,
     };
     if company.sales.iter().any(|s| s.id == id) {
-        record(&mut *store, &[Fact::from(sale)], &g.actor())?;
-        crate::outln!("sale {id} was already recorded");
-        return Ok(());
+        // The same id again: the append compares it with the recorded sale.
+        return Ok((vec![Fact::from(sale)], (id, String::new())));
     }
     // Check the sale against the person's lots before recording anything. Lots come from income
     // up to the last priced day (later vests cannot be valued yet).
     let through = company.prices.keys().map(|(_, d)| *d).max().unwrap_or(date).max(date);
-    let events = income_events(&company, through)?;
-    let mut sales = recorded_sales(&company);
+    let events = income_events(company, through)?;
+    let mut sales = recorded_sales(company);
     sales.push(recorded_sale(&sale));
-    let book = statements::person_book(token, who, &events, &sales, &price_book(&company))
+    let book = statements::person_book(token, who, &events, &sales, &price_book(company))
         .map_err(|e| bad_input(e, &format!("sale {id}")))?;
     let fact = Fact::from(sale);
-    let appended = record(&mut *store, &[fact], &g.actor())?;
     let (mut proceeds, mut gain) = (Decimal::ZERO, Decimal::ZERO);
     for d in book.disposals.iter().filter(|d| d.sale == id) {
         proceeds += d.proceeds;
         gain += d.gain;
     }
     let currency = payroll::pay_currency(who);
-    if appended.new == 0 {
-        crate::outln!("sale {id} was already recorded");
-    } else {
-        crate::outln!(
-            "recorded sale {id}: {} {} by {}; proceeds {proceeds} {currency}, gain {gain} {currency}",
-            token.format(amount),
-            token.symbol(),
-            who.id
-        );
-    }
-    Ok(())
+    let done = format!(
+        "recorded sale {id}: {} {} by {}; proceeds {proceeds} {currency}, gain {gain} {currency}",
+        token.format(amount),
+        token.symbol(),
+        who.id
+    );
+    Ok((vec![fact], (id, done)))
 }
 
 #[derive(Args, Debug)]
@@ -716,7 +737,15 @@ pub struct CorrectPriceArgs {
 pub fn price(g: &Global, cmd: &PriceCommand) -> Result<()> {
     let PriceCommand::Correct(args) = cmd;
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    loaded.company()?;
+    // Compared with the close as it stands under the write lock.
+    let (_, done) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| correction(l.company()?, args))?;
+    crate::outln!("{done}");
+    Ok(())
+}
+
+fn correction(company: &Company, args: &CorrectPriceArgs) -> Result<(Vec<Fact>, String)> {
     let date = date_arg(&args.date, "--date")?;
     let currency: tokencomp_money::Currency =
         args.currency.parse().map_err(|_| bad_input(format!("currency: `{}`", args.currency), "--currency"))?;
@@ -731,11 +760,8 @@ pub fn price(g: &Global, cmd: &PriceCommand) -> Result<()> {
         ));
     };
     if *old == close {
-        crate::outln!("the {currency} close for {date} is already {close}");
-        return Ok(());
+        return Ok((Vec::new(), format!("the {currency} close for {date} is already {close}")));
     }
     let fact = Fact::PriceCorrected { currency, date, close, reason: args.reason.clone() };
-    record(&mut *store, &[fact], &g.actor())?;
-    crate::outln!("corrected the {currency} close for {date}: {old} → {close}");
-    Ok(())
+    Ok((vec![fact], format!("corrected the {currency} close for {date}: {old} → {close}")))
 }

@@ -6,7 +6,7 @@ use clap::Args;
 use jiff::ToSpan;
 use tokencomp_money::TokenAmount;
 
-use crate::company::{ImportKind, import_text, init_with, load, open_store};
+use crate::company::{ImportKind, import_text, init_with, load, load_all, open_store};
 use crate::queries::{run_through, timelines};
 use crate::schedule::{SAMPLE_COMPANY, load_company_text};
 use crate::{Global, bad_input};
@@ -50,20 +50,19 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         return Err(bad_input("the database already has a company", "demo needs an empty ledger"));
     }
     init_with(&mut *store, &file, actor)?;
-    let company = load(&mut *store)?;
-    import_text(&mut *store, &company, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
-    import_text(&mut *store, &company, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, actor)?;
+    // Prices and rates do not depend on the ledger: nothing to fold for them.
+    import_text(&mut *store, None, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
+    import_text(&mut *store, None, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, actor)?;
     let company = load(&mut *store)?;
     // The chain's manager first, so the demo oracle can sign for its domain; its attestation
     // goes into the ledger before the periods run, so October's payroll sees the milestone.
     crate::chain::demo_deploy(g, &company)?;
     let attestations = crate::oracle::demo(g)?;
-    let company = load(&mut *store)?;
-    let (periods, events) = run_through(&mut *store, &company, through, actor, !args.quiet)?;
+    let loaded = load_all(&mut *store)?;
+    let (periods, events) = run_through(&mut *store, Some(&loaded), through, actor, !args.quiet)?;
 
-    let company = load(&mut *store)?;
     // Governance and the dashboards' logins, so `--serve` has something to show.
-    crate::gov::demo(&mut *store, &company, actor)?;
+    crate::gov::demo(&mut *store, actor)?;
     crate::serve::demo_users(g)?;
     let company = load(&mut *store)?;
     let tl = timelines(&company, through.checked_add(1.month())?)?;
@@ -179,12 +178,8 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     );
     if args.serve {
         drop(store);
-        let serve = crate::serve::ServeArgs {
-            listen: args.listen.clone(),
-            label_wallets: true,
-            insecure_cookies: false,
-            now: None,
-        };
+        let serve = crate::serve::args::<crate::serve::ServeArgs>(&["--listen", &args.listen, "--label-wallets"])
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         return crate::serve::serve(g, &serve);
     }
     Ok(())

@@ -15,7 +15,7 @@ use tokencomp_store::Store;
 use tokencomp_store::gov::{holdings, snapshot_on, tally_for, validate_gov};
 use tokencomp_store::ledger::{Company, Fact};
 
-use crate::company::{load, open_store, record};
+use crate::company::{Loaded, guarded, load, load_all, open_store, record_checked};
 use crate::{Global, bad_input};
 
 #[derive(Subcommand, Debug)]
@@ -116,9 +116,13 @@ pub struct VoteArgs {
     /// for, against or abstain.
     #[arg(long)]
     pub choice: Choice,
-    /// When the ballot is cast (RFC 3339; default now).
+    /// When the ballot is cast (RFC 3339; default now); only with --override-clock.
     #[arg(long)]
     pub at: Option<Timestamp>,
+    /// Cast the ballot at --at instead of now (development chains only): a past instant could
+    /// otherwise change a closed vote.
+    #[arg(long, requires = "at")]
+    pub override_clock: bool,
 }
 
 #[derive(Args, Debug)]
@@ -175,27 +179,31 @@ fn refuse(e: GovError, flag: &str) -> anyhow::Error {
     }
 }
 
-/// Validates one governance fact against the ledger as it stands, records it, and says whether
-/// anything new was written.
+/// Validates one governance fact against the ledger as it stands under the write lock, records
+/// it in the same transaction, and says whether anything new was written. `known` is the ledger
+/// the command read (reused when nothing was appended since).
 fn validate_and_record(
     store: &mut dyn Store,
-    company: &Company,
+    known: &Loaded,
     fact: Fact,
     at: Timestamp,
     actor: &str,
     flag: impl Fn(&GovError) -> &'static str,
 ) -> Result<bool> {
-    validate_gov(company, &fact, at).map_err(|e| {
-        let f = flag(&e);
-        refuse(e, f)
+    let (a, ()) = record_checked(store, actor, Some(known), |l| {
+        validate_gov(l.company()?, &fact, at).map_err(|e| {
+            let f = flag(&e);
+            refuse(e, f)
+        })?;
+        Ok((vec![fact], ()))
     })?;
-    Ok(record(store, &[fact], actor)?.new > 0)
+    Ok(a.new > 0)
 }
 
 fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
-    let fact = fact(&company);
+    let loaded = load_all(&mut *store)?;
+    let fact = fact(loaded.company()?);
     let Fact::Delegation { effective, .. } = &fact else { anyhow::bail!("not a delegation") };
     let effective = *effective;
     let flag = |e: &GovError| match e {
@@ -204,7 +212,7 @@ fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result
         GovError::Backdated { .. } => "--effective",
         _ => "--to",
     };
-    let new = validate_and_record(&mut *store, &company, fact, Timestamp::now(), &g.actor(), flag)?;
+    let new = validate_and_record(&mut *store, &loaded, fact, Timestamp::now(), &g.actor(), flag)?;
     let company = load(&mut *store)?;
     let in_force = company.governance.delegations_on(effective);
     let now = match in_force.get(from) {
@@ -221,7 +229,8 @@ fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result
 
 fn propose(g: &Global, a: &ProposeArgs) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    loaded.company()?;
     let p = Proposal {
         id: a.id.clone(),
         title: a.title.clone(),
@@ -240,8 +249,7 @@ fn propose(g: &Global, a: &ProposeArgs) -> Result<()> {
         GovError::SnapshotAfterOpen { .. } => "--snapshot",
         _ => "--id",
     };
-    let new =
-        validate_and_record(&mut *store, &company, Fact::Proposal(p.clone()), Timestamp::now(), &g.actor(), flag)?;
+    let new = validate_and_record(&mut *store, &loaded, Fact::Proposal(p.clone()), Timestamp::now(), &g.actor(), flag)?;
     let verb = if new { "recorded" } else { "already recorded, nothing written:" };
     crate::outln!(
         "{verb} proposal {} (snapshot {}, voting {} until {}, quorum {})",
@@ -256,7 +264,16 @@ fn propose(g: &Global, a: &ProposeArgs) -> Result<()> {
 
 fn vote(g: &Global, a: &VoteArgs) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    if a.at.is_some() && !a.override_clock {
+        return Err(bad_input(
+            "`vote --at` casts the ballot at another time than now, which could change a closed vote; pass --override-clock to do so on a development chain",
+            "--at",
+        ));
+    }
+    if a.override_clock {
+        crate::oracle::development_chain_only(loaded.company()?, &[], "--override-clock")?;
+    }
     let at = a.at.unwrap_or_else(Timestamp::now);
     let fact = Fact::Ballot { proposal: a.proposal.clone(), voter: a.voter.clone(), choice: a.choice, cast_at: at };
     let flag = |e: &GovError| match e {
@@ -264,7 +281,7 @@ fn vote(g: &Global, a: &VoteArgs) -> Result<()> {
         GovError::NotOpen { .. } | GovError::CastAt { .. } => "--at",
         _ => "--voter",
     };
-    let new = validate_and_record(&mut *store, &company, fact, at, &g.actor(), flag)?;
+    let new = validate_and_record(&mut *store, &loaded, fact, at, &g.actor(), flag)?;
     let verb = if new { "recorded" } else { "already recorded, nothing written:" };
     crate::outln!("{verb} {} votes {} on {} at {at}", a.voter, a.choice, a.proposal);
     Ok(())
@@ -456,7 +473,7 @@ fn print_tally(
 /// 2026-11-15, quorum 20%, unvested weighted 25%) with ballots, one of them changed, which
 /// passes; and `grants-budget-2027` (voting 2026-11-20 to 2027-01-31) with none. Every fact passes
 /// `validate_gov` first; a re-run records nothing new.
-pub fn demo(store: &mut dyn Store, company: &Company, actor: &str) -> Result<()> {
+pub fn demo(store: &mut dyn Store, actor: &str) -> Result<()> {
     let ts = |s: &str| -> Result<Timestamp> { Ok(s.parse()?) };
     let day = |s: &str| -> Result<Date> { Ok(s.parse()?) };
     let delegate = |from: &str, to: &str, effective: &str| -> Result<Fact> {
@@ -512,11 +529,24 @@ pub fn demo(store: &mut dyn Store, company: &Company, actor: &str) -> Result<()>
         // Dara changes her ballot; only the latest counts.
         ballot("dara", Choice::For, "2026-11-10T16:45:00Z")?,
     ];
-    let mut company = company.clone();
+    // Each fact is validated under the write lock against the company as folded, kept current
+    // with the facts this loop records; folded again only if another writer appended meanwhile.
+    let loaded = load_all(store)?;
+    let mut len = loaded.len;
+    let mut company = loaded.into_company()?;
     for (fact, at) in facts {
-        validate_gov(&company, &fact, at).map_err(|e| anyhow::anyhow!("governance demo: {e}"))?;
-        record(store, std::slice::from_ref(&fact), actor)?;
-        company.governance.apply(&fact)?;
+        let (a, head) = guarded(store, |ledger| {
+            let head = ledger.head()?.map_or(0, |h| h.0);
+            if head != len {
+                company = Loaded::read(ledger.events()?)?.into_company()?;
+            }
+            validate_gov(&company, &fact, at).map_err(|e| anyhow::anyhow!("governance demo: {e}"))?;
+            Ok((vec![fact.to_event(actor)], head))
+        })?;
+        if a.new > 0 {
+            company.governance.apply(&fact)?;
+        }
+        len = head + i64::try_from(a.new)?;
     }
     Ok(())
 }
@@ -536,8 +566,7 @@ mod tests {
         let mut store = SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("opens");
         let file = load_company_text("examples/company.toml", SAMPLE_COMPANY).expect("the sample company");
         init_with(&mut store, &file, "system").expect("init");
-        let company = load(&mut store).expect("folds");
-        demo(&mut store, &company, "system").expect("demo");
+        demo(&mut store, "system").expect("demo");
         let events = store.len().expect("len");
         let company = load(&mut store).expect("folds");
         let closes: Timestamp = "2026-11-15T00:00:00Z".parse().expect("instant");
@@ -559,7 +588,7 @@ mod tests {
         let (_, other) = tally_for(&company, "grants-budget-2027", open).expect("tally");
         assert_eq!((other.status, other.voters), (Status::Open, 0));
         // A second run writes nothing.
-        demo(&mut store, &company, "system").expect("re-run");
+        demo(&mut store, "system").expect("re-run");
         assert_eq!(store.len().expect("len"), events);
     }
 }

@@ -16,6 +16,8 @@ mod schedule;
 mod serve;
 mod svg;
 #[cfg(test)]
+mod web_limits_tests;
+#[cfg(test)]
 mod web_tests;
 
 use std::path::PathBuf;

@@ -20,9 +20,9 @@ use tokencomp_chain::ops::Deployment;
 use tokencomp_core::attestation::{Fixed18, Signer, metric_at};
 use tokencomp_core::canonical::write_event;
 use tokencomp_core::grant::{EventKind, GrantEvent};
-use tokencomp_store::ledger::{Accepted, AttestationRecord, Company, Fact, OracleAction};
+use tokencomp_store::ledger::{Accepted, AttestationRecord, Company, Fact, OracleAction, Overrides};
 
-use crate::company::{load, open_store, record};
+use crate::company::{load, load_all, open_store, record_checked};
 use crate::{BadInput, Global, bad_input};
 
 #[derive(Subcommand, Debug)]
@@ -113,12 +113,24 @@ pub struct CheckArgs {
     /// Submission files; a quorum milestone takes its k files at once.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The instant to check at (RFC 3339 or a date, meaning its end); now by default.
+    /// The instant to check at (RFC 3339 or a date, meaning its end); now by default. `submit`
+    /// takes it only with --override-clock.
     #[arg(long)]
     pub at: Option<String>,
     #[command(flatten)]
     pub domain: DomainArgs,
+    /// `submit`: record as checked at --at instead of now (development chains only; recorded on
+    /// each attestation event). A past instant accepts attestations that have since expired.
+    #[arg(long, requires = "at")]
+    pub override_clock: bool,
+    /// `submit`: accept attestations signed for --chain-id/--contract instead of the company's
+    /// deployment (development chains only; recorded on each attestation event).
+    #[arg(long, requires = "chain_id")]
+    pub override_domain: bool,
 }
+
+/// Chains whose state nobody relies on: Hardhat's and Anvil's (31337) and Ganache's (1337).
+pub const DEVELOPMENT_CHAINS: [u64; 2] = [31337, 1337];
 
 pub fn run(g: &Global, cmd: &OracleCommand) -> Result<()> {
     match cmd {
@@ -190,9 +202,16 @@ pub fn demo(g: &Global) -> Result<Vec<PathBuf>> {
             domain: no_domain(),
         },
     )?;
+    // The demo's fixed "today" is in the past: its embedded chain is a development chain.
     check(
         g,
-        &CheckArgs { files: vec![out.clone()], at: Some("2026-10-20T18:00:00Z".into()), domain: no_domain() },
+        &CheckArgs {
+            files: vec![out.clone()],
+            at: Some("2026-10-20T18:00:00Z".into()),
+            domain: no_domain(),
+            override_clock: true,
+            override_domain: false,
+        },
         true,
     )?;
     Ok(vec![out])
@@ -216,22 +235,24 @@ fn instant(text: Option<&str>, tz: &TimeZone, flag: &str, day_end: bool) -> Resu
 
 fn registry(g: &Global, action: OracleAction, oracle: &str, address: Option<&str>, at: Option<&str>) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
-    let at = instant(at, &company.company.time_zone, "--at", false)?;
+    let loaded = load_all(&mut *store)?;
+    let at = instant(at, &loaded.company()?.company.time_zone, "--at", false)?;
     let signer = match address {
         Some(text) => Some(text.parse::<Signer>().map_err(|e| bad_input(e.text, "--address"))?),
         None => None,
     };
-    // The same action on a copy of the registry first: what it refuses is never recorded.
-    let mut r = company.registry.clone();
-    let done = match (action, signer) {
-        (OracleAction::Register, Some(s)) => r.register(oracle, s, at),
-        (OracleAction::Rotate, Some(s)) => r.rotate(oracle, s, at),
-        _ => r.revoke(oracle, at),
-    };
-    done.map_err(|e| bad_input(e, "--oracle"))?;
-    let fact = Fact::Oracle { action, oracle: oracle.to_owned(), address: signer.map(|s| s.to_string()), at };
-    let a = record(&mut *store, &[fact], &g.actor())?;
+    // The same action on a copy of the registry as it stands under the write lock first: what
+    // it refuses is never recorded.
+    let (a, ()) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| {
+        let mut r = l.company()?.registry.clone();
+        let done = match (action, signer) {
+            (OracleAction::Register, Some(s)) => r.register(oracle, s, at),
+            (OracleAction::Rotate, Some(s)) => r.rotate(oracle, s, at),
+            _ => r.revoke(oracle, at),
+        };
+        done.map_err(|e| bad_input(e, "--oracle"))?;
+        Ok((vec![Fact::Oracle { action, oracle: oracle.to_owned(), address: signer.map(|s| s.to_string()), at }], ()))
+    })?;
     let what = match action {
         OracleAction::Register => "registered",
         OracleAction::Rotate => "rotated",
@@ -355,7 +376,15 @@ pub fn read_submission(path: &Path) -> Result<(Submission, String)> {
 }
 
 /// The ledger's record of one submission and what came of it.
-fn record_of(company: &Company, s: &Submission, json: &str, at: u64, outcome: Result<Accepted, String>) -> Fact {
+fn record_of(
+    company: &Company,
+    s: &Submission,
+    json: &str,
+    at: u64,
+    outcome: Result<Accepted, String>,
+    set_reason: Option<String>,
+    overrides: &Overrides,
+) -> Fact {
     let a = &s.attestation;
     let digest = attest::digest(a, &s.domain).to_string();
     let signer = attest::recover(&attest::digest(a, &s.domain), &s.signature).ok().map(|x| x.to_string());
@@ -373,15 +402,72 @@ fn record_of(company: &Company, s: &Submission, json: &str, at: u64, outcome: Re
         nonce: a.nonce,
         value: attest::claim(a).value.units(),
         outcome,
+        set_reason,
+        overrides: overrides.clone(),
     })
+}
+
+/// What `submit` overrides, refused unless asked for by name and on a development chain: a
+/// recorded acceptance must hold at the time it is recorded, under the company's own domain, or
+/// the ledger and the chain disagree about what was applied.
+fn overrides(company: &Company, args: &CheckArgs, expected: &Domain, deployed: Option<&Domain>) -> Result<Overrides> {
+    if args.at.is_some() && !args.override_clock {
+        return Err(bad_input(
+            "`submit --at` checks the files at another time than now, so an expired attestation could be recorded as accepted; pass --override-clock to do so on a development chain",
+            "--at",
+        ));
+    }
+    // Flags naming the deployment's own domain override nothing.
+    let other_domain = args.domain.chain_id.is_some() && deployed != Some(expected);
+    if other_domain && !args.override_domain {
+        return Err(bad_input(
+            "`submit --chain-id/--contract` accepts attestations signed for another domain than the company's deployment; pass --override-domain to do so on a development chain",
+            "--chain-id",
+        ));
+    }
+    let o = Overrides {
+        clock: args.override_clock,
+        domain: (other_domain && args.override_domain)
+            .then(|| (expected.chain_id, expected.verifying_contract.to_string())),
+    };
+    if o.any() {
+        let flag = if o.clock { "--override-clock" } else { "--override-domain" };
+        development_chain_only(company, &[expected.chain_id], flag)?;
+    }
+    Ok(o)
+}
+
+/// Refuses `flag` (an override of the clock or the domain) unless the company's chain and each
+/// of `others` is a development chain.
+pub fn development_chain_only(company: &Company, others: &[u64], flag: &str) -> Result<()> {
+    let company_chain = company.token.chain_id.unwrap_or(crate::chain::DEFAULT_CHAIN_ID);
+    for &chain in std::iter::once(&company_chain).chain(others) {
+        if !DEVELOPMENT_CHAINS.contains(&chain) {
+            return Err(bad_input(
+                format!(
+                    "{flag} is refused on chain id {chain}: overrides are for development chains only ({})",
+                    DEVELOPMENT_CHAINS.map(|c| c.to_string()).join(", ")
+                ),
+                flag,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
+    let loaded = load_all(&mut *store)?;
+    let company = loaded.company()?;
     let tz = company.company.time_zone.clone();
+    let expected = domain(g, company, &args.domain)?;
+    let overrides = if submit {
+        let deployed = domain(g, company, &DomainArgs { chain_id: None, contract: None }).ok();
+        overrides(company, args, &expected, deployed.as_ref())?
+    } else {
+        Overrides::default()
+    };
     let now = instant(args.at.as_deref(), &tz, "--at", true)?;
-    let expected = domain(g, &company, &args.domain)?;
     let mut subs = Vec::new();
     for path in &args.files {
         subs.push((path.clone(), read_submission(path)?));
@@ -415,30 +501,76 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
         }
         sets.entry(m).or_default().push(i);
     }
+    let cx = SetContext { subs: &subs, expected: &expected, now, tz: &tz, overrides: &overrides };
     for milestone in order {
-        let company = load(&mut *store)?;
-        let mut book = company.book();
+        // Checked against the book as it stands under the write lock, so two submissions of
+        // one milestone at once cannot both apply it, nor both spend a nonce.
         let idx = &sets[&milestone];
+        let (_, (lines, set_refused)) =
+            record_checked(&mut *store, &g.actor(), Some(&loaded), |l| cx.decide(l.company()?, &milestone, idx))?;
+        refused |= set_refused;
+        for line in lines {
+            crate::outln!("{line}");
+        }
+    }
+    if refused { Err(anyhow::Error::new(BadInput::default())) } else { Ok(()) }
+}
+
+/// What a set came to: the lines to print, and whether it was refused.
+type SetOutcome = (Vec<String>, bool);
+
+/// What one `submit` checks its sets with.
+struct SetContext<'a> {
+    subs: &'a [(PathBuf, (Submission, String))],
+    expected: &'a Domain,
+    now: u64,
+    tz: &'a TimeZone,
+    overrides: &'a Overrides,
+}
+
+impl SetContext<'_> {
+    /// One milestone's set against `company`: the facts to record, the lines to print, and
+    /// whether it was refused. A refused set records each file with its own reason.
+    fn decide(&self, company: &Company, milestone: &str, idx: &[usize]) -> Result<(Vec<Fact>, SetOutcome)> {
+        let (subs, expected, now, tz) = (self.subs, self.expected, self.now, self.tz);
+        let book = company.book();
         let set: Vec<Submission> = idx.iter().map(|&i| subs[i].1.0.clone()).collect();
-        let outcome = attest::apply(&mut book, &milestone, &set, &expected, now);
-        let met = match outcome {
+        let met = match attest::apply(&mut book.clone(), milestone, &set, expected, now) {
             Err(r) => {
-                refused = true;
-                let mut facts = Vec::new();
-                // A refused set is refused as a whole: each of its attestations is recorded
-                // with the set's reason.
-                let reason = r.reason;
-                for &i in idx {
+                let (mut facts, mut lines) = (Vec::new(), Vec::new());
+                let culprit = r.index.and_then(|p| idx.get(p)).map(|&i| subs[i].0.display().to_string());
+                for (pos, &i) in idx.iter().enumerate() {
                     let (path, (s, json)) = &subs[i];
-                    facts.push(record_of(&company, s, json, now, Err(reason.as_str().to_owned())));
-                    crate::outln!("{}: rejected: {reason}", path.display());
+                    // The file's own refusal when it has one; the set's when the set as a whole
+                    // failed; else it passed and was refused with its set.
+                    let own = if r.index == Some(pos) {
+                        Some(r.reason)
+                    } else {
+                        attest::check(&book, s, expected, now).err()
+                    };
+                    let reason = match (own, r.index) {
+                        (Some(own), _) => own.as_str().to_owned(),
+                        (None, None) => r.reason.as_str().to_owned(),
+                        (None, Some(_)) => "set_refused".to_owned(),
+                    };
+                    lines.push(match (&culprit, reason.as_str()) {
+                        (Some(c), "set_refused") => {
+                            format!(
+                                "{}: rejected: set_refused (its set was refused: {c}: {})",
+                                path.display(),
+                                r.reason
+                            )
+                        }
+                        _ => format!("{}: rejected: {reason}", path.display()),
+                    });
+                    let set_reason = Some(r.reason.as_str().to_owned());
+                    facts.push(record_of(company, s, json, now, Err(reason), set_reason, self.overrides));
                 }
-                record(&mut *store, &facts, &g.actor())?;
-                continue;
+                return Ok((facts, (lines, true)));
             }
             Ok(met) => met,
         };
-        let Some(terms) = company.milestones.get(&milestone) else {
+        let Some(terms) = company.milestones.get(milestone) else {
             return Err(bad_input(format!("milestone `{milestone}` has no terms"), "[[milestone]]"));
         };
         let first = attest::digest(&set[0].attestation, &set[0].domain).to_string();
@@ -446,7 +578,8 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
         let observed = set.iter().map(|s| s.attestation.observedAt).max().unwrap_or(now);
         let day = tz.to_datetime(Timestamp::from_second(i64::try_from(observed)?)?).date();
         let mut facts = Vec::new();
-        let mut moved = Vec::new();
+        let mut lines = Vec::new();
+        let token = &company.token.token;
         for grant_id in &terms.grants {
             let Some(rec) = company.grants.get(grant_id) else {
                 return Err(bad_input(
@@ -466,38 +599,33 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
             let event = GrantEvent { id: event_id.clone(), date: day, kind: EventKind::Milestone { effect } };
             let mut grant = rec.terms.grant.clone();
             grant.events.push(event.clone());
-            let before = rec.terms.grant.timeline(&tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
-            let after = grant.timeline(&tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
-            moved.push((grant_id.clone(), before, after));
+            let before = rec.terms.grant.timeline(tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
+            let after = grant.timeline(tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
+            let sum = |t: &tokencomp_core::Timeline| {
+                t.tranches.iter().fold(0u128, |a, x| a.saturating_add(x.amount.base_units()))
+            };
+            let delta = sum(&after).saturating_sub(sum(&before));
+            lines.push(format!(
+                "applied {milestone} (value {}, oracles {}) to {grant_id} as event {event_id} on {day}: {} {} more scheduled",
+                met.value,
+                met.oracles.join(", "),
+                token.format(tokencomp_money::TokenAmount::from_base_units(delta)),
+                token.symbol()
+            ));
             facts.push(Fact::GrantEvent {
                 grant: grant_id.clone(),
                 event_id: event_id.clone(),
-                event: write_event(&event, &company.token.token),
+                event: write_event(&event, token),
             });
         }
         let accepted =
             Accepted { event_id: event_id.clone(), met_value: met.value.units(), oracles: met.oracles.clone() };
         for &i in idx {
             let (_, (s, json)) = &subs[i];
-            facts.push(record_of(&company, s, json, now, Ok(accepted.clone())));
+            facts.push(record_of(company, s, json, now, Ok(accepted.clone()), None, self.overrides));
         }
-        record(&mut *store, &facts, &g.actor())?;
-        let token = &company.token.token;
-        for (grant_id, before, after) in moved {
-            let sum = |t: &tokencomp_core::Timeline| {
-                t.tranches.iter().fold(0u128, |a, x| a.saturating_add(x.amount.base_units()))
-            };
-            let delta = sum(&after).saturating_sub(sum(&before));
-            crate::outln!(
-                "applied {milestone} (value {}, oracles {}) to {grant_id} as event {event_id} on {day}: {} {} more scheduled",
-                met.value,
-                met.oracles.join(", "),
-                token.format(tokencomp_money::TokenAmount::from_base_units(delta)),
-                token.symbol()
-            );
-        }
+        Ok((facts, (lines, false)))
     }
-    if refused { Err(anyhow::Error::new(BadInput::default())) } else { Ok(()) }
 }
 
 /// The value as the attestation carries it, for display.

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use tokencomp_core::Timeline;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
-use tokencomp_store::run::plan;
+use tokencomp_store::run::{PeriodBatch, plan};
 
-use crate::company::{load, open_store, record};
+use crate::company::{Loaded, guarded, load, load_all, open_store};
 use crate::schedule::parse_as_of;
 use crate::{Global, bad_input};
 
@@ -38,18 +38,27 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Runs every open period through `through`, each in its own transaction.
+/// Runs every open period through `through`, each in its own transaction. Each period's batch
+/// is decided under the write lock: the plan made from `known` (a ledger already read) while the
+/// ledger is still what the plan was made from plus this run's own batches, else a new plan from
+/// the ledger as it stands (another writer appended in between), so a concurrent run, termination
+/// or correction is never recorded against a stale plan.
 pub fn run_through(
     store: &mut dyn Store,
-    company: &Company,
+    known: Option<&Loaded>,
     through: Date,
     actor: &str,
     progress: bool,
 ) -> Result<(usize, usize)> {
-    let tl = timelines(company, through)?;
-    let batches = plan(company, &tl, through);
+    let mut planned: Option<(i64, Vec<PeriodBatch>)> = match known {
+        Some(k) => {
+            let c = k.company()?;
+            Some((k.len, plan(c, &timelines(c, through)?, through)))
+        }
+        None => None,
+    };
     let bar = if progress {
-        let b = indicatif::ProgressBar::new(batches.len() as u64);
+        let b = indicatif::ProgressBar::new(planned.as_ref().map_or(0, |p| p.1.len() as u64));
         b.set_style(
             indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} periods {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
@@ -60,21 +69,43 @@ pub fn run_through(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut events = 0;
-    for b in &batches {
-        bar.set_message(b.period.id.clone());
-        events += record(store, &b.facts, actor)?.new;
+    let (mut periods, mut events) = (0, 0);
+    loop {
+        let (a, (len, batch, rest)) = guarded(store, |ledger| {
+            let len = ledger.head()?.map_or(0, |h| h.0);
+            let mut batches = match planned.take() {
+                Some((at, batches)) if at == len => batches,
+                _ => {
+                    let fresh = Loaded::read(ledger.events()?)?;
+                    let c = fresh.company()?;
+                    plan(c, &timelines(c, through)?, through)
+                }
+            };
+            if batches.is_empty() {
+                return Ok((Vec::new(), (len, None, batches)));
+            }
+            let b = batches.remove(0);
+            let new = b.facts.iter().map(|f| f.to_event(actor)).collect();
+            Ok((new, (len, Some(b.period.id), batches)))
+        })?;
+        let Some(period) = batch else { break };
+        periods += 1;
+        events += a.new;
+        bar.set_length((periods + rest.len()) as u64);
+        bar.set_message(period);
         bar.inc(1);
+        // The ledger is now what the rest of the plan was made from plus this batch.
+        planned = Some((len + i64::try_from(a.new)?, rest));
     }
     bar.finish_and_clear();
-    Ok((batches.len(), events))
+    Ok((periods, events))
 }
 
 pub fn run(g: &Global, args: &RunArgs) -> Result<()> {
     let mut store = open_store(g)?;
-    let company = load(&mut *store)?;
-    let through = parse_as_of(Some(&args.through), &company.company.time_zone, None)?;
-    let (periods, events) = run_through(&mut *store, &company, through, &g.actor(), !args.quiet)?;
+    let loaded = load_all(&mut *store)?;
+    let through = parse_as_of(Some(&args.through), &loaded.company()?.company.time_zone, None)?;
+    let (periods, events) = run_through(&mut *store, Some(&loaded), through, &g.actor(), !args.quiet)?;
     if periods == 0 {
         crate::outln!("nothing to run: every complete period through {through} is recorded");
     } else {

@@ -43,7 +43,7 @@ fn report_error(e: anyhow::Error) -> EngineError {
 }
 
 /// Clap parses the arguments, so every default is the command line's own.
-fn args<T: Args>(argv: &[&str]) -> Result<T, EngineError> {
+pub(crate) fn args<T: Args>(argv: &[&str]) -> Result<T, EngineError> {
     #[derive(Parser)]
     struct Wrap<A: Args> {
         #[command(flatten)]
@@ -92,8 +92,7 @@ impl Engine for CliEngine {
                 message: format!("period {period} ends on {}; it can be run from the day after", p.end),
             });
         }
-        let (periods, events) =
-            crate::queries::run_through(store, company, p.end, actor, false).map_err(engine_error)?;
+        let (periods, events) = crate::queries::run_through(store, None, p.end, actor, false).map_err(engine_error)?;
         Ok(json!({"period": period, "through": p.end.to_string(), "periods_run": periods, "events_recorded": events}))
     }
 
@@ -104,7 +103,7 @@ impl Engine for CliEngine {
         period: &str,
         actor: &str,
     ) -> Result<Value, EngineError> {
-        let closed = crate::compliance::close_with(store, company, period, actor).map_err(engine_error)?;
+        let closed = crate::compliance::close_with(store, None, period, actor).map_err(engine_error)?;
         let digest = match &closed {
             Some((_, d)) => d.clone(),
             None => company.payroll_closed.get(period).map(|(_, d)| d.clone()).unwrap_or_default(),
@@ -199,6 +198,23 @@ pub struct ServeArgs {
     /// A fixed "now" (RFC 3339), for tests and reproducible demos.
     #[arg(long, hide = true)]
     pub now: Option<String>,
+    /// Seconds a connection has to send a request's headers (and may stay idle between
+    /// requests) before it is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a request's body has to arrive once its headers have (408 after).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+    /// Connections held at once (lowered to fit the process's descriptor limit).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Changes (any request that writes) per login and minute; a login may also make them at once.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub writes_per_minute: u32,
+    /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable); from any other
+    /// peer the header is ignored, so a client cannot pick its own address.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
@@ -220,9 +236,20 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     let mut cfg = Config::new(g.data.clone());
     cfg.secure_cookies = !args.insecure_cookies;
     cfg.now = now;
+    cfg.limits.header_timeout = std::time::Duration::from_secs(args.header_timeout);
+    cfg.limits.body_timeout = std::time::Duration::from_secs(args.body_timeout);
+    cfg.limits.max_connections = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
+    cfg.limits.writes_per_minute = args.writes_per_minute;
+    cfg.limits.trusted_proxies = args.trusted_proxies.clone();
     let engine = Arc::new(CliEngine { g: g.clone(), label_wallets: args.label_wallets });
     let state = AppState::new(store, engine, cfg);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server runtime")?;
+    // Blocking work (ledger reads behind one lock, password checks behind the gate) queues
+    // for a bounded pool rather than starting a thread per request.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+        .context("starting the server runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
@@ -236,8 +263,9 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
-    /// Add a login (or replace its password and role). The password comes from standard input
-    /// (one line) or `TOKENCOMP_PASSWORD`.
+    /// Add a login (or replace its password and role: that ends its sessions and revokes its
+    /// API keys, also on a running server). The password comes from standard input (one line)
+    /// or `TOKENCOMP_PASSWORD`.
     Add(UserAddArgs),
     /// Create an API key for a login; the key is printed once and stored only as a hash.
     Key { name: String },
@@ -281,9 +309,15 @@ pub fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
                 }
             }
             let password = read_password()?;
+            let replaced = accounts.user(&a.name).is_some();
+            let keys = accounts.keys.iter().filter(|k| k.user == a.name).count();
             accounts.set_user(&a.name, role, a.person.as_deref(), &password).map_err(|e| bad_input(e, "user add"))?;
             accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
             crate::outln!("user {} ({}) saved in {}", a.name, role.as_str(), path.display());
+            if replaced {
+                // A reset or a role change: a running server ends the sessions on its next request.
+                crate::outln!("its sessions end and its {keys} API key(s) were revoked");
+            }
         }
         UserCommand::Key { name } => {
             let key = accounts.add_key(name, Timestamp::now()).map_err(|e| bad_input(e, "NAME"))?;

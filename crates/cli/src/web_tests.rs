@@ -19,7 +19,7 @@ use crate::Global;
 use crate::serve::CliEngine;
 
 /// The demo's data directory, made once per test binary; each test works on a copy.
-fn template() -> &'static Path {
+pub(crate) fn template() -> &'static Path {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -46,17 +46,17 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The instant the tests run at: inside the demo's open proposal, after November ended.
-const NOW: &str = "2026-12-06T12:00:00Z";
+pub(crate) const NOW: &str = "2026-12-06T12:00:00Z";
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    data: PathBuf,
-    state: AppState,
-    app: Router,
+    pub(crate) data: PathBuf,
+    pub(crate) state: AppState,
+    pub(crate) app: Router,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     copy_dir(template(), &data);
@@ -72,25 +72,25 @@ fn fixture() -> Fixture {
 }
 
 #[derive(Clone, Debug)]
-enum Who {
+pub(crate) enum Who {
     Anonymous,
     Session { cookie: String, csrf: String },
     Key(String),
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) text: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 }
 
-async fn call(app: &Router, method: Method, path: &str, who: &Who, body: Option<Value>) -> Reply {
+pub(crate) async fn call(app: &Router, method: Method, path: &str, who: &Who, body: Option<Value>) -> Reply {
     let mut req = Request::builder().method(method.clone()).uri(path);
     match who {
         Who::Anonymous => {}
@@ -114,7 +114,7 @@ async fn call(app: &Router, method: Method, path: &str, who: &Who, body: Option<
     Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
-async fn login(app: &Router, user: &str) -> Who {
+pub(crate) async fn login(app: &Router, user: &str) -> Who {
     let r = call(
         app,
         Method::POST,

@@ -135,6 +135,8 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "voter",
     "choice",
     "cast_at",
+    "set_reason",
+    "overrides",
 ];
 
 /// How a sale picks the lots it disposes of.
@@ -308,8 +310,29 @@ pub struct AttestationRecord {
     pub signer: Option<String>,
     pub nonce: u64,
     pub value: String,
-    /// `Ok(event id)` when accepted; `Err(reason)` (a `Rejection` name) when refused.
+    /// `Ok(event id)` when accepted; `Err(reason)` when refused: this file's own `Rejection`
+    /// name, the set's when the set as a whole failed (`quorum_not_met`, `already_applied`), or
+    /// `set_refused` when the file passed and another file of its set was refused.
     pub outcome: Result<Accepted, String>,
+    /// A refused set's reason (the first refusal, as the contract reports it), on each of its
+    /// files; `None` when accepted.
+    pub set_reason: Option<String>,
+    /// What the submission overrode (development chains only).
+    pub overrides: Overrides,
+}
+
+/// An attestation checked at another instant than its recording (`clock`), or under another
+/// domain than the company's deployment (`domain`: chain id and verifying contract).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub clock: bool,
+    pub domain: Option<(u64, String)>,
+}
+
+impl Overrides {
+    pub fn any(&self) -> bool {
+        self.clock || self.domain.is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -430,6 +453,22 @@ impl Fact {
                 let mut v = json!({"digest": a.digest, "milestone": a.milestone, "subject": a.subject,
                                    "submission": a.submission, "at": a.at, "signer": a.signer,
                                    "nonce": a.nonce, "value": a.value});
+                // Written only when set, so a plain submission's event is what it always was.
+                if let Value::Object(m) = &mut v {
+                    if let Some(r) = &a.set_reason {
+                        m.insert("set_reason".into(), json!(r));
+                    }
+                    if a.overrides.any() {
+                        let mut o = Map::new();
+                        if a.overrides.clock {
+                            o.insert("clock".into(), json!(true));
+                        }
+                        if let Some((chain_id, contract)) = &a.overrides.domain {
+                            o.insert("domain".into(), json!({"chain_id": chain_id, "contract": contract}));
+                        }
+                        m.insert("overrides".into(), Value::Object(o));
+                    }
+                }
                 let id = match (&a.outcome, &mut v) {
                     (Ok(ok), Value::Object(m)) => {
                         m.insert("status".into(), json!("accepted"));
@@ -963,6 +1002,22 @@ fn read_attestation(v: &Value, e: &StoredEvent) -> Result<AttestationRecord, Fol
         nonce: num("nonce")?,
         value: s(v, "value", e)?.to_owned(),
         outcome,
+        set_reason: opt_str(v, "set_reason"),
+        overrides: match v.get("overrides") {
+            None => Overrides::default(),
+            Some(o) => Overrides {
+                clock: o.get("clock").and_then(Value::as_bool).unwrap_or(false),
+                domain: match o.get("domain") {
+                    None => None,
+                    Some(d) => Some((
+                        d.get("chain_id")
+                            .and_then(Value::as_u64)
+                            .ok_or_else(|| bad(e, "`overrides.domain.chain_id`"))?,
+                        s(d, "contract", e)?.to_owned(),
+                    )),
+                },
+            },
+        },
     })
 }
 
@@ -1219,4 +1274,116 @@ impl Company {
 
 pub fn render(d: &[Diagnostic]) -> String {
     d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// The kinds whose latest event is the company's state (addressed by content, the latest wins).
+const LATEST_WINS: [&str; 6] = ["company", "token", "person", "tokenomics", "milestone", "price.corrected"];
+
+/// What a latest-wins event replaces: its id without the content hash (and without an `:again:`
+/// suffix), e.g. `person:ada` for `person:ada:<hash>`.
+fn slot(e: &NewEvent) -> Option<&str> {
+    if !LATEST_WINS.contains(&e.kind.as_str()) {
+        return None;
+    }
+    let base = e.id.split(":again:").next().unwrap_or(&e.id);
+    Some(base.rsplit_once(':').map_or(base, |(slot, _)| slot))
+}
+
+/// Whether `e` is a latest-wins event (see [`distinct_reverts`]).
+pub fn latest_wins(e: &NewEvent) -> bool {
+    slot(e).is_some()
+}
+
+/// Gives a reverted fact an event of its own. Latest-wins facts are addressed by content, so
+/// recording one whose content was recorded before and later superseded (a salary set back, a
+/// company setting reverted) would find the old event and change nothing: the revert lost, and
+/// the old event's writer shown for what someone else just did. Such an event gets the id
+/// `<id>:again:<n>` (`n` the ledger's length plus its place in the batch: deterministic for the
+/// ledger it is decided on, under the write lock) and is recorded as a change by its actor. A
+/// fact equal to what its slot already holds takes that event's id, so recording it again is a
+/// no-op whoever does it, and the first writer stays recorded.
+pub fn distinct_reverts(before: &[StoredEvent], batch: &mut [NewEvent]) {
+    let mut current: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for e in before {
+        ids.insert(e.event.id.clone());
+        if let Some(slot) = slot(&e.event) {
+            current.insert(slot.to_owned(), (e.event.id.clone(), e.event.payload.clone()));
+        }
+    }
+    let len = before.len();
+    for (i, e) in batch.iter_mut().enumerate() {
+        let Some(slot) = slot(e).map(str::to_owned) else { continue };
+        match current.get(&slot) {
+            Some((id, payload)) if *payload == e.payload => e.id.clone_from(id),
+            _ if ids.contains(&e.id) => {
+                let base = e.id.split(":again:").next().unwrap_or(&e.id).to_owned();
+                e.id = format!("{base}:again:{}", len + i + 1);
+            }
+            _ => {}
+        }
+        ids.insert(e.id.clone());
+        current.insert(slot, (e.id.clone(), e.payload.clone()));
+    }
+}
+
+#[cfg(test)]
+mod revert_tests {
+    use super::*;
+
+    fn stored(events: &[NewEvent]) -> Vec<StoredEvent> {
+        events
+            .iter()
+            .zip(1..)
+            .map(|(e, seq)| StoredEvent {
+                seq,
+                event: e.clone(),
+                recorded_at: jiff::Timestamp::UNIX_EPOCH,
+                prev_hash: String::new(),
+                hash: String::new(),
+            })
+            .collect()
+    }
+
+    fn person(name: &str, actor: &str) -> NewEvent {
+        Fact::Person(Person {
+            id: "ada".into(),
+            name: name.into(),
+            email: None,
+            kind: PersonKind::Employee,
+            country: None,
+            region: None,
+            hired: None,
+            salary: None,
+            wallet: None,
+        })
+        .to_event(actor)
+    }
+
+    #[test]
+    fn a_reverted_fact_is_a_new_event_and_an_unchanged_one_keeps_its_event() {
+        let (a, b) = (person("Ada", "user:alice"), person("Ada B", "user:alice"));
+        let before = stored(&[a.clone(), b.clone()]);
+        // Bob sets the name back: a change of his, under an id of its own.
+        let mut batch = vec![person("Ada", "user:bob")];
+        distinct_reverts(&before, &mut batch);
+        assert_eq!(batch[0].id, format!("{}:again:3", a.id));
+        // Recording what the slot holds is the same event (a no-op), whoever records it.
+        let mut again = vec![person("Ada B", "user:bob")];
+        distinct_reverts(&before, &mut again);
+        assert_eq!(again[0].id, b.id);
+        // After the revert, setting it back once more is again a new event, and the current one
+        // (under its `again` id) is matched by content.
+        let after = stored(&[a.clone(), b.clone(), batch[0].clone()]);
+        let mut same = vec![person("Ada", "user:carol")];
+        distinct_reverts(&after, &mut same);
+        assert_eq!(same[0].id, batch[0].id);
+        let mut back = vec![person("Ada B", "user:carol")];
+        distinct_reverts(&after, &mut back);
+        assert_eq!(back[0].id, format!("{}:again:4", b.id));
+        // Other kinds are left alone.
+        let mut other = vec![NewEvent { kind: "vest".into(), ..a.clone() }];
+        distinct_reverts(&after, &mut other);
+        assert_eq!(other[0].id, a.id);
+    }
 }

@@ -4,8 +4,15 @@
 //! Every fact is an immutable event with its actor and record time. Each event's hash covers
 //! the previous event's hash and every field of the event, so an edit anywhere in history is
 //! found by [`verify`]. Creates are idempotent on the client-supplied event id: the same id
-//! with the same content is a no-op; the same id with other content is a conflict naming the
-//! first differing field, and the whole batch is refused.
+//! with the same content is a no-op, whoever records it again (the first writer stays the
+//! event's actor, as TigerBeetle keeps a transfer's first create); the same id with other
+//! content is a conflict naming the first differing field, and the whole batch is refused.
+//!
+//! Every rule that guards a write runs inside the write's transaction: [`append_checked`] reads
+//! the ledger under a ledger-wide write lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL
+//! `pg_advisory_xact_lock`), lets the caller decide the batch from what it reads, and appends
+//! it before the lock is released, so two writers never both pass a check that only one of
+//! their writes can satisfy.
 //!
 //! Architecture invariant: a batch is one transaction; nothing here reads the clock (the
 //! record time is a parameter).
@@ -69,6 +76,9 @@ pub enum StoreError {
     NotEmpty { events: i64 },
     #[error("database error: {0}")]
     Backend(String),
+    /// A guarded write's check refused it (see [`append_checked`], which returns the reason).
+    #[error("the write was refused by its check")]
+    Refused,
     #[error("the ledger is damaged: {0}")]
     Corrupt(String),
 }
@@ -94,11 +104,29 @@ impl From<::postgres::Error> for StoreError {
     }
 }
 
+/// The ledger as a guarded write sees it: read inside the write's transaction, under the
+/// ledger-wide write lock, so nothing is appended between this read and the write.
+pub trait LedgerRead {
+    /// The last event's sequence and hash; `None` for an empty ledger. Equal heads mean equal
+    /// ledgers (the hash chain covers every event), so a caller can reuse what it folded before.
+    fn head(&mut self) -> Result<Option<(i64, String)>, StoreError>;
+    /// Every event, in sequence order.
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError>;
+}
+
+/// What a guarded write's decision returns: the batch to append, or `StoreError::Refused`.
+pub type Decide<'a> = dyn FnMut(&mut dyn LedgerRead) -> Result<Vec<NewEvent>, StoreError> + 'a;
+
 /// One ledger, whatever holds it.
 pub trait Store {
     /// Appends `batch` in order, in one transaction. Events already present with the same
-    /// content are skipped; one present with other content refuses the whole batch.
+    /// content are skipped (whoever appends them again); one present with other content
+    /// refuses the whole batch.
     fn append(&mut self, batch: &[NewEvent], recorded_at: Timestamp) -> Result<Appended, StoreError>;
+    /// Takes the ledger-wide write lock, lets `decide` read the ledger and return the batch,
+    /// and appends it in the same transaction (as [`Store::append`]). `decide` runs once; when
+    /// it fails, nothing is written. Use [`append_checked`], which carries the caller's error.
+    fn append_guarded(&mut self, recorded_at: Timestamp, decide: &mut Decide<'_>) -> Result<Appended, StoreError>;
     /// Every event, in sequence order.
     fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError>;
     /// The events about one subject, in sequence order.
@@ -114,6 +142,49 @@ pub trait Store {
     /// Writes `events` verbatim (sequence, record times and hashes kept) into an empty ledger,
     /// in one transaction: restoring a backup, moving to another backend.
     fn restore(&mut self, events: &[StoredEvent]) -> Result<(), StoreError>;
+}
+
+/// Why a guarded write did not happen: its own check refused it, or the store failed.
+#[derive(Debug)]
+pub enum Checked<E> {
+    Refused(E),
+    Store(StoreError),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for Checked<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Checked::Refused(e) => e.fmt(f),
+            Checked::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for Checked<E> {}
+
+/// The guarded write: under the ledger-wide write lock, `decide` reads the ledger as it stands,
+/// runs every rule that guards the write and returns the batch (or its refusal), and the batch is
+/// appended in the same transaction. A rule checked before the lock (on a ledger read earlier)
+/// could pass for two writers at once; checked here, the second writer sees the first's events.
+pub fn append_checked<E>(
+    store: &mut dyn Store,
+    recorded_at: Timestamp,
+    decide: impl FnOnce(&mut dyn LedgerRead) -> Result<Vec<NewEvent>, E>,
+) -> Result<Appended, Checked<E>> {
+    let mut decide = Some(decide);
+    let mut refusal = None;
+    let result = store.append_guarded(recorded_at, &mut |ledger| {
+        let Some(f) = decide.take() else { return Err(StoreError::Refused) };
+        f(ledger).map_err(|e| {
+            refusal = Some(e);
+            StoreError::Refused
+        })
+    });
+    match (result, refusal) {
+        (Ok(a), _) => Ok(a),
+        (Err(StoreError::Refused), Some(e)) => Err(Checked::Refused(e)),
+        (Err(e), _) => Err(Checked::Store(e)),
+    }
 }
 
 /// A stored event as one line of JSON: the portable form backups and migrations use.
@@ -193,9 +264,11 @@ pub fn format_time(t: Timestamp) -> String {
     t.to_string()
 }
 
-/// Compares a stored event with one being appended under the same id.
+/// Compares a stored event with one being appended under the same id. The actor is not part of
+/// the content: the same fact recorded again by someone else is the same fact (a no-op that keeps
+/// the first writer), never a conflict that only impersonating the first writer would get past.
 pub(crate) fn same_content(stored: &NewEvent, given: &NewEvent) -> Result<(), StoreError> {
-    let fields: [(&'static str, String, String); 5] = [
+    let fields: [(&'static str, String, String); 4] = [
         ("kind", stored.kind.clone(), given.kind.clone()),
         ("subject", stored.subject.clone(), given.subject.clone()),
         ("payload", stored.payload.clone(), given.payload.clone()),
@@ -204,7 +277,6 @@ pub(crate) fn same_content(stored: &NewEvent, given: &NewEvent) -> Result<(), St
             stored.amount.map(|a| a.to_string()).unwrap_or_default(),
             given.amount.map(|a| a.to_string()).unwrap_or_default(),
         ),
-        ("actor", stored.actor.clone(), given.actor.clone()),
     ];
     for (field, s, g) in fields {
         if s != g {

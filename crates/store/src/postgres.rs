@@ -9,8 +9,8 @@ use postgres::{Client, NoTls, Row};
 use tokencomp_money::TokenAmount;
 
 use crate::{
-    Appended, GENESIS, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent, format_time, hash_event,
-    same_content,
+    Appended, Decide, GENESIS, LedgerRead, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent, format_time,
+    hash_event, same_content,
 };
 
 pub struct PostgresStore {
@@ -88,71 +88,116 @@ impl PostgresStore {
     }
 }
 
+/// The ledger-wide write lock's key (`pg_advisory_xact_lock`; the migrations use 7307466).
+const WRITE_LOCK: i64 = 7_307_467;
+
+/// Takes the ledger-wide write lock for the rest of `tx`: every writer takes it first, so a
+/// guarded write's read, check and append see no other writer in between. The table lock
+/// keeps the chain's single head even against a writer that does not take the advisory lock.
+/// Under READ COMMITTED each later statement of `tx` reads the latest commit.
+fn lock(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+    tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")?;
+    Ok(())
+}
+
+fn head(tx: &mut postgres::Transaction<'_>) -> Result<Option<(i64, String)>, StoreError> {
+    match tx.query_opt("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &[])? {
+        Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?))),
+        None => Ok(None),
+    }
+}
+
+/// Appends `batch` after the head inside `tx` (the caller holds the write lock).
+fn insert_batch(tx: &mut postgres::Transaction<'_>, batch: &[NewEvent], at: &str) -> Result<Appended, StoreError> {
+    let (mut seq, mut prev): (i64, String) = head(tx)?.unwrap_or((0, GENESIS.to_owned()));
+    // Every id of the batch already stored, in one round trip.
+    let ids: Vec<&str> = batch.iter().map(|e| e.id.as_str()).collect();
+    let mut stored: HashMap<String, NewEvent> = HashMap::new();
+    for r in tx.query(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ANY($1)"), &[&ids])? {
+        let e = to_event(&r)?.event;
+        stored.insert(e.id.clone(), e);
+    }
+    let mut out = Appended::default();
+    let mut new: HashMap<&str, &NewEvent> = HashMap::new();
+    let (
+        mut seqs,
+        mut event_ids,
+        mut kinds,
+        mut subjects,
+        mut payloads,
+        mut amounts,
+        mut actors,
+        mut prevs,
+        mut hashes,
+    ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for e in batch {
+        if let Some(s) = stored.get(&e.id) {
+            same_content(s, e)?;
+            out.existing += 1;
+            continue;
+        }
+        if let Some(s) = new.get(e.id.as_str()) {
+            same_content(s, e)?;
+            out.existing += 1;
+            continue;
+        }
+        new.insert(&e.id, e);
+        seq += 1;
+        let hash = hash_event(&prev, seq, e, at);
+        seqs.push(seq);
+        event_ids.push(e.id.as_str());
+        kinds.push(e.kind.as_str());
+        subjects.push(e.subject.as_str());
+        payloads.push(e.payload.as_str());
+        amounts.push(e.amount.map(|a| a.to_string()));
+        actors.push(e.actor.as_str());
+        prevs.push(std::mem::replace(&mut prev, hash.clone()));
+        hashes.push(hash);
+        out.new += 1;
+    }
+    if !seqs.is_empty() {
+        tx.execute(
+            "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+             SELECT s, i, k, sub, p, CAST(a AS NUMERIC(39,0)), act, $8::text, pr, h \
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[], $10::text[]) \
+             AS u(s, i, k, sub, p, a, act, pr, h) ORDER BY s",
+            &[&seqs, &event_ids, &kinds, &subjects, &payloads, &amounts, &actors, &at, &prevs, &hashes],
+        )?;
+    }
+    Ok(out)
+}
+
+/// The ledger inside a write transaction that holds the write lock.
+struct Locked<'a, 'c>(&'a mut postgres::Transaction<'c>);
+
+impl LedgerRead for Locked<'_, '_> {
+    fn head(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        head(self.0)
+    }
+
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = self.0.query(&format!("SELECT {COLUMNS} FROM events ORDER BY seq"), &[])?;
+        rows.iter().map(to_event).collect()
+    }
+}
+
 impl Store for PostgresStore {
     fn append(&mut self, batch: &[NewEvent], recorded_at: Timestamp) -> Result<Appended, StoreError> {
         let at = format_time(recorded_at);
         let mut tx = self.client.transaction()?;
-        // One writer at a time: the chain has a single head.
-        tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")?;
-        let head = tx.query_opt("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &[])?;
-        let (mut seq, mut prev): (i64, String) = match head {
-            Some(r) => (r.try_get(0)?, r.try_get(1)?),
-            None => (0, GENESIS.to_owned()),
-        };
-        // Every id of the batch already stored, in one round trip.
-        let ids: Vec<&str> = batch.iter().map(|e| e.id.as_str()).collect();
-        let mut stored: HashMap<String, NewEvent> = HashMap::new();
-        for r in tx.query(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ANY($1)"), &[&ids])? {
-            let e = to_event(&r)?.event;
-            stored.insert(e.id.clone(), e);
-        }
-        let mut out = Appended::default();
-        let mut new: HashMap<&str, &NewEvent> = HashMap::new();
-        let (
-            mut seqs,
-            mut event_ids,
-            mut kinds,
-            mut subjects,
-            mut payloads,
-            mut amounts,
-            mut actors,
-            mut prevs,
-            mut hashes,
-        ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-        for e in batch {
-            if let Some(s) = stored.get(&e.id) {
-                same_content(s, e)?;
-                out.existing += 1;
-                continue;
-            }
-            if let Some(s) = new.get(e.id.as_str()) {
-                same_content(s, e)?;
-                out.existing += 1;
-                continue;
-            }
-            new.insert(&e.id, e);
-            seq += 1;
-            let hash = hash_event(&prev, seq, e, &at);
-            seqs.push(seq);
-            event_ids.push(e.id.as_str());
-            kinds.push(e.kind.as_str());
-            subjects.push(e.subject.as_str());
-            payloads.push(e.payload.as_str());
-            amounts.push(e.amount.map(|a| a.to_string()));
-            actors.push(e.actor.as_str());
-            prevs.push(std::mem::replace(&mut prev, hash.clone()));
-            hashes.push(hash);
-            out.new += 1;
-        }
-        if !seqs.is_empty() {
-            tx.execute(
-                "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
-                 SELECT s, i, k, sub, p, CAST(a AS NUMERIC(39,0)), act, $8::text, pr, h \
-                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[], $10::text[]) \
-                 AS u(s, i, k, sub, p, a, act, pr, h) ORDER BY s",
-                &[&seqs, &event_ids, &kinds, &subjects, &payloads, &amounts, &actors, &at, &prevs, &hashes],
-            )?;
-        }
+        lock(&mut tx)?;
+        let out = insert_batch(&mut tx, batch, &at)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn append_guarded(&mut self, recorded_at: Timestamp, decide: &mut Decide<'_>) -> Result<Appended, StoreError> {
+        let at = format_time(recorded_at);
+        let mut tx = self.client.transaction()?;
+        lock(&mut tx)?;
+        let batch = decide(&mut Locked(&mut tx))?;
+        let out = insert_batch(&mut tx, &batch, &at)?;
         tx.commit()?;
         Ok(out)
     }
@@ -178,7 +223,7 @@ impl Store for PostgresStore {
 
     fn restore(&mut self, events: &[StoredEvent]) -> Result<(), StoreError> {
         let mut tx = self.client.transaction()?;
-        tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")?;
+        lock(&mut tx)?;
         let n: i64 = tx.query_one("SELECT count(*) FROM events", &[])?.try_get(0)?;
         if n > 0 {
             return Err(StoreError::NotEmpty { events: n });

@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokencomp_money::TokenAmount;
 
 use crate::{
-    Appended, GENESIS, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, format_time, hash_event,
-    same_content,
+    Appended, Decide, GENESIS, LedgerRead, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, format_time,
+    hash_event, same_content,
 };
 
 pub struct SqliteStore {
@@ -92,45 +92,77 @@ fn finish(raw: (i64, NewEvent, String, String, String)) -> Result<StoredEvent, S
 
 const COLUMNS: &str = "seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash";
 
+/// Appends `batch` after the head inside `tx` (the caller holds the write lock).
+fn insert_batch(tx: &rusqlite::Transaction<'_>, batch: &[NewEvent], at: &str) -> Result<Appended, StoreError> {
+    let mut out = Appended::default();
+    let head: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
+    let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1"))?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for e in batch {
+        if let Some(raw) = find.query_row([&e.id], row_to_event).optional()? {
+            same_content(&raw.1, e)?;
+            out.existing += 1;
+            continue;
+        }
+        seq += 1;
+        let hash = hash_event(&prev, seq, e, at);
+        insert.execute(params![
+            seq,
+            e.id,
+            e.kind,
+            e.subject,
+            e.payload,
+            e.amount.map(|a| a.to_string()),
+            e.actor,
+            at,
+            prev,
+            hash
+        ])?;
+        prev = hash;
+        out.new += 1;
+    }
+    Ok(out)
+}
+
+/// The ledger inside a write transaction (`BEGIN IMMEDIATE` holds SQLite's write lock, and in
+/// WAL mode the transaction reads the latest commit).
+struct Locked<'a, 'c>(&'a rusqlite::Transaction<'c>);
+
+impl LedgerRead for Locked<'_, '_> {
+    fn head(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .0
+            .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!("SELECT {COLUMNS} FROM events ORDER BY seq"))?;
+        let rows = stmt.query_map([], row_to_event)?;
+        rows.map(|r| finish(r?)).collect()
+    }
+}
+
 impl Store for SqliteStore {
     fn append(&mut self, batch: &[NewEvent], recorded_at: Timestamp) -> Result<Appended, StoreError> {
         let at = format_time(recorded_at);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut out = Appended::default();
-        {
-            let head: Option<(i64, String)> = tx
-                .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
-            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1"))?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for e in batch {
-                if let Some(raw) = find.query_row([&e.id], row_to_event).optional()? {
-                    same_content(&raw.1, e)?;
-                    out.existing += 1;
-                    continue;
-                }
-                seq += 1;
-                let hash = hash_event(&prev, seq, e, &at);
-                insert.execute(params![
-                    seq,
-                    e.id,
-                    e.kind,
-                    e.subject,
-                    e.payload,
-                    e.amount.map(|a| a.to_string()),
-                    e.actor,
-                    at,
-                    prev,
-                    hash
-                ])?;
-                prev = hash;
-                out.new += 1;
-            }
-        }
+        let out = insert_batch(&tx, batch, &at)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn append_guarded(&mut self, recorded_at: Timestamp, decide: &mut Decide<'_>) -> Result<Appended, StoreError> {
+        let at = format_time(recorded_at);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let batch = decide(&mut Locked(&tx))?;
+        let out = insert_batch(&tx, &batch, &at)?;
         tx.commit()?;
         Ok(out)
     }

@@ -175,6 +175,9 @@ conformance!(
     restore_is_all_or_nothing,
     reopening_keeps_the_ledger_and_migrates_once,
     concurrent_appenders_keep_one_chain,
+    the_same_fact_by_another_actor_is_a_no_op_that_keeps_the_first_writer,
+    a_refused_guarded_write_writes_nothing_and_says_why,
+    guarded_writers_racing_never_overdraw_a_pool,
     the_compliance_facts_fold_back_as_recorded,
     an_fx_or_volume_conflict_names_the_field,
     twap_points_fold_back_and_a_different_point_conflicts,
@@ -310,10 +313,9 @@ fn a_conflict_names_the_field_and_writes_nothing(db: &mut Db) {
     let twice = [ev("z", "g", json!({"amount": "1"}), None), ev("z", "g", json!({"amount": "2"}), None)];
     assert_eq!(conflict(s.append(&twice, t(3))).1, "amount");
 
-    // Every other field is compared too; a payload key outside the ledger's vocabulary is
-    // reported as the payload.
-    let mut other_actor = before[1].event.clone();
-    other_actor.actor = "user:mallory".into();
+    // Every other field is compared too (the actor is not content: see
+    // `the_same_fact_by_another_actor_is_a_no_op_that_keeps_the_first_writer`); a payload key
+    // outside the ledger's vocabulary is reported as the payload.
     let mut other_amount = before[1].event.clone();
     other_amount.amount = Some(TokenAmount::from_base_units(2));
     let mut no_amount = before[1].event.clone();
@@ -325,7 +327,6 @@ fn a_conflict_names_the_field_and_writes_nothing(db: &mut Db) {
     let mut other_payload = before[1].event.clone();
     other_payload.payload = json!({"n": 2}).to_string();
     for (e, want) in [
-        (other_actor, "actor"),
         (other_amount, "amount"),
         (no_amount, "amount"),
         (other_kind, "kind"),
@@ -569,6 +570,115 @@ fn concurrent_appenders_keep_one_chain(db: &mut Db) {
             assert_eq!(seq[format!("w{w}-{i}-b").as_str()], seq[format!("w{w}-{i}-a").as_str()] + 1);
         }
     }
+}
+
+/// Issue 15, item 13: a second operator re-recording what the first recorded (the same `apply`,
+/// `import` or `run`) is a no-op, not "already exists with a different actor"; the first writer
+/// stays recorded. Other content under the same id is still refused, whoever writes it.
+fn the_same_fact_by_another_actor_is_a_no_op_that_keeps_the_first_writer(db: &mut Db) {
+    let s = db.store();
+    let batch = [ev("a", "g", json!({"n": 1}), Some(7)), ev("b", "g", json!({"n": 2}), None)];
+    s.append(&batch, t(1)).expect("appends");
+    let before = s.events().expect("reads");
+    let by_bob: Vec<NewEvent> = batch
+        .iter()
+        .map(|e| NewEvent { actor: "user:bob".into(), ..e.clone() })
+        .chain([NewEvent { actor: "user:bob".into(), ..ev("c", "g", json!({"n": 3}), None) }])
+        .collect();
+    assert_eq!(s.append(&by_bob, t(2)).expect("bob re-records"), Appended { new: 1, existing: 2 });
+    let after = s.events().expect("reads");
+    assert_eq!(after[..2], before[..], "the first writer's events, unchanged");
+    let actors: Vec<&str> = after.iter().map(|e| e.event.actor.as_str()).collect();
+    assert_eq!(actors, ["user:test", "user:test", "user:bob"], "each event keeps who first recorded it");
+    assert_chain(&after);
+
+    // Bob changing a recorded fact under its id is a conflict naming the field, as for anyone.
+    let changed = NewEvent { actor: "user:bob".into(), ..ev("a", "g", json!({"n": 1}), Some(8)) };
+    let (id, field, _) = conflict(s.append(&[changed], t(3)));
+    assert_eq!((id.as_str(), field), ("a", "amount"));
+    assert_eq!(s.events().expect("reads"), after, "nothing written");
+}
+
+/// What a guard refuses is never written, and the caller gets the guard's own reason; what the
+/// guard reads is the ledger as it stands.
+fn a_refused_guarded_write_writes_nothing_and_says_why(db: &mut Db) {
+    let s = db.store();
+    s.append(&[ev("a", "g", json!({}), Some(7))], t(1)).expect("appends");
+    let before = s.events().expect("reads");
+    let refused = tokencomp_store::append_checked(s, t(2), |ledger| {
+        let head = ledger.head().map_err(|e| e.to_string())?;
+        let events = ledger.events().map_err(|e| e.to_string())?;
+        assert_eq!(head, Some((1, before[0].hash.clone())));
+        assert_eq!(events, before);
+        Err::<Vec<NewEvent>, _>(format!("{} events: no room", events.len()))
+    });
+    match refused {
+        Err(tokencomp_store::Checked::Refused(why)) => assert_eq!(why, "1 events: no room"),
+        other => panic!("expected the guard's refusal, got {other:?}"),
+    }
+    assert_eq!(s.events().expect("reads"), before, "nothing written");
+    let a = tokencomp_store::append_checked(s, t(3), |_| Ok::<_, String>(vec![ev("b", "g", json!({}), None)]))
+        .expect("a passing guard appends");
+    assert_eq!(a, Appended { new: 1, existing: 0 });
+    assert_chain(&s.events().expect("reads"));
+}
+
+/// Issue 15, item 14 at the store: two writers, each on its own connection, race a guarded
+/// append of 60 into a pool of 100 (the guard sums what the ledger holds), 100 times; exactly one
+/// wins each round and the pool is never overdrawn. Checked before the lock (as the commands did),
+/// both would pass.
+fn guarded_writers_racing_never_overdraw_a_pool(db: &mut Db) {
+    const ROUNDS: usize = 100;
+    const POOL: u128 = 100;
+    let writers: Vec<Box<dyn Store + Send>> = vec![db.reopen(), db.reopen()];
+    let barrier = std::sync::Barrier::new(2);
+    let won: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = writers
+            .into_iter()
+            .enumerate()
+            .map(|(w, mut store)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut wins = 0;
+                    for round in 0..ROUNDS {
+                        barrier.wait();
+                        let grant = ev(&format!("r{round}-w{w}"), &format!("round-{round}"), json!({}), Some(60));
+                        let r = tokencomp_store::append_checked(&mut *store, t(0), |ledger| {
+                            let events = ledger.events().map_err(|e| e.to_string())?;
+                            let spent: u128 = events
+                                .iter()
+                                .filter(|e| e.event.subject == format!("round-{round}"))
+                                .filter_map(|e| e.event.amount.map(|a| a.base_units()))
+                                .sum();
+                            if spent + 60 > POOL {
+                                return Err(format!("only {} left", POOL - spent));
+                            }
+                            Ok(vec![grant])
+                        });
+                        match r {
+                            Ok(a) => wins += a.new,
+                            Err(tokencomp_store::Checked::Refused(why)) => assert_eq!(why, "only 40 left"),
+                            Err(e) => panic!("round {round}: {e}"),
+                        }
+                    }
+                    wins
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("the writer finished")).collect()
+    });
+    assert_eq!(won.iter().sum::<usize>(), ROUNDS, "one grant per round: {won:?}");
+    let events = db.events();
+    assert_eq!(events.len(), ROUNDS);
+    for round in 0..ROUNDS {
+        let spent: u128 = events
+            .iter()
+            .filter(|e| e.event.subject == format!("round-{round}"))
+            .filter_map(|e| e.event.amount.map(|a| a.base_units()))
+            .sum();
+        assert_eq!(spent, 60, "round {round}");
+    }
+    assert_chain(&events);
 }
 
 // ---------------------------------------------------------------------------------------------

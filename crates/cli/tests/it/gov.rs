@@ -133,7 +133,19 @@ fn a_changed_ballot_counts_once_in_gov_tally() {
     c.ok(&["gov", "delegate", "--from", "fatima", "--to", "dara", "--effective", "2026-10-15"]);
     propose(&c, "treasury-2027", &["--quorum-bps", "500", "--unvested-weight", "2500"]);
     let vote = |voter: &str, choice: &str, at: &str| {
-        c.ok(&["gov", "vote", "--proposal", "treasury-2027", "--voter", voter, "--choice", choice, "--at", at]);
+        c.ok(&[
+            "gov",
+            "vote",
+            "--proposal",
+            "treasury-2027",
+            "--voter",
+            voter,
+            "--choice",
+            choice,
+            "--at",
+            at,
+            "--override-clock",
+        ]);
     };
     vote("dara", "for", "2026-11-02T10:00:00Z");
     vote("dara", "against", "2026-11-03T10:00:00Z");
@@ -165,7 +177,19 @@ fn a_changed_ballot_counts_once_in_gov_tally() {
     // Refusals: a delegator, outside the window, an unknown proposal; nothing is written.
     let refused = |voter: &str, at: &str, proposal: &str, fragment: &str| {
         c.refused(
-            &["gov", "vote", "--proposal", proposal, "--voter", voter, "--choice", "for", "--at", at],
+            &[
+                "gov",
+                "vote",
+                "--proposal",
+                proposal,
+                "--voter",
+                voter,
+                "--choice",
+                "for",
+                "--at",
+                at,
+                "--override-clock",
+            ],
             &[fragment],
         );
     };
@@ -210,4 +234,20 @@ fn gov_proposals_are_checked_before_they_are_recorded() {
     propose(&c, "p", &[]);
     assert_eq!(c.dump(), once);
     bad(&[&["--id", "p", "--quorum-bps", "3000"][..], &ok].concat(), "already exists", "--> --id");
+}
+
+/// Issue 15 (beyond item 17, the same class): `vote --at` cast a ballot at any instant, so a
+/// ballot backdated into a closed window changed its outcome. The clock is overridden only by
+/// name (--override-clock), on a development chain.
+#[test]
+fn a_ballot_at_another_time_needs_override_clock() {
+    let c = sample();
+    propose(&c, "treasury-2027", &[]);
+    let at = ["gov", "vote", "--proposal", "treasury-2027", "--voter", "ada", "--choice", "for", "--at"];
+    c.refused(&[&at[..], &["2026-11-02T10:00:00Z"]].concat(), &["--override-clock", "--> --at"]);
+    // Now the window has closed: a ballot cast now is refused as not open.
+    c.refused(
+        &["gov", "vote", "--proposal", "treasury-2027", "--voter", "ada", "--choice", "for"],
+        &["is not open", "--> --at"],
+    );
 }

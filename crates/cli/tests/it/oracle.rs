@@ -62,6 +62,8 @@ graded = true
 "#;
 
 const DOMAIN: [&str; 4] = ["--chain-id", "31337", "--contract", "0x00000000000000000000000000000000000000aa"];
+/// The contract as the ledger records it (EIP-55).
+const CONTRACT_EIP55: &str = "0x00000000000000000000000000000000000000AA";
 
 struct Setup {
     c: Company,
@@ -128,12 +130,27 @@ impl Setup {
         out_path
     }
 
+    /// Submits at a fixed instant under the test domain: both overrides, which the test
+    /// company's development chain (31337) allows.
     fn submit(&self, files: &[&str], at: &str) -> std::process::Output {
         let mut args = vec!["oracle", "submit"];
         args.extend_from_slice(files);
         args.extend_from_slice(&["--at", at]);
         args.extend_from_slice(&DOMAIN);
+        args.extend_from_slice(&["--override-clock", "--override-domain"]);
         self.c.run(&args)
+    }
+
+    /// Every attestation event's payload.
+    fn payloads(&self) -> Vec<Value> {
+        let h = self.c.json(&["history", "g", "--json"]);
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "attestation")
+            .map(|e| e["payload"].clone())
+            .collect()
     }
 
     /// The attestation events the ledger filed under grant `g`, as (status, reason).
@@ -347,7 +364,8 @@ fn the_same_signed_files_apply_on_the_chain_once_and_release_what_the_engine_ves
     assert!(String::from_utf8_lossy(&out.stdout).contains("m1: rejected on chain: below_threshold (attestation 0)"));
 
     let sub = s.sign("o1", "m1", "1", &domain, "s1.json");
-    let mut ledger = vec!["oracle", "submit", sub.as_str(), "--at", "2026-06-16"];
+    // The deployment's own domain named by flags is no override; the past instant is.
+    let mut ledger = vec!["oracle", "submit", sub.as_str(), "--at", "2026-06-16", "--override-clock"];
     ledger.extend_from_slice(&domain);
     s.c.ok(&ledger);
     let applied = s.c.ok(&["chain", "submit", &sub, "--at", "2026-06-16"]);
@@ -373,4 +391,124 @@ fn the_same_signed_files_apply_on_the_chain_once_and_release_what_the_engine_ves
     assert!(report["amount_mismatch"].as_array().unwrap().is_empty(), "{report}");
     // The grant the contract holds is the ledger's time part: it matches.
     assert!(report["matched"].as_array().unwrap().iter().any(|i| i["kind"] == "grant"), "{report}");
+}
+
+/// Issue 15, item 17: `submit --at <past>` recorded an expired attestation as accepted; the
+/// clock is overridden only by name (--override-clock), and not at all without it.
+#[test]
+fn submit_at_another_time_needs_override_clock() {
+    let s = Setup::new("0.9");
+    let sub = s.sign("o1", "m1", "1", &["--expires-in", "1d"], "s.json");
+    let mut args = vec!["oracle", "submit", sub.as_str(), "--at", "2026-06-15"];
+    args.extend_from_slice(&DOMAIN);
+    args.push("--override-domain");
+    let out = s.c.run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--override-clock") && err.contains("--> --at"), "{err}");
+    assert!(s.recorded().is_empty(), "nothing recorded");
+    // Now (the real clock, long after 2026-06-16) the one-day attestation has expired.
+    let mut now = vec!["oracle", "submit", sub.as_str()];
+    now.extend_from_slice(&DOMAIN);
+    now.push("--override-domain");
+    let out = s.c.run(&now);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rejected: expired"));
+    assert_eq!(
+        s.payloads()[0]["overrides"],
+        serde_json::json!({"domain": {"chain_id": 31337, "contract": CONTRACT_EIP55}})
+    );
+}
+
+/// Issue 15, item 17: `--chain-id/--contract` accepted a file signed for another domain into the
+/// company's ledger; now only with --override-domain.
+#[test]
+fn submit_under_another_domain_needs_override_domain() {
+    let s = Setup::new("0.9");
+    let sub = s.sign("o1", "m1", "1", &[], "s.json");
+    let mut args = vec!["oracle", "submit", sub.as_str(), "--at", "2026-06-16", "--override-clock"];
+    args.extend_from_slice(&DOMAIN);
+    let out = s.c.run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--override-domain") && err.contains("--> --chain-id"), "{err}");
+    assert!(s.recorded().is_empty(), "nothing recorded");
+
+    // With both overrides on the development chain it is accepted, and each use is on the event.
+    let out = s.submit(&[&sub], "2026-06-16");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = &s.payloads()[0];
+    assert_eq!(p["status"], "accepted");
+    assert_eq!(
+        p["overrides"],
+        serde_json::json!({"clock": true, "domain": {"chain_id": 31337, "contract": CONTRACT_EIP55}})
+    );
+}
+
+/// Overrides are refused on any chain that is not a development chain (31337, 1337): the
+/// company's own, or the domain's.
+#[test]
+fn overrides_are_refused_off_development_chains() {
+    let s = Setup::new("0.9");
+    let sub = s.sign("o1", "m1", "1", &[], "s.json");
+    // A domain on chain 1.
+    let mainnet = ["--chain-id", "1", "--contract", DOMAIN[3]];
+    let mut args = vec!["oracle", "submit", sub.as_str(), "--override-domain"];
+    args.extend_from_slice(&mainnet);
+    let out = s.c.run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--override-domain is refused on chain id 1") && err.contains("31337, 1337"), "{err}");
+
+    // A company whose token lives on chain 1: no clock override either.
+    let c = Company::new();
+    std::fs::create_dir_all(c.data()).unwrap();
+    let file = c.data().join("c.toml");
+    std::fs::write(&file, FILE.replace("decimals = 18", "decimals = 18\nchain_id = 1")).unwrap();
+    c.ok(&["init", file.to_str().unwrap()]);
+    let mut args =
+        vec!["oracle", "submit", sub.as_str(), "--at", "2026-06-16", "--override-clock", "--override-domain"];
+    args.extend_from_slice(&DOMAIN);
+    let out = c.run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--override-clock is refused on chain id 1"), "{err}");
+    assert!(s.recorded().is_empty());
+}
+
+/// Issue 15, item 17: a refused set recorded the set's one reason on every file. Now each file
+/// carries its own: the first refusal (the contract's reason for the set), another file's own
+/// refusal, and `set_refused` for a file that passed; each with the set's reason beside it.
+#[test]
+fn a_refused_set_records_each_files_own_reason() {
+    let s = Setup::new("0.9");
+    s.oracle("o2", true);
+    s.oracle("o3", false);
+    let expired = s.sign("o1", "two", "1", &["--expires-in", "1d"], "expired.json");
+    let stranger = s.sign("o3", "two", "1", &[], "stranger.json");
+    let fine = s.sign("o2", "two", "1", &[], "fine.json");
+    let out = s.submit(&[&expired, &stranger, &fine], "2026-06-20");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("expired.json: rejected: expired"), "{stdout}");
+    assert!(stdout.contains("stranger.json: rejected: unregistered_oracle"), "{stdout}");
+    assert!(
+        stdout.contains("fine.json: rejected: set_refused (its set was refused: ")
+            && stdout.contains("expired.json: expired)"),
+        "{stdout}"
+    );
+    let mut got: Vec<(String, String, String)> = s
+        .payloads()
+        .iter()
+        .map(|p| {
+            (
+                p["reason"].as_str().unwrap().to_owned(),
+                p["set_reason"].as_str().unwrap().to_owned(),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let row = |r: &str| (r.to_owned(), "expired".to_owned(), "rejected".to_owned());
+    assert_eq!(got, [row("expired"), row("set_refused"), row("unregistered_oracle")]);
 }
