@@ -82,6 +82,7 @@ pub fn schemas() -> Map<String, Value> {
         ("vested", amount()),
         ("unvested", amount()),
         ("forfeited", amount()),
+        ("pending", amount()),
         ("next_vest", nullable(obj(&[("date", date()), ("amount", amount())]))),
     ]);
     let person = obj(&[
@@ -235,6 +236,7 @@ pub fn schemas() -> Map<String, Value> {
                         ("vested", amount()),
                         ("unvested", amount()),
                         ("forfeited", amount()),
+                        ("pending", amount()),
                         ("tranches", array(r("Tranche"))),
                         ("forfeitures", array(r("Forfeiture"))),
                     ]),

@@ -525,9 +525,13 @@ fn unhex(s: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-fn amounts(p: &tokencomp_core::grant::Position) -> Value {
+/// A grant's amounts as of `as_of`, with `pending` (unsettled performance targets), so the
+/// tranches, forfeitures and pending add up to what was granted.
+fn amounts(t: &Timeline, as_of: Date) -> Value {
+    let p = t.position(as_of);
     json!({"granted": p.granted.to_string(), "vested": p.vested.to_string(),
-           "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string()})
+           "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string(),
+           "pending": t.pending.to_string()})
 }
 
 /// Granted, vested, unvested and forfeited summed over `grants` as of `as_of`, as the JSON
@@ -733,7 +737,7 @@ async fn grants(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query
                 }
                 let t = timeline(c, id, as_of)?;
                 let next = t.tranches.iter().find(|x| x.date > as_of);
-                let mut v = amounts(&t.position(as_of));
+                let mut v = amounts(&t, as_of);
                 if let Value::Object(m) = &mut v {
                     m.insert("id".into(), json!(id));
                     m.insert("holder".into(), json!(holder));
@@ -777,7 +781,7 @@ async fn grant(
             let c = cx.company;
             let rec = &c.grants[&id];
             let t = timeline(c, &id, as_of)?;
-            let mut g = amounts(&t.position(as_of));
+            let mut g = amounts(&t, as_of);
             if let Value::Object(m) = &mut g {
                 m.insert("id".into(), json!(id));
                 m.insert("holder".into(), json!(rec.terms.grant.holder));

@@ -145,6 +145,8 @@ pub fn record_checked<T>(
         let (facts, t) = decide(current)?;
         let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
         distinct_reverts(&current.events, &mut events);
+        // The total first: a team budget over grants that overflow could only saturate.
+        check_grants_total(current, &events, &facts)?;
         check_team_budget(current, &events, &facts)?;
         Ok((events, t))
     })
@@ -159,11 +161,116 @@ pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appe
         if facts.iter().any(touches_budget) || events.iter().any(latest_wins) {
             let current = Loaded::read(ledger.events()?)?;
             distinct_reverts(&current.events, &mut events);
+            check_grants_total(&current, &events, facts)?;
             check_team_budget(&current, &events, facts)?;
         }
         Ok((events, ()))
     })?;
     Ok(a)
+}
+
+/// The ledger's grants, each folded to its total, and the `[tokenomics]` supply: what a grants
+/// CSV must fit beside.
+fn recorded_grants(c: &Company) -> tokencomp_core::import::Recorded {
+    tokencomp_core::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
+}
+
+/// Each grant's folded total (performance tranches and amendments included).
+fn granted(c: &Company) -> BTreeMap<String, TokenAmount> {
+    c.grants.keys().filter_map(|id| Some((id.clone(), granted_of(c, id)?))).collect()
+}
+
+/// One grant's folded total; a grant whose timeline cannot be built (refused when recorded)
+/// counts its amount.
+fn granted_of(c: &Company, id: &str) -> Option<TokenAmount> {
+    let g = &c.grants.get(id)?.terms.grant;
+    Some(g.timeline(&c.company.time_zone, None).map_or(g.amount, |t| t.granted))
+}
+
+/// Every command that records grants (init, apply, grant add, import grants, lifecycle events),
+/// under the write lock: when the batch issues a grant or raises one's total, the grants of the
+/// ledger as it would be after `events`, summed in id order with the batch's own grants last,
+/// must fit in a `u128` and stay within the `[tokenomics]` total supply, or the batch is
+/// refused (exit 2, nothing written) naming the grant that crosses. Without this the
+/// calendar's, the company's and the tokenomics' totals could not be formed. A batch that
+/// raises no grant (a termination) is never refused here, so a ledger recorded before the
+/// check can still be operated on.
+fn check_grants_total(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+    if !facts.iter().any(touches_budget) {
+        return Ok(());
+    }
+    let Ok(new) = Company::fold(&appended(&current.events, events)) else { return Ok(()) };
+    let touched: BTreeSet<&str> = facts.iter().filter_map(fact_grant).collect();
+    let before = current.company.as_ref();
+    let raised = touched.iter().any(|id| granted_of(&new, id) > before.and_then(|c| granted_of(c, id)));
+    if !raised {
+        return Ok(());
+    }
+    let supply = new.tokenomics.as_ref().map(|t| t.total_supply);
+    let all = granted(&new);
+    let token = &new.token.token;
+    let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());
+    let (mine, others): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| touched.contains(id.as_str()));
+    let mut total = TokenAmount::ZERO;
+    for (id, granted) in others.into_iter().chain(mine) {
+        let next = total.checked_add(*granted).map_err(|_| {
+            bad_input(
+                format!(
+                    "grant `{id}` of {} takes the grants' total past 128 bits of base units ({} before it)",
+                    fmt(*granted),
+                    fmt(total)
+                ),
+                &format!("grant `{id}`"),
+            )
+        })?;
+        if let Some(supply) = supply
+            && next > supply
+        {
+            return Err(bad_input(
+                format!(
+                    "grant `{id}` of {} takes the grants' total to {}, above the total supply of {} in [tokenomics]",
+                    fmt(*granted),
+                    fmt(next),
+                    fmt(supply)
+                ),
+                &format!("grant `{id}`"),
+            ));
+        }
+        total = next;
+    }
+    Ok(())
+}
+
+/// The grant a fact is about, when it is about one.
+fn fact_grant(f: &Fact) -> Option<&str> {
+    match f {
+        Fact::GrantIssued { grant, .. }
+        | Fact::GrantCorrected { grant, .. }
+        | Fact::GrantEvent { grant, .. }
+        | Fact::GrantEventReversed { grant, .. } => Some(grant.as_str()),
+        _ => None,
+    }
+}
+
+/// The ledger's events with `events` appended (ids already recorded are skipped, as the store
+/// does).
+fn appended(before: &[StoredEvent], events: &[NewEvent]) -> Vec<StoredEvent> {
+    let mut ids: BTreeSet<String> = before.iter().map(|e| e.event.id.clone()).collect();
+    let mut after = before.to_vec();
+    let mut seq = before.last().map_or(0, |e| e.seq);
+    for e in events {
+        if ids.insert(e.id.clone()) {
+            seq += 1;
+            after.push(StoredEvent {
+                seq,
+                event: e.clone(),
+                recorded_at: Timestamp::UNIX_EPOCH,
+                prev_hash: String::new(),
+                hash: String::new(),
+            });
+        }
+    }
+    after
 }
 
 /// Whether a fact can change what grants claim from the team pool, or the pool itself.
@@ -289,8 +396,14 @@ pub struct FileArgs {
 }
 
 fn read_file(path: &Path) -> Result<CompanyFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    load_company_text(&path.display().to_string(), &text)
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    load_company_text(&name, decode(&name, &bytes)?)
+}
+
+/// A user's file as text: invalid UTF-8 is bad input at its line (exit 2), not a failed run.
+pub fn decode<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str> {
+    tokencomp_core::diag::decode_utf8(name, bytes).map_err(|d| report(&d))
 }
 
 /// The facts a grant's terms and events amount to.
@@ -454,12 +567,13 @@ pub struct ImportArgs {
 }
 
 pub fn import(g: &Global, args: &ImportArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let name = args.file.display().to_string();
+    let text = decode(&name, &bytes)?;
     let mut store = open_store(g)?;
     let loaded = load_all(&mut *store)?;
     loaded.company()?;
-    let a = import_text(&mut *store, Some(&loaded), args.kind, &name, &text, &g.actor())?;
+    let a = import_text(&mut *store, Some(&loaded), args.kind, &name, text, &g.actor())?;
     crate::outln!("imported {name}: {} new events ({} unchanged)", a.new, a.existing);
     Ok(())
 }
@@ -496,12 +610,13 @@ pub fn import_text(
 /// A grants CSV's facts, read with the company's token, zone and prices; every holder must be a
 /// person of the company.
 fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
-    let grants = tokencomp_core::import::parse_grants(
+    let grants = tokencomp_core::import::parse_grants_within(
         name,
         text,
         &company.token.token,
         &company.company.time_zone,
         &company.prices_vec(),
+        &recorded_grants(company),
     )
     .map_err(|d| report(&d))?;
     let mut facts = Vec::new();
@@ -701,6 +816,10 @@ fn event_facts(company: &Company, grant_id: &str, event: &GrantEvent) -> Result<
 fn add_facts(company: &Company, a: &AddArgs) -> Result<Vec<Fact>> {
     let token = &company.token.token;
     let amount = token.parse(&a.amount).map_err(|e| bad_input(e, "--amount"))?;
+    if amount.is_zero() {
+        // As the company file and the CSV import refuse it (the contract does too).
+        return Err(bad_input("a grant of 0 tokens: a grant must be above zero", "--amount"));
+    }
     if !company.people.contains_key(&a.holder) {
         return Err(bad_input(format!("no person has id `{}`", a.holder), "--holder"));
     }

@@ -67,20 +67,18 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let tl = timelines(&company, through.checked_add(1.month())?)?;
     let token = &company.token.token;
-    let sum = |f: &dyn Fn(&tokencomp_core::Timeline) -> TokenAmount| {
-        TokenAmount::from_base_units(tl.values().map(|t| f(t).base_units()).sum())
-    };
-    let granted = sum(&|t| t.position(through).granted);
-    let vested = sum(&|t| t.position(through).vested);
-    let forfeited = sum(&|t| t.position(through).forfeited);
+    let sum = |f: &dyn Fn(&tokencomp_core::Timeline) -> TokenAmount| TokenAmount::checked_sum(tl.values().map(f));
+    let granted = sum(&|t| t.position(through).granted)?;
+    let vested = sum(&|t| t.position(through).vested)?;
+    let forfeited = sum(&|t| t.position(through).forfeited)?;
     let next_from = through.tomorrow()?;
     let next_to = next_from.last_of_month();
-    let next: u128 = tl
-        .values()
-        .flat_map(|t| t.tranches.iter())
-        .filter(|x| x.date >= next_from && x.date <= next_to)
-        .map(|x| x.amount.base_units())
-        .sum();
+    let next = TokenAmount::checked_sum(
+        tl.values()
+            .flat_map(|t| t.tranches.iter())
+            .filter(|x| x.date >= next_from && x.date <= next_to)
+            .map(|x| x.amount),
+    )?;
     let f = |a: TokenAmount| format!("{} {}", token.format_display(a, 2), token.symbol());
     crate::outln!("{} — demo through {through}", company.company.name);
     crate::outln!(
@@ -93,7 +91,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     crate::outln!("  granted        {}", f(granted));
     crate::outln!("  vested         {}", f(vested));
     crate::outln!("  forfeited      {}", f(forfeited));
-    crate::outln!("  vesting {next_from}..{next_to}: {}", f(TokenAmount::from_base_units(next)));
+    crate::outln!("  vesting {next_from}..{next_to}: {}", f(next));
 
     // The last periods' payroll (the company's month; the UK tax month for people paid in the
     // UK), from the same compliance pass the reports use.
@@ -150,8 +148,11 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     );
     if let Some(t) = &company.tokenomics {
         let tl = crate::queries::timelines(&company, through)?;
-        let outstanding =
-            tl.values().filter_map(tokencomp_core::tokenomics::outstanding).fold(0u128, u128::saturating_add);
+        let outstanding = tl
+            .values()
+            .filter_map(tokencomp_core::tokenomics::outstanding)
+            .try_fold(0u128, u128::checked_add)
+            .ok_or(tokencomp_money::AmountError::Overflow)?;
         let b = tokencomp_core::tokenomics::team_budget(t, outstanding)?;
         let tok = &company.token.token;
         crate::outln!(

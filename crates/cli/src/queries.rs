@@ -151,7 +151,8 @@ pub fn grants(g: &Global, args: &GrantsArgs) -> Result<()> {
                 let rec = &company.grants[*id];
                 json!({"id": id, "holder": rec.terms.grant.holder, "grant_date": rec.terms.grant_date.to_string(),
                        "granted": p.granted.to_string(), "vested": p.vested.to_string(),
-                       "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string()})
+                       "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string(),
+                       "pending": t.pending.to_string()})
             })
             .collect();
         crate::outln!(
@@ -214,11 +215,15 @@ pub fn calendar(g: &Global, args: &CalendarArgs) -> Result<()> {
         }
     }
     rows.sort();
+    // Checked sums: a ledger whose grants add up past u128 is refused when recorded, but a
+    // total is never allowed to wrap or panic (issue 15 item 18).
+    let overflow = |what: &str| anyhow::anyhow!("the calendar's {what} overflows 128 bits of base units");
     let mut per_person: BTreeMap<&str, u128> = BTreeMap::new();
     let mut total = 0u128;
     for r in &rows {
-        *per_person.entry(r.1.as_str()).or_insert(0) += r.3.base_units();
-        total += r.3.base_units();
+        let slot = per_person.entry(r.1.as_str()).or_insert(0);
+        *slot = slot.checked_add(r.3.base_units()).ok_or_else(|| overflow(&format!("total for {}", r.1)))?;
+        total = total.checked_add(r.3.base_units()).ok_or_else(|| overflow("total"))?;
     }
     let amt = |u: u128| tokencomp_money::TokenAmount::from_base_units(u);
     if args.json {

@@ -165,7 +165,10 @@ pub fn tokenomics_in(g: &Global, company: &Company, args: &TokenomicsArgs) -> Re
                 "amount": b.amount.base_units().to_string()})).collect::<Vec<_>>(),
             "team_budget": {"bucket": budget.bucket, "allocation": budget.allocation.base_units().to_string(),
                             "outstanding": budget.outstanding.base_units().to_string(),
-                            "remaining": budget.remaining.base_units().to_string()},
+                            "remaining": budget.remaining.base_units().to_string(),
+                            // Beyond the bucket (zero within it): allocation + excess =
+                            // outstanding + remaining, always.
+                            "excess": budget.excess().base_units().to_string()},
             "months": months,
             "unlock_calendar": calendar,
         });
@@ -582,27 +585,28 @@ struct FutureVest {
     floor: Option<Decimal>,
 }
 
-/// The vests after `as_of` of `grants` (all grants when `person` is `None`).
-fn future_vests(c: &Company, tl: &BTreeMap<String, Timeline>, as_of: Date, person: Option<&str>) -> Vec<FutureVest> {
+/// The vests after `as_of` of `grants` (all grants when `person` is `None`), each with the
+/// floor payroll would pay it against (`payroll::vest_floor`, exact base units).
+fn future_vests(
+    c: &Company,
+    tl: &BTreeMap<String, Timeline>,
+    as_of: Date,
+    person: Option<&str>,
+) -> Result<Vec<FutureVest>> {
     let mut out = Vec::new();
     for (id, rec) in &c.grants {
         if person.is_some_and(|p| rec.terms.grant.holder != p) {
             continue;
         }
         let t = &tl[id];
-        let granted = t.granted.base_units();
         for tr in t.tranches.iter().filter(|tr| tr.date > as_of) {
-            let units = tr.amount.base_units();
-            // Display and simulation input only: the exact share is payroll's `floor_share`.
-            let floor = rec.terms.policy.floor.filter(|_| granted > 0).map(|f| {
-                f * Decimal::from(u64::try_from(units / c.token.token.one()).unwrap_or(u64::MAX))
-                    / Decimal::from(u64::try_from(granted / c.token.token.one()).unwrap_or(u64::MAX)).max(Decimal::ONE)
-            });
-            out.push(FutureVest { date: tr.date, grant: id.clone(), units, floor });
+            let floor = tokencomp_core::payroll::vest_floor(&rec.terms, tr.amount)
+                .map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
+            out.push(FutureVest { date: tr.date, grant: id.clone(), units: tr.amount.base_units(), floor });
         }
     }
     out.sort_by(|a, b| a.date.cmp(&b.date).then(a.grant.cmp(&b.grant)));
-    out
+    Ok(out)
 }
 
 fn years_between(from: Date, to: Date) -> f64 {
@@ -685,7 +689,7 @@ pub fn simulate_in(g: &Global, company: &Company, args: &SimulateArgs) -> Result
     };
     let s0 = decimal_f64(spot);
     let tl = timelines(company, as_of)?;
-    let vests = future_vests(company, &tl, as_of, args.person.as_deref());
+    let vests = future_vests(company, &tl, as_of, args.person.as_deref())?;
     let pb = bar(args.quiet || args.json, if args.person.is_some() { 4 } else { 2 });
 
     // The pool: `pool_usd` of USDC (6 decimals) against tokens at the spot.
@@ -824,7 +828,10 @@ pub fn simulate_in(g: &Global, company: &Company, args: &SimulateArgs) -> Result
             est.sigma
         );
         outln!("  model           {} (mu {mu:.3}, sigma {sigma:.3})", args.model);
-        let fut: u128 = vests.iter().map(|v| v.units).sum();
+        let fut = vests
+            .iter()
+            .try_fold(0u128, |a, v| a.checked_add(v.units))
+            .ok_or_else(|| anyhow::anyhow!("the future vests' total overflows u128"))?;
         outln!("  future vests    {} vests, {} {}", vests.len(), fmt_tokens(token, fut), token.symbol());
         if let Some((pkg, d)) = &package {
             let tax = pkg.tax_rate.map_or("before tax".to_owned(), |t| format!("after {:.1}% tax", t * 100.0));

@@ -56,8 +56,9 @@ fn load(path: &Path) -> Result<Loaded> {
     if path.is_dir() {
         return load_ocf(path);
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file = load_company_text(&path.display().to_string(), &text)?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    let file = load_company_text(&name, crate::company::decode(&name, &bytes)?)?;
     Ok(from_company(file))
 }
 
@@ -136,6 +137,7 @@ pub fn schedule_json(token: &Token, as_of: Date, items: &[(&Grant, Timeline)]) -
                 "vested": p.vested.to_string(),
                 "unvested": p.unvested.to_string(),
                 "forfeited": p.forfeited.to_string(),
+                "pending": t.pending.to_string(),
                 "tranches": t.tranches.iter().map(|x| json!({
                     "date": x.date.to_string(),
                     "amount": x.amount.to_string(),

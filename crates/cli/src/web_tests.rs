@@ -499,3 +499,25 @@ async fn request_logs_are_structured_and_carry_no_personal_data_or_secrets() {
     }
     assert!(logs.iter().any(|l| l.contains("\"route\":\"/api/grants/{grant}\"") && l.contains("\"status\":403")));
 }
+
+/// Issue 15 item 20: every grant view of the API reconciles: tranches + forfeitures + `pending`
+/// (unsettled performance targets; the demo settles Omar's) = granted, and every row of the
+/// grant list carries `pending` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_grant_view_reconciles_with_its_pending_performance_targets() {
+    let f = fixture();
+    let admin = login(&f.app, "admin").await;
+    let units = |v: &Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).unwrap_or_else(|| panic!("{v}"));
+    let list = call(&f.app, Method::GET, "/api/grants?limit=1000", &admin, None).await.json();
+    let rows = list["items"].as_array().expect("items");
+    assert!(rows.len() > 40, "{}", rows.len());
+    for row in rows {
+        assert_eq!(units(&row["vested"]) + units(&row["unvested"]) + units(&row["forfeited"]), units(&row["granted"]));
+        let id = row["id"].as_str().expect("id");
+        let g = call(&f.app, Method::GET, &format!("/api/grants/{id}"), &admin, None).await.json();
+        let g = &g["grant"];
+        assert_eq!(g["pending"], row["pending"], "{id}");
+        let sum = |key: &str| g[key].as_array().expect("list").iter().map(|x| units(&x["amount"])).sum::<u128>();
+        assert_eq!(sum("tranches") + sum("forfeitures") + units(&g["pending"]), units(&g["granted"]), "{id}");
+    }
+}

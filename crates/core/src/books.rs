@@ -777,15 +777,18 @@ pub fn to_csv(journal: &Journal) -> Result<String, BooksError> {
                     (signed_units(&journal.token, *units, *negative), lot.label.as_str(), lot.acquired.to_string())
                 }
             };
+            // Text cells through `csv_text` (no formula runs when the file is opened);
+            // numbers as they are.
+            let text = crate::csv_text::neutralise;
             w.write_record([
-                entry.id.as_str(),
+                &*text(&entry.id),
                 date.as_str(),
-                entry.narration.as_str(),
-                p.account.as_str(),
+                &*text(&entry.narration),
+                &*text(&p.account),
                 weight.as_str(),
                 currency,
                 units.as_str(),
-                lot,
+                &*text(lot),
                 acquired.as_str(),
             ])
             .map_err(csv_err)?;

@@ -14,7 +14,7 @@ use tokencomp_money::{Token, TokenAmount};
 
 use crate::attestation::Subject;
 use crate::calendar;
-use crate::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms, MilestoneTerms, TermsEffect, parse_company};
+use crate::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms, MilestoneTerms, TermsEffect, parse_recorded};
 use crate::diag::Diagnostic;
 use crate::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
 use crate::schedule::{LinearModel, Period, Schedule};
@@ -305,7 +305,7 @@ pub fn write_tokenomics(t: &Tokenomics, token: &Token) -> String {
 pub fn read_tokenomics(token: &Token, tz_name: &str, text: &str) -> Result<Tokenomics, Vec<Diagnostic>> {
     let mut full = header(token, tz_name);
     full.push_str(text);
-    let file: CompanyFile = parse_company("ledger", &full)?;
+    let file: CompanyFile = parse_recorded("ledger", &full)?;
     file.tokenomics.ok_or_else(|| vec![Diagnostic::new("ledger", None, "no [tokenomics] in the fragment")])
 }
 
@@ -350,7 +350,7 @@ pub fn read_milestone(tz_name: &str, text: &str) -> Result<MilestoneTerms, Vec<D
     let token = Token::new("LEDGER", 0).map_err(|e| vec![Diagnostic::new("ledger", None, e.to_string())])?;
     let mut full = header(&token, tz_name);
     full.push_str(text);
-    let file: CompanyFile = parse_company("ledger", &full)?;
+    let file: CompanyFile = parse_recorded("ledger", &full)?;
     file.milestones
         .into_iter()
         .next()
@@ -368,14 +368,14 @@ fn header(token: &Token, tz_name: &str) -> String {
 }
 
 /// Reads a grant back from its terms and event fragments, with every check a company file
-/// gets (the whole lifecycle must fold).
+/// gets (the whole lifecycle must fold) but those only new input gets (`parse_recorded`).
 pub fn read_grant(token: &Token, tz_name: &str, terms: &str, events: &[&str]) -> Result<GrantTerms, Vec<Diagnostic>> {
     let mut text = header(token, tz_name);
     text.push_str(terms);
     for e in events {
         text.push_str(e);
     }
-    let file: CompanyFile = parse_company("ledger", &text)?;
+    let file: CompanyFile = parse_recorded("ledger", &text)?;
     file.grants.into_iter().next().ok_or_else(|| vec![Diagnostic::new("ledger", None, "no grant in the fragment")])
 }
 

@@ -6,6 +6,10 @@
 //! The file is read into a spanned tree (`toml::de::DeTable`) and validated field by field,
 //! so every problem in the file is reported at once with its line, column and field path;
 //! the domain types carry no serde. A file with any problem yields no company at all.
+//!
+//! Beyond each field: a grant (or performance target) of zero tokens is refused, and the
+//! grants, in file order, must add up within a `u128` and the `[tokenomics]` total supply (the
+//! grant that crosses is named), so every total over them can be formed.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -367,6 +371,16 @@ impl CompanyFile {
 
 /// Reads a company file. `file` is the name used in diagnostics.
 pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnostic>> {
+    parse(file, text, false)
+}
+
+/// A fragment the ledger recorded (`canonical`), read with every check except those only new
+/// input gets (a zero-amount grant), so what a ledger holds stays readable.
+pub(crate) fn parse_recorded(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnostic>> {
+    parse(file, text, true)
+}
+
+fn parse(file: &str, text: &str, recorded: bool) -> Result<CompanyFile, Vec<Diagnostic>> {
     let mut cx = Cx { file, text, diags: Vec::new() };
     let root = match DeTable::parse(text) {
         Ok(t) => t,
@@ -410,20 +424,36 @@ pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnost
     // Without a valid token, grants are still checked; their amounts only for syntax.
     let fallback = Token::new("UNKNOWN", 0).ok();
     if let Some(env_token) = token.as_ref().map(|t| &t.token).or(fallback.as_ref()) {
-        let env =
-            Env { tz: &tz, token: env_token, prices: &prices, amounts_known: token.is_some(), default_start: None };
+        let env = Env {
+            tz: &tz,
+            token: env_token,
+            prices: &prices,
+            amounts_known: token.is_some(),
+            default_start: None,
+            recorded,
+        };
         let holders: BTreeSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
+        // Each grant's folded total with where its size is written, for the file's total.
+        let mut sized: Vec<Sized> = Vec::new();
         for g in root.array_of_tables(&mut cx, "grant") {
-            if let Some(terms) = read_grant(&mut cx, &env, &g) {
+            if let Some((terms, granted)) = read_grant(&mut cx, &env, &g) {
                 if !holders.is_empty() && !holders.contains(terms.grant.holder.as_str()) {
                     let span = g.get("holder").map_or(g.span.clone(), |v| v.span());
                     cx.err(&g.field("holder"), span, format!("no [[person]] has id `{}`", terms.grant.holder));
+                }
+                if let Some(granted) = granted {
+                    let key = if g.get("value").is_some() { "value" } else { "amount" };
+                    let span = g.get(key).map_or(g.span.clone(), |v| v.span());
+                    sized.push(Sized { id: terms.grant.id.clone(), granted, field: g.field(key), span });
                 }
                 grants.push(terms);
             }
         }
         if let Some(t) = root.table(&mut cx, "tokenomics", false) {
             tokenomics = read_tokenomics(&mut cx, &env, &t);
+        }
+        if env.amounts_known {
+            check_grants_total(&mut cx, env.token, &sized, tokenomics.as_ref().map(|t| t.total_supply));
         }
     }
 
@@ -470,6 +500,52 @@ struct Env<'a> {
     amounts_known: bool,
     /// The `start` a schedule without one takes (a tokenomics bucket's: the TGE).
     default_start: Option<Date>,
+    /// A fragment the ledger recorded, not new input (see `parse_recorded`).
+    recorded: bool,
+}
+
+/// A grant's folded total (granted, performance tranches included) and where its size is
+/// written in the file.
+struct Sized {
+    id: String,
+    granted: TokenAmount,
+    field: String,
+    span: Range<usize>,
+}
+
+/// The grants of one file, summed in file order, must fit in a `u128` and stay within the
+/// `[tokenomics]` total supply when there is one: otherwise every total over them (the calendar,
+/// company totals, tokenomics, payroll) could not be formed. The grant whose amount crosses the
+/// limit is named, at its `amount` (or `value`).
+fn check_grants_total(cx: &mut Cx<'_>, token: &Token, sized: &[Sized], supply: Option<TokenAmount>) {
+    let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());
+    let mut total = TokenAmount::ZERO;
+    for g in sized {
+        let Ok(next) = total.checked_add(g.granted) else {
+            let message = format!(
+                "grant `{}` of {} takes the grants' total past 128 bits of base units ({} before it)",
+                g.id,
+                fmt(g.granted),
+                fmt(total)
+            );
+            cx.err(&g.field, g.span.clone(), message);
+            return;
+        };
+        if let Some(supply) = supply
+            && next > supply
+        {
+            let message = format!(
+                "grant `{}` of {} takes the grants' total to {}, above the total supply of {} in [tokenomics]",
+                g.id,
+                fmt(g.granted),
+                fmt(next),
+                fmt(supply)
+            );
+            cx.err(&g.field, g.span.clone(), message);
+            return;
+        }
+        total = next;
+    }
 }
 
 type Val<'i> = Spanned<DeValue<'i>>;
@@ -1583,7 +1659,8 @@ pub fn average_close(prices: &[Price], grant_date: Date, days: u32, currency: Cu
     Ok(PRICE_ROUNDING.apply(avg))
 }
 
-fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTerms> {
+/// A grant and, when its amounts are known, its folded total (granted).
+fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<(GrantTerms, Option<TokenAmount>)> {
     t.allow(
         cx,
         &[
@@ -1674,6 +1751,21 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTe
     } else {
         (env.amount(cx, t, "amount", true), GrantSize::Tokens)
     };
+    // A grant of nothing is refused at input, as the contract refuses one (`ZeroAmount`).
+    let amount = amount.filter(|a| {
+        let zero = a.is_zero() && env.amounts_known && !env.recorded;
+        if zero {
+            let key = if t.get("value").is_some() { "value" } else { "amount" };
+            let message = match &size {
+                GrantSize::Fiat { value, price, .. } => {
+                    format!("a value of {value} at {price} buys 0 {}: a grant must be above zero", env.token.symbol())
+                }
+                GrantSize::Tokens => "a grant of 0 tokens: a grant must be above zero".to_owned(),
+            };
+            cx.err(&t.field(key), t.get(key).map_or(t.span.clone(), |v| v.span()), message);
+        }
+        !zero
+    });
     let schedule = t.table(cx, "schedule", true).and_then(|s| read_schedule(cx, env, &s, amount));
     let performance: Vec<PerformanceTranche> = t
         .array_of_tables(cx, "performance")
@@ -1681,7 +1773,13 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTe
         .filter_map(|p| {
             p.allow(cx, &["id", "target", "cap_percent"]);
             let id = p.string(cx, "id");
-            let target = env.amount(cx, p, "target", true);
+            let target = env.amount(cx, p, "target", true).filter(|a| {
+                let zero = a.is_zero() && env.amounts_known && !env.recorded;
+                if zero {
+                    cx.err(&p.field("target"), p.span_of("target"), "a performance target must be above zero");
+                }
+                !zero
+            });
             let cap = p.percent_bps(cx, "cap_percent", false, crate::grant::MAX_PERFORMANCE_BPS).unwrap_or(FULL_BPS);
             Some(PerformanceTranche { id: id?, target: target?, cap_bps: cap })
         })
@@ -1698,27 +1796,30 @@ fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Option<GrantTe
         Schedule::Linear(l) => calendar::date_of(l.start(), env.tz).ok(),
     })?;
     // The whole lifecycle must fold: report a refusal at the event it names.
-    let folded = if env.amounts_known { grant.timeline(env.tz, None).map(|_| ()) } else { Ok(()) };
-    if let Err(e) = folded {
-        let events = t.array_of_tables(cx, "event");
-        let at = e
-            .event_id()
-            .and_then(|id| events.iter().find(|ev| ev.get("id").and_then(|v| v.get_ref().as_str()) == Some(id)));
-        let (field, span) = match at {
-            Some(ev) => (ev.path.clone(), ev.span.clone()),
-            None if grant.events.is_empty() => {
-                (t.field("schedule"), t.get("schedule").map_or(t.span.clone(), |v| v.span()))
-            }
-            None => (t.field("event"), t.get("event").map_or(t.span.clone(), |v| v.span())),
-        };
-        cx.err(&field, span, e.to_string());
-        return None;
-    }
+    let folded = if env.amounts_known { grant.timeline(env.tz, None).map(|t| Some(t.granted)) } else { Ok(None) };
+    let granted = match folded {
+        Ok(g) => g,
+        Err(e) => {
+            let events = t.array_of_tables(cx, "event");
+            let at = e
+                .event_id()
+                .and_then(|id| events.iter().find(|ev| ev.get("id").and_then(|v| v.get_ref().as_str()) == Some(id)));
+            let (field, span) = match at {
+                Some(ev) => (ev.path.clone(), ev.span.clone()),
+                None if grant.events.is_empty() => {
+                    (t.field("schedule"), t.get("schedule").map_or(t.span.clone(), |v| v.span()))
+                }
+                None => (t.field("event"), t.get("event").map_or(t.span.clone(), |v| v.span())),
+            };
+            cx.err(&field, span, e.to_string());
+            return None;
+        }
+    };
     let policy = policy?;
     if !check_grant_policy(cx, t, &policy, first) {
         return None;
     }
-    Some(GrantTerms { grant, grant_date: first, size, policy })
+    Some((GrantTerms { grant, grant_date: first, size, policy }, granted))
 }
 
 /// The grant's policy keys, each read on its own; how they fit together is `check_grant_policy`.

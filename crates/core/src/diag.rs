@@ -69,9 +69,31 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A user's file as text. Bytes that are not UTF-8 are bad input reported at the line and
+/// column where they start (every line before is valid), never a failure of the run.
+pub fn decode_utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Vec<Diagnostic>> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = bytes.get(..e.valid_up_to()).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("");
+        let byte = bytes.get(e.valid_up_to()).map_or(String::new(), |b| format!(" (byte 0x{b:02X})"));
+        let message = format!("the file is not valid UTF-8 here{byte}: save it as UTF-8");
+        vec![Diagnostic::new(file, None, message).at_offset(valid, valid.len())]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_is_reported_at_its_line() {
+        let bytes = b"id,name\nada,Ada\nben,B\xE9n\n";
+        let d = decode_utf8("people.csv", bytes).expect_err("Latin-1 is not UTF-8");
+        assert_eq!(
+            d[0].to_string(),
+            "error: the file is not valid UTF-8 here (byte 0xE9): save it as UTF-8\n  --> people.csv:3:6"
+        );
+        assert_eq!(decode_utf8("ok.csv", "id,name\nzoë,Zoë\n".as_bytes()), Ok("id,name\nzoë,Zoë\n"));
+    }
 
     #[test]
     fn renders_file_line_column_and_field() {

@@ -186,6 +186,9 @@ pub struct Timeline {
     pub granted: TokenAmount,
     pub tranches: Vec<Tranche>,
     pub forfeitures: Vec<Forfeiture>,
+    /// What performance targets still hold that no milestone has settled (and no termination
+    /// forfeited): tranches + forfeitures + pending = granted, always.
+    pub pending: TokenAmount,
 }
 
 /// Where a grant stands on a date; the three parts add up to `granted`.
@@ -207,6 +210,8 @@ impl Timeline {
             .forfeitures
             .iter()
             .filter(|f| f.date <= as_of)
+            // INVARIANT: the forfeitures' whole sum was checked against granted when the
+            // timeline was built, so a part of it cannot overflow (saturating never bites).
             .fold(0u128, |a, f| a.saturating_add(f.amount.base_units()));
         let forfeited = TokenAmount::from_base_units(forfeited);
         // INVARIANT: tranches and forfeitures sum to granted (checked when built), so the
@@ -790,7 +795,11 @@ impl Grant {
             }
             let jump = v - prev_time;
             prev_time = v;
-            let event_bonus: u128 = bonuses.iter().filter(|b| b.0 == day).map(|b| b.1).sum();
+            let event_bonus = bonuses
+                .iter()
+                .filter(|b| b.0 == day)
+                .try_fold(0u128, |acc, b| acc.checked_add(b.1))
+                .ok_or(GrantError::Overflow)?;
             let regular = jump.checked_sub(event_bonus).ok_or(GrantError::Internal("bonus exceeds the step"))?;
             push(day, regular, tag, &mut cumulative)?;
             for b in bonuses.iter().filter(|b| b.0 == day) {
@@ -824,21 +833,31 @@ impl Grant {
             .ok_or(GrantError::Overflow)?;
         // The whole grant is accounted for: every unit either vests in a tranche or is forfeited
         // (or, with unresolved performance tranches, is still waiting for its milestone).
-        let pending: u128 = perf
+        let pending = perf
             .iter()
             .filter(|p| p.resolved.is_none() && p.forfeited.is_none())
-            .map(|p| p.tranche.target.base_units())
-            .sum();
+            .try_fold(0u128, |acc, p| acc.checked_add(p.tranche.target.base_units()))
+            .ok_or(GrantError::Overflow)?;
         if cumulative.checked_add(forfeited).and_then(|s| s.checked_add(pending)) != Some(granted) {
             return Err(GrantError::Internal("tranches and forfeitures do not add up to the grant"));
         }
-        let timeline = Timeline { granted: TokenAmount::from_base_units(granted), tranches, forfeitures };
+        let timeline = Timeline {
+            granted: TokenAmount::from_base_units(granted),
+            tranches,
+            forfeitures,
+            pending: TokenAmount::from_base_units(pending),
+        };
         // The table must agree with direct evaluation: a step missing from the candidates would
         // put its amount on a later date. Checked at `as_of`, always (not only in debug builds).
         if let Some(a) = as_of {
             let day = calendar::to_day(a);
-            let perf_vested: u128 = perf.iter().filter_map(|p| p.resolved).filter(|r| r.0 <= day).map(|r| r.1).sum();
-            let direct = layered.eval(clock.end(day)?).saturating_add(perf_vested);
+            let perf_vested = perf
+                .iter()
+                .filter_map(|p| p.resolved)
+                .filter(|r| r.0 <= day)
+                .try_fold(0u128, |acc, r| acc.checked_add(r.1))
+                .ok_or(GrantError::Overflow)?;
+            let direct = layered.eval(clock.end(day)?).checked_add(perf_vested).ok_or(GrantError::Overflow)?;
             if timeline.position(a).vested.base_units() != direct {
                 return Err(GrantError::Internal("the vesting table disagrees with direct evaluation"));
             }

@@ -56,8 +56,8 @@
 //! | `id`                 | `security_id`                      | yes | unique in the file |
 //! | `holder`             | `stakeholder_id`                   | yes | a person's id |
 //! | `grant_date`         | `issue_date`, `date_of_grant`      | no  | `YYYY-MM-DD`; defaults to the schedule's start |
-//! | `amount_tokens`      | `quantity`                         | one of these two | whole tokens, at most the token's decimals |
-//! | `value_usd`          |                                    |  | a decimal; the grant gets `value_usd / price` tokens, rounded down |
+//! | `amount_tokens`      | `quantity`                         | one of these two | whole tokens, at most the token's decimals, above zero |
+//! | `value_usd`          |                                    |  | a decimal; the grant gets `value_usd / price` tokens, rounded down (at least one base unit) |
 //! | `price_usd`          |                                    | with `value_usd`, one of these two | a positive decimal |
 //! | `price_average_days` |                                    |  | 1 to 365: the average USD close of that many days before `grant_date` |
 //! | `schedule`           |                                    | yes | `monthly`, `quarterly`, `annually`, `days`, `linear` |
@@ -73,9 +73,12 @@
 //! | `granularity_seconds`|                                    | no  | linear only: 1 (default) to 4294967294 |
 //!
 //! A cell in a column its row's schedule does not use (`every_days` on a monthly grant) is an
-//! error, as an unknown key is in `[grant.schedule]`.
+//! error, as an unknown key is in `[grant.schedule]`. The grants, after those the company already
+//! holds ([`parse_grants_within`]), must add up within a `u128` and the `[tokenomics]` total
+//! supply; the row that crosses is named. A file that is not UTF-8 is refused before it is read
+//! (`diag::decode_utf8`, at its line).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use jiff::ToSpan;
@@ -196,7 +199,8 @@ pub fn parse_fx(file: &str, text: &str) -> Result<Vec<FxRate>, Vec<Diagnostic>> 
 }
 
 /// Reads a grants CSV. Amounts are read in `token`'s units; dates are in `tz`; grants sized
-/// by `value_usd` with `price_average_days` average the USD closes in `prices`.
+/// by `value_usd` with `price_average_days` average the USD closes in `prices`. The file's
+/// grants must add up within a `u128` (see [`parse_grants_within`] for a ledger's limits).
 pub fn parse_grants(
     file: &str,
     text: &str,
@@ -204,19 +208,94 @@ pub fn parse_grants(
     tz: &TimeZone,
     prices: &[Price],
 ) -> Result<Vec<GrantTerms>, Vec<Diagnostic>> {
+    parse_grants_within(file, text, token, tz, prices, &Recorded::default())
+}
+
+/// What a company already holds that a grants file must fit beside: the `[tokenomics]` total
+/// supply (when the company has one) and each recorded grant's total by id (a row with a
+/// recorded id stands for that grant, so it is not counted twice).
+#[derive(Clone, Debug, Default)]
+pub struct Recorded {
+    pub supply: Option<TokenAmount>,
+    pub granted: BTreeMap<String, TokenAmount>,
+}
+
+/// [`parse_grants`], refusing the file when its grants, in file order after the recorded ones,
+/// take the total past a `u128` or past the total supply: the row whose amount crosses is
+/// named (line, column).
+pub fn parse_grants_within(
+    file: &str,
+    text: &str,
+    token: &Token,
+    tz: &TimeZone,
+    prices: &[Price],
+    recorded: &Recorded,
+) -> Result<Vec<GrantTerms>, Vec<Diagnostic>> {
     let mut cx = Cx::new(file);
     let Some(sheet) = Sheet::read(&mut cx, text, GRANTS) else { return cx.finish(Vec::new()) };
     sheet.require(&mut cx, &[&["id"], &["holder"], &["amount_tokens", "value_usd"], &["schedule"], &["start"]]);
     let env = Env { token, tz, prices };
     let mut grants = Vec::new();
+    // Where each grant's size is written: (line, column index, header).
+    let mut at: Vec<(usize, usize, String)> = Vec::new();
     for row in sheet.rows() {
         match read_grant(&mut cx, &env, &row) {
-            Ok(g) => grants.push(g),
+            Ok(g) => {
+                let c = row.cell("amount_tokens").or(row.cell("value_usd"));
+                at.push((row.line, c.map_or(0, |c| c.col.index), c.map_or_else(String::new, |c| c.col.header.clone())));
+                grants.push(g);
+            }
             Err(Reported) => cx.failed(row.line),
         }
     }
     sheet.unique(&mut cx, "id", "grant");
+    check_total(&mut cx, token, recorded, &grants, &at);
     cx.finish(grants)
+}
+
+/// The recorded grants not in the file, then the file's in order, summed checked.
+fn check_total(
+    cx: &mut Cx<'_>,
+    token: &Token,
+    recorded: &Recorded,
+    grants: &[GrantTerms],
+    at: &[(usize, usize, String)],
+) {
+    let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());
+    let in_file: std::collections::BTreeSet<&str> = grants.iter().map(|g| g.grant.id.as_str()).collect();
+    let others = recorded.granted.iter().filter(|(id, _)| !in_file.contains(id.as_str())).map(|(_, a)| *a);
+    let Ok(mut total) = TokenAmount::checked_sum(others) else {
+        cx.push(1, 1, None, "the company's recorded grants already add up past 128 bits of base units");
+        return;
+    };
+    for (g, (line, index, header)) in grants.iter().zip(at) {
+        let amount = g.grant.amount;
+        let crossed = match total.checked_add(amount) {
+            Err(_) => Some(format!(
+                "grant `{}` of {} takes the grants' total past 128 bits of base units ({} before it)",
+                g.grant.id,
+                fmt(amount),
+                fmt(total)
+            )),
+            Ok(next) => match recorded.supply {
+                Some(supply) if next > supply => Some(format!(
+                    "grant `{}` of {} takes the grants' total to {}, above the total supply of {} in [tokenomics]",
+                    g.grant.id,
+                    fmt(amount),
+                    fmt(next),
+                    fmt(supply)
+                )),
+                _ => {
+                    total = next;
+                    None
+                }
+            },
+        };
+        if let Some(message) = crossed {
+            cx.push(*line, index + 1, Some(header.as_str()).filter(|h| !h.is_empty()), message);
+            return;
+        }
+    }
 }
 
 // ---- columns --------------------------------------------------------------------------------
@@ -861,6 +940,11 @@ fn read_size(
             }
             let amount = env.token.parse(a.text).map_err(|e| cx.at(row.line, a.col, e.to_string()));
             match (amount, ok) {
+                // The contract refuses a grant of nothing (`ZeroAmount`); so does the import.
+                (Ok(amount), true) if amount.is_zero() => {
+                    cx.at(row.line, a.col, "a grant of 0 tokens: a grant must be above zero");
+                    Err(Reported)
+                }
                 (Ok(amount), true) => Ok((amount, GrantSize::Tokens)),
                 _ => Err(Reported),
             }
@@ -887,6 +971,14 @@ fn read_size(
             };
             let (value, (price, average_days)) = (value.map_err(|()| Reported)?, price);
             match tokens_for_value(env.token, value, price) {
+                Ok(amount) if amount.is_zero() => {
+                    let msg = format!(
+                        "a value of {value} at {price} buys 0 {}: a grant must be above zero",
+                        env.token.symbol()
+                    );
+                    cx.at(row.line, v.col, msg);
+                    Err(Reported)
+                }
                 Ok(amount) => Ok((amount, GrantSize::Fiat { value, currency: Currency::USD, price, average_days })),
                 Err(e) => {
                     cx.at(row.line, v.col, e.to_string());

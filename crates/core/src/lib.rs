@@ -10,6 +10,7 @@ pub mod books;
 pub mod calendar;
 pub mod canonical;
 pub mod company;
+pub mod csv_text;
 pub mod diag;
 pub mod fairness;
 pub mod fmv;

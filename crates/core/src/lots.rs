@@ -278,7 +278,7 @@ pub fn form_8949_csv(disposals: &[Disposal], token: &Token, year: i16) -> String
             let description = format!("{} {}", token.format(d.amount), token.symbol());
             out.push_str(&format!(
                 "{current},{},{},{},{},{},,,{}\n",
-                csv_field(&description),
+                crate::csv_text::text_field(&description),
                 us_date(d.acquired),
                 us_date(d.sold),
                 money(d.proceeds),
@@ -318,10 +318,6 @@ fn us_date(d: Date) -> String {
 
 fn money(d: Decimal) -> String {
     format!("{:.2}", MONEY_ROUNDING.apply(d))
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
 /// What is left of each lot while sales draw on it: units and basis in cents.

@@ -187,6 +187,17 @@ fn jurisdiction(person: &Person) -> (Option<Jurisdiction>, Form) {
     }
 }
 
+/// The USD floor a vest of `units` base units carries, when its grant has one: the grant's
+/// `floor_usd` spread over its vests in proportion to units (`floor_share` over the grant's
+/// amount). The one rule both payroll (what is paid) and `simulate` (what it is worth) use, in
+/// exact base units, so a vest that is not a whole number of tokens gets its full share.
+pub fn vest_floor(terms: &GrantTerms, units: TokenAmount) -> Result<Option<Decimal>, PayrollError> {
+    match terms.policy.floor {
+        Some(floor) if !terms.grant.amount.is_zero() => floor_share(floor, units, terms.grant.amount).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// A vest's share of a grant's floor, `floor × units / granted`, rounded once to cents (half away
 /// from zero). Formed in 256-bit integers: as a `Decimal`, floor × base units overflows (and
 /// panicked) for an 18-decimal token ($3,000,000 × 5 × 10^22 base units > 7.9 × 10^28).
@@ -321,9 +332,8 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         let money = |e: tokencomp_money::FiatError| PayrollError::Overflow(e.to_string());
         let token_income = token_value(cx.token, p.units, price, MONEY_ROUNDING).map_err(money)?;
 
-        let top_up = match terms.policy.floor {
-            Some(floor) if !terms.grant.amount.is_zero() => {
-                let share = floor_share(floor, p.units, terms.grant.amount)?;
+        let top_up = match vest_floor(terms, p.units)? {
+            Some(share) => {
                 let usd = token_value(cx.token, p.units, fmv.price, MONEY_ROUNDING).map_err(money)?;
                 let short_usd = (share - usd).max(Decimal::ZERO);
                 MONEY_ROUNDING.apply(short_usd * fx_rate)
@@ -486,21 +496,29 @@ fn whole_tokens(token: &Token, units: TokenAmount) -> Result<Decimal, PayrollErr
     Decimal::try_from_i128_with_scale(u, u32::from(token.decimals())).map_err(|e| PayrollError::Overflow(e.to_string()))
 }
 
-/// Adds one event into a row's values.
+/// Adds one event into a row's values, every sum checked (a `Decimal` sum past its range
+/// would panic).
 fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Result<(), PayrollError> {
-    values[0] += e.token_income;
-    values[1] += e.top_up;
-    values[2] += e.gross();
+    let mut add = |column: usize, amount: Decimal| -> Result<(), PayrollError> {
+        let slot = &mut values[column];
+        *slot = slot.checked_add(amount).ok_or_else(|| {
+            PayrollError::Overflow(format!("{}'s {} total for {}", e.person, AMOUNT_COLUMNS[column], e.grant))
+        })?;
+        Ok(())
+    };
+    add(0, e.token_income)?;
+    add(1, e.top_up)?;
+    add(2, e.gross())?;
     for l in &e.withholding.lines {
-        values[tax_column(l.kind, l.payer)] += l.amount;
+        add(tax_column(l.kind, l.payer), l.amount)?;
     }
-    values[16] += e.settlement.cash_remitted;
-    values[17] += e.settlement.person_owes;
-    values[18] += e.settlement.cash_to_person;
-    values[19] += whole_tokens(token, e.units)?;
-    values[20] += whole_tokens(token, e.settlement.tokens_sold)?;
-    values[21] += whole_tokens(token, e.settlement.tokens_withheld)?;
-    values[22] += whole_tokens(token, e.settlement.net_tokens)?;
+    add(16, e.settlement.cash_remitted)?;
+    add(17, e.settlement.person_owes)?;
+    add(18, e.settlement.cash_to_person)?;
+    add(19, whole_tokens(token, e.units)?)?;
+    add(20, whole_tokens(token, e.settlement.tokens_sold)?)?;
+    add(21, whole_tokens(token, e.settlement.tokens_withheld)?)?;
+    add(22, whole_tokens(token, e.settlement.net_tokens)?)?;
     Ok(())
 }
 
@@ -572,14 +590,6 @@ pub fn adjustments(recomputed: &[PayrollRow], frozen: &[PayrollRow], period: &st
         .collect()
 }
 
-fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
 /// The export: a header, then one line per row. Money columns have two decimals, token
 /// columns the token's decimals, so every row of every export looks the same.
 pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
@@ -593,7 +603,7 @@ pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&csv_field(id));
+            out.push_str(&crate::csv_text::text_field(id));
         }
         for (i, v) in r.values.iter().enumerate() {
             let mut v = *v;
@@ -618,7 +628,8 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<PayrollRow>, PayrollError
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| bad(line, e.to_string()))?;
-        let s = |k: usize| rec.get(k).unwrap_or_default().to_owned();
+        // The text cells as they were before `csv_text` neutralised them.
+        let s = |k: usize| crate::csv_text::restore(rec.get(k).unwrap_or_default()).to_owned();
         let mut values = [Decimal::ZERO; 23];
         for (k, v) in values.iter_mut().enumerate() {
             let cell = rec.get(ID_COLUMNS.len() + k).unwrap_or_default();

@@ -29,6 +29,12 @@ pub enum StatementError {
     Other(String),
 }
 
+/// `*sum += x`, checked: a fiat total past `Decimal`'s range is an error, never a panic.
+fn add(sum: &mut Decimal, x: Decimal) -> Result<(), StatementError> {
+    *sum = sum.checked_add(x).ok_or_else(|| StatementError::Other(format!("a total overflows: {sum} + {x}")))?;
+    Ok(())
+}
+
 /// A sale as recorded (USD price and fee), before conversion to the person's tax currency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedSale {
@@ -169,7 +175,7 @@ pub fn person_journal(
     let mut open_postings = Vec::new();
     let mut open_basis = Decimal::ZERO;
     for l in opening.open.iter().filter(|l| !l.amount.is_zero()) {
-        open_basis += l.basis;
+        add(&mut open_basis, l.basis)?;
         open_postings.push(lot_posting(&l.wallet, l.amount, false, &l.id, l.acquired, l.basis));
     }
     if !open_postings.is_empty() {
@@ -191,11 +197,11 @@ pub fn person_journal(
         }
         let mut debits = Decimal::ZERO;
         if !e.lot.units.is_zero() {
-            debits += e.lot.basis;
+            add(&mut debits, e.lot.basis)?;
             postings.push(lot_posting(&e.lot.wallet, e.lot.units, false, &e.lot.id, e.lot.acquired, e.lot.basis));
         }
         for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee && !l.amount.is_zero()) {
-            debits += l.amount;
+            add(&mut debits, l.amount)?;
             postings.push(Posting { account: tax_account(l.kind), amount: Amount::Fiat(l.amount) });
         }
         // Cash is what balances: top-ups and refunds in, tax paid from salary out, and for
@@ -230,12 +236,12 @@ pub fn person_journal(
         let mut proceeds = Decimal::ZERO;
         let mut gains: BTreeMap<&str, Decimal> = BTreeMap::new();
         for d in &pieces {
-            proceeds += d.proceeds;
+            add(&mut proceeds, d.proceeds)?;
             let term = match d.term {
                 Term::Long => "Income:CapitalGains:LongTerm",
                 _ => "Income:CapitalGains:ShortTerm",
             };
-            *gains.entry(term).or_default() += d.gain;
+            add(gains.entry(term).or_default(), d.gain)?;
             postings.push(lot_posting(&d.wallet, d.amount, true, &d.lot, d.acquired, d.basis));
         }
         postings.push(Posting { account: "Assets:Cash".into(), amount: Amount::Fiat(proceeds) });
@@ -369,9 +375,9 @@ pub fn tax_year<'a>(
     let mut withheld: BTreeMap<&'static str, Decimal> = BTreeMap::new();
     let mut gross = Decimal::ZERO;
     for e in &income {
-        gross += e.gross();
+        add(&mut gross, e.gross())?;
         for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee) {
-            *withheld.entry(l.kind.name()).or_default() += l.amount;
+            add(withheld.entry(l.kind.name()).or_default(), l.amount)?;
         }
     }
     let book = person_book(token, person, events, sales, prices)?;
@@ -379,8 +385,8 @@ pub fn tax_year<'a>(
     let (mut short_gain, mut long_gain) = (Decimal::ZERO, Decimal::ZERO);
     for d in &disposals {
         match d.term {
-            Term::Long => long_gain += d.gain,
-            _ => short_gain += d.gain,
+            Term::Long => add(&mut long_gain, d.gain)?,
+            _ => add(&mut short_gain, d.gain)?,
         }
     }
     Ok(TaxYear {

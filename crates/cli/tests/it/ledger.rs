@@ -21,6 +21,10 @@ impl Company {
         Company { dir: tempfile::tempdir().expect("temp dir") }
     }
 
+    pub(crate) fn dir_path(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }

@@ -5,6 +5,7 @@ mod chain;
 mod compliance;
 mod crash;
 mod gov;
+mod input;
 mod ledger;
 mod limits;
 mod ops;

@@ -204,3 +204,113 @@ fn simulate_refuses_bad_input() {
     c.refused(&["simulate", "--pool-usd", "lots", "--quiet"], &["--pool-usd"]);
     c.refused(&["simulate", "--person", "ada", "--tax-rate", "1.5", "--quiet"], &["tax_rate"]);
 }
+
+/// Φ from libm's `erfc` (musl's), independent of `tokencomp_risk::closed`.
+#[allow(clippy::float_arithmetic)] // a reference price in a test, never money
+fn phi(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Black–Scholes put, written out here from the textbook formula (Hull, ch. 15):
+/// `K e^{−rT} Φ(−d2) − S Φ(−d1)`.
+#[allow(clippy::float_arithmetic)] // a reference price in a test, never money
+fn black_scholes_put(s: f64, k: f64, r: f64, sigma: f64, t: f64) -> f64 {
+    let d1 = ((s / k).ln() + (r + sigma * sigma / 2.0) * t) / (sigma * t.sqrt());
+    let d2 = d1 - sigma * t.sqrt();
+    k * (-r * t).exp() * phi(-d2) - s * phi(-d1)
+}
+
+/// Issue 15 item 19: the floor `simulate` prices is the share payroll pays, in exact base units.
+/// 1,000 tokens monthly over 48 months with a $1,000 floor vest 20.8333… tokens a month, each
+/// carrying $20.83 (payroll's share, rounded once to cents), a strike of 0.99984 (the old whole-
+/// token share gave $20, a strike of 0.96 and a floor 7% cheap); a 1-token grant over 2 months
+/// with a $2 floor vests half a token twice, each carrying $1.00 (the old share was $0: no floor).
+/// Every vest's closed form must equal an independent Black–Scholes put × tokens to 1e-9
+/// relative (both are double-precision closed forms; ours is documented to 1e-12), and the
+/// Monte Carlo mean must sit within 4 standard errors of their sum.
+#[test]
+fn simulate_prices_the_floor_payroll_pays_on_fractional_vests() {
+    let c = crate::ledger::Company::new();
+    let file = c.write(
+        "floor.toml",
+        r#"[company]
+name = "Floor Co"
+time_zone = "UTC"
+[token]
+symbol = "FLR"
+decimals = 18
+[[person]]
+id = "fay"
+name = "Fay"
+[[price]]
+date = 2026-01-01
+close = "1.00"
+[[price]]
+date = 2026-01-02
+close = "1.02"
+[[price]]
+date = 2026-01-03
+close = "0.99"
+[[grant]]
+id = "fay-monthly"
+holder = "fay"
+amount = "1000"
+floor_usd = "1000"
+[grant.schedule]
+type = "monthly"
+start = 2026-01-05
+duration_months = 48
+[[grant]]
+id = "fay-tiny"
+holder = "fay"
+amount = "1"
+floor_usd = "2"
+[grant.schedule]
+type = "monthly"
+start = 2026-01-05
+duration_months = 2
+"#,
+    );
+    c.ok(&["init", &file]);
+    let (s0, r, sigma) = (0.99, 0.04, 0.8);
+    let j = c.json(&[
+        "simulate",
+        "--json",
+        "--quiet",
+        "--as-of",
+        "2026-01-04",
+        "--sigma",
+        "0.8",
+        "--mu",
+        "0",
+        "--rate",
+        "0.04",
+        "--paths",
+        "20000",
+        "--no-charts",
+    ]);
+    let as_of = jiff::civil::date(2026, 1, 4);
+    let vests = j["vests"].as_array().unwrap();
+    assert_eq!(vests.len(), 50);
+    let per_vest = j["floor"]["per_vest"].as_array().unwrap();
+    assert_eq!(per_vest.len(), 50, "every vest carries a floor, the half-token ones too");
+    let mut total = 0.0;
+    for (v, p) in vests.iter().zip(per_vest) {
+        let share = if v["grant"] == "fay-tiny" { "1.00" } else { "20.83" };
+        assert_eq!(v["floor_usd"], share, "{v}");
+        let tokens = u(&v["amount"]) as f64 / 1e18;
+        let strike = share.parse::<f64>().unwrap() / tokens;
+        assert!((f(&p["strike_per_token"]) - strike).abs() <= 1e-12 * strike, "{p} vs strike {strike}");
+        let date: jiff::civil::Date = v["date"].as_str().unwrap().parse().unwrap();
+        let t = (date - as_of).get_days() as f64 / 365.0;
+        let want = tokens * black_scholes_put(s0, strike, r, sigma, t);
+        let got = f(&p["closed_form"]);
+        assert!((got - want).abs() <= 1e-9 * want, "{}: closed form {got} vs Black–Scholes {want}", v["date"]);
+        total += want;
+    }
+    let fl = &j["floor"];
+    let closed = f(&fl["closed_form"]);
+    assert!((closed - total).abs() <= 1e-9 * total, "{closed} vs {total}");
+    let (mc, se) = (f(&fl["mc_mean"]), f(&fl["mc_std_error"]));
+    assert!((mc - closed).abs() < 4.0 * se, "MC {mc} ± {se} vs closed form {closed}");
+}

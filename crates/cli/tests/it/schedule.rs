@@ -36,7 +36,11 @@ fn schedule_json_has_the_interfaces_shape() {
     assert_eq!(doc["as_of"], "2026-10-31");
     for g in doc["grants"].as_array().expect("grants") {
         let keys: Vec<&str> = g.as_object().expect("object").keys().map(String::as_str).collect();
-        assert_eq!(keys, ["id", "holder", "granted", "vested", "unvested", "forfeited", "tranches", "forfeitures"]);
+        // `pending` (issue 15 item 20): the behaviour change that adds one key here.
+        assert_eq!(
+            keys,
+            ["id", "holder", "granted", "vested", "unvested", "forfeited", "pending", "tranches", "forfeitures"]
+        );
         // The three parts add up to what was granted; cumulative runs over tranches only.
         assert_eq!(units(&g["vested"]) + units(&g["unvested"]) + units(&g["forfeited"]), units(&g["granted"]));
         let mut cum = 0;
@@ -45,6 +49,35 @@ fn schedule_json_has_the_interfaces_shape() {
             assert_eq!(units(&t["cumulative"]), cum);
             assert!(["cliff", "vest", "acceleration", "milestone"].contains(&t["reason"].as_str().expect("reason")));
         }
+        // And a consumer can reconcile the whole schedule: tranches + forfeitures + pending.
+        let forfeited: u128 =
+            g["forfeitures"].as_array().expect("forfeitures").iter().map(|f| units(&f["amount"])).sum();
+        assert_eq!(cum + forfeited + units(&g["pending"]), units(&g["granted"]), "{}", g["id"]);
+    }
+}
+
+/// Issue 15 item 20: Omar's 40,000-token performance tranche (`mmlu-85`) has no milestone yet;
+/// before `pending`, his tranches and forfeitures came to 160,000 of the 200,000 granted.
+#[test]
+fn an_unsettled_performance_target_is_pending_in_schedule_and_grants_json() {
+    let doc = json(&["schedule", "examples/company.toml", "--as-of", "2026-10-31", "--json"]);
+    let omar = grant(&doc, "omar-2026-hire");
+    assert_eq!(units(&omar["granted"]), 200_000 * E18);
+    assert_eq!(units(&omar["pending"]), 40_000 * E18);
+    let tranches: u128 = omar["tranches"].as_array().expect("tranches").iter().map(|t| units(&t["amount"])).sum();
+    assert_eq!(tranches, 160_000 * E18);
+    // A settled tranche is not pending: Eli's was scaled to 150% and vested.
+    assert_eq!(units(&grant(&doc, "eli-2025-hire")["pending"]), 0);
+    assert_eq!(units(&grant(&doc, "ada-2024-hire")["pending"]), 0);
+
+    // `grants --json` carries the same field for every grant of the ledger.
+    let c = crate::ledger::Company::new();
+    c.ok(&["init", "examples/company.toml"]);
+    let listed = c.json(&["grants", "--as-of", "2026-10-31", "--json"]);
+    for g in listed["grants"].as_array().expect("grants") {
+        let from_file = grant(&doc, g["id"].as_str().expect("id"));
+        assert_eq!(g["pending"], from_file["pending"], "{}", g["id"]);
+        assert_eq!(units(&g["vested"]) + units(&g["unvested"]) + units(&g["forfeited"]), units(&g["granted"]));
     }
 }
 

@@ -20,6 +20,7 @@ use tokencomp_core::books::{
     Amount, Balance, BooksError, Entry, HeldLot, Journal, LotRef, Posting, account_component, account_is_valid,
     to_beancount, to_csv, to_hledger,
 };
+use tokencomp_core::csv_text::restore;
 use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, token_value};
 
 // ---------------------------------------------------------------------------------------------
@@ -343,9 +344,14 @@ proptest! {
         let csv = to_csv(&j).unwrap();
         let mut rows = csv::Reader::from_reader(csv.as_bytes());
         let row = rows.records().next().unwrap().unwrap();
-        prop_assert_eq!(&row[0], id.as_str());
-        prop_assert_eq!(&row[2], narration.as_str());
-        prop_assert_eq!(&row[7], label.as_str());
+        // Issue 15 item 18: a text cell never starts a formula (a quote goes before one), and
+        // the text reads back exactly through `csv_text::restore`.
+        for k in [0, 2, 7] {
+            prop_assert!(!row[k].starts_with(['=', '+', '-', '@', '\t', '\r']), "{:?}", &row[k]);
+        }
+        prop_assert_eq!(restore(&row[0]), id.as_str());
+        prop_assert_eq!(restore(&row[2]), narration.as_str());
+        prop_assert_eq!(restore(&row[7]), label.as_str());
     }
 }
 
@@ -1221,4 +1227,29 @@ fn beancount_refuses_what_we_would_refuse() {
     std::fs::write(&file, unbalanced).unwrap();
     let out = Command::new(&tools.hledger).arg("-f").arg(&file).arg("check").output().unwrap();
     assert!(!out.status.success(), "hledger accepted the unbalanced edit");
+}
+
+/// Issue 15 item 18: text cells that would start a formula (an entry id, a narration) get a
+/// single quote before them (OWASP); amounts and units, negative ones too, stay numbers.
+#[test]
+fn csv_text_cells_that_start_a_formula_are_neutralised() {
+    let mut j = golden_journal();
+    j.entries[1].id = "+stc:g-1".to_owned();
+    j.entries[1].narration = "=cmd|' /C calc'!A0".to_owned();
+    j.entries[3].narration = "@SUM(1,2)".to_owned();
+    let csv = to_csv(&j).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[3],
+        "'+stc:g-1,2026-01-31,'=cmd|' /C calc'!A0,Assets:Wallet:Main,-750.00,USD,-300,vest-1,2026-01-31"
+    );
+    assert_eq!(
+        lines[9],
+        "sale:2,2027-03-01,\"'@SUM(1,2)\",Assets:Wallet:Main,-1166.67,USD,-466.666666666666666667,vest-1,2026-01-31"
+    );
+    // Everything else is byte for byte the golden file.
+    assert_eq!(
+        lines[1],
+        "vest:g-1:2026-01-31,2026-01-31,Vest of g-1,Assets:Wallet:Main,2500.00,USD,1000,vest-1,2026-01-31"
+    );
 }

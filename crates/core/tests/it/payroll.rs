@@ -346,6 +346,35 @@ fn a_closed_period_is_corrected_by_adjustment_rows_in_the_next_open_period() {
     assert_eq!(payroll::to_csv(&old, w.token()), frozen);
 }
 
+/// Issue 15 item 18: a name that a spreadsheet would run as a formula is written with a single
+/// quote before it (OWASP), in the period's rows and in an adjustment, while the adjustment's
+/// negative numbers stay numbers; the frozen text reads back to the name as it was given, so
+/// adjustments still match it.
+#[test]
+fn text_cells_that_start_a_formula_are_neutralised_and_numbers_are_not() {
+    let methods = METHODS.replace(r#"name = "Cal Cash""#, r#"name = "=HYPERLINK(\"http://x.example/\",\"pay\")""#);
+    let w = World::new(&methods);
+    let name = w.person("cal").name.clone();
+    assert_eq!(name, r#"=HYPERLINK("http://x.example/","pay")"#);
+    let on = date(2026, 3, 16);
+    let vests: Vec<_> = ["cal-g", "nia-g"].iter().map(|g| vest(&w, g, on, "1000")).collect();
+    let frozen = w.month_csv(&w.events(&vests).expect("events"), "2026-03");
+    let cal_line = frozen.lines().find(|l| l.starts_with("cal,")).expect("cal's row");
+    assert!(cal_line.starts_with(r#"cal,"'=HYPERLINK(""http://x.example/"",""pay"")",2026-03,TOKEN,"#), "{cal_line}");
+    let old = payroll::parse_csv("2026-03 (closed)", &frozen).expect("frozen rows");
+    assert_eq!(old.iter().find(|r| r.person == "cal").expect("cal").name, name);
+    assert_eq!(payroll::to_csv(&old, w.token()), frozen, "read back, written again: the same bytes");
+    // Cal's vest is reversed later: the adjustment's numbers are negative numbers, unquoted.
+    let events = w.events(&vests[1..]).expect("events");
+    let recomputed = payroll::period_rows(w.token(), &w.people, &events, "2026-03", &month_id).expect("rows");
+    let adjust = payroll::to_csv(&payroll::adjustments(&recomputed, &old, "2026-04"), w.token());
+    let line = adjust.lines().find(|l| l.starts_with("cal,")).expect("cal's adjustment");
+    assert!(
+        line.starts_with(r#"cal,"'=HYPERLINK(""http://x.example/"",""pay"")",2026-04,ADJUST,W-2,USD,,2026-03,-2500.00,0.00,-2500.00,"#),
+        "{line}"
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // 2. A hybrid floor
 

@@ -217,6 +217,79 @@ proptest! {
         }
     }
 
+    /// Issue 15 item 20: with performance tranches some of which no milestone settles, the
+    /// timeline still reconciles: tranches + forfeitures + pending = granted exactly, and
+    /// vested + unvested + forfeited = granted at any date. Pending is the unsettled,
+    /// unforfeited targets, so a settled or forfeited tranche is never counted twice.
+    #[test]
+    fn pending_performance_targets_close_the_reconciliation(
+        s in any_schedule(),
+        total in 1u128..u128::MAX / 8,
+        targets in proptest::collection::vec((1u128..u128::MAX / 64, 0u32..=20_000), 1..4),
+        settle in proptest::collection::vec(proptest::option::of((0i64..900, 0u32..=20_000, any::<bool>())), 4),
+        end in proptest::option::of((0i64..1500, any::<bool>())),
+        as_of in any_date(),
+    ) {
+        prop_assume!(s.check_total(total).is_ok());
+        let mut g = grant(total, s.clone());
+        let start = match &s {
+            Schedule::Calendar(c) => c.start(),
+            Schedule::Custom(c) => c.tranches().next().expect("non-empty").0,
+            Schedule::Linear(l) => calendar::date_of(l.start(), &TimeZone::UTC).expect("in range"),
+        };
+        for (i, (target, cap)) in targets.iter().enumerate() {
+            let id = format!("p{i}");
+            g.performance.push(PerformanceTranche { id: id.clone(), target: TokenAmount::from_base_units(*target), cap_bps: *cap });
+            if let Some((days, bps, unlock)) = settle[i] {
+                let effect = if unlock {
+                    MilestoneEffect::Unlock { tranche: id }
+                } else {
+                    MilestoneEffect::Scale { tranche: id, bps: bps.min(*cap) }
+                };
+                let date = start.checked_add(days.days()).expect("in range");
+                g.events.push(GrantEvent { id: format!("m{i}"), date, kind: EventKind::Milestone { effect } });
+            }
+        }
+        if let Some((days, revoke)) = end {
+            let date = start.checked_add(days.days()).expect("in range");
+            let kind = if revoke {
+                EventKind::Revocation
+            } else {
+                EventKind::Termination { cause: TerminationCause::Voluntary, acceleration: None }
+            };
+            g.events.push(GrantEvent { id: "end".into(), date, kind });
+        }
+        match g.timeline(&TimeZone::UTC, Some(as_of)) {
+            Ok(t) => {
+                let vested = t.tranches.iter().try_fold(0u128, |a, x| a.checked_add(x.amount.base_units()));
+                let forfeited = t.forfeitures.iter().try_fold(0u128, |a, x| a.checked_add(x.amount.base_units()));
+                let whole = vested.zip(forfeited).and_then(|(v, f)| v.checked_add(f)?.checked_add(t.pending.base_units()));
+                prop_assert_eq!(whole, Some(t.granted.base_units()));
+                // Pending is exactly the targets no milestone settled and no end forfeited.
+                // (An Ok timeline has no milestone after the end: a settled tranche is resolved,
+                // an unsettled one is forfeited by the end when there is one.)
+                let open: u128 = targets
+                    .iter()
+                    .zip(&settle)
+                    .filter(|(_, m)| m.is_none() && end.is_none())
+                    .map(|(t, _)| t.0)
+                    .sum();
+                prop_assert_eq!(t.pending.base_units(), open);
+                for d in [as_of, as_of.checked_add(3000.days()).unwrap_or(as_of)] {
+                    let p = t.position(d);
+                    prop_assert_eq!(
+                        p.vested.base_units().checked_add(p.unvested.base_units()).and_then(|x| x.checked_add(p.forfeited.base_units())),
+                        Some(t.granted.base_units())
+                    );
+                }
+            }
+            Err(e) => prop_assert!(
+                matches!(e, GrantError::AfterEnd { .. } | GrantError::Overflow),
+                "unexpected refusal: {e}"
+            ),
+        }
+    }
+
     /// A leave pauses a linear stream from the first instant of its first local day to the
     /// first instant of its last, so every step after that instant moves by the pause in
     /// seconds (not whole days when a DST change falls inside); a pull forward moves it earlier
