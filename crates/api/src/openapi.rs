@@ -423,8 +423,9 @@ pub fn schemas() -> Map<String, Value> {
                 ("token", r("Token")),
                 ("date", date()),
                 ("unvested_weight_bps", int()),
-                ("total", amount()),
-                ("holders", int()),
+                ("published", boolean()),
+                ("total", opt_amount()),
+                ("holders", json!({"type": ["integer", "null"], "minimum": 0})),
                 (
                     "rows",
                     array(obj(&[
@@ -432,7 +433,7 @@ pub fn schemas() -> Map<String, Value> {
                         ("vested", amount()),
                         ("unvested", amount()),
                         ("own", amount()),
-                        ("power", amount()),
+                        ("power", opt_amount()),
                         ("delegate", opt_string()),
                     ])),
                 ),
@@ -440,7 +441,13 @@ pub fn schemas() -> Map<String, Value> {
         ),
         ("Delegation", obj(&[("from", string()), ("to", opt_string()), ("effective", date())])),
         ("DelegationList", obj(&[("date", date()), ("items", array(r("Delegation")))])),
-        ("DelegationRequest", obj(&[("to", opt_string())])),
+        ("DelegationRequest", {
+            let mut d = obj(&[("to", opt_string())]);
+            // Optional: today in the company's time zone when absent.
+            d["properties"]["effective"] = json!({"type": ["string", "null"], "format": "date",
+                "description": "In force from this day on (default today); at most 366 days after today."});
+            d
+        }),
         ("Tally", tally),
         ("BallotRow", ballot),
         ("Proposal", proposal),

@@ -13,7 +13,7 @@ use tokencomp_core::Timeline;
 use tokencomp_core::company::PersonKind;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
-use tokencomp_store::{StoredEvent, verify};
+use tokencomp_store::{StoredEvent, Subject, verify};
 
 use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE, gov};
 
@@ -366,7 +366,7 @@ pub fn table() -> Vec<Route> {
             Staff,
             "audit",
             "The ledger's events in order, with actors and hashes",
-            &[text("subject", "Only events about this subject."), CURSOR, LIMIT],
+            &[text("subject", "Only events about this subject: `grant:ID`, `person:ID`, `proposal:ID`, `period:ID`, `price:DATE`, `company` …"), CURSOR, LIMIT],
             None,
             Resp::Json("EventList"),
             get(ledger_events),
@@ -387,7 +387,7 @@ pub fn table() -> Vec<Route> {
             "/api/gov/power",
             Authenticated,
             "governance",
-            "Voting power at a date (an employee sees their own row and the totals)",
+            "Voting power at a date (an employee sees their own balances; their power and the total only at a proposal's snapshot date and weight)",
             &[
                 date("date", "Snapshot date (default today)."),
                 int("unvested_weight_bps", "Weight on unvested tokens, 0 to 10000 (default 0)."),
@@ -488,6 +488,45 @@ pub fn require_person(p: &Principal, person: &str) -> Result<(), ApiError> {
 /// The person, or `not_found` for staff (an employee was refused earlier unless it is them).
 pub fn known_person(c: &Company, person: &str) -> Result<(), ApiError> {
     if c.people.contains_key(person) { Ok(()) } else { Err(ApiError::not_found("person")) }
+}
+
+/// A period id from the path, in one of the shapes the pay calendars define (`2026-10`,
+/// `2026-10-a`, `2026-10-b`, `bw-2026-10-05`, `uk-2026-m06`: the document's pattern) with a year
+/// within [`crate::DATES`]. Whether the company's calendar has it is the engine's to say.
+pub fn period_path(id: &str) -> Result<(), ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "path.period",
+            format!("`{id}` is not a period id (2026-10, 2026-10-a, 2026-10-b, bw-2026-10-05 or uk-2026-m06)"),
+        )
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let day = |s: &str| if digits(s.get(..4).unwrap_or(""), 4) { s.parse::<Date>().ok() } else { None };
+    let first = if let Some(rest) = id.strip_prefix("uk-") {
+        let (year, month) = rest.split_once("-m").ok_or_else(bad)?;
+        if !digits(month, 2) {
+            return Err(bad());
+        }
+        day(&format!("{year}-04-06"))
+    } else if let Some(rest) = id.strip_prefix("bw-") {
+        day(rest).filter(|_| rest.len() == 10)
+    } else {
+        let half = id.get(7..).unwrap_or("");
+        if !["", "-a", "-b"].contains(&half) {
+            return Err(bad());
+        }
+        id.get(..7).filter(|ym| ym.len() == 7).and_then(|ym| day(&format!("{ym}-01")))
+    };
+    crate::check_date("path.period", first.ok_or_else(bad)?)?;
+    Ok(())
+}
+
+/// An engine's refusal of a path's period names the path's field.
+fn on_period(e: crate::EngineError) -> ApiError {
+    match e {
+        crate::EngineError::Invalid { message, .. } => ApiError::invalid("path.period", message),
+        e => e.into(),
+    }
 }
 
 fn as_of(cx: &Ctx<'_>, q: &Query) -> Result<Date, ApiError> {
@@ -811,7 +850,7 @@ async fn history(
     let doc = st
         .with(move |cx| {
             check_grant(cx, &who, &id)?;
-            let events = cx.store.events_for(&id).map_err(ApiError::internal)?;
+            let events = cx.store.events_for(&Subject::Grant(id.clone())).map_err(ApiError::internal)?;
             let list: Vec<Value> = events.iter().map(event_json).collect();
             Ok(json!({"token": token_json(cx.company), "grant": id, "events": list}))
         })
@@ -825,7 +864,7 @@ async fn calendar(State(st): State<AppState>, Caller { who, .. }: Caller, q: Que
             let from = q.date("from")?.unwrap_or_else(|| cx.today());
             let to = match q.date("to")? {
                 Some(d) => d,
-                None => from.checked_add(90.days()).map_err(|e| ApiError::invalid("query.from", e.to_string()))?,
+                None => from.saturating_add(90.days()).min(crate::DATES.1),
             };
             if to < from {
                 return Err(ApiError::invalid("query.to", "`to` is before `from`"));
@@ -881,7 +920,9 @@ async fn tax_report(
         .with(move |cx| {
             known_person(cx.company, &id)?;
             let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
-            let year = q.int("year", 1970, 2200)?.unwrap_or(this_year);
+            let (first, last) = crate::DATES;
+            let span = |d: Date| u64::try_from(d.year()).unwrap_or(0);
+            let year = q.int("year", span(first), span(last))?.unwrap_or(this_year);
             let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
             Ok(cx.engine.tax_report(cx.company, &id, year)?)
         })
@@ -930,11 +971,12 @@ async fn run_period(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&who)?;
+    period_path(&id)?;
     let actor = who.actor();
     Ok(Json(
         st.with(move |cx| {
             let today = cx.today();
-            Ok(cx.engine.run_period(cx.store, cx.company, &id, &actor, today)?)
+            cx.engine.run_period(cx.store, cx.company, &id, &actor, today).map_err(on_period)
         })
         .await?,
     ))
@@ -946,8 +988,9 @@ async fn close_period(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&who)?;
+    period_path(&id)?;
     let actor = who.actor();
-    Ok(Json(st.with(move |cx| Ok(cx.engine.close_period(cx.store, cx.company, &id, &actor)?)).await?))
+    Ok(Json(st.with(move |cx| cx.engine.close_period(cx.store, cx.company, &id, &actor).map_err(on_period)).await?))
 }
 
 fn download(content_type: &'static str, file: String, body: String) -> Result<Response, ApiError> {
@@ -967,8 +1010,9 @@ async fn payroll(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_staff(&who)?;
+    period_path(&id)?;
     let name = id.clone();
-    let csv = st.with(move |cx| Ok(cx.engine.payroll_csv(cx.company, &id)?)).await?;
+    let csv = st.with(move |cx| cx.engine.payroll_csv(cx.company, &id).map_err(on_period)).await?;
     let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     download("text/csv; charset=utf-8", format!("payroll-{safe}.csv"), csv)
 }
@@ -1041,7 +1085,7 @@ async fn ledger_events(
     let doc = st
         .with(move |cx| {
             let events = match q.get("subject") {
-                Some(s) => cx.store.events_for(s),
+                Some(s) => cx.store.events_for(&Subject::parse(s)),
                 None => cx.store.events(),
             }
             .map_err(ApiError::internal)?;

@@ -24,6 +24,9 @@ pub struct CliEngine {
 }
 
 fn engine_error(e: anyhow::Error) -> EngineError {
+    if let Some(n) = e.downcast_ref::<crate::compliance::NotRun>() {
+        return EngineError::Conflict { field: "path.period".into(), message: n.to_string() };
+    }
     match e.downcast_ref::<BadInput>() {
         Some(b) if !b.message.is_empty() => {
             EngineError::Invalid { field: b.location.clone(), message: b.message.clone() }
