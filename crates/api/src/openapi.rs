@@ -526,7 +526,11 @@ pub fn document() -> Value {
         }
         let ok = match route.response {
             Resp::Json(schema) => json!({"description": "OK", "content": {"application/json": {"schema": r(schema)}}}),
-            Resp::Text(ct) => json!({"description": "A file", "content": {ct: {"schema": {"type": "string"}}}}),
+            Resp::Text(types) => {
+                let content: Map<String, Value> =
+                    types.iter().map(|ct| ((*ct).to_owned(), json!({"schema": {"type": "string"}}))).collect();
+                json!({"description": "A file", "content": content})
+            }
             Resp::Html => json!({"description": "A page", "content": {"text/html": {"schema": {"type": "string"}}}}),
         };
         let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": r("Error")}}});

@@ -78,8 +78,8 @@ const AS_OF: Param = date("as_of", "The end of this day in the company's time zo
 pub enum Resp {
     /// JSON described by this component schema.
     Json(&'static str),
-    /// A text download (`text/csv` or `text/plain`).
-    Text(&'static str),
+    /// A text download, in one of these media types (`text/csv`, `text/plain`).
+    Text(&'static [&'static str]),
     /// The dashboard's HTML.
     Html,
 }
@@ -309,7 +309,7 @@ pub fn table() -> Vec<Route> {
             "The period's payroll file (CSV), as `tokencomp payroll` writes it",
             &[],
             None,
-            Resp::Text("text/csv"),
+            Resp::Text(&["text/csv"]),
             get(payroll),
         ),
         route(
@@ -324,7 +324,7 @@ pub fn table() -> Vec<Route> {
                 text("format", "`csv` (default), `beancount` or `hledger`."),
             ],
             None,
-            Resp::Text("text/plain"),
+            Resp::Text(&["text/csv", "text/plain"]),
             get(books),
         ),
         route(
