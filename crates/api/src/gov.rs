@@ -72,7 +72,7 @@ fn append(cx: &mut Ctx<'_>, fact: &Fact, actor: &str) -> Result<usize, ApiError>
 }
 
 fn weight(q: &Query) -> Result<u32, ApiError> {
-    let w = q.int("unvested_weight_bps", 0, 10_000)?.unwrap_or(0);
+    let w = crate::routes::WEIGHT.int_from(q)?.unwrap_or(0);
     u32::try_from(w).map_err(|_| ApiError::invalid("query.unvested_weight_bps", "out of range"))
 }
 

@@ -50,27 +50,48 @@ impl Access {
     }
 }
 
-/// A query parameter, for the document.
+/// A query parameter, for the document and the handler that reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct Param {
     pub name: &'static str,
     pub kind: &'static str,
     pub format: Option<&'static str>,
     pub description: &'static str,
+    /// An integer's bounds, both included.
+    pub range: Option<(u64, u64)>,
+    /// A string's only values, when it has a fixed set.
+    pub choices: &'static [&'static str],
 }
 
 const fn date(name: &'static str, description: &'static str) -> Param {
-    Param { name, kind: "string", format: Some("date"), description }
+    Param { name, kind: "string", format: Some("date"), description, range: None, choices: &[] }
 }
-const fn int(name: &'static str, description: &'static str) -> Param {
-    Param { name, kind: "integer", format: None, description }
+const fn int(name: &'static str, lo: u64, hi: u64, description: &'static str) -> Param {
+    Param { name, kind: "integer", format: None, description, range: Some((lo, hi)), choices: &[] }
 }
 const fn text(name: &'static str, description: &'static str) -> Param {
-    Param { name, kind: "string", format: None, description }
+    Param { name, kind: "string", format: None, description, range: None, choices: &[] }
+}
+const fn choice(name: &'static str, choices: &'static [&'static str], description: &'static str) -> Param {
+    Param { name, kind: "string", format: None, description, range: None, choices }
+}
+
+impl Param {
+    /// The parameter from `q`, within its documented range.
+    pub fn int_from(&self, q: &Query) -> Result<Option<u64>, ApiError> {
+        let (lo, hi) = self.range.unwrap_or((0, u64::MAX));
+        q.int(self.name, lo, hi)
+    }
 }
 
 const CURSOR: Param = text("cursor", "The `next_cursor` of the previous page.");
-const LIMIT: Param = int("limit", "Items per page, 1 to 1000 (default 100).");
+pub(crate) const LIMIT: Param = int("limit", 1, 1000, "Items per page, 1 to 1000 (default 100).");
+const YEAR: Param = int("year", 1970, 2199, "The tax year (default this year).");
+const PATHS: Param = int("paths", 100, 20_000, "Paths, 100 to 20000 (default 2000).");
+const SEED: Param = int("seed", 0, u64::MAX, "The random seed (default 1).");
+pub(crate) const WEIGHT: Param =
+    int("unvested_weight_bps", 0, 10_000, "Weight on unvested tokens, 0 to 10000 (default 0).");
+pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
 const AS_OF: Param = date("as_of", "The end of this day in the company's time zone (default today).");
 
 /// What a route answers with on success.
@@ -208,7 +229,7 @@ pub fn table() -> Vec<Route> {
             Own,
             "reports",
             "A person's tax year: income, withholding, lots, disposals, gains",
-            &[int("year", "The tax year (default this year).")],
+            &[YEAR],
             None,
             Resp::Json("TaxReport"),
             get(tax_report),
@@ -219,7 +240,7 @@ pub fn table() -> Vec<Route> {
             Own,
             "risk",
             "Monte Carlo of the person's package: fan chart, floor, liquidity, token vs equity",
-            &[int("paths", "Paths, 100 to 20000 (default 2000)."), int("seed", "The random seed (default 1)."), AS_OF],
+            &[PATHS, SEED, AS_OF],
             None,
             Resp::Json("Simulation"),
             get(simulation),
@@ -321,7 +342,7 @@ pub fn table() -> Vec<Route> {
             &[
                 date("from", "First day (default 1 January this year)."),
                 date("to", "Last day (default today)."),
-                text("format", "`csv` (default), `beancount` or `hledger`."),
+                choice("format", BOOKS_FORMATS, "`csv` (default), `beancount` or `hledger`."),
             ],
             None,
             Resp::Text(&["text/csv", "text/plain"]),
@@ -390,7 +411,7 @@ pub fn table() -> Vec<Route> {
             "Voting power at a date (an employee sees their own balances; their power and the total only at a proposal's snapshot date and weight)",
             &[
                 date("date", "Snapshot date (default today)."),
-                int("unvested_weight_bps", "Weight on unvested tokens, 0 to 10000 (default 0)."),
+                WEIGHT,
             ],
             None,
             Resp::Json("VotingPower"),
@@ -543,7 +564,7 @@ pub fn timeline(c: &Company, grant: &str, as_of: Date) -> Result<Timeline, ApiEr
 
 /// One page of `items` (sorted by key): those after the cursor, at most `limit`.
 pub fn page<T>(items: Vec<(String, T)>, q: &Query) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let limit = usize::try_from(q.int("limit", 1, 1000)?.unwrap_or(100)).unwrap_or(100);
+    let limit = usize::try_from(LIMIT.int_from(q)?.unwrap_or(100)).unwrap_or(100);
     let after = match q.get("cursor") {
         Some(c) => Some(unhex(c).ok_or_else(|| ApiError::invalid("query.cursor", "not a cursor this API returned"))?),
         None => None,
@@ -920,9 +941,7 @@ async fn tax_report(
         .with(move |cx| {
             known_person(cx.company, &id)?;
             let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
-            let (first, last) = crate::DATES;
-            let span = |d: Date| u64::try_from(d.year()).unwrap_or(0);
-            let year = q.int("year", span(first), span(last))?.unwrap_or(this_year);
+            let year = YEAR.int_from(&q)?.unwrap_or(this_year);
             let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
             Ok(cx.engine.tax_report(cx.company, &id, year)?)
         })
@@ -940,8 +959,8 @@ async fn simulation(
     let doc = st
         .with(move |cx| {
             known_person(cx.company, &id)?;
-            let paths = usize::try_from(q.int("paths", 100, 20_000)?.unwrap_or(2000)).unwrap_or(2000);
-            let seed = q.int("seed", 0, u64::MAX)?.unwrap_or(1);
+            let paths = usize::try_from(PATHS.int_from(&q)?.unwrap_or(2000)).unwrap_or(2000);
+            let seed = SEED.int_from(&q)?.unwrap_or(1);
             let as_of = as_of(cx, &q)?;
             Ok(cx.engine.simulate(cx.company, &id, as_of, paths, seed)?)
         })
@@ -1020,7 +1039,7 @@ async fn payroll(
 async fn books(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Response, ApiError> {
     require_staff(&who)?;
     let format = q.get("format").unwrap_or("csv").to_owned();
-    if !["csv", "beancount", "hledger"].contains(&format.as_str()) {
+    if !BOOKS_FORMATS.contains(&format.as_str()) {
         return Err(ApiError::invalid("query.format", format!("`{format}` is not csv, beancount or hledger")));
     }
     let f = format.clone();
