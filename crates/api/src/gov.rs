@@ -87,7 +87,8 @@ pub async fn power(State(st): State<AppState>, Caller { who, .. }: Caller, q: Qu
             let w = weight(&q)?;
             let c = cx.company;
             let employee = who.role == Role::Employee;
-            let published = c.governance.proposals.values().any(|p| p.snapshot_date == date && p.unvested_weight_bps == w);
+            let published =
+                c.governance.proposals.values().any(|p| p.snapshot_date == date && p.unvested_weight_bps == w);
             // One pass over the grants: the balances shown and the snapshot come from it.
             let held = tokencomp_store::gov::holdings(c, date).map_err(gov_error)?;
             let snap = snapshot_of(c, held.clone(), date, w).map_err(gov_error)?;

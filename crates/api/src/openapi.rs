@@ -566,7 +566,9 @@ pub fn document() -> Value {
             if !p.choices.is_empty() {
                 schema["enum"] = json!(p.choices);
             }
-            params.push(json!({"name": p.name, "in": "query", "required": false, "description": description, "schema": schema}));
+            params.push(
+                json!({"name": p.name, "in": "query", "required": false, "description": description, "schema": schema}),
+            );
         }
         if !params.is_empty() {
             op.insert("parameters".into(), Value::Array(params));
@@ -618,8 +620,10 @@ pub fn document() -> Value {
                 err("The ledger lacks something this needs (a price, a rate): `incomplete_data`"),
             );
         }
-        if route.body.is_some() {
+        if route.method != axum::http::Method::GET && route.access != Access::Public {
             responses.insert("409".into(), err("Refused by the ledger's rules (a cycle, a closed window, a conflict)"));
+        }
+        if route.body.is_some() {
             responses.insert("415".into(), err("The body is not JSON"));
         }
         op.insert("responses".into(), Value::Object(responses));

@@ -387,7 +387,14 @@ pub fn table() -> Vec<Route> {
             Staff,
             "audit",
             "The ledger's events in order, with actors and hashes",
-            &[text("subject", "Only events about this subject: `grant:ID`, `person:ID`, `proposal:ID`, `period:ID`, `price:DATE`, `company` …"), CURSOR, LIMIT],
+            &[
+                text(
+                    "subject",
+                    "Only events about this subject: `grant:ID`, `person:ID`, `proposal:ID`, `period:ID`, `price:DATE`, `company` …",
+                ),
+                CURSOR,
+                LIMIT,
+            ],
             None,
             Resp::Json("EventList"),
             get(ledger_events),
@@ -409,10 +416,7 @@ pub fn table() -> Vec<Route> {
             Authenticated,
             "governance",
             "Voting power at a date (an employee sees their own balances; their power and the total only at a proposal's snapshot date and weight)",
-            &[
-                date("date", "Snapshot date (default today)."),
-                WEIGHT,
-            ],
+            &[date("date", "Snapshot date (default today)."), WEIGHT],
             None,
             Resp::Json("VotingPower"),
             get(gov::power),

@@ -107,7 +107,11 @@ impl Engine for CliEngine {
         period: &str,
         actor: &str,
     ) -> Result<Value, EngineError> {
-        let closed = crate::compliance::close_with(store, company, period, actor).map_err(engine_error)?;
+        // What the close cannot compute from the ledger (a missing price) is the ledger's gap,
+        // as for the payroll file; the ledger failing to record it is the server's.
+        let closed = crate::compliance::close_with(store, company, period, actor).map_err(|e| {
+            if e.downcast_ref::<tokencomp_store::StoreError>().is_some() { engine_error(e) } else { report_error(e) }
+        })?;
         let digest = match &closed {
             Some((_, d)) => d.clone(),
             None => company.payroll_closed.get(period).map(|(_, d)| d.clone()).unwrap_or_default(),

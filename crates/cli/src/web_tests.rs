@@ -274,9 +274,9 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
     // An employee's lists are their own whatever they ask.
     if role == Role::Employee {
         let holders = |items: &Value, key: &str| -> Vec<String> {
-            items.as_array().map_or_else(Vec::new, |a| {
-                a.iter().filter_map(|x| x[key].as_str().map(str::to_owned)).collect()
-            })
+            items
+                .as_array()
+                .map_or_else(Vec::new, |a| a.iter().filter_map(|x| x[key].as_str().map(str::to_owned)).collect())
         };
         let mine = match route.path {
             "/api/grants" => holders(&body["items"], "holder"),
@@ -330,7 +330,10 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
                 } else {
                     who.clone()
                 };
-                assert!(seen.insert((route.method.to_string(), path.clone(), *role)), "a repeated call: {path} {role:?}");
+                assert!(
+                    seen.insert((route.method.to_string(), path.clone(), *role)),
+                    "a repeated call: {path} {role:?}"
+                );
                 let body = route.body.map(|b| body_for(b, *role));
                 let r = call(&f.app, route.method.clone(), &path, &who, body).await;
                 let text: String = r.text.chars().take(600).collect();
@@ -584,7 +587,9 @@ async fn an_employee_learns_nothing_of_other_people_from_governance() {
     // Priya delegates to Ada: Ada's power now includes Priya's balances.
     let r = call(&f.app, Method::PUT, "/api/gov/delegations/priya", &admin, Some(json!({"to": "ada"}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    for query in ["date=2026-10-31&unvested_weight_bps=0", "date=2026-10-31&unvested_weight_bps=10000", "date=2026-12-06"] {
+    for query in
+        ["date=2026-10-31&unvested_weight_bps=0", "date=2026-10-31&unvested_weight_bps=10000", "date=2026-12-06"]
+    {
         let p = call(&f.app, Method::GET, &format!("/api/gov/power?{query}"), &ada, None).await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.text);
         let p = p.json();
@@ -657,7 +662,8 @@ async fn a_grant_named_like_a_person_shows_only_the_grants_own_history() {
         let mut terms = company.grants["omar-2026-hire"].terms.clone();
         terms.grant.id = "ada".into();
         let toml = tokencomp_core::canonical::write_terms(&terms, &company.token.token);
-        let fact = tokencomp_store::ledger::Fact::GrantIssued { grant: "ada".into(), holder: "omar".into(), terms: toml };
+        let fact =
+            tokencomp_store::ledger::Fact::GrantIssued { grant: "ada".into(), holder: "omar".into(), terms: toml };
         crate::company::record(&mut *store, &[fact], "system").expect("records");
     }
     let omar = login(&f.app, "omar").await;
@@ -685,7 +691,9 @@ fn date_params() -> Vec<(String, &'static str)> {
     table()
         .iter()
         .filter(|r| r.method == Method::GET)
-        .flat_map(|r| r.params.iter().filter(|p| p.format == Some("date")).map(move |p| (concrete(r.path, true), p.name)))
+        .flat_map(|r| {
+            r.params.iter().filter(|p| p.format == Some("date")).map(move |p| (concrete(r.path, true), p.name))
+        })
         .collect()
 }
 
@@ -704,8 +712,14 @@ async fn far_dates_and_unrun_periods_are_the_callers_mistake_naming_the_field() 
         }
     }
     // Body dates: the same range.
-    let r = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &admin, Some(json!({"to": "omar", "effective": "9999-12-31"})))
-        .await;
+    let r = call(
+        &f.app,
+        Method::PUT,
+        "/api/gov/delegations/ada",
+        &admin,
+        Some(json!({"to": "omar", "effective": "9999-12-31"})),
+    )
+    .await;
     assert_eq!((r.status, r.json()["details"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("body.effective")));
     let proposal = |k: &str, v: &str| {
         let mut b = json!({"id": "far", "title": "Far", "snapshot_date": "2026-11-30",
@@ -713,7 +727,9 @@ async fn far_dates_and_unrun_periods_are_the_callers_mistake_naming_the_field() 
         b[k] = json!(v);
         Some(b)
     };
-    for (k, v) in [("snapshot_date", "9999-12-31"), ("opens", "9999-01-01T00:00:00Z"), ("closes", "9999-12-31T00:00:00Z")] {
+    for (k, v) in
+        [("snapshot_date", "9999-12-31"), ("opens", "9999-01-01T00:00:00Z"), ("closes", "9999-12-31T00:00:00Z")]
+    {
         let r = call(&f.app, Method::POST, "/api/gov/proposals", &admin, proposal(k, v)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{k}: {}", r.text);
         assert_eq!(r.json()["details"]["field"], format!("body.{k}"), "{}", r.text);

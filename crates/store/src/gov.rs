@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use jiff::ToSpan;
+use jiff::civil::Date;
 use tokencomp_core::governance::{
     GovError, Holding, MAX_DELEGATION_DAYS, Proposal, Snapshot, Status, Tally, check_ballot, check_delegation,
     check_proposal, id_ok, snapshot, tally,

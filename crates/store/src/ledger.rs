@@ -377,7 +377,13 @@ impl Fact {
                         m.insert("wallet".into(), json!(wallet));
                     }
                 }
-                (format!("person:{}:{}", p.id, short_hash(&v.to_string())), "person", Subject::Person(p.id.clone()).text(), v, None)
+                (
+                    format!("person:{}:{}", p.id, short_hash(&v.to_string())),
+                    "person",
+                    Subject::Person(p.id.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::Price(p) => {
                 let mut v =
@@ -466,7 +472,13 @@ impl Fact {
             Fact::Ballot { proposal, voter, choice, cast_at } => {
                 let v = json!({"proposal": proposal, "voter": voter, "choice": choice.as_str(),
                                "cast_at": cast_at.to_string()});
-                (format!("gov.ballot:{proposal}:{voter}:{cast_at}"), "gov.ballot", Subject::Proposal(proposal.clone()).text(), v, None)
+                (
+                    format!("gov.ballot:{proposal}:{voter}:{cast_at}"),
+                    "gov.ballot",
+                    Subject::Proposal(proposal.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
@@ -474,15 +486,33 @@ impl Fact {
             }
             Fact::GrantCorrected { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
-                (format!("grant:{grant}:terms:{}", short_hash(terms)), "grant.corrected", Subject::Grant(grant.clone()).text(), v, None)
+                (
+                    format!("grant:{grant}:terms:{}", short_hash(terms)),
+                    "grant.corrected",
+                    Subject::Grant(grant.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::GrantEvent { grant, event_id, event } => {
                 let v = json!({"grant": grant, "event_id": event_id, "event": event});
-                (format!("grant:{grant}:event:{event_id}"), "grant.event", Subject::Grant(grant.clone()).text(), v, None)
+                (
+                    format!("grant:{grant}:event:{event_id}"),
+                    "grant.event",
+                    Subject::Grant(grant.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::GrantEventReversed { grant, event_id } => {
                 let v = json!({"grant": grant, "event_id": event_id});
-                (format!("grant:{grant}:event:{event_id}:reversed"), "grant.event_reversed", Subject::Grant(grant.clone()).text(), v, None)
+                (
+                    format!("grant:{grant}:event:{event_id}:reversed"),
+                    "grant.event_reversed",
+                    Subject::Grant(grant.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::Vest { grant, holder, date, reason, period, amount } => {
                 recognition("vest", "", "vest", grant, holder, *date, reason.as_str(), period, *amount)
@@ -567,7 +597,13 @@ fn recognition(
     amount: TokenAmount,
 ) -> (String, &'static str, String, Value, Option<TokenAmount>) {
     let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason, "period": period});
-    (format!("{prefix}:{grant}:{date}:{reason}:{period}{suffix}"), kind, Subject::Grant(grant.to_owned()).text(), v, Some(amount))
+    (
+        format!("{prefix}:{grant}:{date}:{reason}:{period}{suffix}"),
+        kind,
+        Subject::Grant(grant.to_owned()).text(),
+        v,
+        Some(amount),
+    )
 }
 
 /// A grant as the ledger holds it: its current terms and active events (canonical TOML), and

@@ -54,8 +54,11 @@ pub enum Subject {
     Other(String),
 }
 
+/// Makes a subject of one namespace from its id.
+type Namespace = fn(String) -> Subject;
+
 /// The namespaces whose subjects carry an id, with their text prefix.
-const SUBJECT_PREFIXES: [(&str, fn(String) -> Subject); 11] = [
+const SUBJECT_PREFIXES: [(&str, Namespace); 11] = [
     ("person:", Subject::Person),
     ("grant:", Subject::Grant),
     ("team:", Subject::Team),
@@ -112,13 +115,19 @@ impl Subject {
     /// The subject of a stored event of `kind` whose column holds `text`: the typed text, or
     /// the bare id an older ledger wrote, read in the namespace the kind implies.
     pub fn of(kind: &str, text: &str) -> Subject {
-        let namespace: fn(String) -> Subject = match kind {
+        let namespace: Namespace = match kind {
             "company" => return Subject::Company,
             "token" => return Subject::Token,
             "tokenomics" => return Subject::Tokenomics,
             "person" | "sale" | "gov.delegation" => Subject::Person,
-            "grant.issued" | "grant.corrected" | "grant.event" | "grant.event_reversed" | "vest" | "vest.reversal"
-            | "forfeiture" | "forfeiture.reversal" => Subject::Grant,
+            "grant.issued"
+            | "grant.corrected"
+            | "grant.event"
+            | "grant.event_reversed"
+            | "vest"
+            | "vest.reversal"
+            | "forfeiture"
+            | "forfeiture.reversal" => Subject::Grant,
             "gov.proposal" | "gov.ballot" => Subject::Proposal,
             // An attestation is filed under its grant, or a team when it names no grant.
             "attestation" => match text.strip_prefix("team:") {

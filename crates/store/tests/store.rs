@@ -344,8 +344,12 @@ fn amounts_up_to_u128_max_are_exact(db: &mut Db) {
         amounts.iter().enumerate().map(|(i, a)| ev(&format!("a{i}"), "big", json!({}), Some(*a))).collect();
     let s = db.store();
     s.append(&batch, t(0)).expect("appends");
-    let got: Vec<Option<u128>> =
-        s.events_for(&Subject::Other("big".into())).expect("reads").iter().map(|e| e.event.amount.map(TokenAmount::base_units)).collect();
+    let got: Vec<Option<u128>> = s
+        .events_for(&Subject::Other("big".into()))
+        .expect("reads")
+        .iter()
+        .map(|e| e.event.amount.map(TokenAmount::base_units))
+        .collect();
     assert_eq!(got, amounts.map(Some));
     // Re-appending the largest is recognized as the same content, to the last digit.
     assert_eq!(s.append(&batch[..1], t(1)).expect("re-appends"), Appended { new: 0, existing: 1 });

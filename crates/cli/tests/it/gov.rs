@@ -80,7 +80,8 @@ fn a_delegation_cycle_is_refused_and_nothing_is_written() {
 fn a_delegation_dated_more_than_366_days_ahead_is_refused_by_its_flag() {
     let c = sample();
     let before = events(&c);
-    let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::get("America/New_York").expect("tz")).date();
+    let today =
+        jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::get("America/New_York").expect("tz")).date();
     let day = |n: i64| today.checked_add(jiff::Span::new().days(n)).expect("date").to_string();
     c.refused(
         &["gov", "delegate", "--from", "ben", "--to", "ada", "--effective", "9999-12-31"],
