@@ -546,6 +546,20 @@ pub fn period_path(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// An engine's failure as `who` may read it. A report's gap names what is missing, and the
+/// company-wide pass behind a person's report can miss another person's price or rate ("grant
+/// aisha-2025-hire: vest on …"): an employee is told only that something is missing.
+fn for_caller(who: &Principal, e: crate::EngineError) -> ApiError {
+    match e {
+        crate::EngineError::Incomplete(_) if !who.is_staff() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "incomplete_data",
+            "the ledger lacks a price or an exchange rate this report needs; an administrator can see which",
+        ),
+        e => e.into(),
+    }
+}
+
 /// An engine's refusal of a path's period names the path's field.
 fn on_period(e: crate::EngineError) -> ApiError {
     match e {
@@ -947,7 +961,7 @@ async fn tax_report(
             let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
             let year = YEAR.int_from(&q)?.unwrap_or(this_year);
             let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
-            Ok(cx.engine.tax_report(cx.company, &id, year)?)
+            cx.engine.tax_report(cx.company, &id, year).map_err(|e| for_caller(&who, e))
         })
         .await?;
     Ok(Json(doc))
@@ -966,7 +980,7 @@ async fn simulation(
             let paths = usize::try_from(PATHS.int_from(&q)?.unwrap_or(2000)).unwrap_or(2000);
             let seed = SEED.int_from(&q)?.unwrap_or(1);
             let as_of = as_of(cx, &q)?;
-            Ok(cx.engine.simulate(cx.company, &id, as_of, paths, seed)?)
+            cx.engine.simulate(cx.company, &id, as_of, paths, seed).map_err(|e| for_caller(&who, e))
         })
         .await?;
     Ok(Json(doc))

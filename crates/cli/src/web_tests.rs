@@ -763,3 +763,50 @@ async fn far_dates_and_unrun_periods_are_the_callers_mistake_naming_the_field() 
         }
     }
 }
+
+/// Regression (found with issue 15, item 10's class): an employee's tax report failed on a gap in
+/// the company-wide pass and its message named another person's grant and vest ("grant
+/// aisha-2025-hire: vest on 2026-11-07: no GBP per USD rate …").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reports_gap_told_to_an_employee_names_no_one_elses_grant() {
+    let f = fixture();
+    let admin = login(&f.app, "admin").await;
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/run", &admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    {
+        // November's USD closes, but no November exchange rates: the pass stops at a UK vest.
+        let g = Global { data: f.data.clone(), database: None, actor: Some("system".into()) };
+        let mut store = crate::company::open_store(&g).expect("store");
+        let company = crate::company::load(&mut *store).expect("company");
+        let prices: String = std::iter::once("date,close_usd\n".to_owned())
+            .chain((1..=30).map(|d| format!("2026-11-{d:02},0.78\n")))
+            .collect();
+        crate::company::import_text(
+            &mut *store,
+            &company,
+            crate::company::ImportKind::Prices,
+            "nov.csv",
+            &prices,
+            "system",
+        )
+        .expect("imports");
+    }
+    let ada = login(&f.app, "ada").await;
+    let mine = call(&f.app, Method::GET, "/api/people/ada/tax-report?year=2026", &ada, None).await;
+    assert_eq!(mine.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", mine.text);
+    assert_eq!(mine.json()["code"], "incomplete_data");
+    let staff = call(&f.app, Method::GET, "/api/people/ada/tax-report?year=2026", &admin, None).await;
+    assert_eq!(staff.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", staff.text);
+    let grants = call(&f.app, Method::GET, "/api/grants?limit=1000", &admin, None).await.json();
+    let others: Vec<&str> = grants["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|g| g["holder"] != "ada")
+        .filter_map(|g| g["id"].as_str())
+        .collect();
+    assert!(others.iter().any(|g| staff.text.contains(g)), "staff are told which grant: {}", staff.text);
+    for g in others {
+        assert!(!mine.text.contains(g), "ada is told about `{g}`: {}", mine.text);
+    }
+}
