@@ -267,7 +267,7 @@ fn under_load_the_grant_view_and_the_calendar_answer_every_request_and_change_no
     let scheduled = u64::from(RATE) * u64::from(seconds);
     let mut report = String::new();
     let mut results = Vec::new();
-    for (name, (requests, errors, p50, p99, text)) in [("grant view", &a), ("calendar", &b)] {
+    for (name, (requests, errors, p50, p99, _)) in [("grant view", &a), ("calendar", &b)] {
         let rate = requests / u64::from(seconds);
         let line = format!(
             "load: {name}: {requests} of {scheduled} scheduled requests in {seconds} s ({rate}/s), p50 {p50} µs, p99 {p99} µs, {errors} errors"
