@@ -1302,9 +1302,14 @@
       const t = power.token;
       const row = power.rows.find((r) => r.holder === me);
       const open = props.items.filter((p) => p.tally.status === 'open');
+      // An employee's power and the total are published with a proposal's snapshot: the latest one's.
+      const latest = props.items.slice().sort((a, b) => (a.opens < b.opens ? 1 : a.opens > b.opens ? -1 : 0))[0];
+      const mine = latest && latest.my_power != null
+        ? stat('My voting power', tok(latest.my_power, 2, t), { id: 'my-power', sub: `${pctUnits(latest.my_power, latest.tally.total)} of ${tok(latest.tally.total, 0, t)} in the snapshot of ${latest.snapshot_date} (${latest.title})` })
+        : stat('My own balance', row ? tok(row.own, 2, t) : tok('0', 2, t), { id: 'my-power' });
       const parts = [
         stats(
-          stat('My voting power', row ? tok(row.power, 2, t) : tok('0', 2, t), { id: 'my-power', sub: row ? `${pctUnits(row.power, power.total)} of ${tok(power.total, 0, t)}` : null }),
+          mine,
           stat('Delegated to', row && row.delegate ? row.delegate : 'nobody (I vote myself)'),
           stat('Open proposals', String(open.length)),
         ),
@@ -1581,20 +1586,29 @@
       const d = await api('/api/gov/power');
       const t = d.token;
       const rows = d.rows.slice().sort((a, b) => (BigInt(b.power) > BigInt(a.power) ? 1 : BigInt(b.power) < BigInt(a.power) ? -1 : a.holder.localeCompare(b.holder)));
-      const parts = [h('p', { class: 'muted' }, `At ${d.date}, counting unvested tokens at ${nf(d.unvested_weight_bps / 100, 2)}%: ${d.holders} holder(s), ${tok(d.total, 2, t)} in total.`)];
+      const weighted = `counting unvested tokens at ${nf(d.unvested_weight_bps / 100, 2)}%`;
+      const intro = d.holders != null
+        ? `At ${d.date}, ${weighted}: ${d.holders} holder(s), ${tok(d.total, 2, t)} in total.`
+        : d.total != null
+          ? `At ${d.date}, ${weighted} (a proposal's snapshot): ${tok(d.total, 2, t)} in total.`
+          : `At ${d.date}, ${weighted}: your own balances. Voting power and the total are published with each proposal's snapshot (see the proposals below).`;
+      const parts = [h('p', { class: 'muted' }, intro)];
       if (session.role === 'employee') {
         const r = rows[0];
+        const power = r && r.power != null;
         parts.push(
           stats(
-            stat('My voting power', r ? tok(r.power, 2, t) : tok('0', 2, t), { id: 'my-power', sub: r ? `${pctUnits(r.power, d.total)} of all` : null }),
-            stat('Total voting power', tok(d.total, 2, t)),
+            power
+              ? stat('My voting power', tok(r.power, 2, t), { id: 'my-power', sub: `${pctUnits(r.power, d.total)} of all` })
+              : stat('My own balance', r ? tok(r.own, 2, t) : tok('0', 2, t), { id: 'my-power' }),
+            d.total != null ? stat('Total voting power', tok(d.total, 2, t)) : stat('Vested', r ? tok(r.vested, 2, t) : tok('0', 2, t)),
           ),
         );
         if (r) {
           parts.push(
             table(
               [{ label: 'Holder' }, { label: 'Vested', num: true }, { label: 'Unvested', num: true }, { label: 'Own', num: true }, { label: 'Power', num: true }, { label: 'Delegates to' }],
-              [[r.holder, tok(r.vested, 0, t), tok(r.unvested, 0, t), tok(r.own, 0, t), tok(r.power, 0, t), r.delegate || '—']],
+              [[r.holder, tok(r.vested, 0, t), tok(r.unvested, 0, t), tok(r.own, 0, t), power ? tok(r.power, 0, t) : '—', r.delegate || '—']],
             ),
           );
         }

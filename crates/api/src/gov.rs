@@ -7,10 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::governance::{Choice, GovError, Proposal, Tally};
-use tokencomp_store::gov::{snapshot_of, tally_for, validate_gov};
+use tokencomp_store::gov::{Roster, snapshot_of, tally_for, validate_gov, validate_gov_for};
 use tokencomp_store::ledger::{Company, Fact};
 use tokencomp_store::{Checked, StoreError};
 
@@ -23,19 +22,22 @@ fn gov_error(e: GovError) -> ApiError {
         GovError::Cycle { path } => {
             ApiError::conflict(message).with_details(json!({"field": "body.to", "cycle": path}))
         }
-        GovError::UnknownHolder { .. } => ApiError::invalid("body.to", message),
+        GovError::UnknownHolder { .. } | GovError::BadTarget { .. } => ApiError::invalid("body.to", message),
         GovError::UnknownProposal { .. } => ApiError::not_found("proposal"),
         GovError::SelfDelegation { .. } => ApiError::invalid("body.to", message),
-        GovError::BadWeight { .. } => ApiError::invalid("unvested_weight_bps", message),
+        GovError::BadWeight { .. } => ApiError::invalid("query.unvested_weight_bps", message),
         GovError::BadQuorum { .. } => ApiError::invalid("body.quorum_bps", message),
         GovError::BadWindow { .. } => ApiError::invalid("body.closes", message),
         GovError::Empty { field } => ApiError::invalid(&format!("body.{field}"), message),
         GovError::BadId { .. } => ApiError::invalid("body.id", message),
         GovError::BadChoice { .. } => ApiError::invalid("body.choice", message),
         GovError::SnapshotAfterOpen { .. } => ApiError::invalid("body.snapshot_date", message),
+        GovError::TooFarAhead { .. } => ApiError::invalid("body.effective", message),
         GovError::Balances { .. } | GovError::Overflow => ApiError::internal(message),
+        GovError::Backdated { .. } | GovError::SnapshotTaken { .. } => {
+            ApiError::conflict(message).with_details(json!({"field": "body.effective"}))
+        }
         GovError::NotDelegated { .. }
-        | GovError::Backdated { .. }
         | GovError::DuplicateProposal { .. }
         | GovError::NotOpen { .. }
         | GovError::NoVotingPower { .. }
@@ -48,6 +50,18 @@ fn gov_error(e: GovError) -> ApiError {
 /// rules run on the ledger as it stands then (the cached fold when nothing was appended since;
 /// another process, the CLI, may write the same ledger).
 fn record(cx: &mut Ctx<'_>, fact: &Fact, actor: &str) -> Result<usize, ApiError> {
+    let now = cx.now;
+    record_with(cx, fact, actor, |company| validate_gov(company, fact, now).map_err(gov_error))
+}
+
+/// [`record`] with the caller's own check (an employee's delegation is checked in the form that
+/// reveals nothing of other people).
+fn record_with(
+    cx: &mut Ctx<'_>,
+    fact: &Fact,
+    actor: &str,
+    check: impl FnOnce(&Company) -> Result<(), ApiError>,
+) -> Result<usize, ApiError> {
     let (cached, len, now) = (cx.company, cx.len, cx.now);
     let appended = tokencomp_store::append_checked(cx.store, now, |ledger| {
         let head = ledger.head().map_err(ApiError::internal)?.map_or(0, |h| h.0);
@@ -58,7 +72,7 @@ fn record(cx: &mut Ctx<'_>, fact: &Fact, actor: &str) -> Result<usize, ApiError>
             fresh = Company::fold(&ledger.events().map_err(ApiError::internal)?).map_err(ApiError::internal)?;
             &fresh
         };
-        validate_gov(company, fact, now).map_err(gov_error)?;
+        check(company)?;
         Ok(vec![fact.to_event(actor)])
     });
     match appended {
@@ -69,35 +83,63 @@ fn record(cx: &mut Ctx<'_>, fact: &Fact, actor: &str) -> Result<usize, ApiError>
     }
 }
 
+/// A refused delegation as an employee may read it: nothing about other people's delegations
+/// (a cycle's path runs through them, the latest record's date is someone else's).
+fn employee_delegation_error(e: GovError, to: Option<&str>) -> ApiError {
+    match e {
+        GovError::Cycle { .. } => ApiError::conflict(format!(
+            "the delegation would make a cycle: the voting power delegated along `{}`'s chain already comes back to you",
+            to.unwrap_or_default()
+        ))
+        .with_details(json!({"field": "body.to"})),
+        e => gov_error(e),
+    }
+}
+
 fn weight(q: &Query) -> Result<u32, ApiError> {
-    let w = q.int("unvested_weight_bps", 0, 10_000)?.unwrap_or(0);
+    let w = crate::routes::WEIGHT.int_from(q)?.unwrap_or(0);
     u32::try_from(w).map_err(|_| ApiError::invalid("query.unvested_weight_bps", "out of range"))
 }
 
+/// Voting power at a date. Staff see every holder. An employee sees their own balances at any
+/// date, and their power with the total only where a recorded proposal publishes them: at its
+/// snapshot date and unvested weight (its tally shows the total, its page their power). Power at
+/// any other date or weight would tell the delegators' balances, and the total the company's.
 pub async fn power(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Json<Value>, ApiError> {
     let doc = st
         .with(move |cx| {
             let date = q.date("date")?.unwrap_or_else(|| cx.today());
             let w = weight(&q)?;
             let c = cx.company;
+            let employee = who.role == Role::Employee;
+            let published =
+                c.governance.proposals.values().any(|p| p.snapshot_date == date && p.unvested_weight_bps == w);
             // One pass over the grants: the balances shown and the snapshot come from it.
             let held = tokencomp_store::gov::holdings(c, date).map_err(gov_error)?;
             let snap = snapshot_of(c, held.clone(), date, w).map_err(gov_error)?;
-            let rows: Vec<Value> = snap
-                .power
-                .iter()
-                .filter(|(h, _)| who.role != Role::Employee || who.person.as_deref() == Some(h.as_str()))
-                .map(|(h, p)| {
-                    let hold = held.iter().find(|x| &x.holder == h);
-                    json!({"holder": h,
-                           "vested": hold.map_or("0".into(), |x| x.vested.to_string()),
-                           "unvested": hold.map_or("0".into(), |x| x.unvested.to_string()),
-                           "own": snap.own.get(h).map_or("0".into(), ToString::to_string),
-                           "power": p.to_string(), "delegate": snap.delegates.get(h)})
-                })
-                .collect();
+            let direct = c.governance.delegations_on(date);
+            let mut rows: Vec<Value> = Vec::new();
+            for (h, p) in &snap.power {
+                if employee && who.person.as_deref() != Some(h.as_str()) {
+                    continue;
+                }
+                let hold = held.iter().find(|x| &x.holder == h);
+                let power = if employee && !published { Value::Null } else { json!(p.to_string()) };
+                rows.push(json!({"holder": h,
+                       "vested": hold.map_or("0".into(), |x| x.vested.to_string()),
+                       "unvested": hold.map_or("0".into(), |x| x.unvested.to_string()),
+                       "own": snap.own.get(h).map_or("0".into(), ToString::to_string),
+                       "power": power,
+                       // Whom this holder delegates to; the end of the chain is others' choice.
+                       "delegate": direct.get(h)}));
+            }
+            let (total, holders) = match (employee, published) {
+                (false, _) => (json!(snap.total.to_string()), json!(snap.power.len())),
+                (true, true) => (json!(snap.total.to_string()), Value::Null),
+                (true, false) => (Value::Null, Value::Null),
+            };
             Ok(json!({"token": token_json(c), "date": date.to_string(), "unvested_weight_bps": w,
-                      "total": snap.total.to_string(), "holders": snap.power.len(), "rows": rows}))
+                      "published": published, "total": total, "holders": holders, "rows": rows}))
         })
         .await?;
     Ok(Json(doc))
@@ -145,27 +187,40 @@ pub async fn delegate(
     }
     require_person(&who, &from)?;
     let to = body.opt_str("to")?.map(str::to_owned);
-    let effective = match body.opt_str("effective")? {
-        Some(s) => Some(
-            s.parse::<Date>().map_err(|e| ApiError::invalid("body.effective", format!("`{s}` is not a date: {e}")))?,
-        ),
-        None => None,
-    };
+    let effective = body.opt_date("effective")?;
     let actor = who.actor();
+    let employee = who.role == Role::Employee;
     let doc = st
         .with(move |cx| {
             if !cx.company.people.contains_key(&from) {
                 return Err(ApiError::not_found("person"));
             }
-            let effective = effective.unwrap_or_else(|| cx.today());
+            let today = cx.today();
+            let effective = effective.unwrap_or(today);
+            // Whether an earlier date is allowed depends on others' records: an employee is
+            // told only that their own change starts today or later.
+            let held = cx.company.governance.delegations.iter().any(|r| r.from == from && r.to == to && r.effective == effective);
+            if employee && effective < today && !held {
+                return Err(ApiError::invalid(
+                    "body.effective",
+                    format!("a delegation you record takes effect today ({today}) or later"),
+                ));
+            }
             let fact = Fact::Delegation { from: from.clone(), to: to.clone(), effective };
-            let new = record(cx, &fact, &actor)?;
+            let roster = if employee { Roster::Hidden } else { Roster::Visible };
+            let now = cx.now;
+            let new = record_with(cx, &fact, &actor, |company| {
+                validate_gov_for(company, &fact, now, roster).map_err(|e| {
+                    if employee { employee_delegation_error(e, to.as_deref()) } else { gov_error(e) }
+                })
+            })?;
             // The same record again is a no-op; if another one replaced it that day, saying
             // "done" would be false.
             if new == 0 && cx.company.governance.delegations_on(effective).get(&from) != to.as_ref() {
                 return Err(ApiError::conflict(format!(
                     "that delegation was recorded on {effective} and replaced the same day; give a later `effective` date"
-                )));
+                ))
+                .with_details(json!({"field": "body.effective"})));
             }
             Ok(json!({"from": from, "to": to, "effective": effective.to_string(), "recorded": new > 0}))
         })
@@ -236,28 +291,19 @@ pub async fn proposal(
     Ok(Json(doc))
 }
 
-fn instant(body: &Body, k: &str) -> Result<Timestamp, ApiError> {
-    let s = body.str(k)?;
-    s.parse::<Timestamp>()
-        .map_err(|e| ApiError::invalid(&format!("body.{k}"), format!("`{s}` is not an RFC 3339 instant: {e}")))
-}
-
 pub async fn propose(State(st): State<AppState>, Caller { who, .. }: Caller, body: Body) -> Result<Response, ApiError> {
     require_admin(&who)?;
     let bps = |k: &str, default: u64| -> Result<u32, ApiError> {
         let v = body.opt_int(k, 0, 10_000)?.unwrap_or(default);
         u32::try_from(v).map_err(|_| ApiError::invalid(&format!("body.{k}"), "out of range"))
     };
-    let snapshot = body.str("snapshot_date")?;
     let p = Proposal {
         id: body.str("id")?.to_owned(),
         title: body.str("title")?.to_owned(),
         description: body.opt_str("description")?.unwrap_or("").to_owned(),
-        snapshot_date: snapshot
-            .parse()
-            .map_err(|e| ApiError::invalid("body.snapshot_date", format!("`{snapshot}` is not a date: {e}")))?,
-        opens: instant(&body, "opens")?,
-        closes: instant(&body, "closes")?,
+        snapshot_date: body.date("snapshot_date")?,
+        opens: body.instant("opens")?,
+        closes: body.instant("closes")?,
         quorum_bps: bps("quorum_bps", 2000)?,
         unvested_weight_bps: bps("unvested_weight_bps", 0)?,
     };

@@ -52,6 +52,11 @@ pub enum EngineError {
         message: String,
     },
     NotFound(String),
+    /// The ledger's state refuses it (a period closed before it was run): 409, naming the field.
+    Conflict {
+        field: String,
+        message: String,
+    },
     /// The ledger lacks something the report needs (a price, a rate): the message says what.
     Incomplete(String),
     /// The run failed (not the caller's fault); the message goes to the log only.
@@ -63,6 +68,9 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::Invalid { field, message } => ApiError::invalid(&field, message),
             EngineError::NotFound(what) => ApiError::not_found(&what),
+            EngineError::Conflict { field, message } => {
+                ApiError::conflict(message).with_details(serde_json::json!({"field": field}))
+            }
             EngineError::Incomplete(m) => {
                 ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "incomplete_data", m)
             }
@@ -332,6 +340,38 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Every date the API takes (query, path or body) lies in this range, first and last day
+/// included: the engine's month arithmetic, prices and projections are defined well inside it,
+/// so a far date (`9999-12-31`) is the caller's `invalid_input`, never a failure deep in a
+/// report. The OpenAPI document states it on every date parameter.
+pub const DATES: (Date, Date) = (Date::constant(1970, 1, 1), Date::constant(2199, 12, 31));
+
+/// `text` as a date within [`DATES`], or `invalid_input` naming `field`.
+pub fn date_in_range(field: &str, text: &str) -> Result<Date, ApiError> {
+    let d = text
+        .parse::<Date>()
+        .map_err(|e| ApiError::invalid(field, format!("`{text}` is not a date (YYYY-MM-DD): {e}")))?;
+    check_date(field, d)
+}
+
+/// `d` when it lies within [`DATES`], else `invalid_input` naming `field`.
+pub fn check_date(field: &str, d: Date) -> Result<Date, ApiError> {
+    let (first, last) = DATES;
+    if d < first || d > last {
+        return Err(ApiError::invalid(field, format!("{d} is outside the dates this API takes: {first} to {last}")));
+    }
+    Ok(d)
+}
+
+/// `text` as an RFC 3339 instant whose UTC date lies within [`DATES`].
+pub fn instant_in_range(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    let t = text
+        .parse::<Timestamp>()
+        .map_err(|e| ApiError::invalid(field, format!("`{text}` is not an RFC 3339 instant: {e}")))?;
+    check_date(field, t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())?;
+    Ok(t)
+}
+
 /// The query string as a map; a malformed one is `invalid_input`.
 pub struct Query(pub HashMap<String, String>);
 
@@ -350,15 +390,9 @@ impl Query {
         self.0.get(k).map(String::as_str)
     }
 
-    /// A calendar date parameter.
+    /// A calendar date parameter, within [`DATES`].
     pub fn date(&self, k: &str) -> Result<Option<Date>, ApiError> {
-        self.get(k)
-            .map(|s| {
-                s.parse::<Date>().map_err(|e| {
-                    ApiError::invalid(&format!("query.{k}"), format!("`{s}` is not a date (YYYY-MM-DD): {e}"))
-                })
-            })
-            .transpose()
+        self.get(k).map(|s| date_in_range(&format!("query.{k}"), s)).transpose()
     }
 
     /// An unsigned integer parameter within `lo..=hi`.
@@ -437,6 +471,21 @@ impl Body {
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(ApiError::invalid(&format!("body.{k}"), format!("`{k}` must be a string or null"))),
         }
+    }
+
+    /// An optional date field within [`DATES`] (`null` and absent alike).
+    pub fn opt_date(&self, k: &str) -> Result<Option<Date>, ApiError> {
+        self.opt_str(k)?.map(|s| date_in_range(&format!("body.{k}"), s)).transpose()
+    }
+
+    /// A required date field within [`DATES`].
+    pub fn date(&self, k: &str) -> Result<Date, ApiError> {
+        date_in_range(&format!("body.{k}"), self.str(k)?)
+    }
+
+    /// A required RFC 3339 instant whose date lies within [`DATES`].
+    pub fn instant(&self, k: &str) -> Result<Timestamp, ApiError> {
+        instant_in_range(&format!("body.{k}"), self.str(k)?)
     }
 
     /// An optional whole number within `lo..=hi`.

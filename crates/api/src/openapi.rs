@@ -426,8 +426,9 @@ pub fn schemas() -> Map<String, Value> {
                 ("token", r("Token")),
                 ("date", date()),
                 ("unvested_weight_bps", int()),
-                ("total", amount()),
-                ("holders", int()),
+                ("published", boolean()),
+                ("total", opt_amount()),
+                ("holders", json!({"type": ["integer", "null"], "minimum": 0})),
                 (
                     "rows",
                     array(obj(&[
@@ -435,7 +436,7 @@ pub fn schemas() -> Map<String, Value> {
                         ("vested", amount()),
                         ("unvested", amount()),
                         ("own", amount()),
-                        ("power", amount()),
+                        ("power", opt_amount()),
                         ("delegate", opt_string()),
                     ])),
                 ),
@@ -443,7 +444,13 @@ pub fn schemas() -> Map<String, Value> {
         ),
         ("Delegation", obj(&[("from", string()), ("to", opt_string()), ("effective", date())])),
         ("DelegationList", obj(&[("date", date()), ("items", array(r("Delegation")))])),
-        ("DelegationRequest", obj(&[("to", opt_string())])),
+        ("DelegationRequest", {
+            let mut d = obj(&[("to", opt_string())]);
+            // Optional: today in the company's time zone when absent.
+            d["properties"]["effective"] = json!({"type": ["string", "null"], "format": "date",
+                "description": "In force from this day on (default today); at most 366 days after today."});
+            d
+        }),
         ("Tally", tally),
         ("BallotRow", ballot),
         ("Proposal", proposal),
@@ -474,16 +481,62 @@ pub fn schemas() -> Map<String, Value> {
     list.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
+/// The period ids the pay calendars define: monthly `2026-10`, semi-monthly `2026-10-a` and
+/// `2026-10-b`, biweekly `bw-2026-10-05`, and UK tax months `uk-2026-m06` (README).
+pub const PERIOD_PATTERN: &str = "^([0-9]{4}-[0-9]{2}(-[ab])?|bw-[0-9]{4}-[0-9]{2}-[0-9]{2}|uk-[0-9]{4}-m[0-9]{2})$";
+
+/// A route's `operationId`: `get_api_grants_grant` for `GET /api/grants/{grant}`.
+pub fn operation_id(method: &axum::http::Method, path: &str) -> String {
+    format!(
+        "{}_{}",
+        method.as_str().to_lowercase(),
+        path.trim_start_matches('/').replace(['/', '.', '-'], "_").replace(['{', '}'], "")
+    )
+}
+
+/// How one answer leads to the next request (OpenAPI links), so a stateful run can walk
+/// from a list to its items and from a new proposal to its page and ballots: per operation,
+/// `(name, target operation, target parameter, runtime expression)`.
+fn links(op: &str) -> &'static [(&'static str, &'static str, &'static str, &'static str)] {
+    match op {
+        "get_api_grants" => &[
+            ("Grant", "get_api_grants_grant", "grant", "$response.body#/items/0/id"),
+            ("History", "get_api_grants_grant_history", "grant", "$response.body#/items/0/id"),
+            ("Holder", "get_api_people_person", "person", "$response.body#/items/0/holder"),
+        ],
+        "get_api_people" => &[
+            ("Person", "get_api_people_person", "person", "$response.body#/items/0/id"),
+            ("TaxReport", "get_api_people_person_tax_report", "person", "$response.body#/items/0/id"),
+            ("Delegate", "put_api_gov_delegations_person", "person", "$response.body#/items/0/id"),
+        ],
+        "get_api_people_person" => &[("Grant", "get_api_grants_grant", "grant", "$response.body#/grants/0")],
+        "get_api_periods" => &[
+            ("Payroll", "get_api_periods_period_payroll", "period", "$response.body#/items/0/id"),
+            ("Run", "post_api_periods_period_run", "period", "$response.body#/items/0/id"),
+            ("Close", "post_api_periods_period_close", "period", "$response.body#/items/0/id"),
+        ],
+        "get_api_gov_proposals" => &[
+            ("Proposal", "get_api_gov_proposals_proposal", "proposal", "$response.body#/items/0/id"),
+            ("Ballot", "post_api_gov_proposals_proposal_ballots", "proposal", "$response.body#/items/0/id"),
+        ],
+        "post_api_gov_proposals" => &[
+            ("Proposal", "get_api_gov_proposals_proposal", "proposal", "$response.body#/id"),
+            ("Ballot", "post_api_gov_proposals_proposal_ballots", "proposal", "$response.body#/id"),
+        ],
+        "post_api_gov_proposals_proposal_ballots" => {
+            &[("Proposal", "get_api_gov_proposals_proposal", "proposal", "$response.body#/proposal")]
+        }
+        "get_api_session" => &[("Person", "get_api_people_person", "person", "$response.body#/person")],
+        _ => &[],
+    }
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
     for route in table() {
         let mut op = Map::new();
-        let id = format!(
-            "{}_{}",
-            route.method.as_str().to_lowercase(),
-            route.path.trim_start_matches('/').replace(['/', '.', '-'], "_").replace(['{', '}'], "")
-        );
+        let id = operation_id(&route.method, route.path);
         op.insert("operationId".into(), json!(id));
         op.insert("summary".into(), json!(route.summary));
         op.insert("tags".into(), json!([route.tag]));
@@ -495,19 +548,31 @@ pub fn document() -> Value {
             .map(|name| {
                 let mut schema = json!({"type": "string", "minLength": 1});
                 if name == "period" {
-                    // The ids `pay_frequency` defines, and UK tax months (README).
-                    schema["pattern"] =
-                        json!("^([0-9]{4}-[0-9]{2}(-b)?|bw-[0-9]{4}-[0-9]{2}-[0-9]{2}|uk-[0-9]{4}-m[0-9]{2})$");
+                    schema["pattern"] = json!(PERIOD_PATTERN);
                 }
                 json!({"name": name, "in": "path", "required": true, "schema": schema})
             })
             .collect();
+        let (first, last) = crate::DATES;
         for p in &route.params {
             let mut schema = json!({"type": p.kind});
+            let mut description = p.description.to_owned();
             if let Some(f) = p.format {
                 schema["format"] = json!(f);
+                if f == "date" {
+                    description.push_str(&format!(" From {first} to {last}."));
+                }
             }
-            params.push(json!({"name": p.name, "in": "query", "required": false, "description": p.description, "schema": schema}));
+            if let Some((lo, hi)) = p.range {
+                schema["minimum"] = json!(lo);
+                schema["maximum"] = json!(hi);
+            }
+            if !p.choices.is_empty() {
+                schema["enum"] = json!(p.choices);
+            }
+            params.push(
+                json!({"name": p.name, "in": "query", "required": false, "description": description, "schema": schema}),
+            );
         }
         if !params.is_empty() {
             op.insert("parameters".into(), Value::Array(params));
@@ -523,10 +588,25 @@ pub fn document() -> Value {
         }
         let ok = match route.response {
             Resp::Json(schema) => json!({"description": "OK", "content": {"application/json": {"schema": r(schema)}}}),
-            Resp::Text(ct) => json!({"description": "A file", "content": {ct: {"schema": {"type": "string"}}}}),
+            Resp::Text(types) => {
+                let content: Map<String, Value> =
+                    types.iter().map(|ct| ((*ct).to_owned(), json!({"schema": {"type": "string"}}))).collect();
+                json!({"description": "A file", "content": content})
+            }
             Resp::Html => json!({"description": "A page", "content": {"text/html": {"schema": {"type": "string"}}}}),
         };
         let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": r("Error")}}});
+        let mut ok = ok;
+        let walk = links(&id);
+        if !walk.is_empty() {
+            let l: Map<String, Value> = walk
+                .iter()
+                .map(|(name, target, param, expr)| {
+                    ((*name).to_owned(), json!({"operationId": target, "parameters": {*param: expr}}))
+                })
+                .collect();
+            ok["links"] = Value::Object(l);
+        }
         let mut responses = Map::new();
         responses.insert(route.status.as_u16().to_string(), ok);
         responses.insert("400".into(), err("Bad input: `details.field` names the parameter or body field"));
@@ -544,8 +624,10 @@ pub fn document() -> Value {
                 err("The ledger lacks something this needs (a price, a rate): `incomplete_data`"),
             );
         }
-        if route.body.is_some() {
+        if route.method != axum::http::Method::GET && route.access != Access::Public {
             responses.insert("409".into(), err("Refused by the ledger's rules (a cycle, a closed window, a conflict)"));
+        }
+        if route.body.is_some() {
             responses.insert("415".into(), err("The body is not JSON"));
         }
         // Limits (crates/api/src/limits.rs): every route caps its body; writes are limited per

@@ -13,7 +13,7 @@ use tokencomp_core::Timeline;
 use tokencomp_core::company::PersonKind;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
-use tokencomp_store::{StoredEvent, verify};
+use tokencomp_store::{StoredEvent, Subject, verify};
 
 use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE, gov};
 
@@ -50,27 +50,48 @@ impl Access {
     }
 }
 
-/// A query parameter, for the document.
+/// A query parameter, for the document and the handler that reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct Param {
     pub name: &'static str,
     pub kind: &'static str,
     pub format: Option<&'static str>,
     pub description: &'static str,
+    /// An integer's bounds, both included.
+    pub range: Option<(u64, u64)>,
+    /// A string's only values, when it has a fixed set.
+    pub choices: &'static [&'static str],
 }
 
 const fn date(name: &'static str, description: &'static str) -> Param {
-    Param { name, kind: "string", format: Some("date"), description }
+    Param { name, kind: "string", format: Some("date"), description, range: None, choices: &[] }
 }
-const fn int(name: &'static str, description: &'static str) -> Param {
-    Param { name, kind: "integer", format: None, description }
+const fn int(name: &'static str, lo: u64, hi: u64, description: &'static str) -> Param {
+    Param { name, kind: "integer", format: None, description, range: Some((lo, hi)), choices: &[] }
 }
 const fn text(name: &'static str, description: &'static str) -> Param {
-    Param { name, kind: "string", format: None, description }
+    Param { name, kind: "string", format: None, description, range: None, choices: &[] }
+}
+const fn choice(name: &'static str, choices: &'static [&'static str], description: &'static str) -> Param {
+    Param { name, kind: "string", format: None, description, range: None, choices }
+}
+
+impl Param {
+    /// The parameter from `q`, within its documented range.
+    pub fn int_from(&self, q: &Query) -> Result<Option<u64>, ApiError> {
+        let (lo, hi) = self.range.unwrap_or((0, u64::MAX));
+        q.int(self.name, lo, hi)
+    }
 }
 
 const CURSOR: Param = text("cursor", "The `next_cursor` of the previous page.");
-const LIMIT: Param = int("limit", "Items per page, 1 to 1000 (default 100).");
+pub(crate) const LIMIT: Param = int("limit", 1, 1000, "Items per page, 1 to 1000 (default 100).");
+const YEAR: Param = int("year", 1970, 2199, "The tax year (default this year).");
+const PATHS: Param = int("paths", 100, 20_000, "Paths, 100 to 20000 (default 2000).");
+const SEED: Param = int("seed", 0, u64::MAX, "The random seed (default 1).");
+pub(crate) const WEIGHT: Param =
+    int("unvested_weight_bps", 0, 10_000, "Weight on unvested tokens, 0 to 10000 (default 0).");
+pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
 const AS_OF: Param = date("as_of", "The end of this day in the company's time zone (default today).");
 
 /// What a route answers with on success.
@@ -78,8 +99,8 @@ const AS_OF: Param = date("as_of", "The end of this day in the company's time zo
 pub enum Resp {
     /// JSON described by this component schema.
     Json(&'static str),
-    /// A text download (`text/csv` or `text/plain`).
-    Text(&'static str),
+    /// A text download, in one of these media types (`text/csv`, `text/plain`).
+    Text(&'static [&'static str]),
     /// The dashboard's HTML.
     Html,
 }
@@ -208,7 +229,7 @@ pub fn table() -> Vec<Route> {
             Own,
             "reports",
             "A person's tax year: income, withholding, lots, disposals, gains",
-            &[int("year", "The tax year (default this year).")],
+            &[YEAR],
             None,
             Resp::Json("TaxReport"),
             get(tax_report),
@@ -219,7 +240,7 @@ pub fn table() -> Vec<Route> {
             Own,
             "risk",
             "Monte Carlo of the person's package: fan chart, floor, liquidity, token vs equity",
-            &[int("paths", "Paths, 100 to 20000 (default 2000)."), int("seed", "The random seed (default 1)."), AS_OF],
+            &[PATHS, SEED, AS_OF],
             None,
             Resp::Json("Simulation"),
             get(simulation),
@@ -309,7 +330,7 @@ pub fn table() -> Vec<Route> {
             "The period's payroll file (CSV), as `tokencomp payroll` writes it",
             &[],
             None,
-            Resp::Text("text/csv"),
+            Resp::Text(&["text/csv"]),
             get(payroll),
         ),
         route(
@@ -321,10 +342,10 @@ pub fn table() -> Vec<Route> {
             &[
                 date("from", "First day (default 1 January this year)."),
                 date("to", "Last day (default today)."),
-                text("format", "`csv` (default), `beancount` or `hledger`."),
+                choice("format", BOOKS_FORMATS, "`csv` (default), `beancount` or `hledger`."),
             ],
             None,
-            Resp::Text("text/plain"),
+            Resp::Text(&["text/csv", "text/plain"]),
             get(books),
         ),
         route(
@@ -366,7 +387,14 @@ pub fn table() -> Vec<Route> {
             Staff,
             "audit",
             "The ledger's events in order, with actors and hashes",
-            &[text("subject", "Only events about this subject."), CURSOR, LIMIT],
+            &[
+                text(
+                    "subject",
+                    "Only events about this subject: `grant:ID`, `person:ID`, `proposal:ID`, `period:ID`, `price:DATE`, `company` …",
+                ),
+                CURSOR,
+                LIMIT,
+            ],
             None,
             Resp::Json("EventList"),
             get(ledger_events),
@@ -387,11 +415,8 @@ pub fn table() -> Vec<Route> {
             "/api/gov/power",
             Authenticated,
             "governance",
-            "Voting power at a date (an employee sees their own row and the totals)",
-            &[
-                date("date", "Snapshot date (default today)."),
-                int("unvested_weight_bps", "Weight on unvested tokens, 0 to 10000 (default 0)."),
-            ],
+            "Voting power at a date (an employee sees their own balances; their power and the total only at a proposal's snapshot date and weight)",
+            &[date("date", "Snapshot date (default today)."), WEIGHT],
             None,
             Resp::Json("VotingPower"),
             get(gov::power),
@@ -490,6 +515,59 @@ pub fn known_person(c: &Company, person: &str) -> Result<(), ApiError> {
     if c.people.contains_key(person) { Ok(()) } else { Err(ApiError::not_found("person")) }
 }
 
+/// A period id from the path, in one of the shapes the pay calendars define (`2026-10`,
+/// `2026-10-a`, `2026-10-b`, `bw-2026-10-05`, `uk-2026-m06`: the document's pattern) with a year
+/// within [`crate::DATES`]. Whether the company's calendar has it is the engine's to say.
+pub fn period_path(id: &str) -> Result<(), ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "path.period",
+            format!("`{id}` is not a period id (2026-10, 2026-10-a, 2026-10-b, bw-2026-10-05 or uk-2026-m06)"),
+        )
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let day = |s: &str| if digits(s.get(..4).unwrap_or(""), 4) { s.parse::<Date>().ok() } else { None };
+    let first = if let Some(rest) = id.strip_prefix("uk-") {
+        let (year, month) = rest.split_once("-m").ok_or_else(bad)?;
+        if !digits(month, 2) {
+            return Err(bad());
+        }
+        day(&format!("{year}-04-06"))
+    } else if let Some(rest) = id.strip_prefix("bw-") {
+        day(rest).filter(|_| rest.len() == 10)
+    } else {
+        let half = id.get(7..).unwrap_or("");
+        if !["", "-a", "-b"].contains(&half) {
+            return Err(bad());
+        }
+        id.get(..7).filter(|ym| ym.len() == 7).and_then(|ym| day(&format!("{ym}-01")))
+    };
+    crate::check_date("path.period", first.ok_or_else(bad)?)?;
+    Ok(())
+}
+
+/// An engine's failure as `who` may read it. A report's gap names what is missing, and the
+/// company-wide pass behind a person's report can miss another person's price or rate ("grant
+/// aisha-2025-hire: vest on …"): an employee is told only that something is missing.
+fn for_caller(who: &Principal, e: crate::EngineError) -> ApiError {
+    match e {
+        crate::EngineError::Incomplete(_) if !who.is_staff() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "incomplete_data",
+            "the ledger lacks a price or an exchange rate this report needs; an administrator can see which",
+        ),
+        e => e.into(),
+    }
+}
+
+/// An engine's refusal of a path's period names the path's field.
+fn on_period(e: crate::EngineError) -> ApiError {
+    match e {
+        crate::EngineError::Invalid { message, .. } => ApiError::invalid("path.period", message),
+        e => e.into(),
+    }
+}
+
 fn as_of(cx: &Ctx<'_>, q: &Query) -> Result<Date, ApiError> {
     Ok(q.date("as_of")?.unwrap_or_else(|| cx.today()))
 }
@@ -504,7 +582,7 @@ pub fn timeline(c: &Company, grant: &str, as_of: Date) -> Result<Timeline, ApiEr
 
 /// One page of `items` (sorted by key): those after the cursor, at most `limit`.
 pub fn page<T>(items: Vec<(String, T)>, q: &Query) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let limit = usize::try_from(q.int("limit", 1, 1000)?.unwrap_or(100)).unwrap_or(100);
+    let limit = usize::try_from(LIMIT.int_from(q)?.unwrap_or(100)).unwrap_or(100);
     let after = match q.get("cursor") {
         Some(c) => Some(unhex(c).ok_or_else(|| ApiError::invalid("query.cursor", "not a cursor this API returned"))?),
         None => None,
@@ -825,7 +903,7 @@ async fn history(
     let doc = st
         .with(move |cx| {
             check_grant(cx, &who, &id)?;
-            let events = cx.store.events_for(&id).map_err(ApiError::internal)?;
+            let events = cx.store.events_for(&Subject::Grant(id.clone())).map_err(ApiError::internal)?;
             let list: Vec<Value> = events.iter().map(event_json).collect();
             Ok(json!({"token": token_json(cx.company), "grant": id, "events": list}))
         })
@@ -839,7 +917,7 @@ async fn calendar(State(st): State<AppState>, Caller { who, .. }: Caller, q: Que
             let from = q.date("from")?.unwrap_or_else(|| cx.today());
             let to = match q.date("to")? {
                 Some(d) => d,
-                None => from.checked_add(90.days()).map_err(|e| ApiError::invalid("query.from", e.to_string()))?,
+                None => from.saturating_add(90.days()).min(crate::DATES.1),
             };
             if to < from {
                 return Err(ApiError::invalid("query.to", "`to` is before `from`"));
@@ -895,9 +973,9 @@ async fn tax_report(
         .with(move |cx| {
             known_person(cx.company, &id)?;
             let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
-            let year = q.int("year", 1970, 2200)?.unwrap_or(this_year);
+            let year = YEAR.int_from(&q)?.unwrap_or(this_year);
             let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
-            Ok(cx.engine.tax_report(cx.company, &id, year)?)
+            cx.engine.tax_report(cx.company, &id, year).map_err(|e| for_caller(&who, e))
         })
         .await?;
     Ok(Json(doc))
@@ -913,10 +991,10 @@ async fn simulation(
     let doc = st
         .with(move |cx| {
             known_person(cx.company, &id)?;
-            let paths = usize::try_from(q.int("paths", 100, 20_000)?.unwrap_or(2000)).unwrap_or(2000);
-            let seed = q.int("seed", 0, u64::MAX)?.unwrap_or(1);
+            let paths = usize::try_from(PATHS.int_from(&q)?.unwrap_or(2000)).unwrap_or(2000);
+            let seed = SEED.int_from(&q)?.unwrap_or(1);
             let as_of = as_of(cx, &q)?;
-            Ok(cx.engine.simulate(cx.company, &id, as_of, paths, seed)?)
+            cx.engine.simulate(cx.company, &id, as_of, paths, seed).map_err(|e| for_caller(&who, e))
         })
         .await?;
     Ok(Json(doc))
@@ -944,11 +1022,12 @@ async fn run_period(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&who)?;
+    period_path(&id)?;
     let actor = who.actor();
     Ok(Json(
         st.with(move |cx| {
             let today = cx.today();
-            Ok(cx.engine.run_period(cx.store, cx.company, &id, &actor, today)?)
+            cx.engine.run_period(cx.store, cx.company, &id, &actor, today).map_err(on_period)
         })
         .await?,
     ))
@@ -960,8 +1039,9 @@ async fn close_period(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&who)?;
+    period_path(&id)?;
     let actor = who.actor();
-    Ok(Json(st.with(move |cx| Ok(cx.engine.close_period(cx.store, cx.company, &id, &actor)?)).await?))
+    Ok(Json(st.with(move |cx| cx.engine.close_period(cx.store, cx.company, &id, &actor).map_err(on_period)).await?))
 }
 
 fn download(content_type: &'static str, file: String, body: String) -> Result<Response, ApiError> {
@@ -981,8 +1061,9 @@ async fn payroll(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_staff(&who)?;
+    period_path(&id)?;
     let name = id.clone();
-    let csv = st.with(move |cx| Ok(cx.engine.payroll_csv(cx.company, &id)?)).await?;
+    let csv = st.with(move |cx| cx.engine.payroll_csv(cx.company, &id).map_err(on_period)).await?;
     let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     download("text/csv; charset=utf-8", format!("payroll-{safe}.csv"), csv)
 }
@@ -990,7 +1071,7 @@ async fn payroll(
 async fn books(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Response, ApiError> {
     require_staff(&who)?;
     let format = q.get("format").unwrap_or("csv").to_owned();
-    if !["csv", "beancount", "hledger"].contains(&format.as_str()) {
+    if !BOOKS_FORMATS.contains(&format.as_str()) {
         return Err(ApiError::invalid("query.format", format!("`{format}` is not csv, beancount or hledger")));
     }
     let f = format.clone();
@@ -1055,7 +1136,7 @@ async fn ledger_events(
     let doc = st
         .with(move |cx| {
             let events = match q.get("subject") {
-                Some(s) => cx.store.events_for(s),
+                Some(s) => cx.store.events_for(&Subject::parse(s)),
                 None => cx.store.events(),
             }
             .map_err(ApiError::internal)?;

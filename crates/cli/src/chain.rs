@@ -459,7 +459,7 @@ impl Plan {
             let mut issued = Vec::new();
             let mut forfeitures = Vec::new();
             let mut vest_events: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-            for e in store.events_for(&p.grant)? {
+            for e in store.events_for(&tokencomp_store::Subject::Grant(p.grant.clone()))? {
                 match e.event.kind.as_str() {
                     "grant.issued" | "grant.corrected" => issued.push(e.event.id),
                     "forfeiture" | "forfeiture.reversal" => forfeitures.push(e.event.id),

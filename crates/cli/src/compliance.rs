@@ -271,6 +271,21 @@ fn close(g: &Global, store: &mut dyn tokencomp_store::Store, loaded: &Loaded, id
     Ok(())
 }
 
+/// A payroll close asked for before the run that recognizes the period's vests: the ledger's
+/// state refuses it (the API answers 409), not a failure of the run.
+#[derive(Debug)]
+pub struct NotRun {
+    pub covering: String,
+}
+
+impl std::fmt::Display for NotRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "period {} has not been run yet: run `tokencomp run --through <its last day>` first", self.covering)
+    }
+}
+
+impl std::error::Error for NotRun {}
+
 /// Freezes `id`'s export: `(rows, digest)`, or `None` when it was closed already. Decided under
 /// the write lock (the period run, the rows, not closed yet), so the frozen rows are those of
 /// the ledger they are recorded in; `known` is a ledger already read.
@@ -296,7 +311,7 @@ fn close_facts(company: &Company, ledger: &[StoredEvent], id: &str) -> Result<Op
     // Every vest up to the period's last day must have been recognized by a run.
     let covering = period_of(company.company.pay_frequency, period.end).id;
     if !company.periods_run.contains(&covering) {
-        bail!("period {covering} has not been run yet: run `tokencomp run --through <its last day>` first");
+        return Err(NotRun { covering }.into());
     }
     let events = income_events(company, period.end)?;
     let rows = open_rows(company, &events, &period)?;

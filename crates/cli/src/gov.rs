@@ -209,7 +209,7 @@ fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result
     let flag = |e: &GovError| match e {
         GovError::UnknownHolder { holder } if holder == from => "--from",
         GovError::NotDelegated { .. } => "--from",
-        GovError::Backdated { .. } => "--effective",
+        GovError::Backdated { .. } | GovError::TooFarAhead { .. } | GovError::SnapshotTaken { .. } => "--effective",
         _ => "--to",
     };
     let new = validate_and_record(&mut *store, &loaded, fact, Timestamp::now(), &g.actor(), flag)?;

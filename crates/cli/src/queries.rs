@@ -264,7 +264,7 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
     if !company.grants.contains_key(&args.grant) {
         return Err(bad_input(format!("no grant has id `{}`", args.grant), "GRANT"));
     }
-    let events = store.events_for(&args.grant)?;
+    let events = store.events_for(&tokencomp_store::Subject::Grant(args.grant.clone()))?;
     if args.json {
         let list: Vec<Value> = events
             .iter()

@@ -24,6 +24,9 @@ pub struct CliEngine {
 }
 
 fn engine_error(e: anyhow::Error) -> EngineError {
+    if let Some(n) = e.downcast_ref::<crate::compliance::NotRun>() {
+        return EngineError::Conflict { field: "path.period".into(), message: n.to_string() };
+    }
     match e.downcast_ref::<BadInput>() {
         Some(b) if !b.message.is_empty() => {
             EngineError::Invalid { field: b.location.clone(), message: b.message.clone() }
@@ -103,7 +106,11 @@ impl Engine for CliEngine {
         period: &str,
         actor: &str,
     ) -> Result<Value, EngineError> {
-        let closed = crate::compliance::close_with(store, None, period, actor).map_err(engine_error)?;
+        // What the close cannot compute from the ledger (a missing price) is the ledger's gap,
+        // as for the payroll file; the ledger failing to record it is the server's.
+        let closed = crate::compliance::close_with(store, None, period, actor).map_err(|e| {
+            if e.downcast_ref::<tokencomp_store::StoreError>().is_some() { engine_error(e) } else { report_error(e) }
+        })?;
         let digest = match &closed {
             Some((_, d)) => d.clone(),
             None => company.payroll_closed.get(period).map(|(_, d)| d.clone()).unwrap_or_default(),

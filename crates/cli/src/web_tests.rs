@@ -179,7 +179,7 @@ fn every_route_has_an_expected_access() {
     assert_eq!(routes.len(), EXPECTED.len(), "EXPECTED names a route the table no longer has");
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Role {
     Anonymous,
     Admin,
@@ -210,9 +210,11 @@ fn concrete(path: &str, own: bool) -> String {
         .replace("{proposal}", "grants-budget-2027")
 }
 
-fn body_for(schema: &str) -> Value {
+fn body_for(schema: &str, role: Role) -> Value {
     match schema {
         "Login" => json!({"user": "auditor", "password": "demo-auditor-pw"}),
+        // Each caller records their own fact (the same record by another actor is a conflict).
+        "DelegationRequest" if role == Role::Employee => json!({"to": "dara"}),
         "DelegationRequest" => json!({"to": "priya"}),
         "ProposalRequest" => json!({"id": "matrix-1", "title": "A matrix proposal", "snapshot_date": "2026-11-30",
                                      "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
@@ -221,6 +223,86 @@ fn body_for(schema: &str) -> Value {
     }
 }
 
+/// Whether a route's path names a person or a grant, so that who owns it matters.
+fn owned(path: &str) -> bool {
+    path.contains("{person}") || path.contains("{grant}")
+}
+
+/// A property of an allowed call's body: every field its documented schema requires, and what
+/// the path or the caller's role says it must hold.
+fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Role, r: &Reply, what: &str) {
+    use tokencomp_api::routes::Resp;
+    let schemas = tokencomp_api::openapi::schemas();
+    let name = match route.response {
+        Resp::Json(name) => name,
+        Resp::Text(types) => {
+            let got = r.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert!(types.iter().any(|ct| got.starts_with(ct)), "{what}: content type {got}");
+            assert!(r.text.lines().next().is_some_and(|l| !l.trim().is_empty()), "{what}: an empty file");
+            return;
+        }
+        Resp::Html => panic!("{what}: no HTML route in the API table"),
+    };
+    let body = r.json();
+    for key in schemas[name]["required"].as_array().expect("required") {
+        let key = key.as_str().expect("key");
+        assert!(body.get(key).is_some(), "{what}: `{key}` of {name} missing");
+    }
+    let segment = |i: usize| path.trim_start_matches('/').split('/').nth(i).unwrap_or_default().to_owned();
+    let pointer = match (route.method.as_str(), route.path) {
+        ("GET", "/api/people/{person}") => Some(("/id", json!(segment(2)))),
+        ("GET", "/api/people/{person}/tax-report" | "/api/people/{person}/simulation") => {
+            Some(("/person", json!(segment(2))))
+        }
+        ("GET", "/api/grants/{grant}") => Some(("/grant/id", json!(segment(2)))),
+        ("GET", "/api/grants/{grant}/history") => Some(("/grant", json!(segment(2)))),
+        ("PUT", "/api/gov/delegations/{person}") => Some(("/from", json!(segment(3)))),
+        ("GET", "/api/gov/proposals/{proposal}") => Some(("/id", json!(segment(3)))),
+        ("POST", "/api/gov/proposals/{proposal}/ballots") => Some(("/voter", json!("ada"))),
+        ("POST", "/api/periods/{period}/run" | "/api/periods/{period}/close") => Some(("/period", json!(segment(2)))),
+        ("GET", "/api/chain/reconciliation") => Some(("/missing_on_chain", json!([]))),
+        ("GET", "/api/session") => Some(("/role", json!(role_name(role)))),
+        ("POST", "/api/session") => Some(("/user", json!("auditor"))),
+        ("POST", "/api/gov/proposals") => Some(("/id", json!("matrix-1"))),
+        ("GET", "/healthz") => Some(("/status", json!("ok"))),
+        ("GET", "/openapi.json") => Some(("/openapi", json!("3.1.0"))),
+        _ => None,
+    };
+    if let Some((ptr, want)) = pointer {
+        assert_eq!(body.pointer(ptr), Some(&want), "{what}");
+    }
+    // An employee's lists are their own whatever they ask.
+    if role == Role::Employee {
+        let holders = |items: &Value, key: &str| -> Vec<String> {
+            items
+                .as_array()
+                .map_or_else(Vec::new, |a| a.iter().filter_map(|x| x[key].as_str().map(str::to_owned)).collect())
+        };
+        let mine = match route.path {
+            "/api/grants" => holders(&body["items"], "holder"),
+            "/api/calendar" => holders(&body["vests"], "holder"),
+            "/api/gov/power" => holders(&body["rows"], "holder"),
+            "/api/gov/proposals/{proposal}" => holders(&body["ballots"], "voter"),
+            _ => Vec::new(),
+        };
+        assert!(mine.iter().all(|h| h == "ada"), "{what}: {mine:?}");
+    }
+    if route.path == "/api/people" || route.path == "/api/grants" && role != Role::Employee {
+        assert!(body["items"].as_array().is_some_and(|a| a.len() > 1), "{what}");
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Auditor => "auditor",
+        Role::Employee => "employee",
+        Role::Anonymous => "anonymous",
+    }
+}
+
+/// Every route, every role, and for routes that name a person or a grant both Ada's and
+/// Omar's: each call distinct, each answered with its exact status and a body that says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
     let f = fixture();
@@ -230,9 +312,11 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
     }
     let forbidden = json!({"code": "forbidden", "message": "your role cannot see or do this", "details": null});
     let unauthenticated = json!({"code": "unauthenticated", "message": "log in or send an API key", "details": null});
-    let mut checked = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut counts = std::collections::BTreeMap::<u16, usize>::new();
     for route in table() {
-        for own in [true, false] {
+        let owners: &[bool] = if owned(route.path) { &[true, false] } else { &[true] };
+        for &own in owners {
             let path = concrete(route.path, own);
             for (role, who) in &sessions {
                 // Logging out ends the session the rest of the matrix uses: a fresh one.
@@ -246,15 +330,17 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
                 } else {
                     who.clone()
                 };
-                let body = route.body.map(body_for);
+                assert!(
+                    seen.insert((route.method.to_string(), path.clone(), *role)),
+                    "a repeated call: {path} {role:?}"
+                );
+                let body = route.body.map(|b| body_for(b, *role));
                 let r = call(&f.app, route.method.clone(), &path, &who, body).await;
-                let what = format!("{} {path} as {role:?}: {} {}", route.method, r.status, r.text);
-                assert!(r.status.as_u16() < 500, "{what}");
+                let text: String = r.text.chars().take(600).collect();
+                let what = format!("{} {path} as {role:?}: {} {text}", route.method, r.status);
                 if allowed(route.access, *role, own) {
-                    assert!(
-                        r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
-                        "should be allowed: {what}"
-                    );
+                    assert_eq!(r.status, route.status, "{what}");
+                    check_allowed_body(&route, &path, *role, &r, &what);
                 } else if *role == Role::Anonymous {
                     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}");
                     assert_eq!(r.json(), unauthenticated, "{what}");
@@ -263,11 +349,16 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
                     assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}");
                     assert_eq!(r.json(), forbidden, "{what}");
                 }
-                checked += 1;
+                *counts.entry(r.status.as_u16()).or_default() += 1;
             }
         }
     }
-    assert_eq!(checked, table().len() * 2 * 4);
+    let owned_routes = table().iter().filter(|r| owned(r.path)).count();
+    assert_eq!(seen.len(), (table().len() + owned_routes) * 4, "{counts:?}");
+    // The matrix exercises each answer it expects.
+    for status in [200, 201, 401, 403] {
+        assert!(counts.get(&status).is_some_and(|n| *n > 0), "no {status} in {counts:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -442,7 +533,11 @@ async fn bad_bodies_and_parameters_name_the_field_and_change_nothing() {
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let cycle = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, Some(json!({"to": "priya"}))).await;
     assert_eq!(cycle.status, StatusCode::CONFLICT, "{}", cycle.text);
-    assert!(cycle.json()["details"]["cycle"].as_array().is_some_and(|c| c.len() >= 3), "{}", cycle.text);
+    // Staff see the cycle's path; an employee is not shown other people's delegations.
+    assert_eq!(cycle.json()["details"], json!({"field": "body.to"}), "{}", cycle.text);
+    let cycle = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &admin, Some(json!({"to": "priya"}))).await;
+    assert_eq!(cycle.status, StatusCode::CONFLICT, "{}", cycle.text);
+    assert_eq!(cycle.json()["details"]["cycle"], json!(["ada", "priya", "ada"]), "{}", cycle.text);
     let after = count(call(&f.app, Method::GET, "/healthz", &admin, None).await.json());
     assert_eq!(after, before + 1, "only the one valid delegation was recorded");
 }
@@ -521,5 +616,239 @@ async fn every_grant_view_reconciles_with_its_pending_performance_targets() {
         assert_eq!(g["pending"], row["pending"], "{id}");
         let sum = |key: &str| g[key].as_array().expect("list").iter().map(|x| units(&x["amount"])).sum::<u128>();
         assert_eq!(sum("tranches") + sum("forfeitures") + units(&g["pending"]), units(&g["granted"]), "{id}");
+    }
+}
+
+/// Regression (issue 15, item 10): an employee learned others' delegations from a cycle error,
+/// the delegators' and the company's totals from `/api/gov/power` at any date and weight, and
+/// which person ids exist from delegation targets; a delegation dated 9999-12-31 blocked every
+/// later change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employee_learns_nothing_of_other_people_from_governance() {
+    let f = fixture();
+    let (admin, ada, omar) = (login(&f.app, "admin").await, login(&f.app, "ada").await, login(&f.app, "omar").await);
+    // Priya delegates to Ada: Ada's power now includes Priya's balances.
+    let r = call(&f.app, Method::PUT, "/api/gov/delegations/priya", &admin, Some(json!({"to": "ada"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for query in
+        ["date=2026-10-31&unvested_weight_bps=0", "date=2026-10-31&unvested_weight_bps=10000", "date=2026-12-06"]
+    {
+        let p = call(&f.app, Method::GET, &format!("/api/gov/power?{query}"), &ada, None).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+        let p = p.json();
+        assert_eq!((&p["published"], &p["total"], &p["holders"]), (&json!(false), &Value::Null, &Value::Null), "{p}");
+        let rows = p["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), 1, "{p}");
+        assert_eq!((&rows[0]["holder"], &rows[0]["power"]), (&json!("ada"), &Value::Null), "{p}");
+        assert!(rows[0]["own"].as_str().is_some_and(|o| o != "0"), "her own balance stays visible: {p}");
+    }
+    // At a proposal's snapshot (date and weight) she sees what its tally publishes.
+    let prop = call(&f.app, Method::GET, "/api/gov/proposals/grants-budget-2027", &ada, None).await.json();
+    let url = format!(
+        "/api/gov/power?date={}&unvested_weight_bps={}",
+        prop["snapshot_date"].as_str().expect("date"),
+        prop["unvested_weight_bps"]
+    );
+    let p = call(&f.app, Method::GET, &url, &ada, None).await.json();
+    assert_eq!((&p["published"], &p["total"], &p["holders"]), (&json!(true), &prop["tally"]["total"], &Value::Null));
+    assert_eq!(p["rows"][0]["power"], prop["my_power"], "{p}");
+    // Staff see every holder and the total at any date.
+    let all = call(&f.app, Method::GET, "/api/gov/power?date=2026-10-31&unvested_weight_bps=10000", &admin, None).await;
+    let all = all.json();
+    assert!(all["total"].is_string() && all["holders"].as_u64().is_some_and(|n| n > 1), "{all}");
+
+    // A target that names no one gets the same answer as a person: nothing says who exists.
+    let to = |who: &str| Some(json!({"to": who}));
+    let nobody = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, to("no-such-person")).await;
+    let somebody = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, to("omar")).await;
+    assert_eq!((nobody.status, somebody.status), (StatusCode::OK, StatusCode::OK), "{} {}", nobody.text, somebody.text);
+    let shape = |r: &Reply| {
+        let mut v = r.json();
+        v["to"] = Value::Null;
+        v
+    };
+    assert_eq!(shape(&nobody), shape(&somebody));
+    let bad = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, to("not an id")).await;
+    assert_eq!((bad.status, bad.json()["details"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("body.to")));
+    // Staff, who see the people, are told an id names no one.
+    let r = call(&f.app, Method::PUT, "/api/gov/delegations/omar", &admin, to("no-such-person")).await;
+    assert_eq!((r.status, r.json()["details"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("body.to")));
+
+    // An effective date at most 366 days after today (6 December 2026).
+    let on = |day: &str| Some(json!({"to": "dara", "effective": day}));
+    for day in ["9999-12-31", "2027-12-08"] {
+        let r = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, on(day)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{day}: {}", r.text);
+        assert_eq!(r.json()["details"]["field"], "body.effective", "{}", r.text);
+    }
+    let r = call(&f.app, Method::PUT, "/api/gov/delegations/ada", &ada, on("2027-12-07")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // That far record blocks nobody else's change from today on …
+    let r = call(&f.app, Method::PUT, "/api/gov/delegations/omar", &omar, Some(json!({"to": "dara"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // … and an earlier date is refused without naming anyone's record.
+    let r = call(&f.app, Method::PUT, "/api/gov/delegations/omar", &omar, on("2026-12-05")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json()["details"]["field"], "body.effective");
+    assert!(!r.text.contains("2027-12-07"), "{}", r.text);
+}
+
+/// Regression (issue 15, item 11): a grant whose id was a person's id listed that person's
+/// record (salary, email) in the grant's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_named_like_a_person_shows_only_the_grants_own_history() {
+    let f = fixture();
+    {
+        let g = Global { data: f.data.clone(), database: None, actor: Some("system".into()) };
+        let mut store = crate::company::open_store(&g).expect("store");
+        let company = crate::company::load(&mut *store).expect("company");
+        let mut terms = company.grants["omar-2026-hire"].terms.clone();
+        terms.grant.id = "ada".into();
+        let toml = tokencomp_core::canonical::write_terms(&terms, &company.token.token);
+        let fact =
+            tokencomp_store::ledger::Fact::GrantIssued { grant: "ada".into(), holder: "omar".into(), terms: toml };
+        crate::company::record(&mut *store, &[fact], "system").expect("records");
+    }
+    let omar = login(&f.app, "omar").await;
+    let r = call(&f.app, Method::GET, "/api/grants/ada/history", &omar, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let events = r.json()["events"].as_array().expect("events").clone();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["grant.issued"], "{}", r.text);
+    for secret in ["salary", "email", "Okafor"] {
+        assert!(!r.text.contains(secret), "`{secret}` of the person `ada` in the grant's history: {}", r.text);
+    }
+    // The audit view looks subjects up typed too.
+    let admin = login(&f.app, "admin").await;
+    let ev = |s: &str| format!("/api/ledger/events?limit=1000&subject={s}");
+    let person = call(&f.app, Method::GET, &ev("person:ada"), &admin, None).await.json();
+    let person_kinds: std::collections::BTreeSet<&str> =
+        person["items"].as_array().expect("items").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(person_kinds.contains("person") && !person_kinds.contains("grant.issued"), "{person_kinds:?}");
+    let grant = call(&f.app, Method::GET, &ev("grant:ada"), &admin, None).await.json();
+    assert_eq!(grant["items"].as_array().map(Vec::len), Some(1), "{grant}");
+}
+
+/// Every GET route's date parameters, from the route table.
+fn date_params() -> Vec<(String, &'static str)> {
+    table()
+        .iter()
+        .filter(|r| r.method == Method::GET)
+        .flat_map(|r| {
+            r.params.iter().filter(|p| p.format == Some("date")).map(move |p| (concrete(r.path, true), p.name))
+        })
+        .collect()
+}
+
+/// Regression (issue 15, item 18): `as_of=9999-12-31` and closing a period never run were 500s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn far_dates_and_unrun_periods_are_the_callers_mistake_naming_the_field() {
+    let f = fixture();
+    let admin = login(&f.app, "admin").await;
+    let params = date_params();
+    assert_eq!(params.len(), 12, "{params:?}");
+    for (path, name) in &params {
+        for far in ["9999-12-31", "1969-12-31", "0001-01-01"] {
+            let r = call(&f.app, Method::GET, &format!("{path}?{name}={far}"), &admin, None).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}?{name}={far}: {}", r.text);
+            assert_eq!(r.json()["details"]["field"], format!("query.{name}"), "{path}: {}", r.text);
+        }
+    }
+    // Body dates: the same range.
+    let r = call(
+        &f.app,
+        Method::PUT,
+        "/api/gov/delegations/ada",
+        &admin,
+        Some(json!({"to": "omar", "effective": "9999-12-31"})),
+    )
+    .await;
+    assert_eq!((r.status, r.json()["details"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("body.effective")));
+    let proposal = |k: &str, v: &str| {
+        let mut b = json!({"id": "far", "title": "Far", "snapshot_date": "2026-11-30",
+                           "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"});
+        b[k] = json!(v);
+        Some(b)
+    };
+    for (k, v) in
+        [("snapshot_date", "9999-12-31"), ("opens", "9999-01-01T00:00:00Z"), ("closes", "9999-12-31T00:00:00Z")]
+    {
+        let r = call(&f.app, Method::POST, "/api/gov/proposals", &admin, proposal(k, v)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{k}: {}", r.text);
+        assert_eq!(r.json()["details"]["field"], format!("body.{k}"), "{}", r.text);
+    }
+    // Periods: far, malformed, or of another calendar are 400; a close before its run is 409.
+    for (method, path) in [
+        (Method::GET, "/api/periods/9999-12/payroll"),
+        (Method::POST, "/api/periods/9999-12/run"),
+        (Method::POST, "/api/periods/9999-12/close"),
+        (Method::GET, "/api/periods/2026-10-a/payroll"),
+        (Method::POST, "/api/periods/bw-2026-10-05/close"),
+        (Method::GET, "/api/periods/uk-2026-13x/payroll"),
+    ] {
+        let r = call(&f.app, method.clone(), path, &admin, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{method} {path}: {}", r.text);
+        assert_eq!(r.json()["details"]["field"], "path.period", "{path}: {}", r.text);
+    }
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/close", &admin, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(r.json()["details"]["field"], "path.period", "{}", r.text);
+    assert!(r.json()["message"].as_str().is_some_and(|m| m.contains("has not been run")), "{}", r.text);
+    // The edges of the range are answered, not failed.
+    for (path, name) in &params {
+        for edge in ["1970-01-01", "2199-12-31"] {
+            let r = call(&f.app, Method::GET, &format!("{path}?{name}={edge}"), &admin, None).await;
+            assert!(
+                [StatusCode::OK, StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY].contains(&r.status),
+                "{path}?{name}={edge}: {}",
+                r.text
+            );
+        }
+    }
+}
+
+/// Regression (found with issue 15, item 10's class): an employee's tax report failed on a gap in
+/// the company-wide pass and its message named another person's grant and vest ("grant
+/// aisha-2025-hire: vest on 2026-11-07: no GBP per USD rate …").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reports_gap_told_to_an_employee_names_no_one_elses_grant() {
+    let f = fixture();
+    let admin = login(&f.app, "admin").await;
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/run", &admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    {
+        // November's USD closes, but no November exchange rates: the pass stops at a UK vest.
+        let g = Global { data: f.data.clone(), database: None, actor: Some("system".into()) };
+        let mut store = crate::company::open_store(&g).expect("store");
+        let prices: String = std::iter::once("date,close_usd\n".to_owned())
+            .chain((1..=30).map(|d| format!("2026-11-{d:02},0.78\n")))
+            .collect();
+        crate::company::import_text(
+            &mut *store,
+            None,
+            crate::company::ImportKind::Prices,
+            "nov.csv",
+            &prices,
+            "system",
+        )
+        .expect("imports");
+    }
+    let ada = login(&f.app, "ada").await;
+    let mine = call(&f.app, Method::GET, "/api/people/ada/tax-report?year=2026", &ada, None).await;
+    assert_eq!(mine.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", mine.text);
+    assert_eq!(mine.json()["code"], "incomplete_data");
+    let staff = call(&f.app, Method::GET, "/api/people/ada/tax-report?year=2026", &admin, None).await;
+    assert_eq!(staff.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", staff.text);
+    let grants = call(&f.app, Method::GET, "/api/grants?limit=1000", &admin, None).await.json();
+    let others: Vec<&str> = grants["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|g| g["holder"] != "ada")
+        .filter_map(|g| g["id"].as_str())
+        .collect();
+    assert!(others.iter().any(|g| staff.text.contains(g)), "staff are told which grant: {}", staff.text);
+    for g in others {
+        assert!(!mine.text.contains(g), "ada is told about `{g}`: {}", mine.text);
     }
 }

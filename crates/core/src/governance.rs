@@ -49,6 +49,16 @@ pub enum GovError {
         "a delegation effective {effective} is earlier than the latest recorded one ({latest}): delegation history only grows forward"
     )]
     Backdated { effective: Date, latest: Date },
+    #[error(
+        "a delegation takes effect at most {max_days} days after it is recorded: {effective} is after {last} (recorded {recorded})"
+    )]
+    TooFarAhead { effective: Date, recorded: Date, last: Date, max_days: i16 },
+    #[error(
+        "proposal `{proposal}` already counts votes with the snapshot of {snapshot_date}: a delegation can take effect from the day after"
+    )]
+    SnapshotTaken { proposal: String, snapshot_date: Date },
+    #[error("`{id}` is not an id: ASCII letters, digits, `.`, `_` and `-`, at most 64 characters")]
+    BadTarget { id: String },
     #[error("the unvested weight is {bps} basis points; it must be at most 10000")]
     BadWeight { bps: u32 },
     #[error("the quorum is {bps} basis points; it must be at most 10000")]
@@ -275,8 +285,12 @@ impl Proposal {
     }
 }
 
+/// How far ahead a delegation may be dated: a year and a day, so a leap year's anniversary
+/// fits and no record can hold delegation history hostage for longer.
+pub const MAX_DELEGATION_DAYS: i16 = 366;
+
 /// Whether a proposal id is safe inside event ids: ASCII letters, digits, `.`, `_`, `-`.
-fn id_ok(id: &str) -> bool {
+pub fn id_ok(id: &str) -> bool {
     id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 

@@ -8,9 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
+use jiff::ToSpan;
 use jiff::civil::Date;
 use tokencomp_core::governance::{
-    GovError, Holding, Proposal, Snapshot, Tally, check_ballot, check_delegation, check_proposal, snapshot, tally,
+    GovError, Holding, MAX_DELEGATION_DAYS, Proposal, Snapshot, Status, Tally, check_ballot, check_delegation,
+    check_proposal, id_ok, snapshot, tally,
 };
 use tokencomp_money::TokenAmount;
 
@@ -76,19 +78,38 @@ pub fn tally_for(company: &Company, proposal_id: &str, at: Timestamp) -> Result<
     Ok((snap, t))
 }
 
+/// Whether the caller may know who the people are. An employee may not: a delegation they
+/// make to an id that names no one is checked for its form only and recorded (its power goes to
+/// that id, which nobody votes with, as a delegation to an address without a key does on
+/// chain), so the answer never says whether a person exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Roster {
+    Visible,
+    Hidden,
+}
+
 /// Whether a new governance fact may be appended to the ledger `company` was folded from, at
 /// `at`. A fact the ledger already holds (a retry, a re-run) passes: appending it is a no-op.
-/// Facts other than governance ones pass.
+/// Facts other than governance ones pass. The CLI and staff on the API check with the people
+/// visible ([`validate_gov`]); an employee on the API with them hidden.
 ///
 /// - Delegation: both people exist, not to oneself, no cycle among the delegations in force on
-///   `effective`, and `effective` no earlier than the latest recorded delegation's (history only
-///   grows forward, so a snapshot already taken never changes); a revocation needs a delegation
-///   in force.
+///   `effective`; `effective` at most [`MAX_DELEGATION_DAYS`] after the day `at` falls on (in
+///   the company's time zone), and either no earlier than the latest recorded delegation's or
+///   no earlier than that day (history only grows forward, so a snapshot already taken never
+///   changes, and nobody's far-dated record blocks others' changes); never on or before the
+///   snapshot date of a proposal already open or closed (its votes are being weighed with that
+///   snapshot); a revocation needs a delegation in force.
 /// - Proposal: [`check_proposal`], an unused id, and a snapshot date no later than the day
 ///   voting opens (in the company's time zone).
 /// - Ballot: a person, a recorded proposal, `cast_at` = `at`, inside the window, and power
 ///   above zero in the proposal's snapshot (a delegator is refused, naming the delegate).
 pub fn validate_gov(company: &Company, fact: &Fact, at: Timestamp) -> Result<(), GovError> {
+    validate_gov_for(company, fact, at, Roster::Visible)
+}
+
+/// [`validate_gov`] for a caller who may or may not see the people.
+pub fn validate_gov_for(company: &Company, fact: &Fact, at: Timestamp, roster: Roster) -> Result<(), GovError> {
     let gov = &company.governance;
     let person = |id: &str| {
         if company.people.contains_key(id) { Ok(()) } else { Err(GovError::UnknownHolder { holder: id.to_owned() }) }
@@ -99,8 +120,19 @@ pub fn validate_gov(company: &Company, fact: &Fact, at: Timestamp) -> Result<(),
                 return Ok(());
             }
             person(from)?;
+            let recorded = at.to_zoned_datetime(company.company.time_zone.clone()).date();
+            let last = recorded.saturating_add(i64::from(MAX_DELEGATION_DAYS).days());
+            if *effective > last {
+                return Err(GovError::TooFarAhead {
+                    effective: *effective,
+                    recorded,
+                    last,
+                    max_days: MAX_DELEGATION_DAYS,
+                });
+            }
             if let Some(latest) = gov.latest_delegation()
                 && *effective < latest
+                && *effective < recorded
             {
                 return Err(GovError::Backdated { effective: *effective, latest });
             }
@@ -108,12 +140,28 @@ pub fn validate_gov(company: &Company, fact: &Fact, at: Timestamp) -> Result<(),
             match to {
                 Some(to) => {
                     if from != to {
-                        person(to)?;
+                        match roster {
+                            Roster::Visible => person(to)?,
+                            // The form only, the same for every id, whether it names a person or not.
+                            Roster::Hidden if to.is_empty() || to.len() > 64 || !id_ok(to) => {
+                                return Err(GovError::BadTarget { id: to.clone() });
+                            }
+                            Roster::Hidden => {}
+                        }
                     }
-                    check_delegation(&current, from, to)
+                    check_delegation(&current, from, to)?;
                 }
-                None if current.contains_key(from) => Ok(()),
-                None => Err(GovError::NotDelegated { holder: from.clone(), date: *effective }),
+                None if current.contains_key(from) => {}
+                None => return Err(GovError::NotDelegated { holder: from.clone(), date: *effective }),
+            }
+            let counting = gov
+                .proposals
+                .values()
+                .filter(|p| p.status(at) != Status::Pending && p.snapshot_date >= *effective)
+                .min_by_key(|p| (p.snapshot_date, p.id.clone()));
+            match counting {
+                Some(p) => Err(GovError::SnapshotTaken { proposal: p.id.clone(), snapshot_date: p.snapshot_date }),
+                None => Ok(()),
             }
         }
         Fact::Proposal(p) => {
@@ -343,7 +391,13 @@ duration_months = 12
             check(delegate("ada", Some("zed"), "2026-08-01")),
             Err(GovError::UnknownHolder { holder: "zed".into() })
         );
-        assert_eq!(check(delegate("cy", Some("ben"), "2026-08-02")), Ok(()));
+        // Proposal `p` is open and weighs votes with the snapshot of 30 September: a delegation
+        // dated on or before it would change the votes being counted.
+        assert_eq!(
+            check(delegate("cy", Some("ben"), "2026-08-02")),
+            Err(GovError::SnapshotTaken { proposal: "p".into(), snapshot_date: day("2026-09-30") })
+        );
+        assert_eq!(check(delegate("cy", Some("ben"), "2026-10-01")), Ok(()));
         assert_eq!(check(delegate("ben", Some("ada"), "2026-08-01")), Ok(()), "already recorded");
         assert_eq!(
             check(delegate("cy", None, "2026-08-02")),
@@ -375,5 +429,47 @@ duration_months = 12
             check(Fact::Ballot { proposal: "q".into(), voter: "ada".into(), choice: Choice::For, cast_at: at }),
             Err(GovError::UnknownProposal { id: "q".into() })
         );
+    }
+
+    #[test]
+    fn a_delegation_is_dated_at_most_366_days_ahead_and_a_far_one_blocks_no_one() {
+        let c = fold(&base());
+        // Recorded on 7 December 2026 (UTC): 366 days on is 8 December 2027.
+        let at = ts("2026-12-07T10:00:00Z");
+        assert_eq!(validate_gov(&c, &delegate("ada", Some("ben"), "2027-12-08"), at), Ok(()));
+        assert_eq!(
+            validate_gov(&c, &delegate("ada", Some("ben"), "9999-12-31"), at),
+            Err(GovError::TooFarAhead {
+                effective: day("9999-12-31"),
+                recorded: day("2026-12-07"),
+                last: day("2027-12-08"),
+                max_days: 366,
+            })
+        );
+        // A record a year ahead does not stop anyone else's change from today on, but a date
+        // before today and before it is still backdating.
+        let mut facts = base();
+        facts.push(delegate("ada", Some("ben"), "2027-12-08"));
+        let c = fold(&facts);
+        assert_eq!(validate_gov(&c, &delegate("cy", Some("ben"), "2026-12-07"), at), Ok(()));
+        assert_eq!(
+            validate_gov(&c, &delegate("cy", Some("ben"), "2026-12-06"), at),
+            Err(GovError::Backdated { effective: day("2026-12-06"), latest: day("2027-12-08") })
+        );
+    }
+
+    #[test]
+    fn with_the_people_hidden_a_target_is_checked_for_its_form_only() {
+        let c = fold(&base());
+        let at = ts("2026-10-02T00:00:00Z");
+        let hidden = |to: &str| validate_gov_for(&c, &delegate("ada", Some(to), "2026-10-02"), at, Roster::Hidden);
+        // A person and an id that names no one get the same answer.
+        assert_eq!(hidden("ben"), Ok(()));
+        assert_eq!(hidden("zed"), Ok(()));
+        assert_eq!(hidden("no body"), Err(GovError::BadTarget { id: "no body".into() }));
+        assert_eq!(hidden(&"x".repeat(65)), Err(GovError::BadTarget { id: "x".repeat(65) }));
+        assert_eq!(hidden("ada"), Err(GovError::SelfDelegation { holder: "ada".into() }));
+        let visible = validate_gov(&c, &delegate("ada", Some("zed"), "2026-10-02"), at);
+        assert_eq!(visible, Err(GovError::UnknownHolder { holder: "zed".into() }));
     }
 }

@@ -53,7 +53,7 @@ use tokencomp_core::tokenomics::Tokenomics;
 use tokencomp_core::{ForfeitReason, VestReason, canonical};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 
-use crate::{NewEvent, StoredEvent};
+use crate::{NewEvent, StoredEvent, Subject};
 
 /// Every key a payload may have (used to name the differing field of a conflict).
 pub const PAYLOAD_KEYS: &[&str] = &[
@@ -404,7 +404,13 @@ impl Fact {
                         m.insert("wallet".into(), json!(wallet));
                     }
                 }
-                (format!("person:{}:{}", p.id, short_hash(&v.to_string())), "person", p.id.clone(), v, None)
+                (
+                    format!("person:{}:{}", p.id, short_hash(&v.to_string())),
+                    "person",
+                    Subject::Person(p.id.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::Price(p) => {
                 let mut v =
@@ -429,7 +435,7 @@ impl Fact {
                     lots.iter().map(|(lot, a)| json!({"lot": lot, "amount": a.base_units().to_string()})).collect();
                 let v = json!({"id": id, "person": person, "wallet": wallet, "date": date.to_string(),
                                "price": price.to_string(), "fee": fee.to_string(), "selection": selection, "lots": lots});
-                (format!("sale:{id}"), "sale", person.clone(), v, Some(*amount))
+                (format!("sale:{id}"), "sale", Subject::Person(person.clone()).text(), v, Some(*amount))
             }
             Fact::PriceCorrected { currency, date, close, reason } => {
                 let v = json!({"date": date.to_string(), "close": close.to_string(), "currency": currency.code(), "reason": reason});
@@ -491,40 +497,68 @@ impl Fact {
                     }
                     _ => format!("attestation:{}", a.digest),
                 };
-                (id, "attestation", a.subject.clone(), v, None)
+                let subject = match a.subject.strip_prefix("team:") {
+                    Some(team) => Subject::Team(team.to_owned()),
+                    None => Subject::Grant(a.subject.strip_prefix("grant:").unwrap_or(&a.subject).to_owned()),
+                };
+                (id, "attestation", subject.text(), v, None)
             }
             Fact::Delegation { from, to, effective } => {
                 let v = json!({"from": from, "to": to, "effective": effective.to_string()});
                 let id = format!("gov.delegation:{from}:{effective}:{}", to.as_deref().unwrap_or("-"));
-                (id, "gov.delegation", from.clone(), v, None)
+                (id, "gov.delegation", Subject::Person(from.clone()).text(), v, None)
             }
             Fact::Proposal(p) => {
                 let v = json!({"id": p.id, "title": p.title, "description": p.description,
                                "snapshot_date": p.snapshot_date.to_string(), "opens": p.opens.to_string(),
                                "closes": p.closes.to_string(), "quorum_bps": p.quorum_bps,
                                "unvested_weight_bps": p.unvested_weight_bps});
-                (format!("gov.proposal:{}", p.id), "gov.proposal", p.id.clone(), v, None)
+                (format!("gov.proposal:{}", p.id), "gov.proposal", Subject::Proposal(p.id.clone()).text(), v, None)
             }
             Fact::Ballot { proposal, voter, choice, cast_at } => {
                 let v = json!({"proposal": proposal, "voter": voter, "choice": choice.as_str(),
                                "cast_at": cast_at.to_string()});
-                (format!("gov.ballot:{proposal}:{voter}:{cast_at}"), "gov.ballot", proposal.clone(), v, None)
+                (
+                    format!("gov.ballot:{proposal}:{voter}:{cast_at}"),
+                    "gov.ballot",
+                    Subject::Proposal(proposal.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
-                (format!("grant:{grant}"), "grant.issued", grant.clone(), v, None)
+                (format!("grant:{grant}"), "grant.issued", Subject::Grant(grant.clone()).text(), v, None)
             }
             Fact::GrantCorrected { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
-                (format!("grant:{grant}:terms:{}", short_hash(terms)), "grant.corrected", grant.clone(), v, None)
+                (
+                    format!("grant:{grant}:terms:{}", short_hash(terms)),
+                    "grant.corrected",
+                    Subject::Grant(grant.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::GrantEvent { grant, event_id, event } => {
                 let v = json!({"grant": grant, "event_id": event_id, "event": event});
-                (format!("grant:{grant}:event:{event_id}"), "grant.event", grant.clone(), v, None)
+                (
+                    format!("grant:{grant}:event:{event_id}"),
+                    "grant.event",
+                    Subject::Grant(grant.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::GrantEventReversed { grant, event_id } => {
                 let v = json!({"grant": grant, "event_id": event_id});
-                (format!("grant:{grant}:event:{event_id}:reversed"), "grant.event_reversed", grant.clone(), v, None)
+                (
+                    format!("grant:{grant}:event:{event_id}:reversed"),
+                    "grant.event_reversed",
+                    Subject::Grant(grant.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::Vest { grant, holder, date, reason, period, amount } => {
                 recognition("vest", "", "vest", grant, holder, *date, reason.as_str(), period, *amount)
@@ -609,7 +643,13 @@ fn recognition(
     amount: TokenAmount,
 ) -> (String, &'static str, String, Value, Option<TokenAmount>) {
     let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason, "period": period});
-    (format!("{prefix}:{grant}:{date}:{reason}:{period}{suffix}"), kind, grant.to_owned(), v, Some(amount))
+    (
+        format!("{prefix}:{grant}:{date}:{reason}:{period}{suffix}"),
+        kind,
+        Subject::Grant(grant.to_owned()).text(),
+        v,
+        Some(amount),
+    )
 }
 
 /// A grant as the ledger holds it: its current terms and active events (canonical TOML), and

@@ -35,13 +35,156 @@ use tokencomp_money::TokenAmount;
 
 pub use migrate::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
+/// What an event is about, typed: a grant and a person with the same id are different subjects,
+/// so a lookup by one never returns the other's events.
+///
+/// The ledger's `subject` column holds [`Subject::text`] (`grant:ID`, `person:ID`,
+/// `proposal:ID`, `period:ID`, …). Ledgers written before subjects were typed hold a bare id for
+/// grants, people and proposals; the event's kind says which namespace it is in, so
+/// [`Subject::of`] reads both forms and old ledgers load, verify and are looked up unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Subject {
+    Company,
+    Token,
+    Tokenomics,
+    Person(String),
+    Grant(String),
+    /// A milestone's team subject (`team:ID`), for attestations that name no grant.
+    Team(String),
+    Proposal(String),
+    Period(String),
+    Payroll(String),
+    /// A price day (`YYYY-MM-DD`).
+    Price(String),
+    Fx(String),
+    Twap(String),
+    Milestone(String),
+    Oracle(String),
+    /// An event of a kind this version does not know: its subject text as stored.
+    Other(String),
+}
+
+/// Makes a subject of one namespace from its id.
+type Namespace = fn(String) -> Subject;
+
+/// The namespaces whose subjects carry an id, with their text prefix.
+const SUBJECT_PREFIXES: [(&str, Namespace); 11] = [
+    ("person:", Subject::Person),
+    ("grant:", Subject::Grant),
+    ("team:", Subject::Team),
+    ("proposal:", Subject::Proposal),
+    ("period:", Subject::Period),
+    ("payroll:", Subject::Payroll),
+    ("price:", Subject::Price),
+    ("fx:", Subject::Fx),
+    ("twap:", Subject::Twap),
+    ("milestone:", Subject::Milestone),
+    ("oracle:", Subject::Oracle),
+];
+
+impl Subject {
+    /// The column text new events carry.
+    pub fn text(&self) -> String {
+        let (prefix, id) = match self {
+            Subject::Company => return "company".into(),
+            Subject::Token => return "token".into(),
+            Subject::Tokenomics => return "tokenomics".into(),
+            Subject::Other(text) => return text.clone(),
+            Subject::Person(id) => ("person", id),
+            Subject::Grant(id) => ("grant", id),
+            Subject::Team(id) => ("team", id),
+            Subject::Proposal(id) => ("proposal", id),
+            Subject::Period(id) => ("period", id),
+            Subject::Payroll(id) => ("payroll", id),
+            Subject::Price(id) => ("price", id),
+            Subject::Fx(id) => ("fx", id),
+            Subject::Twap(id) => ("twap", id),
+            Subject::Milestone(id) => ("milestone", id),
+            Subject::Oracle(id) => ("oracle", id),
+        };
+        format!("{prefix}:{id}")
+    }
+
+    /// A subject as a person writes it (`grant:ID`, `person:ID`, `company`, …); text in no
+    /// namespace is [`Subject::Other`].
+    pub fn parse(text: &str) -> Subject {
+        match text {
+            "company" => return Subject::Company,
+            "token" => return Subject::Token,
+            "tokenomics" => return Subject::Tokenomics,
+            _ => {}
+        }
+        for (prefix, make) in SUBJECT_PREFIXES {
+            if let Some(id) = text.strip_prefix(prefix) {
+                return make(id.to_owned());
+            }
+        }
+        Subject::Other(text.to_owned())
+    }
+
+    /// The subject of a stored event of `kind` whose column holds `text`: the typed text, or
+    /// the bare id an older ledger wrote, read in the namespace the kind implies.
+    pub fn of(kind: &str, text: &str) -> Subject {
+        let namespace: Namespace = match kind {
+            "company" => return Subject::Company,
+            "token" => return Subject::Token,
+            "tokenomics" => return Subject::Tokenomics,
+            "person" | "sale" | "gov.delegation" => Subject::Person,
+            "grant.issued"
+            | "grant.corrected"
+            | "grant.event"
+            | "grant.event_reversed"
+            | "vest"
+            | "vest.reversal"
+            | "forfeiture"
+            | "forfeiture.reversal" => Subject::Grant,
+            "gov.proposal" | "gov.ballot" => Subject::Proposal,
+            // An attestation is filed under its grant, or a team when it names no grant.
+            "attestation" => match text.strip_prefix("team:") {
+                Some(team) => return Subject::Team(team.to_owned()),
+                None => Subject::Grant,
+            },
+            "period.run" => Subject::Period,
+            "payroll.closed" => Subject::Payroll,
+            "price" | "price.corrected" => Subject::Price,
+            "fx" => Subject::Fx,
+            "twap" => Subject::Twap,
+            "milestone" => Subject::Milestone,
+            "oracle" => Subject::Oracle,
+            _ => return Subject::Other(text.to_owned()),
+        };
+        let typed = namespace(String::new()).text();
+        match text.strip_prefix(typed.as_str()) {
+            Some(id) => namespace(id.to_owned()),
+            None => namespace(text.to_owned()),
+        }
+    }
+
+    /// The column texts an event about this subject may carry: the typed text, and the bare id
+    /// of an older ledger where the namespace had none.
+    pub fn texts(&self) -> Vec<String> {
+        match self {
+            Subject::Person(id) | Subject::Grant(id) | Subject::Proposal(id) => vec![self.text(), id.clone()],
+            _ => vec![self.text()],
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 /// An event to append.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEvent {
     /// Client-supplied idempotency key.
     pub id: String,
     pub kind: String,
-    /// What the event is about: a grant, person, price day or period id.
+    /// What the event is about, as the ledger's column holds it (hashed as stored): the text
+    /// of a [`Subject`] (an older ledger's bare id for grants, people and proposals). Read it
+    /// typed with [`NewEvent::about`].
     pub subject: String,
     /// Canonical JSON.
     pub payload: String,
@@ -50,6 +193,13 @@ pub struct NewEvent {
     pub amount: Option<TokenAmount>,
     /// Who: `user:<name>`, `key:<id>`, `oracle:<id>` or `system`.
     pub actor: String,
+}
+
+impl NewEvent {
+    /// What the event is about, typed by its kind.
+    pub fn about(&self) -> Subject {
+        Subject::of(&self.kind, &self.subject)
+    }
 }
 
 /// An event as the ledger holds it.
@@ -132,8 +282,9 @@ pub trait Store {
     fn append_guarded(&mut self, recorded_at: Timestamp, decide: &mut Decide<'_>) -> Result<Appended, StoreError>;
     /// Every event, in sequence order.
     fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError>;
-    /// The events about one subject, in sequence order.
-    fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The events about one subject, in sequence order: a grant's never include a person's
+    /// with the same id, in a typed ledger or an older one.
+    fn events_for(&mut self, subject: &Subject) -> Result<Vec<StoredEvent>, StoreError>;
     /// The number of events.
     fn len(&mut self) -> Result<i64, StoreError>;
     /// Whether the ledger has no events yet.
@@ -277,7 +428,12 @@ pub fn format_time(t: Timestamp) -> String {
 pub(crate) fn same_content(stored: &NewEvent, given: &NewEvent) -> Result<(), StoreError> {
     let fields: [(&'static str, String, String); 4] = [
         ("kind", stored.kind.clone(), given.kind.clone()),
-        ("subject", stored.subject.clone(), given.subject.clone()),
+        // Typed: an older ledger's bare id and today's `grant:ID` are the same subject.
+        (
+            "subject",
+            if stored.about() == given.about() { given.subject.clone() } else { stored.subject.clone() },
+            given.subject.clone(),
+        ),
         ("payload", stored.payload.clone(), given.payload.clone()),
         (
             "amount",

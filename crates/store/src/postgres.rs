@@ -9,8 +9,8 @@ use postgres::{Client, NoTls, Row};
 use tokencomp_money::TokenAmount;
 
 use crate::{
-    Appended, Decide, GENESIS, LedgerRead, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent, format_time,
-    hash_event, same_content,
+    Appended, Decide, GENESIS, LedgerRead, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent, Subject,
+    format_time, hash_event, same_content,
 };
 
 pub struct PostgresStore {
@@ -207,10 +207,14 @@ impl Store for PostgresStore {
         rows.iter().map(to_event).collect()
     }
 
-    fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows =
-            self.client.query(&format!("SELECT {COLUMNS} FROM events WHERE subject = $1 ORDER BY seq"), &[&subject])?;
-        rows.iter().map(to_event).collect()
+    fn events_for(&mut self, subject: &Subject) -> Result<Vec<StoredEvent>, StoreError> {
+        let texts = subject.texts();
+        let (typed, bare) = (&texts[0], texts.last().unwrap_or(&texts[0]));
+        let rows = self
+            .client
+            .query(&format!("SELECT {COLUMNS} FROM events WHERE subject IN ($1, $2) ORDER BY seq"), &[typed, bare])?;
+        // The column alone may be another namespace's bare id: the kind decides.
+        rows.iter().map(to_event).filter(|e| e.as_ref().map_or(true, |e| e.event.about() == *subject)).collect()
     }
 
     fn len(&mut self) -> Result<i64, StoreError> {

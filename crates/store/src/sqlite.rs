@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokencomp_money::TokenAmount;
 
 use crate::{
-    Appended, Decide, GENESIS, LedgerRead, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, format_time,
-    hash_event, same_content,
+    Appended, Decide, GENESIS, LedgerRead, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, Subject,
+    format_time, hash_event, same_content,
 };
 
 pub struct SqliteStore {
@@ -185,11 +185,15 @@ impl Store for SqliteStore {
         rows.map(|r| finish(r?)).collect()
     }
 
-    fn events_for(&mut self, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq"))?;
-        let rows = stmt.query_map([subject], row_to_event)?;
-        rows.map(|r| finish(r?)).collect()
+    fn events_for(&mut self, subject: &Subject) -> Result<Vec<StoredEvent>, StoreError> {
+        let texts = subject.texts();
+        let (typed, bare) = (&texts[0], texts.last().unwrap_or(&texts[0]));
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE subject IN (?1, ?2) ORDER BY seq"))?;
+        let rows = stmt.query_map([typed, bare], row_to_event)?;
+        // The column alone may be another namespace's bare id: the kind decides.
+        rows.map(|r| finish(r?)).filter(|e| e.as_ref().map_or(true, |e| e.event.about() == *subject)).collect()
     }
 
     fn len(&mut self) -> Result<i64, StoreError> {

@@ -25,7 +25,7 @@ use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
 use tokencomp_store::{
-    Appended, GENESIS, NewEvent, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent,
+    Appended, GENESIS, NewEvent, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, Subject,
     canonical_dump, format_time, hash_event, verify,
 };
 
@@ -171,6 +171,7 @@ conformance!(
     raw_updates_and_deletes_are_refused,
     verify_finds_an_edit_made_with_the_triggers_dropped,
     events_for_one_subject,
+    a_grant_and_a_person_with_one_id_are_two_subjects_in_old_and_new_ledgers,
     restore_reproduces_the_ledger_and_refuses_a_non_empty_one,
     restore_is_all_or_nothing,
     reopening_keeps_the_ledger_and_migrates_once,
@@ -452,8 +453,12 @@ fn amounts_up_to_u128_max_are_exact(db: &mut Db) {
         amounts.iter().enumerate().map(|(i, a)| ev(&format!("a{i}"), "big", json!({}), Some(*a))).collect();
     let s = db.store();
     s.append(&batch, t(0)).expect("appends");
-    let got: Vec<Option<u128>> =
-        s.events_for("big").expect("reads").iter().map(|e| e.event.amount.map(TokenAmount::base_units)).collect();
+    let got: Vec<Option<u128>> = s
+        .events_for(&Subject::Other("big".into()))
+        .expect("reads")
+        .iter()
+        .map(|e| e.event.amount.map(TokenAmount::base_units))
+        .collect();
     assert_eq!(got, amounts.map(Some));
     // Re-appending the largest is recognized as the same content, to the last digit.
     assert_eq!(s.append(&batch[..1], t(1)).expect("re-appends"), Appended { new: 0, existing: 1 });
@@ -546,11 +551,65 @@ fn events_for_one_subject(db: &mut Db) {
     s.append(&batch[..2], t(1)).expect("appends");
     s.append(&batch[2..], t(2)).expect("appends");
     let all = s.events().expect("reads");
-    let g1 = s.events_for("g-1").expect("reads");
+    let g1 = s.events_for(&Subject::Other("g-1".into())).expect("reads");
     assert_eq!(g1, [all[0].clone(), all[2].clone()], "whole events, in sequence order");
-    assert_eq!(ids(&s.events_for("g-10").expect("reads")), ["d"]);
-    assert!(s.events_for("g").expect("reads").is_empty(), "exact subjects, not prefixes");
-    assert!(s.events_for("g-%").expect("reads").is_empty(), "not a pattern");
+    assert_eq!(ids(&s.events_for(&Subject::Other("g-10".into())).expect("reads")), ["d"]);
+    assert!(s.events_for(&Subject::Other("g".into())).expect("reads").is_empty(), "exact subjects, not prefixes");
+    assert!(s.events_for(&Subject::Other("g-%".into())).expect("reads").is_empty(), "not a pattern");
+}
+
+/// Regression (issue 15, item 11): a grant whose id is a person's id listed that person's
+/// record (salary, email) in the grant's history, because both were filed under the bare id.
+fn a_grant_and_a_person_with_one_id_are_two_subjects_in_old_and_new_ledgers(db: &mut Db) {
+    let s = db.store();
+    let typed = |id: &str, kind: &str, subject: &str| NewEvent {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        subject: subject.to_owned(),
+        payload: json!({"id": id}).to_string(),
+        amount: None,
+        actor: "system".to_owned(),
+    };
+    // What an older version wrote (bare ids), then what this one writes (typed).
+    let old = [
+        typed("person:ada:1", "person", "ada"),
+        typed("grant:ada", "grant.issued", "ada"),
+        typed("sale:s-1", "sale", "ada"),
+        typed("gov.proposal:ada", "gov.proposal", "ada"),
+    ];
+    let new = [typed("person:ada:2", "person", "person:ada"), typed("grant:ada:event:e", "grant.event", "grant:ada")];
+    s.append(&old, t(1)).expect("appends");
+    s.append(&new, t(2)).expect("appends");
+    fn ids(s: &mut dyn Store, subject: Subject) -> Vec<String> {
+        s.events_for(&subject).expect("reads").into_iter().map(|e| e.event.id).collect()
+    }
+    assert_eq!(ids(s, Subject::Grant("ada".into())), ["grant:ada", "grant:ada:event:e"]);
+    assert_eq!(ids(s, Subject::Person("ada".into())), ["person:ada:1", "sale:s-1", "person:ada:2"]);
+    assert_eq!(ids(s, Subject::Proposal("ada".into())), ["gov.proposal:ada"]);
+    assert!(ids(s, Subject::Other("ada".into())).is_empty());
+    // The same fact again with today's typed subject is the same event, not a conflict.
+    assert_eq!(s.append(&[typed("grant:ada", "grant.issued", "grant:ada")], t(3)).expect("no-op").new, 0);
+    let err = s.append(&[typed("grant:ada", "grant.issued", "person:ada")], t(3)).expect_err("another subject");
+    assert!(matches!(err, StoreError::Conflict { field: "subject", .. }), "{err}");
+    assert_eq!(verify(&s.events().expect("reads")), Ok(6), "old and new events verify as stored");
+}
+
+#[test]
+fn subjects_are_read_in_the_namespace_their_kind_implies() {
+    let of = Subject::of;
+    assert_eq!(of("grant.issued", "ada"), Subject::Grant("ada".into()));
+    assert_eq!(of("vest", "grant:ada"), Subject::Grant("ada".into()));
+    assert_eq!(of("person", "ada"), Subject::Person("ada".into()));
+    assert_eq!(of("gov.delegation", "person:ada"), Subject::Person("ada".into()));
+    assert_eq!(of("gov.ballot", "p-1"), Subject::Proposal("p-1".into()));
+    assert_eq!(of("attestation", "g-1"), Subject::Grant("g-1".into()));
+    assert_eq!(of("attestation", "team:research"), Subject::Team("research".into()));
+    assert_eq!(of("period.run", "period:2026-10"), Subject::Period("2026-10".into()));
+    assert_eq!(of("company", "company"), Subject::Company);
+    assert_eq!(of("test", "g-1"), Subject::Other("g-1".into()));
+    for subject in [Subject::Grant("a".into()), Subject::Person("a".into()), Subject::Price("2026-10-01".into())] {
+        assert_eq!(Subject::parse(&subject.text()), subject);
+    }
 }
 
 #[test]
@@ -577,7 +636,7 @@ fn restore_reproduces_the_ledger_and_refuses_a_non_empty_one(db: &mut Db) {
     let s = db.store();
     s.restore(&events).expect("restores into an empty ledger");
     assert_eq!(s.events().expect("reads"), events, "sequences, record times and hashes kept");
-    assert_eq!(s.events_for("h").expect("reads"), events[3..]);
+    assert_eq!(s.events_for(&Subject::Other("h".into())).expect("reads"), events[3..]);
 
     // The chain goes on from the restored head.
     s.append(&[ev("d", "g", json!({"n": 4}), None)], t(9)).expect("appends");

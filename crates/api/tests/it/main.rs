@@ -94,3 +94,65 @@ fn every_error_code_the_handlers_use_is_documented() {
         }
     }
 }
+
+/// Regression (issue 15, item 22): the documented pattern refused semi-monthly ids (`2026-10-a`),
+/// so Schemathesis never sent one. Every id each pay calendar makes matches it, and the path
+/// check the handlers run agrees with it.
+#[test]
+fn the_period_pattern_takes_every_calendars_ids_and_the_handlers_agree() {
+    use jiff::civil::Date;
+    use tokencomp_core::company::PayFrequency;
+    let pattern = regex::Regex::new(tokencomp_api::openapi::PERIOD_PATTERN).expect("the pattern compiles");
+    let from: Date = "2026-01-01".parse().expect("date");
+    let through: Date = "2026-12-31".parse().expect("date");
+    let mut ids: Vec<String> = [PayFrequency::Monthly, PayFrequency::SemiMonthly, PayFrequency::Biweekly]
+        .into_iter()
+        .flat_map(|f| tokencomp_store::run::periods(f, from, through))
+        .map(|p| p.id)
+        .collect();
+    ids.extend((1..=12).map(|m| format!("uk-2026-m{m:02}")));
+    assert!(ids.contains(&"2026-10-a".to_owned()) && ids.contains(&"2026-10-b".to_owned()), "{ids:?}");
+    for id in &ids {
+        assert!(pattern.is_match(id), "the document refuses the period id {id}");
+        assert_eq!(tokencomp_api::routes::period_path(id), Ok(()), "{id}");
+    }
+    for bad in ["2026-10-c", "2026-1", "2026-10-", "bw-2026-10", "uk-2026-6", "10-2026", "2026-10-ab", ""] {
+        assert!(!pattern.is_match(bad), "the document takes {bad}");
+        let refused = tokencomp_api::routes::period_path(bad).expect_err(bad);
+        assert_eq!(refused.details["field"], "path.period", "{bad}");
+    }
+    // Out of the API's dates: the form is right, the year is not.
+    assert!(pattern.is_match("9999-12") && tokencomp_api::routes::period_path("9999-12").is_err());
+}
+
+/// Every link leads to an operation of the document and names one of its parameters.
+#[test]
+fn every_link_leads_to_a_documented_operation_and_parameter() {
+    let doc = document();
+    let mut ops = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("item").values() {
+            let params: Vec<String> = op["parameters"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p["name"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            ops.insert(op["operationId"].as_str().expect("id").to_owned(), params);
+        }
+    }
+    let mut n = 0;
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("item").values() {
+            for resp in op["responses"].as_object().expect("responses").values() {
+                for (name, link) in resp["links"].as_object().into_iter().flatten() {
+                    let target = link["operationId"].as_str().expect("target");
+                    let params = ops.get(target).unwrap_or_else(|| panic!("link {name} to unknown {target}"));
+                    for p in link["parameters"].as_object().expect("parameters").keys() {
+                        assert!(params.contains(p), "link {name}: {target} has no parameter {p}");
+                    }
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n >= 15, "{n} links");
+}

@@ -77,6 +77,27 @@ fn a_delegation_cycle_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn a_delegation_dated_more_than_366_days_ahead_is_refused_by_its_flag() {
+    let c = sample();
+    let before = events(&c);
+    let today =
+        jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::get("America/New_York").expect("tz")).date();
+    let day = |n: i64| today.checked_add(jiff::Span::new().days(n)).expect("date").to_string();
+    c.refused(
+        &["gov", "delegate", "--from", "ben", "--to", "ada", "--effective", "9999-12-31"],
+        &["at most 366 days after it is recorded", "--> --effective"],
+    );
+    c.refused(
+        &["gov", "delegate", "--from", "ben", "--to", "ada", "--effective", &day(400)],
+        &["at most 366 days after it is recorded", "--> --effective"],
+    );
+    assert_eq!(events(&c), before);
+    // Within the bound it is recorded, and it does not stop another person's change from today.
+    c.ok(&["gov", "delegate", "--from", "ben", "--to", "ada", "--effective", &day(300)]);
+    c.ok(&["gov", "delegate", "--from", "dara", "--to", "ada", "--effective", &day(1)]);
+}
+
+#[test]
 fn rerunning_the_same_gov_delegate_writes_nothing() {
     let c = sample();
     let args = ["gov", "delegate", "--from", "ben", "--to", "ada", "--effective", "2026-10-01"];
