@@ -215,6 +215,9 @@ pub struct ServeArgs {
     /// Connections held at once (lowered to fit the process's descriptor limit).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Connections held at once from one client address (a trusted proxy is not counted).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections_per_client: u64,
     /// Changes (any request that writes) per login and minute; a login may also make them at once.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub writes_per_minute: u32,
@@ -246,6 +249,7 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     cfg.limits.header_timeout = std::time::Duration::from_secs(args.header_timeout);
     cfg.limits.body_timeout = std::time::Duration::from_secs(args.body_timeout);
     cfg.limits.max_connections = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
+    cfg.limits.connections_per_client = usize::try_from(args.connections_per_client).unwrap_or(usize::MAX);
     cfg.limits.writes_per_minute = args.writes_per_minute;
     cfg.limits.trusted_proxies = args.trusted_proxies.clone();
     let engine = Arc::new(CliEngine { g: g.clone(), label_wallets: args.label_wallets });

@@ -40,6 +40,10 @@ impl Server {
         }
         let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0", "--label-wallets", "--now", NOW])
+            // One address plays every client here: wrk's 2 x 50 connections and Schemathesis's
+            // writes (under a fixed clock the write bucket never refills). The limits have
+            // their own tests (limits.rs).
+            .args(["--connections-per-client", "256", "--writes-per-minute", "1000000"])
             .current_dir(root())
             .env_remove("TOKENCOMP_DATABASE")
             .stdout(Stdio::piped())
