@@ -17,8 +17,10 @@ const vendorDir = join(artifactsDir, "vendor");
 // Every deployable contract that gets an artifact: [source file, contract name].
 const CONTRACTS = [
   ["src/VestingManager.sol", "VestingManager"],
+  ["src/VestingManager.sol", "VestingMilestones"],
   ["src/test/TestToken.sol", "TestToken"],
   ["src/test/TestToken.sol", "ReentrantToken"],
+  ["src/test/TestToken.sol", "FeeOnTransferToken"],
   ["src/test/ReferenceVestingWalletCliff.sol", "ReferenceVestingWalletCliff"],
 ];
 

@@ -9,44 +9,27 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-/// @title VestingManager
-/// @notice Holds and releases many token grants of one ERC-20 token, each vesting exactly as
-/// tokencomp's engine computes it, to the base unit.
-/// @dev Two schedule kinds:
-///  - TRANCHED: the engine pushes the whole schedule as (vest instant, cumulative amount) pairs;
-///    an instant is 00:00 of the vest date in the company's time zone, in UTC unix seconds, and
-///    the last cumulative is the total. vested(t) = cumulative of the last tranche at or before t.
-///    Calendar-month steps with a cliff, fixed-day steps and custom tranches all arrive this way,
-///    so month-end clamping and rounding are the engine's and never re-implemented here.
-///  - LINEAR: OpenZeppelin VestingWalletCliff's formula: 0 before the cliff,
-///    floor(total * (t - start) / (end - start)) before the end, the total from the end on.
-/// Pauses (leave) shift later vesting by the paused seconds: a grant is evaluated at its
-/// effective time, t minus the seconds it spent paused, frozen while paused and at revocation.
-/// Every timestamp an admin or operator passes must not precede the grant's checkpoint (its
-/// last release or resume), so nothing already released can stop being vested.
-///
-/// Milestones: the operator defines a milestone (a predicate over an attested metric, a subject, a
-/// deadline, a k-of-n quorum) with its effect on each grant it moves, and funds what it may vest.
-/// Anyone may then submit a set of EIP-712 attestations signed by registered oracle keys; the
-/// contract checks them with the engine's rules and reasons (`tokencomp_core::attestation`), and
-/// applies the effect once:
-///  - UNLOCK / SCALE / GRADED: a performance amount vests at once (the unused funding goes back to
-///    the treasury); GRADED scales by value / threshold, capped.
-///  - PULL_FORWARD: a tranched grant counts `periods` more of its steps as elapsed. The engine
-///    pushes such a grant with one step per installment (pre-cliff ones at zero), so "n steps
-///    elapsed" is exactly its "n installments elapsed".
-/// An effect counts from the block it was applied in; the engine dates it to the start of that
-/// local day. Nothing can be released in between, so every release agrees.
-contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
+/// @title VestingBase
+/// @notice What VestingManager and its milestone module share: the types, the storage layout
+/// (the module runs by DELEGATECALL on the manager's storage, so both must lay it out alike),
+/// the errors and events, and the helpers both use.
+abstract contract VestingBase is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
+
 
     /// @notice Creates grants, posts withholding and records leave. The admin is DEFAULT_ADMIN_ROLE.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
+    /// INSTALLMENTS is TRANCHED with one step per installment of the grant's schedule, the
+    /// pre-cliff ones at zero (the engine's `Schedule::installment_steps`): the only layout on
+    /// which "n more steps elapsed" is the engine's "n more installments elapsed", so the only kind
+    /// a PULL_FORWARD may move. A TRANCHED grant merges the installments before its cliff into one
+    /// step, and counting steps there would release months early.
     enum Kind {
         None,
         Tranched,
-        Linear
+        Linear,
+        Installments
     }
 
     /// @notice One step of a tranched schedule: from `at` on, `cumulative` base units are vested.
@@ -133,10 +116,10 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint128 amount;
     }
 
-    uint8 private constant KIND_MASK = 3;
-    uint8 private constant ADJUSTED = 4;
-    uint8 private constant WITHHOLDING = 8;
-    uint8 private constant MILESTONE = 16;
+    uint8 internal constant KIND_MASK = 3;
+    uint8 internal constant ADJUSTED = 4;
+    uint8 internal constant WITHHOLDING = 8;
+    uint8 internal constant MILESTONE = 16;
 
     // ------------------------------------------------------------ milestones
 
@@ -235,6 +218,17 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint64 appliedAt;
     }
 
+    /// A grant's milestone state as it stood after an earlier application (block time `at`): the
+    /// steps pulled forward and the performance amount vested by then. `Perf` holds the latest;
+    /// a grant's second application at a later block pushes the one before, so a grant applied
+    /// once pays nothing for this log. It lets a revocation dated before an application leave that
+    /// application out (see `revoke`).
+    struct Applied {
+        uint64 at;
+        uint32 boost;
+        uint128 bonus;
+    }
+
     /// One key of an oracle, valid from `from` until `until` (0: still valid).
     struct OracleKey {
         bytes32 oracle;
@@ -242,10 +236,10 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint64 until;
     }
 
-    uint256 private constant MAX_BPS = 20_000;
-    uint256 private constant FULL_BPS = 10_000;
+    uint256 internal constant MAX_BPS = 20_000;
+    uint256 internal constant FULL_BPS = 10_000;
     /// The index a set-level refusal names.
-    uint256 private constant WHOLE_SET = type(uint256).max;
+    uint256 internal constant WHOLE_SET = type(uint256).max;
 
     /// @notice The token every grant is paid in.
     IERC20 public immutable token;
@@ -254,19 +248,20 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @notice Receives the tokens withheld for tax at release.
     address public taxWallet;
 
-    mapping(bytes32 id => Hot) private _hot;
-    mapping(bytes32 id => Leave) private _leave;
-    mapping(bytes32 id => Amounts) private _amounts;
-    mapping(bytes32 id => Window) private _window;
-    mapping(bytes32 id => mapping(uint256 index => Step)) private _steps;
-    mapping(bytes32 id => mapping(uint256 index => uint128)) private _withholding;
-    mapping(bytes32 id => Perf) private _perf;
-    mapping(bytes32 milestone => MilestoneDef) private _milestones;
-    mapping(bytes32 milestone => Effect[]) private _effects;
-    mapping(address key => OracleKey) private _keys;
-    mapping(bytes32 oracle => address) private _activeKey;
-    mapping(bytes32 oracle => bool) private _oracles;
-    mapping(address key => mapping(uint64 nonce => bool)) private _spent;
+    mapping(bytes32 id => Hot) internal _hot;
+    mapping(bytes32 id => Leave) internal _leave;
+    mapping(bytes32 id => Amounts) internal _amounts;
+    mapping(bytes32 id => Window) internal _window;
+    mapping(bytes32 id => mapping(uint256 index => Step)) internal _steps;
+    mapping(bytes32 id => mapping(uint256 index => uint128)) internal _withholding;
+    mapping(bytes32 id => Perf) internal _perf;
+    mapping(bytes32 id => Applied[]) internal _applied;
+    mapping(bytes32 milestone => MilestoneDef) internal _milestones;
+    mapping(bytes32 milestone => Effect[]) internal _effects;
+    mapping(address key => OracleKey) internal _keys;
+    mapping(bytes32 oracle => address) internal _activeKey;
+    mapping(bytes32 oracle => bool) internal _oracles;
+    mapping(address key => mapping(uint64 nonce => bool)) internal _spent;
 
     error ZeroAddress();
     error ZeroAmount(bytes32 id);
@@ -289,6 +284,14 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error TrancheAlreadyReleased(bytes32 id, uint256 index);
     error WithholdingExceedsTranche(bytes32 id, uint256 index, uint128 tokens, uint128 trancheAmount);
     error ClockOutOfRange(uint256 timestamp);
+    /// The milestone module was called directly instead of through the manager.
+    error NotDelegated();
+    /// A transfer into the manager delivered less than it moved (a fee-on-transfer token, say):
+    /// grants would be unfunded, so nothing is created or defined.
+    error FundingShortfall(uint256 expected, uint256 received);
+    /// The manager's balance cannot cover a payment owed from grant (or milestone) `id`: the
+    /// token lost balance outside the manager (a rebasing token, which is unsupported).
+    error Underfunded(bytes32 id, uint256 amount, uint256 balance);
 
     // Why an attestation, or a set of them, is refused: the engine's `Rejection` names, in the
     // order they are checked. `index` is the attestation's place in the set.
@@ -315,6 +318,9 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error MilestoneExists(bytes32 milestone);
     error InvalidMilestone(bytes32 milestone);
     error InvalidEffect(bytes32 milestone, uint256 index);
+    /// A PULL_FORWARD effect names a grant whose steps are not one per installment (not created
+    /// as INSTALLMENTS): counting its steps would release before the engine's vest.
+    error NoInstallmentSteps(bytes32 milestone, uint256 index, bytes32 id);
 
     event TreasuryChanged(address indexed previous, address indexed treasury);
     event TaxWalletChanged(address indexed previous, address indexed taxWallet);
@@ -347,17 +353,136 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     event MilestoneEffectApplied(bytes32 indexed milestone, bytes32 indexed id, EffectKind kind, uint128 amount);
     event NonceSpent(address indexed oracle, uint64 nonce);
 
+    constructor(IERC20 token_) EIP712("tokencomp", "1") {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        token = token_;
+    }
+
+    function _digest(Attestation calldata a) internal view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    keccak256(bytes(a.milestone)),
+                    keccak256(bytes(a.metric)),
+                    a.value,
+                    keccak256(bytes(a.subject)),
+                    a.observedAt,
+                    a.expiresAt,
+                    a.oracle,
+                    a.nonce
+                )
+            )
+        );
+    }
+
+    /// floor(amount * bps / 10_000); bps <= 20_000, so it fits in 128 bits.
+    function _bpsOf(uint128 amount, uint256 bps) internal pure returns (uint128) {
+        return uint128(Math.mulDiv(amount, bps, FULL_BPS));
+    }
+
+    /// Pulls `amount` from `from` and checks that all of it arrived: a token that keeps a fee on
+    /// transfer (or delivers less for any reason) would leave what was just created unfunded.
+    function _pull(address from, uint256 amount) internal {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(from, address(this), amount);
+        uint256 held = token.balanceOf(address(this));
+        if (held < before + amount) revert FundingShortfall(amount, held > before ? held - before : 0);
+    }
+
+    /// Pays `amount` owed from grant (or milestone) `id`. A refusal is named `Underfunded` when the
+    /// balance cannot cover it, else the token's own error is raised (the failed call changed
+    /// nothing, so sending it again raises the same error). Costs nothing more than safeTransfer
+    /// when it succeeds.
+    function _pay(bytes32 id, address to, uint256 amount) internal {
+        IERC20 t = token;
+        bool ok;
+        assembly ("memory-safe") {
+            // transfer(to, amount) in scratch space and the free memory, as SafeERC20 does.
+            let ptr := mload(0x40)
+            mstore(ptr, 0xa9059cbb00000000000000000000000000000000000000000000000000000000)
+            mstore(add(ptr, 4), to)
+            mstore(add(ptr, 36), amount)
+            ok := call(gas(), t, 0, ptr, 68, 0, 0x20)
+            // Success: no return data from a contract, or a returned true.
+            ok := and(ok, or(and(iszero(returndatasize()), gt(extcodesize(t), 0)), and(gt(returndatasize(), 31), eq(mload(0), 1))))
+        }
+        if (ok) return;
+        uint256 balance = token.balanceOf(address(this));
+        if (balance < amount) revert Underfunded(id, amount, balance);
+        token.safeTransfer(to, amount);
+    }
+
+    function _existing(bytes32 id) internal view returns (Hot storage h) {
+        h = _hot[id];
+        if (h.flags == 0) revert UnknownGrant(id);
+    }
+
+    /// Block time as 40 bits (good until the year 36812): checkpoints are stored in 40 bits.
+    function _now() internal view returns (uint40) {
+        if (block.timestamp > type(uint40).max) revert ClockOutOfRange(block.timestamp);
+        return uint40(block.timestamp);
+    }
+
+}
+
+/// @title VestingManager
+/// @notice Holds and releases many token grants of one ERC-20 token, each vesting exactly as
+/// tokencomp's engine computes it, to the base unit.
+/// @dev Two schedule kinds:
+///  - TRANCHED: the engine pushes the whole schedule as (vest instant, cumulative amount) pairs;
+///    an instant is 00:00 of the vest date in the company's time zone, in UTC unix seconds, and
+///    the last cumulative is the total. vested(t) = cumulative of the last tranche at or before t.
+///    Calendar-month steps with a cliff, fixed-day steps and custom tranches all arrive this way,
+///    so month-end clamping and rounding are the engine's and never re-implemented here.
+///  - LINEAR: OpenZeppelin VestingWalletCliff's formula: 0 before the cliff,
+///    floor(total * (t - start) / (end - start)) before the end, the total from the end on.
+/// Pauses (leave) shift later vesting by the paused seconds: a grant is evaluated at its
+/// effective time, t minus the seconds it spent paused, frozen while paused and at revocation.
+/// Every timestamp an admin or operator passes must not precede the grant's checkpoint (its
+/// last release or resume), so nothing already released can stop being vested.
+///
+/// Milestones: the operator defines a milestone (a predicate over an attested metric, a subject, a
+/// deadline, a k-of-n quorum) with its effect on each grant it moves, and funds what it may vest.
+/// Anyone may then submit a set of EIP-712 attestations signed by registered oracle keys; the
+/// contract checks them with the engine's rules and reasons (`tokencomp_core::attestation`), and
+/// applies the effect once:
+///  - UNLOCK / SCALE / GRADED: a performance amount vests at once (the unused funding goes back to
+///    the treasury); GRADED scales by value / threshold, capped.
+///  - PULL_FORWARD: an INSTALLMENTS grant counts `periods` more of its steps as elapsed. Such a
+///    grant has one step per installment (pre-cliff ones at zero), so "n steps elapsed" is
+///    exactly the engine's "n installments elapsed"; `defineMilestones` refuses a pull forward on
+///    any other grant (`NoInstallmentSteps`), whose merged cliff step would release early.
+/// An effect counts from the block it was applied in; the engine dates it to the start of that
+/// local day. Nothing can be released in between, so every release agrees. An effect applied
+/// after a revocation's effective time counts for nothing (see `revoke`).
+///
+/// Trusted powers, decided for issue 15 (as OpenZeppelin's AccessControl roles are trusted): the
+/// operator may post withholding of up to 100% of an unreleased tranche and pause a grant for as
+/// long as it likes, and the admin may revoke. None of them can send a token anywhere but to the
+/// beneficiary, the tax wallet or the treasury; each use is an event that reconciliation checks
+/// against the ledger; in production the admin is a Safe.
+///
+/// Tokens: a plain ERC-20. Fee-on-transfer tokens are refused where they would bite (every
+/// transfer into the manager checks the balance it gained: `FundingShortfall`); rebasing tokens
+/// are unsupported (as for Sablier and OpenZeppelin's VestingWallet), and a payment the balance
+/// no longer covers reverts with `Underfunded`.
+contract VestingManager is VestingBase {
+    using SafeERC20 for IERC20;
+
+    /// The milestone module (see VestingMilestones).
+    address private immutable _module;
+
     /// @param token_ The ERC-20 token of every grant.
     /// @param admin Holds DEFAULT_ADMIN_ROLE (a Safe in production).
     /// @param operator Holds OPERATOR_ROLE (the engine's signer); may be the zero address.
     /// @param treasury_ Funds grants and receives revoked tokens.
     /// @param taxWallet_ Receives withheld tokens.
     constructor(IERC20 token_, address admin, address operator, address treasury_, address taxWallet_)
-        EIP712("tokencomp", "1")
+        VestingBase(token_)
     {
-        if (address(token_) == address(0) || admin == address(0) || treasury_ == address(0)) revert ZeroAddress();
-        if (taxWallet_ == address(0)) revert ZeroAddress();
-        token = token_;
+        if (admin == address(0) || treasury_ == address(0) || taxWallet_ == address(0)) revert ZeroAddress();
+        _module = address(new VestingMilestones(token_));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         if (operator != address(0)) _grantRole(OPERATOR_ROLE, operator);
         treasury = treasury_;
@@ -392,6 +517,16 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
 
     /// @notice Revokes a grant as of `effectiveAt`: what is unvested then goes back to the treasury
     /// now, and what is vested stays releasable. `effectiveAt` may be in the future.
+    /// @dev The vested amount is `_vest`'s, the rule release and the views use, so what stays is
+    /// exactly what release will pay. A milestone effect applied after `effectiveAt` counts for
+    /// nothing (the grant had ended when it was met; the engine voids a milestone dated after a
+    /// termination): its steps are not pulled forward and its performance amount goes back too.
+    /// Effects applied before the checkpoint never come after `effectiveAt`, so nothing released
+    /// is taken back. Performance funding still pending goes back at once, also for a future
+    /// `effectiveAt` (Sablier's `cancel` settles at the call): a milestone applied after this call
+    /// gets nothing, even one applied before `effectiveAt`. tokencomp sends a revocation only once
+    /// its date has passed (`ops::revoke_due`), so the engine's rule (a milestone met before the
+    /// termination date counts) never meets this case.
     function revoke(bytes32 id, uint64 effectiveAt) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
         Hot storage h = _existing(id);
         Leave storage l = _leave[id];
@@ -400,19 +535,40 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         if (effectiveAt == 0 || effectiveAt < checkpoint) {
             revert TimestampOutOfRange(id, effectiveAt, _max(checkpoint, 1), type(uint64).max);
         }
-        uint128 vested = _vestedAt(id, h.flags, effectiveAt);
+        uint8 flags = h.flags;
+        (uint128 vested, uint128 bonus) = _vest(id, flags, effectiveAt);
         uint128 returned = _amounts[id].total - vested;
-        // Performance amounts still waiting for their milestone go back too; vested ones stay.
+        vested += bonus;
         Perf storage p = _perf[id];
+        // Performance amounts still waiting for their milestone go back too; vested ones stay.
         uint128 pending = p.pending;
         if (pending != 0) {
             p.pending = 0;
             returned += pending;
         }
+        if (flags & MILESTONE != 0 && effectiveAt < p.appliedAt) {
+            // Drop the applications after effectiveAt (their bonus goes back with the rest): the
+            // latest state at or before it becomes the grant's state.
+            Applied[] storage log = _applied[id];
+            uint256 n = log.length;
+            while (n != 0 && log[n - 1].at > effectiveAt) {
+                log.pop();
+                --n;
+            }
+            Applied memory kept;
+            if (n != 0) {
+                kept = log[n - 1];
+                log.pop();
+            }
+            returned += p.bonus - kept.bonus;
+            p.bonus = kept.bonus;
+            p.boost = kept.boost;
+            p.appliedAt = kept.at;
+        }
         l.revokedAt = effectiveAt;
-        h.flags |= ADJUSTED;
+        h.flags = flags | ADJUSTED;
         emit Revoked(id, effectiveAt, vested, returned);
-        if (returned != 0) token.safeTransfer(treasury, returned);
+        if (returned != 0) _pay(id, treasury, returned);
     }
 
     /// @notice Registers an oracle with its first key, valid from this block.
@@ -446,11 +602,8 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @notice Defines milestones and their effects, and pulls from the treasury the most each
     /// performance effect may vest (UNLOCK: the target; SCALE: its share; GRADED: the cap's share).
     function defineMilestones(MilestoneInput[] calldata inputs) external onlyRole(OPERATOR_ROLE) nonReentrant {
-        uint256 sum;
-        for (uint256 i = 0; i < inputs.length; ++i) {
-            sum += _defineMilestone(inputs[i]);
-        }
-        if (sum != 0) token.safeTransferFrom(treasury, address(this), sum);
+        inputs; // forwarded as calldata
+        _delegate();
     }
 
     /// @notice Creates a batch of grants and pulls their total from the treasury in the same call.
@@ -462,7 +615,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         }
         address from = treasury;
         emit GrantsFunded(from, inputs.length, sum);
-        if (sum != 0) token.safeTransferFrom(from, address(this), sum);
+        if (sum != 0) _pull(from, sum);
     }
 
     /// @notice Posts the tokens to withhold for tax from tranche `index` of a tranched grant; they go
@@ -526,58 +679,47 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     /// Releases one grant; `strict` reverts where a batch skips (paused, nothing to release).
+    /// What is due is `_vest`'s (the rule revoke and the views use) at this block, from the cursor.
     function _release(bytes32 id, bool strict) private returns (bool) {
         Hot storage h = _hot[id];
         uint8 flags = h.flags;
         if (flags == 0) revert UnknownGrant(id);
         uint40 now_ = _now();
         uint64 t = now_;
-        if (flags & ADJUSTED != 0) {
-            Leave storage l = _leave[id];
-            uint64 revokedAt = l.revokedAt;
-            uint64 pausedAt = l.pausedAt;
-            if (pausedAt != 0 && revokedAt == 0) {
-                if (strict) revert GrantPaused(id);
-                return false;
+        uint256 boost;
+        uint128 bonus;
+        if (flags & (ADJUSTED | MILESTONE) != 0) {
+            if (flags & ADJUSTED != 0) {
+                Leave storage l = _leave[id];
+                if (l.pausedAt != 0 && l.revokedAt == 0) {
+                    if (strict) revert GrantPaused(id);
+                    return false;
+                }
             }
-            t = _shift(t, pausedAt, l.pausedSeconds, revokedAt);
+            (t, boost, bonus) = _effective(id, flags, now_);
         }
         uint128 amount;
         uint128 withheld;
-        if (flags & MILESTONE != 0) {
-            uint256 boost;
-            (amount, boost) = _takeBonus(id);
-            if (boost != 0) {
-                (uint128 due, uint128 tax) = _releaseBoosted(id, h, flags, t, boost);
-                amount += due;
-                withheld = tax;
-                flags = 0; // the steps are done
-            }
-        }
-        if (flags & KIND_MASK == uint8(Kind.Tranched)) {
-            uint256 until;
-            if (flags & WITHHOLDING != 0) until = _leave[id].withholdingUntil;
-            uint256 i = h.cursor;
-            uint256 count = h.trancheCount;
-            mapping(uint256 => Step) storage steps = _steps[id];
-            while (i < count) {
-                Step storage s = steps[i];
-                if (s.at > t) break;
-                // The amounts sum to the total (< 2^128), and each withholding is at most its amount.
-                unchecked {
-                    amount += s.amount;
-                    if (i < until) withheld += _withholding[id][i];
-                    ++i;
-                }
-                if (s.nextAt > t) break;
-            }
-            // i <= trancheCount < 2^24, so the cast is exact.
-            h.cursor = uint24(i);
-        } else if (flags & KIND_MASK == uint8(Kind.Linear)) {
+        if (flags & KIND_MASK == uint8(Kind.Linear)) {
             Amounts storage a = _amounts[id];
             uint128 vested = _linear(id, a.total, t);
-            amount += vested - a.released;
+            amount = vested - a.released;
             a.released = vested;
+        } else {
+            uint256 until;
+            if (flags & WITHHOLDING != 0) until = _leave[id].withholdingUntil;
+            uint256 next;
+            (next, amount, withheld) = _walk(id, h.cursor, h.trancheCount, t, boost, until);
+            // next <= trancheCount < 2^24, so the cast is exact.
+            h.cursor = uint24(next);
+        }
+        if (flags & MILESTONE != 0) {
+            Perf storage p = _perf[id];
+            uint128 due = bonus - p.bonusReleased;
+            if (due != 0) {
+                p.bonusReleased = bonus;
+                amount += due;
+            }
         }
         if (amount == 0) {
             if (strict) revert NothingToRelease(id);
@@ -590,42 +732,9 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         }
         address beneficiary = h.beneficiary;
         emit Released(id, net, withheld);
-        if (net != 0) token.safeTransfer(beneficiary, net);
-        if (withheld != 0) token.safeTransfer(taxWallet, withheld);
+        if (net != 0) _pay(id, beneficiary, net);
+        if (withheld != 0) _pay(id, taxWallet, withheld);
         return true;
-    }
-
-    /// Takes a grant's unreleased performance bonus (it vested when its milestone was applied, in
-    /// this block or an earlier one); returns it and the steps the grant was pulled forward.
-    function _takeBonus(bytes32 id) private returns (uint128 due, uint256 boost) {
-        Perf storage p = _perf[id];
-        uint128 bonus = p.bonus;
-        due = bonus - p.bonusReleased;
-        if (due != 0) p.bonusReleased = bonus;
-        boost = p.boost;
-    }
-
-    /// Moves a pulled-forward grant's cursor past the steps due at effective time `t`: step i is
-    /// due once step i - boost's instant has passed. Returns their amount and withholding.
-    function _releaseBoosted(bytes32 id, Hot storage h, uint8 flags, uint64 t, uint256 boost)
-        private
-        returns (uint128 amount, uint128 withheld)
-    {
-        uint256 until;
-        if (flags & WITHHOLDING != 0) until = _leave[id].withholdingUntil;
-        uint256 i = h.cursor;
-        uint256 count = h.trancheCount;
-        mapping(uint256 => Step) storage steps = _steps[id];
-        while (i < count && (i < boost || steps[i - boost].at <= t)) {
-            // As in _release: the amounts sum to the total, withholding is at most its amount.
-            unchecked {
-                amount += steps[i].amount;
-                if (i < until) withheld += _withholding[id][i];
-                ++i;
-            }
-        }
-        // i <= trancheCount < 2^24, so the cast is exact.
-        h.cursor = uint24(i);
     }
 
     /// @notice Applies milestone `milestone` from a set of signed attestations, all or nothing:
@@ -633,57 +742,13 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// spend an unspent nonce; at least `quorum` distinct oracles must attest; and the milestone must
     /// not have been applied. Its effects then apply once, with the lower median of the oracles'
     /// values (each oracle counts once, with its first value). Anyone may submit.
+    /// @dev With more than `quorum` valid attestations in circulation the first submitter picks
+    /// the set, and so the median: decided (issue 15) to keep the engine's rule (`Book::apply`
+    /// takes the first valid set too), since every value in a valid set is one a registered
+    /// oracle signed; an operator who wants one answer registers a quorum of all its oracles.
     function applyMilestone(string calldata milestone, SignedAttestation[] calldata set) external nonReentrant {
-        bytes32 key = keccak256(bytes(milestone));
-        uint256 n = set.length;
-        bytes32[] memory oracles = new bytes32[](n);
-        int256[] memory values = new int256[](n);
-        uint256 votes;
-        for (uint256 i = 0; i < n; ++i) {
-            Attestation calldata a = set[i].attestation;
-            bytes32 oracle = _check(set[i], i);
-            if (keccak256(bytes(a.milestone)) != key) revert UnknownMilestone(i);
-            for (uint256 j = 0; j < i; ++j) {
-                Attestation calldata b = set[j].attestation;
-                if (b.oracle == a.oracle && b.nonce == a.nonce) revert ReplayedNonce(i, a.oracle, a.nonce);
-            }
-            bool seen;
-            for (uint256 j = 0; j < votes; ++j) {
-                if (oracles[j] == oracle) {
-                    seen = true;
-                    break;
-                }
-            }
-            if (!seen) {
-                oracles[votes] = oracle;
-                values[votes] = a.value;
-                ++votes;
-            }
-        }
-        MilestoneDef storage m = _milestones[key];
-        if (m.quorum == 0) revert UnknownMilestone(WHOLE_SET);
-        if (votes < m.quorum) revert QuorumNotMet(votes, m.quorum);
-        if (m.applied) revert AlreadyApplied();
-        m.applied = true;
-        for (uint256 i = 0; i < n; ++i) {
-            Attestation calldata a = set[i].attestation;
-            _spent[a.oracle][a.nonce] = true;
-            emit NonceSpent(a.oracle, a.nonce);
-        }
-        // Lower median: sort the (few) values in place.
-        for (uint256 i = 1; i < votes; ++i) {
-            int256 v = values[i];
-            uint256 j = i;
-            while (j > 0 && values[j - 1] > v) {
-                values[j] = values[j - 1];
-                --j;
-            }
-            values[j] = v;
-        }
-        int256 value = values[(votes - 1) / 2];
-        uint128 returned = _applyEffects(key, m.threshold, value);
-        emit MilestoneApplied(key, value, votes, returned);
-        if (returned != 0) token.safeTransfer(treasury, returned);
+        (milestone, set); // forwarded as calldata
+        _delegate();
     }
 
     // ------------------------------------------------------------------ views
@@ -693,7 +758,8 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// timestamp of a grant never paused); earlier timestamps see the current pause shift.
     /// Milestone effects count from the block they were applied in.
     function vestedAt(bytes32 id, uint64 timestamp) external view returns (uint128) {
-        return _vestedWithBonus(id, _existing(id).flags, timestamp);
+        (uint128 amount, uint128 bonus) = _vest(id, _existing(id).flags, timestamp);
+        return amount + bonus;
     }
 
     /// @notice What `release` would transfer now (net plus withheld).
@@ -701,7 +767,8 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         Hot storage h = _existing(id);
         Leave storage l = _leave[id];
         if (l.pausedAt != 0 && l.revokedAt == 0) return 0;
-        return _vestedWithBonus(id, h.flags, uint64(block.timestamp)) - _released(id, h);
+        (uint128 amount, uint128 bonus) = _vest(id, h.flags, uint64(block.timestamp));
+        return amount + bonus - _released(id, h);
     }
 
     /// @notice A grant's full state.
@@ -779,7 +846,7 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         Hot storage h = _hot[id];
         if (h.flags != 0) revert GrantExists(id);
         uint256 n = input.tranches.length;
-        if (input.kind == Kind.Tranched) {
+        if (input.kind == Kind.Tranched || input.kind == Kind.Installments) {
             if (n == 0) revert EmptySchedule(id);
             if (n > type(uint24).max) revert TooManyTranches(id, n);
             mapping(uint256 => Step) storage steps = _steps[id];
@@ -838,6 +905,259 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         emit OracleKeyEnded(oracle, key);
     }
 
+
+
+
+
+
+
+
+    function _postWithholding(bytes32 id, uint256 index, uint128 tokens) private {
+        Hot storage h = _existing(id);
+        if (h.flags & KIND_MASK == uint8(Kind.Linear)) revert NotTranched(id);
+        if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
+        if (index < h.cursor) revert TrancheAlreadyReleased(id, index);
+        uint128 amount = _steps[id][index].amount;
+        if (tokens > amount) revert WithholdingExceedsTranche(id, index, tokens, amount);
+        _withholding[id][index] = tokens;
+        Leave storage l = _leave[id];
+        // index < trancheCount < 2^24, so the cast is exact.
+        if (index >= l.withholdingUntil) l.withholdingUntil = uint32(index + 1);
+        h.flags |= WITHHOLDING;
+        emit WithholdingPosted(id, index, tokens);
+    }
+
+
+
+
+
+    /// Effective schedule time at `t`: frozen at the revocation and while paused, minus the pauses.
+    function _shift(uint64 t, uint64 pausedAt, uint64 shift, uint64 revokedAt) private pure returns (uint64) {
+        if (revokedAt != 0 && t > revokedAt) t = revokedAt;
+        if (pausedAt != 0 && t > pausedAt) t = pausedAt;
+        return t > shift ? t - shift : 0;
+    }
+
+    /// What a grant has vested at block time `timestamp`, by the one rule that revoke, release and
+    /// the views share, so they never disagree: the schedule at its effective time (frozen at the
+    /// revocation and while paused, less the pauses; `_effective`), with the steps pulled forward
+    /// and the performance amounts of the milestones applied at or before min(timestamp,
+    /// revocation), the steps walked by `_walk`. Release walks the same way from its cursor
+    /// (every step before it is vested). Returns the schedule's vested amount and the performance
+    /// amount.
+    function _vest(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128 amount, uint128 bonus) {
+        uint64 t = timestamp;
+        uint256 boost;
+        if (flags & (ADJUSTED | MILESTONE) != 0) (t, boost, bonus) = _effective(id, flags, timestamp);
+        if (flags & KIND_MASK == uint8(Kind.Linear)) return (_linear(id, _amounts[id].total, t), bonus);
+        (, amount,) = _walk(id, 0, _hot[id].trancheCount, t, boost, 0);
+    }
+
+    /// The schedule's effective time at block time `timestamp` (frozen at the revocation and while
+    /// paused, less the pauses), and the steps pulled forward and performance amount of the
+    /// milestone effects applied at or before min(timestamp, revocation).
+    function _effective(bytes32 id, uint8 flags, uint64 timestamp)
+        private
+        view
+        returns (uint64 t, uint256 boost, uint128 bonus)
+    {
+        t = timestamp;
+        uint64 cut = timestamp;
+        if (flags & ADJUSTED != 0) {
+            Leave storage l = _leave[id];
+            uint64 revokedAt = l.revokedAt;
+            if (revokedAt != 0 && cut > revokedAt) cut = revokedAt;
+            t = _shift(t, l.pausedAt, l.pausedSeconds, revokedAt);
+        }
+        if (flags & MILESTONE != 0) (boost, bonus) = _perfAt(id, cut);
+    }
+
+    /// Walks a tranched grant's steps from `i` while they are due at effective time `t`: step i
+    /// once step i - boost's instant has passed (the first `boost` at once). Returns the first
+    /// step not due, the amount of those walked, and the withholding of those below `until`.
+    function _walk(bytes32 id, uint256 i, uint256 count, uint64 t, uint256 boost, uint256 until)
+        private
+        view
+        returns (uint256, uint128 amount, uint128 withheld)
+    {
+        mapping(uint256 => Step) storage steps = _steps[id];
+        // The amounts sum to the total (< 2^128), and each withholding is at most its amount, so
+        // the sums below cannot overflow.
+        if (boost == 0) {
+            // Step i is due at its own instant; the next one at its nextAt, read from the same slot.
+            while (i < count) {
+                Step storage s = steps[i];
+                if (s.at > t) break;
+                unchecked {
+                    amount += s.amount;
+                    if (i < until) withheld += _withholding[id][i];
+                    ++i;
+                }
+                if (s.nextAt > t) break;
+            }
+            return (i, amount, withheld);
+        }
+        // Pulled forward: step i is due at step i - boost's instant (the first `boost` at once).
+        while (i < count && (i < boost || steps[i - boost].at <= t)) {
+            unchecked {
+                amount += steps[i].amount;
+                if (i < until) withheld += _withholding[id][i];
+                ++i;
+            }
+        }
+        return (i, amount, withheld);
+    }
+
+    /// The steps pulled forward and the performance amount vested by the milestone effects applied
+    /// at or before block time `at`.
+    function _perfAt(bytes32 id, uint64 at) private view returns (uint256, uint128) {
+        Perf storage p = _perf[id];
+        if (at >= p.appliedAt) return (p.boost, p.bonus);
+        Applied[] storage log = _applied[id];
+        for (uint256 k = log.length; k != 0; --k) {
+            Applied storage a = log[k - 1];
+            if (a.at <= at) return (a.boost, a.bonus);
+        }
+        return (0, 0);
+    }
+
+    /// Sum of the amounts of tranches [0, n).
+    function _sumSteps(bytes32 id, uint256 n) private view returns (uint128 sum) {
+        mapping(uint256 => Step) storage steps = _steps[id];
+        for (uint256 i = 0; i < n; ++i) {
+            sum += steps[i].amount;
+        }
+    }
+
+    /// Released so far: from the schedule, and the performance bonus.
+    function _released(bytes32 id, Hot storage h) private view returns (uint128) {
+        uint128 bonus = _perf[id].bonusReleased;
+        if (h.flags & KIND_MASK == uint8(Kind.Linear)) return _amounts[id].released + bonus;
+        return _sumSteps(id, h.cursor) + bonus;
+    }
+
+    /// OpenZeppelin VestingWalletCliff's formula.
+    function _linear(bytes32 id, uint128 total, uint64 t) private view returns (uint128) {
+        Window storage w = _window[id];
+        uint64 start = w.start;
+        uint64 end = w.end;
+        if (t < w.cliff) return 0;
+        if (t >= end) return total;
+        // start <= cliff <= t < end; 128 + 64 bits fit in 256, and the quotient is below total.
+        return uint128((uint256(total) * (t - start)) / (end - start));
+    }
+
+    function _checkPast(bytes32 id, uint64 at, uint64 earliest) private view {
+        uint64 latest = _now();
+        if (at == 0 || at < earliest || at > latest) revert TimestampOutOfRange(id, at, _max(earliest, 1), latest);
+    }
+
+    function _max(uint64 a, uint64 b) private pure returns (uint64) {
+        return a > b ? a : b;
+    }
+
+    /// Runs this call's calldata on the milestone module, on this contract's storage; its refusal
+    /// is this call's.
+    function _delegate() private {
+        (bool ok, bytes memory ret) = _module.delegatecall(msg.data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+}
+
+/// @title VestingMilestones
+/// @notice The milestone half of VestingManager (defineMilestones, applyMilestone), split off so
+/// the manager's deployed code stays under EIP-170's 24,576 bytes. The manager deploys it in its
+/// constructor and forwards those two calls to it by DELEGATECALL, after its own role and
+/// reentrancy checks: it runs on the manager's storage and balance, and its events are the
+/// manager's. Called directly it refuses (`NotDelegated`).
+contract VestingMilestones is VestingBase {
+    address private immutable _self;
+
+    constructor(IERC20 token_) VestingBase(token_) {
+        _self = address(this);
+    }
+
+    modifier onlyDelegated() {
+        if (address(this) == _self) revert NotDelegated();
+        _;
+    }
+
+    /// @notice Defines milestones and their effects, and pulls from the treasury the most each
+    /// performance effect may vest (UNLOCK: the target; SCALE: its share; GRADED: the cap's share).
+    function defineMilestones(MilestoneInput[] calldata inputs) external onlyDelegated {
+        uint256 sum;
+        for (uint256 i = 0; i < inputs.length; ++i) {
+            sum += _defineMilestone(inputs[i]);
+        }
+        if (sum != 0) _pull(treasury, sum);
+    }
+
+    /// @notice Applies milestone `milestone` from a set of signed attestations, all or nothing:
+    /// each must pass the checks (in the order of the errors above), be about this milestone, and
+    /// spend an unspent nonce; at least `quorum` distinct oracles must attest; and the milestone must
+    /// not have been applied. Its effects then apply once, with the lower median of the oracles'
+    /// values (each oracle counts once, with its first value). Anyone may submit.
+    /// @dev With more than `quorum` valid attestations in circulation the first submitter picks
+    /// the set, and so the median: decided (issue 15) to keep the engine's rule (`Book::apply`
+    /// takes the first valid set too), since every value in a valid set is one a registered
+    /// oracle signed; an operator who wants one answer registers a quorum of all its oracles.
+    function applyMilestone(string calldata milestone, SignedAttestation[] calldata set) external onlyDelegated {
+        bytes32 key = keccak256(bytes(milestone));
+        uint256 n = set.length;
+        bytes32[] memory oracles = new bytes32[](n);
+        int256[] memory values = new int256[](n);
+        uint256 votes;
+        for (uint256 i = 0; i < n; ++i) {
+            Attestation calldata a = set[i].attestation;
+            bytes32 oracle = _check(set[i], i);
+            if (keccak256(bytes(a.milestone)) != key) revert UnknownMilestone(i);
+            for (uint256 j = 0; j < i; ++j) {
+                Attestation calldata b = set[j].attestation;
+                if (b.oracle == a.oracle && b.nonce == a.nonce) revert ReplayedNonce(i, a.oracle, a.nonce);
+            }
+            bool seen;
+            for (uint256 j = 0; j < votes; ++j) {
+                if (oracles[j] == oracle) {
+                    seen = true;
+                    break;
+                }
+            }
+            if (!seen) {
+                oracles[votes] = oracle;
+                values[votes] = a.value;
+                ++votes;
+            }
+        }
+        MilestoneDef storage m = _milestones[key];
+        if (m.quorum == 0) revert UnknownMilestone(WHOLE_SET);
+        if (votes < m.quorum) revert QuorumNotMet(votes, m.quorum);
+        if (m.applied) revert AlreadyApplied();
+        m.applied = true;
+        for (uint256 i = 0; i < n; ++i) {
+            Attestation calldata a = set[i].attestation;
+            _spent[a.oracle][a.nonce] = true;
+            emit NonceSpent(a.oracle, a.nonce);
+        }
+        // Lower median: sort the (few) values in place.
+        for (uint256 i = 1; i < votes; ++i) {
+            int256 v = values[i];
+            uint256 j = i;
+            while (j > 0 && values[j - 1] > v) {
+                values[j] = values[j - 1];
+                --j;
+            }
+            values[j] = v;
+        }
+        int256 value = values[(votes - 1) / 2];
+        uint128 returned = _applyEffects(key, m.threshold, value);
+        emit MilestoneApplied(key, value, votes, returned);
+        if (returned != 0) _pay(key, treasury, returned);
+    }
+
     /// Stores a milestone and its effects; returns the funding its performance effects need.
     function _defineMilestone(MilestoneInput calldata input) private returns (uint256 funding) {
         bytes32 key = keccak256(bytes(input.id));
@@ -857,7 +1177,8 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
             if (_leave[e.grant].revokedAt != 0) revert GrantRevoked(e.grant);
             uint128 funded;
             if (e.kind == EffectKind.PullForward) {
-                if (e.periods == 0 || h.flags & KIND_MASK != uint8(Kind.Tranched)) revert InvalidEffect(key, i);
+                if (e.periods == 0) revert InvalidEffect(key, i);
+                if (h.flags & KIND_MASK != uint8(Kind.Installments)) revert NoInstallmentSteps(key, i, e.grant);
             } else if (e.kind == EffectKind.Unlock) {
                 funded = e.target;
             } else if (e.kind == EffectKind.Scale || e.kind == EffectKind.Graded) {
@@ -903,24 +1224,6 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         return oracle;
     }
 
-    function _digest(Attestation calldata a) private view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    ATTESTATION_TYPEHASH,
-                    keccak256(bytes(a.milestone)),
-                    keccak256(bytes(a.metric)),
-                    a.value,
-                    keccak256(bytes(a.subject)),
-                    a.observedAt,
-                    a.expiresAt,
-                    a.oracle,
-                    a.nonce
-                )
-            )
-        );
-    }
-
     function _passes(Comparison c, int256 value, int256 threshold) private pure returns (bool) {
         if (c == Comparison.Gte) return value >= threshold;
         if (c == Comparison.Gt) return value > threshold;
@@ -948,9 +1251,12 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         Perf storage p = _perf[id];
         EffectKind kind = e.kind;
         uint128 amount;
+        uint32 boost;
+        uint128 bonus;
         if (kind == EffectKind.PullForward) {
-            amount = e.periods;
-            p.boost += e.periods;
+            boost = e.periods;
+            amount = boost;
+            p.boost += boost;
         } else {
             uint256 bps = FULL_BPS;
             if (kind == EffectKind.Scale) {
@@ -961,114 +1267,21 @@ contract VestingManager is AccessControl, ReentrancyGuardTransient, EIP712 {
                 bps = Math.min(Math.mulDiv(v, FULL_BPS, uint256(threshold)), e.bps);
             }
             amount = _bpsOf(e.target, bps);
+            bonus = amount;
             uint128 funded = e.funded;
             p.pending -= funded;
             p.bonus += amount;
             // funded is the most the effect can vest: the target, its share, or the cap's share.
             returned = funded - amount;
         }
-        p.appliedAt = now_;
+        uint64 last = p.appliedAt;
+        if (last != now_) {
+            // Keep the state before this block's effects, for a revocation dated between the two.
+            if (last != 0) _applied[id].push(Applied({at: last, boost: p.boost - boost, bonus: p.bonus - bonus}));
+            p.appliedAt = now_;
+        }
         _hot[id].flags |= MILESTONE;
         emit MilestoneEffectApplied(key, id, kind, amount);
     }
 
-    /// floor(amount * bps / 10_000); bps <= 20_000, so it fits in 128 bits.
-    function _bpsOf(uint128 amount, uint256 bps) private pure returns (uint128) {
-        return uint128(Math.mulDiv(amount, bps, FULL_BPS));
-    }
-
-    function _postWithholding(bytes32 id, uint256 index, uint128 tokens) private {
-        Hot storage h = _existing(id);
-        if (h.flags & KIND_MASK != uint8(Kind.Tranched)) revert NotTranched(id);
-        if (index >= h.trancheCount) revert TrancheOutOfRange(id, index, h.trancheCount);
-        if (index < h.cursor) revert TrancheAlreadyReleased(id, index);
-        uint128 amount = _steps[id][index].amount;
-        if (tokens > amount) revert WithholdingExceedsTranche(id, index, tokens, amount);
-        _withholding[id][index] = tokens;
-        Leave storage l = _leave[id];
-        // index < trancheCount < 2^24, so the cast is exact.
-        if (index >= l.withholdingUntil) l.withholdingUntil = uint32(index + 1);
-        h.flags |= WITHHOLDING;
-        emit WithholdingPosted(id, index, tokens);
-    }
-
-    function _existing(bytes32 id) private view returns (Hot storage h) {
-        h = _hot[id];
-        if (h.flags == 0) revert UnknownGrant(id);
-    }
-
-    /// Block time as 40 bits (good until the year 36812): checkpoints are stored in 40 bits.
-    function _now() private view returns (uint40) {
-        if (block.timestamp > type(uint40).max) revert ClockOutOfRange(block.timestamp);
-        return uint40(block.timestamp);
-    }
-
-    /// Effective schedule time at `t`: frozen at the revocation and while paused, minus the pauses.
-    function _shift(uint64 t, uint64 pausedAt, uint64 shift, uint64 revokedAt) private pure returns (uint64) {
-        if (revokedAt != 0 && t > revokedAt) t = revokedAt;
-        if (pausedAt != 0 && t > pausedAt) t = pausedAt;
-        return t > shift ? t - shift : 0;
-    }
-
-    function _vestedAt(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128) {
-        uint64 t = timestamp;
-        if (flags & ADJUSTED != 0) {
-            Leave storage l = _leave[id];
-            t = _shift(t, l.pausedAt, l.pausedSeconds, l.revokedAt);
-        }
-        if (flags & KIND_MASK == uint8(Kind.Linear)) return _linear(id, _amounts[id].total, t);
-        mapping(uint256 => Step) storage steps = _steps[id];
-        uint256 count = _hot[id].trancheCount;
-        uint256 elapsed;
-        while (elapsed < count && steps[elapsed].at <= t) ++elapsed;
-        if (flags & MILESTONE != 0) {
-            Perf storage p = _perf[id];
-            if (timestamp >= p.appliedAt) elapsed = Math.min(count, elapsed + p.boost);
-        }
-        return _sumSteps(id, elapsed);
-    }
-
-    /// The schedule's vested amount plus the performance amounts milestones vested by `timestamp`
-    /// (exact from the last milestone applied on).
-    function _vestedWithBonus(bytes32 id, uint8 flags, uint64 timestamp) private view returns (uint128 vested) {
-        vested = _vestedAt(id, flags, timestamp);
-        if (flags & MILESTONE == 0) return vested;
-        Perf storage p = _perf[id];
-        if (timestamp >= p.appliedAt) vested += p.bonus;
-    }
-
-    /// Sum of the amounts of tranches [0, n).
-    function _sumSteps(bytes32 id, uint256 n) private view returns (uint128 sum) {
-        mapping(uint256 => Step) storage steps = _steps[id];
-        for (uint256 i = 0; i < n; ++i) {
-            sum += steps[i].amount;
-        }
-    }
-
-    /// Released so far: from the schedule, and the performance bonus.
-    function _released(bytes32 id, Hot storage h) private view returns (uint128) {
-        uint128 bonus = _perf[id].bonusReleased;
-        if (h.flags & KIND_MASK == uint8(Kind.Linear)) return _amounts[id].released + bonus;
-        return _sumSteps(id, h.cursor) + bonus;
-    }
-
-    /// OpenZeppelin VestingWalletCliff's formula.
-    function _linear(bytes32 id, uint128 total, uint64 t) private view returns (uint128) {
-        Window storage w = _window[id];
-        uint64 start = w.start;
-        uint64 end = w.end;
-        if (t < w.cliff) return 0;
-        if (t >= end) return total;
-        // start <= cliff <= t < end; 128 + 64 bits fit in 256, and the quotient is below total.
-        return uint128((uint256(total) * (t - start)) / (end - start));
-    }
-
-    function _checkPast(bytes32 id, uint64 at, uint64 earliest) private view {
-        uint64 latest = _now();
-        if (at == 0 || at < earliest || at > latest) revert TimestampOutOfRange(id, at, _max(earliest, 1), latest);
-    }
-
-    function _max(uint64 a, uint64 b) private pure returns (uint64) {
-        return a > b ? a : b;
-    }
 }

@@ -50,3 +50,28 @@ contract ReentrantToken is TestToken {
         super._update(from, to, value);
     }
 }
+
+/// @notice A misbehaving ERC-20 for tests only: it keeps `feeBps` of every transfer between two
+/// accounts (a fee-on-transfer token), and `rebase` takes tokens from any account (a rebasing
+/// token's negative rebase), so a test sees how the manager refuses both.
+contract FeeOnTransferToken is TestToken {
+    uint256 public feeBps;
+
+    constructor() TestToken("Fee", "FEE", 18) {}
+
+    /// @notice Sets the fee, in basis points of each transfer.
+    function setFee(uint256 feeBps_) external {
+        feeBps = feeBps_;
+    }
+
+    /// @notice Burns `amount` of `account`'s balance, as a negative rebase would.
+    function rebase(address account, uint256 amount) external {
+        _burn(account, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        uint256 fee = from == address(0) || to == address(0) ? 0 : value * feeBps / 10_000;
+        if (fee != 0) super._update(from, address(0), fee);
+        super._update(from, to, value - fee);
+    }
+}

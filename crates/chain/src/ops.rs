@@ -129,6 +129,13 @@ pub fn grant_key(grant: &str) -> B256 {
     }
 }
 
+/// The contract's `Kind` values.
+pub const KIND_TRANCHED: u8 = 1;
+pub const KIND_LINEAR: u8 = 2;
+pub const KIND_INSTALLMENTS: u8 = 3;
+/// The contract's `EffectKind.PullForward`.
+pub const EFFECT_PULL_FORWARD: u8 = 2;
+
 /// A grant as the contract should hold it, built by the caller from the engine's timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantPlan {
@@ -147,6 +154,10 @@ pub struct GrantPlan {
 pub enum Shape {
     /// (vest instant, cumulative) pairs; the last cumulative is the total.
     Tranched(Vec<(u64, u128)>),
+    /// The same, one step per installment of the schedule, the pre-cliff ones at zero
+    /// (`Schedule::installment_steps`): the contract's INSTALLMENTS kind, the only one a pull
+    /// forward may move.
+    Installments(Vec<(u64, u128)>),
     /// OpenZeppelin VestingWalletCliff's formula.
     Linear { start: u64, cliff: u64, end: u64 },
 }
@@ -154,10 +165,10 @@ pub enum Shape {
 impl GrantPlan {
     fn input(&self) -> VM::GrantInput {
         match &self.shape {
-            Shape::Tranched(t) => VM::GrantInput {
+            Shape::Tranched(t) | Shape::Installments(t) => VM::GrantInput {
                 id: self.id,
                 beneficiary: self.beneficiary,
-                kind: 1,
+                kind: if matches!(self.shape, Shape::Installments(_)) { KIND_INSTALLMENTS } else { KIND_TRANCHED },
                 total: self.total,
                 start: 0,
                 cliff: 0,
@@ -167,7 +178,7 @@ impl GrantPlan {
             Shape::Linear { start, cliff, end } => VM::GrantInput {
                 id: self.id,
                 beneficiary: self.beneficiary,
-                kind: 2,
+                kind: KIND_LINEAR,
                 total: self.total,
                 start: *start,
                 cliff: *cliff,
@@ -179,7 +190,7 @@ impl GrantPlan {
 
     fn tranche_count(&self) -> usize {
         match &self.shape {
-            Shape::Tranched(t) => t.len(),
+            Shape::Tranched(t) | Shape::Installments(t) => t.len(),
             Shape::Linear { .. } => 1,
         }
     }
@@ -574,8 +585,64 @@ pub fn missing_milestones<'p>(
     Ok(out)
 }
 
-/// Defines the milestones not yet on the chain (their grants must be), in one transaction.
-pub fn push_milestones(s: &mut Session<'_>, d: &Deployment, plans: &[MilestonePlan]) -> Result<usize, OpsError> {
+/// Why the milestones of `plans` not yet defined cannot be defined over the grants as the chain
+/// holds them, one line per (milestone, grant), naming both: a grant pushed before a
+/// `[[milestone]]` named it holds its whole timeline, its pre-cliff installments merged into its
+/// cliff step and its performance tranches in the step that never comes. A pull forward there
+/// would count steps that are not installments and release months early (the contract refuses it
+/// too: `NoInstallmentSteps`), and a performance effect would be funded a second time. Grants not
+/// on the chain yet, or not in `grants`, are left to the caller.
+pub fn milestone_layout_problems(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    plans: &[MilestonePlan],
+    grants: &[GrantPlan],
+) -> Result<Vec<String>, OpsError> {
+    let mut out = Vec::new();
+    for m in missing_milestones(s, d, plans)? {
+        for e in &m.input.effects {
+            let Some(g) = grants.iter().find(|g| g.id == e.grant) else { continue };
+            let Ok(state) = s.read(d.manager, &VM::grantOfCall { id: g.id })? else { continue };
+            let want = g.input();
+            let (count, total) = (u64::try_from(g.tranche_count()).unwrap_or(u64::MAX), g.total);
+            let pulls = e.kind == EFFECT_PULL_FORWARD;
+            if pulls && state.kind != KIND_INSTALLMENTS {
+                out.push(format!(
+                    "milestone `{}` pulls grant `{}` forward by counting its steps on the chain, but `{}` is there without \
+                     one step per installment (pushed before a pull_forward milestone named it, its pre-cliff \
+                     installments merged into one step): the contract would release it months before the engine's \
+                     first vest, so the milestone is not defined",
+                    m.input.id, g.grant, g.grant
+                ));
+            } else if state.kind != want.kind
+                || state.total != total
+                || (want.kind != KIND_LINEAR && u64::from(state.trancheCount.to::<u32>()) != count)
+            {
+                out.push(format!(
+                    "milestone `{}` names grant `{}`, which is on the chain as pushed before the milestone named it \
+                     ({} steps, {} base units; its time-vesting part is {count} steps, {total}): its performance \
+                     amount would be funded twice, so the milestone is not defined",
+                    m.input.id, g.grant, state.trancheCount, state.total
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Defines the milestones not yet on the chain (their grants must be), in one transaction; refuses,
+/// sending nothing, when one names a grant the chain holds in another layout than `grants` says
+/// (see `milestone_layout_problems`).
+pub fn push_milestones(
+    s: &mut Session<'_>,
+    d: &Deployment,
+    plans: &[MilestonePlan],
+    grants: &[GrantPlan],
+) -> Result<usize, OpsError> {
+    let problems = milestone_layout_problems(s, d, plans, grants)?;
+    if !problems.is_empty() {
+        return Err(OpsError::Refused(problems.join("\n")));
+    }
     let missing = missing_milestones(s, d, plans)?;
     if missing.is_empty() {
         return Ok(0);

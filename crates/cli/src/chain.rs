@@ -585,6 +585,15 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
             let oracles = oracle_keys(&load(&mut *store)?);
             drop(store);
             with_session(g, &args.net, args.label_wallets, false, |s, d, plan| {
+                // Before anything is sent: a milestone over a grant the chain holds in another
+                // layout would release early or fund twice.
+                let problems = ops::milestone_layout_problems(s, d, &plan.milestones, &plan.grants)?;
+                if !problems.is_empty() {
+                    return Err(bad_input(
+                        format!("{}; nothing was sent", problems.join("; ")),
+                        "[[milestone]] (settle such a milestone off the chain, or push the grant anew under another id)",
+                    ));
+                }
                 let (changed, unsigned) = ops::sync_oracles(s, d, &oracles)?;
                 if !unsigned.is_empty() {
                     let Some(path) = &args.unsigned else {
@@ -613,7 +622,7 @@ pub fn run(g: &Global, cmd: &ChainCommand) -> Result<()> {
                     .cloned()
                     .collect();
                 let waiting = plan.milestones.len() - ready.len();
-                let defined = ops::push_milestones(s, d, &ready)?;
+                let defined = ops::push_milestones(s, d, &ready, &plan.grants)?;
                 crate::outln!("oracle registry: {changed} changes; defined {defined} milestones");
                 if waiting > 0 {
                     crate::outln!("{waiting} milestones wait for their grants (chain push-grants first)");
@@ -714,7 +723,7 @@ fn milestone_grant_plan(company: &Company, id: &str, label_wallets: bool) -> Res
         id: grant_key(id),
         beneficiary: wallet(company, &grant.holder, label_wallets)?,
         total,
-        shape: Shape::Tranched(steps),
+        shape: if pulls { Shape::Installments(steps) } else { Shape::Tranched(steps) },
         revoke_at,
         withholding: Vec::new(),
     })
@@ -877,7 +886,7 @@ pub fn demo_steps(
     ops::revoke_due(&mut s, &d, plans, before)?;
     // `chain push-milestones`, then `chain submit` with the oracle's signed files.
     ops::sync_oracles(&mut s, &d, &oracle_keys(company))?;
-    ops::push_milestones(&mut s, &d, &plan.milestones)?;
+    ops::push_milestones(&mut s, &d, &plan.milestones, plans)?;
     for (milestone, set) in submission_sets(attestations)? {
         if let Err(r) = ops::apply_milestone(&mut s, &d, &milestone, &set)? {
             anyhow::bail!("the demo's attestation for {milestone} was refused on the chain: {r}");

@@ -543,8 +543,10 @@ fn add_event(g: &Global, grant_id: &str, event: GrantEvent) -> Result<()> {
     for id in ids {
         let rec = &company.grants[&id];
         let mut grant = rec.terms.grant.clone();
-        grant.events.push(event.clone());
-        let check = grant.timeline(&company.company.time_zone, None);
+        let check = grant.check_new_event(&event).and_then(|()| {
+            grant.events.push(event.clone());
+            grant.timeline(&company.company.time_zone, None)
+        });
         match check {
             Ok(_) => {}
             Err(e) if grant_id == "all" && matches!(e, tokencomp_core::GrantError::AfterEnd { .. }) => continue,

@@ -465,6 +465,7 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
             })?;
             let event = GrantEvent { id: event_id.clone(), date: day, kind: EventKind::Milestone { effect } };
             let mut grant = rec.terms.grant.clone();
+            grant.check_new_event(&event).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
             grant.events.push(event.clone());
             let before = rec.terms.grant.timeline(&tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;
             let after = grant.timeline(&tz, None).map_err(|e| bad_input(e, &format!("grant {grant_id}")))?;

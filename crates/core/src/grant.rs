@@ -79,6 +79,13 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// A termination or revocation: nothing vests after its day.
+    pub fn ends_grant(&self) -> bool {
+        matches!(self, EventKind::Termination { .. } | EventKind::Revocation)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TerminationCause {
     Voluntary,
@@ -412,6 +419,25 @@ fn bps_of(amount: u128, bps: u32) -> u128 {
 }
 
 impl Grant {
+    /// Refuses recording `event` as a new event when it is a milestone dated after the grant
+    /// ended: the timeline lets such a milestone count for nothing (so that a termination recorded
+    /// later with an earlier date voids it), but recording a new one would only record nothing.
+    pub fn check_new_event(&self, event: &GrantEvent) -> Result<(), GrantError> {
+        if !matches!(event.kind, EventKind::Milestone { .. }) {
+            return Ok(());
+        }
+        let end = self.events.iter().filter(|e| e.kind.ends_grant()).min_by_key(|e| e.date);
+        match end {
+            Some(end) if event.date > end.date => Err(GrantError::AfterEnd {
+                event: event.id.clone(),
+                date: event.date,
+                ended: end.date,
+                ended_by: end.id.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Applies every event in date order and expands the result into a timeline. For linear
     /// schedules the table samples the end of each month, each event date and `as_of`.
     pub fn timeline(&self, tz: &TimeZone, as_of: Option<Date>) -> Result<Timeline, GrantError> {
@@ -429,7 +455,9 @@ impl Grant {
         }
 
         let mut events: Vec<&GrantEvent> = self.events.iter().collect();
-        events.sort_by_key(|e| e.date); // stable: same-day events keep their given order
+        // Stable: same-day events keep their given order, except that a termination or revocation
+        // comes last on its day (it takes effect at the day's end, after a milestone met that day).
+        events.sort_by_key(|e| (e.date, e.kind.ends_grant()));
         let mut layered = Layered { base: &self.schedule, total: self.amount.base_units(), layers: Vec::new() };
         let mut time_total = self.amount.base_units();
         let mut bonuses: Vec<(Day, u128, VestReason)> = Vec::new();
@@ -442,6 +470,12 @@ impl Grant {
         for e in events {
             check_date(e.date)?;
             if let Some((end, by)) = ended {
+                // A milestone met after the grant ended counts for nothing (a termination recorded
+                // later with an earlier date voids it), as on the chain, where a revocation dated
+                // before a milestone's application leaves that application out.
+                if matches!(e.kind, EventKind::Milestone { .. }) {
+                    continue;
+                }
                 return Err(GrantError::AfterEnd {
                     event: e.id.clone(),
                     date: e.date,

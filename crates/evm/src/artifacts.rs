@@ -6,7 +6,15 @@
 //! committed ones.
 
 use alloy_primitives::{Bytes, hex};
-pub use bindings::{ReentrantToken, ReferenceVestingWalletCliff, TestToken, VestingManager};
+pub use bindings::{FeeOnTransferToken, ReentrantToken, ReferenceVestingWalletCliff, TestToken};
+
+/// The manager's bindings: its calls, events and errors, and the types it shares with its
+/// milestone module (declared in `VestingBase`, so solc names them `VestingBase.*`).
+#[allow(non_snake_case)]
+pub mod VestingManager {
+    pub use super::bindings::VestingBase::*;
+    pub use super::bindings::VestingManager::*;
+}
 
 // The generated constructors of events with many fields (GrantCreated) take one argument per
 // field; that is the ABI's shape, not a design choice here.
@@ -31,6 +39,11 @@ mod bindings {
     );
     sol!(
         #[sol(all_derives)]
+        FeeOnTransferToken,
+        "../../contracts/artifacts/FeeOnTransferToken.json"
+    );
+    sol!(
+        #[sol(all_derives)]
         ReferenceVestingWalletCliff,
         "../../contracts/artifacts/ReferenceVestingWalletCliff.json"
     );
@@ -49,6 +62,10 @@ pub const TEST_TOKEN: Artifact =
     Artifact { name: "TestToken", json: include_str!("../../../contracts/artifacts/TestToken.json") };
 pub const REENTRANT_TOKEN: Artifact =
     Artifact { name: "ReentrantToken", json: include_str!("../../../contracts/artifacts/ReentrantToken.json") };
+pub const FEE_ON_TRANSFER_TOKEN: Artifact =
+    Artifact { name: "FeeOnTransferToken", json: include_str!("../../../contracts/artifacts/FeeOnTransferToken.json") };
+pub const VESTING_MILESTONES: Artifact =
+    Artifact { name: "VestingMilestones", json: include_str!("../../../contracts/artifacts/VestingMilestones.json") };
 pub const REFERENCE_VESTING_WALLET_CLIFF: Artifact = Artifact {
     name: "ReferenceVestingWalletCliff",
     json: include_str!("../../../contracts/artifacts/ReferenceVestingWalletCliff.json"),

@@ -10,8 +10,9 @@ pub mod chain;
 pub mod vendor;
 
 pub use artifacts::{
-    Artifact, ArtifactError, REENTRANT_TOKEN, REFERENCE_VESTING_WALLET_CLIFF, ReentrantToken,
-    ReferenceVestingWalletCliff, TEST_TOKEN, TestToken, VESTING_MANAGER, VestingManager,
+    Artifact, ArtifactError, FEE_ON_TRANSFER_TOKEN, FeeOnTransferToken, REENTRANT_TOKEN,
+    REFERENCE_VESTING_WALLET_CLIFF, ReentrantToken, ReferenceVestingWalletCliff, TEST_TOKEN, TestToken,
+    VESTING_MANAGER, VESTING_MILESTONES, VestingManager,
 };
 pub use chain::{
     BLOCK_GAS_LIMIT, BlockHeader, Chain, ChainError, Receipt, SNAPSHOT_FORMAT, SignedTx, log_from_json, log_to_json,

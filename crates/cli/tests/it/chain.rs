@@ -538,3 +538,42 @@ fn the_fmv_at_vest_can_be_the_pairs_twap_recorded_from_the_chain() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("no TWAP point recorded for the end of 2026-11-30"), "{err}");
 }
+
+/// Issue 15, item 2: a pull-forward milestone added for a grant already on the chain (pushed with
+/// its twelve pre-cliff installments merged into its cliff step, since no milestone named it then)
+/// is refused by `chain push-milestones` before anything is sent: exit 2, naming the grant and
+/// why, and the chain's file is unchanged. On the old code the milestone was defined, and two
+/// steps pulled forward released months before the engine's first vest.
+#[test]
+fn a_pull_forward_on_a_grant_already_on_chain_is_refused_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, key) = demo(dir.path());
+    let company = dir.path().join("company.toml");
+    let mut text = include_str!("../../../../examples/company.toml").to_owned();
+    text.push_str(
+        "\n[[milestone]]\nid = \"ada-ship\"\ngrant = \"ada-2024-hire\"\nmetric = \"shipped\"\ncomparison = \"gte\"\n\
+         threshold = \"1\"\ndeadline = 2027-06-30\neffect = \"pull_forward\"\nperiods = 2\n",
+    );
+    std::fs::write(&company, text).unwrap();
+    // The demo recorded the company as `system`; the same actor applies the change.
+    let out = Command::new(env!("CARGO_BIN_EXE_tokencomp"))
+        .arg("--data")
+        .arg(&demo)
+        .args(["--actor", "system", "apply"])
+        .arg(&company)
+        .env_remove("TOKENCOMP_DATABASE")
+        .env_remove("TOKENCOMP_DATA")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let chain = std::fs::read(demo.join("chain/embedded.json")).unwrap();
+    let err = fails(&demo, Some(&key), &["chain", "push-milestones", "--label-wallets", "--at", "2026-11-02"], 2);
+    assert!(
+        err.contains(
+            "milestone `ada-ship` pulls grant `ada-2024-hire` forward by counting its steps on the chain, but \
+             `ada-2024-hire` is there without one step per installment"
+        ) && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(demo.join("chain/embedded.json")).unwrap(), chain, "nothing was sent");
+}

@@ -445,3 +445,31 @@ fn timeline_as_of_the_start_date_of_a_linear_schedule_without_a_cliff() {
     let t = g.timeline(&tz, Some(date(1999, 12, 31))).expect("timeline before the start");
     assert_eq!(units(t.position(date(1999, 12, 31)).vested), 0);
 }
+
+/// Issue 15, item 1: a revocation recorded later with a date before a milestone ends the grant
+/// first; the milestone then counts for nothing (as on the chain, where a revocation dated before
+/// a milestone's application leaves it out), instead of making the grant's whole history an
+/// error. A milestone met on the revocation's own day counts: the revocation takes effect at the
+/// day's end.
+#[test]
+fn a_milestone_after_a_revocation_counts_for_nothing_and_one_on_its_day_counts() {
+    let pull = || EventKind::Milestone { effect: MilestoneEffect::PullForward { periods: 2 } };
+    // Vested by the end of 2026-06-10: the cliff (1,200) and four months (the 15th, Feb–May).
+    let t = tl(&with(vec![(date(2026, 6, 20), pull()), (date(2026, 6, 10), EventKind::Revocation)]));
+    assert_eq!(units(t.tranches.last().expect("tranche").cumulative), 1600);
+    assert_eq!(units(t.forfeitures[0].amount), 3200);
+    check_sums(&t);
+    // The same revocation given first, with the milestone on its day: two more months vest.
+    let g = with(vec![(date(2026, 6, 10), EventKind::Revocation), (date(2026, 6, 10), pull())]);
+    let t = tl(&g);
+    assert_eq!(units(t.tranches.last().expect("tranche").cumulative), 1800);
+    assert_eq!(units(t.forfeitures[0].amount), 3000);
+    check_sums(&t);
+    // Recording a new milestone after the end is refused (it would record nothing); on the day,
+    // accepted.
+    let g = with(vec![(date(2026, 6, 10), EventKind::Revocation)]);
+    let late = GrantEvent { id: "late".into(), date: date(2026, 6, 11), kind: pull() };
+    assert!(matches!(g.check_new_event(&late), Err(GrantError::AfterEnd { ended_by, .. }) if ended_by == "e0"));
+    let same = GrantEvent { id: "same".into(), date: date(2026, 6, 10), kind: pull() };
+    assert!(g.check_new_event(&same).is_ok());
+}

@@ -10,5 +10,6 @@ mod manager;
 mod milestones;
 mod roles;
 mod sablier;
+mod solvency;
 mod stateful;
 mod uniswap;

@@ -288,12 +288,12 @@ fn release_gas_does_not_grow_with_the_number_of_steps() {
         let r = w.ok(bob, m, &VM::releaseCall { id: g });
         gas.push(r.gas_used);
     }
-    println!("release gas (12, 48, 120 steps): {gas:?}");
     assert!(gas.windows(2).all(|p| p[0] == p[1]), "{gas:?}");
+    insta::assert_snapshot!("gas_release_by_steps", format!("release, 12 / 48 / 120 steps: {gas:?}\n"));
 }
 
-/// Gas, measured in the same run and printed: a monthly release against OpenZeppelin's
-/// VestingWalletCliff release, and creation per grant in a batch of 50.
+/// Gas, measured in the same run and asserted exactly (a snapshot): a monthly release against
+/// OpenZeppelin's VestingWalletCliff release, and creation per grant in a batch of 50.
 ///
 /// Like for like: both pay the same TestToken with one `transfer` to a beneficiary of their own
 /// that starts with a zero balance, so the first release of each pays the same zero-to-non-zero
@@ -329,12 +329,23 @@ fn gas_report() {
     // Both paid a month: the comparison is of the same work.
     assert_eq!(w.balance(bob), U256::from(3_000));
     assert_eq!(w.balance(carol), U256::from(3_000));
-    println!("gas: release (VestingManager, tranched)  first {}, later {:?}", ours[0], &ours[1..]);
-    println!("gas: release (VestingWalletCliff)        first {}, later {:?}", theirs[0], &theirs[1..]);
-    println!("gas: create per grant, batch of 50: 48-step tranched {}, linear {}", batch48 / 50, batch_linear / 50);
     for (k, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         assert!(o <= t, "release {} costs {o} gas, VestingWalletCliff's {t}", k + 1);
     }
+    // Exact: the snapshot changes only with the contracts (or the compiler settings); the
+    // README's gas table quotes it.
+    insta::assert_snapshot!(
+        "gas_report",
+        format!(
+            "release (VestingManager, tranched): first {}, later {:?}\nrelease (VestingWalletCliff): first {}, later {:?}\ncreate per grant, batch of 50: 48-step tranched {}, linear {}\n",
+            ours[0],
+            &ours[1..],
+            theirs[0],
+            &theirs[1..],
+            batch48 / 50,
+            batch_linear / 50
+        )
+    );
 }
 
 /// The operator's batch calls: `postWithholdings` posts as one `postWithholding` per entry, and
