@@ -55,11 +55,10 @@
 //!   share, and returns what the effect did not vest when it applies.
 //! - An effect on a grant already revoked (by a transaction before it, whatever the effective
 //!   date) does nothing on chain and is left out of the engine: the revocation returned its
-//!   funding. A revocation dated before an applied milestone (the transaction after it): the
-//!   engine cannot hold a milestone after the grant ended, so the model follows what a revocation
-//!   means, the grant ends on its date: a pull forward applied later does not count, and a
-//!   performance amount applied later is kept, vesting on the revocation's date (its milestone
-//!   was met and funded; the revocation returns only what waits for a milestone).
+//!   funding. A revocation dated before an applied milestone (the transaction after it) voids the
+//!   applications after its effective instant, as the engine holds no event after a grant ended:
+//!   their steps pulled forward no longer count, and their performance amount goes back to the
+//!   treasury with the rest.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -106,9 +105,11 @@ const UNLOCK: u8 = 1;
 const PULL: u8 = 2;
 const SCALE: u8 = 3;
 const GRADED: u8 = 4;
+/// The contract's kind of a tranched grant with one step per installment.
+const INSTALLMENTS: u8 = 3;
 
 /// Every kind of step counted, each of which must succeed `AT_LEAST` times a run.
-const KINDS: [&str; 26] = [
+const KINDS: [&str; 28] = [
     "create",
     "create refused: allowance short",
     "create refused: balance short",
@@ -128,6 +129,8 @@ const KINDS: [&str; 26] = [
     "define milestone",
     "define refused: allowance short",
     "define refused: invalid effect",
+    "define refused: pull forward without installment steps",
+    "define refused: revoked grant",
     "apply: unlock",
     "apply: scale",
     "apply: graded",
@@ -366,7 +369,7 @@ fn gen_step(r: &mut Rng) -> Step {
             threshold: small(r, 50, 90),
             deadline_days: small(r, 0, 90),
             short: r.flip(8),
-            invalid: r.flip(8).then(|| r.u8()),
+            invalid: r.flip(5).then(|| r.u8()),
         },
         _ => Step::Apply {
             milestone: r.u8(),
@@ -404,6 +407,8 @@ struct Applied {
     /// The local date of `at`.
     date: Date,
     effect: MilestoneEffect,
+    /// The performance amount it vested (0 for a pull forward).
+    amount: u128,
 }
 
 struct Model {
@@ -559,7 +564,13 @@ impl Model {
 
     fn input(&self) -> VM::GrantInput {
         match (&self.kind, &self.base.schedule) {
-            (Kind::Tranched { tranches, .. }, _) => tranched(self.id, self.beneficiary, tranches),
+            (Kind::Tranched { tranches, installments, .. }, _) => {
+                let mut input = tranched(self.id, self.beneficiary, tranches);
+                if *installments {
+                    input.kind = INSTALLMENTS;
+                }
+                input
+            }
             (Kind::Linear, Schedule::Linear(l)) => {
                 let u = |t: i64| u64::try_from(t).unwrap();
                 linear(
@@ -603,22 +614,12 @@ impl Model {
             let last = self.revoked.as_ref().map_or(today, |r| r.date.max(today));
             events.push(event(events.len(), utc_day(p), EventKind::Leave { until: plus_days(last, 1) }));
         }
+        // A revocation drops the applications after its effective instant (see the module
+        // comment), so every one left precedes it.
         for a in &self.applied {
-            let pull = matches!(a.effect, MilestoneEffect::PullForward { .. });
-            if !pull && !performance {
-                continue;
+            if performance || matches!(a.effect, MilestoneEffect::PullForward { .. }) {
+                events.push(event(events.len(), a.date, EventKind::Milestone { effect: a.effect.clone() }));
             }
-            // Applied after the revocation's effective instant (see the module comment).
-            let date = match &self.revoked {
-                Some(r) if a.at > r.at => {
-                    if pull {
-                        continue;
-                    }
-                    r.date
-                }
-                _ => a.date,
-            };
-            events.push(event(events.len(), date, EventKind::Milestone { effect: a.effect.clone() }));
         }
         if let Some(r) = &self.revoked {
             events.push(event(events.len(), r.date, r.kind.clone()));
@@ -881,20 +882,25 @@ impl Run {
                 }
             }
             Step::RevokeBeforeMilestone { grant, days_before, how } => {
-                // Grants not revoked whose last milestone came after a day the revocation may
-                // still be dated (its checkpoint's).
-                let candidates: Vec<usize> = (0..self.grants.len())
-                    .filter(|&g| {
-                        let m = &self.grants[g];
-                        m.revoked.is_none()
-                            && m.applied.last().is_some_and(|a| utc_day(a.at) > utc_day(m.checkpoint.max(GENESIS)))
-                    })
-                    .collect();
+                // A grant not revoked with a milestone applied after a day the revocation may
+                // still be dated (its checkpoint's); half the time one with a pull forward, dated
+                // before that.
+                let find = |only_pulls: bool| -> Vec<(usize, Date)> {
+                    let last = |m: &Model| {
+                        let pull = |a: &&Applied| matches!(a.effect, MilestoneEffect::PullForward { .. });
+                        let day = m.applied.iter().filter(|a| !only_pulls || pull(a)).map(|a| utc_day(a.at)).max();
+                        day.filter(|&d| d > utc_day(m.checkpoint.max(GENESIS)))
+                    };
+                    let live = (0..self.grants.len()).filter(|&g| self.grants[g].revoked.is_none());
+                    live.filter_map(|g| last(&self.grants[g]).map(|d| (g, d))).collect()
+                };
+                let mut candidates = find(grant % 2 == 0);
+                if candidates.is_empty() {
+                    candidates = find(false);
+                }
                 if !candidates.is_empty() {
-                    let g = candidates[usize::from(*grant) % candidates.len()];
-                    let m = &self.grants[g];
-                    let applied = utc_day(m.applied.last().unwrap().at);
-                    let earliest = utc_day(m.checkpoint.max(GENESIS));
+                    let (g, applied) = candidates[usize::from(*grant / 2) % candidates.len()];
+                    let earliest = utc_day(self.grants[g].checkpoint.max(GENESIS));
                     let day = plus_days(applied, -i64::from(*days_before)).max(earliest);
                     self.revoke(g, utc_end(day), *how);
                 }
@@ -1150,10 +1156,24 @@ impl Run {
         let m = &mut self.grants[g];
         m.revoked = Some(Revocation { at, date, kind });
         m.changed();
+        // Applications after the effective instant are void: their steps no longer count, their
+        // performance amount goes back.
+        let (dropped, kept): (Vec<Applied>, Vec<Applied>) = m.applied.drain(..).partition(|a| a.at > at);
+        m.applied = kept;
+        let mut returned = 0;
+        for a in dropped {
+            match a.effect {
+                MilestoneEffect::PullForward { periods } => m.boost -= periods,
+                _ => {
+                    m.bonus -= a.amount;
+                    returned += a.amount;
+                }
+            }
+        }
         // The time-vesting part's forfeiture, and the funding still waiting for a milestone.
         let (timeline, _) = m.timeline(self.now, false);
-        let kept = timeline.tranches.last().map_or(0, |t| t.cumulative.base_units());
-        let returned = m.total - kept + m.pending;
+        let vested = timeline.tranches.last().map_or(0, |t| t.cumulative.base_units());
+        returned += m.total - vested + m.pending;
         m.pending = 0;
         self.send(ADMIN, &call, None);
         let manager = self.w.manager;
@@ -1236,23 +1256,43 @@ impl Run {
                 VM::EffectInput { grant: self.grants[g].id, kind, periods: e.periods, bps: e.bps, target: e.target };
             effects.push((g, input, funded));
         }
+        // One invalid effect last, refused by name: a pull forward on a grant without one step
+        // per installment (linear, or tranched with its pre-cliff installments merged), a pull
+        // forward of no periods, or an effect on a revoked grant.
         let mut refusal = None;
         if let Some(x) = invalid {
-            let linear: Vec<usize> =
-                live.iter().copied().filter(|&g| matches!(self.grants[g].kind, Kind::Linear)).collect();
+            let index = U256::from(effects.len());
+            let unpullable: Vec<usize> = live.iter().copied().filter(|&g| !self.grants[g].pullable()).collect();
             let revoked: Vec<usize> = (0..self.grants.len()).filter(|&g| self.grants[g].revoked.is_some()).collect();
-            if x % 2 == 0 && !linear.is_empty() {
-                let g = linear[usize::from(x / 2) % linear.len()];
-                let index = U256::from(effects.len());
-                let input = VM::EffectInput { grant: self.grants[g].id, kind: PULL, periods: 1, bps: 0, target: 0 };
-                effects.push((g, input, 0));
-                refusal = Some(VM::InvalidEffect { milestone: key, index }.abi_encode());
-            } else if !revoked.is_empty() {
-                let g = revoked[usize::from(x / 2) % revoked.len()];
-                let id = self.grants[g].id;
-                let input = VM::EffectInput { grant: id, kind: UNLOCK, periods: 0, bps: 0, target: 1 };
-                effects.push((g, input, 1));
-                refusal = Some(VM::GrantRevoked { id }.abi_encode());
+            let pick = |from: &[usize]| from[usize::from(x / 3) % from.len()];
+            // The variant `x` names, or the next one the grants allow.
+            let variant = (0..3u8).map(|k| (x % 3 + k) % 3).find(|v| match v {
+                0 => !unpullable.is_empty(),
+                1 => !pullable.is_empty(),
+                _ => !revoked.is_empty(),
+            });
+            match variant {
+                Some(0) => {
+                    let g = pick(&unpullable);
+                    let id = self.grants[g].id;
+                    effects.push((g, VM::EffectInput { grant: id, kind: PULL, periods: 1, bps: 0, target: 0 }, 0));
+                    let e = VM::NoInstallmentSteps { milestone: key, index, id };
+                    refusal = Some((e.abi_encode(), "define refused: pull forward without installment steps"));
+                }
+                Some(1) => {
+                    let g = pick(&pullable);
+                    let id = self.grants[g].id;
+                    effects.push((g, VM::EffectInput { grant: id, kind: PULL, periods: 0, bps: 0, target: 0 }, 0));
+                    let e = VM::InvalidEffect { milestone: key, index };
+                    refusal = Some((e.abi_encode(), "define refused: invalid effect"));
+                }
+                Some(_) => {
+                    let g = pick(&revoked);
+                    let id = self.grants[g].id;
+                    effects.push((g, VM::EffectInput { grant: id, kind: UNLOCK, periods: 0, bps: 0, target: 1 }, 1));
+                    refusal = Some((VM::GrantRevoked { id }.abi_encode(), "define refused: revoked grant"));
+                }
+                None => {}
             }
         }
         let sum: u128 = effects.iter().map(|e| e.2).sum();
@@ -1268,9 +1308,9 @@ impl Run {
             effects: effects.iter().map(|e| e.1.clone()).collect(),
         };
         let call = VM::defineMilestonesCall { inputs: vec![input.clone()] };
-        if let Some(error) = refusal {
+        if let Some((error, counted)) = refusal {
             self.send(OPERATOR, &call, Some(error));
-            return self.count("define refused: invalid effect");
+            return self.count(counted);
         }
         if short && sum > 0 {
             let (error, undo) = self.shortfall(Short::Allowance, sum);
@@ -1397,7 +1437,7 @@ impl Run {
                 m.bonus += amount;
             }
             let date = date_of(i64::try_from(now).unwrap(), &m.tz).unwrap();
-            m.applied.push(Applied { at: now, date, effect });
+            m.applied.push(Applied { at: now, date, effect, amount });
             m.changed();
             self.moved(manager, TREASURY, funded - amount);
             self.count(counted);
