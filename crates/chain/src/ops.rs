@@ -418,9 +418,15 @@ pub fn fund(
     plans: &[GrantPlan],
     milestones: &[MilestonePlan],
 ) -> Result<u128, OpsError> {
-    let grants: u128 = missing_grants(s, d, plans)?.iter().map(|p| p.total).fold(0u128, u128::saturating_add);
-    let funding = missing_milestones(s, d, milestones)?.iter().map(|p| p.funding).fold(0u128, u128::saturating_add);
-    let needed = grants.saturating_add(funding);
+    // A checked sum: an approval that saturated would fund less than the grants need.
+    let too_much = || OpsError::Refused("the grants and milestones to fund need more than 2^128 base units".into());
+    let mut needed = 0u128;
+    for total in missing_grants(s, d, plans)?.iter().map(|p| p.total) {
+        needed = needed.checked_add(total).ok_or_else(too_much)?;
+    }
+    for funding in missing_milestones(s, d, milestones)?.iter().map(|p| p.funding) {
+        needed = needed.checked_add(funding).ok_or_else(too_much)?;
+    }
     if d.treasury != s.key.address() {
         return Err(OpsError::Refused(format!(
             "the treasury is {}, not this key's {}: approve {} for {needed} base units from the treasury",

@@ -754,7 +754,9 @@ fn milestone_plans(company: &Company) -> Result<Vec<MilestonePlan>> {
                 Ok((t.target.base_units(), t.cap_bps))
             };
             let bps_of = |amount: u128, bps: u32| {
-                tokencomp_money::mul_div_floor(amount, u128::from(bps), 10_000).unwrap_or(u128::MAX)
+                tokencomp_money::mul_div_floor(amount, u128::from(bps), 10_000).ok_or_else(|| {
+                    bad_input(format!("grant `{grant_id}`: {bps} bps of {amount} does not fit u128"), "[[milestone]]")
+                })
             };
             let (kind, periods, bps, target, funded) = match &terms.effect {
                 TermsEffect::Fixed(MilestoneEffect::Unlock { tranche }) => {
@@ -764,14 +766,16 @@ fn milestone_plans(company: &Company) -> Result<Vec<MilestonePlan>> {
                 TermsEffect::Fixed(MilestoneEffect::PullForward { periods }) => (2, *periods, 0, 0, 0),
                 TermsEffect::Fixed(MilestoneEffect::Scale { tranche, bps }) => {
                     let (target, _) = target_of(tranche)?;
-                    (3, 0, *bps, target, bps_of(target, *bps))
+                    (3, 0, *bps, target, bps_of(target, *bps)?)
                 }
                 TermsEffect::Graded { tranche } => {
                     let (target, cap) = target_of(tranche)?;
-                    (4, 0, cap, target, bps_of(target, cap))
+                    (4, 0, cap, target, bps_of(target, cap)?)
                 }
             };
-            funding = funding.saturating_add(funded);
+            funding = funding.checked_add(funded).ok_or_else(|| {
+                bad_input(format!("milestone `{}`: its funding does not fit u128", m.id), "[[milestone]]")
+            })?;
             effects.push(EffectInput { grant: grant_key(grant_id), kind, periods, bps, target });
         }
         let comparison = match m.comparison {

@@ -254,3 +254,72 @@ fn the_milestone_module_refuses_a_direct_call() {
     let r = w.chain.send(OPERATOR, module, &VM::defineMilestonesCall { inputs: vec![] }).unwrap();
     assert_eq!(r.output, alloy_primitives::Bytes::from(VM::NotDelegated {}.abi_encode()));
 }
+
+/// Two applications on one grant, a release between them, and a revocation dated between them:
+/// the first counts, the second (a pull forward and an unlock of 50) is left out and its unlock
+/// goes back; revoke, release and vestedAt agree, the engine too, and the manager ends empty.
+#[test]
+fn a_revocation_dated_between_two_applications_keeps_the_first_only() {
+    let a = id(1);
+    let alice = wallet(1);
+    let mut w = World::new();
+    w.at(T0);
+    let m = w.manager;
+    let mut registry = Registry::new();
+    w.ok(ADMIN, m, &VM::registerOracleCall { name: "o".into(), key: key(0).address() });
+    registry.register("o", signer(&key(0)), T0).unwrap();
+    let mut book = Book::new(registry);
+    w.create(vec![installments(a, alice)]);
+    let deadline = T0 + 200 * DAY;
+    define(
+        &mut w,
+        &mut book,
+        vec![
+            milestone_input("first", "grant:a", "0.8", deadline, 1, vec![effect(a, 2, 1, 0, 0)]),
+            milestone_input(
+                "second",
+                "grant:a",
+                "0.8",
+                deadline,
+                1,
+                vec![effect(a, 2, 1, 0, 0), effect(a, 1, 0, 0, 50)],
+            ),
+        ],
+    );
+    let apply = |w: &mut World, milestone: &str, nonce: u64, now: u64| {
+        w.at(now);
+        let d = domain(w);
+        let k = key(0);
+        let set =
+            [tokencomp_chain::attest::sign(&k, &attestation(milestone, "grant:a", &k, "0.9", nonce, now), &d).unwrap()];
+        assert!(on_chain(w, milestone, &set).0.is_ok());
+    };
+    apply(&mut w, "first", 1, T0 + 45 * DAY);
+    w.at(T0 + 50 * DAY);
+    w.ok(alice, m, &VM::releaseCall { id: a });
+    assert_eq!(w.balance(alice), U256::from(200), "one step and one pulled forward");
+    apply(&mut w, "second", 2, T0 + 70 * DAY);
+    assert_eq!(w.vested_at(a, T0 + 70 * DAY), 400 + 50);
+    let treasury = w.balance(TREASURY);
+    w.at(T0 + 80 * DAY);
+    w.ok(ADMIN, m, &VM::revokeCall { id: a, effectiveAt: T0 + 60 * DAY });
+    // Vested by day 60: two steps and the first pull (300); back: the last step and the unlock.
+    assert_eq!(w.balance(TREASURY) - treasury, U256::from(150));
+    for (t, vested) in [(T0 + 40 * DAY, 100), (T0 + 46 * DAY, 200), (T0 + 60 * DAY, 300), (T0 + 400 * DAY, 300)] {
+        assert_eq!(w.vested_at(a, t), vested, "vestedAt(day {})", (t - T0) / DAY);
+    }
+    let perf = w.chain.call(STRANGER, m, &VM::perfOfCall { id: a }).unwrap();
+    assert_eq!((perf.boost, perf.bonus, perf.appliedAt), (1, 0, T0 + 45 * DAY));
+    w.ok(alice, m, &VM::releaseCall { id: a });
+    assert_eq!(w.balance(alice), U256::from(300));
+    assert_eq!(w.balance(m), U256::ZERO);
+    // The engine: milestones on days 45 and 70 (2020-02-25, 2020-03-21), revoked on day 60.
+    let pull = || EventKind::Milestone { effect: MilestoneEffect::PullForward { periods: 1 } };
+    let g = engine_grant(vec![
+        (Date::constant(2020, 2, 25), pull()),
+        (Date::constant(2020, 3, 21), pull()),
+        (Date::constant(2020, 3, 11), EventKind::Revocation),
+    ]);
+    let tl = g.timeline(&TimeZone::UTC, None).unwrap();
+    assert_eq!(tl.tranches.last().unwrap().cumulative.base_units(), 300);
+}
