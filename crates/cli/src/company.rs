@@ -794,7 +794,7 @@ fn event_facts(company: &Company, grant_id: &str, event: &GrantEvent) -> Result<
     for id in ids {
         let rec = &company.grants[&id];
         let mut grant = rec.terms.grant.clone();
-        let check = grant.check_new_event(&event).and_then(|()| {
+        let check = grant.check_new_event(event).and_then(|()| {
             grant.events.push(event.clone());
             grant.timeline(&company.company.time_zone, None)
         });

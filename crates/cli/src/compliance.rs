@@ -204,7 +204,7 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
             let events = income_events(company, period.end)?;
             let csv = export(company, &events, &period)?;
             match &args.out {
-                Some(path) => write_export(&mut *store, &company, &period.id, &csv, path)?,
+                Some(path) => write_export(&mut *store, company, &period.id, &csv, path)?,
                 None => crate::out(format_args!("{csv}")),
             }
             Ok(())
