@@ -187,11 +187,21 @@ fn granted_of(c: &Company, id: &str) -> Option<TokenAmount> {
     Some(g.timeline(&c.company.time_zone, None).map_or(g.amount, |t| t.granted))
 }
 
+/// What one grant still holds against the supply: its total less what it forfeited (a
+/// terminated grant's unvested tokens go back to the treasury and may be granted again).
+fn committed_of(c: &Company, id: &str) -> Option<TokenAmount> {
+    let g = &c.grants.get(id)?.terms.grant;
+    let Ok(t) = g.timeline(&c.company.time_zone, None) else { return Some(g.amount) };
+    let forfeited = t.forfeitures.iter().try_fold(TokenAmount::ZERO, |a, f| a.checked_add(f.amount)).ok()?;
+    Some(t.granted.saturating_sub(forfeited))
+}
+
 /// Every command that records grants (init, apply, grant add, import grants, lifecycle events),
 /// under the write lock: when the batch issues a grant or raises one's total, the grants of the
 /// ledger as it would be after `events`, summed in id order with the batch's own grants last,
-/// must fit in a `u128` and stay within the `[tokenomics]` total supply, or the batch is
-/// refused (exit 2, nothing written) naming the grant that crosses. Without this the
+/// must fit in a `u128`, and what they still hold (less forfeitures) must stay within the
+/// `[tokenomics]` total supply, or the batch is refused (exit 2, nothing written) naming the
+/// grant that crosses. Without this the
 /// calendar's, the company's and the tokenomics' totals could not be formed. A batch that
 /// raises no grant (a termination) is never refused here, so a ledger recorded before the
 /// check can still be operated on.
@@ -211,7 +221,7 @@ fn check_grants_total(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> 
     let token = &new.token.token;
     let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());
     let (mine, others): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| touched.contains(id.as_str()));
-    let mut total = TokenAmount::ZERO;
+    let (mut total, mut committed) = (TokenAmount::ZERO, TokenAmount::ZERO);
     for (id, granted) in others.into_iter().chain(mine) {
         let next = total.checked_add(*granted).map_err(|_| {
             bad_input(
@@ -223,20 +233,24 @@ fn check_grants_total(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> 
                 &format!("grant `{id}`"),
             )
         })?;
+        // Below the u128 bound, so this sum cannot overflow.
+        let held = committed_of(&new, id).unwrap_or(*granted);
+        let next_committed = committed.checked_add(held).unwrap_or(next);
         if let Some(supply) = supply
-            && next > supply
+            && next_committed > supply
         {
             return Err(bad_input(
                 format!(
                     "grant `{id}` of {} takes the grants' total to {}, above the total supply of {} in [tokenomics]",
                     fmt(*granted),
-                    fmt(next),
+                    fmt(next_committed),
                     fmt(supply)
                 ),
                 &format!("grant `{id}`"),
             ));
         }
         total = next;
+        committed = next_committed;
     }
     Ok(())
 }
