@@ -148,6 +148,32 @@ impl Accounts {
         tokencomp_store::private::write(path, text.as_bytes()).map_err(file_err)
     }
 
+    /// Loads, changes and saves the accounts under an exclusive lock on `accounts.lock` beside
+    /// them (not the file itself, which a save replaces), so two `tokencomp user …` commands at
+    /// once cannot lose each other's change. `change` may refuse; then nothing is written.
+    pub fn edit<T, E: From<AuthError>>(
+        path: &Path,
+        change: impl FnOnce(&mut Accounts) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let file_err = |e: std::io::Error| AuthError::File { path: path.display().to_string(), message: e.to_string() };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        tokencomp_store::private::dir(dir).map_err(file_err)?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Owner-only, like everything in this directory (it holds nothing).
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join("accounts.lock"))
+            .map_err(file_err)?;
+        lock.lock().map_err(file_err)?;
+        let mut accounts = Accounts::load(path)?;
+        let t = change(&mut accounts)?;
+        accounts.save(path)?;
+        Ok(t)
+    }
+
     pub fn user(&self, name: &str) -> Option<&User> {
         self.users.iter().find(|u| u.name == name)
     }

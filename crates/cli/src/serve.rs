@@ -308,7 +308,8 @@ fn read_password() -> Result<String> {
 
 pub fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
     let path = accounts_path(&g.data);
-    let mut accounts = Accounts::load(&path).map_err(|e| bad_input(e, "accounts"))?;
+    // A file that cannot be read is the user's to fix (exit 2), whatever the command.
+    Accounts::load(&path).map_err(|e| bad_input(e, "accounts"))?;
     match cmd {
         UserCommand::Add(a) => {
             let role: Role = a.role.parse().map_err(|e| bad_input(e, "--role"))?;
@@ -320,10 +321,14 @@ pub fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
                 }
             }
             let password = read_password()?;
-            let replaced = accounts.user(&a.name).is_some();
-            let keys = accounts.keys.iter().filter(|k| k.user == a.name).count();
-            accounts.set_user(&a.name, role, a.person.as_deref(), &password).map_err(|e| bad_input(e, "user add"))?;
-            accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (replaced, keys) = Accounts::edit(&path, |accounts| {
+                let replaced = accounts.user(&a.name).is_some();
+                let keys = accounts.keys.iter().filter(|k| k.user == a.name).count();
+                accounts
+                    .set_user(&a.name, role, a.person.as_deref(), &password)
+                    .map_err(|e| bad_input(e, "user add"))?;
+                Ok::<_, anyhow::Error>((replaced, keys))
+            })?;
             crate::outln!("user {} ({}) saved in {}", a.name, role.as_str(), path.display());
             if replaced {
                 // A reset or a role change: a running server ends the sessions on its next request.
@@ -331,19 +336,24 @@ pub fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
             }
         }
         UserCommand::Key { name } => {
-            let key = accounts.add_key(name, Timestamp::now()).map_err(|e| bad_input(e, "NAME"))?;
-            accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let key = Accounts::edit(&path, |accounts| {
+                accounts.add_key(name, Timestamp::now()).map_err(|e| bad_input(e, "NAME"))
+            })?;
             crate::outln!("{key}");
             eprintln!("this key is shown once; send it as `Authorization: Bearer <key>`");
         }
         UserCommand::Remove { name } => {
-            if !accounts.remove_user(name) {
-                return Err(bad_input(format!("no user is named `{name}`"), "NAME"));
-            }
-            accounts.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Accounts::edit(&path, |accounts| {
+                if accounts.remove_user(name) {
+                    Ok(())
+                } else {
+                    Err(bad_input(format!("no user is named `{name}`"), "NAME"))
+                }
+            })?;
             crate::outln!("removed {name} and its keys");
         }
         UserCommand::List => {
+            let accounts = Accounts::load(&path).map_err(|e| bad_input(e, "accounts"))?;
             for u in &accounts.users {
                 let keys: Vec<&str> =
                     accounts.keys.iter().filter(|k| k.user == u.name).map(|k| k.id.as_str()).collect();

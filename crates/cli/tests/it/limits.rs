@@ -386,3 +386,40 @@ async fn a_reset_a_role_change_or_a_removal_ends_sessions_and_keys() {
         assert_eq!(get(Some(admin.clone()), None).await, 200, "other logins keep their sessions");
     }
 }
+
+/// Found with issue 15 (same class as item 14): `tokencomp user …` read, changed and renamed
+/// `accounts.json` with no lock, so two at once could lose one's change. Eight logins added at
+/// once all stay.
+#[test]
+fn logins_added_at_once_are_all_kept() {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    let names: Vec<String> = (0..8).map(|i| format!("racer{i}")).collect();
+    let children: Vec<Child> = names
+        .iter()
+        .map(|n| {
+            Command::new(env!("CARGO_BIN_EXE_tokencomp"))
+                .arg("--data")
+                .arg(c.data())
+                .args(["user", "add", n, "--role", "auditor"])
+                .env("TOKENCOMP_PASSWORD", "a-long-enough-password")
+                .env_remove("TOKENCOMP_DATABASE")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("user add starts")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("user add ends");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let list = c.ok(&["user", "list"]);
+    for n in &names {
+        assert!(list.lines().any(|l| l.split_whitespace().next() == Some(n.as_str())), "{n} was lost:\n{list}");
+    }
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(c.data().join("auth").join("accounts.lock")).expect("lock file").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
