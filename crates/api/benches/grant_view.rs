@@ -89,7 +89,8 @@ fn kernel(c: &Company) -> Vec<u8> {
     let p = t.position(as_of);
     let doc = json!({"token": {"symbol": c.token.token.symbol(), "decimals": c.token.token.decimals()},
         "as_of": AS_OF, "grant": {"granted": p.granted.to_string(), "vested": p.vested.to_string(),
-        "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string(), "id": GRANT,
+        "unvested": p.unvested.to_string(), "forfeited": p.forfeited.to_string(),
+        "pending": t.pending.to_string(), "id": GRANT,
         "holder": rec.terms.grant.holder, "grant_date": rec.terms.grant_date.to_string(),
         "tranches": t.tranches.iter().map(|x| json!({"date": x.date.to_string(), "amount": x.amount.to_string(),
             "cumulative": x.cumulative.to_string(), "reason": x.reason.as_str()})).collect::<Vec<_>>(),
