@@ -146,8 +146,7 @@ pub fn record_checked<T>(
         let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
         distinct_reverts(&current.events, &mut events);
         // The total first: a team budget over grants that overflow could only saturate.
-        check_grants_total(current, &events, &facts)?;
-        check_team_budget(current, &events, &facts)?;
+        check_grant_rules(current, &events, &facts)?;
         Ok((events, t))
     })
 }
@@ -161,8 +160,7 @@ pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appe
         if facts.iter().any(touches_budget) || events.iter().any(latest_wins) {
             let current = Loaded::read(ledger.events()?)?;
             distinct_reverts(&current.events, &mut events);
-            check_grants_total(&current, &events, facts)?;
-            check_team_budget(&current, &events, facts)?;
+            check_grant_rules(&current, &events, facts)?;
         }
         Ok((events, ()))
     })?;
@@ -196,6 +194,18 @@ fn committed_of(c: &Company, id: &str) -> Option<TokenAmount> {
     Some(t.granted.saturating_sub(forfeited))
 }
 
+/// The rules on grants a batch must keep, decided under the write lock on the ledger as it
+/// would be after `events` (folded once for both): the grants' total and the team budget.
+fn check_grant_rules(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+    if !facts.iter().any(touches_budget) {
+        return Ok(());
+    }
+    // A batch that does not fold is refused elsewhere or was never a budget question.
+    let Ok(new) = Company::fold(&appended(&current.events, events)) else { return Ok(()) };
+    check_grants_total(current, &new, facts)?;
+    check_team_budget(current, &new, facts)
+}
+
 /// Every command that records grants (init, apply, grant add, import grants, lifecycle events),
 /// under the write lock: when the batch issues a grant or raises one's total, the grants of the
 /// ledger as it would be after `events`, summed in id order with the batch's own grants last,
@@ -205,19 +215,15 @@ fn committed_of(c: &Company, id: &str) -> Option<TokenAmount> {
 /// calendar's, the company's and the tokenomics' totals could not be formed. A batch that
 /// raises no grant (a termination) is never refused here, so a ledger recorded before the
 /// check can still be operated on.
-fn check_grants_total(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
-    if !facts.iter().any(touches_budget) {
-        return Ok(());
-    }
-    let Ok(new) = Company::fold(&appended(&current.events, events)) else { return Ok(()) };
+fn check_grants_total(current: &Loaded, new: &Company, facts: &[Fact]) -> Result<()> {
     let touched: BTreeSet<&str> = facts.iter().filter_map(fact_grant).collect();
     let before = current.company.as_ref();
-    let raised = touched.iter().any(|id| granted_of(&new, id) > before.and_then(|c| granted_of(c, id)));
+    let raised = touched.iter().any(|id| granted_of(new, id) > before.and_then(|c| granted_of(c, id)));
     if !raised {
         return Ok(());
     }
     let supply = new.tokenomics.as_ref().map(|t| t.total_supply);
-    let all = granted(&new);
+    let all = granted(new);
     let token = &new.token.token;
     let fmt = |a: TokenAmount| format!("{} {}", token.format(a), token.symbol());
     let (mine, others): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| touched.contains(id.as_str()));
@@ -234,7 +240,7 @@ fn check_grants_total(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> 
             )
         })?;
         // Below the u128 bound, so this sum cannot overflow.
-        let held = committed_of(&new, id).unwrap_or(*granted);
+        let held = committed_of(new, id).unwrap_or(*granted);
         let next_committed = committed.checked_add(held).unwrap_or(next);
         if let Some(supply) = supply
             && next_committed > supply
@@ -320,35 +326,14 @@ fn excess(c: &Company) -> u128 {
 }
 
 /// The team budget, checked in one place for every command that records grants (init, apply,
-/// grant add, import grants, lifecycle events): the ledger as it would be after `events` is
-/// folded, and a batch that takes the grants further past the team bucket than they already
+/// grant add, import grants, lifecycle events): on `new`, the ledger as it would be after the
+/// batch, a batch that takes the grants further past the team bucket than they already
 /// were is refused (exit 2, nothing written), naming the first grant that crosses. A company
 /// without `[tokenomics]` has no budget.
-fn check_team_budget(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
-    if !facts.iter().any(touches_budget) {
-        return Ok(());
-    }
-    let before = &current.events;
-    let mut ids: BTreeSet<String> = before.iter().map(|e| e.event.id.clone()).collect();
-    let mut after = before.clone();
-    let mut seq = before.last().map_or(0, |e| e.seq);
-    for e in events {
-        if ids.insert(e.id.clone()) {
-            seq += 1;
-            after.push(StoredEvent {
-                seq,
-                event: e.clone(),
-                recorded_at: Timestamp::UNIX_EPOCH,
-                prev_hash: String::new(),
-                hash: String::new(),
-            });
-        }
-    }
-    // A batch that does not fold is refused elsewhere or was never a budget question.
-    let Ok(new) = Company::fold(&after) else { return Ok(()) };
+fn check_team_budget(current: &Loaded, new: &Company, facts: &[Fact]) -> Result<()> {
     let Some(t) = &new.tokenomics else { return Ok(()) };
     let old_excess = current.company.as_ref().map_or(0, excess);
-    let new_claims = claims(&new);
+    let new_claims = claims(new);
     let total = new_claims.values().fold(0u128, |a, v| a.saturating_add(*v));
     let budget = tokenomics::team_budget(t, total).map_err(|e| bad_input(e, "[tokenomics]"))?;
     if budget.excess().base_units() == 0 || budget.excess().base_units() <= old_excess {
