@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the README's table of the simulate bench from a full run's results file.
+"""Prints docs/testing-and-benchmarks.md's table of the simulate bench from a full run's results file.
 
     cargo bench -p tokencomp-risk --bench simulate   # through scripts/tools.sh, for the peers
     python3 scripts/bench_table.py [target/bench-results/simulate.json]

@@ -482,7 +482,7 @@ pub fn schemas() -> Map<String, Value> {
 }
 
 /// The period ids the pay calendars define: monthly `2026-10`, semi-monthly `2026-10-a` and
-/// `2026-10-b`, biweekly `bw-2026-10-05`, and UK tax months `uk-2026-m06` (README).
+/// `2026-10-b`, biweekly `bw-2026-10-05`, and UK tax months `uk-2026-m06` (docs/compliance.md).
 pub const PERIOD_PATTERN: &str = "^([0-9]{4}-[0-9]{2}(-[ab])?|bw-[0-9]{4}-[0-9]{2}-[0-9]{2}|uk-[0-9]{4}-m[0-9]{2})$";
 
 /// A route's `operationId`: `get_api_grants_grant` for `GET /api/grants/{grant}`.

@@ -8,7 +8,7 @@
 //! `ours/reference speed` says what those rules cost (the target is at least 0.5x: no
 //! worse than twice the bare arithmetic). The bench also reports the memory
 //! the grants hold (target: under 200 MB for 1,000,000) and writes everything to
-//! `target/bench-results/vesting.json` for the README tables.
+//! `target/bench-results/vesting.json` for the tables in docs/testing-and-benchmarks.md.
 //!
 //! `cargo bench -p tokencomp-core --bench vesting -- --test` (and `cargo test --benches`) runs a
 //! 10,000-grant data set through the same code paths and correctness checks in about a second:

@@ -7,7 +7,7 @@
 //! never decides which periods are closed; `adjustments` compares a recomputation with the
 //! rows frozen when a period was closed.
 //!
-//! Conventions (documented in the README):
+//! Conventions (documented in docs/compliance.md):
 //! - Income date: the vest date; for restricted token units with a later `settlement_date`,
 //!   the settlement date (taxed at delivery); with an 83(b) election, the grant date, once, for
 //!   the whole grant at grant-date value (later vests are then not income).

@@ -121,7 +121,7 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
 }
 
-/// Writes a bench's results as `target/bench-results/NAME.json` (for the README tables).
+/// Writes a bench's results as `target/bench-results/NAME.json` (for the tables in docs/testing-and-benchmarks.md).
 pub fn write_results(name: &str, doc: &serde_json::Value) -> std::io::Result<PathBuf> {
     let dir = target_dir().join("bench-results");
     std::fs::create_dir_all(&dir)?;

@@ -327,7 +327,7 @@ fn a_closed_period_is_corrected_by_adjustment_rows_in_the_next_open_period() {
     let recomputed = payroll::period_rows(w.token(), &corrected.people, &events, "2026-03", &month_id).expect("rows");
     let old = payroll::parse_csv("2026-03 (closed)", &frozen).expect("frozen rows");
     let adjust = payroll::adjustments(&recomputed, &old, "2026-04");
-    // README "Closing a period": per person and column, what the closed periods come to now
+    // docs/compliance.md "Closing a period": per person and column, what the closed periods come to now
     // minus what their frozen rows paid. Cal: everything reversed. Nia: salary through March is
     // now 3 × 1,000 = 3,000, so FUTA (employer, 0.6% of the first 7,000 of the year, IRC 3301)
     // now applies: wages go from 3,000 to 5,500, all under 7,000, so 2,500 × 0.6% = +15.00;
@@ -424,7 +424,7 @@ fn a_vest_below_its_floor_share_earns_a_top_up_that_is_wages_and_pays_its_own_ta
         .collect();
     let events = w.events(&vests).expect("events");
     let [jan, apr, jul] = [&events[0], &events[1], &events[2]];
-    // Hybrid floor (README "Hybrid floor", payroll module doc): $20,000 over 10,000 GRID, so each
+    // Hybrid floor (docs/compliance.md "Hybrid floor", payroll module doc): $20,000 over 10,000 GRID, so each
     // 2,500-GRID vest's share is 20,000 × 2,500 / 10,000 = $5,000.00.
 
     // January at $1.50: the tokens are worth 3,750.00, 1,250.00 short of the share: a top-up of
@@ -1228,7 +1228,7 @@ fn totals(rows: &[PayrollRow]) -> BTreeMap<String, [Decimal; 23]> {
 
 /// The withholding a simple reference computes for `e`: the person's wages before it are the
 /// salary instalments through its month plus the earlier events' gross of the same tax year
-/// (README: salary paid monthly before the month's token income; US calendar years, UK tax
+/// (docs/compliance.md: salary paid monthly before the month's token income; US calendar years, UK tax
 /// years and months).
 fn reference_withholding(
     w: &World,
@@ -1540,7 +1540,7 @@ proptest! {
         let w = world(&s);
         let events = w.events(&vests_of(&s)).expect("events");
         let prices = w.prices();
-        // Sellers: the US and German people (UK pools are not lot-level, see the README).
+        // Sellers: the US and German people (UK pools are not lot-level, see docs/compliance.md).
         let sellers = ["usca", "us", "de", "con"];
         let (start, end) = (date(2024, 12, 1), date(2027, 12, 31));
         let from = day(window.0);

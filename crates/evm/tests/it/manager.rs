@@ -333,7 +333,7 @@ fn gas_report() {
         assert!(o <= t, "release {} costs {o} gas, VestingWalletCliff's {t}", k + 1);
     }
     // Exact: the snapshot changes only with the contracts (or the compiler settings); the
-    // README's gas table quotes it.
+    // docs/chain.md's gas table quotes it.
     insta::assert_snapshot!(
         "gas_report",
         format!(

@@ -408,7 +408,7 @@ fn gas_of_applying_attestations() {
     assert_eq!(r, Ok(attest::value(fixed("0.9"))));
     let perf = w.chain.call(STRANGER, m, &VM::perfOfCall { id: id(1) }).unwrap();
     assert_eq!(perf.bonus, 100 + 112);
-    // Exact: the snapshot changes only with the contract (or the compiler settings); the README's
+    // Exact: the snapshot changes only with the contract (or the compiler settings); docs/chain.md's
     // gas table quotes it.
     insta::assert_snapshot!(
         "gas_apply_milestone",

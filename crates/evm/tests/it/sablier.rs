@@ -403,7 +403,7 @@ fn vesting_manager_creates_linear_grants_for_less_gas_than_sablier_batch_streams
         sablier_gas.push(r.gas_used);
     }
     let per = |gas: u64| gas / n64(GAS_BATCH);
-    // Exact: the snapshot changes only with the contracts; the README's gas table quotes it.
+    // Exact: the snapshot changes only with the contracts; docs/chain.md's gas table quotes it.
     insta::assert_snapshot!(
         "gas_create_against_sablier",
         format!(

@@ -83,7 +83,7 @@ use tokencomp_money::{TokenAmount, mul_div_floor};
 use crate::harness::{ADMIN, GENESIS, OPERATOR, Rng, STRANGER, TAX, TREASURY, World, id, linear, tranched, wallet};
 
 const DAY: u64 = 86_400;
-/// Sequences per run: CI's size (see the README for the time it takes).
+/// Sequences per run: CI's size (see docs/chain.md for the time it takes).
 const SEQUENCES: u64 = 2_000;
 const MIN_STEPS: u64 = 30;
 const MAX_STEPS: u64 = 45;
