@@ -1,0 +1,438 @@
+//! Payroll: pay periods (the company's calendar, and UK tax months for people paid in the UK),
+//! the period run that recognizes vests, each period's rows and export, and the close that
+//! freezes an export. Every payroll file is one pass (`income_events`) over what the ledger
+//! recorded, so payroll, tax reports and books agree.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use tokencomp_core::Timeline;
+use tokencomp_core::company::GrantTerms;
+use tokencomp_core::payroll::{self, Context as PassContext, IncomeEvent, PayrollRow, RecognizedVest};
+use tokencomp_core::rules::{FlatRule, Rules, uk_tax_month, uk_tax_month_bounds};
+use tokencomp_money::TokenAmount;
+use tokencomp_store::anchor::Head;
+use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::run::{PeriodBatch, period_of, plan};
+use tokencomp_store::{Store, StoredEvent, sha256_hex};
+
+use crate::error::{Context, Error, Result, bad_input};
+use crate::ledger::{Loaded, guarded, record_checked};
+use crate::reports::price_book;
+
+/// Every grant's timeline, as of `as_of`.
+pub fn timelines(company: &Company, as_of: Date) -> Result<BTreeMap<String, Timeline>> {
+    let tz = &company.company.time_zone;
+    let mut out = BTreeMap::new();
+    for (id, rec) in &company.grants {
+        out.insert(
+            id.clone(),
+            rec.terms.grant.timeline(tz, Some(as_of)).map_err(|e| Error::internal(format!("grant {id}: {e}")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// How a period run is going, for a progress bar: `done` of `total` periods, the last one's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunProgress {
+    pub done: usize,
+    pub total: usize,
+    pub period: String,
+}
+
+/// What a run recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub periods: usize,
+    pub events: usize,
+}
+
+/// Runs every open period through `through`, each in its own transaction. Each period's batch
+/// is decided under the write lock: the plan made from `known` (a ledger already read) while the
+/// ledger is still what the plan was made from plus this run's own batches, else a new plan from
+/// the ledger as it stands (another writer appended in between), so a concurrent run, termination
+/// or correction is never recorded against a stale plan. `progress` hears of each period.
+pub fn run_through(
+    store: &mut dyn Store,
+    known: Option<&Loaded>,
+    through: Date,
+    actor: &str,
+    progress: &mut dyn FnMut(&RunProgress),
+) -> Result<RunOutcome> {
+    let mut planned: Option<(i64, Vec<PeriodBatch>)> = match known {
+        Some(k) => {
+            let c = k.company()?;
+            Some((k.len, plan(c, &timelines(c, through)?, through)))
+        }
+        None => None,
+    };
+    let (mut periods, mut events) = (0, 0);
+    loop {
+        let (a, (len, batch, rest)) = guarded(store, |ledger| {
+            let len = ledger.head()?.map_or(0, |h| h.0);
+            let mut batches = match planned.take() {
+                Some((at, batches)) if at == len => batches,
+                _ => {
+                    let fresh = Loaded::read(ledger.events()?)?;
+                    let c = fresh.company()?;
+                    plan(c, &timelines(c, through)?, through)
+                }
+            };
+            if batches.is_empty() {
+                return Ok::<_, Error>((Vec::new(), (len, None, batches)));
+            }
+            let b = batches.remove(0);
+            let new = b.facts.iter().map(|f| f.to_event(actor)).collect();
+            Ok((new, (len, Some(b.period.id), batches)))
+        })?;
+        let Some(period) = batch else { break };
+        periods += 1;
+        events += a.new;
+        progress(&RunProgress { done: periods, total: periods + rest.len(), period });
+        // The ledger is now what the rest of the plan was made from plus this batch.
+        planned = Some((len + i64::try_from(a.new)?, rest));
+    }
+    Ok(RunOutcome { periods, events })
+}
+
+/// A pay period as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodInfo {
+    pub id: String,
+    pub start: Date,
+    pub end: Date,
+    /// Its vests are recognized in the ledger.
+    pub run: bool,
+    /// Its payroll export is frozen.
+    pub closed: bool,
+}
+
+impl PeriodInfo {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "start": self.start.to_string(), "end": self.end.to_string(), "run": self.run,
+               "closed": self.closed})
+    }
+}
+
+/// The company calendar's periods from the first grant through `through`, earliest first.
+pub fn periods(company: &Company, through: Date) -> Vec<PeriodInfo> {
+    let first = company.grants.values().map(|g| g.terms.grant_date).min();
+    let Some(first) = first else { return Vec::new() };
+    let freq = company.company.pay_frequency;
+    let mut out: Vec<PeriodInfo> = tokencomp_store::run::periods(freq, first, through)
+        .into_iter()
+        .map(|p| PeriodInfo {
+            run: company.periods_run.contains(&p.id),
+            closed: company.payroll_closed.contains_key(&p.id),
+            id: p.id,
+            start: p.start,
+            end: p.end,
+        })
+        .collect();
+    out.sort_by_key(|p| p.start);
+    out
+}
+
+/// One period's run, as the API answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodRun {
+    pub period: String,
+    pub through: Date,
+    pub outcome: RunOutcome,
+}
+
+impl PeriodRun {
+    pub fn to_json(&self) -> Value {
+        json!({"period": self.period, "through": self.through.to_string(), "periods_run": self.outcome.periods,
+               "events_recorded": self.outcome.events})
+    }
+}
+
+/// Recognizes every vest through the end of `period`, which must have ended before `today`
+/// (idempotent). `field` names where the period came from (`path.period`, `--period`).
+pub fn run_period(
+    store: &mut dyn Store,
+    company: &Company,
+    period: &str,
+    field: &str,
+    actor: &str,
+    today: Date,
+) -> Result<PeriodRun> {
+    let p = pay_period(company, period)
+        .ok_or_else(|| bad_input(format!("`{period}` is not a period id of this company"), field))?;
+    // A period is run once it has ended (its last day's vests are then final).
+    if p.end >= today {
+        return Err(bad_input(format!("period {period} ends on {}; it can be run from the day after", p.end), field));
+    }
+    let outcome = run_through(store, None, p.end, actor, &mut |_| {})?;
+    Ok(PeriodRun { period: period.to_owned(), through: p.end, outcome })
+}
+
+/// A period's close, as the API answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodClose {
+    pub period: String,
+    pub digest: String,
+    /// Rows frozen by this call; `None` when it was closed already.
+    pub rows: Option<usize>,
+}
+
+impl PeriodClose {
+    pub fn to_json(&self) -> Value {
+        json!({"period": self.period, "closed": true, "digest": self.digest,
+               "events_recorded": usize::from(self.rows.is_some())})
+    }
+}
+
+/// Freezes `period`'s export (see [`close_with`]), with the digest of the frozen export.
+pub fn close_period(
+    store: &mut dyn Store,
+    company: &Company,
+    known: Option<&Loaded>,
+    period: &str,
+    field: &str,
+    actor: &str,
+) -> Result<PeriodClose> {
+    let closed = close_with(store, known, period, field, actor)?;
+    Ok(match closed {
+        Some((rows, digest)) => PeriodClose { period: period.to_owned(), digest, rows: Some(rows) },
+        None => PeriodClose {
+            period: period.to_owned(),
+            digest: company.payroll_closed.get(period).map(|(_, d)| d.clone()).unwrap_or_default(),
+            rows: None,
+        },
+    })
+}
+
+/// The rules table: the built-in one plus the company's flat rules.
+pub fn rules(company: &Company) -> Result<Rules> {
+    let mut rules = Rules::builtin().context("the built-in tax rules")?;
+    for f in &company.company.policy.flat_rules {
+        let rate = |bps: u32| tokencomp_money::Decimal::new(i64::from(bps), 4);
+        let rule = FlatRule { employee_rate: rate(f.employee_bps), employer_rate: rate(f.employer_bps) };
+        rules = rules
+            .with_flat(&f.country, rule)
+            .with_context(|| format!("the flat withholding rule for {}", f.country))?;
+    }
+    Ok(rules)
+}
+
+/// Every recognized vest (net of reversals), as the compliance pass reads them.
+pub fn recognized(company: &Company) -> Vec<RecognizedVest> {
+    company
+        .recognized
+        .iter()
+        .filter(|(_, units)| **units > 0)
+        .map(|((grant, date, reason), units)| RecognizedVest {
+            grant: grant.clone(),
+            date: *date,
+            reason: *reason,
+            amount: TokenAmount::from_base_units(*units),
+        })
+        .collect()
+}
+
+/// The compliance pass over the ledger's income through `through`: later income is left out, so
+/// a report never needs a price from after its own end.
+pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent>> {
+    let rules = rules(company)?;
+    let grants: BTreeMap<String, GrantTerms> =
+        company.grants.iter().map(|(id, g)| (id.clone(), g.terms.clone())).collect();
+    let cx = PassContext {
+        settings: &company.company,
+        token: &company.token.token,
+        people: &company.people,
+        grants: &grants,
+        prices: price_book(company),
+        rules: &rules,
+        through: Some(through),
+    };
+    Ok(payroll::income_events(&cx, &recognized(company))?)
+}
+
+/// A payroll period. People paid in the UK follow UK tax months (`uk-2026-m08`: tax year
+/// 2026-27, month 8, 6 November to 5 December); everyone else the company's `pay_frequency`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayPeriod {
+    pub id: String,
+    pub start: Date,
+    pub end: Date,
+    pub uk: bool,
+}
+
+/// The period holding `d` in the UK or the company calendar.
+pub fn pay_period_of(company: &Company, uk: bool, d: Date) -> PayPeriod {
+    if uk {
+        let (year, month) = uk_tax_month(d);
+        // A tax month of a date jiff can hold always has bounds; the fallback is unreachable.
+        let (start, end) = uk_tax_month_bounds(year, month).unwrap_or((d, d));
+        PayPeriod { id: format!("uk-{year}-m{month:02}"), start, end, uk }
+    } else {
+        let p = period_of(company.company.pay_frequency, d);
+        PayPeriod { id: p.id, start: p.start, end: p.end, uk }
+    }
+}
+
+/// Reads a period id of either calendar.
+pub fn pay_period(company: &Company, id: &str) -> Option<PayPeriod> {
+    let guess = if let Some(rest) = id.strip_prefix("uk-") {
+        let (year, month) = rest.split_once("-m")?;
+        uk_tax_month_bounds(year.parse().ok()?, month.parse().ok()?).ok()?.0
+    } else if let Some(rest) = id.strip_prefix("bw-") {
+        rest.parse::<Date>().ok()?
+    } else {
+        let ym = id.get(..7)?;
+        let d: Date = format!("{ym}-01").parse().ok()?;
+        if id.ends_with("-b") { d.with().day(16).build().ok()? } else { d }
+    };
+    let p = pay_period_of(company, id.starts_with("uk-"), guess);
+    (p.id == id).then_some(p)
+}
+
+/// The rows of an open `period`: its calendar's people only, plus, right after the latest closed
+/// period of the same calendar, adjustments of that calendar's closed periods.
+pub fn open_rows(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<Vec<PayrollRow>> {
+    let uk = period.uk;
+    let mine: Vec<&IncomeEvent> =
+        events.iter().filter(|e| (e.currency == tokencomp_money::Currency::GBP) == uk).collect();
+    let period_id = |d: Date| pay_period_of(company, uk, d).id;
+    let token = &company.token.token;
+    let mut rows = payroll::period_rows(token, &company.people, mine.iter().copied(), &period.id, &period_id)?;
+    let closed: Vec<(PayPeriod, &String)> = company
+        .payroll_closed
+        .iter()
+        .filter_map(|(id, (text, _))| pay_period(company, id).filter(|p| p.uk == uk).map(|p| (p, text)))
+        .collect();
+    let latest = closed.iter().map(|(p, _)| p.end).max();
+    let right_after =
+        latest.and_then(|end| end.tomorrow().ok()).is_some_and(|next| pay_period_of(company, uk, next).id == period.id);
+    if right_after {
+        let mut recomputed = Vec::new();
+        let mut frozen = Vec::new();
+        for (p, text) in &closed {
+            recomputed.extend(payroll::period_rows(token, &company.people, mine.iter().copied(), &p.id, &period_id)?);
+            frozen.extend(payroll::parse_csv(&format!("payroll {} (closed)", p.id), text)?);
+        }
+        rows.extend(payroll::adjustments(&recomputed, &frozen, &period.id));
+    }
+    Ok(rows)
+}
+
+/// The export of `period` as it stands: the frozen rows when it is closed, else its open rows.
+pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<String> {
+    match company.payroll_closed.get(&period.id) {
+        Some((rows, _)) => Ok(rows.clone()),
+        None => Ok(payroll::to_csv(&open_rows(company, events, period)?, &company.token.token)),
+    }
+}
+
+/// Writes a payroll export owner-only (it holds pay and tax); a closed period's export gets its
+/// anchor beside it, `FILE.anchor.json` (never inside the CSV, which stays byte for byte what
+/// payroll imports): the ledger's head now, and the close event with the head it recorded, so
+/// `verify-ledger --expect-head FILE.anchor.json` later proves the ledger still holds them.
+pub fn write_export(
+    store: &mut dyn tokencomp_store::Store,
+    company: &Company,
+    id: &str,
+    csv: &str,
+    path: &Path,
+) -> Result<()> {
+    tokencomp_store::private::write(path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    let Some((_, digest)) = company.payroll_closed.get(id) else { return Ok(()) };
+    let events = store.events()?;
+    let close_id = format!("payroll:{id}:closed");
+    let close = events.iter().find(|e| e.event.id == close_id);
+    let recorded = tokencomp_store::anchor::recorded(&events)
+        .into_iter()
+        .find(|(_, event, _)| *event == close_id)
+        .map(|(_, _, head)| head.to_json());
+    let mut doc = Head::of(&events).to_json();
+    doc["period"] = Value::from(id);
+    doc["export"] = Value::from(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    doc["export_sha256"] = Value::from(digest.as_str());
+    doc["closed"] = serde_json::json!({
+        "event": close_id,
+        "seq": close.map(|e| e.seq),
+        "hash": close.map(|e| e.hash.as_str()),
+        "anchor": recorded,
+    });
+    let sidecar = tokencomp_store::private::sibling(path, ANCHOR_SUFFIX);
+    tokencomp_store::private::write(&sidecar, format!("{doc:#}\n").as_bytes())
+        .with_context(|| format!("writing {}", sidecar.display()))?;
+    Ok(())
+}
+
+/// What a closed export's anchor file adds to the export's name.
+pub const ANCHOR_SUFFIX: &str = ".anchor.json";
+
+/// The period, or bad input at `field` when `id` is not one of the company's period ids.
+pub fn check_period(company: &Company, id: &str, field: &str) -> Result<PayPeriod> {
+    pay_period(company, id).ok_or_else(|| {
+        bad_input(
+            format!(
+                "`{id}` is not a period id of this company's pay frequency (or a UK tax month such as uk-2026-m08)"
+            ),
+            field,
+        )
+    })
+}
+
+/// Freezes `id`'s export: `(rows, digest)`, or `None` when it was closed already. Decided under
+/// the write lock (the period run, the rows, not closed yet), so the frozen rows are those of
+/// the ledger they are recorded in; `known` is a ledger already read.
+pub fn close_with(
+    store: &mut dyn tokencomp_store::Store,
+    known: Option<&Loaded>,
+    id: &str,
+    field: &str,
+    actor: &str,
+) -> Result<Option<(usize, String)>> {
+    let (_, closed) = record_checked(store, actor, known, |l| {
+        let closed = close_facts(l.company()?, &l.events, id, field)?;
+        Ok::<_, Error>((closed.iter().map(|c| c.0.clone()).collect(), closed.map(|c| (c.1, c.2))))
+    })?;
+    Ok(closed)
+}
+
+/// The close's fact with its rows and digest, or `None` when `id` is closed already.
+fn close_facts(
+    company: &Company,
+    ledger: &[StoredEvent],
+    id: &str,
+    field: &str,
+) -> Result<Option<(Fact, usize, String)>> {
+    let period = check_period(company, id, field)?;
+    if company.payroll_closed.contains_key(id) {
+        return Ok(None);
+    }
+    // Every vest up to the period's last day must have been recognized by a run.
+    let covering = period_of(company.company.pay_frequency, period.end).id;
+    if !company.periods_run.contains(&covering) {
+        // The ledger's state refuses it, not a failure of the run.
+        return Err(Error::NotReady {
+            field: field.to_owned(),
+            message: format!(
+                "period {covering} has not been run yet: run `tokencomp run --through <its last day>` first"
+            ),
+        });
+    }
+    let events = income_events(company, period.end)?;
+    let rows = open_rows(company, &events, &period)?;
+    let csv = payroll::to_csv(&rows, &company.token.token);
+    let digest = sha256_hex(&csv);
+    let rows = rows.len();
+    // The head this close builds on goes into the close event itself, and so into every anchor
+    // file of its export.
+    let anchor = Some(Head::of(ledger));
+    Ok(Some((Fact::PayrollClosed { period: id.to_owned(), rows: csv, digest: digest.clone(), anchor }, rows, digest)))
+}
+
+/// The payroll file of period `id`, as `tokencomp payroll --period` writes it.
+pub fn payroll_csv(company: &Company, id: &str, field: &str) -> Result<String> {
+    let period = check_period(company, id, field)?;
+    let events = income_events(company, period.end)?;
+    export(company, &events, &period)
+}
