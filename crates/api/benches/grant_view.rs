@@ -27,56 +27,13 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use support::{Mode, OPTIMIZED, write_results};
 use tokencomp_api::auth::{Accounts, Role, accounts_path};
-use tokencomp_api::{AppState, Config, Engine, EngineError, PeriodInfo, app};
+use tokencomp_api::{AppState, Config, app};
 use tokencomp_core::canonical::write_terms;
 use tokencomp_core::company::parse_company;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::{Company, Fact};
 use tokencomp_store::sqlite::SqliteStore;
 use tower::ServiceExt;
-
-/// The grant view touches no report: every engine call is refused.
-struct NoEngine;
-
-impl Engine for NoEngine {
-    fn periods(&self, _: &Company, _: jiff::civil::Date) -> Result<Vec<PeriodInfo>, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn run_period(
-        &self,
-        _: &mut dyn Store,
-        _: &Company,
-        _: &str,
-        _: &str,
-        _: jiff::civil::Date,
-    ) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn close_period(&self, _: &mut dyn Store, _: &Company, _: &str, _: &str) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn payroll_csv(&self, _: &Company, _: &str) -> Result<String, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn tax_report(&self, _: &Company, _: &str, _: i16) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn books(&self, _: &Company, _: jiff::civil::Date, _: jiff::civil::Date, _: &str) -> Result<String, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn tokenomics(&self, _: &Company, _: jiff::civil::Date) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn simulate(&self, _: &Company, _: &str, _: jiff::civil::Date, _: usize, _: u64) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn chain_status(&self, _: &Company) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-    fn reconcile(&self, _: &mut dyn Store, _: &Company) -> Result<Value, EngineError> {
-        Err(EngineError::NotFound("engine".into()))
-    }
-}
 
 const GRANT: &str = "ada-2024-hire";
 const AS_OF: &str = "2026-10-31";
@@ -130,7 +87,7 @@ fn main() {
     let mut cfg = Config::new(dir.path().to_path_buf());
     cfg.now = Some("2026-11-01T12:00:00Z".parse().expect("now"));
     cfg.log = Arc::new(|_: &str| {});
-    let state = AppState::new(Box::new(store), Arc::new(NoEngine), cfg);
+    let state = AppState::new(Box::new(store), cfg);
     let router = app(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let (token, _, _) = state

@@ -122,9 +122,9 @@ impl Principal {
     }
 }
 
-/// `DATA/auth/accounts.json`.
+/// `DATA/auth/accounts.json` (named by [`tokencomp_service::DataDir`]).
 pub fn accounts_path(data: &Path) -> PathBuf {
-    data.join("auth").join("accounts.json")
+    tokencomp_service::DataDir::new(data).accounts()
 }
 
 impl Accounts {
@@ -165,7 +165,8 @@ impl Accounts {
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .open(dir.join("accounts.lock"))
+            // `accounts.lock` (`DataDir::accounts_lock`) beside the accounts.
+            .open(dir.join(tokencomp_service::data::ACCOUNTS_LOCK))
             .map_err(file_err)?;
         lock.lock().map_err(file_err)?;
         let mut accounts = Accounts::load(path)?;
@@ -594,6 +595,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Whether `who` still is what `accounts` says (the login exists with that role and person).
 fn current(accounts: &Accounts, who: &Principal) -> Option<User> {
     accounts.user(&who.user).filter(|u| u.role == who.role && u.person == who.person).cloned()
+}
+
+/// The documented demo logins (docs): password `demo-<name>-pw`.
+pub const DEMO_USERS: &[(&str, Role, Option<&str>)] = &[
+    ("admin", Role::Admin, None),
+    ("auditor", Role::Auditor, None),
+    ("ada", Role::Employee, Some("ada")),
+    ("omar", Role::Employee, Some("omar")),
+];
+
+/// Writes the demo logins as the accounts at `path` (replacing what was there).
+pub fn write_demo_users(path: &Path) -> Result<(), AuthError> {
+    let mut accounts = Accounts::default();
+    for (name, role, person) in DEMO_USERS {
+        accounts.set_user(name, *role, *person, &format!("demo-{name}-pw"))?;
+    }
+    accounts.save(path)
 }
 
 impl Auth {

@@ -30,6 +30,7 @@ pub const CODES: &[&str] = &[
     "not_found",
     "conflict",
     "incomplete_data",
+    "chain_unavailable",
     "unsupported_media_type",
     "method_not_allowed",
     "internal",
@@ -106,6 +107,36 @@ impl ApiError {
             format!("the request body is larger than {max} bytes"),
         )
         .with_details(json!({"field": "body", "max_bytes": max}))
+    }
+}
+
+/// The one place a use case's failure becomes a status and a code (docs/errors.md). A refusal
+/// names its field in `details.field`; a failure of the ledger, the chain or the server hides
+/// its cause from the client and logs it.
+impl From<tokencomp_service::Error> for ApiError {
+    fn from(e: tokencomp_service::Error) -> ApiError {
+        use tokencomp_service::Error as E;
+        let field = |f: &str| json!({"field": f});
+        match e {
+            E::Invalid { field: f, message } => ApiError::invalid(&f, message),
+            E::Rejected { field: f, text } => ApiError::invalid(&f, text.trim_end().to_owned()),
+            E::NotFound { field: f, message } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message).with_details(field(&f))
+            }
+            E::NotReady { field: f, message } | E::Conflict { field: f, message } => {
+                ApiError::conflict(message).with_details(field(&f))
+            }
+            E::Incomplete(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "incomplete_data", m),
+            E::Chain(m) => {
+                crate::log::error(&m);
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "chain_unavailable",
+                    "the chain could not be read; the cause is in the server's log",
+                )
+            }
+            E::Store(m) | E::Internal(m) => ApiError::internal(m),
+        }
     }
 }
 

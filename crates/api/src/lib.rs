@@ -6,10 +6,10 @@
 //!
 //! The ledger is read through the [`tokencomp_store::Store`] trait on a blocking thread (the
 //! stores are synchronous). The folded company is cached and refolded only when the ledger's
-//! length changes, so a read costs one `count(*)`, not a fold of every event. What the CLI
-//! already computes (payroll files, tax reports, books, chain reconciliation, simulations) is
-//! reached through the [`Engine`] trait, which the binary implements: this crate sits below
-//! the CLI and must not duplicate it.
+//! length changes, so a read costs one `count(*)`, not a fold of every event. What a company can
+//! do (period runs, payroll files, tax reports, books, chain reconciliation, simulations) is
+//! `tokencomp_service`'s, called directly, so the file a browser downloads is the file the CLI
+//! writes; a service error becomes a status and a code in one place (`error`).
 //!
 //! Architecture invariant: every handler decides access from the [`Principal`] before it reads
 //! anything, and a refusal is the same 401/403 whether or not the resource exists.
@@ -43,100 +43,6 @@ use tokencomp_store::ledger::Company;
 pub use auth::{Auth, Principal, Role};
 pub use error::ApiError;
 
-/// A failure of the work behind a route, as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EngineError {
-    /// Bad input, naming the field (`query.year`).
-    Invalid {
-        field: String,
-        message: String,
-    },
-    NotFound(String),
-    /// The ledger's state refuses it (a period closed before it was run): 409, naming the field.
-    Conflict {
-        field: String,
-        message: String,
-    },
-    /// The ledger lacks something the report needs (a price, a rate): the message says what.
-    Incomplete(String),
-    /// The run failed (not the caller's fault); the message goes to the log only.
-    Failed(String),
-}
-
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> ApiError {
-        match e {
-            EngineError::Invalid { field, message } => ApiError::invalid(&field, message),
-            EngineError::NotFound(what) => ApiError::not_found(&what),
-            EngineError::Conflict { field, message } => {
-                ApiError::conflict(message).with_details(serde_json::json!({"field": field}))
-            }
-            EngineError::Incomplete(m) => {
-                ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "incomplete_data", m)
-            }
-            EngineError::Failed(m) => ApiError::internal(m),
-        }
-    }
-}
-
-/// A pay period as the dashboard lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeriodInfo {
-    pub id: String,
-    pub start: Date,
-    pub end: Date,
-    /// Its vests are recognized in the ledger.
-    pub run: bool,
-    /// Its payroll export is frozen.
-    pub closed: bool,
-}
-
-/// What the binary computes for the API: the same functions its commands run, so the file a
-/// browser downloads is the file the CLI writes.
-pub trait Engine: Send + Sync + 'static {
-    /// The company calendar's periods from the first grant through `through`.
-    fn periods(&self, company: &Company, through: Date) -> Result<Vec<PeriodInfo>, EngineError>;
-    /// Recognizes every vest through the end of `period`, which must have ended before `today`
-    /// (idempotent): `{period, through, periods_run, events_recorded}`.
-    fn run_period(
-        &self,
-        store: &mut dyn Store,
-        company: &Company,
-        period: &str,
-        actor: &str,
-        today: Date,
-    ) -> Result<Value, EngineError>;
-    /// Freezes a period's payroll export.
-    fn close_period(
-        &self,
-        store: &mut dyn Store,
-        company: &Company,
-        period: &str,
-        actor: &str,
-    ) -> Result<Value, EngineError>;
-    /// The period's payroll CSV, byte for byte what `tokencomp payroll --period` writes.
-    fn payroll_csv(&self, company: &Company, period: &str) -> Result<String, EngineError>;
-    /// `tokencomp tax-report --json`.
-    fn tax_report(&self, company: &Company, person: &str, year: i16) -> Result<Value, EngineError>;
-    /// `tokencomp books`: `format` is `csv`, `beancount` or `hledger`.
-    fn books(&self, company: &Company, from: Date, to: Date, format: &str) -> Result<String, EngineError>;
-    /// `tokencomp tokenomics --json` through `through`.
-    fn tokenomics(&self, company: &Company, through: Date) -> Result<Value, EngineError>;
-    /// `tokencomp simulate --person --json`.
-    fn simulate(
-        &self,
-        company: &Company,
-        person: &str,
-        as_of: Date,
-        paths: usize,
-        seed: u64,
-    ) -> Result<Value, EngineError>;
-    /// The deployment and the chain's head, or `{"deployed": false}`.
-    fn chain_status(&self, company: &Company) -> Result<Value, EngineError>;
-    /// `tokencomp chain reconcile --json`.
-    fn reconcile(&self, store: &mut dyn Store, company: &Company) -> Result<Value, EngineError>;
-}
-
 /// How the server runs.
 pub struct Config {
     /// The data directory: accounts live in `auth/` there.
@@ -149,11 +55,23 @@ pub struct Config {
     pub log: log::Sink,
     /// Connections, bodies, hashing and writes: what one client or login may cost.
     pub limits: limits::Limits,
+    /// The node the chain routes read (`TOKENCOMP_RPC`); the embedded chain when `None`.
+    pub rpc: Option<String>,
+    /// Derive demo addresses for people whose wallet is a label (for reconciliation).
+    pub label_wallets: bool,
 }
 
 impl Config {
     pub fn new(data: PathBuf) -> Config {
-        Config { data, secure_cookies: true, now: None, log: log::stderr(), limits: limits::Limits::default() }
+        Config {
+            data,
+            secure_cookies: true,
+            now: None,
+            log: log::stderr(),
+            limits: limits::Limits::default(),
+            rpc: None,
+            label_wallets: false,
+        }
     }
 }
 
@@ -165,7 +83,6 @@ struct Loaded {
 pub struct Inner {
     store: Mutex<Box<dyn Store + Send>>,
     cache: Mutex<Option<Loaded>>,
-    engine: Arc<dyn Engine>,
     pub auth: Auth,
     /// Every password and key hash passes here (bounded: see [`limits::HashGate`]).
     pub gate: Arc<limits::HashGate>,
@@ -187,7 +104,8 @@ pub struct Ctx<'a> {
     /// read under the write lock, still has that many).
     pub len: i64,
     pub now: Timestamp,
-    pub engine: &'a dyn Engine,
+    /// How the server runs: the data directory, the chain it reads.
+    pub cfg: &'a Config,
 }
 
 impl Ctx<'_> {
@@ -195,10 +113,15 @@ impl Ctx<'_> {
     pub fn today(&self) -> Date {
         self.now.to_zoned_datetime(self.company.company.time_zone.clone()).date()
     }
+
+    /// The data directory's files.
+    pub fn data(&self) -> tokencomp_service::DataDir {
+        tokencomp_service::DataDir::new(self.cfg.data.clone())
+    }
 }
 
 impl AppState {
-    pub fn new(store: Box<dyn Store + Send>, engine: Arc<dyn Engine>, cfg: Config) -> AppState {
+    pub fn new(store: Box<dyn Store + Send>, cfg: Config) -> AppState {
         let auth = Auth::new(&cfg.data);
         let gate = limits::HashGate::new(cfg.limits.hashers, cfg.limits.hash_queue);
         let writes = limits::WriteLimiter::new(cfg.limits.writes_per_minute);
@@ -206,7 +129,6 @@ impl AppState {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 cache: Mutex::new(None),
-                engine,
                 auth,
                 gate,
                 writes,
@@ -239,7 +161,7 @@ impl AppState {
             let inner = &st.inner;
             let mut store = inner.store.lock().map_err(|_| ApiError::internal("the ledger lock is poisoned"))?;
             let (company, len) = current(&mut **store, &inner.cache)?;
-            let mut cx = Ctx { store: &mut **store, company: &company, len, now, engine: &*inner.engine };
+            let mut cx = Ctx { store: &mut **store, company: &company, len, now, cfg: &inner.cfg };
             f(&mut cx)
         })
         .await

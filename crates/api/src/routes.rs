@@ -15,6 +15,8 @@ use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
 use tokencomp_store::{StoredEvent, Subject, verify};
 
+use tokencomp_service::Error;
+
 use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE, gov};
 
 /// Who may call a route.
@@ -517,7 +519,7 @@ pub fn known_person(c: &Company, person: &str) -> Result<(), ApiError> {
 
 /// A period id from the path, in one of the shapes the pay calendars define (`2026-10`,
 /// `2026-10-a`, `2026-10-b`, `bw-2026-10-05`, `uk-2026-m06`: the document's pattern) with a year
-/// within [`crate::DATES`]. Whether the company's calendar has it is the engine's to say.
+/// within [`crate::DATES`]. Whether the company's calendar has it is the service's to say.
 pub fn period_path(id: &str) -> Result<(), ApiError> {
     let bad = || {
         ApiError::invalid(
@@ -546,12 +548,12 @@ pub fn period_path(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An engine's failure as `who` may read it. A report's gap names what is missing, and the
+/// A use case's failure as `who` may read it. A report's gap names what is missing, and the
 /// company-wide pass behind a person's report can miss another person's price or rate ("grant
 /// aisha-2025-hire: vest on …"): an employee is told only that something is missing.
-fn for_caller(who: &Principal, e: crate::EngineError) -> ApiError {
+fn for_caller(who: &Principal, e: Error) -> ApiError {
     match e {
-        crate::EngineError::Incomplete(_) if !who.is_staff() => ApiError::new(
+        Error::Incomplete(_) if !who.is_staff() => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "incomplete_data",
             "the ledger lacks a price or an exchange rate this report needs; an administrator can see which",
@@ -560,10 +562,23 @@ fn for_caller(who: &Principal, e: crate::EngineError) -> ApiError {
     }
 }
 
-/// An engine's refusal of a path's period names the path's field.
-fn on_period(e: crate::EngineError) -> ApiError {
+/// A refusal of the request's input as the API names its fields: the service's own names
+/// (the CLI's flags) become the parameters this route takes, per `names` (service → API).
+fn named(e: Error, names: &[(&str, &str)]) -> ApiError {
     match e {
-        crate::EngineError::Invalid { message, .. } => ApiError::invalid("path.period", message),
+        Error::Invalid { field, message } => {
+            let field = names.iter().find(|(from, _)| *from == field).map_or(field.as_str(), |(_, to)| to);
+            ApiError::invalid(field, message)
+        }
+        e => e.into(),
+    }
+}
+
+/// A report over the ledger: what it cannot compute from what is recorded (a missing price or
+/// rate, a wallet that is a label) is the ledger's gap, said as such, not a server failure.
+fn incomplete(e: Error) -> ApiError {
+    match e {
+        Error::Internal(m) => Error::Incomplete(m).into(),
         e => e.into(),
     }
 }
@@ -960,7 +975,7 @@ async fn calendar(State(st): State<AppState>, Caller { who, .. }: Caller, q: Que
 }
 
 // ---------------------------------------------------------------------------------------------
-// reports through the engine
+// reports: the service's, called directly
 
 async fn tax_report(
     State(st): State<AppState>,
@@ -975,7 +990,9 @@ async fn tax_report(
             let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
             let year = YEAR.int_from(&q)?.unwrap_or(this_year);
             let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
-            cx.engine.tax_report(cx.company, &id, year).map_err(|e| for_caller(&who, e))
+            let report = tokencomp_service::reports::tax_report(cx.company, &id, year, "query.year")
+                .map_err(|e| for_caller(&who, e))?;
+            Ok(report.to_json())
         })
         .await?;
     Ok(Json(doc))
@@ -994,7 +1011,20 @@ async fn simulation(
             let paths = usize::try_from(PATHS.int_from(&q)?.unwrap_or(2000)).unwrap_or(2000);
             let seed = SEED.int_from(&q)?.unwrap_or(1);
             let as_of = as_of(cx, &q)?;
-            cx.engine.simulate(cx.company, &id, as_of, paths, seed).map_err(|e| for_caller(&who, e))
+            let request = tokencomp_service::analytics::SimulateRequest {
+                person: Some(id.clone()),
+                paths,
+                seed,
+                ..Default::default()
+            };
+            let names = [("--as-of", "query.as_of"), ("--paths", "query.paths"), ("--person", "path.person")];
+            let sim = tokencomp_service::analytics::simulate(cx.company, &request, as_of, &mut |_| {}).map_err(
+                |e| match e {
+                    e @ Error::Invalid { .. } => named(e, &names),
+                    e => for_caller(&who, e),
+                },
+            )?;
+            Ok(sim.to_json()?)
         })
         .await?;
     Ok(Json(doc))
@@ -1004,12 +1034,8 @@ async fn periods(State(st): State<AppState>, Caller { who, .. }: Caller) -> Resu
     require_staff(&who)?;
     let doc = st
         .with(move |cx| {
-            let list = cx.engine.periods(cx.company, cx.today())?;
-            let items: Vec<Value> = list
-                .iter()
-                .rev()
-                .map(|p| json!({"id": p.id, "start": p.start.to_string(), "end": p.end.to_string(), "run": p.run, "closed": p.closed}))
-                .collect();
+            let list = tokencomp_service::payroll::periods(cx.company, cx.today());
+            let items: Vec<Value> = list.iter().rev().map(tokencomp_service::payroll::PeriodInfo::to_json).collect();
             Ok(json!({"items": items}))
         })
         .await?;
@@ -1027,7 +1053,8 @@ async fn run_period(
     Ok(Json(
         st.with(move |cx| {
             let today = cx.today();
-            cx.engine.run_period(cx.store, cx.company, &id, &actor, today).map_err(on_period)
+            let run = tokencomp_service::payroll::run_period(cx.store, cx.company, &id, "path.period", &actor, today)?;
+            Ok(run.to_json())
         })
         .await?,
     ))
@@ -1041,7 +1068,14 @@ async fn close_period(
     require_admin(&who)?;
     period_path(&id)?;
     let actor = who.actor();
-    Ok(Json(st.with(move |cx| cx.engine.close_period(cx.store, cx.company, &id, &actor).map_err(on_period)).await?))
+    let doc = st
+        .with(move |cx| {
+            let closed =
+                tokencomp_service::payroll::close_period(cx.store, cx.company, None, &id, "path.period", &actor)?;
+            Ok(closed.to_json())
+        })
+        .await?;
+    Ok(Json(doc))
 }
 
 fn download(content_type: &'static str, file: String, body: String) -> Result<Response, ApiError> {
@@ -1063,7 +1097,7 @@ async fn payroll(
     require_staff(&who)?;
     period_path(&id)?;
     let name = id.clone();
-    let csv = st.with(move |cx| cx.engine.payroll_csv(cx.company, &id).map_err(on_period)).await?;
+    let csv = st.with(move |cx| Ok(tokencomp_service::payroll::payroll_csv(cx.company, &id, "path.period")?)).await?;
     let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     download("text/csv; charset=utf-8", format!("payroll-{safe}.csv"), csv)
 }
@@ -1085,7 +1119,8 @@ async fn books(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query)
             if to < from {
                 return Err(ApiError::invalid("query.to", "`to` is before `from`"));
             }
-            Ok(cx.engine.books(cx.company, from, to, &f)?)
+            tokencomp_service::reports::books_text(cx.company, from, to, &f, None)
+                .map_err(|e| named(e, &[("--from", "query.from"), ("--format", "query.format")]))
         })
         .await?;
     let (ct, ext) = match format.as_str() {
@@ -1108,7 +1143,15 @@ async fn tokenomics(State(st): State<AppState>, Caller { who, .. }: Caller, q: Q
             if cx.today().checked_add(100.years()).is_ok_and(|limit| through > limit) {
                 return Err(ApiError::invalid("query.through", "a projection reaches at most 100 years ahead"));
             }
-            Ok(cx.engine.tokenomics(cx.company, through)?)
+            let today = cx.today();
+            let report = tokencomp_service::analytics::tokenomics(cx.company, Some(through), today, "query.through")
+                .map_err(|e| match e {
+                    Error::NotFound { .. } => {
+                        ApiError::not_found("tokenomics: the company has no [tokenomics] section")
+                    }
+                    e => e.into(),
+                })?;
+            Ok(report.to_json())
         })
         .await?;
     Ok(Json(doc))
@@ -1116,12 +1159,30 @@ async fn tokenomics(State(st): State<AppState>, Caller { who, .. }: Caller, q: Q
 
 async fn chain_status(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {
     require_staff(&who)?;
-    Ok(Json(st.with(move |cx| Ok(cx.engine.chain_status(cx.company)?)).await?))
+    let doc = st
+        .with(move |cx| {
+            // What the chain lacks to answer (a deployment's genesis needs no price) is a gap.
+            tokencomp_service::chain::status_doc(&cx.data(), cx.cfg.rpc.as_deref(), cx.company).map_err(incomplete)
+        })
+        .await?;
+    Ok(Json(doc))
 }
 
 async fn reconciliation(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {
     require_staff(&who)?;
-    Ok(Json(st.with(move |cx| Ok(cx.engine.reconcile(cx.store, cx.company)?)).await?))
+    let doc = st
+        .with(move |cx| {
+            let (data, rpc, wallets) = (cx.data(), cx.cfg.rpc.clone(), cx.cfg.label_wallets);
+            tokencomp_service::chain::reconcile_doc(&data, rpc.as_deref(), cx.store, cx.company, wallets).map_err(|e| {
+                match e {
+                    // Nothing deployed is "no such thing", not bad input.
+                    Error::NotFound { .. } => ApiError::not_found("deployment: nothing is deployed on this chain"),
+                    e => incomplete(e),
+                }
+            })
+        })
+        .await?;
+    Ok(Json(doc))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,15 +6,9 @@ use clap::Args;
 use jiff::ToSpan;
 use tokencomp_money::TokenAmount;
 
-use crate::company::{ImportKind, import_text, init_with, load, load_all, open_store};
-use crate::queries::{run_through, timelines};
-use crate::schedule::{SAMPLE_COMPANY, load_company_text};
+use crate::company::{load, open_store};
+use crate::queries::timelines;
 use crate::{Global, bad_input};
-
-/// The sample company's daily prices, built in with the company file.
-pub const SAMPLE_PRICES: &str = include_str!("../../../examples/prices.csv");
-/// The sample company's daily GBP and EUR rates per USD, for its UK and German payroll.
-pub const SAMPLE_FX: &str = include_str!("../../../examples/fx.csv");
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -42,27 +36,34 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         }
         std::fs::remove_dir_all(&g.data).with_context(|| format!("clearing {}", g.data.display()))?;
     }
-    let file = load_company_text("examples/company.toml", SAMPLE_COMPANY)?;
-    let through = file.company.demo_through.context("the sample company sets demo_through")?;
     let actor = "system";
     let mut store = open_store(g)?;
-    if store.len()? > 0 {
-        return Err(bad_input("the database already has a company", "demo needs an empty ledger"));
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} periods {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_prefix("run");
+        b
+    };
+    let demo = tokencomp_service::demo::build(&g.dir(), &mut *store, actor, &mut |p| {
+        bar.set_length(p.total as u64);
+        bar.set_message(p.period.clone());
+        bar.set_position(p.done as u64);
+    })?;
+    bar.finish_and_clear();
+    for line in &demo.oracle.stderr {
+        eprintln!("{line}");
     }
-    init_with(&mut *store, &file, actor)?;
-    // Prices and rates do not depend on the ledger: nothing to fold for them.
-    import_text(&mut *store, None, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
-    import_text(&mut *store, None, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, actor)?;
-    let company = load(&mut *store)?;
-    // The chain's manager first, so the demo oracle can sign for its domain; its attestation
-    // goes into the ledger before the periods run, so October's payroll sees the milestone.
-    crate::chain::demo_deploy(g, &company)?;
-    let attestations = crate::oracle::demo(g)?;
-    let loaded = load_all(&mut *store)?;
-    let (periods, events) = run_through(&mut *store, Some(&loaded), through, actor, !args.quiet)?;
-
-    // Governance and the dashboards' logins, so `--serve` has something to show.
-    crate::gov::demo(&mut *store, actor)?;
+    for line in &demo.oracle.stdout {
+        crate::outln!("{line}");
+    }
+    let (through, periods, events) = (demo.through, demo.run.periods, demo.run.events);
+    // The dashboards' logins, so `--serve` has something to show.
     crate::serve::demo_users(g)?;
     let company = load(&mut *store)?;
     let tl = timelines(&company, through.checked_add(1.month())?)?;
@@ -116,8 +117,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
             last_id = p.id;
         }
     }
-    // The same vesting on the embedded chain, reconciled against the ledger and payroll.
-    let on_chain = crate::chain::demo_steps(g, &mut *store, &company, through, &attestations)?;
+    let on_chain = &demo.chain;
     let r = &on_chain.report;
     crate::outln!(
         "  chain          VestingManager {} on the embedded chain ({} transactions, {} gas)",
@@ -178,8 +178,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     );
     if args.serve {
         drop(store);
-        let serve = crate::serve::args::<crate::serve::ServeArgs>(&["--listen", &args.listen, "--label-wallets"])
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let serve = crate::serve::args::<crate::serve::ServeArgs>(&["--listen", &args.listen, "--label-wallets"])?;
         return crate::serve::serve(g, &serve);
     }
     Ok(())

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use tokencomp_core::governance::{Choice, FULL_BPS, GovError, Proposal, Snapshot, Tally, final_ballots};
 use tokencomp_money::TokenAmount;
 use tokencomp_store::Store;
-use tokencomp_store::gov::{holdings, snapshot_on, tally_for, validate_gov};
+use tokencomp_store::gov::{holdings, snapshot_on, tally_for};
 use tokencomp_store::ledger::{Company, Fact};
 
-use crate::company::{Loaded, guarded, load, load_all, open_store, record_checked};
+use crate::company::{Loaded, load, load_all, open_store};
 use crate::{Global, bad_input};
 
 #[derive(Subcommand, Debug)]
@@ -173,15 +173,11 @@ fn token_json(c: &Company) -> Value {
 /// A governance error as the CLI reports it: a refusal of the input names `flag` (exit 2); one
 /// that says the ledger's balances cannot be computed is a failure of the run (exit 1).
 fn refuse(e: GovError, flag: &str) -> anyhow::Error {
-    match e {
-        GovError::Balances { .. } | GovError::Overflow => anyhow::Error::new(e),
-        e => bad_input(e, flag),
-    }
+    anyhow::Error::new(tokencomp_service::gov::refuse(e, flag))
 }
 
-/// Validates one governance fact against the ledger as it stands under the write lock, records
-/// it in the same transaction, and says whether anything new was written. `known` is the ledger
-/// the command read (reused when nothing was appended since).
+/// Validates one governance fact under the write lock and records it (see
+/// [`tokencomp_service::gov::validate_and_record`]): whether anything new was written.
 fn validate_and_record(
     store: &mut dyn Store,
     known: &Loaded,
@@ -190,14 +186,7 @@ fn validate_and_record(
     actor: &str,
     flag: impl Fn(&GovError) -> &'static str,
 ) -> Result<bool> {
-    let (a, ()) = record_checked(store, actor, Some(known), |l| {
-        validate_gov(l.company()?, &fact, at).map_err(|e| {
-            let f = flag(&e);
-            refuse(e, f)
-        })?;
-        Ok((vec![fact], ()))
-    })?;
-    Ok(a.new > 0)
+    Ok(tokencomp_service::gov::validate_and_record(store, known, fact, at, actor, flag)?)
 }
 
 fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result<()> {
@@ -465,130 +454,5 @@ fn print_tally(
         if !power.is_zero() {
             crate::outln!("    {voter:<12} {:<8} {}  {}", b.choice.as_str(), b.cast_at, f(power));
         }
-    }
-}
-
-/// Governance for the sample company, so the dashboard has data: two delegations in force on
-/// 2026-10-31, the closed proposal `treasury-2027` (snapshot 2026-10-31, voting 2026-11-01 to
-/// 2026-11-15, quorum 20%, unvested weighted 25%) with ballots, one of them changed, which
-/// passes; and `grants-budget-2027` (voting 2026-11-20 to 2027-01-31) with none. Every fact passes
-/// `validate_gov` first; a re-run records nothing new.
-pub fn demo(store: &mut dyn Store, actor: &str) -> Result<()> {
-    let ts = |s: &str| -> Result<Timestamp> { Ok(s.parse()?) };
-    let day = |s: &str| -> Result<Date> { Ok(s.parse()?) };
-    let delegate = |from: &str, to: &str, effective: &str| -> Result<Fact> {
-        Ok(Fact::Delegation { from: from.into(), to: Some(to.into()), effective: day(effective)? })
-    };
-    let proposal = |id: &str, title: &str, description: &str, opens: &str, closes: &str| -> Result<Fact> {
-        Ok(Fact::Proposal(Proposal {
-            id: id.into(),
-            title: title.into(),
-            description: description.into(),
-            snapshot_date: day("2026-10-31")?,
-            opens: ts(opens)?,
-            closes: ts(closes)?,
-            quorum_bps: 2000,
-            unvested_weight_bps: 2500,
-        }))
-    };
-    let ballot = |voter: &str, choice: Choice, at: &str| -> Result<(Fact, Timestamp)> {
-        let cast_at = ts(at)?;
-        Ok((Fact::Ballot { proposal: "treasury-2027".into(), voter: voter.into(), choice, cast_at }, cast_at))
-    };
-    // (fact, the instant it is validated at); facts are recorded in this order.
-    let recorded_at = ts("2026-10-31T12:00:00Z")?;
-    let facts = vec![
-        (delegate("ben", "ada", "2026-10-01")?, recorded_at),
-        (delegate("fatima", "dara", "2026-10-15")?, recorded_at),
-        (
-            proposal(
-                "treasury-2027",
-                "Treasury budget 2027",
-                "Move 2,000,000 GRID from the treasury bucket to a 2027 operating budget.",
-                "2026-11-01T00:00:00Z",
-                "2026-11-15T00:00:00Z",
-            )?,
-            recorded_at,
-        ),
-        (
-            proposal(
-                "grants-budget-2027",
-                "Grants budget 2027",
-                "Set the 2027 ecosystem grants budget at 1,500,000 GRID.",
-                "2026-11-20T00:00:00Z",
-                "2027-01-31T00:00:00Z",
-            )?,
-            recorded_at,
-        ),
-        ballot("ada", Choice::For, "2026-11-02T15:00:00Z")?,
-        ballot("dara", Choice::Against, "2026-11-03T09:30:00Z")?,
-        ballot("eli", Choice::Abstain, "2026-11-04T18:00:00Z")?,
-        ballot("gus", Choice::For, "2026-11-05T10:00:00Z")?,
-        ballot("noor", Choice::For, "2026-11-06T14:20:00Z")?,
-        ballot("tomas", Choice::Against, "2026-11-07T11:00:00Z")?,
-        // Dara changes her ballot; only the latest counts.
-        ballot("dara", Choice::For, "2026-11-10T16:45:00Z")?,
-    ];
-    // Each fact is validated under the write lock against the company as folded, kept current
-    // with the facts this loop records; folded again only if another writer appended meanwhile.
-    let loaded = load_all(store)?;
-    let mut len = loaded.len;
-    let mut company = loaded.into_company()?;
-    for (fact, at) in facts {
-        let (a, head) = guarded(store, |ledger| {
-            let head = ledger.head()?.map_or(0, |h| h.0);
-            if head != len {
-                company = Loaded::read(ledger.events()?)?.into_company()?;
-            }
-            validate_gov(&company, &fact, at).map_err(|e| anyhow::anyhow!("governance demo: {e}"))?;
-            Ok((vec![fact.to_event(actor)], head))
-        })?;
-        if a.new > 0 {
-            company.governance.apply(&fact)?;
-        }
-        len = head + i64::try_from(a.new)?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use tokencomp_core::governance::{Outcome, Status};
-    use tokencomp_store::sqlite::SqliteStore;
-
-    use super::*;
-    use crate::company::init_with;
-    use crate::schedule::{SAMPLE_COMPANY, load_company_text};
-
-    #[test]
-    fn gov_demo_records_a_passed_proposal_with_a_changed_ballot_once() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("opens");
-        let file = load_company_text("examples/company.toml", SAMPLE_COMPANY).expect("the sample company");
-        init_with(&mut store, &file, "system").expect("init");
-        demo(&mut store, "system").expect("demo");
-        let events = store.len().expect("len");
-        let company = load(&mut store).expect("folds");
-        let closes: Timestamp = "2026-11-15T00:00:00Z".parse().expect("instant");
-        let (snap, t) = tally_for(&company, "treasury-2027", closes).expect("tally");
-        assert_eq!((t.status, t.outcome), (Status::Closed, Outcome::Passed));
-        assert!(t.quorum_reached, "{t:?}");
-        assert_eq!(company.governance.ballots["treasury-2027"].len(), 7);
-        assert_eq!(t.voters, 6);
-        // Dara (with Fatima's delegated power) counts once, for.
-        let dara = snap.power["dara"];
-        assert_eq!(dara, snap.own["dara"].checked_add(snap.own["fatima"]).expect("sum"));
-        let against = snap.power["tomas"];
-        assert_eq!(t.against, against);
-        assert_eq!(
-            t.for_,
-            TokenAmount::checked_sum(["ada", "dara", "gus", "noor"].map(|p| snap.power[p])).expect("sum")
-        );
-        let open: Timestamp = "2026-12-01T00:00:00Z".parse().expect("instant");
-        let (_, other) = tally_for(&company, "grants-budget-2027", open).expect("tally");
-        assert_eq!((other.status, other.voters), (Status::Open, 0));
-        // A second run writes nothing.
-        demo(&mut store, "system").expect("re-run");
-        assert_eq!(store.len().expect("len"), events);
     }
 }

@@ -15,10 +15,6 @@ mod risk;
 mod schedule;
 mod serve;
 mod svg;
-#[cfg(test)]
-mod web_limits_tests;
-#[cfg(test)]
-mod web_tests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +46,11 @@ pub struct Global {
 }
 
 impl Global {
+    /// The data directory, every file of it named by [`tokencomp_service::DataDir`].
+    pub fn dir(&self) -> tokencomp_service::DataDir {
+        tokencomp_service::DataDir::new(self.data.clone())
+    }
+
     pub fn actor(&self) -> String {
         self.actor.clone().unwrap_or_else(|| match std::env::var("USER") {
             Ok(u) if !u.is_empty() => format!("user:{u}"),
@@ -150,25 +151,38 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-/// Bad input: exit code 2. `message` and `location` are printed by `main` (empty when the
-/// command already printed a list of problems); the HTTP API reads them instead.
-#[derive(Debug, Default)]
-pub struct BadInput {
-    pub message: String,
-    pub location: String,
-}
-
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.message.is_empty() { f.write_str("bad input") } else { f.write_str(&self.message) }
-    }
-}
-
-impl std::error::Error for BadInput {}
-
-/// The exit-2 error for one problem at `location`.
+/// Bad input: exit code 2, `message` printed with `location` by `main`.
 pub fn bad_input(message: impl std::fmt::Display, location: &str) -> anyhow::Error {
-    anyhow::Error::new(BadInput { message: message.to_string(), location: location.to_owned() })
+    anyhow::Error::new(tokencomp_service::Error::invalid(message, location))
+}
+
+/// Bad input already reported (the command printed every problem): exit code 2, nothing more.
+pub fn reported() -> anyhow::Error {
+    anyhow::Error::new(tokencomp_service::Error::Rejected { field: String::new(), text: String::new() })
+}
+
+/// The one place an error becomes an exit code (docs/errors.md): 2 when the caller can fix the
+/// input (with what and where printed), 1 when the run failed.
+fn exit_code(e: &anyhow::Error) -> ExitCode {
+    use tokencomp_service::Error as E;
+    match e.downcast_ref::<E>() {
+        Some(s) if s.is_input() => {
+            match s {
+                E::Rejected { text, .. } => eprint!("{text}"),
+                E::Invalid { field, message } | E::NotFound { field, message } | E::Conflict { field, message }
+                    if !message.is_empty() =>
+                {
+                    eprintln!("error: {message}\n  --> {field}");
+                }
+                _ => {}
+            }
+            ExitCode::from(2)
+        }
+        _ => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -206,17 +220,6 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<BadInput>() => {
-            if let Some(b) = e.downcast_ref::<BadInput>()
-                && !b.message.is_empty()
-            {
-                eprintln!("error: {}\n  --> {}", b.message, b.location);
-            }
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
+        Err(e) => exit_code(&e),
     }
 }

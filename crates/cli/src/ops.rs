@@ -27,8 +27,9 @@ use tokencomp_store::{
     Store, StoreError, StoredEvent, canonical_dump, event_from_json, event_to_json, private, verify as verify_chain,
 };
 
-use crate::company::{LEDGER_FILE, open_store};
+use crate::company::open_store;
 use crate::{Global, bad_input};
+use tokencomp_service::data::LEDGER_FILE;
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {

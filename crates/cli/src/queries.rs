@@ -9,24 +9,12 @@ use serde_json::{Value, json};
 use tokencomp_core::Timeline;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
-use tokencomp_store::run::{PeriodBatch, plan};
 
-use crate::company::{Loaded, guarded, load, load_all, open_store};
+use crate::company::{Loaded, load, load_all, open_store};
 use crate::schedule::parse_as_of;
 use crate::{Global, bad_input};
 
-/// Every grant's timeline, as of `as_of`.
-pub fn timelines(company: &Company, as_of: Date) -> Result<BTreeMap<String, Timeline>> {
-    let tz = &company.company.time_zone;
-    let mut out = BTreeMap::new();
-    for (id, rec) in &company.grants {
-        out.insert(
-            id.clone(),
-            rec.terms.grant.timeline(tz, Some(as_of)).map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?,
-        );
-    }
-    Ok(out)
-}
+pub use tokencomp_service::payroll::timelines;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -38,11 +26,8 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Runs every open period through `through`, each in its own transaction. Each period's batch
-/// is decided under the write lock: the plan made from `known` (a ledger already read) while the
-/// ledger is still what the plan was made from plus this run's own batches, else a new plan from
-/// the ledger as it stands (another writer appended in between), so a concurrent run, termination
-/// or correction is never recorded against a stale plan.
+/// Runs every open period through `through` (see [`tokencomp_service::payroll::run_through`]),
+/// with a progress bar unless `progress` is off: `(periods, events)`.
 pub fn run_through(
     store: &mut dyn Store,
     known: Option<&Loaded>,
@@ -50,15 +35,8 @@ pub fn run_through(
     actor: &str,
     progress: bool,
 ) -> Result<(usize, usize)> {
-    let mut planned: Option<(i64, Vec<PeriodBatch>)> = match known {
-        Some(k) => {
-            let c = k.company()?;
-            Some((k.len, plan(c, &timelines(c, through)?, through)))
-        }
-        None => None,
-    };
     let bar = if progress {
-        let b = indicatif::ProgressBar::new(planned.as_ref().map_or(0, |p| p.1.len() as u64));
+        let b = indicatif::ProgressBar::new(0);
         b.set_style(
             indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} periods {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
@@ -69,36 +47,13 @@ pub fn run_through(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let (mut periods, mut events) = (0, 0);
-    loop {
-        let (a, (len, batch, rest)) = guarded(store, |ledger| {
-            let len = ledger.head()?.map_or(0, |h| h.0);
-            let mut batches = match planned.take() {
-                Some((at, batches)) if at == len => batches,
-                _ => {
-                    let fresh = Loaded::read(ledger.events()?)?;
-                    let c = fresh.company()?;
-                    plan(c, &timelines(c, through)?, through)
-                }
-            };
-            if batches.is_empty() {
-                return Ok((Vec::new(), (len, None, batches)));
-            }
-            let b = batches.remove(0);
-            let new = b.facts.iter().map(|f| f.to_event(actor)).collect();
-            Ok((new, (len, Some(b.period.id), batches)))
-        })?;
-        let Some(period) = batch else { break };
-        periods += 1;
-        events += a.new;
-        bar.set_length((periods + rest.len()) as u64);
-        bar.set_message(period);
-        bar.inc(1);
-        // The ledger is now what the rest of the plan was made from plus this batch.
-        planned = Some((len + i64::try_from(a.new)?, rest));
-    }
+    let done = tokencomp_service::payroll::run_through(store, known, through, actor, &mut |p| {
+        bar.set_length(p.total as u64);
+        bar.set_message(p.period.clone());
+        bar.set_position(p.done as u64);
+    })?;
     bar.finish_and_clear();
-    Ok((periods, events))
+    Ok((done.periods, done.events))
 }
 
 pub fn run(g: &Global, args: &RunArgs) -> Result<()> {

@@ -8,26 +8,23 @@
 // Token amounts become floats for charts and for the simulation's inputs only.
 #![allow(clippy::float_arithmetic)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use jiff::ToSpan;
 use jiff::civil::Date;
-use serde_json::{Value, json};
-use tokencomp_core::Timeline;
-use tokencomp_core::company::GrantSize;
-use tokencomp_core::fairness::{self, CohortPeriod, GrantValue, Holder};
+use serde_json::Value;
+use tokencomp_core::fairness;
 use tokencomp_core::tokenomics::{self, Projection};
-use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
+use tokencomp_money::{Decimal, Token, TokenAmount};
 use tokencomp_store::ledger::Company;
 
+use tokencomp_service::analytics::{STAGES_COMPANY, STAGES_PERSON, SimulateRequest};
+
 use crate::company::{load, open_store};
-use crate::queries::timelines;
 use crate::schedule::parse_as_of;
 use crate::svg;
-use crate::{Global, bad_input, outln};
+use crate::{Global, outln};
 
 /// Where the charts go: `--charts DIR`, else `DATA/charts`.
 #[derive(Args, Debug, Clone)]
@@ -58,10 +55,6 @@ fn write_chart(dir: &Path, name: &str, svg: Result<String, svg::ChartError>) -> 
     Ok(path)
 }
 
-fn token_json(t: &Token) -> Value {
-    json!({"symbol": t.symbol(), "decimals": t.decimals()})
-}
-
 /// Whole tokens as a float, for charts and simulation inputs only.
 fn tokens_f64(token: &Token, units: u128) -> f64 {
     tokencomp_risk::tokens_f64(units, token.decimals())
@@ -74,15 +67,6 @@ pub fn decimal_f64(d: Decimal) -> f64 {
 
 fn fmt_tokens(token: &Token, units: u128) -> String {
     token.format_display(TokenAmount::from_base_units(units), 0)
-}
-
-/// The last USD close on or before `day`, with its date.
-pub fn close_on_or_before(c: &Company, day: Date) -> Option<(Date, Decimal)> {
-    c.prices
-        .range(..=(Currency::USD, day))
-        .next_back()
-        .filter(|((cur, _), _)| *cur == Currency::USD)
-        .map(|((_, d), p)| (*d, *p))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,72 +96,19 @@ pub fn tokenomics(g: &Global, args: &TokenomicsArgs) -> Result<()> {
 
 /// `tokenomics` on a loaded company: the JSON document when `--json`, else the table printed.
 pub fn tokenomics_in(g: &Global, company: &Company, args: &TokenomicsArgs) -> Result<Option<Value>> {
-    let mut doc_out = None;
-    let Some(t) = &company.tokenomics else {
-        return Err(bad_input(
-            "the company has no [tokenomics] section",
-            "company file: add [tokenomics] and `tokencomp apply` it",
-        ));
-    };
     let tz = &company.company.time_zone;
     let today = parse_as_of(None, tz, None)?;
-    let through = match &args.through {
-        Some(s) => crate::compliance::date_arg(s, "--through")?,
-        None => {
-            let five = t.tge.checked_add(60.months()).unwrap_or(t.tge);
-            five.max(today.checked_add(12.months()).unwrap_or(today))
-        }
-    };
-    let tl = timelines(company, through)?;
-    let team: Vec<Timeline> = tl.into_values().collect();
-    let p = tokenomics::project(t, Some(&team), through, tz)
-        .map_err(|e| bad_input(format!("projection: {e}"), "--through"))?;
-    let outstanding = team.iter().try_fold(0u128, |a, tl| tokenomics::outstanding(tl).and_then(|o| a.checked_add(o)));
-    let outstanding = outstanding.ok_or_else(|| anyhow::anyhow!("the grants' outstanding amounts overflow"))?;
-    let budget = tokenomics::team_budget(t, outstanding).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let token = &company.token.token;
-
-    if args.json {
-        let months: Vec<Value> = p
-            .months
-            .iter()
-            .map(|m| {
-                json!({"date": m.date.to_string(), "total_supply": m.total_supply.to_string(),
-                       "circulating": m.circulating.to_string(), "emitted": m.emitted.to_string(),
-                       "burned": m.burned.to_string(),
-                       "buckets": m.buckets.iter().map(|b| json!({"id": b.id, "unlocked": b.unlocked.to_string(),
-                           "emitted": b.emitted.to_string(), "burned": b.burned.to_string()})).collect::<Vec<_>>()})
-            })
-            .collect();
-        let calendar: Vec<Value> = p
-            .calendar
-            .iter()
-            .map(|u| {
-                json!({"date": u.date.to_string(), "bucket": u.bucket, "amount": u.amount.to_string(),
-                            "share_of_circulating_bps": u.share_of_circulating_bps})
-            })
-            .collect();
-        let doc = json!({
-            "token": token_json(token),
-            "total_supply": t.total_supply.base_units().to_string(),
-            "tge": t.tge.to_string(),
-            "buckets": t.buckets.iter().map(|b| json!({"id": b.id, "name": b.name, "kind": b.kind.as_str(),
-                "amount": b.amount.base_units().to_string()})).collect::<Vec<_>>(),
-            "team_budget": {"bucket": budget.bucket, "allocation": budget.allocation.base_units().to_string(),
-                            "outstanding": budget.outstanding.base_units().to_string(),
-                            "remaining": budget.remaining.base_units().to_string(),
-                            // Beyond the bucket (zero within it): allocation + excess =
-                            // outstanding + remaining, always.
-                            "excess": budget.excess().base_units().to_string()},
-            "months": months,
-            "unlock_calendar": calendar,
-        });
-        doc_out = Some(doc);
+    let through = args.through.as_deref().map(|s| crate::compliance::date_arg(s, "--through")).transpose()?;
+    let report = tokencomp_service::analytics::tokenomics(company, through, today, "--through")?;
+    let (t, p) = (&report.tokenomics, &report.projection);
+    let doc_out = if args.json {
+        Some(report.to_json())
     } else {
-        print_tokenomics(company, t, &p, &budget);
-    }
+        print_tokenomics(company, t, p, &report.budget);
+        None
+    };
     if let Some(dir) = args.charts.dir(g) {
-        let (supply, unlocks) = tokenomics_charts(company, t, &p);
+        let (supply, unlocks) = tokenomics_charts(company, t, p);
         let a = write_chart(&dir, "supply.svg", supply)?;
         let b = write_chart(&dir, "unlocks.svg", unlocks)?;
         if !args.json {
@@ -331,81 +262,15 @@ pub struct FairnessArgs {
     pub charts: ChartArgs,
 }
 
-/// A grant's price at grant: the fiat price its size was given at, else the close of its day
-/// (or the last close before it).
-fn grant_price(c: &Company, size: &GrantSize, day: Date) -> Option<(Decimal, String)> {
-    if let GrantSize::Fiat { price, currency, .. } = size
-        && *currency == Currency::USD
-    {
-        return Some((*price, "grant terms".into()));
-    }
-    close_on_or_before(c, day).map(|(d, p)| (p, format!("close {d}")))
-}
-
 pub fn fairness_cmd(g: &Global, args: &FairnessArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
     let tz = &company.company.time_zone;
     let as_of = parse_as_of(args.as_of.as_deref(), tz, None)?;
-    let token = &company.token.token;
-    let (price_day, today_price) = close_on_or_before(&company, as_of)
-        .ok_or_else(|| bad_input(format!("no USD close on or before {as_of}"), "--as-of"))?;
-    let tl = timelines(&company, as_of)?;
-    let mut holders: Vec<Holder> = Vec::new();
-    let mut missing = Vec::new();
-    for (pid, person) in &company.people {
-        let mut grants = Vec::new();
-        let mut held = TokenAmount::ZERO;
-        let mut first = None::<Date>;
-        for (gid, rec) in company.grants.iter().filter(|(_, r)| r.terms.grant.holder == *pid) {
-            let day = rec.terms.grant_date;
-            if day > as_of {
-                continue;
-            }
-            let Some((price, _)) = grant_price(&company, &rec.terms.size, day) else {
-                missing.push(format!("{gid} (granted {day})"));
-                continue;
-            };
-            let pos = tl[gid].position(as_of);
-            grants.push(GrantValue { date: day, tokens: pos.granted, price });
-            held = held.checked_add(pos.granted.saturating_sub(pos.forfeited)).map_err(|e| anyhow::anyhow!("{e}"))?;
-            first = Some(first.map_or(day, |f: Date| f.min(day)));
-        }
-        if grants.is_empty() {
-            continue;
-        }
-        let hired = person.hired.or(first).unwrap_or(as_of);
-        holders.push(Holder { id: pid.clone(), hired, grants, held });
-    }
-    if !missing.is_empty() {
-        return Err(bad_input(
-            format!("no USD price at grant for {}", missing.join(", ")),
-            "prices: import a close on or before each grant date",
-        ));
-    }
-    let period = if args.by == "year" { CohortPeriod::Year } else { CohortPeriod::Quarter };
-    let f = fairness::fairness(token, &holders, today_price, period, args.top)
-        .map_err(|e| anyhow::anyhow!("fairness: {e}"))?;
+    let report = tokencomp_service::analytics::fairness(&company, as_of, &args.by, args.top)?;
+    let (f, holders, price_day, today_price) = (&report.f, &report.holders, report.price_day, report.today_price);
     if args.json {
-        let stats = |s: &fairness::Stats| {
-            json!({"count": s.count, "total": s.total.to_string(), "mean": s.mean.to_string(), "median": s.median.to_string(),
-                   "min": s.min.to_string(), "max": s.max.to_string(),
-                   "max_min_ratio": s.max_min_ratio.map(|r| r.to_string()), "gini": s.gini.to_string()})
-        };
-        let person = |p: &fairness::PersonValue| {
-            json!({"id": p.id, "cohort": p.cohort.to_string(), "at_grant_usd": p.at_grant.to_string(),
-                   "today_usd": p.today.to_string(), "to_cohort_median": p.to_median.map(|r| r.to_string())})
-        };
-        let doc = json!({
-            "as_of": as_of.to_string(),
-            "price": {"date": price_day.to_string(), "close_usd": today_price.to_string()},
-            "by": args.by,
-            "company": {"at_grant": stats(&f.company_at_grant), "today": stats(&f.company_today)},
-            "cohorts": f.cohorts.iter().map(|c| json!({"cohort": c.cohort.to_string(), "at_grant": stats(&c.at_grant), "today": stats(&c.today)})).collect::<Vec<_>>(),
-            "people": f.people.iter().map(person).collect::<Vec<_>>(),
-            "most_over": f.most_over.iter().map(person).collect::<Vec<_>>(),
-            "most_under": f.most_under.iter().map(person).collect::<Vec<_>>(),
-        });
+        let doc = report.to_json();
         outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         outln!(
@@ -576,44 +441,6 @@ pub struct SimulateArgs {
     pub charts: ChartArgs,
 }
 
-/// A future vest of the simulated package, exact, with its floor share.
-struct FutureVest {
-    date: Date,
-    grant: String,
-    units: u128,
-    /// The grant's floor spread in proportion to units (USD), when it has one.
-    floor: Option<Decimal>,
-}
-
-/// The vests after `as_of` of `grants` (all grants when `person` is `None`), each with the
-/// floor payroll would pay it against (`payroll::vest_floor`, exact base units).
-fn future_vests(
-    c: &Company,
-    tl: &BTreeMap<String, Timeline>,
-    as_of: Date,
-    person: Option<&str>,
-) -> Result<Vec<FutureVest>> {
-    let mut out = Vec::new();
-    for (id, rec) in &c.grants {
-        if person.is_some_and(|p| rec.terms.grant.holder != p) {
-            continue;
-        }
-        let t = &tl[id];
-        for tr in t.tranches.iter().filter(|tr| tr.date > as_of) {
-            let floor = tokencomp_core::payroll::vest_floor(&rec.terms, tr.amount)
-                .map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
-            out.push(FutureVest { date: tr.date, grant: id.clone(), units: tr.amount.base_units(), floor });
-        }
-    }
-    out.sort_by(|a, b| a.date.cmp(&b.date).then(a.grant.cmp(&b.grant)));
-    Ok(out)
-}
-
-fn years_between(from: Date, to: Date) -> f64 {
-    let days = tokencomp_core::calendar::to_day(to) - tokencomp_core::calendar::to_day(from);
-    f64::from(days) / tokencomp_risk::DAYS_PER_YEAR
-}
-
 fn bar(quiet: bool, stages: u64) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
@@ -651,169 +478,54 @@ pub fn simulate(g: &Global, args: &SimulateArgs) -> Result<()> {
     Ok(())
 }
 
+impl SimulateArgs {
+    fn request(&self) -> SimulateRequest {
+        SimulateRequest {
+            person: self.person.clone(),
+            model: self.model.clone(),
+            mu: self.mu,
+            sigma: self.sigma,
+            jump_intensity: self.jump_intensity,
+            jump_mean: self.jump_mean,
+            jump_std: self.jump_std,
+            block: self.block,
+            paths: self.paths,
+            seed: self.seed,
+            tax_rate: self.tax_rate,
+            below: self.below,
+            rate: self.rate,
+            pool_usd: self.pool_usd.clone(),
+            fee_bps: self.fee_bps,
+            recovery_bps: self.recovery_bps,
+            equity_sigma: self.equity_sigma,
+            equity_mu: self.equity_mu,
+            exit_years: self.exit_years,
+            exit_probability: self.exit_probability,
+            ordinary_rate: self.ordinary_rate,
+            capital_gains_rate: self.capital_gains_rate,
+        }
+    }
+}
+
 /// `simulate` on a loaded company: the JSON document when `--json`, else the report printed.
 pub fn simulate_in(g: &Global, company: &Company, args: &SimulateArgs) -> Result<Option<Value>> {
-    let mut doc_out = None;
-    use tokencomp_core::amm::{self, Pool, Recovery};
-    use tokencomp_risk::{Bootstrap, Gbm, Merton, Model, Package, Vest};
+    use tokencomp_core::amm;
 
     let tz = &company.company.time_zone;
-    let token = &company.token.token;
     let as_of = parse_as_of(args.as_of.as_deref(), tz, None)?;
-    if let Some(p) = &args.person
-        && !company.people.contains_key(p)
-    {
-        return Err(bad_input(format!("no person has id `{p}`"), "--person"));
-    }
-    if args.paths == 0 {
-        return Err(bad_input("at least one path is needed", "--paths"));
-    }
-    let (spot_day, spot) = close_on_or_before(company, as_of)
-        .ok_or_else(|| bad_input(format!("no USD close on or before {as_of}"), "--as-of"))?;
-    let closes: Vec<f64> = company
-        .prices
-        .range((Currency::USD, Date::MIN)..=(Currency::USD, as_of))
-        .map(|(_, p)| decimal_f64(*p))
-        .collect();
-    let est = tokencomp_risk::estimate(&closes).map_err(|e| bad_input(format!("price history: {e}"), "prices"))?;
-    let mu = args.mu;
-    let sigma = args.sigma.unwrap_or(est.sigma);
-    let bad = |e: tokencomp_risk::RiskError, flag: &str| bad_input(e, flag);
-    let model = match args.model.as_str() {
-        "merton" => Model::Merton(
-            Merton::new(mu, sigma, args.jump_intensity, args.jump_mean, args.jump_std)
-                .map_err(|e| bad(e, "--model merton"))?,
-        ),
-        "bootstrap" => Model::Bootstrap(Bootstrap::from_closes(&closes, args.block).map_err(|e| bad(e, "--block"))?),
-        _ => Model::Gbm(Gbm::new(mu, sigma).map_err(|e| bad(e, "--mu/--sigma"))?),
-    };
-    let s0 = decimal_f64(spot);
-    let tl = timelines(company, as_of)?;
-    let vests = future_vests(company, &tl, as_of, args.person.as_deref())?;
-    let pb = bar(args.quiet || args.json, if args.person.is_some() { 4 } else { 2 });
-
-    // The pool: `pool_usd` of USDC (6 decimals) against tokens at the spot.
-    let usdc = Token::new("USDC", 6).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let pool_usd: Decimal = args
-        .pool_usd
-        .parse()
-        .ok()
-        .filter(|d: &Decimal| *d > Decimal::ZERO)
-        .ok_or_else(|| bad_input(format!("`{}` is not a positive USD amount", args.pool_usd), "--pool-usd"))?;
-    let quote_units = usdc.parse(&pool_usd.round_dp(6).to_string()).map_err(|e| bad_input(e, "--pool-usd"))?;
-    let pool_tokens =
-        tokencomp_money::tokens_for_value(token, pool_usd, spot).map_err(|e| bad_input(e, "--pool-usd"))?;
-    let pool = Pool::new(pool_tokens.base_units(), quote_units.base_units(), args.fee_bps)
-        .map_err(|e| bad_input(e, "--fee-bps / --pool-usd"))?;
-    let recovery = Recovery { restore_bps: args.recovery_bps };
-    pb.set_message("liquidity");
-    let unlocks: Vec<(Date, u128)> = vests.iter().map(|v| (v.date, v.units)).collect();
-    let sales = if unlocks.is_empty() {
-        None
-    } else {
-        Some(amm::sell_unlocks(&pool, &unlocks, 1, recovery).map_err(|e| bad_input(e, "--recovery-bps"))?)
-    };
-    let liquidity = match &sales {
-        Some(s) => {
-            let ill = s.illusion().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let q = |u: u128| amm::quote_to_decimal(&usdc, u).map(|d| d.to_string()).unwrap_or_default();
-            json!({"pool": {"tokens": pool.token_reserve.to_string(), "usd": q(pool.quote_reserve), "fee_bps": pool.fee_bps},
-                   "recovery_bps": args.recovery_bps, "months": s.months.len(),
-                   "tokens": s.tokens.to_string(), "paper_value_usd": q(ill.paper_value),
-                   "realizable_usd": q(ill.realizable), "illusion_usd": q(ill.shortfall), "illusion_share": ill.share.to_string()})
-        }
-        None => Value::Null,
-    };
-    pb.inc(1);
-
-    // The floor: a strip of puts over every future vest with a floor.
-    pb.set_message("floor");
-    let sim_vests: Vec<Vest> = vests
-        .iter()
-        .map(|v| Vest {
-            time: years_between(as_of, v.date).max(0.0),
-            tokens: tokens_f64(token, v.units),
-            floor: v.floor.map(decimal_f64),
-        })
-        .collect();
-    let floored: Vec<Vest> = sim_vests.iter().filter(|v| v.floor.is_some()).copied().collect();
-    let floor = if floored.is_empty() {
-        None
-    } else {
-        Some(
-            tokencomp_risk::floor::floor_cost(&floored, &model, s0, args.rate, args.paths, args.seed)
-                .map_err(|e| bad(e, "--rate"))?,
-        )
-    };
-    pb.inc(1);
-
-    // One person's package and token vs equity.
-    let mut package = None;
-    let mut comparison = None;
-    if let Some(pid) = &args.person {
-        pb.set_message("package");
-        let person = &company.people[pid];
-        let salary = person.salary.map(decimal_f64).unwrap_or(0.0);
-        let horizon = sim_vests.last().map_or(1.0, |v| v.time.max(1.0 / 12.0));
-        let pkg = Package {
-            salary_per_year: salary,
-            vests: sim_vests.clone(),
-            horizon_years: horizon,
-            tax_rate: args.tax_rate,
-        };
-        let dist = tokencomp_risk::value_package(&pkg, &model, s0, args.paths, args.seed, args.below)
-            .map_err(|e| bad(e, "--tax-rate / --below"))?;
-        pb.inc(1);
-        pb.set_message("token vs equity");
-        let total_tokens: f64 = sim_vests.iter().map(|v| v.tokens).sum();
-        if total_tokens > 0.0 {
-            let fractions: Vec<(f64, f64)> = sim_vests.iter().map(|v| (v.time, v.tokens / total_tokens)).collect();
-            let side = tokencomp_risk::compare::TokenSide {
-                s0,
-                model: model.clone(),
-                vest_fractions: fractions,
-                ordinary_rate: args.ordinary_rate,
-            };
-            let eq = tokencomp_risk::compare::EquitySide {
-                gbm: Gbm::new(args.equity_mu, args.equity_sigma).map_err(|e| bad(e, "--equity-mu / --equity-sigma"))?,
-                exit_years: args.exit_years,
-                exit_probability: args.exit_probability,
-                capital_gains_rate: args.capital_gains_rate,
-            };
-            comparison = Some(
-                tokencomp_risk::compare::compare(total_tokens * s0, &side, &eq, args.paths, args.seed)
-                    .map_err(|e| bad(e, "token vs equity"))?,
-            );
-        }
-        pb.inc(1);
-        package = Some((pkg, dist));
-    }
-    pb.finish_and_clear();
-
-    let model_json = serde_json::to_value(match &model {
-        Model::Bootstrap(_) => {
-            json!({"kind": "bootstrap", "block": args.block, "returns": closes.len().saturating_sub(1)})
-        }
-        m => serde_json::to_value(m)?,
+    let pb = bar(args.quiet || args.json, if args.person.is_some() { STAGES_PERSON } else { STAGES_COMPANY });
+    let sim = tokencomp_service::analytics::simulate(company, &args.request(), as_of, &mut |stage| match stage {
+        Some(name) => pb.set_message(name.to_owned()),
+        None => pb.inc(1),
     })?;
+    pb.finish_and_clear();
+    let mut doc_out = None;
+    let (token, spot_day, spot, est, mu, sigma) = (&sim.token, sim.spot_day, sim.spot, &sim.est, sim.mu, sim.sigma);
+    let (vests, package, floor, sales, comparison) =
+        (&sim.vests, &sim.package, &sim.floor, &sim.sales, &sim.comparison);
+    let (usdc, pool, pool_usd) = (&sim.usdc, &sim.pool, sim.pool_usd);
     if args.json {
-        let doc = json!({
-            "token": token_json(token),
-            "as_of": as_of.to_string(),
-            "spot": {"date": spot_day.to_string(), "close_usd": spot.to_string()},
-            "history": est,
-            "model": model_json,
-            "paths": args.paths,
-            "seed": args.seed,
-            "person": args.person,
-            "vests": vests.iter().map(|v| json!({"date": v.date.to_string(), "grant": v.grant, "amount": v.units.to_string(),
-                "floor_usd": v.floor.map(|f| f.round_dp(2).to_string())})).collect::<Vec<_>>(),
-            "package": package.as_ref().map(|(_, d)| serde_json::to_value(d)).transpose()?,
-            "floor": floor.as_ref().map(serde_json::to_value).transpose()?,
-            "liquidity": liquidity,
-            "token_vs_equity": comparison.as_ref().map(serde_json::to_value).transpose()?,
-        });
-        doc_out = Some(doc);
+        doc_out = Some(sim.to_json()?);
     } else {
         let who = args.person.as_deref().map_or("the company".to_owned(), |p| format!("{p}'s package"));
         outln!("{} — {who}, {} paths, seed {}, as of {as_of}", company.company.name, args.paths, args.seed);

@@ -7,15 +7,10 @@ use clap::Args;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use tokencomp_core::company::{CompanyFile, parse_company};
+use tokencomp_core::company::CompanyFile;
 use tokencomp_core::diag::Diagnostic;
 use tokencomp_core::{Grant, Timeline};
 use tokencomp_money::Token;
-
-use crate::BadInput;
-
-/// The sample company, built in so `tokencomp demo` runs from any directory.
-pub const SAMPLE_COMPANY: &str = include_str!("../../../examples/company.toml");
 
 #[derive(Args, Debug)]
 pub struct ScheduleArgs {
@@ -40,16 +35,13 @@ pub struct Loaded {
     pub grants: Vec<Grant>,
 }
 
+/// Every problem of an input (exit 2, each printed with its place).
 pub fn report(diags: &[Diagnostic]) -> anyhow::Error {
-    for d in diags {
-        eprintln!("{d}");
-    }
-    eprintln!("{} error{} in the input; nothing was changed", diags.len(), if diags.len() == 1 { "" } else { "s" });
-    anyhow::Error::new(BadInput::default())
+    anyhow::Error::new(tokencomp_service::ledger::rejected(diags))
 }
 
 pub fn load_company_text(name: &str, text: &str) -> Result<CompanyFile> {
-    parse_company(name, text).map_err(|d| report(&d))
+    Ok(tokencomp_service::ledger::parse_company(name, text)?)
 }
 
 fn load(path: &Path) -> Result<Loaded> {
@@ -96,7 +88,7 @@ pub fn parse_as_of(s: Option<&str>, tz: &TimeZone, default: Option<Date>) -> Res
             }
             let ts: jiff::Timestamp = s.parse().map_err(|_| {
                 eprintln!("error: `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time\n  --> --as-of");
-                anyhow::Error::new(BadInput::default())
+                crate::reported()
             })?;
             Ok(ts.to_zoned_datetime(tz.clone()).date())
         }
@@ -120,7 +112,7 @@ fn timelines<'a>(loaded: &'a Loaded, as_of: Date, only: Option<&str>) -> Result<
         && out.is_empty()
     {
         eprintln!("error: no grant has id `{id}`\n  --> --grant");
-        return Err(anyhow::Error::new(BadInput::default()));
+        return Err(crate::reported());
     }
     Ok(out)
 }

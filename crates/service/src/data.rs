@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// The SQLite ledger's file name inside the data directory.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
+/// The lock file beside the accounts (`auth/accounts.lock`).
+pub const ACCOUNTS_LOCK: &str = "accounts.lock";
 /// The data directory's own subdirectories: signing keys, logins, the chain's files, the demo
 /// oracle's files, charts.
 pub const SUBDIRS: [&str; 5] = ["keys", "auth", "chain", "evals", "charts"];
@@ -45,7 +47,7 @@ impl DataDir {
 
     /// The lock two `tokencomp user` commands take before they change the accounts.
     pub fn accounts_lock(&self) -> PathBuf {
-        self.auth_dir().join("accounts.lock")
+        self.auth_dir().join(ACCOUNTS_LOCK)
     }
 
     pub fn keys_dir(&self) -> PathBuf {

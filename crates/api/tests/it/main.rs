@@ -1,6 +1,9 @@
 //! The OpenAPI document against the route table: every route is described, every response
 //! has a real schema, every reference resolves.
 
+mod web;
+mod web_limits;
+
 use serde_json::Value;
 use tokencomp_api::openapi::{document, schemas};
 use tokencomp_api::routes::{Resp, table};

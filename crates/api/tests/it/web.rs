@@ -1,5 +1,5 @@
-//! The HTTP API over the sample company, through `app().oneshot` (no socket) with this binary's
-//! own engine and a real SQLite ledger: the authorization matrix, sessions and CSRF, API keys,
+//! The HTTP API over the sample company, through `app().oneshot` (no socket) over the service
+//! and a real SQLite ledger: the authorization matrix, sessions and CSRF, API keys,
 //! bad bodies, the request log, and a period run from the API that equals the CLI's.
 
 use std::path::{Path, PathBuf};
@@ -15,8 +15,7 @@ use tokencomp_api::routes::{Access, table};
 use tokencomp_api::{AppState, Config, app};
 use tower::ServiceExt;
 
-use crate::Global;
-use crate::serve::CliEngine;
+use tokencomp_service::DataDir;
 
 /// The demo's data directory, made once per test binary; each test works on a copy.
 pub(crate) fn template() -> &'static Path {
@@ -24,9 +23,10 @@ pub(crate) fn template() -> &'static Path {
     &DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
-        let g = Global { data: data.clone(), database: None, actor: Some("system".into()) };
-        let args = crate::demo::DemoArgs { force: false, quiet: true, serve: false, listen: "127.0.0.1:0".into() };
-        crate::demo::run(&g, &args).expect("demo");
+        let dir_files = DataDir::new(data.clone());
+        let mut store = tokencomp_service::ledger::open_store(&dir_files, None).expect("store");
+        tokencomp_service::demo::build(&dir_files, &mut *store, "system", &mut |_| {}).expect("demo");
+        tokencomp_api::auth::write_demo_users(&dir_files.accounts()).expect("demo logins");
         (dir, data)
     })
     .1
@@ -60,14 +60,14 @@ pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     copy_dir(template(), &data);
-    let g = Global { data: data.clone(), database: None, actor: Some("system".into()) };
-    let store = crate::company::open_store(&g).expect("store");
+    let store = tokencomp_service::ledger::open_store(&DataDir::new(data.clone()), None).expect("store");
     let logs = Arc::new(Mutex::new(Vec::new()));
     let sink = logs.clone();
     let mut cfg = Config::new(data.clone());
     cfg.now = Some(NOW.parse().expect("now"));
     cfg.log = Arc::new(move |line: &str| sink.lock().expect("logs").push(line.to_owned()));
-    let state = AppState::new(store, Arc::new(CliEngine { g, label_wallets: true }), cfg);
+    cfg.label_wallets = true;
+    let state = AppState::new(store, cfg);
     Fixture { _dir: dir, data, app: app(state.clone()), state, logs }
 }
 
@@ -568,10 +568,9 @@ async fn the_payroll_file_from_the_api_is_the_clis_byte_for_byte() {
     let r = call(&f.app, Method::GET, "/api/periods/2026-10/payroll", &admin, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers[header::CONTENT_DISPOSITION].to_str().expect("cd").contains("payroll-2026-10.csv"));
-    let g = Global { data: f.data.clone(), database: None, actor: None };
-    let mut store = crate::company::open_store(&g).expect("store");
-    let company = crate::company::load(&mut *store).expect("company");
-    assert_eq!(r.text, crate::compliance::payroll_csv(&company, "2026-10").expect("csv"));
+    let mut store = tokencomp_service::ledger::open_store(&DataDir::new(f.data.clone()), None).expect("store");
+    let company = tokencomp_service::ledger::load(&mut *store).expect("company");
+    assert_eq!(r.text, tokencomp_service::payroll::payroll_csv(&company, "2026-10", "--period").expect("csv"));
     assert!(r.text.lines().count() > 20);
 }
 
@@ -699,15 +698,14 @@ async fn an_employee_learns_nothing_of_other_people_from_governance() {
 async fn a_grant_named_like_a_person_shows_only_the_grants_own_history() {
     let f = fixture();
     {
-        let g = Global { data: f.data.clone(), database: None, actor: Some("system".into()) };
-        let mut store = crate::company::open_store(&g).expect("store");
-        let company = crate::company::load(&mut *store).expect("company");
+        let mut store = tokencomp_service::ledger::open_store(&DataDir::new(f.data.clone()), None).expect("store");
+        let company = tokencomp_service::ledger::load(&mut *store).expect("company");
         let mut terms = company.grants["omar-2026-hire"].terms.clone();
         terms.grant.id = "ada".into();
         let toml = tokencomp_core::canonical::write_terms(&terms, &company.token.token);
         let fact =
             tokencomp_store::ledger::Fact::GrantIssued { grant: "ada".into(), holder: "omar".into(), terms: toml };
-        crate::company::record(&mut *store, &[fact], "system").expect("records");
+        tokencomp_service::ledger::record(&mut *store, &[fact], "system").expect("records");
     }
     let omar = login(&f.app, "omar").await;
     let r = call(&f.app, Method::GET, "/api/grants/ada/history", &omar, None).await;
@@ -818,15 +816,14 @@ async fn a_reports_gap_told_to_an_employee_names_no_one_elses_grant() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     {
         // November's USD closes, but no November exchange rates: the pass stops at a UK vest.
-        let g = Global { data: f.data.clone(), database: None, actor: Some("system".into()) };
-        let mut store = crate::company::open_store(&g).expect("store");
+        let mut store = tokencomp_service::ledger::open_store(&DataDir::new(f.data.clone()), None).expect("store");
         let prices: String = std::iter::once("date,close_usd\n".to_owned())
             .chain((1..=30).map(|d| format!("2026-11-{d:02},0.78\n")))
             .collect();
-        crate::company::import_text(
+        tokencomp_service::ledger::import_text(
             &mut *store,
             None,
-            crate::company::ImportKind::Prices,
+            tokencomp_service::ledger::ImportKind::Prices,
             "nov.csv",
             &prices,
             "system",

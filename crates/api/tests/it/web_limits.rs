@@ -6,9 +6,9 @@ use axum::http::{Method, StatusCode, header};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::web_tests::{NOW, Who, call, fixture, login};
+use crate::web::{NOW, Who, call, fixture, login};
 
-async fn ledger_events(f: &crate::web_tests::Fixture) -> u64 {
+async fn ledger_events(f: &crate::web::Fixture) -> u64 {
     let v: Value = call(&f.app, Method::GET, "/healthz", &Who::Anonymous, None).await.json();
     v["ledger_events"].as_u64().expect("ledger_events")
 }
