@@ -65,6 +65,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
     }
 
+    /// `not_found` for what the request's `field` names (`path.grant`, `query.person`).
+    pub fn not_found_at(field: &str, what: &str) -> Self {
+        ApiError::not_found(what).with_details(json!({"field": field}))
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::CONFLICT, "conflict", message)
     }

@@ -23,7 +23,7 @@ fn gov_error(e: GovError) -> ApiError {
             ApiError::conflict(message).with_details(json!({"field": "body.to", "cycle": path}))
         }
         GovError::UnknownHolder { .. } | GovError::BadTarget { .. } => ApiError::invalid("body.to", message),
-        GovError::UnknownProposal { .. } => ApiError::not_found("proposal"),
+        GovError::UnknownProposal { .. } => ApiError::not_found_at("path.proposal", "proposal"),
         GovError::SelfDelegation { .. } => ApiError::invalid("body.to", message),
         GovError::BadWeight { .. } => ApiError::invalid("query.unvested_weight_bps", message),
         GovError::BadQuorum { .. } => ApiError::invalid("body.quorum_bps", message),
@@ -186,6 +186,10 @@ pub async fn delegate(
         return Err(ApiError::forbidden());
     }
     require_person(&who, &from)?;
+    // Required, as the document says: a string, or null to take the delegation back.
+    if body.0.get("to").is_none() {
+        return Err(ApiError::invalid("body.to", "`to` is required (a person's id, or null to vote your own power)"));
+    }
     let to = body.opt_str("to")?.map(str::to_owned);
     let effective = body.opt_date("effective")?;
     let actor = who.actor();
@@ -193,7 +197,7 @@ pub async fn delegate(
     let doc = st
         .with(move |cx| {
             if !cx.company.people.contains_key(&from) {
-                return Err(ApiError::not_found("person"));
+                return Err(ApiError::not_found_at("path.person", "person"));
             }
             let today = cx.today();
             let effective = effective.unwrap_or(today);
@@ -284,7 +288,12 @@ pub async fn proposal(
 ) -> Result<Json<Value>, ApiError> {
     let doc = st
         .with(move |cx| {
-            let p = cx.company.governance.proposals.get(&id).ok_or_else(|| ApiError::not_found("proposal"))?;
+            let p = cx
+                .company
+                .governance
+                .proposals
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found_at("path.proposal", "proposal"))?;
             proposal_json(cx.company, p, &who, cx.now)
         })
         .await?;
@@ -336,7 +345,7 @@ pub async fn vote(
     let doc = st
         .with(move |cx| {
             if !cx.company.governance.proposals.contains_key(&id) {
-                return Err(ApiError::not_found("proposal"));
+                return Err(ApiError::not_found_at("path.proposal", "proposal"));
             }
             let at = cx.now;
             let p = &cx.company.governance.proposals[&id];

@@ -476,7 +476,7 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .merge(ui::router())
-        .fallback(|| async { ApiError::not_found("route") })
+        .fallback(|| async { ApiError::not_found_at("path", "route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

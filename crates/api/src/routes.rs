@@ -512,9 +512,10 @@ pub fn require_person(p: &Principal, person: &str) -> Result<(), ApiError> {
     if p.may_see(person) { Ok(()) } else { Err(ApiError::forbidden()) }
 }
 
-/// The person, or `not_found` for staff (an employee was refused earlier unless it is them).
-pub fn known_person(c: &Company, person: &str) -> Result<(), ApiError> {
-    if c.people.contains_key(person) { Ok(()) } else { Err(ApiError::not_found("person")) }
+/// The person, or `not_found` naming `field` for staff (an employee was refused earlier unless
+/// it is them).
+pub fn known_person(c: &Company, person: &str, field: &str) -> Result<(), ApiError> {
+    if c.people.contains_key(person) { Ok(()) } else { Err(ApiError::not_found_at(field, "person")) }
 }
 
 /// A period id from the path, in one of the shapes the pay calendars define (`2026-10`,
@@ -588,7 +589,7 @@ fn as_of(cx: &Ctx<'_>, q: &Query) -> Result<Date, ApiError> {
 }
 
 pub fn timeline(c: &Company, grant: &str, as_of: Date) -> Result<Timeline, ApiError> {
-    let rec = c.grants.get(grant).ok_or_else(|| ApiError::not_found("grant"))?;
+    let rec = c.grants.get(grant).ok_or_else(|| ApiError::not_found_at("path.grant", "grant"))?;
     rec.terms
         .grant
         .timeline(&c.company.time_zone, Some(as_of))
@@ -599,7 +600,11 @@ pub fn timeline(c: &Company, grant: &str, as_of: Date) -> Result<Timeline, ApiEr
 pub fn page<T>(items: Vec<(String, T)>, q: &Query) -> Result<(Vec<T>, Option<String>), ApiError> {
     let limit = usize::try_from(LIMIT.int_from(q)?.unwrap_or(100)).unwrap_or(100);
     let after = match q.get("cursor") {
-        Some(c) => Some(unhex(c).ok_or_else(|| ApiError::invalid("query.cursor", "not a cursor this API returned"))?),
+        Some(c) => Some(
+            unhex(c)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| ApiError::invalid("query.cursor", "not a cursor this API returned"))?,
+        ),
         None => None,
     };
     let mut rest: Vec<(String, T)> = items.into_iter().filter(|(k, _)| after.as_ref().is_none_or(|a| k > a)).collect();
@@ -789,7 +794,7 @@ async fn person(
     require_person(&who, &id)?;
     let doc = st
         .with(move |cx| {
-            known_person(cx.company, &id)?;
+            known_person(cx.company, &id, "path.person")?;
             let as_of = as_of(cx, &q)?;
             let c = cx.company;
             let grants: Vec<&String> =
@@ -817,7 +822,7 @@ async fn grants(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query
             let only = match (&who.role, q.get("person")) {
                 (Role::Employee, _) => who.person.clone(),
                 (_, Some(p)) => {
-                    known_person(c, p)?;
+                    known_person(c, p, "query.person")?;
                     Some(p.to_owned())
                 }
                 (_, None) => None,
@@ -856,7 +861,7 @@ async fn grants(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query
 fn check_grant(cx: &Ctx<'_>, who: &Principal, grant: &str) -> Result<(), ApiError> {
     match cx.company.grants.get(grant) {
         Some(rec) => require_person(who, &rec.terms.grant.holder),
-        None if who.is_staff() => Err(ApiError::not_found("grant")),
+        None if who.is_staff() => Err(ApiError::not_found_at("path.grant", "grant")),
         None => Err(ApiError::forbidden()),
     }
 }
@@ -986,7 +991,7 @@ async fn tax_report(
     require_person(&who, &id)?;
     let doc = st
         .with(move |cx| {
-            known_person(cx.company, &id)?;
+            known_person(cx.company, &id, "path.person")?;
             let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
             let year = YEAR.int_from(&q)?.unwrap_or(this_year);
             let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
@@ -1007,7 +1012,7 @@ async fn simulation(
     require_person(&who, &id)?;
     let doc = st
         .with(move |cx| {
-            known_person(cx.company, &id)?;
+            known_person(cx.company, &id, "path.person")?;
             let paths = usize::try_from(PATHS.int_from(&q)?.unwrap_or(2000)).unwrap_or(2000);
             let seed = SEED.int_from(&q)?.unwrap_or(1);
             let as_of = as_of(cx, &q)?;
@@ -1197,10 +1202,16 @@ async fn ledger_events(
     let doc = st
         .with(move |cx| {
             let events = match q.get("subject") {
-                Some(s) => cx.store.events_for(&Subject::parse(s)),
-                None => cx.store.events(),
-            }
-            .map_err(ApiError::internal)?;
+                Some(s) => {
+                    let events = cx.store.events_for(&Subject::parse(s)).map_err(ApiError::internal)?;
+                    // A subject no event is about is not in this ledger: the caller's mistake.
+                    if events.is_empty() {
+                        return Err(ApiError::not_found_at("query.subject", "subject: no event is about it"));
+                    }
+                    events
+                }
+                None => cx.store.events().map_err(ApiError::internal)?,
+            };
             // Keys sort as text: zero-padded sequence numbers keep ledger order.
             let items = events.iter().map(|e| (format!("{:020}", e.seq), event_json(e))).collect();
             let (items, next) = page(items, &q)?;

@@ -1,6 +1,7 @@
 //! The OpenAPI document against the route table: every route is described, every response
 //! has a real schema, every reference resolves.
 
+mod inputs;
 mod web;
 mod web_limits;
 
