@@ -15,9 +15,12 @@ use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
 use tokencomp_store::{StoredEvent, Subject, verify};
 
-use tokencomp_service::Error;
+mod reports;
 
 use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE, gov};
+use reports::{
+    books, chain_status, close_period, payroll, periods, reconciliation, run_period, simulation, tax_report, tokenomics,
+};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,9 +91,9 @@ impl Param {
 
 const CURSOR: Param = text("cursor", "The `next_cursor` of the previous page.");
 pub(crate) const LIMIT: Param = int("limit", 1, 1000, "Items per page, 1 to 1000 (default 100).");
-const YEAR: Param = int("year", 1970, 2199, "The tax year (default this year).");
-const PATHS: Param = int("paths", 100, 20_000, "Paths, 100 to 20000 (default 2000).");
-const SEED: Param = int("seed", 0, u64::MAX, "The random seed (default 1).");
+pub(crate) const YEAR: Param = int("year", 1970, 2199, "The tax year (default this year).");
+pub(crate) const PATHS: Param = int("paths", 100, 20_000, "Paths, 100 to 20000 (default 2000).");
+pub(crate) const SEED: Param = int("seed", 0, u64::MAX, "The random seed (default 1).");
 pub(crate) const WEIGHT: Param =
     int("unvested_weight_bps", 0, 10_000, "Weight on unvested tokens, 0 to 10000 (default 0).");
 pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
@@ -549,42 +552,7 @@ pub fn period_path(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A use case's failure as `who` may read it. A report's gap names what is missing, and the
-/// company-wide pass behind a person's report can miss another person's price or rate ("grant
-/// aisha-2025-hire: vest on …"): an employee is told only that something is missing.
-fn for_caller(who: &Principal, e: Error) -> ApiError {
-    match e {
-        Error::Incomplete(_) if !who.is_staff() => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "incomplete_data",
-            "the ledger lacks a price or an exchange rate this report needs; an administrator can see which",
-        ),
-        e => e.into(),
-    }
-}
-
-/// A refusal of the request's input as the API names its fields: the service's own names
-/// (the CLI's flags) become the parameters this route takes, per `names` (service → API).
-fn named(e: Error, names: &[(&str, &str)]) -> ApiError {
-    match e {
-        Error::Invalid { field, message } => {
-            let field = names.iter().find(|(from, _)| *from == field).map_or(field.as_str(), |(_, to)| to);
-            ApiError::invalid(field, message)
-        }
-        e => e.into(),
-    }
-}
-
-/// A report over the ledger: what it cannot compute from what is recorded (a missing price or
-/// rate, a wallet that is a label) is the ledger's gap, said as such, not a server failure.
-fn incomplete(e: Error) -> ApiError {
-    match e {
-        Error::Internal(m) => Error::Incomplete(m).into(),
-        e => e.into(),
-    }
-}
-
-fn as_of(cx: &Ctx<'_>, q: &Query) -> Result<Date, ApiError> {
+pub(crate) fn as_of(cx: &Ctx<'_>, q: &Query) -> Result<Date, ApiError> {
     Ok(q.date("as_of")?.unwrap_or_else(|| cx.today()))
 }
 
@@ -974,217 +942,6 @@ async fn calendar(State(st): State<AppState>, Caller { who, .. }: Caller, q: Que
             let people: Vec<Value> = per.iter().map(|(p, a)| json!({"holder": p, "amount": s(*a)})).collect();
             Ok(json!({"token": token_json(c), "from": from.to_string(), "to": to.to_string(),
                       "vests": vests, "per_person": people, "total": s(total)}))
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-// ---------------------------------------------------------------------------------------------
-// reports: the service's, called directly
-
-async fn tax_report(
-    State(st): State<AppState>,
-    Caller { who, .. }: Caller,
-    Path(id): Path<String>,
-    q: Query,
-) -> Result<Json<Value>, ApiError> {
-    require_person(&who, &id)?;
-    let doc = st
-        .with(move |cx| {
-            known_person(cx.company, &id, "path.person")?;
-            let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
-            let year = YEAR.int_from(&q)?.unwrap_or(this_year);
-            let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
-            let report = tokencomp_service::reports::tax_report(cx.company, &id, year, "query.year")
-                .map_err(|e| for_caller(&who, e))?;
-            Ok(report.to_json())
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-async fn simulation(
-    State(st): State<AppState>,
-    Caller { who, .. }: Caller,
-    Path(id): Path<String>,
-    q: Query,
-) -> Result<Json<Value>, ApiError> {
-    require_person(&who, &id)?;
-    let doc = st
-        .with(move |cx| {
-            known_person(cx.company, &id, "path.person")?;
-            let paths = usize::try_from(PATHS.int_from(&q)?.unwrap_or(2000)).unwrap_or(2000);
-            let seed = SEED.int_from(&q)?.unwrap_or(1);
-            let as_of = as_of(cx, &q)?;
-            let request = tokencomp_service::analytics::SimulateRequest {
-                person: Some(id.clone()),
-                paths,
-                seed,
-                ..Default::default()
-            };
-            let names = [("--as-of", "query.as_of"), ("--paths", "query.paths"), ("--person", "path.person")];
-            let sim = tokencomp_service::analytics::simulate(cx.company, &request, as_of, &mut |_| {}).map_err(
-                |e| match e {
-                    e @ Error::Invalid { .. } => named(e, &names),
-                    e => for_caller(&who, e),
-                },
-            )?;
-            Ok(sim.to_json()?)
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-async fn periods(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {
-    require_staff(&who)?;
-    let doc = st
-        .with(move |cx| {
-            let list = tokencomp_service::payroll::periods(cx.company, cx.today());
-            let items: Vec<Value> = list.iter().rev().map(tokencomp_service::payroll::PeriodInfo::to_json).collect();
-            Ok(json!({"items": items}))
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-async fn run_period(
-    State(st): State<AppState>,
-    Caller { who, .. }: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&who)?;
-    period_path(&id)?;
-    let actor = who.actor();
-    Ok(Json(
-        st.with(move |cx| {
-            let today = cx.today();
-            let run = tokencomp_service::payroll::run_period(cx.store, cx.company, &id, "path.period", &actor, today)?;
-            Ok(run.to_json())
-        })
-        .await?,
-    ))
-}
-
-async fn close_period(
-    State(st): State<AppState>,
-    Caller { who, .. }: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&who)?;
-    period_path(&id)?;
-    let actor = who.actor();
-    let doc = st
-        .with(move |cx| {
-            let closed =
-                tokencomp_service::payroll::close_period(cx.store, cx.company, None, &id, "path.period", &actor)?;
-            Ok(closed.to_json())
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-fn download(content_type: &'static str, file: String, body: String) -> Result<Response, ApiError> {
-    let mut res = body.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")).map_err(ApiError::internal)?,
-    );
-    Ok(res)
-}
-
-async fn payroll(
-    State(st): State<AppState>,
-    Caller { who, .. }: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    require_staff(&who)?;
-    period_path(&id)?;
-    let name = id.clone();
-    let csv = st.with(move |cx| Ok(tokencomp_service::payroll::payroll_csv(cx.company, &id, "path.period")?)).await?;
-    let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    download("text/csv; charset=utf-8", format!("payroll-{safe}.csv"), csv)
-}
-
-async fn books(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Response, ApiError> {
-    require_staff(&who)?;
-    let format = q.get("format").unwrap_or("csv").to_owned();
-    if !BOOKS_FORMATS.contains(&format.as_str()) {
-        return Err(ApiError::invalid("query.format", format!("`{format}` is not csv, beancount or hledger")));
-    }
-    let f = format.clone();
-    let text = st
-        .with(move |cx| {
-            let to = q.date("to")?.unwrap_or_else(|| cx.today());
-            let from = match q.date("from")? {
-                Some(d) => d,
-                None => Date::new(to.year(), 1, 1).map_err(|e| ApiError::invalid("query.to", e.to_string()))?,
-            };
-            if to < from {
-                return Err(ApiError::invalid("query.to", "`to` is before `from`"));
-            }
-            tokencomp_service::reports::books_text(cx.company, from, to, &f, None)
-                .map_err(|e| named(e, &[("--from", "query.from"), ("--format", "query.format")]))
-        })
-        .await?;
-    let (ct, ext) = match format.as_str() {
-        "csv" => ("text/csv; charset=utf-8", "csv"),
-        "beancount" => ("text/plain; charset=utf-8", "beancount"),
-        _ => ("text/plain; charset=utf-8", "journal"),
-    };
-    download(ct, format!("books.{ext}"), text)
-}
-
-async fn tokenomics(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Json<Value>, ApiError> {
-    require_staff(&who)?;
-    let doc = st
-        .with(move |cx| {
-            let through = match q.date("through")? {
-                Some(d) => d,
-                None => cx.today().checked_add(36.months()).map_err(ApiError::internal)?,
-            };
-            // A monthly projection is work per month: a century is plenty.
-            if cx.today().checked_add(100.years()).is_ok_and(|limit| through > limit) {
-                return Err(ApiError::invalid("query.through", "a projection reaches at most 100 years ahead"));
-            }
-            let today = cx.today();
-            let report = tokencomp_service::analytics::tokenomics(cx.company, Some(through), today, "query.through")
-                .map_err(|e| match e {
-                    Error::NotFound { .. } => {
-                        ApiError::not_found("tokenomics: the company has no [tokenomics] section")
-                    }
-                    e => e.into(),
-                })?;
-            Ok(report.to_json())
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-async fn chain_status(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {
-    require_staff(&who)?;
-    let doc = st
-        .with(move |cx| {
-            // What the chain lacks to answer (a deployment's genesis needs no price) is a gap.
-            tokencomp_service::chain::status_doc(&cx.data(), cx.cfg.rpc.as_deref(), cx.company).map_err(incomplete)
-        })
-        .await?;
-    Ok(Json(doc))
-}
-
-async fn reconciliation(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {
-    require_staff(&who)?;
-    let doc = st
-        .with(move |cx| {
-            let (data, rpc, wallets) = (cx.data(), cx.cfg.rpc.clone(), cx.cfg.label_wallets);
-            tokencomp_service::chain::reconcile_doc(&data, rpc.as_deref(), cx.store, cx.company, wallets).map_err(|e| {
-                match e {
-                    // Nothing deployed is "no such thing", not bad input.
-                    Error::NotFound { .. } => ApiError::not_found("deployment: nothing is deployed on this chain"),
-                    e => incomplete(e),
-                }
-            })
         })
         .await?;
     Ok(Json(doc))

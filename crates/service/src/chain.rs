@@ -5,12 +5,13 @@
 //! the embedded chain and a node.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, keccak256};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
+use tokencomp_chain::attest::Submission;
 use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, MilestonePlan, Session, Shape, grant_key};
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
 use tokencomp_chain::{Backend, Embedded, Key, Rpc, files, twap};
@@ -506,11 +507,22 @@ pub fn oracle_keys(company: &Company) -> Vec<(String, Option<Address>)> {
         .collect()
 }
 
+/// A submission file, and its JSON as read (kept as the canonical form of what was read, so
+/// the ledger holds the submission itself).
+pub fn read_submission(path: &Path) -> Result<(Submission, String)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad_input(format!("not JSON: {e}"), &path.display().to_string()))?;
+    let s = Submission::from_json(&json).map_err(|e| bad_input(e, &path.display().to_string()))?;
+    // Kept as the canonical form of what was read, so the ledger holds the submission itself.
+    Ok((s, json.to_string()))
+}
+
 /// Submission files grouped by milestone, in the order each milestone first appears.
 pub fn submission_sets(files: &[PathBuf]) -> Result<Vec<(String, Vec<tokencomp_chain::attest::Submission>)>> {
     let mut sets: Vec<(String, Vec<tokencomp_chain::attest::Submission>)> = Vec::new();
     for path in files {
-        let (s, _) = crate::oracle::read_submission(path)?;
+        let (s, _) = read_submission(path)?;
         let m = s.attestation.milestone.clone();
         match sets.iter_mut().find(|(x, _)| *x == m) {
             Some((_, set)) => set.push(s),

@@ -4,7 +4,7 @@
 //! once). The rules are the core's (`attestation::Book`), the cryptography the chain crate's.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy_primitives::Address;
 use jiff::Timestamp;
@@ -18,6 +18,7 @@ use tokencomp_core::grant::{EventKind, GrantEvent};
 use tokencomp_store::ledger::{Accepted, AttestationRecord, Company, Fact, OracleAction, Overrides};
 use tokencomp_store::{Appended, Store};
 
+pub use crate::chain::read_submission;
 use crate::data::DataDir;
 use crate::error::{Context, Error, Result, bad_input};
 use crate::ledger::{Loaded, record_checked};
@@ -182,15 +183,6 @@ pub fn sign(company: &Company, r: &SignRequest<'_>) -> Result<Signed> {
         milestone: terms.milestone.id.clone(),
         subject: terms.milestone.subject.to_string(),
     })
-}
-
-pub fn read_submission(path: &Path) -> Result<(Submission, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad_input(format!("not JSON: {e}"), &path.display().to_string()))?;
-    let s = Submission::from_json(&json).map_err(|e| bad_input(e, &path.display().to_string()))?;
-    // Kept as the canonical form of what was read, so the ledger holds the submission itself.
-    Ok((s, json.to_string()))
 }
 
 /// The ledger's record of one submission and what came of it.

@@ -10,6 +10,7 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::Timeline;
 use tokencomp_core::company::GrantTerms;
+use tokencomp_core::fmv::PriceBook;
 use tokencomp_core::payroll::{self, Context as PassContext, IncomeEvent, PayrollRow, RecognizedVest};
 use tokencomp_core::rules::{FlatRule, Rules, uk_tax_month, uk_tax_month_bounds};
 use tokencomp_money::TokenAmount;
@@ -20,7 +21,11 @@ use tokencomp_store::{Store, StoredEvent, sha256_hex};
 
 use crate::error::{Context, Error, Result, bad_input};
 use crate::ledger::{Loaded, guarded, record_checked};
-use crate::reports::price_book;
+
+/// The ledger's prices, volumes, rates and TWAP points as the FMV rules read them.
+pub fn price_book(company: &Company) -> PriceBook<'_> {
+    PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx, twap: &company.twap }
+}
 
 /// Every grant's timeline, as of `as_of`.
 pub fn timelines(company: &Company, as_of: Date) -> Result<BTreeMap<String, Timeline>> {

@@ -7,7 +7,6 @@ use serde_json::Value;
 use tokencomp_core::accounting::{self, AccountingError, Rollforward};
 use tokencomp_core::books;
 use tokencomp_core::company::Person;
-use tokencomp_core::fmv::PriceBook;
 use tokencomp_core::lots::{self, Selection};
 use tokencomp_core::payroll;
 use tokencomp_core::statements::{self, AwardData, RecordedSale, TaxYear};
@@ -19,6 +18,7 @@ use tokencomp_store::sha256_hex;
 
 use crate::error::{Context, Result, bad_input, bail};
 use crate::payroll::income_events;
+pub use crate::payroll::price_book;
 
 /// `sell`: a sale of tokens from a person's wallet, matched to lots.
 #[derive(Clone, Debug, Default)]
@@ -71,10 +71,6 @@ pub fn recorded_sale(s: &SaleRecord) -> RecordedSale {
 /// Recorded sales as the statements read them.
 pub fn recorded_sales(company: &Company) -> Vec<RecordedSale> {
     company.sales.iter().map(recorded_sale).collect()
-}
-
-pub fn price_book(company: &Company) -> PriceBook<'_> {
-    PriceBook { closes: &company.prices, volumes: &company.volumes, fx: &company.fx, twap: &company.twap }
 }
 
 pub fn person<'c>(company: &'c Company, id: &str) -> Result<&'c Person> {
