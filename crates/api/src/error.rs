@@ -1,5 +1,5 @@
 //! The one error type every handler returns: `{code, message, details}` with a stable
-//! snake_case code (INTERFACES.md). A 5xx hides its cause from the client and writes it to the
+//! snake_case code (docs/interfaces.md#errors). A 5xx hides its cause from the client and writes it to the
 //! server log instead.
 
 use axum::Json;

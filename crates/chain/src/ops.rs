@@ -111,7 +111,7 @@ impl Deployment {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), OpsError> {
-        crate::files::write_atomic(path, &format!("{:#}\n", self.to_json()))
+        tokencomp_store::private::write(path, format!("{:#}\n", self.to_json()).as_bytes())
             .map_err(|e| OpsError::Deployment { path: path.display().to_string(), message: e.to_string() })
     }
 }

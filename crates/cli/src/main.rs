@@ -1,6 +1,6 @@
 //! The `tokencomp` command-line tool.
 //!
-//! Exit codes (INTERFACES.md): 0 ok, 1 the run failed, 2 bad input (with every problem of the
+//! Exit codes (docs/interfaces.md#errors): 0 ok, 1 the run failed, 2 bad input (with every problem of the
 //! input printed as `error: …` / `  --> file:line:column (field)`).
 
 mod chain;

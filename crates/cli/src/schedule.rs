@@ -23,7 +23,7 @@ pub struct ScheduleArgs {
     /// Only this grant.
     #[arg(long)]
     pub grant: Option<String>,
-    /// Print JSON (the shape in INTERFACES.md) instead of tables.
+    /// Print JSON (the shape in docs/interfaces.md#schedule-json) instead of tables.
     #[arg(long)]
     pub json: bool,
 }

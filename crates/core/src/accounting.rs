@@ -1,6 +1,6 @@
 //! Employer accounting for token awards: how much compensation cost an award has earned by a
 //! date, what each period's journal entry is, and the rollforward of units and expense that the
-//! disclosures need (TAX_RULES.md, "Employer accounting"; ASC 718).
+//! disclosures need (docs/tax-rules.md#employer-accounting; ASC 718).
 //!
 //! Everything here is a cumulative measured directly at a date: a period's expense is the
 //! difference of two cumulatives, never a sum of rounded pieces, so entries always add up.
@@ -209,7 +209,7 @@ pub fn validate(award: &Award) -> Result<(), AccountingError> {
 
 /// Cumulative compensation cost recognized for `award` through the end of `date`, in cents.
 ///
-/// The rules (TAX_RULES.md, "Employer accounting"; ASC 718-10-35-2 and 35-8; FIN 28):
+/// The rules (docs/tax-rules.md#employer-accounting; ASC 718-10-35-2 and 35-8; FIN 28):
 ///
 /// - **Service fraction.** A tranche vesting on `d` requires the service days
 ///   `service_start ..= d - 1`. At the end of `date` the days served are
@@ -244,7 +244,7 @@ pub fn cumulative_expense(
 }
 
 /// The expense to book for the period ending `end`: the cumulative at the end of `end` minus the
-/// cumulative at the end of `prev_end` (zero when there is no earlier period). TAX_RULES.md:
+/// cumulative at the end of `prev_end` (zero when there is no earlier period). docs/tax-rules.md#employer-accounting:
 /// "each period's journal entry is cumulative expense now minus cumulative expense at the end
 /// of the prior period". Negative for a forfeiture or a fall in a liability's value.
 pub fn period_expense(

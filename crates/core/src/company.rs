@@ -53,7 +53,7 @@ pub struct CompanySettings {
     pub policy: Policy,
 }
 
-/// How the tax due on a vest is paid (TAX_RULES.md, "Withholding methods"). Tax is always
+/// How the tax due on a vest is paid (docs/tax-rules.md#withholding-methods). Tax is always
 /// remitted in cash; the methods differ in where the cash comes from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WithholdingMethod {
@@ -142,8 +142,8 @@ const FMV_NAMES: [&str; 4] = ["close", "average", "vwap", "twap"];
 
 const FMV_DAYS_ONLY: &str = "`fmv_days` applies only to fmv = \"average\", \"vwap\" or \"twap\"";
 
-/// How compensation cost is attributed over the service period (TAX_RULES.md, "Employer
-/// accounting"; ASC 718-10-35-8: a policy choice for awards with service conditions only).
+/// How compensation cost is attributed over the service period (docs/tax-rules.md#employer-accounting;
+/// ASC 718-10-35-8: a policy choice for awards with service conditions only).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AttributionPolicy {
     /// The whole award over the service period of its last tranche.

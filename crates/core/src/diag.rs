@@ -53,7 +53,7 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Renders as `INTERFACES.md` asks: `error: <what>` then `  --> file:line:column (field)`.
+/// Renders as docs/interfaces.md#errors asks: `error: <what>` then `  --> file:line:column (field)`.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "error: {}", self.message)?;

@@ -1,8 +1,8 @@
 //! Employer accounting: hand-worked goldens for attribution, forfeiture and remeasurement, the
 //! rollforward, the errors, and property tests against a plain exact-fraction reference.
 //!
-//! Every expected amount below was worked by hand from the rule it cites (TAX_RULES.md,
-//! "Employer accounting"; ASC 718-10-35-8; FIN 28; ASC 718-30-35-2), not captured from the code.
+//! Every expected amount below was worked by hand from the rule it cites
+//! (docs/tax-rules.md#employer-accounting; ASC 718-10-35-8; FIN 28; ASC 718-30-35-2), not captured from the code.
 
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
@@ -69,7 +69,7 @@ fn textbook() -> [(Date, TokenAmount); 4] {
 
 #[test]
 fn textbook_year_ends_graded_versus_straight_line() {
-    // TAX_RULES.md "Employer accounting" example; ASC 718-10-35-8; FIN 28. 4,000 units at $1.
+    // docs/tax-rules.md#employer-accounting example; ASC 718-10-35-8; FIN 28. 4,000 units at $1.
     // "End of year n" is the end of the day before the n-th vest: 365·n days served, the whole
     // service the n-th tranche requires (a vest happens at 00:00 of its day).
     let t = textbook();
@@ -153,7 +153,7 @@ fn straight_line_is_floored_at_the_vested_value() {
 #[test]
 fn termination_reverses_the_cost_of_the_forfeited_units() {
     // Textbook award; employment ends on 2100-09-01, after two vests. Forfeitures as they occur
-    // (ASC 718-10-35-3; TAX_RULES.md: "a forfeiture before vesting reverses the expense
+    // (ASC 718-10-35-3; docs/tax-rules.md#employer-accounting: "a forfeiture before vesting reverses the expense
     // recognized for the forfeited units").
     let t = textbook();
     let remaining = [t[0], t[1]];

@@ -61,7 +61,7 @@ fn grid() -> Token {
     Token::new("GRID", 18).unwrap()
 }
 
-/// The golden journal, worked by hand (TAX_RULES.md "United States": FMV at vesting is wages
+/// The golden journal, worked by hand (docs/tax-rules.md#income-recognition: FMV at vesting is wages
 /// and the lot's basis; sell-to-cover is a disposal of that lot; short term is one year or
 /// less, IRS Pub. 544 / Form 8949; selling fees reduce the amount realized, Form 8949
 /// instructions, column (g)/(e)).
@@ -543,7 +543,7 @@ struct Held {
 
 /// A person's book over three years: monthly vests credited to wages at FMV (the lot's
 /// basis), sell-to-cover on some vest days, and sales of partial or whole lots from two
-/// wallets at other prices with a fee. Per disposal (TAX_RULES.md "United States"): the basis
+/// wallets at other prices with a fee. Per disposal (docs/tax-rules.md#us-lots): the basis
 /// of u of U held units is ⌊B·u/U⌋ cents (the whole remaining basis for the last units), the
 /// fee reduces the amount realized, gain = proceeds − fee − basis, short term when sold within
 /// a year of vesting (on the anniversary still short). Entries balance at cost by construction.

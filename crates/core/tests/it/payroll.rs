@@ -219,7 +219,7 @@ fn each_withholding_method_funds_the_same_tax_on_the_same_vest() {
     let events = w.events(&vests).expect("events");
     assert_eq!(events.iter().map(|e| e.person.as_str()).collect::<Vec<_>>(), ["cal", "nia", "sam"]);
 
-    // The tax is the same for all three (TAX_RULES.md "Vesting income is supplemental wages";
+    // The tax is the same for all three (docs/tax-rules.md#federal-supplemental-withholding;
     // 26 CFR 31.3402(g)-1; IRC 3101/3111): 1,000 GRID × $2.50 close = $2,500.00 of wages.
     // Salary through March is 3 × 120,000 / 12 = 30,000: under the 2026 Social Security base
     // (184,500) and the Additional Medicare threshold (200,000), over FUTA's 7,000.
@@ -240,7 +240,7 @@ fn each_withholding_method_funds_the_same_tax_on_the_same_vest() {
             ]
         );
         assert_eq!(e.withholding.employee_total(), d("741.25"));
-        // Tax is remitted in cash, whole, whatever funds it (TAX_RULES.md "Withholding methods").
+        // Tax is remitted in cash, whole, whatever funds it (docs/tax-rules.md#withholding-methods).
         assert_eq!(e.settlement.cash_remitted, d("741.25"));
     }
     let [cal, nia, sam] = [&events[0], &events[1], &events[2]];
@@ -294,8 +294,8 @@ fn each_withholding_method_funds_the_same_tax_on_the_same_vest() {
     // Sam's books: the vest brings the lot in at 2,500.00, the covering sale takes
     // 297.693… of it out at the pro-rata basis 2,500 × 0.297693… = 744.2327 → 744.23 for net
     // proceeds 742.00 − 0.74 = 741.26: a short-term loss of 2.97, the slippage
-    // (297.693… × 0.0075 = 2.23) plus the fee (0.74) (TAX_RULES.md: "gain ≈ 0 less slippage and
-    // fees").
+    // (297.693… × 0.0075 = 2.23) plus the fee (0.74) (docs/tax-rules.md#withholding-methods: gain ≈ 0 less slippage
+    // and fees).
     let book = statements::person_book(w.token(), w.person("sam"), &events, &[], &w.prices()).expect("book");
     assert_eq!(book.disposals.len(), 1);
     let cover = &book.disposals[0];
@@ -567,8 +567,8 @@ fn restricted_token_units_are_income_on_the_settlement_date_at_that_days_value()
         .collect();
     let events = w.events(&vests).expect("events");
     let settled = date(2026, 6, 30);
-    // TAX_RULES.md (IRC §83): restricted token units are a promise to deliver later, taxed at
-    // delivery. The two tranches vested before 30 June are income on 30 June at its $3.00
+    // docs/tax-rules.md#restricted-token-units (IRC §83): restricted token units are a promise to deliver
+    // later, taxed at delivery. The two tranches vested before 30 June are income on 30 June at its $3.00
     // close: 1,000 × 3.00 = 3,000.00 each. Salary through June is 60,000 (then 63,000 before the
     // second): federal 660.00, Social Security 186.00, Medicare 43.50 = 889.50 each, funded by
     // selling 889.50 / 3.00 = 296.5 GRID. The July tranche vests after the settlement date, so
@@ -653,7 +653,7 @@ fn an_83b_election_taxes_the_whole_grant_once_at_grant_date_value() {
     // Later vests carry no price: they are not valuation dates, and not income.
     let vests = [vest(&w, "noor-g", date(2027, 1, 5), "12000"), vest(&w, "noor-g", date(2027, 2, 5), "1000")];
     let events = w.events(&vests).expect("events");
-    // TAX_RULES.md (IRC §83(b)): the election taxes the tokens transferred at grant at their
+    // docs/tax-rules.md#section-83b-election (IRC §83(b)): the election taxes the tokens transferred at grant at their
     // grant-date value, once: 48,000 GRID × $0.05 = 2,400.00 of wages on 5 January 2026. Salary
     // through January 10,000: federal 22% 528.00, Social Security 6.2% 148.80, Medicare 1.45%
     // 34.80 = 711.60. Restricted tokens cannot be sold at grant, so the tax is paid in cash
@@ -767,7 +767,7 @@ fn social_security_stops_at_the_wage_base_counting_salary_and_federal_switches_t
     let vests: Vec<_> = tranches.iter().map(|(on, a)| vest(&w, "max-g", *on, a)).collect();
     let events = w.events(&vests).expect("events");
     let table: Vec<_> = events.iter().map(lines).collect();
-    // TAX_RULES.md: the wage bases count all wages of the calendar year, salary included
+    // docs/tax-rules.md#fica: the wage bases count all wages of the calendar year, salary included
     // (salary is 10,000 a month, paid before the month's token income); the 22%/37% switch
     // counts supplemental wages only (26 CFR 31.3402(g)-1(a)(7)). All prices are $1.00.
     //
@@ -984,7 +984,7 @@ fn uk_staff_pay_paye_and_nics_in_gbp_german_staff_a_flat_rate_in_eur_contractors
     assert_eq!(lines(f), [line(TaxKind::FlatIncome, EE, "756.00")]);
     assert_eq!((w.fmt(f.settlement.tokens_sold), w.fmt(f.settlement.net_tokens)), ("420".into(), "580".into()));
 
-    // A US contractor: no withholding (TAX_RULES.md; reported on Form 1099-NEC), every token
+    // A US contractor: no withholding (docs/tax-rules.md#contractors-and-advisors; Form 1099-NEC), every token
     // delivered: $2,000.00 of income, nothing sold, withheld or remitted.
     let c = by["cora"];
     assert_eq!((c.currency, c.form, c.token_income), (Currency::USD, Form::Nec1099, d("2000.00")));

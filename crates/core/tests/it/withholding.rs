@@ -53,7 +53,7 @@ fn row(kind: TaxKind, payer: Payer, base: &str, rate: &str, amount: &str) -> (Ta
 
 #[test]
 fn federal_switches_from_22_to_37_percent_inside_one_vest() {
-    // 26 CFR 31.3402(g)-1(a)(2) and (a)(7), TAX_RULES.md "Vesting income is supplemental wages":
+    // 26 CFR 31.3402(g)-1(a)(2) and (a)(7), docs/tax-rules.md#federal-supplemental-withholding:
     // 22% on supplemental wages up to $1,000,000 in the year, 37% above.
     // Supplemental YTD 950,000; the vest of 100,000 takes it to 1,050,000:
     //   50,000 × 22% = 11,000.00;  50,000 × 37% = 18,500.00.
@@ -82,7 +82,7 @@ fn federal_switches_from_22_to_37_percent_inside_one_vest() {
 
 #[test]
 fn social_security_stops_at_the_wage_base_mid_year() {
-    // IRC 3121(a)(1), TAX_RULES.md FICA table: 2026 wage base 184,500. YTD 180,000, vest
+    // IRC 3121(a)(1), docs/tax-rules.md#fica table: 2026 wage base 184,500. YTD 180,000, vest
     // 10,000: only 184,500 − 180,000 = 4,500 is taxed, 4,500 × 6.2% = 279.00 on each side.
     // Federal 10,000 × 22% = 2,200.00 (no supplemental wages before); Medicare 10,000 × 1.45% =
     // 145.00 each side; 190,000 ≤ 200,000 so no Additional Medicare; FUTA used up.
@@ -173,7 +173,7 @@ fn futa_stops_at_7000() {
 #[test]
 fn uk_paye_and_nics_on_a_vest_with_salary_already_in_the_month() {
     // ITEPA 2003 Part 11 / PAYE Regulations (cumulative basis), tax code 1257L, 2025-26
-    // (HMRC "Rates and thresholds for employers 2025 to 2026"); TAX_RULES.md "United Kingdom".
+    // (HMRC "Rates and thresholds for employers 2025 to 2026"); docs/tax-rules.md#earnings-and-paye.
     // Vest on 15 July 2025: tax month 4 (6 July – 5 August). Salary 3,000 a month, months 1-4
     // paid, so YTD = 12,000 and the month already holds 3,000. Vest gross 10,000.
     //
@@ -223,7 +223,7 @@ fn uk_last_month_of_2024_25_uses_the_old_employer_rate() {
 
 #[test]
 fn flat_rules_for_other_countries() {
-    // Company-configured flat rule (TAX_RULES.md "Germany": tokens are wages; the rate is the
+    // Company-configured flat rule (docs/tax-rules.md#germany: tokens are wages; the rate is the
     // company's estimate): DE 42% employee, 0% employer. 10,000 × 42% = 4,200.00, and a zero
     // employer rate gives no employer line.
     let de = Jurisdiction::Flat { country: "DE".to_owned() };

@@ -1,3 +1,6 @@
+//! Parameter estimation from daily closes and the block bootstrap: exact on constructed
+//! histories, close on synthetic GBM, resampled moments like the history's, bad histories refused.
+
 use rand_distr::{Distribution, StandardNormal};
 use tokencomp_risk::{Bootstrap, Model, Simulation, estimate, path_rng};
 

@@ -1,3 +1,6 @@
+//! Closed forms: Black–Scholes against Hull's textbook values, put–call parity, degenerate
+//! volatility, the normal CDF, and Merton without jumps equal to Black–Scholes.
+
 use tokencomp_risk::Merton;
 use tokencomp_risk::closed::{bs_call, bs_put, merton_call, merton_put, norm_cdf};
 

@@ -1,3 +1,6 @@
+//! The cost of a price floor: zero for a zero floor, growing with the floor, and Monte Carlo
+//! agreeing with the closed forms (a Black–Scholes put strip, the Merton series).
+
 use tokencomp_risk::floor::floor_cost;
 use tokencomp_risk::{Gbm, Merton, Model, Vest};
 

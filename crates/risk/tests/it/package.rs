@@ -1,3 +1,6 @@
+//! Valuing a pay package (salary, vests, floors, tax): the hand-computed point at zero
+//! volatility, and volatility spreading the distribution while the floor cuts its lower tail.
+
 use tokencomp_risk::{Gbm, Model, Package, Vest, value_package};
 
 fn package() -> Package {
