@@ -16,7 +16,6 @@
 
 pub mod auth;
 pub mod error;
-mod gov;
 pub mod limits;
 pub mod log;
 mod net;
@@ -260,6 +259,11 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { who: principal, csrf: csrf_token })
     }
+}
+
+/// `/openapi.json`: the document built from the route table.
+async fn openapi_json() -> axum::Json<Value> {
+    axum::Json(openapi::document())
 }
 
 /// Every date the API takes (query, path or body) lies in this range, first and last day

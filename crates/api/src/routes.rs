@@ -15,9 +15,10 @@ use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
 use tokencomp_store::{StoredEvent, Subject, verify};
 
+mod gov;
 mod reports;
 
-use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE, gov};
+use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE};
 use reports::{
     books, chain_status, close_period, payroll, periods, reconciliation, run_period, simulation, tax_report, tokenomics,
 };
@@ -161,7 +162,17 @@ pub fn table() -> Vec<Route> {
             Resp::Json("Health"),
             get(healthz),
         ),
-        route(M::GET, "/openapi.json", Public, "meta", "This document", &[], None, Resp::Json("OpenApi"), get(openapi)),
+        route(
+            M::GET,
+            "/openapi.json",
+            Public,
+            "meta",
+            "This document",
+            &[],
+            None,
+            Resp::Json("OpenApi"),
+            get(crate::openapi_json),
+        ),
         route(
             M::POST,
             "/api/session",
@@ -641,10 +652,6 @@ fn person_kind(k: PersonKind) -> &'static str {
 async fn healthz(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let events = st.with(|cx| cx.store.len().map_err(ApiError::internal)).await?;
     Ok(Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "ledger_events": events})))
-}
-
-async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
 }
 
 fn session_json(c: &Caller, company: &Company) -> Value {

@@ -13,7 +13,6 @@ use tokencomp_store::ledger::Company;
 
 pub use tokencomp_service::ledger::{Loaded, decode, diff, import_text, init_with, record_checked};
 
-use crate::schedule::load_company_text;
 use crate::{Global, bad_input};
 
 /// Opens the company's ledger (see [`tokencomp_service::ledger::open_store`]).
@@ -40,7 +39,7 @@ pub struct FileArgs {
 fn read_file(path: &Path) -> Result<CompanyFile> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    load_company_text(&name, decode(&name, &bytes)?)
+    Ok(tokencomp_service::ledger::parse_company(&name, decode(&name, &bytes)?)?)
 }
 
 pub fn init(g: &Global, args: &FileArgs) -> Result<()> {

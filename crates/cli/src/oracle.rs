@@ -1,3 +1,9 @@
+//! `tokencomp oracle`: oracle keys, the registry's admin actions, and milestone attestations
+//! signed from an evaluation's result file, verified and submitted to the ledger.
+//!
+//! The rules and the recording are the service's (`tokencomp_service::oracle`); this module
+//! parses the flags, reads the files, picks the clock and prints what came of each submission.
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};

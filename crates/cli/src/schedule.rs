@@ -50,7 +50,7 @@ fn load(path: &Path) -> Result<Loaded> {
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    let file = load_company_text(&name, crate::company::decode(&name, &bytes)?)?;
+    let file = load_company_text(&name, tokencomp_service::ledger::decode(&name, &bytes)?)?;
     Ok(from_company(file))
 }
 

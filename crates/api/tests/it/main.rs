@@ -82,7 +82,8 @@ fn every_error_code_the_handlers_use_is_documented() {
     let src = [
         include_str!("../../src/lib.rs"),
         include_str!("../../src/routes.rs"),
-        include_str!("../../src/gov.rs"),
+        include_str!("../../src/routes/gov.rs"),
+        include_str!("../../src/routes/reports.rs"),
         include_str!("../../src/error.rs"),
     ]
     .concat();

@@ -13,7 +13,7 @@ use tokencomp_store::gov::{Roster, snapshot_of, tally_for, validate_gov, validat
 use tokencomp_store::ledger::{Company, Fact};
 use tokencomp_store::{Checked, StoreError};
 
-use crate::routes::{page, require_admin, require_person, token_json};
+use super::{page, require_admin, require_person, token_json};
 use crate::{ApiError, AppState, Body, Caller, Ctx, Query, Role};
 
 fn gov_error(e: GovError) -> ApiError {
