@@ -636,16 +636,9 @@ fn price(g: &Global, args: &PriceArgs) -> Result<()> {
     let through = args.through.as_deref().map(|t| crate::compliance::date_arg(t, "--through")).transpose()?;
     let plan = Plan::schedules(&company, true)?;
     let mut backend = open_backend(&g.dir(), &args.net, &company, &plan)?;
-    let recorded = tokencomp_service::chain::record_twap(
-        &g.dir(),
-        &mut *store,
-        &company,
-        &mut *backend,
-        args.pair,
-        from,
-        through,
-        &g.actor(),
-    )?;
+    let days = tokencomp_service::chain::TwapDays { pair: args.pair, from, through };
+    let recorded =
+        tokencomp_service::chain::record_twap(&g.dir(), &mut *store, &company, &mut *backend, &days, &g.actor())?;
     let company = load(&mut *store)?;
     print_twap(&company, &recorded);
     Ok(())

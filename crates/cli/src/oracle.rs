@@ -262,16 +262,8 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
         subs.push((path.clone(), read_submission(path)?));
     }
     let (lines, refused) = if submit {
-        tokencomp_service::oracle::submit(
-            &mut *store,
-            Some(&loaded),
-            &g.actor(),
-            &subs,
-            &expected,
-            now,
-            &tz,
-            &overrides,
-        )?
+        let checks = tokencomp_service::oracle::Checks { expected: &expected, now, tz: &tz, overrides: &overrides };
+        tokencomp_service::oracle::submit(&mut *store, Some(&loaded), &g.actor(), &subs, &checks)?
     } else {
         tokencomp_service::oracle::verify(company, &subs, &expected, now)
     };

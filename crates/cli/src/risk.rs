@@ -580,7 +580,7 @@ pub fn simulate_in(g: &Global, company: &Company, args: &SimulateArgs) -> Result
         }
         if let Some(s) = &sales {
             let ill = s.illusion().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let q = |u: u128| amm::quote_to_decimal(&usdc, u).map(|d| d.round_dp(0).to_string()).unwrap_or_default();
+            let q = |u: u128| amm::quote_to_decimal(usdc, u).map(|d| d.round_dp(0).to_string()).unwrap_or_default();
             outln!(
                 "\nliquidity: selling every future unlock month by month into a {} USD / {} {} pool ({} bps fee, {} bps recovery)",
                 usd(decimal_f64(pool_usd)),

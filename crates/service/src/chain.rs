@@ -587,16 +587,8 @@ pub fn demo_steps(
     backend.flush()?;
     let (_, report) = reconcile_report(data, store, company, &mut *backend, &plan)?;
     // The release at the end of `through` made every day of the market final.
-    let twap_days = record_twap(
-        data,
-        store,
-        company,
-        &mut *backend,
-        Some(market.pair),
-        first.yesterday()?,
-        Some(through.yesterday()?),
-        actor,
-    )?;
+    let days = TwapDays { pair: Some(market.pair), from: first.yesterday()?, through: Some(through.yesterday()?) };
+    let twap_days = record_twap(data, store, company, &mut *backend, &days, actor)?;
     Ok(DemoChain {
         deployment: d,
         transactions: sent.len(),
@@ -780,6 +772,16 @@ pub fn market_steps(
     Ok((m, set))
 }
 
+/// Which pair's points to record, and for which days.
+#[derive(Clone, Copy, Debug)]
+pub struct TwapDays {
+    /// The pair (default: the demo market's).
+    pub pair: Option<Address>,
+    pub from: Date,
+    /// Default: the last day the chain's head has passed.
+    pub through: Option<Date>,
+}
+
 /// Reads the pair's history, checks it against the pair's own counters, and records the point
 /// at the end of each day from `from` through `through` (default: the last day the chain's head
 /// has passed). Returns the days recorded.
@@ -788,11 +790,10 @@ pub fn record_twap(
     store: &mut dyn Store,
     company: &Company,
     backend: &mut dyn Backend,
-    pair: Option<Address>,
-    from: Date,
-    through: Option<Date>,
+    days_of: &TwapDays,
     actor: &str,
 ) -> Result<Vec<Date>> {
+    let TwapDays { pair, from, through } = *days_of;
     let tz = &company.company.time_zone;
     let network = backend.network()?;
     let token = match Deployment::load(&data.deployment(&network))? {

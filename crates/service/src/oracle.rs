@@ -307,6 +307,16 @@ pub fn verify(
     (lines, refused)
 }
 
+/// What submissions are checked against: the domain, the instant, the company's zone (for the
+/// milestone event's day) and what the caller overrode.
+#[derive(Clone, Copy)]
+pub struct Checks<'a> {
+    pub expected: &'a Domain,
+    pub now: u64,
+    pub tz: &'a TimeZone,
+    pub overrides: &'a Overrides,
+}
+
 /// Submits the files as sets by milestone, in the order their milestones first appear, each
 /// checked against the book as it stands under the write lock (so two submissions of one
 /// milestone at once cannot both apply it, nor both spend a nonce). The lines to print, and
@@ -316,11 +326,9 @@ pub fn submit(
     known: Option<&Loaded>,
     actor: &str,
     subs: &[(PathBuf, (Submission, String))],
-    expected: &Domain,
-    now: u64,
-    tz: &TimeZone,
-    overrides: &Overrides,
+    checks: &Checks<'_>,
 ) -> Result<(Vec<String>, bool)> {
+    let Checks { expected, now, tz, overrides } = *checks;
     let mut sets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut order = Vec::new();
     for (i, (_, (s, _))) in subs.iter().enumerate() {
@@ -534,7 +542,8 @@ pub fn demo(data: &DataDir, store: &mut dyn Store, actor: &str) -> Result<DemoOr
     let o = overrides(company, &flags, &expected, deployed.as_ref())?;
     let now = instant(flags.at.as_deref(), &tz, "--at", true, Timestamp::UNIX_EPOCH)?;
     let subs = vec![(out.clone(), read_submission(&out)?)];
-    let (lines, refused) = submit(store, Some(&loaded), actor, &subs, &expected, now, &tz, &o)?;
+    let (lines, refused) =
+        submit(store, Some(&loaded), actor, &subs, &Checks { expected: &expected, now, tz: &tz, overrides: &o })?;
     stdout.extend(lines);
     if refused {
         return Err(Error::Rejected { field: "demo".into(), text: String::new() });
