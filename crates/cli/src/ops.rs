@@ -412,12 +412,12 @@ fn restore_via(g: &Global, args: &BackupArgs, staging: &Path) -> Result<(usize, 
     crash_point("restore:unpacked");
     let target = match &g.database {
         None => {
-            let path = staging.join(LEDGER_FILE);
+            let path = tokencomp_service::DataDir::new(staging.clone()).ledger();
             let mut store = SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?;
             store.restore(&events)?;
             check_copy(&mut store, &events)?;
             drop(store);
-            format!("sqlite:{}", g.data.join(LEDGER_FILE).display())
+            format!("sqlite:{}", g.dir().ledger().display())
         }
         Some(_) => {
             let mut store = open_store(g)?;

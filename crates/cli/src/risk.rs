@@ -39,7 +39,7 @@ pub struct ChartArgs {
 
 impl ChartArgs {
     fn dir(&self, g: &Global) -> Option<PathBuf> {
-        (!self.no_charts).then(|| self.charts.clone().unwrap_or_else(|| g.data.join("charts")))
+        (!self.no_charts).then(|| self.charts.clone().unwrap_or_else(|| g.dir().charts_dir()))
     }
 }
 
