@@ -412,7 +412,7 @@ fn restore_via(g: &Global, args: &BackupArgs, staging: &Path) -> Result<(usize, 
     crash_point("restore:unpacked");
     let target = match &g.database {
         None => {
-            let path = tokencomp_service::DataDir::new(staging.clone()).ledger();
+            let path = tokencomp_service::DataDir::new(staging).ledger();
             let mut store = SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?;
             store.restore(&events)?;
             check_copy(&mut store, &events)?;
