@@ -20,8 +20,8 @@ use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, MilestonePla
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
 use tokencomp_chain::{Backend, Embedded, KEY_ENV, Key, Rpc, files, safe, twap};
 use tokencomp_core::calendar::{days, end_of_day, start_of_day};
-use tokencomp_core::company::{FmvSource, TermsEffect};
 use tokencomp_core::grant::{EventKind, ForfeitReason, Grant, MilestoneEffect, VestReason};
+use tokencomp_core::model::{FmvSource, TermsEffect};
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_money::Currency;
 use tokencomp_store::Store;

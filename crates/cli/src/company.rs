@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use tokencomp_core::canonical::{write_event, write_terms};
-use tokencomp_core::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms};
 use tokencomp_core::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
+use tokencomp_core::model::{CompanyFile, GrantPolicy, GrantSize, GrantTerms};
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
 use tokencomp_core::tokenomics;
+use tokencomp_formats::canonical::{write_event, write_terms};
 use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::{Company, Fact, FoldError, distinct_reverts, latest_wins};
 use tokencomp_store::postgres::PostgresStore;
@@ -169,8 +169,8 @@ pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appe
 
 /// The ledger's grants, each folded to its total, and the `[tokenomics]` supply: what a grants
 /// CSV must fit beside.
-fn recorded_grants(c: &Company) -> tokencomp_core::import::Recorded {
-    tokencomp_core::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
+fn recorded_grants(c: &Company) -> tokencomp_formats::import::Recorded {
+    tokencomp_formats::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
 }
 
 /// Each grant's folded total (performance tranches and amendments included).
@@ -402,7 +402,7 @@ fn read_file(path: &Path) -> Result<CompanyFile> {
 
 /// A user's file as text: invalid UTF-8 is bad input at its line (exit 2), not a failed run.
 pub fn decode<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str> {
-    tokencomp_core::diag::decode_utf8(name, bytes).map_err(|d| report(&d))
+    tokencomp_formats::diag::decode_utf8(name, bytes).map_err(|d| report(&d))
 }
 
 /// The facts a grant's terms and events amount to.
@@ -436,14 +436,17 @@ pub fn file_facts(file: &CompanyFile) -> Vec<Fact> {
 fn milestone_facts(file: &CompanyFile) -> Vec<Fact> {
     file.milestones
         .iter()
-        .map(|m| Fact::Milestone { id: m.milestone.id.clone(), terms: tokencomp_core::canonical::write_milestone(m) })
+        .map(|m| Fact::Milestone {
+            id: m.milestone.id.clone(),
+            terms: tokencomp_formats::canonical::write_milestone(m),
+        })
         .collect()
 }
 
 /// The `[tokenomics]` section as a fact, when the file has one.
 fn tokenomics_fact(file: &CompanyFile) -> Option<Fact> {
     let t = file.tokenomics.as_ref()?;
-    Some(Fact::Tokenomics { terms: tokencomp_core::canonical::write_tokenomics(t, &file.token.token) })
+    Some(Fact::Tokenomics { terms: tokencomp_formats::canonical::write_tokenomics(t, &file.token.token) })
 }
 
 pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
@@ -589,7 +592,7 @@ pub fn import_text(
     text: &str,
     actor: &str,
 ) -> Result<Appended> {
-    use tokencomp_core::import;
+    use tokencomp_formats::import;
     let facts: Vec<Fact> = match kind {
         ImportKind::People => {
             import::parse_people(name, text).map_err(|d| report(&d))?.into_iter().map(Fact::Person).collect()
@@ -609,7 +612,7 @@ pub fn import_text(
 /// A grants CSV's facts, read with the company's token, zone and prices; every holder must be a
 /// person of the company.
 fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
-    let grants = tokencomp_core::import::parse_grants_within(
+    let grants = tokencomp_formats::import::parse_grants_within(
         name,
         text,
         &company.token.token,
@@ -622,7 +625,7 @@ fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
     let mut diags = Vec::new();
     for terms in &grants {
         if !company.people.is_empty() && !company.people.contains_key(&terms.grant.holder) {
-            diags.push(tokencomp_core::diag::Diagnostic::new(
+            diags.push(tokencomp_formats::diag::Diagnostic::new(
                 name,
                 Some("holder".to_owned()),
                 format!("grant `{}`: no person has id `{}`", terms.grant.id, terms.grant.holder),
@@ -758,7 +761,7 @@ pub struct MilestoneArgs {
 
 /// "12.5" → 1250 basis points (at most two decimals, at most `max`).
 fn bps(s: &str, flag: &str, max: u32) -> Result<u32> {
-    match tokencomp_core::company::percent_to_bps(s) {
+    match tokencomp_formats::company::percent_to_bps(s) {
         Some(b) if b <= max => Ok(b),
         _ => {
             Err(bad_input(format!("`{s}` is not a percentage from 0 to {} with at most two decimals", max / 100), flag))

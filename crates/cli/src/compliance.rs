@@ -8,21 +8,21 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use jiff::civil::Date;
-use tokencomp_core::accounting::{self, AccountingError};
-use tokencomp_core::books;
-use tokencomp_core::company::{GrantTerms, Person};
-use tokencomp_core::fmv::PriceBook;
-use tokencomp_core::lots::{self, Selection};
-use tokencomp_core::payroll::{self, Context, IncomeEvent, PayrollRow, RecognizedVest};
-use tokencomp_core::rules::{FlatRule, Rules, uk_tax_month, uk_tax_month_bounds};
-use tokencomp_core::statements::{self, AwardData, RecordedSale};
-use tokencomp_core::withholding::Payer;
+use tokencomp_compliance::accounting::{self, AccountingError};
+use tokencomp_compliance::books;
+use tokencomp_compliance::fmv::PriceBook;
+use tokencomp_compliance::lots::{self, Selection};
+use tokencomp_compliance::payroll::{self, Context, IncomeEvent, PayrollRow, RecognizedVest};
+use tokencomp_compliance::rules::{FlatRule, Rules};
+use tokencomp_compliance::statements::{self, AwardData, RecordedSale};
+use tokencomp_compliance::withholding::Payer;
+use tokencomp_core::model::{GrantTerms, Person};
+use tokencomp_core::period::{self, PayPeriod, period_of, periods};
 use tokencomp_money::Decimal;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::StoredEvent;
 use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::{Company, Fact, SaleRecord};
-use tokencomp_store::run::{period_of, periods};
 use tokencomp_store::sha256_hex;
 
 use serde_json::Value;
@@ -102,43 +102,14 @@ pub enum PayrollCommand {
     },
 }
 
-/// A payroll period. People paid in the UK follow UK tax months (`uk-2026-m08`: tax year
-/// 2026-27, month 8, 6 November to 5 December); everyone else the company's `pay_frequency`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PayPeriod {
-    pub id: String,
-    pub start: Date,
-    pub end: Date,
-    pub uk: bool,
-}
-
 /// The period holding `d` in the UK or the company calendar.
 pub fn pay_period_of(company: &Company, uk: bool, d: Date) -> PayPeriod {
-    if uk {
-        let (year, month) = uk_tax_month(d);
-        // A tax month of a date jiff can hold always has bounds; the fallback is unreachable.
-        let (start, end) = uk_tax_month_bounds(year, month).unwrap_or((d, d));
-        PayPeriod { id: format!("uk-{year}-m{month:02}"), start, end, uk }
-    } else {
-        let p = period_of(company.company.pay_frequency, d);
-        PayPeriod { id: p.id, start: p.start, end: p.end, uk }
-    }
+    period::pay_period_of(company.company.pay_frequency, uk, d)
 }
 
 /// Reads a period id of either calendar.
 pub fn pay_period(company: &Company, id: &str) -> Option<PayPeriod> {
-    let guess = if let Some(rest) = id.strip_prefix("uk-") {
-        let (year, month) = rest.split_once("-m")?;
-        uk_tax_month_bounds(year.parse().ok()?, month.parse().ok()?).ok()?.0
-    } else if let Some(rest) = id.strip_prefix("bw-") {
-        rest.parse::<Date>().ok()?
-    } else {
-        let ym = id.get(..7)?;
-        let d: Date = format!("{ym}-01").parse().ok()?;
-        if id.ends_with("-b") { d.with().day(16).build().ok()? } else { d }
-    };
-    let p = pay_period_of(company, id.starts_with("uk-"), guess);
-    (p.id == id).then_some(p)
+    period::pay_period(company.company.pay_frequency, id)
 }
 
 /// The rows of an open `period`: its calendar's people only, plus, right after the latest closed
@@ -431,7 +402,7 @@ fn sale_facts(company: &Company, args: &SellArgs) -> Result<(Vec<Fact>, (String,
         .ok_or_else(|| bad_input(format!("fee: `{}` is not an amount in cents", args.fee), "--fee"))?;
     let date: Date = args.on.parse().map_err(|e| bad_input(format!("on: {e}"), "--on"))?;
     let wallet = args.wallet.clone().or_else(|| who.wallet.clone()).unwrap_or_else(|| "main".to_owned());
-    let us = statements::regime(who) == tokencomp_core::lots::Regime::Us;
+    let us = statements::regime(who) == tokencomp_compliance::lots::Regime::Us;
     let (selection, lots) = match (&args.lots, args.method.as_deref()) {
         (Some(spec), _) => {
             if !us {
@@ -575,7 +546,7 @@ pub fn books_text(company: &Company, from: Date, to: Date, format: &str, person_
     let journal = match person_id {
         Some(id) => {
             let who = person(company, id)?;
-            if statements::regime(who) == tokencomp_core::lots::Regime::Uk {
+            if statements::regime(who) == tokencomp_compliance::lots::Regime::Uk {
                 bail!(
                     "{id} is taxed in the UK, where disposals match a section 104 pool; lot-level books for a pool \
                      are not produced yet: use `tokencomp tax-report --person {id}`"
@@ -675,7 +646,7 @@ pub fn tax_report_in(company: &Company, args: &TaxReportArgs) -> Result<Option<V
     let token = &company.token.token;
     let who = person(company, &args.person)?;
     // UK tax years end on 5 April of the next calendar year.
-    let uk = statements::regime(who) == tokencomp_core::lots::Regime::Uk;
+    let uk = statements::regime(who) == tokencomp_compliance::lots::Regime::Uk;
     let end = if uk { Date::new(args.year.saturating_add(1), 4, 5) } else { Date::new(args.year, 12, 31) };
     let year_end = end.map_err(|e| bad_input(format!("year: {e}"), "--year"))?;
     let events = income_events(company, year_end)?;
@@ -767,7 +738,7 @@ pub fn tax_report_in(company: &Company, args: &TaxReportArgs) -> Result<Option<V
         );
     }
     crate::outln!("Gains: short term {} {cur}, long term {} {cur}", y.short_gain, y.long_gain);
-    if statements::regime(who) == tokencomp_core::lots::Regime::De {
+    if statements::regime(who) == tokencomp_compliance::lots::Regime::De {
         // The year's disposals are all the exemption limit looks at.
         let year = lots::Book { disposals: y.disposals.clone(), open: Vec::new() };
         crate::outln!(
@@ -778,8 +749,8 @@ pub fn tax_report_in(company: &Company, args: &TaxReportArgs) -> Result<Option<V
     Ok(None)
 }
 
-fn method_name(m: tokencomp_core::company::WithholdingMethod) -> &'static str {
-    use tokencomp_core::company::WithholdingMethod as W;
+fn method_name(m: tokencomp_core::model::WithholdingMethod) -> &'static str {
+    use tokencomp_core::model::WithholdingMethod as W;
     match m {
         W::SellToCover => "sell_to_cover",
         W::NetSettlement => "net_settlement",

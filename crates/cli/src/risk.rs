@@ -17,8 +17,8 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::Timeline;
-use tokencomp_core::company::GrantSize;
 use tokencomp_core::fairness::{self, CohortPeriod, GrantValue, Holder};
+use tokencomp_core::model::GrantSize;
 use tokencomp_core::tokenomics::{self, Projection};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 use tokencomp_store::ledger::Company;
@@ -600,7 +600,7 @@ fn future_vests(
         }
         let t = &tl[id];
         for tr in t.tranches.iter().filter(|tr| tr.date > as_of) {
-            let floor = tokencomp_core::payroll::vest_floor(&rec.terms, tr.amount)
+            let floor = tokencomp_compliance::payroll::vest_floor(&rec.terms, tr.amount)
                 .map_err(|e| anyhow::anyhow!("grant {id}: {e}"))?;
             out.push(FutureVest { date: tr.date, grant: id.clone(), units: tr.amount.base_units(), floor });
         }

@@ -62,7 +62,7 @@ impl Engine for CliEngine {
         let first = company.grants.values().map(|g| g.terms.grant_date).min();
         let Some(first) = first else { return Ok(Vec::new()) };
         let freq = company.company.pay_frequency;
-        let mut out: Vec<PeriodInfo> = tokencomp_store::run::periods(freq, first, through)
+        let mut out: Vec<PeriodInfo> = tokencomp_core::period::periods(freq, first, through)
             .into_iter()
             .map(|p| PeriodInfo {
                 run: company.periods_run.contains(&p.id),
