@@ -6,7 +6,7 @@
 # Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs).
 #
 # Sourced by scripts/test:   source scripts/tools.sh; tools_start
-# Or run around a command:   scripts/tools.sh cargo test -p tokencomp-core --test it books
+# Or run around a command:   scripts/tools.sh cargo test -p tokencomp-compliance --test it books
 #
 # tools_start installs what is missing (hledger with apt-get, as root or through passwordless
 # sudo; python3-venv too when `python3 -m venv` cannot make an environment), pip-installs the

@@ -10,7 +10,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::Timeline;
-use tokencomp_core::company::PersonKind;
+use tokencomp_core::model::PersonKind;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
 use tokencomp_store::{StoredEvent, Subject, verify};
@@ -629,13 +629,8 @@ fn add(a: u128, b: TokenAmount) -> Result<u128, ApiError> {
     a.checked_add(b.base_units()).ok_or_else(|| ApiError::internal("a total overflows u128"))
 }
 
-fn pay_frequency(f: tokencomp_core::company::PayFrequency) -> &'static str {
-    use tokencomp_core::company::PayFrequency as F;
-    match f {
-        F::Monthly => "monthly",
-        F::SemiMonthly => "semi-monthly",
-        F::Biweekly => "biweekly",
-    }
+fn pay_frequency(f: tokencomp_core::period::PayFrequency) -> &'static str {
+    f.as_str()
 }
 
 fn person_kind(k: PersonKind) -> &'static str {
@@ -743,7 +738,7 @@ async fn company(State(st): State<AppState>, Caller { who, .. }: Caller, q: Quer
     Ok(Json(doc))
 }
 
-fn person_json(p: &tokencomp_core::company::Person) -> Value {
+fn person_json(p: &tokencomp_core::model::Person) -> Value {
     json!({"id": p.id, "name": p.name, "kind": person_kind(p.kind), "country": p.country, "region": p.region,
            "hired": p.hired.map(|d| d.to_string()), "wallet": p.wallet})
 }

@@ -10,14 +10,14 @@
 //! itself stores, and the last reserves must equal `getReserves()`: a missed log or a different
 //! pair contract is refused, never guessed around.
 //!
-//! Two such points `n` days apart give the pair's `n`-day TWAP; `tokencomp_core::fmv` turns
+//! Two such points `n` days apart give the pair's `n`-day TWAP; `tokencomp_compliance::fmv` turns
 //! them into USD per token (the quote token is taken as one USD).
 
 use std::path::Path;
 
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::{SolConstructor, SolEvent};
-use tokencomp_core::fmv::TwapPoint;
+use tokencomp_compliance::fmv::TwapPoint;
 use tokencomp_evm::vendor::{UNISWAP_V2_FACTORY, UniswapV2Factory, UniswapV2Pair as Pair};
 use tokencomp_evm::{TEST_TOKEN, TestToken};
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokencomp_chain::anchor::AnchorContract;
 use tokencomp_chain::ops::{self, Deployment, MilestonePlan, Session};
 use tokencomp_chain::{Backend, KEY_ENV, Key, files, safe};
-use tokencomp_core::company::FmvSource;
+use tokencomp_core::model::FmvSource;
 use tokencomp_money::Currency;
 use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::Company;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::civil::Date;
-use tokencomp_core::company::CompanyFile;
 use tokencomp_core::grant::{Acceleration, EventKind, GrantEvent, MilestoneEffect, TerminationCause, Trigger};
+use tokencomp_core::model::CompanyFile;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
 
@@ -234,7 +234,7 @@ pub struct MilestoneArgs {
 
 /// "12.5" → 1250 basis points (at most two decimals, at most `max`).
 fn bps(s: &str, flag: &str, max: u32) -> Result<u32> {
-    match tokencomp_core::company::percent_to_bps(s) {
+    match tokencomp_formats::company::percent_to_bps(s) {
         Some(b) if b <= max => Ok(b),
         _ => {
             Err(bad_input(format!("`{s}` is not a percentage from 0 to {} with at most two decimals", max / 100), flag))

@@ -3,8 +3,8 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
-use tokencomp_core::lots;
-use tokencomp_core::statements;
+use tokencomp_compliance::lots;
+use tokencomp_compliance::statements;
 use tokencomp_money::TokenAmount;
 use tokencomp_service::reports::{PriceCorrection, Sale, TaxReport};
 
@@ -268,7 +268,7 @@ fn print_tax_report(report: &TaxReport) {
         );
     }
     crate::outln!("Gains: short term {} {cur}, long term {} {cur}", y.short_gain, y.long_gain);
-    if statements::regime(who) == tokencomp_core::lots::Regime::De {
+    if statements::regime(who) == tokencomp_compliance::lots::Regime::De {
         // The year's disposals are all the exemption limit looks at.
         let year = lots::Book { disposals: y.disposals.clone(), open: Vec::new() };
         crate::outln!(

@@ -139,7 +139,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         _ => anyhow::bail!("the demo recorded no TWAP points"),
     };
     let day = last;
-    let fmv = crate::compliance::price_book(&company).fmv(tokencomp_core::company::FmvSource::Twap(1), day)?;
+    let fmv = crate::compliance::price_book(&company).fmv(tokencomp_core::model::FmvSource::Twap(1), day)?;
     let close = company.prices.get(&(tokencomp_money::Currency::USD, day)).copied().unwrap_or_default();
     crate::outln!(
         "  twap           Uniswap V2 pair {}: points {first}..{last}; {day} 1-day TWAP {} USD (close {close})",

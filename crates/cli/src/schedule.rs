@@ -7,9 +7,9 @@ use clap::Args;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use tokencomp_core::company::CompanyFile;
-use tokencomp_core::diag::Diagnostic;
+use tokencomp_core::model::CompanyFile;
 use tokencomp_core::{Grant, Timeline};
+use tokencomp_formats::diag::Diagnostic;
 use tokencomp_money::Token;
 
 #[derive(Args, Debug)]
@@ -67,7 +67,7 @@ pub fn load_ocf(dir: &Path) -> Result<Loaded> {
     let manifest = dir.join("Manifest.ocf.json");
     let mut read = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
     let import =
-        tokencomp_core::ocf::read_package(&manifest.display().to_string(), &mut read).map_err(|d| report(&d))?;
+        tokencomp_formats::ocf::read_package(&manifest.display().to_string(), &mut read).map_err(|d| report(&d))?;
     for w in &import.warnings {
         eprintln!("{}", w.to_string().replacen("error:", "warning:", 1));
     }

@@ -446,44 +446,129 @@ fn report(r: &ShapeResult, grants: usize) {
 }
 
 fn write_json(results: &[ShapeResult], grants: usize) -> std::io::Result<PathBuf> {
-    let shapes: Vec<serde_json::Value> = results
+    let shapes: Vec<Json> = results
         .iter()
         .map(|r| {
-            serde_json::json!({
-                "shape": r.shape.name(),
-                "schedule": r.shape.describe(),
-                "ours_ns_per_eval": r.ours_ns,
-                "reference_ns_per_eval": r.reference_ns,
-                "ours_per_second": 1e9 / r.ours_ns,
-                "reference_per_second": 1e9 / r.reference_ns,
-                "speed_ratio": r.ratio,
-                "target_speed_ratio": TARGET_RATIO,
-                "meets_speed_target": r.ratio >= TARGET_RATIO,
-                "memory_bytes": r.memory.bytes,
-                "memory_mb": r.memory.bytes as f64 / MB,
-                "bytes_per_grant": r.memory.bytes as f64 / grants as f64,
-                "resident_set_growth_bytes": r.memory.rss_delta,
-                "target_memory_mb": TARGET_MB,
-                "meets_memory_target": (r.memory.bytes as f64 / MB) < TARGET_MB,
-                "checked_evaluations": r.checked,
-            })
+            Json::Obj(vec![
+                ("shape", Json::str(r.shape.name())),
+                ("schedule", Json::str(r.shape.describe())),
+                ("ours_ns_per_eval", Json::float(r.ours_ns)),
+                ("reference_ns_per_eval", Json::float(r.reference_ns)),
+                ("ours_per_second", Json::float(1e9 / r.ours_ns)),
+                ("reference_per_second", Json::float(1e9 / r.reference_ns)),
+                ("speed_ratio", Json::float(r.ratio)),
+                ("target_speed_ratio", Json::float(TARGET_RATIO)),
+                ("meets_speed_target", Json::Bool(r.ratio >= TARGET_RATIO)),
+                ("memory_bytes", Json::int(r.memory.bytes)),
+                ("memory_mb", Json::float(r.memory.bytes as f64 / MB)),
+                ("bytes_per_grant", Json::float(r.memory.bytes as f64 / grants as f64)),
+                ("resident_set_growth_bytes", r.memory.rss_delta.map_or(Json::Null, Json::int)),
+                ("target_memory_mb", Json::float(TARGET_MB)),
+                ("meets_memory_target", Json::Bool((r.memory.bytes as f64 / MB) < TARGET_MB)),
+                ("checked_evaluations", Json::int(r.checked)),
+            ])
         })
         .collect();
-    let doc = serde_json::json!({
-        "bench": "vesting",
-        "grants": grants,
-        "points": POINTS,
-        "evaluations_per_pass": grants * POINTS,
-        "timing": format!(
-            "per {}-grant chunk, the minimum wall time of {TIMING_REPS} alternating runs of each loop, summed over the chunks; single thread",
-            thousands(TIMING_CHUNK)
+    let doc = Json::Obj(vec![
+        ("bench", Json::str("vesting")),
+        ("grants", Json::int(grants)),
+        ("points", Json::int(POINTS)),
+        ("evaluations_per_pass", Json::int(grants * POINTS)),
+        (
+            "timing",
+            Json::Str(format!(
+                "per {}-grant chunk, the minimum wall time of {TIMING_REPS} alternating runs of each loop, summed over the chunks; single thread",
+                thousands(TIMING_CHUNK)
+            )),
         ),
-        "megabyte": 1_000_000,
-        "size_of_schedule": size_of::<Schedule>(),
-        "size_of_grant": size_of::<Grant>(),
-        "shapes": shapes,
-    });
+        ("megabyte", Json::int(1_000_000)),
+        ("size_of_schedule", Json::int(size_of::<Schedule>())),
+        ("size_of_grant", Json::int(size_of::<Grant>())),
+        ("shapes", Json::Arr(shapes)),
+    ]);
     write_results("vesting", &doc)
+}
+
+/// The results document, pretty-printed as serde_json prints one: the domain crate, whose
+/// bench this is, depends on no JSON library.
+enum Json {
+    Null,
+    Bool(bool),
+    Num(String),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(&'static str, Json)>),
+}
+
+impl Json {
+    fn str(s: &str) -> Json {
+        Json::Str(s.to_owned())
+    }
+
+    fn int(n: impl std::fmt::Display) -> Json {
+        Json::Num(n.to_string())
+    }
+
+    /// A finite float in its shortest exact form (`0.5`, `12.0`); JSON has no NaN or infinity.
+    fn float(x: f64) -> Json {
+        if x.is_finite() { Json::Num(format!("{x:?}")) } else { Json::Null }
+    }
+
+    fn write(&self, out: &mut String, depth: usize) {
+        let pad = |out: &mut String, d: usize| out.push_str(&"  ".repeat(d));
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Num(n) => out.push_str(n),
+            Json::Str(s) => quote(out, s),
+            Json::Arr(items) if items.is_empty() => out.push_str("[]"),
+            Json::Arr(items) => {
+                out.push_str("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    pad(out, depth + 1);
+                    item.write(out, depth + 1);
+                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                }
+                pad(out, depth);
+                out.push(']');
+            }
+            Json::Obj(fields) if fields.is_empty() => out.push_str("{}"),
+            Json::Obj(fields) => {
+                out.push_str("{\n");
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    pad(out, depth + 1);
+                    quote(out, key);
+                    out.push_str(": ");
+                    value.write(out, depth + 1);
+                    out.push_str(if i + 1 < fields.len() { ",\n" } else { "\n" });
+                }
+                pad(out, depth);
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn quote(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        f.write_str(&out)
+    }
 }
 
 fn main() {

@@ -1,31 +1,20 @@
-//! The tokencomp engine: schedules, grants and their lifecycle.
+//! The tokencomp award domain: schedules, grants and their lifecycle, the company's model, pay
+//! periods, tokenomics, the AMM and fairness views, governance and the attestation rules.
 //!
-//! Pure: no IO, no clock, no global state. Dates and the company's time zone come in as
-//! parameters; amounts are exact base units (`tokencomp_money`).
+//! Pure: no IO, no clock, no global state, no parsing of files (that is `tokencomp_formats`).
+//! Dates and the company's time zone come in as parameters; amounts are exact base units
+//! (`tokencomp_money`).
 
-pub mod accounting;
 pub mod amm;
 pub mod attestation;
-pub mod books;
 pub mod calendar;
-pub mod canonical;
-pub mod company;
-pub mod csv_text;
-pub mod diag;
 pub mod fairness;
-pub mod fmv;
 pub mod governance;
 pub mod grant;
-pub mod import;
-pub mod lots;
-pub mod ocf;
-pub mod payroll;
-pub mod rules;
+pub mod model;
+pub mod period;
 pub mod schedule;
-pub mod settle;
-pub mod statements;
 pub mod tokenomics;
-pub mod withholding;
 
 pub use grant::{
     Acceleration, EventKind, ForfeitReason, Forfeiture, Grant, GrantError, GrantEvent, MilestoneEffect,

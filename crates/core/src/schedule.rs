@@ -244,7 +244,8 @@ pub enum ScheduleError {
 pub const MIN_DATE: Date = Date::constant(1970, 1, 1);
 pub const MAX_DATE: Date = Date::constant(2199, 12, 31);
 
-pub(crate) fn check_date(d: Date) -> Result<(), ScheduleError> {
+/// Refuses a date outside [`MIN_DATE`]..=[`MAX_DATE`].
+pub fn check_date(d: Date) -> Result<(), ScheduleError> {
     if d < MIN_DATE || d > MAX_DATE { Err(ScheduleError::DateRange(d)) } else { Ok(()) }
 }
 

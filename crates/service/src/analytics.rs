@@ -13,8 +13,8 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::Timeline;
 use tokencomp_core::amm::{self, Pool, Recovery, UnlockSales};
-use tokencomp_core::company::GrantSize;
 use tokencomp_core::fairness::{self, CohortPeriod, Fairness, GrantValue, Holder};
+use tokencomp_core::model::GrantSize;
 use tokencomp_core::tokenomics::{self, Budget, Projection, Tokenomics};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 use tokencomp_risk::compare::Comparison;
@@ -310,7 +310,7 @@ fn future_vests(
         }
         let t = &tl[id];
         for tr in t.tranches.iter().filter(|tr| tr.date > as_of) {
-            let floor = tokencomp_core::payroll::vest_floor(&rec.terms, tr.amount)
+            let floor = tokencomp_compliance::payroll::vest_floor(&rec.terms, tr.amount)
                 .map_err(|e| Error::internal(format!("grant {id}: {e}")))?;
             out.push(FutureVest { date: tr.date, grant: id.clone(), units: tr.amount.base_units(), floor });
         }

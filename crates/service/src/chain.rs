@@ -16,8 +16,8 @@ use tokencomp_chain::ops::{self, DeployArgs, Deployment, GrantPlan, MilestonePla
 use tokencomp_chain::reconcile::{Expected, ExpectedGrant, ExpectedRevocation, ExpectedVest, ExpectedWithholding};
 use tokencomp_chain::{Backend, Embedded, Key, Rpc, files, twap};
 use tokencomp_core::calendar::{days, end_of_day, start_of_day};
-use tokencomp_core::company::TermsEffect;
 use tokencomp_core::grant::{EventKind, ForfeitReason, Grant, MilestoneEffect, VestReason};
+use tokencomp_core::model::TermsEffect;
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_money::Currency;
 use tokencomp_store::Store;

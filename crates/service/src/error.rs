@@ -164,15 +164,15 @@ from_as!(Chain:
 // What a report cannot compute from what is recorded (a missing price or rate) is the ledger's
 // gap, said as such.
 from_as!(Incomplete:
-    tokencomp_core::payroll::PayrollError,
-    tokencomp_core::statements::StatementError,
-    tokencomp_core::accounting::AccountingError,
-    tokencomp_core::books::BooksError,
-    tokencomp_core::fmv::FmvError,
-    tokencomp_core::fmv::TwapError,
-    tokencomp_core::lots::LotError,
-    tokencomp_core::withholding::WithholdingError,
-    tokencomp_core::settle::SettleError,
+    tokencomp_compliance::payroll::PayrollError,
+    tokencomp_compliance::statements::StatementError,
+    tokencomp_compliance::accounting::AccountingError,
+    tokencomp_compliance::books::BooksError,
+    tokencomp_compliance::fmv::FmvError,
+    tokencomp_compliance::fmv::TwapError,
+    tokencomp_compliance::lots::LotError,
+    tokencomp_compliance::withholding::WithholdingError,
+    tokencomp_compliance::settle::SettleError,
     tokencomp_core::fairness::FairnessError,
 );
 from_as!(Internal:
@@ -184,7 +184,7 @@ from_as!(Internal:
     tokencomp_money::FiatError,
     tokencomp_core::GrantError,
     tokencomp_core::schedule::ScheduleError,
-    tokencomp_core::rules::RulesError,
+    tokencomp_compliance::rules::RulesError,
     tokencomp_core::tokenomics::TokenomicsError,
     tokencomp_core::amm::AmmError,
     tokencomp_core::governance::GovError,

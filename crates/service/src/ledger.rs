@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use jiff::Timestamp;
-use tokencomp_core::canonical::{write_event, write_terms};
-use tokencomp_core::company::{CompanyFile, GrantPolicy, GrantSize, GrantTerms};
-use tokencomp_core::diag::Diagnostic;
 use tokencomp_core::grant::GrantEvent;
+use tokencomp_core::model::{CompanyFile, GrantPolicy, GrantSize, GrantTerms};
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
 use tokencomp_core::tokenomics;
+use tokencomp_formats::canonical::{write_event, write_terms};
+use tokencomp_formats::diag::Diagnostic;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::{Company, Fact, FoldError, distinct_reverts, latest_wins};
 use tokencomp_store::postgres::PostgresStore;
@@ -39,12 +39,12 @@ pub fn rejected(diags: &[Diagnostic]) -> Error {
 
 /// A company file's text, parsed; every problem is refused at once.
 pub fn parse_company(name: &str, text: &str) -> Result<CompanyFile> {
-    tokencomp_core::company::parse_company(name, text).map_err(|d| rejected(&d))
+    tokencomp_formats::company::parse_company(name, text).map_err(|d| rejected(&d))
 }
 
 /// A user's file as text: invalid UTF-8 is bad input at its line, not a failed run.
 pub fn decode<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str> {
-    tokencomp_core::diag::decode_utf8(name, bytes).map_err(|d| rejected(&d))
+    tokencomp_formats::diag::decode_utf8(name, bytes).map_err(|d| rejected(&d))
 }
 
 /// Opens the company's ledger: PostgreSQL when `database` names one, else the SQLite file in
@@ -192,8 +192,8 @@ pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appe
 
 /// The ledger's grants, each folded to its total, and the `[tokenomics]` supply: what a grants
 /// CSV must fit beside.
-fn recorded_grants(c: &Company) -> tokencomp_core::import::Recorded {
-    tokencomp_core::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
+fn recorded_grants(c: &Company) -> tokencomp_formats::import::Recorded {
+    tokencomp_formats::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
 }
 
 /// Each grant's folded total (performance tranches and amendments included).
@@ -442,14 +442,17 @@ pub fn file_facts(file: &CompanyFile) -> Vec<Fact> {
 fn milestone_facts(file: &CompanyFile) -> Vec<Fact> {
     file.milestones
         .iter()
-        .map(|m| Fact::Milestone { id: m.milestone.id.clone(), terms: tokencomp_core::canonical::write_milestone(m) })
+        .map(|m| Fact::Milestone {
+            id: m.milestone.id.clone(),
+            terms: tokencomp_formats::canonical::write_milestone(m),
+        })
         .collect()
 }
 
 /// The `[tokenomics]` section as a fact, when the file has one.
 fn tokenomics_fact(file: &CompanyFile) -> Option<Fact> {
     let t = file.tokenomics.as_ref()?;
-    Some(Fact::Tokenomics { terms: tokencomp_core::canonical::write_tokenomics(t, &file.token.token) })
+    Some(Fact::Tokenomics { terms: tokencomp_formats::canonical::write_tokenomics(t, &file.token.token) })
 }
 
 pub fn init_with(store: &mut dyn Store, file: &CompanyFile, actor: &str) -> Result<Appended> {
@@ -538,7 +541,7 @@ pub fn import_text(
     text: &str,
     actor: &str,
 ) -> Result<Appended> {
-    use tokencomp_core::import;
+    use tokencomp_formats::import;
     let facts: Vec<Fact> = match kind {
         ImportKind::People => {
             import::parse_people(name, text).map_err(|d| rejected(&d))?.into_iter().map(Fact::Person).collect()
@@ -561,7 +564,7 @@ pub fn import_text(
 /// A grants CSV's facts, read with the company's token, zone and prices; every holder must be a
 /// person of the company.
 fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
-    let grants = tokencomp_core::import::parse_grants_within(
+    let grants = tokencomp_formats::import::parse_grants_within(
         name,
         text,
         &company.token.token,
@@ -574,7 +577,7 @@ fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
     let mut diags = Vec::new();
     for terms in &grants {
         if !company.people.is_empty() && !company.people.contains_key(&terms.grant.holder) {
-            diags.push(tokencomp_core::diag::Diagnostic::new(
+            diags.push(tokencomp_formats::diag::Diagnostic::new(
                 name,
                 Some("holder".to_owned()),
                 format!("grant `{}`: no person has id `{}`", terms.grant.id, terms.grant.holder),

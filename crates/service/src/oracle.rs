@@ -12,9 +12,10 @@ use jiff::tz::TimeZone;
 use tokencomp_chain::attest::{self, Attestation, Domain, Submission};
 use tokencomp_chain::keys::Key;
 use tokencomp_chain::ops::Deployment;
-use tokencomp_core::attestation::{Signer, metric_at};
-use tokencomp_core::canonical::write_event;
+use tokencomp_core::attestation::Signer;
 use tokencomp_core::grant::{EventKind, GrantEvent};
+use tokencomp_formats::attestation::metric_at;
+use tokencomp_formats::canonical::write_event;
 use tokencomp_store::ledger::{Accepted, AttestationRecord, Company, Fact, OracleAction, Overrides};
 use tokencomp_store::{Appended, Store};
 
@@ -422,10 +423,10 @@ impl SetContext<'_> {
                 ));
             };
             let cap = match &terms.effect {
-                tokencomp_core::company::TermsEffect::Graded { tranche } => {
+                tokencomp_core::model::TermsEffect::Graded { tranche } => {
                     rec.terms.grant.performance.iter().find(|p| &p.id == tranche).map_or(0, |p| p.cap_bps)
                 }
-                tokencomp_core::company::TermsEffect::Fixed(_) => 0,
+                tokencomp_core::model::TermsEffect::Fixed(_) => 0,
             };
             let effect = terms.effect_for(met.value, cap).ok_or_else(|| {
                 bad_input(format!("milestone `{milestone}`: no graded share for {}", met.value), "[[milestone]]")

@@ -8,15 +8,16 @@ use std::path::Path;
 
 use jiff::civil::Date;
 use serde_json::{Value, json};
+use tokencomp_compliance::fmv::PriceBook;
+use tokencomp_compliance::payroll::{self, Context as PassContext, IncomeEvent, PayrollRow, RecognizedVest};
+use tokencomp_compliance::rules::{FlatRule, Rules};
 use tokencomp_core::Timeline;
-use tokencomp_core::company::GrantTerms;
-use tokencomp_core::fmv::PriceBook;
-use tokencomp_core::payroll::{self, Context as PassContext, IncomeEvent, PayrollRow, RecognizedVest};
-use tokencomp_core::rules::{FlatRule, Rules, uk_tax_month, uk_tax_month_bounds};
+use tokencomp_core::model::GrantTerms;
+use tokencomp_core::period::period_of;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::{Company, Fact};
-use tokencomp_store::run::{PeriodBatch, period_of, plan};
+use tokencomp_store::run::{PeriodBatch, plan};
 use tokencomp_store::{Store, StoredEvent, sha256_hex};
 
 use crate::error::{Context, Error, Result, bad_input};
@@ -127,7 +128,7 @@ pub fn periods(company: &Company, through: Date) -> Vec<PeriodInfo> {
     let first = company.grants.values().map(|g| g.terms.grant_date).min();
     let Some(first) = first else { return Vec::new() };
     let freq = company.company.pay_frequency;
-    let mut out: Vec<PeriodInfo> = tokencomp_store::run::periods(freq, first, through)
+    let mut out: Vec<PeriodInfo> = tokencomp_core::period::periods(freq, first, through)
         .into_iter()
         .map(|p| PeriodInfo {
             run: company.periods_run.contains(&p.id),
@@ -258,43 +259,16 @@ pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent
     Ok(payroll::income_events(&cx, &recognized(company))?)
 }
 
-/// A payroll period. People paid in the UK follow UK tax months (`uk-2026-m08`: tax year
-/// 2026-27, month 8, 6 November to 5 December); everyone else the company's `pay_frequency`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PayPeriod {
-    pub id: String,
-    pub start: Date,
-    pub end: Date,
-    pub uk: bool,
-}
+pub use tokencomp_core::period::PayPeriod;
 
 /// The period holding `d` in the UK or the company calendar.
 pub fn pay_period_of(company: &Company, uk: bool, d: Date) -> PayPeriod {
-    if uk {
-        let (year, month) = uk_tax_month(d);
-        // A tax month of a date jiff can hold always has bounds; the fallback is unreachable.
-        let (start, end) = uk_tax_month_bounds(year, month).unwrap_or((d, d));
-        PayPeriod { id: format!("uk-{year}-m{month:02}"), start, end, uk }
-    } else {
-        let p = period_of(company.company.pay_frequency, d);
-        PayPeriod { id: p.id, start: p.start, end: p.end, uk }
-    }
+    tokencomp_core::period::pay_period_of(company.company.pay_frequency, uk, d)
 }
 
 /// Reads a period id of either calendar.
 pub fn pay_period(company: &Company, id: &str) -> Option<PayPeriod> {
-    let guess = if let Some(rest) = id.strip_prefix("uk-") {
-        let (year, month) = rest.split_once("-m")?;
-        uk_tax_month_bounds(year.parse().ok()?, month.parse().ok()?).ok()?.0
-    } else if let Some(rest) = id.strip_prefix("bw-") {
-        rest.parse::<Date>().ok()?
-    } else {
-        let ym = id.get(..7)?;
-        let d: Date = format!("{ym}-01").parse().ok()?;
-        if id.ends_with("-b") { d.with().day(16).build().ok()? } else { d }
-    };
-    let p = pay_period_of(company, id.starts_with("uk-"), guess);
-    (p.id == id).then_some(p)
+    tokencomp_core::period::pay_period(company.company.pay_frequency, id)
 }
 
 /// The rows of an open `period`: its calendar's people only, plus, right after the latest closed

@@ -4,16 +4,16 @@
 
 use jiff::civil::Date;
 use serde_json::Value;
-use tokencomp_core::accounting::{self, AccountingError, Rollforward};
-use tokencomp_core::books;
-use tokencomp_core::company::Person;
-use tokencomp_core::lots::{self, Selection};
-use tokencomp_core::payroll;
-use tokencomp_core::statements::{self, AwardData, RecordedSale, TaxYear};
-use tokencomp_core::withholding::Payer;
+use tokencomp_compliance::accounting::{self, AccountingError, Rollforward};
+use tokencomp_compliance::books;
+use tokencomp_compliance::lots::{self, Selection};
+use tokencomp_compliance::payroll;
+use tokencomp_compliance::statements::{self, AwardData, RecordedSale, TaxYear};
+use tokencomp_compliance::withholding::Payer;
+use tokencomp_core::model::Person;
+use tokencomp_core::period::{period_of, periods};
 use tokencomp_money::{Decimal, Token};
 use tokencomp_store::ledger::{Company, Fact, SaleRecord};
-use tokencomp_store::run::{period_of, periods};
 use tokencomp_store::sha256_hex;
 
 use crate::error::{Context, Result, bad_input, bail};
@@ -98,7 +98,7 @@ pub fn sale_facts(company: &Company, args: &Sale) -> Result<(Vec<Fact>, (String,
         .ok_or_else(|| bad_input(format!("fee: `{}` is not an amount in cents", args.fee), "--fee"))?;
     let date: Date = args.on.parse().map_err(|e| bad_input(format!("on: {e}"), "--on"))?;
     let wallet = args.wallet.clone().or_else(|| who.wallet.clone()).unwrap_or_else(|| "main".to_owned());
-    let us = statements::regime(who) == tokencomp_core::lots::Regime::Us;
+    let us = statements::regime(who) == tokencomp_compliance::lots::Regime::Us;
     let (selection, lots) = match (&args.lots, args.method.as_deref()) {
         (Some(spec), _) => {
             if !us {
@@ -211,7 +211,7 @@ pub fn books_text(company: &Company, from: Date, to: Date, format: &str, person_
     let journal = match person_id {
         Some(id) => {
             let who = person(company, id)?;
-            if statements::regime(who) == tokencomp_core::lots::Regime::Uk {
+            if statements::regime(who) == tokencomp_compliance::lots::Regime::Uk {
                 bail!(
                     "{id} is taxed in the UK, where disposals match a section 104 pool; lot-level books for a pool \
                      are not produced yet: use `tokencomp tax-report --person {id}`"
@@ -277,7 +277,7 @@ pub fn tax_report(company: &Company, person_id: &str, year: i16, field: &str) ->
     let token = &company.token.token;
     let who = person(company, person_id)?;
     // UK tax years end on 5 April of the next calendar year.
-    let uk = statements::regime(who) == tokencomp_core::lots::Regime::Uk;
+    let uk = statements::regime(who) == tokencomp_compliance::lots::Regime::Uk;
     let end = if uk { Date::new(year.saturating_add(1), 4, 5) } else { Date::new(year, 12, 31) };
     let year_end = end.map_err(|e| bad_input(format!("year: {e}"), field))?;
     let events = income_events(company, year_end)?;
@@ -345,8 +345,8 @@ impl TaxReport {
     }
 }
 
-fn method_name(m: tokencomp_core::company::WithholdingMethod) -> &'static str {
-    use tokencomp_core::company::WithholdingMethod as W;
+fn method_name(m: tokencomp_core::model::WithholdingMethod) -> &'static str {
+    use tokencomp_core::model::WithholdingMethod as W;
     match m {
         W::SellToCover => "sell_to_cover",
         W::NetSettlement => "net_settlement",

@@ -48,9 +48,8 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use support::{
     Mode, OPTIMIZED, SplitMix64, filter_from_args, reset_peak, selects, status_bytes, thousands, write_results,
 };
-use tokencomp_core::company::{
-    CompanySettings, GrantSize, GrantTerms, PayFrequency, Person, PersonKind, TokenSettings,
-};
+use tokencomp_core::model::{CompanySettings, GrantSize, GrantTerms, Person, PersonKind, TokenSettings};
+use tokencomp_core::period::PayFrequency;
 use tokencomp_core::schedule::{Allocation, Calendar, DayOfMonth, Period, Schedule};
 use tokencomp_core::{Grant, Timeline, VestReason};
 use tokencomp_money::{Token, TokenAmount};
@@ -407,7 +406,7 @@ fn company_facts(grants: usize) -> Vec<Fact> {
         facts.push(Fact::GrantIssued {
             grant: terms.grant.id.clone(),
             holder: terms.grant.holder.clone(),
-            terms: tokencomp_core::canonical::write_terms(&terms, &token),
+            terms: tokencomp_formats::canonical::write_terms(&terms, &token),
         });
     }
     facts

@@ -197,9 +197,9 @@ pub fn validate_gov_for(company: &Company, fact: &Fact, at: Timestamp, roster: R
 
 #[cfg(test)]
 mod tests {
-    use tokencomp_core::canonical::write_terms;
-    use tokencomp_core::company::parse_company;
     use tokencomp_core::governance::{Choice, Outcome};
+    use tokencomp_formats::canonical::write_terms;
+    use tokencomp_formats::company::parse_company;
 
     use super::*;
     use crate::StoredEvent;

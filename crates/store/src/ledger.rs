@@ -29,7 +29,7 @@
 //! an old ledger folds, and re-recording an unchanged company, person or price gives the same
 //! event (the same id and payload) as before, never a conflict.
 //!
-//! Grant terms and events are stored as canonical TOML (`tokencomp_core::canonical`) and read
+//! Grant terms and events are stored as canonical TOML (`tokencomp_formats::canonical`) and read
 //! back through the company-file parser, so the ledger never holds a grant that would not
 //! pass every check.
 
@@ -40,17 +40,19 @@ use jiff::civil::Date;
 use serde_json::Map;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tokencomp_compliance::fmv::TwapPoint;
 use tokencomp_core::attestation::{Book, Fixed18, Met, Registry, Signer};
-use tokencomp_core::company::MilestoneTerms;
-use tokencomp_core::company::{
-    AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, GrantTerms,
-    PayFrequency, Person, PersonKind, Policy, Price, TokenSettings, WithholdingMethod,
-};
-use tokencomp_core::diag::Diagnostic;
-use tokencomp_core::fmv::TwapPoint;
 use tokencomp_core::governance::{Ballot, Choice, Delegations, GovError, Proposal, check_proposal};
+use tokencomp_core::model::MilestoneTerms;
+use tokencomp_core::model::{
+    AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, GrantTerms, Person,
+    PersonKind, Policy, Price, TokenSettings, WithholdingMethod,
+};
+use tokencomp_core::period::PayFrequency;
 use tokencomp_core::tokenomics::Tokenomics;
-use tokencomp_core::{ForfeitReason, VestReason, canonical};
+use tokencomp_core::{ForfeitReason, VestReason};
+use tokencomp_formats::canonical;
+use tokencomp_formats::diag::Diagnostic;
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 
 use crate::{NewEvent, StoredEvent, Subject};
@@ -352,11 +354,7 @@ fn short_hash(s: &str) -> String {
 }
 
 pub fn pay_frequency_name(f: PayFrequency) -> &'static str {
-    match f {
-        PayFrequency::Monthly => "monthly",
-        PayFrequency::SemiMonthly => "semi-monthly",
-        PayFrequency::Biweekly => "biweekly",
-    }
+    f.as_str()
 }
 
 fn kind_name(k: PersonKind) -> &'static str {

@@ -7,67 +7,16 @@
 //! period is one batch — one transaction — ending with its `period.run` marker, so a run cut
 //! short at any point is finished by running again, and a complete run is a no-op.
 //!
-//! Period ids: monthly `2026-10`; semi-monthly `2026-10-a` (1st–15th) and `2026-10-b` (16th to
-//! month end); biweekly `bw-2026-10-05` (14 days from that Monday; periods are counted from
-//! Monday 2024-01-01).
+//! Periods and their ids are `tokencomp_core::period`'s.
 
 use std::collections::BTreeMap;
 
-use jiff::ToSpan;
 use jiff::civil::Date;
-use tokencomp_core::company::PayFrequency;
+use tokencomp_core::period::{Period, period_of, periods};
 use tokencomp_core::{ForfeitReason, Timeline, VestReason};
 use tokencomp_money::TokenAmount;
 
 use crate::ledger::{Company, Fact};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Period {
-    pub id: String,
-    pub start: Date,
-    pub end: Date,
-}
-
-const BIWEEKLY_ANCHOR: Date = Date::constant(2024, 1, 1);
-
-/// The pay period containing `d`.
-pub fn period_of(freq: PayFrequency, d: Date) -> Period {
-    match freq {
-        PayFrequency::Monthly => {
-            let start = d.first_of_month();
-            Period { id: format!("{:04}-{:02}", d.year(), d.month()), start, end: d.last_of_month() }
-        }
-        PayFrequency::SemiMonthly => {
-            let (half, start, end) = if d.day() <= 15 {
-                ("a", d.first_of_month(), d.with().day(15).build().unwrap_or(d))
-            } else {
-                ("b", d.with().day(16).build().unwrap_or(d), d.last_of_month())
-            };
-            Period { id: format!("{:04}-{:02}-{half}", d.year(), d.month()), start, end }
-        }
-        PayFrequency::Biweekly => {
-            let days = (d - BIWEEKLY_ANCHOR).get_days();
-            let start = BIWEEKLY_ANCHOR.checked_add((days.div_euclid(14) * 14).days()).unwrap_or(d);
-            let end = start.checked_add(13.days()).unwrap_or(d);
-            Period { id: format!("bw-{start}"), start, end }
-        }
-    }
-}
-
-/// Every period from the one containing `from` to the last one ending on or before `through`.
-pub fn periods(freq: PayFrequency, from: Date, through: Date) -> Vec<Period> {
-    let mut out = Vec::new();
-    let mut p = period_of(freq, from);
-    while p.end <= through {
-        let next = p.end.tomorrow().map(|d| period_of(freq, d));
-        out.push(p);
-        match next {
-            Ok(n) => p = n,
-            Err(_) => break,
-        }
-    }
-    out
-}
 
 /// One period's batch: the facts to record, then its marker.
 #[derive(Clone, Debug)]
@@ -170,28 +119,4 @@ fn differences<R: Ord + Copy>(
             Some((k.clone(), diff))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use jiff::civil::date;
-
-    #[test]
-    fn period_ids() {
-        assert_eq!(period_of(PayFrequency::Monthly, date(2026, 2, 14)).id, "2026-02");
-        assert_eq!(period_of(PayFrequency::Monthly, date(2024, 2, 14)).end, date(2024, 2, 29));
-        let p = period_of(PayFrequency::SemiMonthly, date(2026, 2, 16));
-        assert_eq!((p.id.as_str(), p.start, p.end), ("2026-02-b", date(2026, 2, 16), date(2026, 2, 28)));
-        let p = period_of(PayFrequency::Biweekly, date(2026, 10, 7));
-        assert_eq!((p.start, p.end), (date(2026, 10, 5), date(2026, 10, 18)));
-        assert_eq!(p.id, "bw-2026-10-05");
-    }
-
-    #[test]
-    fn periods_stop_at_the_last_complete_one() {
-        let ps = periods(PayFrequency::Monthly, date(2026, 1, 20), date(2026, 4, 29));
-        let ids: Vec<&str> = ps.iter().map(|p| p.id.as_str()).collect();
-        assert_eq!(ids, ["2026-01", "2026-02", "2026-03"]);
-    }
 }

@@ -14,12 +14,14 @@ use jiff::Timestamp;
 use jiff::civil::date;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokencomp_core::canonical::{write_event, write_terms};
-use tokencomp_core::company::{
-    AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, PayFrequency, Person,
-    PersonKind, Policy, Price, TokenSettings, WithholdingMethod, parse_company,
+use tokencomp_compliance::fmv::TwapPoint;
+use tokencomp_core::model::{
+    AttributionPolicy, ClassificationPolicy, CompanySettings, FlatRuleInput, FmvSource, FxRate, Person, PersonKind,
+    Policy, Price, TokenSettings, WithholdingMethod,
 };
-use tokencomp_core::fmv::TwapPoint;
+use tokencomp_core::period::PayFrequency;
+use tokencomp_formats::canonical::{write_event, write_terms};
+use tokencomp_formats::company::parse_company;
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::postgres::PostgresStore;

@@ -106,13 +106,13 @@ fn every_error_code_the_handlers_use_is_documented() {
 #[test]
 fn the_period_pattern_takes_every_calendars_ids_and_the_handlers_agree() {
     use jiff::civil::Date;
-    use tokencomp_core::company::PayFrequency;
+    use tokencomp_core::period::PayFrequency;
     let pattern = regex::Regex::new(tokencomp_api::openapi::PERIOD_PATTERN).expect("the pattern compiles");
     let from: Date = "2026-01-01".parse().expect("date");
     let through: Date = "2026-12-31".parse().expect("date");
     let mut ids: Vec<String> = [PayFrequency::Monthly, PayFrequency::SemiMonthly, PayFrequency::Biweekly]
         .into_iter()
-        .flat_map(|f| tokencomp_store::run::periods(f, from, through))
+        .flat_map(|f| tokencomp_core::period::periods(f, from, through))
         .map(|p| p.id)
         .collect();
     ids.extend((1..=12).map(|m| format!("uk-2026-m{m:02}")));

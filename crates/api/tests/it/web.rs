@@ -702,7 +702,7 @@ async fn a_grant_named_like_a_person_shows_only_the_grants_own_history() {
         let company = tokencomp_service::ledger::load(&mut *store).expect("company");
         let mut terms = company.grants["omar-2026-hire"].terms.clone();
         terms.grant.id = "ada".into();
-        let toml = tokencomp_core::canonical::write_terms(&terms, &company.token.token);
+        let toml = tokencomp_formats::canonical::write_terms(&terms, &company.token.token);
         let fact =
             tokencomp_store::ledger::Fact::GrantIssued { grant: "ada".into(), holder: "omar".into(), terms: toml };
         tokencomp_service::ledger::record(&mut *store, &[fact], "system").expect("records");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use tokencomp_core::payroll::{AMOUNT_COLUMNS, EMPLOYEE_TAX_COLUMNS};
+use tokencomp_compliance::payroll::{AMOUNT_COLUMNS, EMPLOYEE_TAX_COLUMNS};
 use tokencomp_money::Decimal;
 
 use crate::ledger::Company;

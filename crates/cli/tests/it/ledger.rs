@@ -268,7 +268,7 @@ fn demo_refuses_a_non_empty_data_directory_without_force() {
 fn every_bad_import_fixture_is_refused_whole() {
     let c = Company::new();
     c.ok(&["init", "examples/company.toml"]);
-    let dir = root().join("crates/core/tests/fixtures/import");
+    let dir = root().join("crates/formats/tests/fixtures/import");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).expect("fixtures") {
         let path = entry.expect("entry").path();
@@ -340,10 +340,10 @@ fn the_company_file_records_its_policy_salaries_volumes_and_rates() {
     c.ok(&["init", &path]);
     let company = folded(&c);
     let policy = &company.company.policy;
-    assert_eq!(policy.withholding, tokencomp_core::company::WithholdingMethod::NetSettlement);
+    assert_eq!(policy.withholding, tokencomp_core::model::WithholdingMethod::NetSettlement);
     assert_eq!((policy.sale_fee_bps, policy.slippage_bps), (25, 50));
-    assert_eq!(policy.fmv, tokencomp_core::company::FmvSource::Vwap(5));
-    assert_eq!(policy.classification, tokencomp_core::company::ClassificationPolicy::Liability);
+    assert_eq!(policy.fmv, tokencomp_core::model::FmvSource::Vwap(5));
+    assert_eq!(policy.classification, tokencomp_core::model::ClassificationPolicy::Liability);
     assert_eq!(policy.flat_rules.len(), 1);
     assert_eq!(company.people["ada"].salary, Some(dec("96000")));
     assert_eq!(company.people["ada"].wallet.as_deref(), Some("ada-main"));
@@ -381,7 +381,7 @@ fn the_demo_records_the_sample_companys_compliance_inputs() {
     assert_eq!(company.fx.len(), 2314, "examples/fx.csv, after the prices");
     let policy = &company.company.policy;
     assert_eq!((policy.sale_fee_bps, policy.slippage_bps), (10, 30));
-    assert_eq!(policy.attribution, tokencomp_core::company::AttributionPolicy::Graded);
+    assert_eq!(policy.attribution, tokencomp_core::model::AttributionPolicy::Graded);
     assert_eq!(policy.flat_rules[0].country, "DE");
     assert_eq!(company.people["noor"].salary, Some(dec("425000")));
     assert_eq!(company.people["gus"].salary, None, "advisors are not on payroll");

@@ -1,6 +1,6 @@
 //! What every benchmark of the workspace shares: how criterion was invoked (full run, test
 //! mode, listing; its filter), a seeded generator for the data sets, where results go, and the
-//! process's memory as Linux reports it. `crates/store/benches` includes this file by path.
+//! process's memory as Linux reports it. The other crates' benches include this file by path.
 //!
 //! Each bench uses part of it.
 #![allow(dead_code)]
@@ -122,11 +122,13 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// Writes a bench's results as `target/bench-results/NAME.json` (for the tables in docs/testing-and-benchmarks.md).
-pub fn write_results(name: &str, doc: &serde_json::Value) -> std::io::Result<PathBuf> {
+/// `doc` is a JSON document whose alternate form (`{:#}`) is pretty-printed, as a
+/// `serde_json::Value`'s is (the domain crate's bench writes its own, without a JSON library).
+pub fn write_results(name: &str, doc: &impl std::fmt::Display) -> std::io::Result<PathBuf> {
     let dir = target_dir().join("bench-results");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(doc).map_err(std::io::Error::other)?;
+    let text = format!("{doc:#}");
     std::fs::write(&path, text + "\n")?;
     Ok(path)
 }

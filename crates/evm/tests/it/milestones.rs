@@ -16,8 +16,8 @@ use tokencomp_core::attestation::{
     Book, Comparison, Fixed18, Milestone, Refused, Registry, Rejection, Signer, Subject,
 };
 use tokencomp_core::calendar::{date_of, start_of_day};
-use tokencomp_core::company::{MilestoneTerms, TermsEffect};
 use tokencomp_core::grant::{EventKind, Grant, GrantEvent, MilestoneEffect, PerformanceTranche};
+use tokencomp_core::model::{MilestoneTerms, TermsEffect};
 use tokencomp_evm::VestingManager as VM;
 use tokencomp_money::TokenAmount;
 

@@ -89,6 +89,10 @@ fn citations(text: &str) -> Vec<Citation> {
         if text[word_start..end].contains("://") || path.starts_with("www.") {
             continue;
         }
+        // The text of a link, `[chain.md](../chain.md)`: its target is the citation.
+        if text[..start].ends_with('[') && text[end..].starts_with("](") {
+            continue;
+        }
         let anchor = text[end..]
             .strip_prefix('#')
             .map(|a| a.chars().take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_').collect::<String>());
@@ -218,12 +222,19 @@ fn module_docs_on_fake_files() {
 
 #[test]
 fn citations_are_found_in_text() {
-    let c = citations("see docs/a.md#the-part, README.md and [x](../b/c.md); not http://h.org/x.md nor y.mdx");
+    let c = citations(
+        "see docs/a.md#the-part, README.md and [x](../b/c.md), [c.md](../c.md); not http://h.org/x.md nor y.mdx",
+    );
     let got: Vec<(&str, Option<&str>, bool)> =
         c.iter().map(|c| (c.path.as_str(), c.anchor.as_deref(), c.link)).collect();
     assert_eq!(
         got,
-        vec![("docs/a.md", Some("the-part"), false), ("README.md", None, false), ("../b/c.md", None, true)]
+        vec![
+            ("docs/a.md", Some("the-part"), false),
+            ("README.md", None, false),
+            ("../b/c.md", None, true),
+            ("../c.md", None, true)
+        ]
     );
     assert_eq!(comment("let s = \"// x.md\"; // y.md"), Some("// y.md"));
     assert_eq!(comment("let c = '\"'; // z.md"), Some("// z.md"));

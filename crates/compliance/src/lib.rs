@@ -1,0 +1,15 @@
+//! Tax and accounting over the award domain: the tax-rules table and its lookups, withholding,
+//! fair market value, settlement, payroll, tax lots, employer accounting, books and statements.
+//!
+//! Pure like `tokencomp_core`: no IO and no clock; the rules table's file is read by
+//! `tokencomp_formats::tax_rules`.
+
+pub mod accounting;
+pub mod books;
+pub mod fmv;
+pub mod lots;
+pub mod payroll;
+pub mod rules;
+pub mod settle;
+pub mod statements;
+pub mod withholding;

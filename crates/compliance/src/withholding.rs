@@ -1,0 +1,408 @@
+//! Withholding on one payment (a vest's gross income, or a cash top-up): the employee's and the
+//! employer's tax lines, each with its base, rate, amount and the rule's source.
+//!
+//! The caller supplies the person's wages before this payment ([`Wages`]); the caps, bands and
+//! switches (Social Security wage base, the $1,000,000 supplemental switch, PAYE bands, NIC
+//! thresholds) are applied to the part of the payment that falls on each side, so splitting a
+//! payment in two gives the same result to the cent per line.
+//!
+//! Rounding happens once per tax line (`MONEY_ROUNDING`, the named point "per tax line");
+//! bases are not rounded. A line is present only when some of this payment is taxed at a
+//! non-zero rate: nothing above a cap, a zero-rate state or a zero gross gives no line.
+//!
+//! This module must never read the clock, guess a missing rule (the rules table errors
+//! instead), or withhold in tokens: every amount is fiat in the person's pay currency.
+
+use std::fmt;
+
+use jiff::civil::Date;
+use tokencomp_money::{Decimal, MONEY_ROUNDING};
+
+use crate::rules::{FlatRule, Rules, RulesError, Source, UkYear, UsYear, max_amount};
+use tokencomp_core::period::uk_tax_month;
+
+/// Where the person is taxed on this payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Jurisdiction {
+    /// US federal and FICA, plus the state's supplemental rate when a state is given.
+    Us { state: Option<String> },
+    /// UK PAYE (tax code 1257L) and Class 1 NICs.
+    Uk,
+    /// A company-configured flat rule (see [`Rules::with_flat`]).
+    Flat { country: String },
+}
+
+/// The person's wages before this payment, in the pay currency (USD for US, GBP for UK, the
+/// flat rule's currency otherwise).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wages {
+    /// All wages of the tax year before this payment (salary and earlier token income): the
+    /// calendar year in the US, the tax year from 6 April in the UK.
+    pub year_to_date: Decimal,
+    /// US: earlier supplemental wages this calendar year (for the $1,000,000 switch).
+    pub supplemental_year_to_date: Decimal,
+    /// UK: earnings in the same tax month before this payment, salary included (for NICs,
+    /// which are per pay period, not cumulative).
+    pub period_to_date: Decimal,
+}
+
+/// Who bears a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Payer {
+    /// Withheld from the person's pay.
+    Employee,
+    /// Paid by the employer on top of the pay.
+    Employer,
+}
+
+impl Payer {
+    pub const ALL: [Payer; 2] = [Payer::Employee, Payer::Employer];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Payer::Employee => "employee",
+            Payer::Employer => "employer",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Payer> {
+        Payer::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// What a line is for. `name()` is stable: it is used for CSV columns and stored records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaxKind {
+    FederalIncome,
+    SocialSecurity,
+    Medicare,
+    AdditionalMedicare,
+    Futa,
+    StateIncome,
+    Paye,
+    EmployeeNic,
+    EmployerNic,
+    FlatIncome,
+    FlatEmployer,
+}
+
+impl TaxKind {
+    pub const ALL: [TaxKind; 11] = [
+        TaxKind::FederalIncome,
+        TaxKind::SocialSecurity,
+        TaxKind::Medicare,
+        TaxKind::AdditionalMedicare,
+        TaxKind::Futa,
+        TaxKind::StateIncome,
+        TaxKind::Paye,
+        TaxKind::EmployeeNic,
+        TaxKind::EmployerNic,
+        TaxKind::FlatIncome,
+        TaxKind::FlatEmployer,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TaxKind::FederalIncome => "federal_income",
+            TaxKind::SocialSecurity => "social_security",
+            TaxKind::Medicare => "medicare",
+            TaxKind::AdditionalMedicare => "additional_medicare",
+            TaxKind::Futa => "futa",
+            TaxKind::StateIncome => "state_income",
+            TaxKind::Paye => "paye",
+            TaxKind::EmployeeNic => "employee_nic",
+            TaxKind::EmployerNic => "employer_nic",
+            TaxKind::FlatIncome => "flat_income",
+            TaxKind::FlatEmployer => "flat_employer",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TaxKind> {
+        TaxKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for TaxKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One tax on one payment: `amount` is `base × rate` rounded once to cents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxLine {
+    pub kind: TaxKind,
+    pub payer: Payer,
+    /// The part of the payment taxed at `rate`, exact (not rounded).
+    pub base: Decimal,
+    /// A fraction: 0.22 is 22%.
+    pub rate: Decimal,
+    pub amount: Decimal,
+    /// The rules-table source of the rate and thresholds.
+    pub source: Source,
+}
+
+/// The lines for one payment, in a fixed order (federal or PAYE first, employer lines after
+/// the employee's of the same tax). A tax with two rates on one payment (the 22%/37% switch,
+/// PAYE and NIC bands) has one line per rate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Withholding {
+    pub lines: Vec<TaxLine>,
+}
+
+impl Withholding {
+    /// What is withheld from the person's pay.
+    pub fn employee_total(&self) -> Decimal {
+        self.total_where(|l| l.payer == Payer::Employee)
+    }
+
+    /// What the employer pays on top.
+    pub fn employer_total(&self) -> Decimal {
+        self.total_where(|l| l.payer == Payer::Employer)
+    }
+
+    /// Every line of one kind (both payers, every rate).
+    pub fn lines_of(&self, kind: TaxKind) -> impl Iterator<Item = &TaxLine> + '_ {
+        self.lines.iter().filter(move |l| l.kind == kind)
+    }
+
+    /// The summed amount of one kind for one payer; zero when there is no such line.
+    pub fn amount_of(&self, kind: TaxKind, payer: Payer) -> Decimal {
+        self.total_where(|l| l.kind == kind && l.payer == payer)
+    }
+
+    fn total_where(&self, keep: impl Fn(&TaxLine) -> bool) -> Decimal {
+        // Each amount is at most 10^15 and there are at most a dozen lines: no overflow.
+        self.lines.iter().filter(|l| keep(l)).map(|l| l.amount).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WithholdingError {
+    #[error(
+        "the gross payment {gross} is negative; a correction is a separate reversing entry, not a negative payment"
+    )]
+    NegativeGross { gross: Decimal },
+    #[error("wages.{field} is {value}, which is negative; year-to-date and period-to-date wages start at zero")]
+    NegativeWages { field: &'static str, value: Decimal },
+    #[error("{field} is {value}, above the largest amount accepted ({limit}); this is not a realistic wage")]
+    TooLarge { field: &'static str, value: Decimal, limit: Decimal },
+    #[error(
+        "wages.{field} ({value}) is more than wages.year_to_date ({year_to_date}); it is part of the year's wages, so it cannot exceed them"
+    )]
+    Inconsistent { field: &'static str, value: Decimal, year_to_date: Decimal },
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+}
+
+/// Withholding on one payment of `gross` (pay currency) made on `date`, given the person's
+/// wages before it. A zero gross gives no lines.
+pub fn withhold(
+    rules: &Rules,
+    jurisdiction: &Jurisdiction,
+    date: Date,
+    wages: &Wages,
+    gross: Decimal,
+) -> Result<Withholding, WithholdingError> {
+    check_inputs(jurisdiction, wages, gross)?;
+    let mut lines = Vec::new();
+    match jurisdiction {
+        Jurisdiction::Us { state } => {
+            let year = rules.us(date.year())?;
+            us_lines(&mut lines, year, state.as_deref(), wages, gross)?;
+        }
+        Jurisdiction::Uk => {
+            let (tax_year, month) = uk_tax_month(date);
+            let year = rules.uk(tax_year)?;
+            uk_lines(&mut lines, year, month, wages, gross);
+        }
+        Jurisdiction::Flat { country } => {
+            let rule = rules.flat(country, date.year())?;
+            flat_lines(&mut lines, rule, country, gross);
+        }
+    }
+    Ok(Withholding { lines })
+}
+
+fn check_inputs(jurisdiction: &Jurisdiction, wages: &Wages, gross: Decimal) -> Result<(), WithholdingError> {
+    if gross.is_sign_negative() && !gross.is_zero() {
+        return Err(WithholdingError::NegativeGross { gross });
+    }
+    let fields = [
+        ("year_to_date", wages.year_to_date),
+        ("supplemental_year_to_date", wages.supplemental_year_to_date),
+        ("period_to_date", wages.period_to_date),
+    ];
+    for (field, value) in fields {
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(WithholdingError::NegativeWages { field, value });
+        }
+    }
+    // Bounding every input keeps all the arithmetic below (at most (wages + gross) × 12 × rate)
+    // far from Decimal's limit of about 7.9 × 10^28, so plain operators cannot overflow.
+    for (field, value) in [("gross", gross)].into_iter().chain(fields) {
+        if value > max_amount() {
+            return Err(WithholdingError::TooLarge { field, value, limit: max_amount() });
+        }
+    }
+    let part = match jurisdiction {
+        Jurisdiction::Us { .. } => Some(("supplemental_year_to_date", wages.supplemental_year_to_date)),
+        Jurisdiction::Uk => Some(("period_to_date", wages.period_to_date)),
+        Jurisdiction::Flat { .. } => None,
+    };
+    if let Some((field, value)) = part
+        && value > wages.year_to_date
+    {
+        return Err(WithholdingError::Inconsistent { field, value, year_to_date: wages.year_to_date });
+    }
+    Ok(())
+}
+
+/// The length of `[from, to]` that lies inside `[low, high]` (`high = None`: no upper end).
+fn overlap(from: Decimal, to: Decimal, low: Decimal, high: Option<Decimal>) -> Decimal {
+    let start = from.max(low);
+    let end = high.map_or(to, |h| to.min(h));
+    (end - start).max(Decimal::ZERO)
+}
+
+/// Appends `base × rate` rounded once; nothing when the base or the rate is zero.
+fn push(lines: &mut Vec<TaxLine>, kind: TaxKind, payer: Payer, base: Decimal, rate: Decimal, source: &Source) {
+    if base.is_zero() || rate.is_zero() {
+        return;
+    }
+    let amount = round_line(base * rate);
+    lines.push(TaxLine { kind, payer, base, rate, amount, source: Source::clone(source) });
+}
+
+/// The one rounding of a line (`MONEY_ROUNDING`), always written with two places ("87.50").
+fn round_line(exact: Decimal) -> Decimal {
+    let mut amount = MONEY_ROUNDING.apply(exact);
+    // Only pads: the value already has at most MONEY_ROUNDING.scale places.
+    amount.rescale(MONEY_ROUNDING.scale);
+    amount
+}
+
+fn us_lines(
+    lines: &mut Vec<TaxLine>,
+    year: &UsYear,
+    state: Option<&str>,
+    wages: &Wages,
+    gross: Decimal,
+) -> Result<(), WithholdingError> {
+    // Look the state up first: a missing state fails the whole payment, not half of it.
+    let state_rule = match state {
+        Some(code) => Some(year.state(&code.to_ascii_uppercase())?),
+        None => None,
+    };
+    let (ytd, ytd_after) = (wages.year_to_date, wages.year_to_date + gross);
+    let supp = wages.supplemental_year_to_date;
+
+    // 26 CFR 31.3402(g)-1(a)(2), (a)(7): 22% while the year's supplemental wages stay within
+    // $1M, 37% on the rest; a payment that crosses the line is split at the exact dollar.
+    let f = &year.federal;
+    let below = overlap(supp, supp + gross, Decimal::ZERO, Some(f.high_threshold));
+    let above = overlap(supp, supp + gross, f.high_threshold, None);
+    push(lines, TaxKind::FederalIncome, Payer::Employee, below, f.rate, &f.source);
+    push(lines, TaxKind::FederalIncome, Payer::Employee, above, f.high_rate, &f.source);
+
+    // Social Security: only the part of the payment below the wage base, both sides.
+    let ss = &year.social_security;
+    let ss_base = overlap(ytd, ytd_after, Decimal::ZERO, Some(ss.wage_base));
+    push(lines, TaxKind::SocialSecurity, Payer::Employee, ss_base, ss.employee_rate, &ss.source);
+    push(lines, TaxKind::SocialSecurity, Payer::Employer, ss_base, ss.employer_rate, &ss.source);
+
+    let m = &year.medicare;
+    push(lines, TaxKind::Medicare, Payer::Employee, gross, m.employee_rate, &m.source);
+    push(lines, TaxKind::Medicare, Payer::Employer, gross, m.employer_rate, &m.source);
+
+    // Additional Medicare: employee only, the part of the year's wages above the threshold.
+    let am = &year.additional_medicare;
+    let am_base = overlap(ytd, ytd_after, am.threshold, None);
+    push(lines, TaxKind::AdditionalMedicare, Payer::Employee, am_base, am.rate, &am.source);
+
+    let futa = &year.futa;
+    let futa_base = overlap(ytd, ytd_after, Decimal::ZERO, Some(futa.wage_base));
+    push(lines, TaxKind::Futa, Payer::Employer, futa_base, futa.rate, &futa.source);
+
+    if let Some(rule) = state_rule {
+        push(lines, TaxKind::StateIncome, Payer::Employee, gross, rule.rate, &rule.source);
+    }
+    Ok(())
+}
+
+/// UK thresholds are annual; month `m`'s cumulative limit is `annual × m / 12` and the monthly
+/// NIC thresholds are `annual / 12`. Both divisions by 12 rarely terminate (37,700 / 12), so
+/// the bands are compared in twelfths: pay × 12 against annual × m. The division by 12 happens
+/// once per line, just before the line is rounded.
+fn uk_lines(lines: &mut Vec<TaxLine>, year: &UkYear, month: i8, wages: &Wages, gross: Decimal) {
+    let twelve = Decimal::from(12);
+    let m = Decimal::from(month);
+    let mut push12 = |kind, payer, base12: Decimal, rate: Decimal, source: &Source| {
+        if base12.is_zero() || rate.is_zero() {
+            return;
+        }
+        let base = base12 / twelve;
+        let amount = round_line(base12 * rate / twelve);
+        lines.push(TaxLine { kind, payer, base, rate, amount, source: Source::clone(source) });
+    };
+
+    // PAYE, cumulative basis: tax on taxable pay to date with this payment minus without it,
+    // against the allowance and band limits for months 1..=m. Bands are in taxable pay.
+    let p = &year.paye;
+    let allowance12 = p.personal_allowance * m;
+    let taxable12 = |pay: Decimal| (pay * twelve - allowance12).max(Decimal::ZERO);
+    let (t0, t1) = (taxable12(wages.year_to_date), taxable12(wages.year_to_date + gross));
+    let basic12 = p.basic_band * m;
+    let higher12 = p.higher_band_limit * m;
+    let paye_bands = [
+        (Decimal::ZERO, Some(basic12), p.basic_rate),
+        (basic12, Some(higher12), p.higher_rate),
+        (higher12, None, p.additional_rate),
+    ];
+    for (low, high, rate) in paye_bands {
+        push12(TaxKind::Paye, Payer::Employee, overlap(t0, t1, low, high), rate, &p.source);
+    }
+
+    // Class 1 NICs are per earnings period (here the tax month), never cumulative.
+    let n = &year.nic;
+    let (e0, e1) = (wages.period_to_date * twelve, (wages.period_to_date + gross) * twelve);
+    let main = overlap(e0, e1, n.primary_threshold, Some(n.upper_earnings_limit));
+    push12(TaxKind::EmployeeNic, Payer::Employee, main, n.employee_main_rate, &n.source);
+    let upper = overlap(e0, e1, n.upper_earnings_limit, None);
+    push12(TaxKind::EmployeeNic, Payer::Employee, upper, n.employee_upper_rate, &n.source);
+    let secondary = overlap(e0, e1, n.secondary_threshold, None);
+    push12(TaxKind::EmployerNic, Payer::Employer, secondary, n.employer_rate, &n.source);
+}
+
+fn flat_lines(lines: &mut Vec<TaxLine>, rule: &FlatRule, country: &str, gross: Decimal) {
+    let source = Source::from(format!("company flat withholding rule for {country}"));
+    push(lines, TaxKind::FlatIncome, Payer::Employee, gross, rule.employee_rate, &source);
+    push(lines, TaxKind::FlatEmployer, Payer::Employer, gross, rule.employer_rate, &source);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_and_payer_names_round_trip() {
+        for kind in TaxKind::ALL {
+            assert_eq!(TaxKind::from_name(kind.name()), Some(kind));
+        }
+        for payer in Payer::ALL {
+            assert_eq!(Payer::from_name(payer.name()), Some(payer));
+        }
+        assert_eq!(TaxKind::from_name("FederalIncome"), None);
+        let names: std::collections::BTreeSet<_> = TaxKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), TaxKind::ALL.len());
+    }
+
+    #[test]
+    fn overlap_clips_to_the_band() {
+        let d = Decimal::from;
+        assert_eq!(overlap(d(0), d(10), d(5), Some(d(8))), d(3));
+        assert_eq!(overlap(d(9), d(10), d(5), Some(d(8))), d(0));
+        assert_eq!(overlap(d(6), d(20), d(5), None), d(14));
+        assert_eq!(overlap(d(0), d(4), d(5), None), d(0));
+    }
+}
