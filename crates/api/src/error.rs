@@ -128,6 +128,7 @@ impl From<tokencomp_service::Error> for ApiError {
             E::NotFound { field: f, message } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", message).with_details(field(&f))
             }
+            E::Conflict { field: f, message } if f.is_empty() => ApiError::conflict(message),
             E::NotReady { field: f, message } | E::Conflict { field: f, message } => {
                 ApiError::conflict(message).with_details(field(&f))
             }

@@ -6,9 +6,9 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use tokencomp_core::governance::{Choice, GovError, Proposal};
-use tokencomp_store::Store;
 use tokencomp_store::gov::validate_gov;
-use tokencomp_store::ledger::Fact;
+use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::{Checked, Store, StoreError};
 
 use crate::error::{Error, Result, bad_input};
 use crate::ledger::{Loaded, guarded, load_all, record_checked};
@@ -41,6 +41,41 @@ pub fn validate_and_record(
         Ok::<_, Error>((vec![fact], ()))
     })?;
     Ok(a.new > 0)
+}
+
+/// Appends one governance `fact` after `check` passes on the ledger as it stands under the
+/// write lock, in the same transaction, recorded at `at`: `cached` (folded from `len` events) is
+/// reused when nothing was appended since (another process, the CLI, may write the same
+/// ledger). The number of new events (0: the same fact again). A refusal is `check`'s; the same
+/// event id with other content is a [`Error::Conflict`] naming no field.
+pub fn record_fact<E: From<Error>>(
+    store: &mut dyn Store,
+    (cached, len): (&Company, i64),
+    at: Timestamp,
+    fact: &Fact,
+    actor: &str,
+    check: impl FnOnce(&Company) -> std::result::Result<(), E>,
+) -> std::result::Result<usize, E> {
+    let appended = tokencomp_store::append_checked(store, at, |ledger| {
+        let head = ledger.head().map_err(Error::from)?.map_or(0, |h| h.0);
+        let fresh;
+        let company = if head == len {
+            cached
+        } else {
+            fresh = Company::fold(&ledger.events().map_err(Error::from)?).map_err(Error::from)?;
+            &fresh
+        };
+        check(company)?;
+        Ok(vec![fact.to_event(actor)])
+    });
+    match appended {
+        Ok(a) => Ok(a.new),
+        Err(Checked::Refused(e)) => Err(e),
+        Err(Checked::Store(e @ StoreError::Conflict { .. })) => {
+            Err(Error::Conflict { field: String::new(), message: e.to_string() }.into())
+        }
+        Err(Checked::Store(e)) => Err(Error::from(e).into()),
+    }
 }
 
 /// Governance for the sample company, so the dashboard has data: two delegations in force on

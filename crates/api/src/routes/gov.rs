@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use tokencomp_core::governance::{Choice, GovError, Proposal, Tally};
 use tokencomp_store::gov::{Roster, snapshot_of, tally_for, validate_gov, validate_gov_for};
 use tokencomp_store::ledger::{Company, Fact};
-use tokencomp_store::{Checked, StoreError};
 
 use super::{page, require_admin, require_person, token_json};
 use crate::{ApiError, AppState, Body, Caller, Ctx, Query, Role};
@@ -62,25 +61,7 @@ fn record_with(
     actor: &str,
     check: impl FnOnce(&Company) -> Result<(), ApiError>,
 ) -> Result<usize, ApiError> {
-    let (cached, len, now) = (cx.company, cx.len, cx.now);
-    let appended = tokencomp_store::append_checked(cx.store, now, |ledger| {
-        let head = ledger.head().map_err(ApiError::internal)?.map_or(0, |h| h.0);
-        let fresh;
-        let company = if head == len {
-            cached
-        } else {
-            fresh = Company::fold(&ledger.events().map_err(ApiError::internal)?).map_err(ApiError::internal)?;
-            &fresh
-        };
-        check(company)?;
-        Ok(vec![fact.to_event(actor)])
-    });
-    match appended {
-        Ok(a) => Ok(a.new),
-        Err(Checked::Refused(e)) => Err(e),
-        Err(Checked::Store(e @ StoreError::Conflict { .. })) => Err(ApiError::conflict(e.to_string())),
-        Err(Checked::Store(e)) => Err(ApiError::internal(e)),
-    }
+    tokencomp_service::gov::record_fact(cx.store, (cx.company, cx.len), cx.now, fact, actor, check)
 }
 
 /// A refused delegation as an employee may read it: nothing about other people's delegations
