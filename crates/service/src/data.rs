@@ -109,3 +109,38 @@ impl DataDir {
         self.root.join("charts")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_is_inside_the_data_directory_and_named_once() {
+        let d = DataDir::new("/data");
+        let all = [
+            d.ledger(),
+            d.accounts(),
+            d.accounts_lock(),
+            d.chain_key(),
+            d.oracle_key("evals"),
+            d.embedded_chain(),
+            d.deployment("n"),
+            d.logs("n"),
+            d.safe_contracts("n"),
+            d.anchor("n"),
+            d.market("n"),
+            d.evals_dir(),
+            d.charts_dir(),
+        ];
+        for p in &all {
+            assert!(p.starts_with("/data"), "{}", p.display());
+        }
+        let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len());
+        assert_eq!(d.accounts(), Path::new("/data/auth/accounts.json"));
+        assert_eq!(d.accounts_lock(), Path::new("/data/auth/accounts.lock"));
+        assert_eq!(d.ledger(), Path::new("/data/ledger.sqlite"));
+        assert_eq!(d.embedded_chain(), Path::new("/data/chain/embedded.json"));
+        assert_eq!(d.chain_key(), Path::new("/data/keys/chain.key"));
+    }
+}

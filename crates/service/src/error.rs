@@ -192,3 +192,30 @@ from_as!(Internal:
     tokencomp_core::attestation::RegistryError,
     tokencomp_risk::RiskError,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_prefixes_a_failure_and_leaves_a_refusal_as_it_was() {
+        let failed: Result<()> = Err(Error::Store("database error: locked".into()));
+        assert_eq!(failed.context("opening x").unwrap_err(), Error::Store("opening x: database error: locked".into()));
+        let refused: Result<()> = Err(Error::invalid("`x` is not a date", "--from"));
+        assert_eq!(refused.context("reading").unwrap_err(), Error::invalid("`x` is not a date", "--from"));
+        assert!(Error::invalid("m", "f").is_input() && !Error::Incomplete("m".into()).is_input());
+        assert!(!Error::NotReady { field: "f".into(), message: "m".into() }.is_input());
+    }
+
+    #[test]
+    fn a_conflicting_event_is_the_callers_and_other_store_failures_are_the_ledgers() {
+        let conflict = tokencomp_store::StoreError::Conflict {
+            id: "e".into(),
+            field: "payload",
+            stored: "a".into(),
+            given: "b".into(),
+        };
+        assert!(matches!(Error::from(conflict), Error::Conflict { .. }));
+        assert!(matches!(Error::from(tokencomp_store::StoreError::Backend("x".into())), Error::Store(_)));
+    }
+}
