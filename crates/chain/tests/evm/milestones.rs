@@ -21,7 +21,7 @@ use tokencomp_core::grant::{EventKind, Grant, GrantEvent, MilestoneEffect, Perfo
 use tokencomp_evm::VestingManager as VM;
 use tokencomp_money::TokenAmount;
 
-use crate::differential::{ZONES, schedule};
+use crate::schedules::{ZONES, schedule};
 use crate::harness::{ADMIN, GENESIS, OPERATOR, Rng, STRANGER, World, id, tranched, wallet};
 
 const DAY: u64 = 86_400;
