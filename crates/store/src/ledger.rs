@@ -53,7 +53,7 @@ use tokencomp_core::tokenomics::Tokenomics;
 use tokencomp_core::{ForfeitReason, VestReason, canonical};
 use tokencomp_money::{Currency, Decimal, Token, TokenAmount};
 
-use crate::{NewEvent, StoredEvent, Subject};
+use crate::{EventKind, NewEvent, StoredEvent, Subject};
 
 /// Every key a payload may have (used to name the differing field of a conflict).
 pub const PAYLOAD_KEYS: &[&str] = &[
@@ -387,11 +387,11 @@ impl Fact {
                 if let Value::Object(m) = &mut p {
                     policy_keys(m, &c.policy);
                 }
-                (format!("company:{}", short_hash(&p.to_string())), "company", "company".to_owned(), p, None)
+                (format!("company:{}", short_hash(&p.to_string())), EventKind::Company, "company".to_owned(), p, None)
             }
             Fact::Token(t) => {
                 let p = json!({"symbol": t.token.symbol(), "decimals": t.token.decimals(), "chain_id": t.chain_id, "address": t.address});
-                (format!("token:{}", short_hash(&p.to_string())), "token", "token".to_owned(), p, None)
+                (format!("token:{}", short_hash(&p.to_string())), EventKind::Token, "token".to_owned(), p, None)
             }
             Fact::Person(p) => {
                 let mut v = json!({"id": p.id, "name": p.name, "email": p.email, "kind": kind_name(p.kind), "country": p.country,
@@ -406,7 +406,7 @@ impl Fact {
                 }
                 (
                     format!("person:{}:{}", p.id, short_hash(&v.to_string())),
-                    "person",
+                    EventKind::Person,
                     Subject::Person(p.id.clone()).text(),
                     v,
                     None,
@@ -418,49 +418,55 @@ impl Fact {
                 if let (Value::Object(m), Some(volume)) = (&mut v, p.volume) {
                     m.insert("volume".into(), json!(volume.to_string()));
                 }
-                (format!("price:{}:{}", p.currency, p.date), "price", format!("price:{}", p.date), v, None)
+                (format!("price:{}:{}", p.currency, p.date), EventKind::Price, format!("price:{}", p.date), v, None)
             }
             Fact::FxRate(r) => {
                 let v = json!({"date": r.date.to_string(), "currency": r.currency.code(), "per_usd": r.per_usd.to_string()});
-                (format!("fx:{}:{}", r.currency, r.date), "fx", format!("fx:{}", r.date), v, None)
+                (format!("fx:{}:{}", r.currency, r.date), EventKind::Fx, format!("fx:{}", r.date), v, None)
             }
             Fact::TwapPoint { date, point } => {
                 let v = json!({"date": date.to_string(), "pair": point.pair, "at": point.at,
                                "cumulative": point.cumulative.to_string(), "token_decimals": point.decimals.0,
                                "quote_decimals": point.decimals.1, "block": point.block});
-                (format!("twap:{date}"), "twap", format!("twap:{date}"), v, None)
+                (format!("twap:{date}"), EventKind::Twap, format!("twap:{date}"), v, None)
             }
             Fact::Sale { id, person, wallet, date, amount, price, fee, selection, lots } => {
                 let lots: Vec<Value> =
                     lots.iter().map(|(lot, a)| json!({"lot": lot, "amount": a.base_units().to_string()})).collect();
                 let v = json!({"id": id, "person": person, "wallet": wallet, "date": date.to_string(),
                                "price": price.to_string(), "fee": fee.to_string(), "selection": selection, "lots": lots});
-                (format!("sale:{id}"), "sale", Subject::Person(person.clone()).text(), v, Some(*amount))
+                (format!("sale:{id}"), EventKind::Sale, Subject::Person(person.clone()).text(), v, Some(*amount))
             }
             Fact::PriceCorrected { currency, date, close, reason } => {
                 let v = json!({"date": date.to_string(), "close": close.to_string(), "currency": currency.code(), "reason": reason});
                 let id = format!("price:{currency}:{date}:corrected:{}", short_hash(&v.to_string()));
-                (id, "price.corrected", format!("price:{date}"), v, None)
+                (id, EventKind::PriceCorrected, format!("price:{date}"), v, None)
             }
             Fact::PayrollClosed { period, rows, digest, anchor } => {
                 let mut v = json!({"period": period, "rows": rows, "digest": digest});
                 if let Some(head) = anchor {
                     v["anchor"] = head.to_json();
                 }
-                (format!("payroll:{period}:closed"), "payroll.closed", format!("payroll:{period}"), v, None)
+                (format!("payroll:{period}:closed"), EventKind::PayrollClosed, format!("payroll:{period}"), v, None)
             }
             Fact::Tokenomics { terms } => {
                 let v = json!({"terms": terms});
-                (format!("tokenomics:{}", short_hash(terms)), "tokenomics", "tokenomics".to_owned(), v, None)
+                (format!("tokenomics:{}", short_hash(terms)), EventKind::Tokenomics, "tokenomics".to_owned(), v, None)
             }
             Fact::Milestone { id, terms } => {
                 let v = json!({"id": id, "terms": terms});
-                (format!("milestone:{id}:{}", short_hash(terms)), "milestone", format!("milestone:{id}"), v, None)
+                (
+                    format!("milestone:{id}:{}", short_hash(terms)),
+                    EventKind::Milestone,
+                    format!("milestone:{id}"),
+                    v,
+                    None,
+                )
             }
             Fact::Oracle { action, oracle, address, at } => {
                 let v = json!({"action": action.as_str(), "oracle": oracle, "address": address, "at": at});
                 let id = format!("oracle:{oracle}:{}:{}", action.as_str(), short_hash(&v.to_string()));
-                (id, "oracle", format!("oracle:{oracle}"), v, None)
+                (id, EventKind::Oracle, format!("oracle:{oracle}"), v, None)
             }
             Fact::Attestation(a) => {
                 let mut v = json!({"digest": a.digest, "milestone": a.milestone, "subject": a.subject,
@@ -501,26 +507,32 @@ impl Fact {
                     Some(team) => Subject::Team(team.to_owned()),
                     None => Subject::Grant(a.subject.strip_prefix("grant:").unwrap_or(&a.subject).to_owned()),
                 };
-                (id, "attestation", subject.text(), v, None)
+                (id, EventKind::Attestation, subject.text(), v, None)
             }
             Fact::Delegation { from, to, effective } => {
                 let v = json!({"from": from, "to": to, "effective": effective.to_string()});
                 let id = format!("gov.delegation:{from}:{effective}:{}", to.as_deref().unwrap_or("-"));
-                (id, "gov.delegation", Subject::Person(from.clone()).text(), v, None)
+                (id, EventKind::GovDelegation, Subject::Person(from.clone()).text(), v, None)
             }
             Fact::Proposal(p) => {
                 let v = json!({"id": p.id, "title": p.title, "description": p.description,
                                "snapshot_date": p.snapshot_date.to_string(), "opens": p.opens.to_string(),
                                "closes": p.closes.to_string(), "quorum_bps": p.quorum_bps,
                                "unvested_weight_bps": p.unvested_weight_bps});
-                (format!("gov.proposal:{}", p.id), "gov.proposal", Subject::Proposal(p.id.clone()).text(), v, None)
+                (
+                    format!("gov.proposal:{}", p.id),
+                    EventKind::GovProposal,
+                    Subject::Proposal(p.id.clone()).text(),
+                    v,
+                    None,
+                )
             }
             Fact::Ballot { proposal, voter, choice, cast_at } => {
                 let v = json!({"proposal": proposal, "voter": voter, "choice": choice.as_str(),
                                "cast_at": cast_at.to_string()});
                 (
                     format!("gov.ballot:{proposal}:{voter}:{cast_at}"),
-                    "gov.ballot",
+                    EventKind::GovBallot,
                     Subject::Proposal(proposal.clone()).text(),
                     v,
                     None,
@@ -528,13 +540,13 @@ impl Fact {
             }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
-                (format!("grant:{grant}"), "grant.issued", Subject::Grant(grant.clone()).text(), v, None)
+                (format!("grant:{grant}"), EventKind::GrantIssued, Subject::Grant(grant.clone()).text(), v, None)
             }
             Fact::GrantCorrected { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
                 (
                     format!("grant:{grant}:terms:{}", short_hash(terms)),
-                    "grant.corrected",
+                    EventKind::GrantCorrected,
                     Subject::Grant(grant.clone()).text(),
                     v,
                     None,
@@ -544,7 +556,7 @@ impl Fact {
                 let v = json!({"grant": grant, "event_id": event_id, "event": event});
                 (
                     format!("grant:{grant}:event:{event_id}"),
-                    "grant.event",
+                    EventKind::GrantEvent,
                     Subject::Grant(grant.clone()).text(),
                     v,
                     None,
@@ -554,19 +566,19 @@ impl Fact {
                 let v = json!({"grant": grant, "event_id": event_id});
                 (
                     format!("grant:{grant}:event:{event_id}:reversed"),
-                    "grant.event_reversed",
+                    EventKind::GrantEventReversed,
                     Subject::Grant(grant.clone()).text(),
                     v,
                     None,
                 )
             }
             Fact::Vest { grant, holder, date, reason, period, amount } => {
-                recognition("vest", "", "vest", grant, holder, *date, reason.as_str(), period, *amount)
+                recognition("vest", "", EventKind::Vest, grant, holder, *date, reason.as_str(), period, *amount)
             }
             Fact::VestReversal { grant, holder, date, reason, period, amount } => recognition(
                 "vest",
                 ":reversal",
-                "vest.reversal",
+                EventKind::VestReversal,
                 grant,
                 holder,
                 *date,
@@ -574,13 +586,21 @@ impl Fact {
                 period,
                 *amount,
             ),
-            Fact::Forfeiture { grant, holder, date, reason, period, amount } => {
-                recognition("forfeit", "", "forfeiture", grant, holder, *date, reason.as_str(), period, *amount)
-            }
+            Fact::Forfeiture { grant, holder, date, reason, period, amount } => recognition(
+                "forfeit",
+                "",
+                EventKind::Forfeiture,
+                grant,
+                holder,
+                *date,
+                reason.as_str(),
+                period,
+                *amount,
+            ),
             Fact::ForfeitureReversal { grant, holder, date, reason, period, amount } => recognition(
                 "forfeit",
                 ":reversal",
-                "forfeiture.reversal",
+                EventKind::ForfeitureReversal,
                 grant,
                 holder,
                 *date,
@@ -590,10 +610,10 @@ impl Fact {
             ),
             Fact::PeriodRun { period, start, end, vests, forfeitures } => {
                 let v = json!({"period": period, "start": start.to_string(), "end": end.to_string(), "vests": vests, "forfeitures": forfeitures});
-                (format!("period:{period}"), "period.run", format!("period:{period}"), v, None)
+                (format!("period:{period}"), EventKind::PeriodRun, format!("period:{period}"), v, None)
             }
         };
-        NewEvent { id, kind: kind.to_owned(), subject, payload: payload.to_string(), amount, actor: actor.to_owned() }
+        NewEvent { id, kind, subject, payload: payload.to_string(), amount, actor: actor.to_owned() }
     }
 }
 
@@ -634,14 +654,14 @@ fn policy_keys(m: &mut Map<String, Value>, p: &Policy) {
 fn recognition(
     prefix: &str,
     suffix: &str,
-    kind: &'static str,
+    kind: EventKind,
     grant: &str,
     holder: &str,
     date: Date,
     reason: &str,
     period: &str,
     amount: TokenAmount,
-) -> (String, &'static str, String, Value, Option<TokenAmount>) {
+) -> (String, EventKind, String, Value, Option<TokenAmount>) {
     let v = json!({"grant": grant, "holder": holder, "date": date.to_string(), "reason": reason, "period": period});
     (
         format!("{prefix}:{grant}:{date}:{reason}:{period}{suffix}"),
@@ -989,8 +1009,8 @@ fn bps_of(v: &Value, key: &str, e: &StoredEvent) -> Result<u32, FoldError> {
 
 /// A governance event back as its fact; a proposal must pass [`check_proposal`] again.
 fn read_gov(v: &Value, e: &StoredEvent) -> Result<Fact, FoldError> {
-    match e.event.kind.as_str() {
-        "gov.delegation" => {
+    match e.event.kind {
+        EventKind::GovDelegation => {
             let to = match v.get("to") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(t)) => Some(t.clone()),
@@ -998,7 +1018,7 @@ fn read_gov(v: &Value, e: &StoredEvent) -> Result<Fact, FoldError> {
             };
             Ok(Fact::Delegation { from: s(v, "from", e)?.to_owned(), to, effective: date(v, "effective", e)? })
         }
-        "gov.proposal" => {
+        EventKind::GovProposal => {
             let p = Proposal {
                 id: s(v, "id", e)?.to_owned(),
                 title: s(v, "title", e)?.to_owned(),
@@ -1111,14 +1131,15 @@ impl Company {
         let mut governance = Governance::default();
         for e in events {
             let v: Value = serde_json::from_str(&e.event.payload).map_err(|x| bad(e, x.to_string()))?;
-            match e.event.kind.as_str() {
-                "company" => {
+            match e.event.kind {
+                EventKind::Company => {
                     let tz_name = s(&v, "time_zone", e)?;
                     let tz = jiff::tz::TimeZone::get(tz_name).map_err(|x| bad(e, x.to_string()))?;
                     let pay_frequency = match s(&v, "pay_frequency", e)? {
+                        "monthly" => PayFrequency::Monthly,
                         "semi-monthly" => PayFrequency::SemiMonthly,
                         "biweekly" => PayFrequency::Biweekly,
-                        _ => PayFrequency::Monthly,
+                        other => return Err(bad(e, format!("unknown pay frequency `{other}`"))),
                     };
                     company = Some(CompanySettings {
                         name: s(&v, "name", e)?.to_owned(),
@@ -1129,7 +1150,7 @@ impl Company {
                         policy: read_policy(&v, e)?,
                     });
                 }
-                "token" => {
+                EventKind::Token => {
                     let decimals = v.get("decimals").and_then(Value::as_u64).and_then(|d| u8::try_from(d).ok());
                     let t = Token::new(s(&v, "symbol", e)?, decimals.ok_or_else(|| bad(e, "bad decimals"))?)
                         .map_err(|x| bad(e, x.to_string()))?;
@@ -1139,11 +1160,12 @@ impl Company {
                         address: opt_str(&v, "address"),
                     });
                 }
-                "person" => {
+                EventKind::Person => {
                     let kind = match s(&v, "kind", e)? {
+                        "employee" => PersonKind::Employee,
                         "contractor" => PersonKind::Contractor,
                         "advisor" => PersonKind::Advisor,
-                        _ => PersonKind::Employee,
+                        other => return Err(bad(e, format!("unknown person kind `{other}`"))),
                     };
                     let p = Person {
                         id: s(&v, "id", e)?.to_owned(),
@@ -1158,7 +1180,7 @@ impl Company {
                     };
                     people.insert(p.id.clone(), p);
                 }
-                "price" => {
+                EventKind::Price => {
                     let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
                     let close = Decimal::from_str_exact(s(&v, "close", e)?).map_err(|x| bad(e, x.to_string()))?;
                     let day = date(&v, "date", e)?;
@@ -1167,17 +1189,17 @@ impl Company {
                         volumes.insert((currency, day), volume);
                     }
                 }
-                "fx" => {
+                EventKind::Fx => {
                     let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
                     let rate = decimal(&v, "per_usd", e, positive, "above zero")?;
                     fx.insert((currency, date(&v, "date", e)?), rate);
                 }
-                "twap" => {
+                EventKind::Twap => {
                     let (day, point) = read_twap(&v, e)?;
                     twap.insert(day, point);
                 }
-                "sale" => sales.push(read_sale(&v, e)?),
-                "price.corrected" => {
+                EventKind::Sale => sales.push(read_sale(&v, e)?),
+                EventKind::PriceCorrected => {
                     let currency: Currency = s(&v, "currency", e)?.parse().map_err(|_| bad(e, "bad currency"))?;
                     let close = Decimal::from_str_exact(s(&v, "close", e)?).map_err(|x| bad(e, x.to_string()))?;
                     if close <= Decimal::ZERO {
@@ -1185,57 +1207,57 @@ impl Company {
                     }
                     prices.insert((currency, date(&v, "date", e)?), close);
                 }
-                "payroll.closed" => {
+                EventKind::PayrollClosed => {
                     let rows = s(&v, "rows", e)?.to_owned();
                     payroll_closed.insert(s(&v, "period", e)?.to_owned(), (rows, s(&v, "digest", e)?.to_owned()));
                 }
-                "grant.issued" | "grant.corrected" => {
+                EventKind::GrantIssued | EventKind::GrantCorrected => {
                     let id = s(&v, "grant", e)?.to_owned();
                     let terms = s(&v, "terms", e)?.to_owned();
                     let entry = raw.entry(id).or_insert_with(|| (String::new(), Vec::new(), e.seq));
                     entry.0 = terms;
                 }
-                "grant.event" => {
+                EventKind::GrantEvent => {
                     let id = s(&v, "grant", e)?;
                     let entry = raw.get_mut(id).ok_or_else(|| bad(e, format!("grant `{id}` was never issued")))?;
                     entry.1.push((s(&v, "event_id", e)?.to_owned(), s(&v, "event", e)?.to_owned()));
                 }
-                "grant.event_reversed" => {
+                EventKind::GrantEventReversed => {
                     let id = s(&v, "grant", e)?;
                     let event_id = s(&v, "event_id", e)?;
                     let entry = raw.get_mut(id).ok_or_else(|| bad(e, format!("grant `{id}` was never issued")))?;
                     entry.1.retain(|x| x.0 != event_id);
                 }
-                "vest" | "vest.reversal" => {
+                EventKind::Vest | EventKind::VestReversal => {
                     let reason = vest_reason(s(&v, "reason", e)?).ok_or_else(|| bad(e, "bad reason"))?;
                     let key = (s(&v, "grant", e)?.to_owned(), date(&v, "date", e)?, reason);
                     let amount = e.event.amount.ok_or_else(|| bad(e, "no amount"))?.base_units();
                     let slot = recognized.entry(key).or_insert(0);
-                    *slot = if e.event.kind == "vest" {
+                    *slot = if e.event.kind == EventKind::Vest {
                         slot.checked_add(amount).ok_or_else(|| bad(e, "overflow"))?
                     } else {
                         slot.checked_sub(amount).ok_or_else(|| bad(e, "reverses more than was recognized"))?
                     };
                 }
-                "forfeiture" | "forfeiture.reversal" => {
+                EventKind::Forfeiture | EventKind::ForfeitureReversal => {
                     let reason = forfeit_reason(s(&v, "reason", e)?).ok_or_else(|| bad(e, "bad reason"))?;
                     let key = (s(&v, "grant", e)?.to_owned(), date(&v, "date", e)?, reason);
                     let amount = e.event.amount.ok_or_else(|| bad(e, "no amount"))?.base_units();
                     let slot = forfeits.entry(key).or_insert(0);
-                    *slot = if e.event.kind == "forfeiture" {
+                    *slot = if e.event.kind == EventKind::Forfeiture {
                         slot.checked_add(amount).ok_or_else(|| bad(e, "overflow"))?
                     } else {
                         slot.checked_sub(amount).ok_or_else(|| bad(e, "reverses more than was forfeited"))?
                     };
                 }
-                "period.run" => {
+                EventKind::PeriodRun => {
                     periods.insert(s(&v, "period", e)?.to_owned());
                 }
-                "tokenomics" => tokenomics = Some((s(&v, "terms", e)?.to_owned(), e.seq)),
-                "milestone" => {
+                EventKind::Tokenomics => tokenomics = Some((s(&v, "terms", e)?.to_owned(), e.seq)),
+                EventKind::Milestone => {
                     milestone_raw.insert(s(&v, "id", e)?.to_owned(), (s(&v, "terms", e)?.to_owned(), e.seq));
                 }
-                "oracle" => {
+                EventKind::Oracle => {
                     let oracle = s(&v, "oracle", e)?;
                     let at = v.get("at").and_then(Value::as_u64).ok_or_else(|| bad(e, "`at` is not seconds"))?;
                     let address = || -> Result<Signer, FoldError> {
@@ -1249,11 +1271,10 @@ impl Company {
                     };
                     done.map_err(|x| bad(e, x.to_string()))?;
                 }
-                "attestation" => attestations.push(read_attestation(&v, e)?),
-                "gov.delegation" | "gov.proposal" | "gov.ballot" => {
+                EventKind::Attestation => attestations.push(read_attestation(&v, e)?),
+                EventKind::GovDelegation | EventKind::GovProposal | EventKind::GovBallot => {
                     governance.apply(&read_gov(&v, e)?).map_err(|x| bad(e, x.to_string()))?;
                 }
-                other => return Err(bad(e, format!("unknown kind `{other}`"))),
             }
         }
         let (Some(company), Some(token)) = (company, token) else { return Err(FoldError::Empty) };
@@ -1324,12 +1345,19 @@ pub fn render(d: &[Diagnostic]) -> String {
 }
 
 /// The kinds whose latest event is the company's state (addressed by content, the latest wins).
-const LATEST_WINS: [&str; 6] = ["company", "token", "person", "tokenomics", "milestone", "price.corrected"];
+const LATEST_WINS: [EventKind; 6] = [
+    EventKind::Company,
+    EventKind::Token,
+    EventKind::Person,
+    EventKind::Tokenomics,
+    EventKind::Milestone,
+    EventKind::PriceCorrected,
+];
 
 /// What a latest-wins event replaces: its id without the content hash (and without an `:again:`
 /// suffix), e.g. `person:ada` for `person:ada:<hash>`.
 fn slot(e: &NewEvent) -> Option<&str> {
-    if !LATEST_WINS.contains(&e.kind.as_str()) {
+    if !LATEST_WINS.contains(&e.kind) {
         return None;
     }
     let base = e.id.split(":again:").next().unwrap_or(&e.id);
@@ -1429,7 +1457,7 @@ mod revert_tests {
         distinct_reverts(&after, &mut back);
         assert_eq!(back[0].id, format!("{}:again:4", b.id));
         // Other kinds are left alone.
-        let mut other = vec![NewEvent { kind: "vest".into(), ..a.clone() }];
+        let mut other = vec![NewEvent { kind: EventKind::Vest, ..a.clone() }];
         distinct_reverts(&after, &mut other);
         assert_eq!(other[0].id, a.id);
     }

@@ -4,6 +4,9 @@
 //! and ballots; `make.sh` there says how it was made) is read by today's binary, whose outputs
 //! must equal the ones recorded beside it byte for byte; a backup of it holds the same events
 //! (`ledger.jsonl`), and restoring that backup gives the same ledger and the same outputs again.
+//!
+//! An event of a kind this version does not know is refused by every read, naming its sequence
+//! number and id (exit 1, no panic), never folded as something else.
 #![cfg(unix)]
 
 use std::os::unix::fs::PermissionsExt;
@@ -74,4 +77,36 @@ fn the_fixture_ledger_folds_backs_up_and_restores_as_it_did() {
     assert_outputs(&b, "after restore");
     let again = tmp.path().join("again.tar");
     assert!(backed_up_events(&b, &again) == expected("ledger.jsonl"), "the restored ledger's events differ");
+}
+
+#[test]
+fn an_event_of_an_unknown_kind_is_refused_by_every_read() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let l = copied(tmp.path());
+    {
+        let mut store =
+            tokencomp_store::sqlite::SqliteStore::open(&l.data.join("ledger.sqlite")).expect("opens the ledger");
+        // After the last event (524), linked to it; its hash does not matter: the kind is read first.
+        store
+            .connection()
+            .execute_batch(
+                "INSERT INTO events (seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash)
+                 SELECT seq + 1, 'bonus:ada:2026-12', 'bonus.paid', 'person:ada', '{\"person\":\"ada\"}', NULL,
+                        'user:test', '2026-12-01T00:00:00Z', hash, hash FROM events ORDER BY seq DESC LIMIT 1",
+            )
+            .expect("a raw insert");
+    }
+    for args in [
+        &["grants", "--json", "--as-of", "2026-12-31"][..],
+        &["history", "eli-2025-hire"],
+        &["verify-ledger"],
+        &["payroll", "--period", "2026-10"],
+    ] {
+        let err = l.fails(args, 1);
+        assert!(
+            err.contains("event 524 (bonus:ada:2026-12)") && err.contains("unknown kind `bonus.paid`"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
 }

@@ -72,4 +72,3 @@ pub(crate) fn schedule(rng: &mut Rng) -> Schedule {
         }
     }
 }
-
