@@ -24,6 +24,7 @@ use tokencomp_core::grant::{EventKind, ForfeitReason, Grant, MilestoneEffect, Ve
 use tokencomp_core::model::{FmvSource, TermsEffect};
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_money::Currency;
+use tokencomp_store::EventKind as Kind;
 use tokencomp_store::Store;
 use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::{Company, Fact};
@@ -460,10 +461,10 @@ impl Plan {
             let mut forfeitures = Vec::new();
             let mut vest_events: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
             for e in store.events_for(&tokencomp_store::Subject::Grant(p.grant.clone()))? {
-                match e.event.kind.as_str() {
-                    "grant.issued" | "grant.corrected" => issued.push(e.event.id),
-                    "forfeiture" | "forfeiture.reversal" => forfeitures.push(e.event.id),
-                    "vest" | "vest.reversal" => {
+                match e.event.kind {
+                    Kind::GrantIssued | Kind::GrantCorrected => issued.push(e.event.id),
+                    Kind::Forfeiture | Kind::ForfeitureReversal => forfeitures.push(e.event.id),
+                    Kind::Vest | Kind::VestReversal => {
                         let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
                         let key = (
                             v["date"].as_str().unwrap_or("").to_owned(),
