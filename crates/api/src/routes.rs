@@ -879,7 +879,7 @@ async fn grant(
 }
 
 fn event_json(e: &StoredEvent) -> Value {
-    json!({"seq": e.seq, "id": e.event.id, "kind": e.event.kind, "subject": e.event.subject, "actor": e.event.actor,
+    json!({"seq": e.seq, "id": e.event.id, "kind": e.event.kind.as_str(), "subject": e.event.subject, "actor": e.event.actor,
            "recorded_at": e.recorded_at.to_string(), "amount": e.event.amount.map(|a| a.to_string()),
            "payload": serde_json::from_str::<Value>(&e.event.payload).unwrap_or(Value::Null),
            "prev_hash": e.prev_hash, "hash": e.hash})

@@ -7,6 +7,7 @@ use clap::Args;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::Timeline;
+use tokencomp_store::EventKind as Kind;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
 
@@ -224,7 +225,7 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
         let list: Vec<Value> = events
             .iter()
             .map(|e| {
-                json!({"seq": e.seq, "id": e.event.id, "kind": e.event.kind, "actor": e.event.actor,
+                json!({"seq": e.seq, "id": e.event.id, "kind": e.event.kind.as_str(), "actor": e.event.actor,
                        "recorded_at": e.recorded_at.to_string(), "amount": e.event.amount.map(|a| a.to_string()),
                        "payload": serde_json::from_str::<Value>(&e.event.payload).unwrap_or(Value::Null), "hash": e.hash})
             })
@@ -240,17 +241,17 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
     for e in &events {
         let amount = e.event.amount.map(|a| format!(" {} {}", token.format(a), token.symbol())).unwrap_or_default();
         let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
-        let detail = match e.event.kind.as_str() {
-            "vest" | "vest.reversal" | "forfeiture" => format!(
+        let detail = match e.event.kind {
+            Kind::Vest | Kind::VestReversal | Kind::Forfeiture => format!(
                 "{} {} (period {})",
                 v["date"].as_str().unwrap_or(""),
                 v["reason"].as_str().unwrap_or(""),
                 v["period"].as_str().unwrap_or("")
             ),
-            "grant.event" | "grant.event_reversed" => v["event_id"].as_str().unwrap_or("").to_owned(),
+            Kind::GrantEvent | Kind::GrantEventReversed => v["event_id"].as_str().unwrap_or("").to_owned(),
             // Which attestation moved which tokens: its digest, signer, value, and the event it
             // became (or why it was refused).
-            "attestation" => {
+            Kind::Attestation => {
                 let outcome = match v["status"].as_str() {
                     Some("accepted") => format!("accepted -> {}", v["event_id"].as_str().unwrap_or("")),
                     _ => format!("rejected: {}", v["reason"].as_str().unwrap_or("")),
@@ -269,7 +270,7 @@ pub fn history(g: &Global, args: &HistoryArgs) -> Result<()> {
             "#{:<6} {}  {:<22} {:<16} {detail}{amount}",
             e.seq,
             e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.event.kind,
+            e.event.kind.as_str(),
             e.event.actor
         );
     }

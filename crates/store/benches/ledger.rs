@@ -196,7 +196,7 @@ fn raw_sqlite(conn: &mut Connection, rows: &[Row], batch: usize, at: &str) {
                     .execute(params![
                         r.seq,
                         e.id,
-                        e.kind,
+                        e.kind.as_str(),
                         e.subject,
                         e.payload,
                         r.amount,
@@ -624,7 +624,7 @@ fn copy_text(rows: &[Row], batch: usize, at: &str) -> Vec<Vec<u8>> {
             for r in chunk {
                 let e = &r.event;
                 out.extend_from_slice(r.seq.to_string().as_bytes());
-                for field in [&e.id, &e.kind, &e.subject, &e.payload] {
+                for field in [e.id.as_str(), e.kind.as_str(), &e.subject, &e.payload] {
                     out.push(b'\t');
                     copy_field(&mut out, field);
                 }
@@ -719,7 +719,7 @@ fn postgres_append(c: &mut Criterion, mode: Mode, server: &str) -> AppendResult 
                     seq: r.get(0),
                     event: NewEvent {
                         id: r.get(1),
-                        kind: r.get(2),
+                        kind: r.get::<_, String>(2).parse().expect("a kind"),
                         subject: r.get(3),
                         payload: r.get(4),
                         amount: r.get::<_, Option<String>>(5).map(|a| a.parse().expect("base units")),

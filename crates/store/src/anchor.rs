@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{GENESIS, StoredEvent};
+use crate::{EventKind, GENESIS, StoredEvent};
 
 /// A ledger's head: after `events` events, the last one's hash is `hash` ([`GENESIS`] for none).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub fn find(events: &[StoredEvent], hash: &str) -> Result<Head, HeadMismatch> {
 pub fn recorded(events: &[StoredEvent]) -> Vec<(i64, String, Head)> {
     events
         .iter()
-        .filter(|e| e.event.kind == "payroll.closed")
+        .filter(|e| e.event.kind == EventKind::PayrollClosed)
         .filter_map(|e| {
             let v: Value = serde_json::from_str(&e.event.payload).ok()?;
             Some((e.seq, e.event.id.clone(), Head::from_json(v.get("anchor")?)?))
@@ -134,7 +134,7 @@ mod tests {
             .map(|seq| {
                 let event = NewEvent {
                     id: format!("e{seq}"),
-                    kind: "k".into(),
+                    kind: EventKind::Price,
                     subject: "s".into(),
                     payload: "{}".into(),
                     amount: None,

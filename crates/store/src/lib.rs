@@ -20,6 +20,7 @@
 pub mod anchor;
 pub mod gov;
 mod guards;
+mod kind;
 pub mod ledger;
 mod migrate;
 pub mod postgres;
@@ -33,6 +34,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use tokencomp_money::TokenAmount;
 
+pub use kind::{EventKind, UnknownKind};
 pub use migrate::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
 /// What an event is about, typed: a grant and a person with the same id are different subjects,
@@ -60,7 +62,7 @@ pub enum Subject {
     Twap(String),
     Milestone(String),
     Oracle(String),
-    /// An event of a kind this version does not know: its subject text as stored.
+    /// Text in no namespace (see [`Subject::parse`]).
     Other(String),
 }
 
@@ -124,34 +126,33 @@ impl Subject {
 
     /// The subject of a stored event of `kind` whose column holds `text`: the typed text, or
     /// the bare id an older ledger wrote, read in the namespace the kind implies.
-    pub fn of(kind: &str, text: &str) -> Subject {
+    pub fn of(kind: EventKind, text: &str) -> Subject {
         let namespace: Namespace = match kind {
-            "company" => return Subject::Company,
-            "token" => return Subject::Token,
-            "tokenomics" => return Subject::Tokenomics,
-            "person" | "sale" | "gov.delegation" => Subject::Person,
-            "grant.issued"
-            | "grant.corrected"
-            | "grant.event"
-            | "grant.event_reversed"
-            | "vest"
-            | "vest.reversal"
-            | "forfeiture"
-            | "forfeiture.reversal" => Subject::Grant,
-            "gov.proposal" | "gov.ballot" => Subject::Proposal,
+            EventKind::Company => return Subject::Company,
+            EventKind::Token => return Subject::Token,
+            EventKind::Tokenomics => return Subject::Tokenomics,
+            EventKind::Person | EventKind::Sale | EventKind::GovDelegation => Subject::Person,
+            EventKind::GrantIssued
+            | EventKind::GrantCorrected
+            | EventKind::GrantEvent
+            | EventKind::GrantEventReversed
+            | EventKind::Vest
+            | EventKind::VestReversal
+            | EventKind::Forfeiture
+            | EventKind::ForfeitureReversal => Subject::Grant,
+            EventKind::GovProposal | EventKind::GovBallot => Subject::Proposal,
             // An attestation is filed under its grant, or a team when it names no grant.
-            "attestation" => match text.strip_prefix("team:") {
+            EventKind::Attestation => match text.strip_prefix("team:") {
                 Some(team) => return Subject::Team(team.to_owned()),
                 None => Subject::Grant,
             },
-            "period.run" => Subject::Period,
-            "payroll.closed" => Subject::Payroll,
-            "price" | "price.corrected" => Subject::Price,
-            "fx" => Subject::Fx,
-            "twap" => Subject::Twap,
-            "milestone" => Subject::Milestone,
-            "oracle" => Subject::Oracle,
-            _ => return Subject::Other(text.to_owned()),
+            EventKind::PeriodRun => Subject::Period,
+            EventKind::PayrollClosed => Subject::Payroll,
+            EventKind::Price | EventKind::PriceCorrected => Subject::Price,
+            EventKind::Fx => Subject::Fx,
+            EventKind::Twap => Subject::Twap,
+            EventKind::Milestone => Subject::Milestone,
+            EventKind::Oracle => Subject::Oracle,
         };
         let typed = namespace(String::new()).text();
         match text.strip_prefix(typed.as_str()) {
@@ -181,7 +182,8 @@ impl std::fmt::Display for Subject {
 pub struct NewEvent {
     /// Client-supplied idempotency key.
     pub id: String,
-    pub kind: String,
+    /// What the event records (stored as [`EventKind::as_str`]).
+    pub kind: EventKind,
     /// What the event is about, as the ledger's column holds it (hashed as stored): the text
     /// of a [`Subject`] (an older ledger's bare id for grants, people and proposals). Read it
     /// typed with [`NewEvent::about`].
@@ -198,7 +200,7 @@ pub struct NewEvent {
 impl NewEvent {
     /// What the event is about, typed by its kind.
     pub fn about(&self) -> Subject {
-        Subject::of(&self.kind, &self.subject)
+        Subject::of(self.kind, &self.subject)
     }
 }
 
@@ -348,12 +350,14 @@ pub fn append_checked<E>(
 /// A stored event as one line of JSON: the portable form backups and migrations use.
 pub fn event_to_json(e: &StoredEvent) -> serde_json::Value {
     serde_json::json!({
-        "seq": e.seq, "id": e.event.id, "kind": e.event.kind, "subject": e.event.subject,
+        "seq": e.seq, "id": e.event.id, "kind": e.event.kind.as_str(), "subject": e.event.subject,
         "payload": e.event.payload, "amount": e.event.amount.map(|a| a.to_string()), "actor": e.event.actor,
         "recorded_at": format_time(e.recorded_at), "prev_hash": e.prev_hash, "hash": e.hash,
     })
 }
 
+/// A stored event from its line of JSON; a kind this version does not know is refused, naming
+/// the event.
 pub fn event_from_json(v: &serde_json::Value) -> Result<StoredEvent, StoreError> {
     let s = |k: &str| {
         v.get(k)
@@ -367,14 +371,14 @@ pub fn event_from_json(v: &serde_json::Value) -> Result<StoredEvent, StoreError>
         }
         _ => None,
     };
+    let seq =
+        v.get("seq").and_then(serde_json::Value::as_i64).ok_or_else(|| StoreError::Corrupt("missing `seq`".into()))?;
+    let id = s("id")?;
     Ok(StoredEvent {
-        seq: v
-            .get("seq")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or_else(|| StoreError::Corrupt("missing `seq`".into()))?,
+        seq,
         event: NewEvent {
-            id: s("id")?,
-            kind: s("kind")?,
+            kind: EventKind::stored(seq, &id, &s("kind")?)?,
+            id,
             subject: s("subject")?,
             payload: s("payload")?,
             amount,
@@ -394,7 +398,9 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub fn hash_event(prev_hash: &str, seq: i64, e: &NewEvent, recorded_at: &str) -> String {
     let mut h = Sha256::new();
     let amount = e.amount.map(|a| a.to_string()).unwrap_or_default();
-    for field in [prev_hash, &seq.to_string(), &e.id, &e.kind, &e.subject, &e.payload, &amount, &e.actor, recorded_at] {
+    for field in
+        [prev_hash, &seq.to_string(), &e.id, e.kind.as_str(), &e.subject, &e.payload, &amount, &e.actor, recorded_at]
+    {
         h.update(u64::try_from(field.len()).unwrap_or(u64::MAX).to_le_bytes());
         h.update(field.as_bytes());
     }
@@ -427,7 +433,7 @@ pub fn format_time(t: Timestamp) -> String {
 /// the first writer), never a conflict that only impersonating the first writer would get past.
 pub(crate) fn same_content(stored: &NewEvent, given: &NewEvent) -> Result<(), StoreError> {
     let fields: [(&'static str, String, String); 4] = [
-        ("kind", stored.kind.clone(), given.kind.clone()),
+        ("kind", stored.kind.as_str().to_owned(), given.kind.as_str().to_owned()),
         // Typed: an older ledger's bare id and today's `grant:ID` are the same subject.
         (
             "subject",

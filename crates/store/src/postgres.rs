@@ -9,8 +9,8 @@ use postgres::{Client, NoTls, Row};
 use tokencomp_money::TokenAmount;
 
 use crate::{
-    Appended, Decide, GENESIS, LedgerRead, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent, Subject,
-    format_time, hash_event, same_content,
+    Appended, Decide, EventKind, GENESIS, LedgerRead, NewEvent, POSTGRES_MIGRATIONS, Store, StoreError, StoredEvent,
+    Subject, format_time, hash_event, same_content,
 };
 
 pub struct PostgresStore {
@@ -40,11 +40,13 @@ fn to_event(r: &Row) -> Result<StoredEvent, StoreError> {
     let amount =
         amount.map(|a| a.parse::<TokenAmount>()).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let recorded_at: String = r.try_get(7)?;
+    let (seq, id, kind): (i64, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
     Ok(StoredEvent {
-        seq: r.try_get(0)?,
+        seq,
         event: NewEvent {
-            id: r.try_get(1)?,
-            kind: r.try_get(2)?,
+            // The same parse as SQLite's rows: an unknown kind names the event.
+            kind: EventKind::stored(seq, &id, &kind)?,
+            id,
             subject: r.try_get(3)?,
             payload: r.try_get(4)?,
             amount,
@@ -242,7 +244,18 @@ impl Store for PostgresStore {
             let at = format_time(e.recorded_at);
             tx.execute(
                 &insert,
-                &[&e.seq, &ev.id, &ev.kind, &ev.subject, &ev.payload, &amount, &ev.actor, &at, &e.prev_hash, &e.hash],
+                &[
+                    &e.seq,
+                    &ev.id,
+                    &ev.kind.as_str(),
+                    &ev.subject,
+                    &ev.payload,
+                    &amount,
+                    &ev.actor,
+                    &at,
+                    &e.prev_hash,
+                    &e.hash,
+                ],
             )?;
         }
         tx.commit()?;

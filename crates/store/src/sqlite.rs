@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokencomp_money::TokenAmount;
 
 use crate::{
-    Appended, Decide, GENESIS, LedgerRead, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent, Subject,
-    format_time, hash_event, same_content,
+    Appended, Decide, EventKind, GENESIS, LedgerRead, NewEvent, SQLITE_MIGRATIONS, Store, StoreError, StoredEvent,
+    Subject, format_time, hash_event, same_content,
 };
 
 pub struct SqliteStore {
@@ -79,27 +79,48 @@ impl SqliteStore {
     }
 }
 
-fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, NewEvent, String, String, String)> {
+/// A row as stored; [`finish`] reads its kind and record time.
+struct Raw {
+    seq: i64,
+    id: String,
+    kind: String,
+    subject: String,
+    payload: String,
+    amount: Option<TokenAmount>,
+    actor: String,
+    recorded_at: String,
+    prev_hash: String,
+    hash: String,
+}
+
+fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     let amount: Option<String> = r.get(5)?;
     let amount = amount
         .map(|a| a.parse::<TokenAmount>())
         .transpose()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e)))?;
-    Ok((
-        r.get(0)?,
-        NewEvent { id: r.get(1)?, kind: r.get(2)?, subject: r.get(3)?, payload: r.get(4)?, amount, actor: r.get(6)? },
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
+    Ok(Raw {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        kind: r.get(2)?,
+        subject: r.get(3)?,
+        payload: r.get(4)?,
+        amount,
+        actor: r.get(6)?,
+        recorded_at: r.get(7)?,
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
+    })
 }
 
-fn finish(raw: (i64, NewEvent, String, String, String)) -> Result<StoredEvent, StoreError> {
-    let (seq, event, recorded_at, prev_hash, hash) = raw;
+/// The stored event a row holds: a kind this version does not know is an error naming the event.
+fn finish(raw: Raw) -> Result<StoredEvent, StoreError> {
+    let Raw { seq, id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash } = raw;
+    let kind = EventKind::stored(seq, &id, &kind)?;
     let recorded_at = recorded_at
         .parse::<Timestamp>()
         .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad record time: {e}")))?;
-    Ok(StoredEvent { seq, event, recorded_at, prev_hash, hash })
+    Ok(StoredEvent { seq, event: NewEvent { id, kind, subject, payload, amount, actor }, recorded_at, prev_hash, hash })
 }
 
 const COLUMNS: &str = "seq, event_id, kind, subject, payload, amount, actor, recorded_at, prev_hash, hash";
@@ -118,7 +139,7 @@ fn insert_batch(tx: &rusqlite::Transaction<'_>, batch: &[NewEvent], at: &str) ->
     )?;
     for e in batch {
         if let Some(raw) = find.query_row([&e.id], row_to_event).optional()? {
-            same_content(&raw.1, e)?;
+            same_content(&finish(raw)?.event, e)?;
             out.existing += 1;
             continue;
         }
@@ -127,7 +148,7 @@ fn insert_batch(tx: &rusqlite::Transaction<'_>, batch: &[NewEvent], at: &str) ->
         insert.execute(params![
             seq,
             e.id,
-            e.kind,
+            e.kind.as_str(),
             e.subject,
             e.payload,
             e.amount.map(|a| a.to_string()),
@@ -220,7 +241,7 @@ impl Store for SqliteStore {
                 insert.execute(params![
                     e.seq,
                     ev.id,
-                    ev.kind,
+                    ev.kind.as_str(),
                     ev.subject,
                     ev.payload,
                     ev.amount.map(|a| a.to_string()),

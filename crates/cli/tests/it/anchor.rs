@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
-use tokencomp_store::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoredEvent, format_time, hash_event};
+use tokencomp_store::{EventKind, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoredEvent, format_time, hash_event};
 
 use crate::ops::{Ledger, TestDatabase};
 
@@ -72,7 +72,7 @@ fn rehash_from(l: &Ledger, seq: i64, fix_recorded_heads: bool) {
     let mut new_hash: std::collections::BTreeMap<i64, String> = std::collections::BTreeMap::new();
     let mut statements = String::new();
     for e in &mut all[first..] {
-        if fix_recorded_heads && e.event.kind == "payroll.closed" {
+        if fix_recorded_heads && e.event.kind == EventKind::PayrollClosed {
             let mut v: Value = serde_json::from_str(&e.event.payload).expect("JSON");
             if let Some(n) = v["anchor"]["events"].as_i64().filter(|n| *n >= seq) {
                 v["anchor"]["head"] = Value::from(new_hash[&n].clone());
@@ -185,7 +185,8 @@ fn tail_deletion_and_rehashing_are_caught(make: &dyn Fn(&str) -> Ledger, outside
     // A forger who leaves the close event's recorded head alone is caught without any anchor:
     // the close recorded the head before it, which the rewrite changed.
     let careless = make("careless");
-    let close = events(&careless).iter().find(|e| e.event.kind == "payroll.closed").map(|e| e.seq).expect("a close");
+    let close =
+        events(&careless).iter().find(|e| e.event.kind == EventKind::PayrollClosed).map(|e| e.seq).expect("a close");
     rehash_from(&careless, vest_before(&careless, close - 1), false);
     let err = careless.fails(&["verify-ledger"], 1);
     assert!(

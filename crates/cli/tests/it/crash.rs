@@ -32,7 +32,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokencomp_store::sqlite::SqliteStore;
-use tokencomp_store::{Store, StoredEvent, canonical_dump, verify};
+use tokencomp_store::{EventKind, Store, StoredEvent, canonical_dump, verify};
 
 /// People in the generated company, one grant each: some 0.6 s of `run` in a debug build on an
 /// idle machine, so the 50-odd kills and re-runs take about a minute.
@@ -248,7 +248,7 @@ fn ledger(data: &Path) -> Vec<StoredEvent> {
 }
 
 fn periods_run(events: &[StoredEvent]) -> usize {
-    events.iter().filter(|e| e.event.kind == "period.run").count()
+    events.iter().filter(|e| e.event.kind == EventKind::PeriodRun).count()
 }
 
 /// What an uninterrupted run leaves, and where it may be cut.
@@ -267,7 +267,7 @@ impl Reference {
         let mut cuts = BTreeMap::from([(before, 0)]);
         let mut periods = 0;
         for (i, e) in events.iter().enumerate().skip(before) {
-            if e.event.kind == "period.run" {
+            if e.event.kind == EventKind::PeriodRun {
                 periods += 1;
                 cuts.insert(i + 1, periods);
             }

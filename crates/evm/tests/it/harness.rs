@@ -1,4 +1,6 @@
 //! A deployed world (token, manager, roles) on a fresh embedded chain, and a seeded generator.
+//! Shared with `crates/chain/tests/evm` (included there by path); each uses a part of it.
+#![allow(dead_code)]
 
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use alloy_sol_types::{SolCall, SolConstructor};

@@ -1541,7 +1541,7 @@ fn run(seed: u64) -> Result<BTreeMap<&'static str, u64>, String> {
                 .unwrap_or_default();
             let mut report = format!(
                 "sequence {seed:#018x} failed at step {at} of {}: {message}\n\
-                 replay: TOKENCOMP_STATEFUL_SEED={seed:#x} cargo test -p tokencomp-evm --test it stateful\n\
+                 replay: TOKENCOMP_STATEFUL_SEED={seed:#x} cargo test -p tokencomp-chain --test evm stateful\n\
                  step 0: Create {first:?}\n",
                 steps.len()
             );

@@ -21,8 +21,8 @@ use tokencomp_core::model::{MilestoneTerms, TermsEffect};
 use tokencomp_evm::VestingManager as VM;
 use tokencomp_money::TokenAmount;
 
-use crate::differential::{ZONES, schedule};
 use crate::harness::{ADMIN, GENESIS, OPERATOR, Rng, STRANGER, World, id, tranched, wallet};
+use crate::schedules::{ZONES, schedule};
 
 const DAY: u64 = 86_400;
 const METRIC: &str = "mmlu/acc,none";
