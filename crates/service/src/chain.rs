@@ -20,8 +20,8 @@ use tokencomp_core::grant::{EventKind, ForfeitReason, Grant, MilestoneEffect, Ve
 use tokencomp_core::model::TermsEffect;
 use tokencomp_core::schedule::{LinearModel, Schedule};
 use tokencomp_money::Currency;
-use tokencomp_store::Store;
 use tokencomp_store::ledger::{Company, Fact};
+use tokencomp_store::{EventKind as StoreKind, Store};
 
 use crate::data::DataDir;
 use crate::error::{Context, Error, Result, bad_input, bail};
@@ -276,10 +276,10 @@ impl Plan {
             let mut forfeitures = Vec::new();
             let mut vest_events: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
             for e in store.events_for(&tokencomp_store::Subject::Grant(p.grant.clone()))? {
-                match e.event.kind.as_str() {
-                    "grant.issued" | "grant.corrected" => issued.push(e.event.id),
-                    "forfeiture" | "forfeiture.reversal" => forfeitures.push(e.event.id),
-                    "vest" | "vest.reversal" => {
+                match e.event.kind {
+                    StoreKind::GrantIssued | StoreKind::GrantCorrected => issued.push(e.event.id),
+                    StoreKind::Forfeiture | StoreKind::ForfeitureReversal => forfeitures.push(e.event.id),
+                    StoreKind::Vest | StoreKind::VestReversal => {
                         let v: Value = serde_json::from_str(&e.event.payload).unwrap_or(Value::Null);
                         let key = (
                             v["date"].as_str().unwrap_or("").to_owned(),
