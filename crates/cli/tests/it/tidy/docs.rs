@@ -89,7 +89,7 @@ fn citations(text: &str) -> Vec<Citation> {
         if text[word_start..end].contains("://") || path.starts_with("www.") {
             continue;
         }
-        // The text of a link, `[chain.md](../chain.md)`: its target is the citation.
+        // The text of a link that is itself a file name: the link's target is the citation.
         if text[..start].ends_with('[') && text[end..].starts_with("](") {
             continue;
         }
