@@ -113,6 +113,11 @@ impl Ctx<'_> {
         self.now.to_zoned_datetime(self.company.company.time_zone.clone()).date()
     }
 
+    /// Who records this request's writes, and when: `actor` at the request's now.
+    pub fn stamp(&self, actor: &str) -> tokencomp_service::ledger::Stamp {
+        tokencomp_service::ledger::Stamp::new(actor, self.now)
+    }
+
     /// The data directory's files.
     pub fn data(&self) -> tokencomp_service::DataDir {
         tokencomp_service::DataDir::new(self.cfg.data.clone())

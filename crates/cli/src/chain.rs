@@ -638,7 +638,7 @@ fn price(g: &Global, args: &PriceArgs) -> Result<()> {
     let mut backend = open_backend(&g.dir(), &args.net, &company, &plan)?;
     let days = tokencomp_service::chain::TwapDays { pair: args.pair, from, through };
     let recorded =
-        tokencomp_service::chain::record_twap(&g.dir(), &mut *store, &company, &mut *backend, &days, &g.actor())?;
+        tokencomp_service::chain::record_twap(&g.dir(), &mut *store, &company, &mut *backend, &days, &g.stamp())?;
     let company = load(&mut *store)?;
     print_twap(&company, &recorded);
     Ok(())

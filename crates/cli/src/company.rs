@@ -45,7 +45,7 @@ fn read_file(path: &Path) -> Result<CompanyFile> {
 pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
     let file = read_file(&args.file)?;
     let mut store = open_store(g)?;
-    init_with(&mut *store, &file, &g.actor())?;
+    init_with(&mut *store, &file, &g.stamp())?;
     crate::outln!(
         "initialized {} in {}: {} people, {} grants",
         file.company.name,
@@ -63,7 +63,7 @@ pub fn apply(g: &Global, args: &FileArgs) -> Result<()> {
     loaded.company()?;
     // The difference is taken under the write lock, from the ledger as it stands.
     let name = args.file.display().to_string();
-    let (a, ()) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| {
+    let (a, ()) = record_checked(&mut *store, &g.stamp(), Some(&loaded), |l| {
         Ok::<_, tokencomp_service::Error>((diff(l.company()?, &file, &name)?, ()))
     })?;
     crate::outln!("applied {}: {} new events ({} unchanged)", args.file.display(), a.new, a.existing);
@@ -93,7 +93,7 @@ pub fn import(g: &Global, args: &ImportArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let loaded = load_all(&mut *store)?;
     loaded.company()?;
-    let a = import_text(&mut *store, Some(&loaded), args.kind.into(), &name, text, &g.actor())?;
+    let a = import_text(&mut *store, Some(&loaded), args.kind.into(), &name, text, &g.stamp())?;
     crate::outln!("imported {name}: {} new events ({} unchanged)", a.new, a.existing);
     Ok(())
 }
@@ -248,7 +248,7 @@ fn add_event(g: &Global, grant_id: &str, event: GrantEvent) -> Result<()> {
     let loaded = load_all(&mut *store)?;
     loaded.company()?;
     let (a, count) =
-        tokencomp_service::ledger::record_grant_event(&mut *store, Some(&loaded), &g.actor(), grant_id, &event)?;
+        tokencomp_service::ledger::record_grant_event(&mut *store, Some(&loaded), &g.stamp(), grant_id, &event)?;
     crate::outln!("recorded `{}` on {count} grant(s) ({} new events)", event.id, a.new);
     Ok(())
 }
@@ -261,7 +261,7 @@ pub fn grant(g: &Global, cmd: &GrantCommand) -> Result<()> {
             loaded.company()?;
             // The holder, the amount and the team budget are checked under the write lock: two
             // `grant add`s at once cannot both fit into what only one of them fits.
-            let (r, ()) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| {
+            let (r, ()) = record_checked(&mut *store, &g.stamp(), Some(&loaded), |l| {
                 let facts = tokencomp_service::ledger::add_facts(l.company()?, &a.request())?;
                 Ok::<_, tokencomp_service::Error>((facts, ()))
             })?;

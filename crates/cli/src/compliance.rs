@@ -47,7 +47,7 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     match &args.command {
         Some(PayrollCommand::Close { period, out }) => {
             let field = format!("--period {period}");
-            match tokencomp_service::payroll::close_with(&mut *store, Some(&loaded), period, &field, &g.actor())? {
+            match tokencomp_service::payroll::close_with(&mut *store, Some(&loaded), period, &field, &g.stamp())? {
                 None => crate::outln!("payroll {period} is already closed; its export never changes"),
                 Some((rows, digest)) => crate::outln!("closed payroll {period}: {rows} rows, sha256 {digest}"),
             }
@@ -126,7 +126,7 @@ pub fn sell(g: &Global, args: &SellArgs) -> Result<()> {
     };
     // The sale is checked against the person's lots under the write lock: two sales at once
     // cannot both spend the same tokens.
-    let (appended, (id, done)) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| {
+    let (appended, (id, done)) = record_checked(&mut *store, &g.stamp(), Some(&loaded), |l| {
         tokencomp_service::reports::sale_facts(l.company()?, &sale)
     })?;
     if appended.new == 0 {
@@ -311,7 +311,7 @@ pub fn price(g: &Global, cmd: &PriceCommand) -> Result<()> {
         reason: args.reason.clone(),
     };
     // Compared with the close as it stands under the write lock.
-    let (_, done) = record_checked(&mut *store, &g.actor(), Some(&loaded), |l| {
+    let (_, done) = record_checked(&mut *store, &g.stamp(), Some(&loaded), |l| {
         tokencomp_service::reports::correction(l.company()?, &correction)
     })?;
     crate::outln!("{done}");

@@ -36,7 +36,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         }
         std::fs::remove_dir_all(&g.data).with_context(|| format!("clearing {}", g.data.display()))?;
     }
-    let actor = "system";
+    let by = tokencomp_service::ledger::Stamp::new("system", jiff::Timestamp::now());
     let mut store = open_store(g)?;
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
@@ -50,7 +50,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         b.set_prefix("run");
         b
     };
-    let demo = tokencomp_service::demo::build(&g.dir(), &mut *store, actor, &mut |p| {
+    let demo = tokencomp_service::demo::build(&g.dir(), &mut *store, &by, &mut |p| {
         bar.set_length(p.total as u64);
         bar.set_message(p.period.clone());
         bar.set_position(p.done as u64);

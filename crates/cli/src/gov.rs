@@ -17,6 +17,7 @@ use tokencomp_store::ledger::{Company, Fact};
 
 use crate::company::{Loaded, load, load_all, open_store};
 use crate::{Global, bad_input};
+use tokencomp_service::ledger::Stamp;
 
 #[derive(Subcommand, Debug)]
 pub enum GovCommand {
@@ -183,10 +184,10 @@ fn validate_and_record(
     known: &Loaded,
     fact: Fact,
     at: Timestamp,
-    actor: &str,
+    by: &Stamp,
     flag: impl Fn(&GovError) -> &'static str,
 ) -> Result<bool> {
-    Ok(tokencomp_service::gov::validate_and_record(store, known, fact, at, actor, flag)?)
+    Ok(tokencomp_service::gov::validate_and_record(store, known, fact, at, by, flag)?)
 }
 
 fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result<()> {
@@ -201,7 +202,8 @@ fn delegation(g: &Global, fact: impl Fn(&Company) -> Fact, from: &str) -> Result
         GovError::Backdated { .. } | GovError::TooFarAhead { .. } | GovError::SnapshotTaken { .. } => "--effective",
         _ => "--to",
     };
-    let new = validate_and_record(&mut *store, &loaded, fact, Timestamp::now(), &g.actor(), flag)?;
+    let by = g.stamp();
+    let new = validate_and_record(&mut *store, &loaded, fact, by.at, &by, flag)?;
     let company = load(&mut *store)?;
     let in_force = company.governance.delegations_on(effective);
     let now = match in_force.get(from) {
@@ -238,7 +240,8 @@ fn propose(g: &Global, a: &ProposeArgs) -> Result<()> {
         GovError::SnapshotAfterOpen { .. } => "--snapshot",
         _ => "--id",
     };
-    let new = validate_and_record(&mut *store, &loaded, Fact::Proposal(p.clone()), Timestamp::now(), &g.actor(), flag)?;
+    let by = g.stamp();
+    let new = validate_and_record(&mut *store, &loaded, Fact::Proposal(p.clone()), by.at, &by, flag)?;
     let verb = if new { "recorded" } else { "already recorded, nothing written:" };
     crate::outln!(
         "{verb} proposal {} (snapshot {}, voting {} until {}, quorum {})",
@@ -263,14 +266,15 @@ fn vote(g: &Global, a: &VoteArgs) -> Result<()> {
     if a.override_clock {
         crate::oracle::development_chain_only(loaded.company()?, &[], "--override-clock")?;
     }
-    let at = a.at.unwrap_or_else(Timestamp::now);
+    let by = g.stamp();
+    let at = a.at.unwrap_or(by.at);
     let fact = Fact::Ballot { proposal: a.proposal.clone(), voter: a.voter.clone(), choice: a.choice, cast_at: at };
     let flag = |e: &GovError| match e {
         GovError::UnknownProposal { .. } => "--proposal",
         GovError::NotOpen { .. } | GovError::CastAt { .. } => "--at",
         _ => "--voter",
     };
-    let new = validate_and_record(&mut *store, &loaded, fact, at, &g.actor(), flag)?;
+    let new = validate_and_record(&mut *store, &loaded, fact, at, &by, flag)?;
     let verb = if new { "recorded" } else { "already recorded, nothing written:" };
     crate::outln!("{verb} {} votes {} on {} at {at}", a.voter, a.choice, a.proposal);
     Ok(())

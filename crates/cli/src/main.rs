@@ -57,6 +57,12 @@ impl Global {
             _ => "system".to_owned(),
         })
     }
+
+    /// Who records this command's writes, and when: the actor, now (the one clock read a write
+    /// takes; the service reads none).
+    pub fn stamp(&self) -> tokencomp_service::ledger::Stamp {
+        tokencomp_service::ledger::Stamp::new(self.actor(), jiff::Timestamp::now())
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -170,7 +170,7 @@ fn registry(g: &Global, action: OracleAction, oracle: &str, address: Option<&str
         Some(text) => Some(text.parse::<Signer>().map_err(|e| bad_input(e.text, "--address"))?),
         None => None,
     };
-    let a = tokencomp_service::oracle::register(&mut *store, Some(&loaded), &g.actor(), action, oracle, signer, at)?;
+    let a = tokencomp_service::oracle::register(&mut *store, Some(&loaded), &g.stamp(), action, oracle, signer, at)?;
     let what = match action {
         OracleAction::Register => "registered",
         OracleAction::Rotate => "rotated",
@@ -263,7 +263,7 @@ fn check(g: &Global, args: &CheckArgs, submit: bool) -> Result<()> {
     }
     let (lines, refused) = if submit {
         let checks = tokencomp_service::oracle::Checks { expected: &expected, now, tz: &tz, overrides: &overrides };
-        tokencomp_service::oracle::submit(&mut *store, Some(&loaded), &g.actor(), &subs, &checks)?
+        tokencomp_service::oracle::submit(&mut *store, Some(&loaded), &g.stamp(), &subs, &checks)?
     } else {
         tokencomp_service::oracle::verify(company, &subs, &expected, now)
     };

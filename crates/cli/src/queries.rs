@@ -33,7 +33,7 @@ pub fn run_through(
     store: &mut dyn Store,
     known: Option<&Loaded>,
     through: Date,
-    actor: &str,
+    by: &tokencomp_service::ledger::Stamp,
     progress: bool,
 ) -> Result<(usize, usize)> {
     let bar = if progress {
@@ -48,7 +48,7 @@ pub fn run_through(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let done = tokencomp_service::payroll::run_through(store, known, through, actor, &mut |p| {
+    let done = tokencomp_service::payroll::run_through(store, known, through, by, &mut |p| {
         bar.set_length(p.total as u64);
         bar.set_message(p.period.clone());
         bar.set_position(p.done as u64);
@@ -61,7 +61,7 @@ pub fn run(g: &Global, args: &RunArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let loaded = load_all(&mut *store)?;
     let through = parse_as_of(Some(&args.through), &loaded.company()?.company.time_zone, None)?;
-    let (periods, events) = run_through(&mut *store, Some(&loaded), through, &g.actor(), !args.quiet)?;
+    let (periods, events) = run_through(&mut *store, Some(&loaded), through, &g.stamp(), !args.quiet)?;
     if periods == 0 {
         crate::outln!("nothing to run: every complete period through {through} is recorded");
     } else {

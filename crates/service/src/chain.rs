@@ -25,6 +25,7 @@ use tokencomp_store::{EventKind as StoreKind, Store};
 
 use crate::data::DataDir;
 use crate::error::{Context, Error, Result, bad_input, bail};
+use crate::ledger::Stamp;
 
 /// Which chain a command talks to, and how.
 #[derive(Clone, Debug, Default)]
@@ -553,7 +554,7 @@ pub fn demo_steps(
     company: &Company,
     through: Date,
     attestations: &[PathBuf],
-    actor: &str,
+    by: &Stamp,
 ) -> Result<DemoChain> {
     let key = demo_key();
     let tz = &company.company.time_zone;
@@ -588,7 +589,7 @@ pub fn demo_steps(
     let (_, report) = reconcile_report(data, store, company, &mut *backend, &plan)?;
     // The release at the end of `through` made every day of the market final.
     let days = TwapDays { pair: Some(market.pair), from: first.yesterday()?, through: Some(through.yesterday()?) };
-    let twap_days = record_twap(data, store, company, &mut *backend, &days, actor)?;
+    let twap_days = record_twap(data, store, company, &mut *backend, &days, by)?;
     Ok(DemoChain {
         deployment: d,
         transactions: sent.len(),
@@ -791,7 +792,7 @@ pub fn record_twap(
     company: &Company,
     backend: &mut dyn Backend,
     days_of: &TwapDays,
-    actor: &str,
+    by: &Stamp,
 ) -> Result<Vec<Date>> {
     let TwapDays { pair, from, through } = *days_of;
     let tz = &company.company.time_zone;
@@ -850,6 +851,6 @@ pub fn record_twap(
             .ok_or_else(|| bad_input(format!("the pair {pair} had no price yet at the end of {day}"), "--from"))?;
         facts.push(Fact::TwapPoint { date: day, point });
     }
-    crate::ledger::record(store, &facts, actor)?;
+    crate::ledger::record(store, &facts, by)?;
     Ok(days(from, through).collect())
 }

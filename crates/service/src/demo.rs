@@ -8,7 +8,7 @@ use tokencomp_store::Store;
 use crate::chain::{self, DemoChain};
 use crate::data::DataDir;
 use crate::error::{Context, Error, Result};
-use crate::ledger::{ImportKind, import_text, init_with, load, load_all, parse_company};
+use crate::ledger::{ImportKind, Stamp, import_text, init_with, load, load_all, parse_company};
 use crate::oracle::{self, DemoOracle};
 use crate::payroll::{RunOutcome, RunProgress, run_through};
 
@@ -31,7 +31,7 @@ pub struct Demo {
 pub fn build(
     data: &DataDir,
     store: &mut dyn Store,
-    actor: &str,
+    by: &Stamp,
     progress: &mut dyn FnMut(&RunProgress),
 ) -> Result<Demo> {
     let file = parse_company("examples/company.toml", SAMPLE_COMPANY)?;
@@ -39,21 +39,21 @@ pub fn build(
     if store.len()? > 0 {
         return Err(Error::invalid("the database already has a company", "demo needs an empty ledger"));
     }
-    init_with(store, &file, actor)?;
+    init_with(store, &file, by)?;
     // Prices and rates do not depend on the ledger: nothing to fold for them.
-    import_text(store, None, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, actor)?;
-    import_text(store, None, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, actor)?;
+    import_text(store, None, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, by)?;
+    import_text(store, None, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, by)?;
     let company = load(store)?;
     // The chain's manager first, so the demo oracle can sign for its domain; its attestation
     // goes into the ledger before the periods run, so October's payroll sees the milestone.
     chain::demo_deploy(data, &company)?;
-    let attestations = oracle::demo(data, store, actor)?;
+    let attestations = oracle::demo(data, store, by)?;
     let loaded = load_all(store)?;
-    let run = run_through(store, Some(&loaded), through, actor, progress)?;
+    let run = run_through(store, Some(&loaded), through, by, progress)?;
     // Governance, so the dashboards have something to show.
-    crate::gov::demo(store, actor)?;
+    crate::gov::demo(store, by)?;
     let company = load(store)?;
     // The same vesting on the embedded chain, reconciled against the ledger and payroll.
-    let on_chain = chain::demo_steps(data, store, &company, through, &attestations.files, actor)?;
+    let on_chain = chain::demo_steps(data, store, &company, through, &attestations.files, by)?;
     Ok(Demo { through, oracle: attestations, run, chain: on_chain })
 }

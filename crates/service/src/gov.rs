@@ -11,7 +11,7 @@ use tokencomp_store::ledger::{Company, Fact};
 use tokencomp_store::{Checked, Store, StoreError};
 
 use crate::error::{Error, Result, bad_input};
-use crate::ledger::{Loaded, guarded, load_all, record_checked};
+use crate::ledger::{Loaded, Stamp, guarded, load_all, record_checked};
 
 /// A governance error as a caller reports it: a refusal of the input names `field`; one that
 /// says the ledger's balances cannot be computed is a failure.
@@ -22,18 +22,18 @@ pub fn refuse(e: GovError, field: &str) -> Error {
     }
 }
 
-/// Validates one governance fact against the ledger as it stands under the write lock, records
-/// it in the same transaction, and says whether anything new was written. `known` is the ledger
-/// the command read (reused when nothing was appended since).
+/// Validates one governance fact at `at` against the ledger as it stands under the write lock,
+/// records it in the same transaction (stamped `by`), and says whether anything new was written.
+/// `known` is the ledger the command read (reused when nothing was appended since).
 pub fn validate_and_record(
     store: &mut dyn Store,
     known: &Loaded,
     fact: Fact,
     at: Timestamp,
-    actor: &str,
+    by: &Stamp,
     flag: impl Fn(&GovError) -> &'static str,
 ) -> Result<bool> {
-    let (a, ()) = record_checked(store, actor, Some(known), |l| {
+    let (a, ()) = record_checked(store, by, Some(known), |l| {
         validate_gov(l.company()?, &fact, at).map_err(|e| {
             let f = flag(&e);
             refuse(e, f)
@@ -44,19 +44,18 @@ pub fn validate_and_record(
 }
 
 /// Appends one governance `fact` after `check` passes on the ledger as it stands under the
-/// write lock, in the same transaction, recorded at `at`: `cached` (folded from `len` events) is
+/// write lock, in the same transaction, stamped `by`: `cached` (folded from `len` events) is
 /// reused when nothing was appended since (another process, the CLI, may write the same
 /// ledger). The number of new events (0: the same fact again). A refusal is `check`'s; the same
 /// event id with other content is a [`Error::Conflict`] naming no field.
 pub fn record_fact<E: From<Error>>(
     store: &mut dyn Store,
     (cached, len): (&Company, i64),
-    at: Timestamp,
     fact: &Fact,
-    actor: &str,
+    by: &Stamp,
     check: impl FnOnce(&Company) -> std::result::Result<(), E>,
 ) -> std::result::Result<usize, E> {
-    let appended = tokencomp_store::append_checked(store, at, |ledger| {
+    let appended = tokencomp_store::append_checked(store, by.at, |ledger| {
         let head = ledger.head().map_err(Error::from)?.map_or(0, |h| h.0);
         let fresh;
         let company = if head == len {
@@ -66,7 +65,7 @@ pub fn record_fact<E: From<Error>>(
             &fresh
         };
         check(company)?;
-        Ok(vec![fact.to_event(actor)])
+        Ok(vec![fact.to_event(&by.actor)])
     });
     match appended {
         Ok(a) => Ok(a.new),
@@ -83,7 +82,7 @@ pub fn record_fact<E: From<Error>>(
 /// 2026-11-15, quorum 20%, unvested weighted 25%) with ballots, one of them changed, which
 /// passes; and `grants-budget-2027` (voting 2026-11-20 to 2027-01-31) with none. Every fact passes
 /// `validate_gov` first; a re-run records nothing new.
-pub fn demo(store: &mut dyn Store, actor: &str) -> Result<()> {
+pub fn demo(store: &mut dyn Store, by: &Stamp) -> Result<()> {
     let ts = |s: &str| -> Result<Timestamp> { s.parse().map_err(Error::internal) };
     let day = |s: &str| -> Result<Date> { s.parse().map_err(Error::internal) };
     let delegate = |from: &str, to: &str, effective: &str| -> Result<Fact> {
@@ -145,13 +144,13 @@ pub fn demo(store: &mut dyn Store, actor: &str) -> Result<()> {
     let mut len = loaded.len;
     let mut company = loaded.into_company()?;
     for (fact, at) in facts {
-        let (a, head) = guarded(store, |ledger| {
+        let (a, head) = guarded(store, by.at, |ledger| {
             let head = ledger.head()?.map_or(0, |h| h.0);
             if head != len {
                 company = Loaded::read(ledger.events()?)?.into_company()?;
             }
             validate_gov(&company, &fact, at).map_err(|e| Error::internal(format!("governance demo: {e}")))?;
-            Ok::<_, Error>((vec![fact.to_event(actor)], head))
+            Ok::<_, Error>((vec![fact.to_event(&by.actor)], head))
         })?;
         if a.new > 0 {
             company.governance.apply(&fact)?;
@@ -178,8 +177,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("opens");
         let file = parse_company("examples/company.toml", SAMPLE_COMPANY).expect("the sample company");
-        init_with(&mut store, &file, "system").expect("init");
-        demo(&mut store, "system").expect("demo");
+        let by = Stamp::new("system", "2026-10-31T12:00:00Z".parse().expect("instant"));
+        init_with(&mut store, &file, &by).expect("init");
+        demo(&mut store, &by).expect("demo");
         let events = store.len().expect("len");
         let company = load(&mut store).expect("folds");
         let closes: Timestamp = "2026-11-15T00:00:00Z".parse().expect("instant");
@@ -201,7 +201,7 @@ mod tests {
         let (_, other) = tally_for(&company, "grants-budget-2027", open).expect("tally");
         assert_eq!((other.status, other.voters), (Status::Open, 0));
         // A second run writes nothing.
-        demo(&mut store, "system").expect("re-run");
+        demo(&mut store, &by).expect("re-run");
         assert_eq!(store.len().expect("len"), events);
     }
 }

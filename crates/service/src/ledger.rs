@@ -119,16 +119,32 @@ pub fn load(store: &mut dyn Store) -> Result<Company> {
     load_all(store)?.into_company()
 }
 
+/// Who records a write and when: each event's actor (`user:NAME`, `key:ID`, `system`) and its
+/// `recorded_at`. The face says when now is (the CLI's clock, the API's request time); no service
+/// code reads the clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub actor: String,
+    pub at: Timestamp,
+}
+
+impl Stamp {
+    pub fn new(actor: impl Into<String>, at: Timestamp) -> Stamp {
+        Stamp { actor: actor.into(), at }
+    }
+}
+
 /// The guarded write as the commands use it: `decide` runs under the ledger-wide write lock on
 /// the ledger as it stands and returns the events to append (with a value for the caller), in
-/// the same transaction. Its error is the command's (bad input stays exit 2); a conflicting
-/// event is bad input too, and nothing is written.
+/// the same transaction, recorded at `at`. Its error is the command's (bad input stays exit 2);
+/// a conflicting event is bad input too, and nothing is written.
 pub fn guarded<T, E: From<Error>>(
     store: &mut dyn Store,
+    at: Timestamp,
     decide: impl FnOnce(&mut dyn LedgerRead) -> Result<(Vec<NewEvent>, T), E>,
 ) -> Result<(Appended, T), E> {
     let mut value = None;
-    let appended = append_checked(store, Timestamp::now(), |ledger| {
+    let appended = append_checked(store, at, |ledger| {
         let (events, t) = decide(ledger)?;
         value = Some(t);
         Ok::<_, E>(events)
@@ -151,11 +167,11 @@ pub fn guarded<T, E: From<Error>>(
 /// one more query, not a second fold.
 pub fn record_checked<T, E: From<Error>>(
     store: &mut dyn Store,
-    actor: &str,
+    by: &Stamp,
     known: Option<&Loaded>,
     decide: impl FnOnce(&Loaded) -> Result<(Vec<Fact>, T), E>,
 ) -> Result<(Appended, T), E> {
-    guarded(store, |ledger| {
+    guarded(store, by.at, |ledger| {
         let len = ledger.head().map_err(Error::from)?.map_or(0, |h| h.0);
         let fresh;
         let current = match known {
@@ -166,7 +182,7 @@ pub fn record_checked<T, E: From<Error>>(
             }
         };
         let (facts, t) = decide(current)?;
-        let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
+        let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(&by.actor)).collect();
         distinct_reverts(&current.events, &mut events);
         // The total first: a team budget over grants that overflow could only saturate.
         check_grant_rules(current, &events, &facts)?;
@@ -177,9 +193,9 @@ pub fn record_checked<T, E: From<Error>>(
 /// Appends facts as one transaction, checking the team budget under the write lock when they
 /// touch it; a conflicting event is bad input (exit 2) and nothing is written. For facts whose
 /// other rules depend on the ledger, use [`record_checked`].
-pub fn record(store: &mut dyn Store, facts: &[Fact], actor: &str) -> Result<Appended> {
-    let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(actor)).collect();
-    let (a, ()) = guarded(store, |ledger| {
+pub fn record(store: &mut dyn Store, facts: &[Fact], by: &Stamp) -> Result<Appended> {
+    let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(&by.actor)).collect();
+    let (a, ()) = guarded(store, by.at, |ledger| {
         if facts.iter().any(touches_budget) || events.iter().any(latest_wins) {
             let current = Loaded::read(ledger.events()?)?;
             distinct_reverts(&current.events, &mut events);
@@ -455,9 +471,9 @@ fn tokenomics_fact(file: &CompanyFile) -> Option<Fact> {
     Some(Fact::Tokenomics { terms: tokencomp_formats::canonical::write_tokenomics(t, &file.token.token) })
 }
 
-pub fn init_with(store: &mut dyn Store, file: &CompanyFile, actor: &str) -> Result<Appended> {
+pub fn init_with(store: &mut dyn Store, file: &CompanyFile, by: &Stamp) -> Result<Appended> {
     // Checked under the write lock: two `init`s at once cannot both find the ledger empty.
-    let (a, ()) = record_checked(store, actor, None, |current| {
+    let (a, ()) = record_checked(store, by, None, |current| {
         if current.len > 0 {
             return Err(bad_input(
                 "this data directory already has a company",
@@ -539,7 +555,7 @@ pub fn import_text(
     kind: ImportKind,
     name: &str,
     text: &str,
-    actor: &str,
+    by: &Stamp,
 ) -> Result<Appended> {
     use tokencomp_formats::import;
     let facts: Vec<Fact> = match kind {
@@ -554,11 +570,11 @@ pub fn import_text(
         }
         ImportKind::Grants => {
             let (a, ()) =
-                record_checked(store, actor, known, |l| Ok::<_, Error>((grant_rows(l.company()?, name, text)?, ())))?;
+                record_checked(store, by, known, |l| Ok::<_, Error>((grant_rows(l.company()?, name, text)?, ())))?;
             return Ok(a);
         }
     };
-    record(store, &facts, actor)
+    record(store, &facts, by)
 }
 
 /// A grants CSV's facts, read with the company's token, zone and prices; every holder must be a
@@ -686,13 +702,40 @@ pub struct AddGrant {
 pub fn record_grant_event(
     store: &mut dyn Store,
     known: Option<&Loaded>,
-    actor: &str,
+    by: &Stamp,
     grant_id: &str,
     event: &GrantEvent,
 ) -> Result<(Appended, usize)> {
-    record_checked(store, actor, known, |l| {
+    record_checked(store, by, known, |l| {
         let facts = event_facts(l.company()?, grant_id, event)?;
         let count = facts.len();
         Ok::<_, Error>((facts, count))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokencomp_store::sqlite::SqliteStore;
+
+    use super::*;
+    use crate::demo::{SAMPLE_COMPANY, SAMPLE_PRICES};
+
+    #[test]
+    fn a_guarded_write_is_recorded_at_the_time_it_is_given_not_the_clock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("opens");
+        let file = parse_company("examples/company.toml", SAMPLE_COMPANY).expect("the sample company");
+        let first: Timestamp = "2001-02-03T04:05:06Z".parse().expect("instant");
+        init_with(&mut store, &file, &Stamp::new("user:ada", first)).expect("init");
+        let len = store.len().expect("len");
+        let later: Timestamp = "2002-03-04T05:06:07.5Z".parse().expect("instant");
+        let by = Stamp::new("key:k1", later);
+        import_text(&mut store, None, ImportKind::Prices, "prices.csv", SAMPLE_PRICES, &by).expect("import");
+        let events = store.events().expect("events");
+        assert!(events.len() > usize::try_from(len).expect("len"), "the import appended");
+        for e in &events {
+            let want = if e.seq <= len { (first, "user:ada") } else { (later, "key:k1") };
+            assert_eq!((e.recorded_at, e.event.actor.as_str()), want, "event {}", e.seq);
+        }
+    }
 }

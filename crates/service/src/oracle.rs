@@ -22,7 +22,7 @@ use tokencomp_store::{Appended, Store};
 pub use crate::chain::read_submission;
 use crate::data::DataDir;
 use crate::error::{Context, Error, Result, bad_input};
-use crate::ledger::{Loaded, record_checked};
+use crate::ledger::{Loaded, Stamp, record_checked};
 
 /// Chains whose state nobody relies on: Hardhat's and Anvil's (31337) and Ganache's (1337).
 pub const DEVELOPMENT_CHAINS: [u64; 2] = [31337, 1337];
@@ -54,13 +54,13 @@ pub fn instant(text: Option<&str>, tz: &TimeZone, flag: &str, day_end: bool, now
 pub fn register(
     store: &mut dyn Store,
     known: Option<&Loaded>,
-    actor: &str,
+    by: &Stamp,
     action: OracleAction,
     oracle: &str,
     signer: Option<Signer>,
     at: u64,
 ) -> Result<Appended> {
-    let (a, ()) = record_checked(store, actor, known, |l| {
+    let (a, ()) = record_checked(store, by, known, |l| {
         let mut r = l.company()?.registry.clone();
         let done = match (action, signer) {
             (OracleAction::Register, Some(s)) => r.register(oracle, s, at),
@@ -325,7 +325,7 @@ pub struct Checks<'a> {
 pub fn submit(
     store: &mut dyn Store,
     known: Option<&Loaded>,
-    actor: &str,
+    by: &Stamp,
     subs: &[(PathBuf, (Submission, String))],
     checks: &Checks<'_>,
 ) -> Result<(Vec<String>, bool)> {
@@ -343,8 +343,7 @@ pub fn submit(
     let (mut all, mut refused) = (Vec::new(), false);
     for milestone in order {
         let idx = &sets[&milestone];
-        let (_, (lines, set_refused)) =
-            record_checked(store, actor, known, |l| cx.decide(l.company()?, &milestone, idx))?;
+        let (_, (lines, set_refused)) = record_checked(store, by, known, |l| cx.decide(l.company()?, &milestone, idx))?;
         refused |= set_refused;
         all.extend(lines);
     }
@@ -476,7 +475,7 @@ pub struct DemoOracle {
     pub stderr: Vec<String>,
 }
 
-pub fn demo(data: &DataDir, store: &mut dyn Store, actor: &str) -> Result<DemoOracle> {
+pub fn demo(data: &DataDir, store: &mut dyn Store, by: &Stamp) -> Result<DemoOracle> {
     let key =
         Key::from_hex(&alloy_primitives::keccak256(DEMO_ORACLE_KEY.as_bytes()).to_string(), "the demo oracle key")?;
     let key_file = data.oracle_key("evals");
@@ -494,7 +493,7 @@ pub fn demo(data: &DataDir, store: &mut dyn Store, actor: &str) -> Result<DemoOr
     let fixed = |s: &str| s.parse::<Timestamp>().map_err(Error::internal);
     let at = instant(Some("2026-10-01"), &tz, "--at", false, Timestamp::UNIX_EPOCH)?;
     let signer = key.address().to_string().parse::<Signer>().map_err(|e| Error::internal(e.text))?;
-    let a = register(store, None, actor, OracleAction::Register, "evals", Some(signer), at)?;
+    let a = register(store, None, by, OracleAction::Register, "evals", Some(signer), at)?;
     let mut stdout = vec![format!(
         "registered oracle evals key {signer} at {} ({} new events)",
         Timestamp::from_second(i64::try_from(at)?)?,
@@ -544,7 +543,7 @@ pub fn demo(data: &DataDir, store: &mut dyn Store, actor: &str) -> Result<DemoOr
     let now = instant(flags.at.as_deref(), &tz, "--at", true, Timestamp::UNIX_EPOCH)?;
     let subs = vec![(out.clone(), read_submission(&out)?)];
     let (lines, refused) =
-        submit(store, Some(&loaded), actor, &subs, &Checks { expected: &expected, now, tz: &tz, overrides: &o })?;
+        submit(store, Some(&loaded), by, &subs, &Checks { expected: &expected, now, tz: &tz, overrides: &o })?;
     stdout.extend(lines);
     if refused {
         return Err(Error::Rejected { field: "demo".into(), text: String::new() });

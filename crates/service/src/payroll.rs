@@ -21,7 +21,7 @@ use tokencomp_store::run::{PeriodBatch, plan};
 use tokencomp_store::{Store, StoredEvent, sha256_hex};
 
 use crate::error::{Context, Error, Result, bad_input};
-use crate::ledger::{Loaded, guarded, record_checked};
+use crate::ledger::{Loaded, Stamp, guarded, record_checked};
 
 /// The ledger's prices, volumes, rates and TWAP points as the FMV rules read them.
 pub fn price_book(company: &Company) -> PriceBook<'_> {
@@ -65,7 +65,7 @@ pub fn run_through(
     store: &mut dyn Store,
     known: Option<&Loaded>,
     through: Date,
-    actor: &str,
+    by: &Stamp,
     progress: &mut dyn FnMut(&RunProgress),
 ) -> Result<RunOutcome> {
     let mut planned: Option<(i64, Vec<PeriodBatch>)> = match known {
@@ -77,7 +77,7 @@ pub fn run_through(
     };
     let (mut periods, mut events) = (0, 0);
     loop {
-        let (a, (len, batch, rest)) = guarded(store, |ledger| {
+        let (a, (len, batch, rest)) = guarded(store, by.at, |ledger| {
             let len = ledger.head()?.map_or(0, |h| h.0);
             let mut batches = match planned.take() {
                 Some((at, batches)) if at == len => batches,
@@ -91,7 +91,7 @@ pub fn run_through(
                 return Ok::<_, Error>((Vec::new(), (len, None, batches)));
             }
             let b = batches.remove(0);
-            let new = b.facts.iter().map(|f| f.to_event(actor)).collect();
+            let new = b.facts.iter().map(|f| f.to_event(&by.actor)).collect();
             Ok((new, (len, Some(b.period.id), batches)))
         })?;
         let Some(period) = batch else { break };
@@ -164,7 +164,7 @@ pub fn run_period(
     company: &Company,
     period: &str,
     field: &str,
-    actor: &str,
+    by: &Stamp,
     today: Date,
 ) -> Result<PeriodRun> {
     let p = pay_period(company, period)
@@ -173,7 +173,7 @@ pub fn run_period(
     if p.end >= today {
         return Err(bad_input(format!("period {period} ends on {}; it can be run from the day after", p.end), field));
     }
-    let outcome = run_through(store, None, p.end, actor, &mut |_| {})?;
+    let outcome = run_through(store, None, p.end, by, &mut |_| {})?;
     Ok(PeriodRun { period: period.to_owned(), through: p.end, outcome })
 }
 
@@ -200,9 +200,9 @@ pub fn close_period(
     known: Option<&Loaded>,
     period: &str,
     field: &str,
-    actor: &str,
+    by: &Stamp,
 ) -> Result<PeriodClose> {
-    let closed = close_with(store, known, period, field, actor)?;
+    let closed = close_with(store, known, period, field, by)?;
     Ok(match closed {
         Some((rows, digest)) => PeriodClose { period: period.to_owned(), digest, rows: Some(rows) },
         None => PeriodClose {
@@ -367,9 +367,9 @@ pub fn close_with(
     known: Option<&Loaded>,
     id: &str,
     field: &str,
-    actor: &str,
+    by: &Stamp,
 ) -> Result<Option<(usize, String)>> {
-    let (_, closed) = record_checked(store, actor, known, |l| {
+    let (_, closed) = record_checked(store, by, known, |l| {
         let closed = close_facts(l.company()?, &l.events, id, field)?;
         Ok::<_, Error>((closed.iter().map(|c| c.0.clone()).collect(), closed.map(|c| (c.1, c.2))))
     })?;

@@ -61,7 +61,8 @@ fn record_with(
     actor: &str,
     check: impl FnOnce(&Company) -> Result<(), ApiError>,
 ) -> Result<usize, ApiError> {
-    tokencomp_service::gov::record_fact(cx.store, (cx.company, cx.len), cx.now, fact, actor, check)
+    let by = cx.stamp(actor);
+    tokencomp_service::gov::record_fact(cx.store, (cx.company, cx.len), fact, &by, check)
 }
 
 /// A refused delegation as an employee may read it: nothing about other people's delegations

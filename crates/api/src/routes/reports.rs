@@ -127,8 +127,8 @@ pub(crate) async fn run_period(
     let actor = who.actor();
     Ok(Json(
         st.with(move |cx| {
-            let today = cx.today();
-            let run = tokencomp_service::payroll::run_period(cx.store, cx.company, &id, "path.period", &actor, today)?;
+            let (today, by) = (cx.today(), cx.stamp(&actor));
+            let run = tokencomp_service::payroll::run_period(cx.store, cx.company, &id, "path.period", &by, today)?;
             Ok(run.to_json())
         })
         .await?,
@@ -145,8 +145,8 @@ pub(crate) async fn close_period(
     let actor = who.actor();
     let doc = st
         .with(move |cx| {
-            let closed =
-                tokencomp_service::payroll::close_period(cx.store, cx.company, None, &id, "path.period", &actor)?;
+            let by = cx.stamp(&actor);
+            let closed = tokencomp_service::payroll::close_period(cx.store, cx.company, None, &id, "path.period", &by)?;
             Ok(closed.to_json())
         })
         .await?;

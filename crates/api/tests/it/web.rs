@@ -17,6 +17,11 @@ use tower::ServiceExt;
 
 use tokencomp_service::DataDir;
 
+/// `system` writing at the wall clock's now, as a test that seeds the ledger directly does.
+fn system_now() -> tokencomp_service::ledger::Stamp {
+    tokencomp_service::ledger::Stamp::new("system", Timestamp::now())
+}
+
 /// The demo's data directory, made once per test binary; each test works on a copy.
 pub(crate) fn template() -> &'static Path {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
@@ -25,7 +30,7 @@ pub(crate) fn template() -> &'static Path {
         let data = dir.path().join("data");
         let dir_files = DataDir::new(data.clone());
         let mut store = tokencomp_service::ledger::open_store(&dir_files, None).expect("store");
-        tokencomp_service::demo::build(&dir_files, &mut *store, "system", &mut |_| {}).expect("demo");
+        tokencomp_service::demo::build(&dir_files, &mut *store, &system_now(), &mut |_| {}).expect("demo");
         tokencomp_api::auth::write_demo_users(&dir_files.accounts()).expect("demo logins");
         (dir, data)
     })
@@ -561,6 +566,25 @@ async fn a_changed_ballot_counts_once() {
     assert_eq!(after["ballots"].as_array().map(Vec::len), Some(1), "an employee sees only their own ballot");
 }
 
+/// A write is recorded at the request's now (the server's clock, fixed here), not the wall clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_period_run_is_recorded_at_the_requests_now() {
+    let f = fixture();
+    let events = || {
+        let mut store = tokencomp_service::ledger::open_store(&DataDir::new(f.data.clone()), None).expect("store");
+        store.events().expect("events")
+    };
+    let before = events().len();
+    let at: Timestamp = "2026-12-07T08:09:10.5Z".parse().expect("t");
+    f.state.set_now(at);
+    let admin = login(&f.app, "admin").await;
+    let r = call(&f.app, Method::POST, "/api/periods/2026-11/run", &admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let new = events().split_off(before);
+    assert!(!new.is_empty(), "the run recorded November's vests: {}", r.text);
+    assert!(new.iter().all(|e| e.recorded_at == at && e.event.actor == "user:admin"), "{new:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_payroll_file_from_the_api_is_the_clis_byte_for_byte() {
     let f = fixture();
@@ -705,7 +729,7 @@ async fn a_grant_named_like_a_person_shows_only_the_grants_own_history() {
         let toml = tokencomp_formats::canonical::write_terms(&terms, &company.token.token);
         let fact =
             tokencomp_store::ledger::Fact::GrantIssued { grant: "ada".into(), holder: "omar".into(), terms: toml };
-        tokencomp_service::ledger::record(&mut *store, &[fact], "system").expect("records");
+        tokencomp_service::ledger::record(&mut *store, &[fact], &system_now()).expect("records");
     }
     let omar = login(&f.app, "omar").await;
     let r = call(&f.app, Method::GET, "/api/grants/ada/history", &omar, None).await;
@@ -826,7 +850,7 @@ async fn a_reports_gap_told_to_an_employee_names_no_one_elses_grant() {
             tokencomp_service::ledger::ImportKind::Prices,
             "nov.csv",
             &prices,
-            "system",
+            &system_now(),
         )
         .expect("imports");
     }
