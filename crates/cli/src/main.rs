@@ -7,6 +7,7 @@ mod chain;
 mod company;
 mod compliance;
 mod demo;
+mod docs;
 mod gov;
 mod ops;
 mod oracle;
@@ -135,6 +136,8 @@ enum Command {
     Restore(ops::BackupArgs),
     /// Copy the ledger to PostgreSQL, losing nothing.
     MigrateStore(ops::MigrateArgs),
+    /// Print a reference page (architecture, interfaces, errors, tax-rules, …); no topic lists them.
+    Docs(docs::DocsArgs),
 }
 
 /// Writes to standard output. When the reader has gone away (`tokencomp grants | head`) the
@@ -223,6 +226,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => ops::backup(g, args),
         Command::Restore(args) => ops::restore(g, args),
         Command::MigrateStore(args) => ops::migrate(g, args),
+        Command::Docs(args) => docs::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

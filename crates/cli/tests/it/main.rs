@@ -4,6 +4,7 @@ mod anchor;
 mod chain;
 mod compliance;
 mod crash;
+mod docs;
 mod fixture_ledger;
 mod gov;
 mod input;
