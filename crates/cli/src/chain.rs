@@ -22,7 +22,7 @@ use tokencomp_money::Currency;
 use tokencomp_store::anchor::Head;
 use tokencomp_store::ledger::Company;
 
-pub use tokencomp_service::chain::Plan;
+use tokencomp_service::chain::Plan;
 use tokencomp_service::chain::{Net, deployment, oracle_keys, parse_at, reconcile_json, submission_sets};
 
 use crate::company::{load, open_store};
@@ -604,9 +604,9 @@ fn market(g: &Global, args: &MarketArgs) -> Result<()> {
     let key = signer(g)?;
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let from = crate::compliance::date_arg(&args.from, "--from")?;
+    let from = tokencomp_service::reports::date_arg(&args.from, "--from")?;
     let through = match &args.through {
-        Some(t) => crate::compliance::date_arg(t, "--through")?,
+        Some(t) => tokencomp_service::reports::date_arg(t, "--through")?,
         None => company
             .prices
             .keys()
@@ -632,8 +632,8 @@ fn market(g: &Global, args: &MarketArgs) -> Result<()> {
 fn price(g: &Global, args: &PriceArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let from = crate::compliance::date_arg(&args.from, "--from")?;
-    let through = args.through.as_deref().map(|t| crate::compliance::date_arg(t, "--through")).transpose()?;
+    let from = tokencomp_service::reports::date_arg(&args.from, "--from")?;
+    let through = args.through.as_deref().map(|t| tokencomp_service::reports::date_arg(t, "--through")).transpose()?;
     let plan = Plan::schedules(&company, true)?;
     let mut backend = open_backend(&g.dir(), &args.net, &company, &plan)?;
     let days = tokencomp_service::chain::TwapDays { pair: args.pair, from, through };
@@ -646,7 +646,7 @@ fn price(g: &Global, args: &PriceArgs) -> Result<()> {
 
 /// Each recorded day's one-day TWAP (when the day before is recorded too) beside its close.
 fn print_twap(company: &Company, recorded: &[Date]) {
-    let book = crate::compliance::price_book(company);
+    let book = tokencomp_service::reports::price_book(company);
     crate::outln!("{:<10}  {:>9}  {:>14}  {:>14}", "day", "block", "twap-1d USD", "close USD");
     for day in recorded {
         let block = company.twap.get(day).map_or(0, |p| p.block);

@@ -11,7 +11,7 @@ use tokencomp_core::model::CompanyFile;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
 
-pub use tokencomp_service::ledger::{Loaded, decode, diff, import_text, init_with, record_checked};
+use tokencomp_service::ledger::{Loaded, decode, diff, import_text, init_with, record_checked};
 
 use crate::{Global, bad_input};
 

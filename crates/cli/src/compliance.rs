@@ -8,10 +8,12 @@ use tokencomp_compliance::statements;
 use tokencomp_money::TokenAmount;
 use tokencomp_service::reports::{PriceCorrection, Sale, TaxReport};
 
-pub use tokencomp_service::payroll::{export, income_events, pay_period_of, write_export};
-pub use tokencomp_service::reports::{date_arg, price_book};
+use tokencomp_service::payroll::{export, income_events, write_export};
+use tokencomp_service::reports::date_arg;
 
-use crate::company::{load, load_all, open_store, record_checked};
+use tokencomp_service::ledger::record_checked;
+
+use crate::company::{load, load_all, open_store};
 use crate::{Global, bad_input};
 
 #[derive(Args, Debug)]

@@ -7,8 +7,8 @@ use jiff::ToSpan;
 use tokencomp_money::TokenAmount;
 
 use crate::company::{load, open_store};
-use crate::queries::timelines;
 use crate::{Global, bad_input};
+use tokencomp_service::payroll::timelines;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -96,10 +96,10 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
 
     // The last periods' payroll (the company's month; the UK tax month for people paid in the
     // UK), from the same compliance pass the reports use.
-    let income = crate::compliance::income_events(&company, through)?;
+    let income = tokencomp_service::payroll::income_events(&company, through)?;
     let mut last_id = String::new();
     for uk in [false, true] {
-        let p = crate::compliance::pay_period_of(&company, uk, through);
+        let p = tokencomp_service::payroll::pay_period_of(&company, uk, through);
         let mut totals: std::collections::BTreeMap<&str, (tokencomp_money::Decimal, tokencomp_money::Decimal, usize)> =
             std::collections::BTreeMap::new();
         for e in income.iter().filter(|e| {
@@ -139,7 +139,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         _ => anyhow::bail!("the demo recorded no TWAP points"),
     };
     let day = last;
-    let fmv = crate::compliance::price_book(&company).fmv(tokencomp_core::model::FmvSource::Twap(1), day)?;
+    let fmv = tokencomp_service::reports::price_book(&company).fmv(tokencomp_core::model::FmvSource::Twap(1), day)?;
     let close = company.prices.get(&(tokencomp_money::Currency::USD, day)).copied().unwrap_or_default();
     crate::outln!(
         "  twap           Uniswap V2 pair {}: points {first}..{last}; {day} 1-day TWAP {} USD (close {close})",
@@ -147,7 +147,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<()> {
         fmv.price
     );
     if let Some(t) = &company.tokenomics {
-        let tl = crate::queries::timelines(&company, through)?;
+        let tl = tokencomp_service::payroll::timelines(&company, through)?;
         let outstanding = tl
             .values()
             .filter_map(tokencomp_core::tokenomics::outstanding)

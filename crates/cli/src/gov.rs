@@ -15,7 +15,9 @@ use tokencomp_store::Store;
 use tokencomp_store::gov::{holdings, snapshot_on, tally_for};
 use tokencomp_store::ledger::{Company, Fact};
 
-use crate::company::{Loaded, load, load_all, open_store};
+use tokencomp_service::ledger::Loaded;
+
+use crate::company::{load, load_all, open_store};
 use crate::{Global, bad_input};
 use tokencomp_service::ledger::Stamp;
 
@@ -264,7 +266,7 @@ fn vote(g: &Global, a: &VoteArgs) -> Result<()> {
         ));
     }
     if a.override_clock {
-        crate::oracle::development_chain_only(loaded.company()?, &[], "--override-clock")?;
+        tokencomp_service::oracle::development_chain_only(loaded.company()?, &[], "--override-clock")?;
     }
     let by = g.stamp();
     let at = a.at.unwrap_or(by.at);

@@ -15,7 +15,7 @@ use tokencomp_core::attestation::{Fixed18, Signer};
 use tokencomp_service::oracle::{CheckFlags, SignRequest};
 use tokencomp_store::ledger::{Company, OracleAction};
 
-pub use tokencomp_service::oracle::{development_chain_only, read_submission};
+use tokencomp_service::oracle::read_submission;
 
 use crate::company::{load, load_all, open_store};
 use crate::{Global, bad_input};

@@ -11,11 +11,13 @@ use tokencomp_store::EventKind as Kind;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
 
-use crate::company::{Loaded, load, load_all, open_store};
+use tokencomp_service::ledger::Loaded;
+
+use crate::company::{load, load_all, open_store};
 use crate::schedule::parse_as_of;
 use crate::{Global, bad_input};
 
-pub use tokencomp_service::payroll::timelines;
+use tokencomp_service::payroll::timelines;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {

@@ -98,7 +98,7 @@ pub fn tokenomics(g: &Global, args: &TokenomicsArgs) -> Result<()> {
 pub fn tokenomics_in(g: &Global, company: &Company, args: &TokenomicsArgs) -> Result<Option<Value>> {
     let tz = &company.company.time_zone;
     let today = parse_as_of(None, tz, None)?;
-    let through = args.through.as_deref().map(|s| crate::compliance::date_arg(s, "--through")).transpose()?;
+    let through = args.through.as_deref().map(|s| tokencomp_service::reports::date_arg(s, "--through")).transpose()?;
     let report = tokencomp_service::analytics::tokenomics(company, through, today, "--through")?;
     let (t, p) = (&report.tokenomics, &report.projection);
     let doc_out = if args.json {

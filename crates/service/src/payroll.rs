@@ -259,7 +259,7 @@ pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent
     Ok(payroll::income_events(&cx, &recognized(company))?)
 }
 
-pub use tokencomp_core::period::PayPeriod;
+use tokencomp_core::period::PayPeriod;
 
 /// The period holding `d` in the UK or the company calendar.
 pub fn pay_period_of(company: &Company, uk: bool, d: Date) -> PayPeriod {
