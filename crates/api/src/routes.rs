@@ -10,7 +10,6 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_core::Timeline;
-use tokencomp_core::model::PersonKind;
 use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
 use tokencomp_store::{StoredEvent, Subject, verify};
@@ -629,18 +628,6 @@ fn add(a: u128, b: TokenAmount) -> Result<u128, ApiError> {
     a.checked_add(b.base_units()).ok_or_else(|| ApiError::internal("a total overflows u128"))
 }
 
-fn pay_frequency(f: tokencomp_core::period::PayFrequency) -> &'static str {
-    f.as_str()
-}
-
-fn person_kind(k: PersonKind) -> &'static str {
-    match k {
-        PersonKind::Employee => "employee",
-        PersonKind::Contractor => "contractor",
-        PersonKind::Advisor => "advisor",
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // meta and session
 
@@ -728,7 +715,7 @@ async fn company(State(st): State<AppState>, Caller { who, .. }: Caller, q: Quer
             let events = cx.store.len().map_err(ApiError::internal)?;
             Ok(json!({
                 "token": token_json(c), "as_of": as_of.to_string(), "name": c.company.name,
-                "time_zone": c.company.time_zone_name, "pay_frequency": pay_frequency(c.company.pay_frequency),
+                "time_zone": c.company.time_zone_name, "pay_frequency": c.company.pay_frequency.as_str(),
                 "people": c.people.len(), "holders": holders.len(), "grants": c.grants.len(),
                 "totals": totals,
                 "periods_run": c.periods_run.len(), "ledger_events": events,
@@ -739,7 +726,7 @@ async fn company(State(st): State<AppState>, Caller { who, .. }: Caller, q: Quer
 }
 
 fn person_json(p: &tokencomp_core::model::Person) -> Value {
-    json!({"id": p.id, "name": p.name, "kind": person_kind(p.kind), "country": p.country, "region": p.region,
+    json!({"id": p.id, "name": p.name, "kind": p.kind.as_str(), "country": p.country, "region": p.region,
            "hired": p.hired.map(|d| d.to_string()), "wallet": p.wallet})
 }
 

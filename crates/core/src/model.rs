@@ -232,6 +232,24 @@ pub enum PersonKind {
     Advisor,
 }
 
+impl PersonKind {
+    pub const ALL: [PersonKind; 3] = [PersonKind::Employee, PersonKind::Contractor, PersonKind::Advisor];
+
+    /// The company file's (and the ledger's) name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonKind::Employee => "employee",
+            PersonKind::Contractor => "contractor",
+            PersonKind::Advisor => "advisor",
+        }
+    }
+
+    /// The kind a name stands for (the inverse of [`PersonKind::as_str`]).
+    pub fn from_name(name: &str) -> Option<PersonKind> {
+        PersonKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
     pub id: String,

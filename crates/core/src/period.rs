@@ -17,6 +17,13 @@ pub enum PayFrequency {
 }
 
 impl PayFrequency {
+    pub const ALL: [PayFrequency; 3] = [PayFrequency::Monthly, PayFrequency::SemiMonthly, PayFrequency::Biweekly];
+
+    /// The frequency a name stands for (the inverse of [`PayFrequency::as_str`]).
+    pub fn from_name(name: &str) -> Option<PayFrequency> {
+        PayFrequency::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     /// The company file's (and the ledger's) name for it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -157,6 +164,22 @@ mod tests {
     use super::*;
     use jiff::civil::date;
     use proptest::prelude::*;
+
+    #[test]
+    fn names_are_the_files_and_read_back() {
+        let names: Vec<&str> = PayFrequency::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names, ["monthly", "semi-monthly", "biweekly"]);
+        for f in PayFrequency::ALL {
+            assert_eq!(PayFrequency::from_name(f.as_str()), Some(f));
+        }
+        assert_eq!(PayFrequency::from_name("weekly"), None);
+        let kinds: Vec<&str> = crate::model::PersonKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, ["employee", "contractor", "advisor"]);
+        for k in crate::model::PersonKind::ALL {
+            assert_eq!(crate::model::PersonKind::from_name(k.as_str()), Some(k));
+        }
+        assert_eq!(crate::model::PersonKind::from_name("Employee"), None);
+    }
 
     #[test]
     fn period_ids() {

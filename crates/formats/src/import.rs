@@ -805,9 +805,6 @@ fn parse_choice<T: Copy>(s: &str, options: &[(&str, T)]) -> Result<T, String> {
 
 // ---- people ---------------------------------------------------------------------------------
 
-const KINDS: [(&str, PersonKind); 3] =
-    [("employee", PersonKind::Employee), ("contractor", PersonKind::Contractor), ("advisor", PersonKind::Advisor)];
-
 /// Cap-table stakeholder types, matched without regard to case.
 const STAKEHOLDER_TYPES: [(&str, PersonKind); 4] = [
     ("EMPLOYEE", PersonKind::Employee),
@@ -827,7 +824,7 @@ fn read_person(cx: &mut Cx<'_>, row: &Row<'_>) -> Result<Person, Reported> {
                 format!("`{s}` is not one of: {}", names.join(", "))
             })
         } else {
-            parse_choice(s, &KINDS)
+            parse_choice(s, &PersonKind::ALL.map(|k| (k.as_str(), k)))
         }
     });
     let country = row.parse(cx, "country", |c, _| {

@@ -301,16 +301,7 @@ fn read_company(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<CompanySettings> {
             }
         },
     };
-    let freq = t.choice(
-        cx,
-        "pay_frequency",
-        &[
-            ("monthly", PayFrequency::Monthly),
-            ("semi-monthly", PayFrequency::SemiMonthly),
-            ("biweekly", PayFrequency::Biweekly),
-        ],
-        Some(PayFrequency::Monthly),
-    );
+    let freq = t.choice(cx, "pay_frequency", &PayFrequency::ALL.map(|f| (f.as_str(), f)), Some(PayFrequency::Monthly));
     let demo_through = t.date(cx, "demo_through", false);
     let policy = read_policy(cx, t);
     Some(CompanySettings {
@@ -451,12 +442,7 @@ fn read_person(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Person> {
     t.allow(cx, &["id", "name", "email", "kind", "country", "region", "state", "hired", "salary", "wallet"]);
     let id = t.string(cx, "id");
     let name = t.string(cx, "name");
-    let kind = t.choice(
-        cx,
-        "kind",
-        &[("employee", PersonKind::Employee), ("contractor", PersonKind::Contractor), ("advisor", PersonKind::Advisor)],
-        Some(PersonKind::Employee),
-    );
+    let kind = t.choice(cx, "kind", &PersonKind::ALL.map(|k| (k.as_str(), k)), Some(PersonKind::Employee));
     let country = t.str(cx, "country", false).and_then(|(c, span)| {
         let ok = is_country(c);
         if !ok {

@@ -8,10 +8,9 @@ use sha2::{Digest, Sha256};
 use tokencomp_compliance::fmv::TwapPoint;
 use tokencomp_core::governance::{Choice, Proposal};
 use tokencomp_core::model::{
-    AttributionPolicy, ClassificationPolicy, CompanySettings, FmvSource, FxRate, Person, PersonKind, Policy, Price,
-    TokenSettings, WithholdingMethod,
+    AttributionPolicy, ClassificationPolicy, CompanySettings, FmvSource, FxRate, Person, Policy, Price, TokenSettings,
+    WithholdingMethod,
 };
-use tokencomp_core::period::PayFrequency;
 use tokencomp_core::{ForfeitReason, VestReason};
 use tokencomp_money::{Currency, Decimal, TokenAmount};
 
@@ -228,24 +227,12 @@ pub(super) fn short_hash(s: &str) -> String {
     crate::hex(&Sha256::digest(s.as_bytes())[..8])
 }
 
-pub fn pay_frequency_name(f: PayFrequency) -> &'static str {
-    f.as_str()
-}
-
-pub(super) fn kind_name(k: PersonKind) -> &'static str {
-    match k {
-        PersonKind::Employee => "employee",
-        PersonKind::Contractor => "contractor",
-        PersonKind::Advisor => "advisor",
-    }
-}
-
 impl Fact {
     /// The event that records this fact.
     pub fn to_event(&self, actor: &str) -> NewEvent {
         let (id, kind, subject, payload, amount) = match self {
             Fact::Company(c) => {
-                let mut p = json!({"name": c.name, "time_zone": c.time_zone_name, "pay_frequency": pay_frequency_name(c.pay_frequency),
+                let mut p = json!({"name": c.name, "time_zone": c.time_zone_name, "pay_frequency": c.pay_frequency.as_str(),
                                "demo_through": c.demo_through.map(|d| d.to_string())});
                 if let Value::Object(m) = &mut p {
                     policy_keys(m, &c.policy);
@@ -257,7 +244,7 @@ impl Fact {
                 (format!("token:{}", short_hash(&p.to_string())), EventKind::Token, "token".to_owned(), p, None)
             }
             Fact::Person(p) => {
-                let mut v = json!({"id": p.id, "name": p.name, "email": p.email, "kind": kind_name(p.kind), "country": p.country,
+                let mut v = json!({"id": p.id, "name": p.name, "email": p.email, "kind": p.kind.as_str(), "country": p.country,
                                "region": p.region, "hired": p.hired.map(|d| d.to_string())});
                 if let Value::Object(m) = &mut v {
                     if let Some(salary) = p.salary {

@@ -195,12 +195,9 @@ impl Company {
                 EventKind::Company => {
                     let tz_name = s(&v, "time_zone", e)?;
                     let tz = jiff::tz::TimeZone::get(tz_name).map_err(|x| bad(e, x.to_string()))?;
-                    let pay_frequency = match s(&v, "pay_frequency", e)? {
-                        "monthly" => PayFrequency::Monthly,
-                        "semi-monthly" => PayFrequency::SemiMonthly,
-                        "biweekly" => PayFrequency::Biweekly,
-                        other => return Err(bad(e, format!("unknown pay frequency `{other}`"))),
-                    };
+                    let name = s(&v, "pay_frequency", e)?;
+                    let pay_frequency = PayFrequency::from_name(name)
+                        .ok_or_else(|| bad(e, format!("unknown pay frequency `{name}`")))?;
                     company = Some(CompanySettings {
                         name: s(&v, "name", e)?.to_owned(),
                         time_zone: tz,
@@ -221,12 +218,9 @@ impl Company {
                     });
                 }
                 EventKind::Person => {
-                    let kind = match s(&v, "kind", e)? {
-                        "employee" => PersonKind::Employee,
-                        "contractor" => PersonKind::Contractor,
-                        "advisor" => PersonKind::Advisor,
-                        other => return Err(bad(e, format!("unknown person kind `{other}`"))),
-                    };
+                    let name = s(&v, "kind", e)?;
+                    let kind =
+                        PersonKind::from_name(name).ok_or_else(|| bad(e, format!("unknown person kind `{name}`")))?;
                     let p = Person {
                         id: s(&v, "id", e)?.to_owned(),
                         name: s(&v, "name", e)?.to_owned(),

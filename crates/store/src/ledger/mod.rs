@@ -42,9 +42,7 @@ mod fold;
 mod read;
 mod revert;
 
-pub use fact::{
-    Accepted, AttestationRecord, Fact, OracleAction, Overrides, SALE_SELECTIONS, SaleRecord, pay_frequency_name,
-};
+pub use fact::{Accepted, AttestationRecord, Fact, OracleAction, Overrides, SALE_SELECTIONS, SaleRecord};
 pub use fold::{Company, DelegationRecord, Governance, GrantRecord, render};
 pub use read::FoldError;
 pub use revert::{distinct_reverts, latest_wins};
