@@ -12,4 +12,5 @@ pub mod csv_text;
 pub mod diag;
 pub mod import;
 pub mod ocf;
+pub mod rule_node;
 pub mod tax_rules;
