@@ -14,6 +14,7 @@ pub mod grant;
 pub mod model;
 pub mod period;
 pub mod schedule;
+pub mod tax_profile;
 pub mod tokenomics;
 
 pub use grant::{
