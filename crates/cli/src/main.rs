@@ -16,6 +16,7 @@ mod risk;
 mod schedule;
 mod serve;
 mod svg;
+mod yearend;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +104,9 @@ enum Command {
     Rollforward(compliance::RollforwardArgs),
     /// A person's year: income, withholding, lots, disposals and gains.
     TaxReport(compliance::TaxReportArgs),
+    /// The year's forms: W-2, 1099-NEC, P60 and FPS, corrections (W-2c, EYU) and sales with their
+    /// lots, one CSV per form plus year-end.json, checked against the payroll rows.
+    YearEnd(yearend::YearEndArgs),
     /// The grants on a chain: deploy, fund, push-grants, post-withholding, release, sync,
     /// reconcile (the embedded chain by default, `--rpc URL` for a node).
     #[command(subcommand)]
@@ -215,6 +219,7 @@ fn main() -> ExitCode {
         Command::Books(args) => compliance::books(g, args),
         Command::Rollforward(args) => compliance::rollforward(g, args),
         Command::TaxReport(args) => compliance::tax_report(g, args),
+        Command::YearEnd(args) => yearend::run(g, args),
         Command::Tokenomics(args) => risk::tokenomics(g, args),
         Command::Simulate(args) => risk::simulate(g, args),
         Command::Fairness(args) => risk::fairness_cmd(g, args),

@@ -13,3 +13,4 @@ pub mod rules;
 pub mod settle;
 pub mod statements;
 pub mod withholding;
+pub mod yearend;

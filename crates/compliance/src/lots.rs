@@ -122,7 +122,8 @@ pub enum MatchRule {
 }
 
 impl MatchRule {
-    fn is_us(self) -> bool {
+    /// A US identification rule (the person reports on Form 8949).
+    pub fn is_us(self) -> bool {
         matches!(self, MatchRule::Fifo | MatchRule::Lifo | MatchRule::Hifo | MatchRule::Specific)
     }
 }
@@ -296,7 +297,9 @@ pub fn form_8949_csv(disposals: &[Disposal], token: &Token, year: i16) -> String
     out
 }
 
-fn form_8949_box(year: i16, term: Term, reported: Reporting) -> Option<char> {
+/// Form 8949's box letter for a piece: G/H/I (short) and J/K/L (long) from tax year 2025, A–F
+/// before; `None` when the term does not apply.
+pub fn form_8949_box(year: i16, term: Term, reported: Reporting) -> Option<char> {
     // Digital assets moved to their own boxes with the 1099-DA, from tax year 2025.
     let (short, long) =
         if year >= 2025 { (['G', 'H', 'I'], ['J', 'K', 'L']) } else { (['A', 'B', 'C'], ['D', 'E', 'F']) };

@@ -19,3 +19,4 @@ mod tidy;
 mod tokenomics;
 mod web;
 mod writes;
+mod yearend;
