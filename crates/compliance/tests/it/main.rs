@@ -2,6 +2,7 @@
 
 mod accounting;
 mod books;
+mod de_pap;
 mod lots;
 mod payroll;
 mod rng;
