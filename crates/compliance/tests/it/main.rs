@@ -3,6 +3,7 @@
 mod accounting;
 mod books;
 mod de_pap;
+mod de_social;
 mod lots;
 mod payroll;
 mod rng;
