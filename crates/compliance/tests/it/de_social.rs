@@ -22,7 +22,7 @@ fn social(y: i16) -> tokencomp_compliance::de::params::Social {
 fn statutory(additional: Option<&str>) -> DeProfile {
     DeProfile {
         tax_class: 1,
-        health: Health::Statutory { additional_rate: additional.map(|r| d(r)) },
+        health: Health::Statutory { additional_rate: additional.map(d) },
         land: Some("BY".into()),
         ..DeProfile::default()
     }
