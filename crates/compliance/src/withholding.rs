@@ -247,8 +247,21 @@ pub fn withhold(
             flat_lines(&mut lines, rule, country, gross);
         }
         Jurisdiction::De(case) => {
+            use crate::de::DeLineKind as K;
             let rules = crate::de::DeRules::builtin()?;
-            lines = crate::de::lines(rules, case, date, wages.year_to_date, gross)?;
+            for l in crate::de::lines(rules, case, date, wages.year_to_date, gross)? {
+                let kind = match l.kind {
+                    K::WageTax => TaxKind::DeWageTax,
+                    K::Solidarity => TaxKind::DeSolidarity,
+                    K::Church => TaxKind::DeChurch,
+                    K::Pension => TaxKind::DePension,
+                    K::Unemployment => TaxKind::DeUnemployment,
+                    K::Health => TaxKind::DeHealth,
+                    K::Care => TaxKind::DeCare,
+                };
+                let (base, rate, amount, source) = (l.base, l.rate, l.amount, l.source);
+                lines.push(TaxLine { kind, payer: Payer::Employee, base, rate, amount, source });
+            }
         }
     }
     Ok(Withholding { lines })

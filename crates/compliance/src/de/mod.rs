@@ -23,7 +23,6 @@ use self::pap::{Lzz, PapInput, PapOutput, Pkv};
 use self::params::{DeRulesError, DeYear, Edition, read_year};
 use self::social::{Contributions, SocialError, SocialInput};
 use crate::rules::Source;
-use crate::withholding::{Payer, TaxKind, TaxLine};
 
 /// The German rules file in force (the shipped one unless a caller reads another).
 #[derive(Clone, Debug, PartialEq)]
@@ -209,36 +208,60 @@ pub fn amounts(
     Ok((year, amounts))
 }
 
-/// The tax lines of one payment, in a fixed order: wage tax, solidarity surcharge, church tax,
-/// then pension, unemployment, health and care insurance (all the employee's). The PAP's lines
-/// carry the effective rate (amount / base, six places) for display; their amount is the PAP's.
+/// What a German line is for; `withholding` gives each its `TaxKind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeLineKind {
+    WageTax,
+    Solidarity,
+    Church,
+    Pension,
+    Unemployment,
+    Health,
+    Care,
+}
+
+/// One German deduction, all borne by the employee: `amount` from `base` (EUR).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeLine {
+    pub kind: DeLineKind,
+    pub base: Decimal,
+    /// A fraction. The PAP's lines (wage tax, surcharge) carry the effective rate, amount / base
+    /// to six places, for display; their amount is the PAP's. The others' amount is base × rate
+    /// rounded at the named point.
+    pub rate: Decimal,
+    pub amount: Decimal,
+    pub source: Source,
+}
+
+/// The lines of one payment, in a fixed order: wage tax, solidarity surcharge, church tax, then
+/// pension, unemployment, health and care insurance; a zero amount gives no line.
 pub fn lines(
     rules: &DeRules,
     case: &DeCase,
     date: Date,
     year_to_date: Decimal,
     gross: Decimal,
-) -> Result<Vec<TaxLine>, DeError> {
+) -> Result<Vec<DeLine>, DeError> {
     let (year, a) = amounts(rules, case, date, year_to_date, gross)?;
     let mut lines = Vec::new();
     let effective = |amount: Decimal, base: Decimal| (amount / base).round_dp(6).normalize();
     let mut push = |kind, base: Decimal, rate: Decimal, amount: Decimal, source: &Source| {
         if !amount.is_zero() && !base.is_zero() {
-            lines.push(TaxLine { kind, payer: Payer::Employee, base, rate, amount, source: Source::clone(source) });
+            lines.push(DeLine { kind, base, rate, amount, source: Source::clone(source) });
         }
     };
     if !a.wage_tax.is_zero() {
-        push(TaxKind::DeWageTax, gross, effective(a.wage_tax, gross), a.wage_tax, &year.wage_tax.source);
+        push(DeLineKind::WageTax, gross, effective(a.wage_tax, gross), a.wage_tax, &year.wage_tax.source);
         let soli = a.solidarity;
-        push(TaxKind::DeSolidarity, a.wage_tax, effective(soli, a.wage_tax), soli, &year.solidarity.source);
+        push(DeLineKind::Solidarity, a.wage_tax, effective(soli, a.wage_tax), soli, &year.solidarity.source);
     }
-    push(TaxKind::DeChurch, a.church_base, a.church_rate, a.church, &year.church.source);
+    push(DeLineKind::Church, a.church_base, a.church_rate, a.church, &year.church.source);
     let s = &year.social.source;
     let branches = [
-        (TaxKind::DePension, &a.social.pension),
-        (TaxKind::DeUnemployment, &a.social.unemployment),
-        (TaxKind::DeHealth, &a.social.health),
-        (TaxKind::DeCare, &a.social.care),
+        (DeLineKind::Pension, &a.social.pension),
+        (DeLineKind::Unemployment, &a.social.unemployment),
+        (DeLineKind::Health, &a.social.health),
+        (DeLineKind::Care, &a.social.care),
     ];
     for (kind, c) in branches {
         if let Some(c) = c {
