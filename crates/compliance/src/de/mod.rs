@@ -43,7 +43,8 @@ impl DeRules {
 
     /// One year's constants, or every one that is missing.
     pub fn year(&self, year: i16) -> Result<DeYear, DeError> {
-        Ok(read_year(&self.file, year)?)
+        let edition = Edition::for_year(year).ok_or(DeError::NoEdition { year })?;
+        Ok(read_year(&self.file, year, edition)?)
     }
 }
 
@@ -54,7 +55,9 @@ pub struct DeCase {
     /// The expected annual wage of the calendar year without this payment (JRE4): the regular
     /// wages paid and still expected, and earlier other payments of the year, EUR.
     pub expected_annual_wage: Decimal,
-    /// First day of employment when it began this calendar year.
+    /// First day of employment when it began this calendar year (1 January included: then
+    /// there was no employment in the previous year for the March clause); `None`: employed
+    /// since before this year.
     pub employed_from: Option<Date>,
     /// The employer's monthly subsidy to a private health and care insurance (§257 SGB V,
     /// §61 SGB XI), EUR; zero when none is paid.
@@ -86,6 +89,10 @@ pub enum DeError {
     Rules(#[from] DeRulesError),
     #[error(transparent)]
     Social(#[from] SocialError),
+    #[error(
+        "tokencomp implements the German wage-tax programme from 2025 (the PAP editions 2025 and 2026); {year} used an earlier programme"
+    )]
+    NoEdition { year: i16 },
     #[error("church tax needs the Land of the place of work (8% in BW and BY, 9% elsewhere)")]
     ChurchWithoutLand,
 }

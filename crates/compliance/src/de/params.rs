@@ -27,10 +27,16 @@ pub enum Edition {
 }
 
 impl Edition {
-    /// The edition whose structure governs `year`: 2025 and before follow PAP 2025 (only 2025
-    /// ships), 2026 and later PAP 2026 until a later programme changes the structure.
-    pub fn for_year(year: i16) -> Edition {
-        if year <= 2025 { Edition::Pap2025 } else { Edition::Pap2026 }
+    /// The edition whose structure governs `year`: 2025 follows PAP 2025, 2026 and later PAP
+    /// 2026 (a later year's constants can be added as data; a later programme that changes the
+    /// structure needs code). Before 2025 the programme differed (the Fünftelregelung of
+    /// §39b (3) S. 9 EStG until 2024), so no edition: `None`.
+    pub fn for_year(year: i16) -> Option<Edition> {
+        match year {
+            ..=2024 => None,
+            2025 => Some(Edition::Pap2025),
+            _ => Some(Edition::Pap2026),
+        }
     }
 }
 
@@ -190,11 +196,10 @@ pub struct DeRulesError {
     pub problems: Vec<String>,
 }
 
-/// Reads `year` from `file`, or names every problem.
-pub fn read_year(file: &DeRulesFile, year: i16) -> Result<DeYear, DeRulesError> {
+/// Reads `year` from `file` under `edition`, or names every problem.
+pub fn read_year(file: &DeRulesFile, year: i16, edition: Edition) -> Result<DeYear, DeRulesError> {
     let mut p = Problems::default();
     let root = file.year(year);
-    let edition = Edition::for_year(year);
     let tariff = read_tariff(&root.child("tariff", &mut p), &mut p);
     let wage_tax = read_wage_tax(&root.child("wage_tax", &mut p), &mut p);
     let vorsorge = read_vorsorge(&root.child("vorsorge", &mut p), edition, &mut p);

@@ -32,8 +32,8 @@ use super::params::Social;
 pub struct SocialInput {
     /// The payment date; its month's end closes the pro-rata period.
     pub date: Date,
-    /// First day of employment when it began in this calendar year; `None`: employed since
-    /// 1 January or earlier.
+    /// First day of employment when it began in this calendar year (1 January included);
+    /// `None`: employed since before this year.
     pub employed_from: Option<Date>,
     /// The contribution-liable pay already assessed this year (regular pay including the
     /// payment's own pay period, and the assessed part of earlier one-off payments), for the

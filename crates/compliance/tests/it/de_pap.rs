@@ -219,3 +219,9 @@ fn a_year_without_constants_is_refused_naming_every_missing_one() {
     }
     assert!(text.contains("tokencomp rules add"));
 }
+
+#[test]
+fn years_before_2025_have_no_edition() {
+    let err = DeRules::builtin().expect("parses").year(2024).expect_err("no PAP before 2025");
+    assert!(err.to_string().contains("from 2025"), "{err}");
+}
