@@ -489,6 +489,18 @@ fn tax_column(kind: TaxKind, payer: Payer) -> usize {
         (TaxKind::Futa, _) => 13,
         (TaxKind::EmployerNic, _) => 14,
         (TaxKind::FlatEmployer, _) => 15,
+        // German lines are all the employee's and payroll still routes German staff to the
+        // flat rule; until they get columns of their own they add to the employee's flat column.
+        (
+            TaxKind::DeWageTax
+            | TaxKind::DeSolidarity
+            | TaxKind::DeChurch
+            | TaxKind::DePension
+            | TaxKind::DeUnemployment
+            | TaxKind::DeHealth
+            | TaxKind::DeCare,
+            _,
+        ) => 10,
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Jurisdiction {
     Uk,
     /// A company-configured flat rule (see [`Rules::with_flat`]).
     Flat { country: String },
+    /// Germany: the BMF wage-tax programme on the payment as a sonstiger Bezug, and the
+    /// employee's social insurance on it as a one-off payment (`crate::de`).
+    De(Box<crate::de::DeCase>),
 }
 
 /// The person's wages before this payment, in the pay currency (USD for US, GBP for UK, the
@@ -84,10 +87,17 @@ pub enum TaxKind {
     EmployerNic,
     FlatIncome,
     FlatEmployer,
+    DeWageTax,
+    DeSolidarity,
+    DeChurch,
+    DePension,
+    DeUnemployment,
+    DeHealth,
+    DeCare,
 }
 
 impl TaxKind {
-    pub const ALL: [TaxKind; 11] = [
+    pub const ALL: [TaxKind; 18] = [
         TaxKind::FederalIncome,
         TaxKind::SocialSecurity,
         TaxKind::Medicare,
@@ -99,6 +109,13 @@ impl TaxKind {
         TaxKind::EmployerNic,
         TaxKind::FlatIncome,
         TaxKind::FlatEmployer,
+        TaxKind::DeWageTax,
+        TaxKind::DeSolidarity,
+        TaxKind::DeChurch,
+        TaxKind::DePension,
+        TaxKind::DeUnemployment,
+        TaxKind::DeHealth,
+        TaxKind::DeCare,
     ];
 
     pub fn name(self) -> &'static str {
@@ -114,6 +131,13 @@ impl TaxKind {
             TaxKind::EmployerNic => "employer_nic",
             TaxKind::FlatIncome => "flat_income",
             TaxKind::FlatEmployer => "flat_employer",
+            TaxKind::DeWageTax => "de_wage_tax",
+            TaxKind::DeSolidarity => "de_solidarity_surcharge",
+            TaxKind::DeChurch => "de_church_tax",
+            TaxKind::DePension => "de_pension_insurance",
+            TaxKind::DeUnemployment => "de_unemployment_insurance",
+            TaxKind::DeHealth => "de_health_insurance",
+            TaxKind::DeCare => "de_care_insurance",
         }
     }
 
@@ -193,6 +217,8 @@ pub enum WithholdingError {
     Inconsistent { field: &'static str, value: Decimal, year_to_date: Decimal },
     #[error(transparent)]
     Rules(#[from] RulesError),
+    #[error(transparent)]
+    De(#[from] crate::de::DeError),
 }
 
 /// Withholding on one payment of `gross` (pay currency) made on `date`, given the person's
@@ -219,6 +245,23 @@ pub fn withhold(
         Jurisdiction::Flat { country } => {
             let rule = rules.flat(country, date.year())?;
             flat_lines(&mut lines, rule, country, gross);
+        }
+        Jurisdiction::De(case) => {
+            use crate::de::DeLineKind as K;
+            let rules = crate::de::DeRules::builtin()?;
+            for l in crate::de::lines(rules, case, date, wages.year_to_date, gross)? {
+                let kind = match l.kind {
+                    K::WageTax => TaxKind::DeWageTax,
+                    K::Solidarity => TaxKind::DeSolidarity,
+                    K::Church => TaxKind::DeChurch,
+                    K::Pension => TaxKind::DePension,
+                    K::Unemployment => TaxKind::DeUnemployment,
+                    K::Health => TaxKind::DeHealth,
+                    K::Care => TaxKind::DeCare,
+                };
+                let (base, rate, amount, source) = (l.base, l.rate, l.amount, l.source);
+                lines.push(TaxLine { kind, payer: Payer::Employee, base, rate, amount, source });
+            }
         }
     }
     Ok(Withholding { lines })
@@ -248,7 +291,7 @@ fn check_inputs(jurisdiction: &Jurisdiction, wages: &Wages, gross: Decimal) -> R
     let part = match jurisdiction {
         Jurisdiction::Us { .. } => Some(("supplemental_year_to_date", wages.supplemental_year_to_date)),
         Jurisdiction::Uk => Some(("period_to_date", wages.period_to_date)),
-        Jurisdiction::Flat { .. } => None,
+        Jurisdiction::Flat { .. } | Jurisdiction::De(_) => None,
     };
     if let Some((field, value)) = part
         && value > wages.year_to_date

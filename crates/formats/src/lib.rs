@@ -9,6 +9,7 @@ pub mod attestation;
 pub mod canonical;
 pub mod company;
 pub mod csv_text;
+pub mod de_rules;
 pub mod diag;
 pub mod import;
 pub mod ocf;

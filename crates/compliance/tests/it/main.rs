@@ -2,6 +2,8 @@
 
 mod accounting;
 mod books;
+mod de_pap;
+mod de_social;
 mod lots;
 mod payroll;
 mod rng;
