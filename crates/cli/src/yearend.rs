@@ -54,6 +54,7 @@ pub fn run(g: &Global, args: &YearEndArgs) -> Result<()> {
                 Figures::W2(w) => format!("W-2      box 1 {} box 2 {}", w.box1_wages, w.box2_federal_income_tax),
                 Figures::Nec1099(n) => format!("1099-NEC box 1 {}", n.box1_nonemployee_compensation),
                 Figures::P60 { p60, .. } => format!("P60      pay {} tax {}", p60.pay, p60.tax),
+                Figures::Lstb(l) => format!("LStB     line 3 {} line 4 {}", l[0], l[1]),
                 Figures::Flat { gross, tax } => format!("flat     gross {gross} tax {tax}"),
             };
             crate::outln!("  {:<16} {form} {}", p.person, p.currency);

@@ -88,6 +88,8 @@ pub enum Form {
     Nec1099,
     /// UK employee: PAYE and Class 1 NICs.
     Paye,
+    /// German employee: the Ministry's wage-tax programme; Lohnsteuerbescheinigung.
+    Lstb,
     /// Another country's employee, under the company's flat rule.
     Flat,
     /// A non-US contractor or advisor: nothing withheld, reported by the person.
@@ -100,6 +102,7 @@ impl Form {
             Form::W2 => "W-2",
             Form::Nec1099 => "1099-NEC",
             Form::Paye => "PAYE",
+            Form::Lstb => "LStB",
             Form::Flat => "flat",
             Form::None => "none",
         }

@@ -56,7 +56,14 @@ pub fn w2_box(kind: TaxKind, payer: Payer) -> W2Box {
         | TaxKind::EmployeeNic
         | TaxKind::EmployerNic
         | TaxKind::FlatIncome
-        | TaxKind::FlatEmployer => W2Box::None,
+        | TaxKind::FlatEmployer
+        | TaxKind::DeWageTax
+        | TaxKind::DeSolidarity
+        | TaxKind::DeChurch
+        | TaxKind::DePension
+        | TaxKind::DeUnemployment
+        | TaxKind::DeHealth
+        | TaxKind::DeCare => W2Box::None,
     }
 }
 
@@ -81,9 +88,53 @@ pub fn uk_box(kind: TaxKind) -> UkBox {
         | TaxKind::Futa
         | TaxKind::StateIncome
         | TaxKind::FlatIncome
-        | TaxKind::FlatEmployer => UkBox::None,
+        | TaxKind::FlatEmployer
+        | TaxKind::DeWageTax
+        | TaxKind::DeSolidarity
+        | TaxKind::DeChurch
+        | TaxKind::DePension
+        | TaxKind::DeUnemployment
+        | TaxKind::DeHealth
+        | TaxKind::DeCare => UkBox::None,
     }
 }
+
+/// Which line of the Lohnsteuerbescheinigung a German line adds to (the employee's shares; the
+/// lines are those of the BMF's form for the year, e.g. line 23a for the statutory pension).
+pub fn lstb_line(kind: TaxKind) -> Option<&'static str> {
+    match kind {
+        TaxKind::DeWageTax => Some("line4_lohnsteuer"),
+        TaxKind::DeSolidarity => Some("line5_solidaritaetszuschlag"),
+        TaxKind::DeChurch => Some("line6_kirchensteuer"),
+        TaxKind::DePension => Some("line23a_rentenversicherung_an"),
+        TaxKind::DeHealth => Some("line25_krankenversicherung_an"),
+        TaxKind::DeCare => Some("line26_pflegeversicherung_an"),
+        TaxKind::DeUnemployment => Some("line27_arbeitslosenversicherung_an"),
+        TaxKind::FederalIncome
+        | TaxKind::SocialSecurity
+        | TaxKind::Medicare
+        | TaxKind::AdditionalMedicare
+        | TaxKind::Futa
+        | TaxKind::StateIncome
+        | TaxKind::Paye
+        | TaxKind::EmployeeNic
+        | TaxKind::EmployerNic
+        | TaxKind::FlatIncome
+        | TaxKind::FlatEmployer => None,
+    }
+}
+
+/// The Lohnsteuerbescheinigung lines, in the form's order (line 3 is the gross wage).
+pub const LSTB_LINES: [&str; 8] = [
+    "line3_bruttoarbeitslohn",
+    "line4_lohnsteuer",
+    "line5_solidaritaetszuschlag",
+    "line6_kirchensteuer",
+    "line23a_rentenversicherung_an",
+    "line25_krankenversicherung_an",
+    "line26_pflegeversicherung_an",
+    "line27_arbeitslosenversicherung_an",
+];
 
 /// The W-2 figures the token income adds for one employee and calendar year.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -149,6 +200,8 @@ pub enum Figures {
         /// The FPS figures per tax month (`uk-2026-m01` … `m12`).
         fps: BTreeMap<String, P60>,
     },
+    /// German employees: the Lohnsteuerbescheinigung lines ([`LSTB_LINES`] order).
+    Lstb([Decimal; 8]),
     /// A company's flat rule: gross and tax for the person's own return.
     Flat {
         gross: Decimal,
@@ -205,6 +258,7 @@ pub fn year_end(
                 Form::W2 => Figures::W2(W2::default()),
                 Form::Nec1099 => Figures::Nec1099(Nec1099::default()),
                 Form::Paye => Figures::P60 { p60: P60::default(), fps: BTreeMap::new() },
+                Form::Lstb => Figures::Lstb([Decimal::ZERO; 8]),
                 Form::Flat | Form::None => Figures::Flat { gross: Decimal::ZERO, tax: Decimal::ZERO },
             },
             events: Vec::new(),
@@ -267,6 +321,14 @@ pub fn year_end(
                     }
                 }
             }
+            Figures::Lstb(lines) => {
+                add(&mut lines[0], gross);
+                for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee) {
+                    if let Some(i) = lstb_line(l.kind).and_then(|n| LSTB_LINES.iter().position(|x| *x == n)) {
+                        add(&mut lines[i], l.amount);
+                    }
+                }
+            }
             Figures::Flat { gross: g, tax } => {
                 add(g, gross);
                 for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee) {
@@ -324,6 +386,12 @@ impl PersonYear {
                 t[5] = p60.tax;
                 t[6] = p60.employee_nic;
                 t[7] = p60.employer_nic;
+            }
+            Figures::Lstb(lines) => {
+                t[0] = lines[0];
+                // Until the German lines have their own payroll columns they are summed in the
+                // flat rule's (see `payroll::tax_column`).
+                t[8] = lines[1..].iter().copied().sum();
             }
             Figures::Flat { gross, tax } => {
                 t[0] = *gross;

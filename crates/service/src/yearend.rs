@@ -247,6 +247,7 @@ impl Pack {
             "employee_id,tax_year,tax_month,currency,taxable_pay_in_period,tax_deducted_in_period,ni_earnings_in_period,employee_nic_in_period,employer_nic_in_period\n",
         );
         let mut flat = String::from("person_id,person_name,year,currency,gross,tax_withheld\n");
+        let mut lstb = format!("employee_id,employee_name,year,currency,{}\n", yearend::LSTB_LINES.join(","));
         let uk_year = format!("{}-{:02}", self.year, (i32::from(self.year) + 1).rem_euclid(100));
         for p in &self.people {
             let (id, name, cur, y) = (text_field(&p.person), text_field(&p.name), &p.currency, self.year);
@@ -305,6 +306,10 @@ impl Pack {
                         );
                     }
                 }
+                Figures::Lstb(lines) => {
+                    let values: Vec<String> = lines.iter().map(|v| cents(*v)).collect();
+                    let _ = writeln!(lstb, "{id},{name},{y},{cur},{}", values.join(","));
+                }
                 Figures::Flat { gross, tax } => {
                     let _ = writeln!(flat, "{id},{name},{y},{cur},{},{}", cents(*gross), cents(*tax));
                 }
@@ -359,6 +364,7 @@ impl Pack {
             ("1099-nec.csv", nec),
             ("p60.csv", p60),
             ("fps.csv", fps),
+            ("lohnsteuerbescheinigung.csv", lstb),
             ("flat.csv", flat),
             ("corrections.csv", corrections),
             ("sales.csv", sales),
@@ -401,6 +407,14 @@ impl Pack {
                             "tax_deducted": cents(t.tax), "employee_nic": cents(t.employee_nic),
                             "employer_nic": cents(t.employer_nic)})).collect::<Vec<_>>(),
                     }),
+                    Figures::Lstb(lines) => {
+                        let mut doc = serde_json::Map::new();
+                        doc.insert("form".into(), Value::from("Lohnsteuerbescheinigung"));
+                        for (name, v) in yearend::LSTB_LINES.iter().zip(lines) {
+                            doc.insert((*name).into(), Value::from(cents(*v)));
+                        }
+                        Value::Object(doc)
+                    }
                     Figures::Flat { gross, tax } => json!({"form": "flat", "gross": cents(*gross), "tax_withheld": cents(*tax)}),
                 };
                 json!({"person": p.person, "name": p.name, "currency": p.currency, "figures": figures,
