@@ -31,6 +31,7 @@ use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withh
 use tokencomp_core::VestReason;
 use tokencomp_core::model::{CompanySettings, GrantTerms, Person, PersonKind, WithholdingMethod};
 use tokencomp_core::period::uk_tax_month;
+use tokencomp_core::tax_profile::{CodeKind, TaxCode, UkProfile, UkRegion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayrollError {
@@ -48,6 +49,10 @@ pub enum PayrollError {
     Overflow(String),
     #[error("{file}:{line}: {message}")]
     Csv { file: String, line: usize, message: String },
+    #[error(
+        "{person}'s {kind} line has no column in the payroll export yet; it is refused rather than left out of the row"
+    )]
+    NoExportColumn { person: String, kind: TaxKind },
 }
 
 /// A vest the ledger recognized, net of reversals.
@@ -177,11 +182,24 @@ pub fn pay_currency(person: &Person) -> Currency {
     }
 }
 
+/// The person's UK tax code, NI letter and loans.
+// TODO(issue 17, integrator): `person.tax.uk.clone().unwrap_or_default()` once `Person` carries
+// its `TaxProfile` (HMRC's default 0T M1 when nothing is on file); until then the code every
+// UK employee was taxed on before profiles existed, 1257L cumulative, category A, no loans.
+fn uk_profile(_person: &Person) -> UkProfile {
+    let tax_code = TaxCode {
+        region: UkRegion::RestOfUk,
+        kind: CodeKind::Allowance { number: 1257, suffix: 'L' },
+        non_cumulative: false,
+    };
+    UkProfile { tax_code, ..UkProfile::default() }
+}
+
 fn jurisdiction(person: &Person) -> (Option<Jurisdiction>, Form) {
     let country = person.country.as_deref().unwrap_or("US");
     match (person.kind, country) {
         (PersonKind::Employee, "US") => (Some(Jurisdiction::Us { state: person.region.clone() }), Form::W2),
-        (PersonKind::Employee, "GB") => (Some(Jurisdiction::Uk), Form::Paye),
+        (PersonKind::Employee, "GB") => (Some(Jurisdiction::Uk { profile: uk_profile(person) }), Form::Paye),
         (PersonKind::Employee, c) => (Some(Jurisdiction::Flat { country: c.to_owned() }), Form::Flat),
         (_, "US") => (None, Form::Nec1099),
         _ => (None, Form::None),
@@ -344,7 +362,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         let gross = token_income + top_up;
 
         let (jur, form) = jurisdiction(person);
-        let uk = matches!(jur, Some(Jurisdiction::Uk));
+        let uk = matches!(jur, Some(Jurisdiction::Uk { .. }));
         let (year, month, salary_ytd, monthly) = salary_to_date(person, uk, date);
         if ytd.year != Some(year) {
             ytd = YearToDate { year: Some(year), ..YearToDate::default() };
@@ -474,8 +492,8 @@ pub struct PayrollRow {
     pub values: [Decimal; 23],
 }
 
-fn tax_column(kind: TaxKind, payer: Payer) -> usize {
-    match (kind, payer) {
+fn tax_column(kind: TaxKind, payer: Payer) -> Option<usize> {
+    Some(match (kind, payer) {
         (TaxKind::FederalIncome, _) => 3,
         (TaxKind::SocialSecurity, Payer::Employee) => 4,
         (TaxKind::Medicare, Payer::Employee) => 5,
@@ -489,7 +507,10 @@ fn tax_column(kind: TaxKind, payer: Payer) -> usize {
         (TaxKind::Futa, _) => 13,
         (TaxKind::EmployerNic, _) => 14,
         (TaxKind::FlatEmployer, _) => 15,
-    }
+        // TODO(issue 17, integrator): export columns for the loan deductions (the export layout
+        // belongs to the exports part); no person has a loan on file before profiles land.
+        (TaxKind::StudentLoan | TaxKind::PostgraduateLoan, _) => return None,
+    })
 }
 
 fn whole_tokens(token: &Token, units: TokenAmount) -> Result<Decimal, PayrollError> {
@@ -511,7 +532,9 @@ fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Res
     add(1, e.top_up)?;
     add(2, e.gross())?;
     for l in &e.withholding.lines {
-        add(tax_column(l.kind, l.payer), l.amount)?;
+        let column = tax_column(l.kind, l.payer)
+            .ok_or_else(|| PayrollError::NoExportColumn { person: e.person.clone(), kind: l.kind })?;
+        add(column, l.amount)?;
     }
     add(16, e.settlement.cash_remitted)?;
     add(17, e.settlement.person_owes)?;
