@@ -72,9 +72,15 @@ pub fn month_adjustment(number: u32) -> Decimal {
 enum Method<'b> {
     /// Suffix codes (`adjustment` > 0 is free pay) and K codes (`adjustment` < 0 is
     /// additional pay), over all bands.
-    Banded { bands: &'b Bands, adjustment: Decimal },
+    Banded {
+        bands: &'b Bands,
+        adjustment: Decimal,
+    },
     /// BR and D codes: every pound of pay at one band's rate.
-    Flat { band: usize, rate: Decimal },
+    Flat {
+        band: usize,
+        rate: Decimal,
+    },
     NoTax,
 }
 
@@ -208,8 +214,10 @@ pub fn paye_on_payment(
         let period_tax = |due: Decimal, pay: Decimal| (due - previous).min(trunc_penny(pay * regulatory_limit));
         let with = period_tax(s1[count - 1], at.period_to_date + gross);
         let without = period_tax(s0[count - 1], at.period_to_date);
+        // The limit can lower the payment's tax (it binds with the payment) or raise it (it
+        // bound without the payment, and the payment lifts it): the difference is taken off
+        // the highest bands first, or added to the highest band the payment reaches.
         let mut excess = (s1[count - 1] - s0[count - 1]) - (with - without);
-        // Take the excess off the highest bands first.
         for line in lines.iter_mut().rev() {
             if excess <= Decimal::ZERO {
                 break;
@@ -218,6 +226,11 @@ pub fn paye_on_payment(
             line.amount -= cut;
             excess -= cut;
         }
+        if excess < Decimal::ZERO
+            && let Some(top) = lines.iter_mut().rev().find(|l| !l.base.is_zero())
+        {
+            top.amount -= excess;
+        }
     }
 
     // A band boundary can leave a penny difference on a band the payment does not reach
@@ -225,9 +238,7 @@ pub fn paye_on_payment(
     // the payment does reach, so every line has a base.
     for i in 0..lines.len() {
         if lines[i].base.is_zero() && !lines[i].amount.is_zero() {
-            let target = (0..lines.len())
-                .filter(|&j| !lines[j].base.is_zero())
-                .min_by_key(|&j| j.abs_diff(i));
+            let target = (0..lines.len()).filter(|&j| !lines[j].base.is_zero()).min_by_key(|&j| j.abs_diff(i));
             if let Some(j) = target {
                 let moved = lines[i].amount;
                 lines[j].amount += moved;

@@ -108,7 +108,11 @@ pub enum UkRulesError {
 }
 
 fn years(known: &[i16]) -> String {
-    if known.is_empty() { "no years".to_owned() } else { known.iter().map(i16::to_string).collect::<Vec<_>>().join(", ") }
+    if known.is_empty() {
+        "no years".to_owned()
+    } else {
+        known.iter().map(i16::to_string).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// Every UK year of one file.
@@ -289,7 +293,10 @@ fn read_bands(at: &At<'_>, p: &mut Problems) -> Bands {
         let band = Band { name: b.text("name", p), rate: b.percent("rate", p), to: b.opt_amount("to", p) };
         let last = i + 1 == items.len();
         if band.to.is_none() != last {
-            p.push_invalid(format!("{}.to", b.path()), "every band but the last has an upper limit `to`; the last has none");
+            p.push_invalid(
+                format!("{}.to", b.path()),
+                "every band but the last has an upper limit `to`; the last has none",
+            );
         }
         if let (Some(prev), Some(to)) = (bands.last().and_then(|x: &Band| x.to), band.to)
             && to <= prev
@@ -327,7 +334,8 @@ mod tests {
     fn a_year_missing_constants_names_each_path() {
         let text = "[uk.2030.paye]\nsource = \"x\"\n[uk.2030.paye.rest_of_uk]\nsource = \"y\"\n";
         let err = UkRules::parse("t.toml", text).expect_err("refused").to_string();
-        for path in ["uk.2030.paye.regulatory_limit", "uk.2030.paye.rest_of_uk.bands", "uk.2030.nic.primary_threshold"] {
+        for path in ["uk.2030.paye.regulatory_limit", "uk.2030.paye.rest_of_uk.bands", "uk.2030.nic.primary_threshold"]
+        {
             assert!(err.contains(path), "{path}: {err}");
         }
     }

@@ -84,8 +84,7 @@ fn federal_switches_from_22_to_37_percent_inside_one_vest() {
     //   after: (4,189 − 1,048) × 8% = 251.28, + (13,000 − 4,189) × 2% = 176.22
     //   lines: 251.28 − 156.16 = 95.12 on 1,189; 176.22 on 8,811
     // Employer (ST 417 a month, 15%), already passed by the salary: 15% × 10,000 = 1,500.00
-    let w = withhold(&rules(), &uk(), date(2025, 7, 15), &wages("12000", "0", "3000"), d("10000"))
-        .expect("valid");
+    let w = withhold(&rules(), &uk(), date(2025, 7, 15), &wages("12000", "0", "3000"), d("10000")).expect("valid");
     assert_eq!(
         table(&w),
         [
@@ -161,9 +160,8 @@ fn missing_rules_are_errors_that_name_them() {
     assert!(err.contains("`NV`") && err.contains("2026"), "{err}");
 
     // 6 April 2027 starts tax year 2027-28, which the table does not have.
-    let err = withhold(&r, &uk(), date(2027, 4, 6), &Wages::default(), d("100"))
-        .expect_err("must be refused")
-        .to_string();
+    let err =
+        withhold(&r, &uk(), date(2027, 4, 6), &Wages::default(), d("100")).expect_err("must be refused").to_string();
     assert!(err.contains("tax year 2027-28"), "{err}");
 
     let it = Jurisdiction::Flat { country: "IT".to_owned() };
@@ -182,8 +180,7 @@ fn bad_inputs_are_refused() {
     // Supplemental wages are part of the year's wages, and the month's earnings part of the year's.
     let err = withhold(&r, &us(None), date(2026, 1, 15), &wages("10", "20", "0"), d("1")).expect_err("must be refused");
     assert!(err.to_string().contains("supplemental_year_to_date"), "{err}");
-    let err = withhold(&r, &uk(), date(2026, 1, 15), &wages("10", "0", "20"), d("1"))
-        .expect_err("must be refused");
+    let err = withhold(&r, &uk(), date(2026, 1, 15), &wages("10", "0", "20"), d("1")).expect_err("must be refused");
     assert!(err.to_string().contains("period_to_date"), "{err}");
     let err = withhold(&r, &us(None), date(2026, 1, 15), &Wages::default(), d("1000000000000001"))
         .expect_err("must be refused");
