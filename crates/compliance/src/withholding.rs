@@ -20,6 +20,7 @@ use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
 use crate::rules::{FlatRule, Rules, RulesError, Source, UsYear, max_amount};
 use crate::uk::rules::{UkRules, UkRulesError};
+use crate::uk::{UkKind, UkPay, uk_lines};
 use tokencomp_core::period::uk_tax_month;
 use tokencomp_core::tax_profile::UkProfile;
 
@@ -228,7 +229,17 @@ pub fn withhold(
             // rules/uk.toml in its list of files.
             let (tax_year, month) = uk_tax_month(date);
             let uk = UkRules::builtin()?;
-            lines = crate::uk::uk_lines(uk.year(tax_year)?, uk.file(), profile, month, wages, gross)?;
+            let pay = UkPay { year_to_date: wages.year_to_date, period_to_date: wages.period_to_date };
+            for l in uk_lines(uk.year(tax_year)?, uk.file(), profile, month, pay, gross)? {
+                let (kind, payer) = match l.kind {
+                    UkKind::Paye => (TaxKind::Paye, Payer::Employee),
+                    UkKind::EmployeeNic => (TaxKind::EmployeeNic, Payer::Employee),
+                    UkKind::EmployerNic => (TaxKind::EmployerNic, Payer::Employer),
+                    UkKind::StudentLoan => (TaxKind::StudentLoan, Payer::Employee),
+                    UkKind::PostgraduateLoan => (TaxKind::PostgraduateLoan, Payer::Employee),
+                };
+                lines.push(TaxLine { kind, payer, base: l.base, rate: l.rate, amount: l.amount, source: l.source });
+            }
         }
         Jurisdiction::Flat { country } => {
             let rule = rules.flat(country, date.year())?;

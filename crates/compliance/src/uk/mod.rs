@@ -15,8 +15,34 @@ use tokencomp_core::tax_profile::{LoanPlan, UkProfile};
 use tokencomp_money::Decimal;
 
 use crate::rules::Source;
-use crate::withholding::{Payer, TaxKind, TaxLine, Wages};
 use rules::{UkRulesError, UkTaxYear};
+
+/// What a UK line is for (`withholding` maps each to its `TaxKind` and payer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UkKind {
+    Paye,
+    EmployeeNic,
+    EmployerNic,
+    StudentLoan,
+    PostgraduateLoan,
+}
+
+/// One UK line: `amount` (whole pennies) on `base` at `rate`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UkLine {
+    pub kind: UkKind,
+    pub base: Decimal,
+    pub rate: Decimal,
+    pub amount: Decimal,
+    pub source: Source,
+}
+
+/// The person's pay in the tax year and in the tax month before this payment, in pounds.
+#[derive(Clone, Copy, Debug)]
+pub struct UkPay {
+    pub year_to_date: Decimal,
+    pub period_to_date: Decimal,
+}
 
 /// The lines of a UK payment of `gross` in tax month `month` of `year`.
 pub fn uk_lines(
@@ -24,9 +50,9 @@ pub fn uk_lines(
     file: &str,
     profile: &UkProfile,
     month: i8,
-    wages: &Wages,
+    wages: UkPay,
     gross: Decimal,
-) -> Result<Vec<TaxLine>, UkRulesError> {
+) -> Result<Vec<UkLine>, UkRulesError> {
     // Look everything up first: a missing constant refuses the whole payment, not half of it.
     let bands = year.bands(profile.tax_code.region, file)?;
     let category = year.category(profile.ni_category, file)?;
@@ -42,16 +68,16 @@ pub fn uk_lines(
     };
 
     let mut lines = Vec::new();
-    let mut push = |kind, payer, base: Decimal, rate: Decimal, amount: Decimal, source: &Source| {
+    let mut push = |kind, base: Decimal, rate: Decimal, amount: Decimal, source: &Source| {
         let mut amount = amount;
         amount.rescale(2);
-        lines.push(TaxLine { kind, payer, base, rate, amount, source: Source::clone(source) });
+        lines.push(UkLine { kind, base, rate, amount, source: Source::clone(source) });
     };
 
     let at = paye::PayeMonth { month, year_to_date: wages.year_to_date, period_to_date: wages.period_to_date };
     for b in paye::paye_on_payment(&profile.tax_code, bands, year.regulatory_limit, at, gross)? {
         if !b.rate.is_zero() {
-            push(TaxKind::Paye, Payer::Employee, b.base, b.rate, b.amount, &bands.source);
+            push(UkKind::Paye, b.base, b.rate, b.amount, &bands.source);
         }
     }
 
@@ -63,7 +89,7 @@ pub fn uk_lines(
         category.employee_upper_rate,
     );
     for l in nic::nic_on_payment(&employee, wages.period_to_date, gross) {
-        push(TaxKind::EmployeeNic, Payer::Employee, l.base, l.rate, l.amount, &category.source);
+        push(UkKind::EmployeeNic, l.base, l.rate, l.amount, &category.source);
     }
     let employer = nic::two_bands(
         n.secondary_threshold,
@@ -72,19 +98,19 @@ pub fn uk_lines(
         category.employer_upper_rate,
     );
     for l in nic::nic_on_payment(&employer, wages.period_to_date, gross) {
-        push(TaxKind::EmployerNic, Payer::Employer, l.base, l.rate, l.amount, &category.source);
+        push(UkKind::EmployerNic, l.base, l.rate, l.amount, &category.source);
     }
 
     // One undergraduate plan at a time: the lowest threshold of those on file.
     if let Some((_, loan)) = undergraduate.iter().min_by_key(|(p, l)| (l.annual_threshold, *p))
         && let Some((base, amount)) = loans::loan_on_payment(loan, wages.period_to_date, gross)
     {
-        push(TaxKind::StudentLoan, Payer::Employee, base, loan.rate, amount, &loan.source);
+        push(UkKind::StudentLoan, base, loan.rate, amount, &loan.source);
     }
     if let Some(loan) = postgraduate
         && let Some((base, amount)) = loans::loan_on_payment(loan, wages.period_to_date, gross)
     {
-        push(TaxKind::PostgraduateLoan, Payer::Employee, base, loan.rate, amount, &loan.source);
+        push(UkKind::PostgraduateLoan, base, loan.rate, amount, &loan.source);
     }
     Ok(lines)
 }
