@@ -13,5 +13,6 @@ pub mod payroll;
 pub mod rules;
 pub mod settle;
 pub mod statements;
+pub mod uk;
 pub mod withholding;
 pub mod yearend;

@@ -31,6 +31,7 @@ use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withh
 use tokencomp_core::VestReason;
 use tokencomp_core::model::{CompanySettings, GrantTerms, Person, PersonKind, WithholdingMethod};
 use tokencomp_core::period::uk_tax_month;
+use tokencomp_core::tax_profile::{CodeKind, TaxCode, UkProfile, UkRegion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayrollError {
@@ -180,11 +181,24 @@ pub fn pay_currency(person: &Person) -> Currency {
     }
 }
 
+/// The person's UK tax code, NI letter and loans.
+// TODO(issue 17, integrator): `person.tax.uk.clone().unwrap_or_default()` once `Person` carries
+// its `TaxProfile` (HMRC's default 0T M1 when nothing is on file); until then the code every
+// UK employee was taxed on before profiles existed, 1257L cumulative, category A, no loans.
+fn uk_profile(_person: &Person) -> UkProfile {
+    let tax_code = TaxCode {
+        region: UkRegion::RestOfUk,
+        kind: CodeKind::Allowance { number: 1257, suffix: 'L' },
+        non_cumulative: false,
+    };
+    UkProfile { tax_code, ..UkProfile::default() }
+}
+
 fn jurisdiction(person: &Person) -> (Option<Jurisdiction>, Form) {
     let country = person.country.as_deref().unwrap_or("US");
     match (person.kind, country) {
         (PersonKind::Employee, "US") => (Some(Jurisdiction::Us { state: person.region.clone() }), Form::W2),
-        (PersonKind::Employee, "GB") => (Some(Jurisdiction::Uk), Form::Paye),
+        (PersonKind::Employee, "GB") => (Some(Jurisdiction::Uk { profile: uk_profile(person) }), Form::Paye),
         (PersonKind::Employee, c) => (Some(Jurisdiction::Flat { country: c.to_owned() }), Form::Flat),
         (_, "US") => (None, Form::Nec1099),
         _ => (None, Form::None),
@@ -347,7 +361,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         let gross = token_income + top_up;
 
         let (jur, form) = jurisdiction(person);
-        let uk = matches!(jur, Some(Jurisdiction::Uk));
+        let uk = matches!(jur, Some(Jurisdiction::Uk { .. }));
         let (year, month, salary_ytd, monthly) = salary_to_date(person, uk, date);
         if ytd.year != Some(year) {
             ytd = YearToDate { year: Some(year), ..YearToDate::default() };
@@ -424,7 +438,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
 }
 
 /// The payroll export's money and token columns, in order (after the identity columns).
-pub const AMOUNT_COLUMNS: [&str; 23] = [
+pub const AMOUNT_COLUMNS: [&str; COLUMNS] = [
     "token_income",
     "cash_top_up",
     "gross_supplemental_wages",
@@ -436,6 +450,14 @@ pub const AMOUNT_COLUMNS: [&str; 23] = [
     "uk_paye",
     "uk_nic_ee",
     "flat_income_tax",
+    "state_contributions_ee",
+    "local_income_tax",
+    "uk_student_loan",
+    "uk_postgraduate_loan",
+    "de_wage_tax",
+    "de_solidarity_surcharge",
+    "de_church_tax",
+    "de_social_insurance_ee",
     "social_security_er",
     "medicare_er",
     "futa_er",
@@ -450,11 +472,42 @@ pub const AMOUNT_COLUMNS: [&str; 23] = [
     "net_tokens",
 ];
 
+/// How many amount columns a row has.
+pub const COLUMNS: usize = 31;
+
+/// The index of amount column `name`; a name that is not a column fails the build where it is
+/// used in a constant (every use below is one).
+pub const fn column(name: &str) -> usize {
+    let mut i = 0;
+    while i < COLUMNS {
+        if eq(AMOUNT_COLUMNS[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a payroll column")
+}
+
+const fn eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// The `AMOUNT_COLUMNS` withheld from the employee (federal income tax to the flat rule).
-pub const EMPLOYEE_TAX_COLUMNS: std::ops::Range<usize> = 3..11;
+pub const EMPLOYEE_TAX_COLUMNS: std::ops::Range<usize> = column("federal_income_tax")..column("social_security_er");
 
 /// `AMOUNT_COLUMNS` from this index on are token counts.
-pub const TOKEN_COLUMNS_FROM: usize = 19;
+pub const TOKEN_COLUMNS_FROM: usize = column("tokens_vested");
 
 /// The identity columns that come first.
 pub const ID_COLUMNS: [&str; 8] =
@@ -474,36 +527,35 @@ pub struct PayrollRow {
     /// For an adjustment, the closed periods it corrects (space separated).
     pub adjusts: String,
     /// `AMOUNT_COLUMNS` in order; tokens as whole-token decimals.
-    pub values: [Decimal; 23],
+    pub values: [Decimal; COLUMNS],
 }
 
 fn tax_column(kind: TaxKind, payer: Payer) -> usize {
+    const fn c(name: &str) -> usize {
+        column(name)
+    }
     match (kind, payer) {
-        (TaxKind::FederalIncome, _) => 3,
-        (TaxKind::SocialSecurity, Payer::Employee) => 4,
-        (TaxKind::Medicare, Payer::Employee) => 5,
-        (TaxKind::AdditionalMedicare, _) => 6,
-        (TaxKind::StateIncome, _) => 7,
-        (TaxKind::Paye, _) => 8,
-        (TaxKind::EmployeeNic, _) => 9,
-        (TaxKind::FlatIncome, _) => 10,
-        (TaxKind::SocialSecurity, Payer::Employer) => 11,
-        (TaxKind::Medicare, Payer::Employer) => 12,
-        (TaxKind::Futa, _) => 13,
-        (TaxKind::EmployerNic, _) => 14,
-        (TaxKind::FlatEmployer, _) => 15,
-        // German lines are all the employee's and payroll still routes German staff to the
-        // flat rule; until they get columns of their own they add to the employee's flat column.
-        (
-            TaxKind::DeWageTax
-            | TaxKind::DeSolidarity
-            | TaxKind::DeChurch
-            | TaxKind::DePension
-            | TaxKind::DeUnemployment
-            | TaxKind::DeHealth
-            | TaxKind::DeCare,
-            _,
-        ) => 10,
+        (TaxKind::FederalIncome, _) => const { c("federal_income_tax") },
+        (TaxKind::SocialSecurity, Payer::Employee) => const { c("social_security_ee") },
+        (TaxKind::Medicare, Payer::Employee) => const { c("medicare_ee") },
+        (TaxKind::AdditionalMedicare, _) => const { c("additional_medicare_ee") },
+        (TaxKind::StateIncome, _) => const { c("state_income_tax") },
+        (TaxKind::Paye, _) => const { c("uk_paye") },
+        (TaxKind::EmployeeNic, _) => const { c("uk_nic_ee") },
+        (TaxKind::FlatIncome, _) => const { c("flat_income_tax") },
+        (TaxKind::StudentLoan, _) => const { c("uk_student_loan") },
+        (TaxKind::PostgraduateLoan, _) => const { c("uk_postgraduate_loan") },
+        (TaxKind::DeWageTax, _) => const { c("de_wage_tax") },
+        (TaxKind::DeSolidarity, _) => const { c("de_solidarity_surcharge") },
+        (TaxKind::DeChurch, _) => const { c("de_church_tax") },
+        (TaxKind::DePension | TaxKind::DeUnemployment | TaxKind::DeHealth | TaxKind::DeCare, _) => {
+            const { c("de_social_insurance_ee") }
+        }
+        (TaxKind::SocialSecurity, Payer::Employer) => const { c("social_security_er") },
+        (TaxKind::Medicare, Payer::Employer) => const { c("medicare_er") },
+        (TaxKind::Futa, _) => const { c("futa_er") },
+        (TaxKind::EmployerNic, _) => const { c("uk_nic_er") },
+        (TaxKind::FlatEmployer, _) => const { c("flat_employer_tax") },
     }
 }
 
@@ -514,7 +566,7 @@ fn whole_tokens(token: &Token, units: TokenAmount) -> Result<Decimal, PayrollErr
 
 /// Adds one event into a row's values, every sum checked (a `Decimal` sum past its range
 /// would panic).
-fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Result<(), PayrollError> {
+fn accumulate(values: &mut [Decimal; COLUMNS], token: &Token, e: &IncomeEvent) -> Result<(), PayrollError> {
     let mut add = |column: usize, amount: Decimal| -> Result<(), PayrollError> {
         let slot = &mut values[column];
         *slot = slot.checked_add(amount).ok_or_else(|| {
@@ -522,19 +574,19 @@ fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Res
         })?;
         Ok(())
     };
-    add(0, e.token_income)?;
-    add(1, e.top_up)?;
-    add(2, e.gross())?;
+    add(const { column("token_income") }, e.token_income)?;
+    add(const { column("cash_top_up") }, e.top_up)?;
+    add(const { column("gross_supplemental_wages") }, e.gross())?;
     for l in &e.withholding.lines {
         add(tax_column(l.kind, l.payer), l.amount)?;
     }
-    add(16, e.settlement.cash_remitted)?;
-    add(17, e.settlement.person_owes)?;
-    add(18, e.settlement.cash_to_person)?;
-    add(19, whole_tokens(token, e.units)?)?;
-    add(20, whole_tokens(token, e.settlement.tokens_sold)?)?;
-    add(21, whole_tokens(token, e.settlement.tokens_withheld)?)?;
-    add(22, whole_tokens(token, e.settlement.net_tokens)?)?;
+    add(const { column("tax_remitted") }, e.settlement.cash_remitted)?;
+    add(const { column("owed_from_salary") }, e.settlement.person_owes)?;
+    add(const { column("cash_to_employee") }, e.settlement.cash_to_person)?;
+    add(const { column("tokens_vested") }, whole_tokens(token, e.units)?)?;
+    add(const { column("tokens_sold") }, whole_tokens(token, e.settlement.tokens_sold)?)?;
+    add(const { column("tokens_withheld") }, whole_tokens(token, e.settlement.tokens_withheld)?)?;
+    add(const { column("net_tokens") }, whole_tokens(token, e.settlement.net_tokens)?)?;
     Ok(())
 }
 
@@ -562,7 +614,7 @@ pub fn period_rows<'e>(
                 currency: e.currency.code().into(),
                 state: p.and_then(|p| p.region.clone()).unwrap_or_default(),
                 adjusts: String::new(),
-                values: [Decimal::ZERO; 23],
+                values: [Decimal::ZERO; COLUMNS],
             }
         });
         accumulate(&mut row.values, token, e)?;
@@ -578,7 +630,7 @@ pub fn adjustments(recomputed: &[PayrollRow], frozen: &[PayrollRow], period: &st
     let mut add = |r: &PayrollRow, sign: Decimal| {
         let e = diff.entry(r.person.clone()).or_insert_with(|| {
             let mut base = r.clone();
-            base.values = [Decimal::ZERO; 23];
+            base.values = [Decimal::ZERO; COLUMNS];
             (base, Vec::new())
         });
         for (acc, v) in e.0.values.iter_mut().zip(r.values.iter()) {
@@ -646,7 +698,7 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<PayrollRow>, PayrollError
         let rec = rec.map_err(|e| bad(line, e.to_string()))?;
         // The text cells as they were before `csv_text` neutralised them.
         let s = |k: usize| tokencomp_formats::csv_text::restore(rec.get(k).unwrap_or_default()).to_owned();
-        let mut values = [Decimal::ZERO; 23];
+        let mut values = [Decimal::ZERO; COLUMNS];
         for (k, v) in values.iter_mut().enumerate() {
             let cell = rec.get(ID_COLUMNS.len() + k).unwrap_or_default();
             *v = cell.parse().map_err(|_| bad(line, format!("{}: not a decimal: {cell:?}", AMOUNT_COLUMNS[k])))?;

@@ -18,16 +18,20 @@ use std::fmt;
 use jiff::civil::Date;
 use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
-use crate::rules::{FlatRule, Rules, RulesError, Source, UkYear, UsYear, max_amount};
+use crate::rules::{FlatRule, Rules, RulesError, Source, UsYear, max_amount};
+use crate::uk::rules::{UkRules, UkRulesError};
+use crate::uk::{UkKind, UkPay, uk_lines};
 use tokencomp_core::period::uk_tax_month;
+use tokencomp_core::tax_profile::UkProfile;
 
 /// Where the person is taxed on this payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Jurisdiction {
     /// US federal and FICA, plus the state's supplemental rate when a state is given.
     Us { state: Option<String> },
-    /// UK PAYE (tax code 1257L) and Class 1 NICs.
-    Uk,
+    /// UK PAYE for the person's tax code, Class 1 NICs for their category letter, and their
+    /// student and postgraduate loan deductions (`crate::uk`).
+    Uk { profile: UkProfile },
     /// A company-configured flat rule (see [`Rules::with_flat`]).
     Flat { country: String },
     /// Germany: the BMF wage-tax programme on the payment as a sonstiger Bezug, and the
@@ -87,6 +91,8 @@ pub enum TaxKind {
     EmployerNic,
     FlatIncome,
     FlatEmployer,
+    StudentLoan,
+    PostgraduateLoan,
     DeWageTax,
     DeSolidarity,
     DeChurch,
@@ -97,7 +103,7 @@ pub enum TaxKind {
 }
 
 impl TaxKind {
-    pub const ALL: [TaxKind; 18] = [
+    pub const ALL: [TaxKind; 20] = [
         TaxKind::FederalIncome,
         TaxKind::SocialSecurity,
         TaxKind::Medicare,
@@ -109,6 +115,8 @@ impl TaxKind {
         TaxKind::EmployerNic,
         TaxKind::FlatIncome,
         TaxKind::FlatEmployer,
+        TaxKind::StudentLoan,
+        TaxKind::PostgraduateLoan,
         TaxKind::DeWageTax,
         TaxKind::DeSolidarity,
         TaxKind::DeChurch,
@@ -131,6 +139,8 @@ impl TaxKind {
             TaxKind::EmployerNic => "employer_nic",
             TaxKind::FlatIncome => "flat_income",
             TaxKind::FlatEmployer => "flat_employer",
+            TaxKind::StudentLoan => "student_loan",
+            TaxKind::PostgraduateLoan => "postgraduate_loan",
             TaxKind::DeWageTax => "de_wage_tax",
             TaxKind::DeSolidarity => "de_solidarity_surcharge",
             TaxKind::DeChurch => "de_church_tax",
@@ -168,7 +178,8 @@ pub struct TaxLine {
 
 /// The lines for one payment, in a fixed order (federal or PAYE first, employer lines after
 /// the employee's of the same tax). A tax with two rates on one payment (the 22%/37% switch,
-/// PAYE and NIC bands) has one line per rate.
+/// PAYE and NIC bands) has one line per rate. UK lines follow HMRC's rounding points instead of
+/// one rounding per line (see `crate::uk`): their amounts add up to HMRC's figure exactly.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Withholding {
     pub lines: Vec<TaxLine>,
@@ -219,6 +230,8 @@ pub enum WithholdingError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     De(#[from] crate::de::DeError),
+    #[error(transparent)]
+    UkRules(#[from] UkRulesError),
 }
 
 /// Withholding on one payment of `gross` (pay currency) made on `date`, given the person's
@@ -237,10 +250,22 @@ pub fn withhold(
             let year = rules.us(date.year())?;
             us_lines(&mut lines, year, state.as_deref(), wages, gross)?;
         }
-        Jurisdiction::Uk => {
+        Jurisdiction::Uk { profile } => {
+            // TODO(issue 17, integrator): take the UK rules from `rules` once its loader reads
+            // rules/uk.toml in its list of files.
             let (tax_year, month) = uk_tax_month(date);
-            let year = rules.uk(tax_year)?;
-            uk_lines(&mut lines, year, month, wages, gross);
+            let uk = UkRules::builtin()?;
+            let pay = UkPay { year_to_date: wages.year_to_date, period_to_date: wages.period_to_date };
+            for l in uk_lines(uk.year(tax_year)?, uk.file(), profile, month, pay, gross)? {
+                let (kind, payer) = match l.kind {
+                    UkKind::Paye => (TaxKind::Paye, Payer::Employee),
+                    UkKind::EmployeeNic => (TaxKind::EmployeeNic, Payer::Employee),
+                    UkKind::EmployerNic => (TaxKind::EmployerNic, Payer::Employer),
+                    UkKind::StudentLoan => (TaxKind::StudentLoan, Payer::Employee),
+                    UkKind::PostgraduateLoan => (TaxKind::PostgraduateLoan, Payer::Employee),
+                };
+                lines.push(TaxLine { kind, payer, base: l.base, rate: l.rate, amount: l.amount, source: l.source });
+            }
         }
         Jurisdiction::Flat { country } => {
             let rule = rules.flat(country, date.year())?;
@@ -290,7 +315,7 @@ fn check_inputs(jurisdiction: &Jurisdiction, wages: &Wages, gross: Decimal) -> R
     }
     let part = match jurisdiction {
         Jurisdiction::Us { .. } => Some(("supplemental_year_to_date", wages.supplemental_year_to_date)),
-        Jurisdiction::Uk => Some(("period_to_date", wages.period_to_date)),
+        Jurisdiction::Uk { .. } => Some(("period_to_date", wages.period_to_date)),
         Jurisdiction::Flat { .. } | Jurisdiction::De(_) => None,
     };
     if let Some((field, value)) = part
@@ -371,50 +396,6 @@ fn us_lines(
         push(lines, TaxKind::StateIncome, Payer::Employee, gross, rule.rate, &rule.source);
     }
     Ok(())
-}
-
-/// UK thresholds are annual; month `m`'s cumulative limit is `annual × m / 12` and the monthly
-/// NIC thresholds are `annual / 12`. Both divisions by 12 rarely terminate (37,700 / 12), so
-/// the bands are compared in twelfths: pay × 12 against annual × m. The division by 12 happens
-/// once per line, just before the line is rounded.
-fn uk_lines(lines: &mut Vec<TaxLine>, year: &UkYear, month: i8, wages: &Wages, gross: Decimal) {
-    let twelve = Decimal::from(12);
-    let m = Decimal::from(month);
-    let mut push12 = |kind, payer, base12: Decimal, rate: Decimal, source: &Source| {
-        if base12.is_zero() || rate.is_zero() {
-            return;
-        }
-        let base = base12 / twelve;
-        let amount = round_line(base12 * rate / twelve);
-        lines.push(TaxLine { kind, payer, base, rate, amount, source: Source::clone(source) });
-    };
-
-    // PAYE, cumulative basis: tax on taxable pay to date with this payment minus without it,
-    // against the allowance and band limits for months 1..=m. Bands are in taxable pay.
-    let p = &year.paye;
-    let allowance12 = p.personal_allowance * m;
-    let taxable12 = |pay: Decimal| (pay * twelve - allowance12).max(Decimal::ZERO);
-    let (t0, t1) = (taxable12(wages.year_to_date), taxable12(wages.year_to_date + gross));
-    let basic12 = p.basic_band * m;
-    let higher12 = p.higher_band_limit * m;
-    let paye_bands = [
-        (Decimal::ZERO, Some(basic12), p.basic_rate),
-        (basic12, Some(higher12), p.higher_rate),
-        (higher12, None, p.additional_rate),
-    ];
-    for (low, high, rate) in paye_bands {
-        push12(TaxKind::Paye, Payer::Employee, overlap(t0, t1, low, high), rate, &p.source);
-    }
-
-    // Class 1 NICs are per earnings period (here the tax month), never cumulative.
-    let n = &year.nic;
-    let (e0, e1) = (wages.period_to_date * twelve, (wages.period_to_date + gross) * twelve);
-    let main = overlap(e0, e1, n.primary_threshold, Some(n.upper_earnings_limit));
-    push12(TaxKind::EmployeeNic, Payer::Employee, main, n.employee_main_rate, &n.source);
-    let upper = overlap(e0, e1, n.upper_earnings_limit, None);
-    push12(TaxKind::EmployeeNic, Payer::Employee, upper, n.employee_upper_rate, &n.source);
-    let secondary = overlap(e0, e1, n.secondary_threshold, None);
-    push12(TaxKind::EmployerNic, Payer::Employer, secondary, n.employer_rate, &n.source);
 }
 
 fn flat_lines(lines: &mut Vec<TaxLine>, rule: &FlatRule, country: &str, gross: Decimal) {

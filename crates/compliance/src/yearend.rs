@@ -57,6 +57,8 @@ pub fn w2_box(kind: TaxKind, payer: Payer) -> W2Box {
         | TaxKind::EmployerNic
         | TaxKind::FlatIncome
         | TaxKind::FlatEmployer
+        | TaxKind::StudentLoan
+        | TaxKind::PostgraduateLoan
         | TaxKind::DeWageTax
         | TaxKind::DeSolidarity
         | TaxKind::DeChurch
@@ -73,6 +75,8 @@ pub enum UkBox {
     Tax,
     EmployeeNic,
     EmployerNic,
+    StudentLoan,
+    PostgraduateLoan,
     None,
 }
 
@@ -81,6 +85,8 @@ pub fn uk_box(kind: TaxKind) -> UkBox {
         TaxKind::Paye => UkBox::Tax,
         TaxKind::EmployeeNic => UkBox::EmployeeNic,
         TaxKind::EmployerNic => UkBox::EmployerNic,
+        TaxKind::StudentLoan => UkBox::StudentLoan,
+        TaxKind::PostgraduateLoan => UkBox::PostgraduateLoan,
         TaxKind::FederalIncome
         | TaxKind::SocialSecurity
         | TaxKind::Medicare
@@ -120,7 +126,9 @@ pub fn lstb_line(kind: TaxKind) -> Option<&'static str> {
         | TaxKind::EmployeeNic
         | TaxKind::EmployerNic
         | TaxKind::FlatIncome
-        | TaxKind::FlatEmployer => None,
+        | TaxKind::FlatEmployer
+        | TaxKind::StudentLoan
+        | TaxKind::PostgraduateLoan => None,
     }
 }
 
@@ -188,6 +196,10 @@ pub struct P60 {
     pub employee_nic: Decimal,
     /// Employer's contributions (on the FPS, not the P60; kept for the pack's totals).
     pub employer_nic: Decimal,
+    /// Student loan deductions (plans 1, 2, 4, 5).
+    pub student_loan: Decimal,
+    /// Postgraduate loan deductions.
+    pub postgraduate_loan: Decimal,
 }
 
 /// A person's figures for the year, by the form that reports them.
@@ -316,6 +328,8 @@ pub fn year_end(
                                 add(&mut slot.employee_nic, l.amount);
                             }
                             UkBox::EmployerNic => add(&mut slot.employer_nic, l.amount),
+                            UkBox::StudentLoan => add(&mut slot.student_loan, l.amount),
+                            UkBox::PostgraduateLoan => add(&mut slot.postgraduate_loan, l.amount),
                             UkBox::None => {}
                         }
                     }
@@ -344,7 +358,7 @@ pub fn year_end(
 // The check against the payroll rows
 
 /// The payroll-row total each year-end figure must equal: (figure, the row columns it sums).
-const ROW_CHECKS: [(&str, &[&str]); 9] = [
+pub const ROW_CHECKS: [(&str, &[&str]); CHECKS] = [
     ("gross", &["gross_supplemental_wages"]),
     ("federal_income_tax", &["federal_income_tax"]),
     ("social_security_tax", &["social_security_ee"]),
@@ -354,7 +368,15 @@ const ROW_CHECKS: [(&str, &[&str]); 9] = [
     ("uk_nic_ee", &["uk_nic_ee"]),
     ("uk_nic_er", &["uk_nic_er"]),
     ("flat_income_tax", &["flat_income_tax"]),
+    ("uk_student_loan", &["uk_student_loan"]),
+    ("uk_postgraduate_loan", &["uk_postgraduate_loan"]),
+    ("de_wage_tax", &["de_wage_tax"]),
+    ("de_solidarity_surcharge", &["de_solidarity_surcharge"]),
+    ("de_church_tax", &["de_church_tax"]),
+    ("de_social_insurance_ee", &["de_social_insurance_ee"]),
 ];
+
+const CHECKS: usize = 15;
 
 /// A figure the year-end and the payroll rows disagree on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -367,8 +389,8 @@ pub struct Difference {
 
 impl PersonYear {
     /// This year-end's totals in the payroll rows' terms ([`ROW_CHECKS`] order).
-    pub fn row_terms(&self) -> [Decimal; 9] {
-        let mut t = [Decimal::ZERO; 9];
+    pub fn row_terms(&self) -> [Decimal; CHECKS] {
+        let mut t = [Decimal::ZERO; CHECKS];
         match &self.figures {
             Figures::W2(w) => {
                 t[0] = w.box1_wages;
@@ -386,12 +408,15 @@ impl PersonYear {
                 t[5] = p60.tax;
                 t[6] = p60.employee_nic;
                 t[7] = p60.employer_nic;
+                t[9] = p60.student_loan;
+                t[10] = p60.postgraduate_loan;
             }
             Figures::Lstb(lines) => {
                 t[0] = lines[0];
-                // Until the German lines have their own payroll columns they are summed in the
-                // flat rule's (see `payroll::tax_column`).
-                t[8] = lines[1..].iter().copied().sum();
+                t[11] = lines[1];
+                t[12] = lines[2];
+                t[13] = lines[3];
+                t[14] = lines[4..].iter().copied().sum();
             }
             Figures::Flat { gross, tax } => {
                 t[0] = *gross;
@@ -407,7 +432,7 @@ impl PersonYear {
 /// those rows, already chosen by the caller. Every difference is returned, by person and figure.
 pub fn check_rows(year_end: &[PersonYear], rows: &[PayrollRow]) -> Vec<Difference> {
     let column = |name: &str| AMOUNT_COLUMNS.iter().position(|c| *c == name);
-    let mut paid: BTreeMap<&str, [Decimal; 9]> = BTreeMap::new();
+    let mut paid: BTreeMap<&str, [Decimal; CHECKS]> = BTreeMap::new();
     for r in rows {
         let t = paid.entry(r.person.as_str()).or_default();
         for (i, (_, columns)) in ROW_CHECKS.iter().enumerate() {
@@ -416,7 +441,7 @@ pub fn check_rows(year_end: &[PersonYear], rows: &[PayrollRow]) -> Vec<Differenc
             }
         }
     }
-    let mut expected: BTreeMap<&str, [Decimal; 9]> = BTreeMap::new();
+    let mut expected: BTreeMap<&str, [Decimal; CHECKS]> = BTreeMap::new();
     for p in year_end {
         let t = expected.entry(p.person.as_str()).or_default();
         for (slot, v) in t.iter_mut().zip(p.row_terms()) {
@@ -461,7 +486,7 @@ mod tests {
             figures: Figures::W2(w2),
             events: Vec::new(),
         }];
-        let mut values = [Decimal::ZERO; 23];
+        let mut values = [Decimal::ZERO; crate::payroll::COLUMNS];
         values[2] = d("1000.00");
         values[3] = d("219.99");
         let row = PayrollRow {

@@ -241,10 +241,10 @@ impl Pack {
             "recipient_id,recipient_name,year,currency,box1_nonemployee_compensation,box4_federal_income_tax\n",
         );
         let mut p60 = String::from(
-            "employee_id,employee_name,tax_year,currency,pay_in_this_employment,tax_deducted,ni_earnings,employee_nic,employer_nic\n",
+            "employee_id,employee_name,tax_year,currency,pay_in_this_employment,tax_deducted,ni_earnings,employee_nic,employer_nic,student_loan_deductions,postgraduate_loan_deductions\n",
         );
         let mut fps = String::from(
-            "employee_id,tax_year,tax_month,currency,taxable_pay_in_period,tax_deducted_in_period,ni_earnings_in_period,employee_nic_in_period,employer_nic_in_period\n",
+            "employee_id,tax_year,tax_month,currency,taxable_pay_in_period,tax_deducted_in_period,ni_earnings_in_period,employee_nic_in_period,employer_nic_in_period,student_loan_in_period,postgraduate_loan_in_period\n",
         );
         let mut flat = String::from("person_id,person_name,year,currency,gross,tax_withheld\n");
         let mut lstb = format!("employee_id,employee_name,year,currency,{}\n", yearend::LSTB_LINES.join(","));
@@ -286,23 +286,27 @@ impl Pack {
                 Figures::P60 { p60: t, fps: months } => {
                     let _ = writeln!(
                         p60,
-                        "{id},{name},{uk_year},{cur},{},{},{},{},{}",
+                        "{id},{name},{uk_year},{cur},{},{},{},{},{},{},{}",
                         cents(t.pay),
                         cents(t.tax),
                         cents(t.ni_earnings),
                         cents(t.employee_nic),
-                        cents(t.employer_nic)
+                        cents(t.employer_nic),
+                        cents(t.student_loan),
+                        cents(t.postgraduate_loan)
                     );
                     for (month, m) in months {
                         let _ = writeln!(
                             fps,
-                            "{id},{uk_year},{},{cur},{},{},{},{},{}",
+                            "{id},{uk_year},{},{cur},{},{},{},{},{},{},{}",
                             month.rsplit('m').next().unwrap_or_default(),
                             cents(m.pay),
                             cents(m.tax),
                             cents(m.ni_earnings),
                             cents(m.employee_nic),
-                            cents(m.employer_nic)
+                            cents(m.employer_nic),
+                            cents(m.student_loan),
+                            cents(m.postgraduate_loan)
                         );
                     }
                 }
@@ -403,6 +407,8 @@ impl Pack {
                         "ni_earnings": cents(p60.ni_earnings),
                         "employee_nic": cents(p60.employee_nic),
                         "employer_nic": cents(p60.employer_nic),
+                        "student_loan_deductions": cents(p60.student_loan),
+                        "postgraduate_loan_deductions": cents(p60.postgraduate_loan),
                         "fps": fps.iter().map(|(m, t)| json!({"period": m, "taxable_pay": cents(t.pay),
                             "tax_deducted": cents(t.tax), "employee_nic": cents(t.employee_nic),
                             "employer_nic": cents(t.employer_nic)})).collect::<Vec<_>>(),

@@ -7,4 +7,5 @@ mod de_social;
 mod lots;
 mod payroll;
 mod rng;
+mod uk;
 mod withholding;

@@ -282,7 +282,8 @@ fn each_withholding_method_funds_the_same_tax_on_the_same_vest() {
     // The export records, per person: gross, taxes, cash remitted, owed from salary, cash to the
     // employee, tokens vested, sold, withheld and delivered (tokens with all 18 decimals).
     let zero18 = "0.000000000000000000";
-    let fixed = "2500.00,0.00,2500.00,550.00,155.00,36.25,0.00,0.00,0.00,0.00,0.00,155.00,36.25,0.00,0.00,0.00,741.25";
+    let fixed = "2500.00,0.00,2500.00,550.00,155.00,36.25,0.00,0.00,0.00,0.00,0.00,\
+                 0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,155.00,36.25,0.00,0.00,0.00,741.25";
     let expected = format!(
         "{}\n\
          cal,Cal Cash,2026-03,TOKEN,W-2,USD,,,{fixed},741.25,0.00,1000.000000000000000000,{zero18},{zero18},1000.000000000000000000\n\
@@ -337,9 +338,9 @@ fn a_closed_period_is_corrected_by_adjustment_rows_in_the_next_open_period() {
     let expected = format!(
         "{}\n\
          cal,Cal Cash,2026-04,ADJUST,W-2,USD,,2026-03,-2500.00,0.00,-2500.00,-550.00,-155.00,-36.25,0.00,0.00,0.00,0.00,0.00,\
-         -155.00,-36.25,0.00,0.00,0.00,-741.25,-741.25,0.00,-1000.000000000000000000,{zero},{zero},-1000.000000000000000000\n\
+         0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,-155.00,-36.25,0.00,0.00,0.00,-741.25,-741.25,0.00,-1000.000000000000000000,{zero},{zero},-1000.000000000000000000\n\
          nia,Nia Net,2026-04,ADJUST,W-2,USD,,2026-03,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,\
-         0.00,0.00,15.00,0.00,0.00,0.00,0.00,0.00,{zero},{zero},{zero},{zero}\n",
+         0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,15.00,0.00,0.00,0.00,0.00,0.00,{zero},{zero},{zero},{zero}\n",
         header()
     );
     assert_eq!(payroll::to_csv(&adjust, w.token()), expected);
@@ -953,13 +954,15 @@ fn uk_staff_pay_paye_and_nics_in_gbp_german_staff_a_flat_rate_in_eur_contractors
     // UK (HMRC CRYPTO21100, CRYPTO42100: PAYE and Class 1 NICs on the GBP value): the $2.00
     // close at 0.80 GBP per USD is £1.60, so 1,000 GRID are £1,600.00. 20 May 2026 is in tax
     // month 2 of 2026-27 (6 May to 5 June). Salary £3,000 a month.
-    // PAYE, cumulative (tax code 1257L): pay to date before 6,000, after 7,600; the allowance
-    // for two months 12,570 × 2/12 = 2,095 leaves taxable 3,905 → 5,505, inside the two months'
-    // basic band 37,700 × 2/12 = 6,283.33: 1,600 × 20% = 320.00.
-    // NICs for the month (not cumulative): earnings 3,000 → 4,600; primary threshold 12,570/12 =
-    // 1,047.50, upper earnings limit 50,270/12 = 4,189.17: 8% on 4,189.1667 − 3,000 = 95.13,
-    // 2% on 4,600 − 4,189.1667 = 8.22; employer 15% on 1,600 (all above 5,000/12) = 240.00.
-    // Withheld 320 + 95.13 + 8.22 = 423.35, by net settlement: 423.35 / 1.60 = 264.59375 GRID.
+    // PAYE, cumulative (tax code 1257L; HMRC, Specification for PAYE Tax Table Routines v23.0,
+    // 4.3–4.4): free pay 1,048.26 × 2 = 2,096.52; taxable pay to date before 6,000 − 2,096.52 =
+    // 3,903.48 → 3,903, after 7,600 − 2,096.52 = 5,503.48 → 5,503, inside the two months' basic
+    // band 37,700 × 2/12 = 6,283.33: 5,503 × 20% − 3,903 × 20% = 1,100.60 − 780.60 = 320.00.
+    // NICs for the month (not cumulative; HMRC rates 2026 to 2027, monthly PT 1,048, UEL 4,189):
+    // earnings 3,000 → 4,600: 8% on 4,189 − 3,000 = 95.12, 2% on 4,600 − 4,189 = 8.22;
+    // employer 15% on 1,600 (all above ST 417) = 240.00. (Was 95.13 on 50,270 / 12; HMRC's
+    // monthly UEL is 4,189.)
+    // Withheld 320 + 95.12 + 8.22 = 423.34, by net settlement: 423.34 / 1.60 = 264.5875 GRID.
     let k = by["kwame"];
     assert_eq!((k.currency, k.form, k.fx_rate, k.price), (Currency::GBP, Form::Paye, d("0.80"), d("1.60")));
     assert_eq!(k.fmv.price, d("2.00"));
@@ -968,15 +971,15 @@ fn uk_staff_pay_paye_and_nics_in_gbp_german_staff_a_flat_rate_in_eur_contractors
         lines(k),
         [
             line(TaxKind::Paye, EE, "320.00"),
-            line(TaxKind::EmployeeNic, EE, "95.13"),
+            line(TaxKind::EmployeeNic, EE, "95.12"),
             line(TaxKind::EmployeeNic, EE, "8.22"),
             line(TaxKind::EmployerNic, ER, "240.00"),
         ]
     );
-    assert_eq!(w.fmt(k.settlement.tokens_withheld), "264.59375");
-    assert_eq!(w.fmt(k.settlement.net_tokens), "735.40625");
-    // The lot's basis is in GBP: 735.40625 × 1.60 = 1,176.65.
-    assert_eq!(k.lot.basis, d("1176.65"));
+    assert_eq!(w.fmt(k.settlement.tokens_withheld), "264.5875");
+    assert_eq!(w.fmt(k.settlement.net_tokens), "735.4125");
+    // The lot's basis is in GBP: 735.4125 × 1.60 = 1,176.66.
+    assert_eq!(k.lot.basis, d("1176.66"));
 
     // Germany under the company's flat rule (42% employee, 0% employer), in EUR: $2.00 × 0.90 =
     // €1.80, 1,000 GRID = €1,800.00, 42% = 756.00, covered by selling 756 / 1.80 = 420 GRID.
@@ -1008,16 +1011,16 @@ fn uk_staff_pay_paye_and_nics_in_gbp_german_staff_a_flat_rate_in_eur_contractors
     );
     assert_eq!(rows[1].state, "CA");
     let kw = &rows[3];
-    assert_eq!((col(kw, "uk_paye"), col(kw, "uk_nic_ee"), col(kw, "uk_nic_er")), (d("320"), d("103.35"), d("240")));
-    assert_eq!((col(kw, "tax_remitted"), col(kw, "tokens_withheld")), (d("423.35"), d("264.59375")));
+    assert_eq!((col(kw, "uk_paye"), col(kw, "uk_nic_ee"), col(kw, "uk_nic_er")), (d("320"), d("103.34"), d("240")));
+    assert_eq!((col(kw, "tax_remitted"), col(kw, "tokens_withheld")), (d("423.34"), d("264.5875")));
     assert_eq!(col(&rows[2], "flat_income_tax"), d("756"));
     // The company books employer taxes in USD at the day's rate: £240.00 / 0.80 = $300.00; the
-    // tax it remitted on net settlement £423.35 / 0.80 = $529.1875 → $529.19.
+    // tax it remitted on net settlement £423.34 / 0.80 = $529.175 → $529.18.
     let j = statements::company_journal("Abroad Inc.", w.token(), &[], &events, on, on).expect("journal");
     j.check().expect("balances");
     let b = j.balances().expect("balances");
     assert_eq!(b["Expenses:PayrollTaxes"].fiat, d("300.00"));
-    assert_eq!(b["Assets:Treasury:WithheldTokens"].fiat, d("529.19"));
+    assert_eq!(b["Assets:Treasury:WithheldTokens"].fiat, d("529.18"));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1241,7 +1244,13 @@ fn reference_withholding(
     let person = w.person(&e.person);
     let jurisdiction = match (e.form, person.country.as_deref()) {
         (Form::W2, _) => Jurisdiction::Us { state: person.region.clone() },
-        (Form::Paye, _) => Jurisdiction::Uk,
+        // The payroll pass applies 1257L until people carry their tax profile (issue 17).
+        (Form::Paye, _) => Jurisdiction::Uk {
+            profile: tokencomp_core::tax_profile::UkProfile {
+                tax_code: "1257L".parse().expect("code"),
+                ..Default::default()
+            },
+        },
         (Form::Flat, Some(c)) => Jurisdiction::Flat { country: c.to_owned() },
         _ => return Withholding::default(),
     };
