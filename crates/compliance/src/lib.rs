@@ -12,4 +12,5 @@ pub mod payroll;
 pub mod rules;
 pub mod settle;
 pub mod statements;
+pub mod us_state;
 pub mod withholding;

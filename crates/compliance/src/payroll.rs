@@ -421,7 +421,7 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
 }
 
 /// The payroll export's money and token columns, in order (after the identity columns).
-pub const AMOUNT_COLUMNS: [&str; 23] = [
+pub const AMOUNT_COLUMNS: [&str; 25] = [
     "token_income",
     "cash_top_up",
     "gross_supplemental_wages",
@@ -433,6 +433,8 @@ pub const AMOUNT_COLUMNS: [&str; 23] = [
     "uk_paye",
     "uk_nic_ee",
     "flat_income_tax",
+    "state_contributions_ee",
+    "local_income_tax",
     "social_security_er",
     "medicare_er",
     "futa_er",
@@ -448,10 +450,10 @@ pub const AMOUNT_COLUMNS: [&str; 23] = [
 ];
 
 /// The `AMOUNT_COLUMNS` withheld from the employee (federal income tax to the flat rule).
-pub const EMPLOYEE_TAX_COLUMNS: std::ops::Range<usize> = 3..11;
+pub const EMPLOYEE_TAX_COLUMNS: std::ops::Range<usize> = 3..13;
 
 /// `AMOUNT_COLUMNS` from this index on are token counts.
-pub const TOKEN_COLUMNS_FROM: usize = 19;
+pub const TOKEN_COLUMNS_FROM: usize = 21;
 
 /// The identity columns that come first.
 pub const ID_COLUMNS: [&str; 8] =
@@ -471,7 +473,7 @@ pub struct PayrollRow {
     /// For an adjustment, the closed periods it corrects (space separated).
     pub adjusts: String,
     /// `AMOUNT_COLUMNS` in order; tokens as whole-token decimals.
-    pub values: [Decimal; 23],
+    pub values: [Decimal; 25],
 }
 
 fn tax_column(kind: TaxKind, payer: Payer) -> usize {
@@ -484,11 +486,20 @@ fn tax_column(kind: TaxKind, payer: Payer) -> usize {
         (TaxKind::Paye, _) => 8,
         (TaxKind::EmployeeNic, _) => 9,
         (TaxKind::FlatIncome, _) => 10,
-        (TaxKind::SocialSecurity, Payer::Employer) => 11,
-        (TaxKind::Medicare, Payer::Employer) => 12,
-        (TaxKind::Futa, _) => 13,
-        (TaxKind::EmployerNic, _) => 14,
-        (TaxKind::FlatEmployer, _) => 15,
+        (
+            TaxKind::StateDisability
+            | TaxKind::StatePaidLeave
+            | TaxKind::StateUnemploymentEmployee
+            | TaxKind::StateLongTermCare
+            | TaxKind::StateTransit,
+            _,
+        ) => 11,
+        (TaxKind::LocalIncome, _) => 12,
+        (TaxKind::SocialSecurity, Payer::Employer) => 13,
+        (TaxKind::Medicare, Payer::Employer) => 14,
+        (TaxKind::Futa, _) => 15,
+        (TaxKind::EmployerNic, _) => 16,
+        (TaxKind::FlatEmployer, _) => 17,
     }
 }
 
@@ -499,7 +510,7 @@ fn whole_tokens(token: &Token, units: TokenAmount) -> Result<Decimal, PayrollErr
 
 /// Adds one event into a row's values, every sum checked (a `Decimal` sum past its range
 /// would panic).
-fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Result<(), PayrollError> {
+fn accumulate(values: &mut [Decimal; 25], token: &Token, e: &IncomeEvent) -> Result<(), PayrollError> {
     let mut add = |column: usize, amount: Decimal| -> Result<(), PayrollError> {
         let slot = &mut values[column];
         *slot = slot.checked_add(amount).ok_or_else(|| {
@@ -513,13 +524,13 @@ fn accumulate(values: &mut [Decimal; 23], token: &Token, e: &IncomeEvent) -> Res
     for l in &e.withholding.lines {
         add(tax_column(l.kind, l.payer), l.amount)?;
     }
-    add(16, e.settlement.cash_remitted)?;
-    add(17, e.settlement.person_owes)?;
-    add(18, e.settlement.cash_to_person)?;
-    add(19, whole_tokens(token, e.units)?)?;
-    add(20, whole_tokens(token, e.settlement.tokens_sold)?)?;
-    add(21, whole_tokens(token, e.settlement.tokens_withheld)?)?;
-    add(22, whole_tokens(token, e.settlement.net_tokens)?)?;
+    add(18, e.settlement.cash_remitted)?;
+    add(19, e.settlement.person_owes)?;
+    add(20, e.settlement.cash_to_person)?;
+    add(21, whole_tokens(token, e.units)?)?;
+    add(22, whole_tokens(token, e.settlement.tokens_sold)?)?;
+    add(23, whole_tokens(token, e.settlement.tokens_withheld)?)?;
+    add(24, whole_tokens(token, e.settlement.net_tokens)?)?;
     Ok(())
 }
 
@@ -547,7 +558,7 @@ pub fn period_rows<'e>(
                 currency: e.currency.code().into(),
                 state: p.and_then(|p| p.region.clone()).unwrap_or_default(),
                 adjusts: String::new(),
-                values: [Decimal::ZERO; 23],
+                values: [Decimal::ZERO; 25],
             }
         });
         accumulate(&mut row.values, token, e)?;
@@ -563,7 +574,7 @@ pub fn adjustments(recomputed: &[PayrollRow], frozen: &[PayrollRow], period: &st
     let mut add = |r: &PayrollRow, sign: Decimal| {
         let e = diff.entry(r.person.clone()).or_insert_with(|| {
             let mut base = r.clone();
-            base.values = [Decimal::ZERO; 23];
+            base.values = [Decimal::ZERO; 25];
             (base, Vec::new())
         });
         for (acc, v) in e.0.values.iter_mut().zip(r.values.iter()) {
@@ -631,7 +642,7 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<PayrollRow>, PayrollError
         let rec = rec.map_err(|e| bad(line, e.to_string()))?;
         // The text cells as they were before `csv_text` neutralised them.
         let s = |k: usize| tokencomp_formats::csv_text::restore(rec.get(k).unwrap_or_default()).to_owned();
-        let mut values = [Decimal::ZERO; 23];
+        let mut values = [Decimal::ZERO; 25];
         for (k, v) in values.iter_mut().enumerate() {
             let cell = rec.get(ID_COLUMNS.len() + k).unwrap_or_default();
             *v = cell.parse().map_err(|_| bad(line, format!("{}: not a decimal: {cell:?}", AMOUNT_COLUMNS[k])))?;

@@ -19,12 +19,16 @@ use jiff::civil::Date;
 use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
 use crate::rules::{FlatRule, Rules, RulesError, Source, UkYear, UsYear, max_amount};
+use crate::us_state::{StateError, StatePayment, state_lines};
 use tokencomp_core::period::uk_tax_month;
+use tokencomp_core::tax_profile::UsProfile;
 
 /// Where the person is taxed on this payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Jurisdiction {
-    /// US federal and FICA, plus the state's supplemental rate when a state is given.
+    /// US federal and FICA, plus the work state's lines when a state is given: its income tax
+    /// on supplemental wages, its employee contributions and the local tax (see
+    /// [`crate::us_state`]).
     Us { state: Option<String> },
     /// UK PAYE (tax code 1257L) and Class 1 NICs.
     Uk,
@@ -84,10 +88,22 @@ pub enum TaxKind {
     EmployerNic,
     FlatIncome,
     FlatEmployer,
+    /// Employee-paid state disability insurance (CA SDI, NJ DI, RI TDI).
+    StateDisability,
+    /// Employee-paid state paid family/medical leave (NY PFL, NJ FLI, WA, MA, CO, OR, CT, …).
+    StatePaidLeave,
+    /// The employee's share of state unemployment insurance (NJ UI/WF/SWF, AK, PA).
+    StateUnemploymentEmployee,
+    /// State long-term-care premium (WA Cares).
+    StateLongTermCare,
+    /// A statewide transit tax withheld from wages (Oregon).
+    StateTransit,
+    /// A local income tax (NYC, Yonkers).
+    LocalIncome,
 }
 
 impl TaxKind {
-    pub const ALL: [TaxKind; 11] = [
+    pub const ALL: [TaxKind; 17] = [
         TaxKind::FederalIncome,
         TaxKind::SocialSecurity,
         TaxKind::Medicare,
@@ -99,6 +115,12 @@ impl TaxKind {
         TaxKind::EmployerNic,
         TaxKind::FlatIncome,
         TaxKind::FlatEmployer,
+        TaxKind::StateDisability,
+        TaxKind::StatePaidLeave,
+        TaxKind::StateUnemploymentEmployee,
+        TaxKind::StateLongTermCare,
+        TaxKind::StateTransit,
+        TaxKind::LocalIncome,
     ];
 
     pub fn name(self) -> &'static str {
@@ -114,6 +136,12 @@ impl TaxKind {
             TaxKind::EmployerNic => "employer_nic",
             TaxKind::FlatIncome => "flat_income",
             TaxKind::FlatEmployer => "flat_employer",
+            TaxKind::StateDisability => "state_sdi",
+            TaxKind::StatePaidLeave => "state_pfml",
+            TaxKind::StateUnemploymentEmployee => "state_ui_employee",
+            TaxKind::StateLongTermCare => "state_ltss",
+            TaxKind::StateTransit => "state_transit",
+            TaxKind::LocalIncome => "local_income",
         }
     }
 
@@ -193,6 +221,8 @@ pub enum WithholdingError {
     Inconsistent { field: &'static str, value: Decimal, year_to_date: Decimal },
     #[error(transparent)]
     Rules(#[from] RulesError),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Withholding on one payment of `gross` (pay currency) made on `date`, given the person's
@@ -204,12 +234,37 @@ pub fn withhold(
     wages: &Wages,
     gross: Decimal,
 ) -> Result<Withholding, WithholdingError> {
+    withhold_for(rules, jurisdiction, date, wages, gross, None)
+}
+
+/// [`withhold`] with the person's US certificate and residence (`None`: nothing on file, the
+/// state's defaults apply). Only US payments read the profile.
+pub fn withhold_for(
+    rules: &Rules,
+    jurisdiction: &Jurisdiction,
+    date: Date,
+    wages: &Wages,
+    gross: Decimal,
+    profile: Option<&UsProfile>,
+) -> Result<Withholding, WithholdingError> {
     check_inputs(jurisdiction, wages, gross)?;
     let mut lines = Vec::new();
     match jurisdiction {
         Jurisdiction::Us { state } => {
             let year = rules.us(date.year())?;
-            us_lines(&mut lines, year, state.as_deref(), wages, gross)?;
+            // A year the US state rules file ships takes the state's lines from it (income
+            // method, contributions, local tax); otherwise the table's flat state rate.
+            let file_year = rules.us_states().and_then(|r| r.year(date.year()));
+            let from_file = match (state.as_deref(), file_year) {
+                (Some(work_state), Some(state_year)) => {
+                    let payment = StatePayment { work_state, profile, wages, gross };
+                    Some(state_lines(state_year, &payment)?)
+                }
+                _ => None,
+            };
+            let flat_state = if from_file.is_some() { None } else { state.as_deref() };
+            us_lines(&mut lines, year, flat_state, wages, gross)?;
+            lines.extend(from_file.into_iter().flatten());
         }
         Jurisdiction::Uk => {
             let (tax_year, month) = uk_tax_month(date);
