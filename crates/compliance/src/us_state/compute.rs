@@ -37,6 +37,10 @@ pub enum StateError {
     )]
     NoState { state: String, year: i16, known: Vec<String> },
     #[error(
+        "{state}: the {year} US state rules have no income-tax method for supplemental wages (missing `{path}`); this state's guide method is not shipped yet, so its payments are refused rather than guessed"
+    )]
+    NoIncomeMethod { state: String, year: i16, path: String },
+    #[error(
         "no {year} rules for the local tax `{locality}` (the year has {}); other localities are not computed",
         .known.join(", ")
     )]
@@ -68,8 +72,12 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<T
     let gross = payment.gross;
     let mut lines = Vec::new();
 
+    let income = income_rules.income.as_ref().ok_or_else(|| StateError::NoIncomeMethod {
+        state: income_state.clone(),
+        year: year.year,
+        path: format!("us.{}.state.{income_state}.income", year.year),
+    })?;
     if !profile.exempt {
-        let income = &income_rules.income;
         let rate = match &income.method {
             IncomeMethod::None => None,
             IncomeMethod::Flat { rate } => Some(*rate),

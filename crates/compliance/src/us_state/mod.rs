@@ -118,7 +118,9 @@ impl Programme {
 /// A state's rules for one calendar year.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
-    pub income: StateIncome,
+    /// `None`: the file ships this state's contributions but not its income-tax method yet,
+    /// so a payment in the state is refused naming the missing table.
+    pub income: Option<StateIncome>,
     /// Contributions in force this year, in key order.
     pub programmes: Vec<Programme>,
     /// Programmes the file records as not in force this year (`in_force = "no"`), by key.
@@ -271,7 +273,8 @@ fn read_year(year: i16, node: &At<'_>, problems: &mut Problems) -> StateYear {
 }
 
 fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
-    let income = read_income(&node.child("income", problems), problems);
+    let income_node = node.child("income", problems);
+    let income = income_node.exists().then(|| read_income(&income_node, problems));
     let mut programmes = Vec::new();
     let mut not_in_force = Vec::new();
     for key in node.table_keys() {

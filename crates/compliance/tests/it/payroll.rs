@@ -282,7 +282,7 @@ fn each_withholding_method_funds_the_same_tax_on_the_same_vest() {
     // The export records, per person: gross, taxes, cash remitted, owed from salary, cash to the
     // employee, tokens vested, sold, withheld and delivered (tokens with all 18 decimals).
     let zero18 = "0.000000000000000000";
-    let fixed = "2500.00,0.00,2500.00,550.00,155.00,36.25,0.00,0.00,0.00,0.00,0.00,155.00,36.25,0.00,0.00,0.00,741.25";
+    let fixed = "2500.00,0.00,2500.00,550.00,155.00,36.25,0.00,0.00,0.00,0.00,0.00,0.00,0.00,155.00,36.25,0.00,0.00,0.00,741.25";
     let expected = format!(
         "{}\n\
          cal,Cal Cash,2026-03,TOKEN,W-2,USD,,,{fixed},741.25,0.00,1000.000000000000000000,{zero18},{zero18},1000.000000000000000000\n\
@@ -337,9 +337,9 @@ fn a_closed_period_is_corrected_by_adjustment_rows_in_the_next_open_period() {
     let expected = format!(
         "{}\n\
          cal,Cal Cash,2026-04,ADJUST,W-2,USD,,2026-03,-2500.00,0.00,-2500.00,-550.00,-155.00,-36.25,0.00,0.00,0.00,0.00,0.00,\
-         -155.00,-36.25,0.00,0.00,0.00,-741.25,-741.25,0.00,-1000.000000000000000000,{zero},{zero},-1000.000000000000000000\n\
+         0.00,0.00,-155.00,-36.25,0.00,0.00,0.00,-741.25,-741.25,0.00,-1000.000000000000000000,{zero},{zero},-1000.000000000000000000\n\
          nia,Nia Net,2026-04,ADJUST,W-2,USD,,2026-03,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,\
-         0.00,0.00,15.00,0.00,0.00,0.00,0.00,0.00,{zero},{zero},{zero},{zero}\n",
+         0.00,0.00,0.00,0.00,15.00,0.00,0.00,0.00,0.00,0.00,{zero},{zero},{zero},{zero}\n",
         header()
     );
     assert_eq!(payroll::to_csv(&adjust, w.token()), expected);
