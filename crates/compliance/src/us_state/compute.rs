@@ -126,7 +126,8 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<T
                 // A surcharge on the state's supplemental withholding is, for supplemental
                 // wages, the state's flat rate times the surcharge, applied to the payment and
                 // rounded once (NYS-50-T-Y prints the product as the Yonkers supplemental rate).
-                let state_rate = lines.iter().find(|l| l.kind == TaxKind::StateIncome).map_or(Decimal::ZERO, |l| l.rate);
+                let state_rate =
+                    lines.iter().find(|l| l.kind == TaxKind::StateIncome).map_or(Decimal::ZERO, |l| l.rate);
                 let combined = state_rate * rate;
                 push(&mut lines, TaxKind::LocalIncome, gross, combined, cents(gross * combined), &local.source);
             }

@@ -318,8 +318,10 @@ fn read_income(node: &At<'_>, problems: &mut Problems) -> StateIncome {
                         }
                     }
                 }
-                Some(_) => problems
-                    .push_invalid(format!("{}.allowed_rates", node.path()), "a list of percent strings such as [\"2.0%\"]"),
+                Some(_) => problems.push_invalid(
+                    format!("{}.allowed_rates", node.path()),
+                    "a list of percent strings such as [\"2.0%\"]",
+                ),
                 None => problems.push_missing(format!("{}.allowed_rates", node.path())),
             }
             IncomeMethod::Elected { default_rate, allowed }
@@ -349,7 +351,8 @@ fn read_programme(key: &str, node: &At<'_>, problems: &mut Problems) -> Option<P
     let kind = ProgrammeKind::from_name(&kind_name);
     if kind.is_none() && !kind_name.is_empty() {
         let names: Vec<_> = ProgrammeKind::ALL.iter().map(|k| k.name()).collect();
-        problems.push_invalid(format!("{}.kind", node.path()), format!("{kind_name:?} is not one of {}", names.join(", ")));
+        problems
+            .push_invalid(format!("{}.kind", node.path()), format!("{kind_name:?} is not one of {}", names.join(", ")));
     }
     // Either the whole rate and the employee's share of it, or (where the authority publishes
     // the employee's own rate, e.g. Massachusetts) `employee_rate` alone.
