@@ -19,7 +19,7 @@ use jiff::civil::Date;
 use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
 use crate::rules::{FlatRule, Rules, RulesError, Source, UkYear, UsYear, max_amount};
-use crate::us_state::{StateError, StatePayment, state_lines};
+use crate::us_state::{LineKind, ProgrammeKind, StateError, StateLine, StatePayment, state_lines};
 use tokencomp_core::period::uk_tax_month;
 use tokencomp_core::tax_profile::UsProfile;
 
@@ -257,8 +257,8 @@ pub fn withhold_for(
             let file_year = rules.us_states().and_then(|r| r.year(date.year()));
             let from_file = match (state.as_deref(), file_year) {
                 (Some(work_state), Some(state_year)) => {
-                    let payment = StatePayment { work_state, profile, wages, gross };
-                    Some(state_lines(state_year, &payment)?)
+                    let payment = StatePayment { work_state, profile, year_to_date: wages.year_to_date, gross };
+                    Some(state_lines(state_year, &payment)?.into_iter().map(tax_line))
                 }
                 _ => None,
             };
@@ -311,6 +311,20 @@ fn check_inputs(jurisdiction: &Jurisdiction, wages: &Wages, gross: Decimal) -> R
         return Err(WithholdingError::Inconsistent { field, value, year_to_date: wages.year_to_date });
     }
     Ok(())
+}
+
+/// A state module line as a withholding line (always withheld from the employee).
+fn tax_line(l: StateLine) -> TaxLine {
+    let kind = match l.kind {
+        LineKind::Income => TaxKind::StateIncome,
+        LineKind::Local => TaxKind::LocalIncome,
+        LineKind::Programme(ProgrammeKind::Disability) => TaxKind::StateDisability,
+        LineKind::Programme(ProgrammeKind::PaidLeave) => TaxKind::StatePaidLeave,
+        LineKind::Programme(ProgrammeKind::UnemploymentEmployee) => TaxKind::StateUnemploymentEmployee,
+        LineKind::Programme(ProgrammeKind::LongTermCare) => TaxKind::StateLongTermCare,
+        LineKind::Programme(ProgrammeKind::Transit) => TaxKind::StateTransit,
+    };
+    TaxLine { kind, payer: Payer::Employee, base: l.base, rate: l.rate, amount: l.amount, source: l.source }
 }
 
 /// The length of `[from, to]` that lies inside `[low, high]` (`high = None`: no upper end).

@@ -14,9 +14,29 @@
 use tokencomp_core::tax_profile::UsProfile;
 use tokencomp_money::{Decimal, MONEY_ROUNDING, Rounding};
 
-use super::{IncomeMethod, LocalMethod, ProgrammeKind, StateRounding, StateYear};
-use crate::rules::Source;
-use crate::withholding::{Payer, TaxKind, TaxLine, Wages};
+use super::{IncomeMethod, LocalMethod, ProgrammeKind, Source, StateRounding, StateYear};
+
+/// What a state line is for; the withholding module maps it to its `TaxKind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LineKind {
+    /// State income tax.
+    Income,
+    /// An employee-paid state programme.
+    Programme(ProgrammeKind),
+    /// A local income tax.
+    Local,
+}
+
+/// One employee line: `amount` is `base × rate` rounded once (cents, or whole dollars where
+/// the state prescribes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateLine {
+    pub kind: LineKind,
+    pub base: Decimal,
+    pub rate: Decimal,
+    pub amount: Decimal,
+    pub source: Source,
+}
 
 /// One payment to withhold on.
 #[derive(Clone, Copy, Debug)]
@@ -25,7 +45,8 @@ pub struct StatePayment<'a> {
     pub work_state: &'a str,
     /// The person's US certificate and residence; `None` is "nothing on file".
     pub profile: Option<&'a UsProfile>,
-    pub wages: &'a Wages,
+    /// All wages of the calendar year before this payment.
+    pub year_to_date: Decimal,
     pub gross: Decimal,
 }
 
@@ -57,7 +78,7 @@ pub enum StateError {
 }
 
 /// The state income, contribution and local lines of one payment, in that order.
-pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<TaxLine>, StateError> {
+pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<StateLine>, StateError> {
     let work = payment.work_state.to_ascii_uppercase();
     let default_profile = UsProfile::default();
     let profile = payment.profile.unwrap_or(&default_profile);
@@ -94,15 +115,15 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<T
                 StateRounding::Cent => cents(gross * rate),
                 StateRounding::Dollar => dollars(gross * rate),
             };
-            push(&mut lines, TaxKind::StateIncome, gross, rate, amount, &income.source);
+            push(&mut lines, LineKind::Income, gross, rate, amount, &income.source);
         }
     }
 
-    let (ytd, ytd_after) = (payment.wages.year_to_date, payment.wages.year_to_date + gross);
+    let (ytd, ytd_after) = (payment.year_to_date, payment.year_to_date + gross);
     for p in &work_rules.programmes {
         let base = overlap(ytd, ytd_after, p.wage_base);
         let rate = p.employee_rate();
-        push(&mut lines, kind_of(p.kind), base, rate, cents(base * rate), &p.source);
+        push(&mut lines, LineKind::Programme(p.kind), base, rate, cents(base * rate), &p.source);
     }
 
     if let Some(name) = profile.locality.as_deref() {
@@ -113,7 +134,7 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<T
         })?;
         match &local.method {
             LocalMethod::Flat { rate } => {
-                push(&mut lines, TaxKind::LocalIncome, gross, *rate, cents(gross * rate), &local.source);
+                push(&mut lines, LineKind::Local, gross, *rate, cents(gross * rate), &local.source);
             }
             LocalMethod::StateSurcharge { rate, state } => {
                 if *state != income_state {
@@ -126,10 +147,9 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<T
                 // A surcharge on the state's supplemental withholding is, for supplemental
                 // wages, the state's flat rate times the surcharge, applied to the payment and
                 // rounded once (NYS-50-T-Y prints the product as the Yonkers supplemental rate).
-                let state_rate =
-                    lines.iter().find(|l| l.kind == TaxKind::StateIncome).map_or(Decimal::ZERO, |l| l.rate);
+                let state_rate = lines.iter().find(|l| l.kind == LineKind::Income).map_or(Decimal::ZERO, |l| l.rate);
                 let combined = state_rate * rate;
-                push(&mut lines, TaxKind::LocalIncome, gross, combined, cents(gross * combined), &local.source);
+                push(&mut lines, LineKind::Local, gross, combined, cents(gross * combined), &local.source);
             }
         }
     }
@@ -142,17 +162,6 @@ fn lookup<'y>(year: &'y StateYear, code: &str) -> Result<&'y super::State, State
         year: year.year,
         known: year.states.keys().cloned().collect(),
     })
-}
-
-/// The withholding kind a programme's lines carry.
-pub fn kind_of(kind: ProgrammeKind) -> TaxKind {
-    match kind {
-        ProgrammeKind::Disability => TaxKind::StateDisability,
-        ProgrammeKind::PaidLeave => TaxKind::StatePaidLeave,
-        ProgrammeKind::UnemploymentEmployee => TaxKind::StateUnemploymentEmployee,
-        ProgrammeKind::LongTermCare => TaxKind::StateLongTermCare,
-        ProgrammeKind::Transit => TaxKind::StateTransit,
-    }
 }
 
 /// The part of `[from, to]` below `cap` (no cap: all of it).
@@ -174,9 +183,9 @@ fn dollars(exact: Decimal) -> Decimal {
     amount
 }
 
-fn push(lines: &mut Vec<TaxLine>, kind: TaxKind, base: Decimal, rate: Decimal, amount: Decimal, source: &Source) {
+fn push(lines: &mut Vec<StateLine>, kind: LineKind, base: Decimal, rate: Decimal, amount: Decimal, source: &Source) {
     if base.is_zero() || rate.is_zero() {
         return;
     }
-    lines.push(TaxLine { kind, payer: Payer::Employee, base, rate, amount, source: Source::clone(source) });
+    lines.push(StateLine { kind, base, rate, amount, source: Source::clone(source) });
 }

@@ -8,7 +8,8 @@
 //! it, never filled from another year or a default. [`load`] is a plain function of the file's
 //! text, so a loader that assembles several rules files can call it.
 //!
-//! The computation ([`compute`]) is pure: no IO, no clock.
+//! The computation ([`compute`]) is pure: no IO, no clock. This module depends on no other
+//! module of the crate; `withholding` maps its lines to tax lines.
 
 pub mod compute;
 
@@ -17,9 +18,11 @@ use std::collections::BTreeMap;
 use tokencomp_formats::rule_node::{At, Problems};
 use tokencomp_money::Decimal;
 
-use crate::rules::Source;
+pub use compute::{LineKind, StateError, StateLine, StatePayment, state_lines};
 
-pub use compute::{StateError, StatePayment, state_lines};
+/// A rule's source text, shared by every line computed from it (the same type as
+/// `rules::Source`, named here so this module does not depend on the rules table).
+pub type Source = std::sync::Arc<str>;
 
 /// The shipped file's name (for messages) and text.
 pub const BUILTIN_FILE: &str = "rules/us-states.toml";
