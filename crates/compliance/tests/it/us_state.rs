@@ -3,8 +3,8 @@
 //! file, each state line derived in the comment from the document the rules file cites; then
 //! the certificate cases, wage-base crossings, the published annual maxima, reciprocity and the
 //! local taxes. Every amount is `base × rate` rounded once to the cent (the named point "per
-//! tax line"); no shipped 2026 state prescribes whole dollars. A state's contribution lines come
-//! in the order of their keys in the rules file.
+//! tax line"), except Oklahoma, whose guide prescribes whole dollars. A state's contribution
+//! lines come in the order of their keys in the rules file.
 
 use std::str::FromStr;
 
@@ -86,13 +86,22 @@ use Expect::{Lines, NoIncomeMethod, NoState};
 ///   PA 3.07% → 307.00; PA employee UC 0.07% of all wages → 7.00.
 ///   RI withholding tables (2026) 5.99% → 599.00; RI TDI 1.1% on the first 100,000 → 110.00.
 ///   VA 5.75% → 575.00.
+///   AR Withholding Tax Employer's Instructions p. 4, top rate 3.9% (unchanged in the 2026
+///   formula) → 390.00.
+///   KY 2026 Withholding Tax Formula, single rate 3.5%; the $50,000 of earlier wages has used
+///   the $3,360 standard deduction, so the whole vest is taxed: 10,000 × 3.5% → 350.00.
+///   NC 17 NCAC 06C .0117: the 2026 rate 3.99% (G.S. 105-153.7(a)) + 0.1% = 4.09% → 409.00.
+///   OH Adm. Code 5703-7-10: 3.5% → 350.00.
+///   OK Packet OW-2: the highest 2026 rate, 4.5% (HB 2764), rounded to whole dollars:
+///   10,000 × 4.5% = 450 → 450.00 (the rounding is exercised in
+///   `whole_dollar_rounding_where_a_guide_prescribes_it`).
 /// Elected percentage: AZ Form A-4, no form on file → 2.0% → 200.00.
 /// Refused by name: CT, MD, ME, NJ and OR (contributions shipped, income method not yet) and
 /// the states whose 2026 guides could not be confirmed (see docs/tax-rules.md#us-states).
 const GOLDEN_2026: [(&str, Expect); 51] = [
     ("AK", Lines(&[])),
     ("AL", NoState),
-    ("AR", NoState),
+    ("AR", Lines(&[("state_income", "390.00")])),
     ("AZ", Lines(&[("state_income", "200.00")])),
     ("CA", Lines(&[("state_income", "1023.00"), ("state_sdi", "130.00")])),
     ("CO", Lines(&[("state_income", "440.00"), ("state_pfml", "44.00")])),
@@ -107,7 +116,7 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("IL", Lines(&[("state_income", "495.00")])),
     ("IN", NoState),
     ("KS", NoState),
-    ("KY", NoState),
+    ("KY", Lines(&[("state_income", "350.00")])),
     ("LA", NoState),
     ("MA", Lines(&[("state_income", "500.00"), ("state_pfml", "46.00")])),
     ("MD", NoIncomeMethod),
@@ -117,7 +126,7 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("MO", NoState),
     ("MS", NoState),
     ("MT", NoState),
-    ("NC", NoState),
+    ("NC", Lines(&[("state_income", "409.00")])),
     ("ND", NoState),
     ("NE", NoState),
     ("NH", Lines(&[])),
@@ -125,8 +134,8 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("NM", NoState),
     ("NV", Lines(&[])),
     ("NY", Lines(&[("state_income", "1170.00"), ("state_pfml", "43.20")])),
-    ("OH", NoState),
-    ("OK", NoState),
+    ("OH", Lines(&[("state_income", "350.00")])),
+    ("OK", Lines(&[("state_income", "450.00")])),
     ("OR", NoIncomeMethod),
     ("PA", Lines(&[("state_income", "307.00"), ("state_ui_employee", "7.00")])),
     ("RI", Lines(&[("state_income", "599.00"), ("state_sdi", "110.00")])),
@@ -333,4 +342,21 @@ source = "test guide"
     assert_eq!(state_lines(&rules, "ZZ", None, "0", "1234.56").expect("valid"), [("state_income", "65.00".to_owned())]);
     assert_eq!(state_lines(&rules, "ZZ", None, "0", "1250").expect("valid"), [("state_income", "66.00".to_owned())]);
     assert_eq!(state_lines(&rules, "ZY", None, "0", "10").expect("valid"), [("state_income", "1.00".to_owned())]);
+
+    // The shipped Oklahoma entry (Packet OW-2: round to the nearest dollar), 4.5%:
+    // 1,234.56 × 4.5% = 55.5552 → 56.00; 1,100.00 × 4.5% = 49.50 → 50.00 (half away from zero);
+    // 1,000.00 × 4.5% = 45.00.
+    let shipped = Rules::builtin().expect("valid");
+    assert_eq!(
+        state_lines(&shipped, "OK", None, "50000", "1234.56").expect("valid"),
+        [("state_income", "56.00".to_owned())]
+    );
+    assert_eq!(
+        state_lines(&shipped, "OK", None, "50000", "1100").expect("valid"),
+        [("state_income", "50.00".to_owned())]
+    );
+    assert_eq!(
+        state_lines(&shipped, "OK", None, "50000", "1000").expect("valid"),
+        [("state_income", "45.00".to_owned())]
+    );
 }
