@@ -92,6 +92,7 @@ use Expect::{Lines, NoIncomeMethod, NoState};
 ///   the $3,360 standard deduction, so the whole vest is taxed: 10,000 × 3.5% → 350.00.
 ///   NC 17 NCAC 06C .0117: the 2026 rate 3.99% (G.S. 105-153.7(a)) + 0.1% = 4.09% → 409.00.
 ///   OH Adm. Code 5703-7-10: 3.5% → 350.00.
+///   NE Circular EN flat supplemental option at its 2026 rate 3.5% → 350.00.
 ///   OK Packet OW-2: the highest 2026 rate, 4.5% (HB 2764), rounded to whole dollars:
 ///   10,000 × 4.5% = 450 → 450.00 (the rounding is exercised in
 ///   `whole_dollar_rounding_where_a_guide_prescribes_it`).
@@ -128,7 +129,7 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("MT", NoState),
     ("NC", Lines(&[("state_income", "409.00")])),
     ("ND", NoState),
-    ("NE", NoState),
+    ("NE", Lines(&[("state_income", "350.00")])),
     ("NH", Lines(&[])),
     ("NJ", NoIncomeMethod),
     ("NM", NoState),
