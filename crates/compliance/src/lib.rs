@@ -14,5 +14,6 @@ pub mod rules;
 pub mod settle;
 pub mod statements;
 pub mod uk;
+pub mod us_state;
 pub mod withholding;
 pub mod yearend;

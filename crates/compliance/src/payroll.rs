@@ -543,6 +543,15 @@ fn tax_column(kind: TaxKind, payer: Payer) -> usize {
         (TaxKind::Paye, _) => const { c("uk_paye") },
         (TaxKind::EmployeeNic, _) => const { c("uk_nic_ee") },
         (TaxKind::FlatIncome, _) => const { c("flat_income_tax") },
+        (
+            TaxKind::StateDisability
+            | TaxKind::StatePaidLeave
+            | TaxKind::StateUnemploymentEmployee
+            | TaxKind::StateLongTermCare
+            | TaxKind::StateTransit,
+            _,
+        ) => const { c("state_contributions_ee") },
+        (TaxKind::LocalIncome, _) => const { c("local_income_tax") },
         (TaxKind::StudentLoan, _) => const { c("uk_student_loan") },
         (TaxKind::PostgraduateLoan, _) => const { c("uk_postgraduate_loan") },
         (TaxKind::DeWageTax, _) => const { c("de_wage_tax") },

@@ -17,6 +17,8 @@ use std::str::FromStr;
 use tokencomp_formats::tax_rules::{self, BUILTIN_FILE, BUILTIN_TEXT, Key, line_of};
 use tokencomp_money::Decimal;
 
+use crate::us_state::{LoadError, UsStateRules};
+
 /// A rule's source text, shared (not copied) by every tax line computed from it.
 pub type Source = std::sync::Arc<str>;
 
@@ -159,12 +161,26 @@ pub struct Rules {
     us: BTreeMap<i16, UsYear>,
     uk: BTreeMap<i16, UkYear>,
     flat: BTreeMap<String, FlatRule>,
+    /// The US state rules file (`rules/us-states.toml`); for the years it ships, it replaces
+    /// the flat `state` entries above.
+    us_states: Option<std::sync::Arc<UsStateRules>>,
 }
 
 impl Rules {
     /// The table shipped with `tokencomp_formats` (`rules/tax.toml`).
     pub fn builtin() -> Result<Rules, RulesError> {
-        Rules::parse(BUILTIN_FILE, BUILTIN_TEXT)
+        Ok(Rules::parse(BUILTIN_FILE, BUILTIN_TEXT)?.with_us_states(UsStateRules::builtin()?))
+    }
+
+    /// Uses `states` for the US state lines of the years it ships.
+    pub fn with_us_states(mut self, states: UsStateRules) -> Rules {
+        self.us_states = Some(std::sync::Arc::new(states));
+        self
+    }
+
+    /// The US state rules file in use, if any.
+    pub fn us_states(&self) -> Option<&UsStateRules> {
+        self.us_states.as_deref()
     }
 
     /// Parses a rules table; `file_name` is only used in messages. Every problem is reported.
@@ -194,7 +210,7 @@ impl Rules {
         // Reported in file order, whichever section they were found in.
         cx.problems.sort_by_key(|p| p.line);
         if cx.problems.is_empty() {
-            Ok(Rules { file: file_name.to_owned(), us, uk, flat: BTreeMap::new() })
+            Ok(Rules { file: file_name.to_owned(), us, uk, flat: BTreeMap::new(), us_states: None })
         } else {
             Err(RulesError::Invalid { file: file_name.to_owned(), problems: cx.problems })
         }
@@ -320,6 +336,8 @@ pub enum RulesError {
     FlatCountry { country: String, reason: &'static str },
     #[error("flat rule for `{country}`: {field} {rate} is not a fraction between 0 and 1 (42% is 0.42)")]
     FlatRate { country: String, field: &'static str, rate: Decimal },
+    #[error(transparent)]
+    UsStates(#[from] LoadError),
 }
 
 fn at_line(line: Option<usize>) -> String {

@@ -21,13 +21,16 @@ use tokencomp_money::{Decimal, MONEY_ROUNDING};
 use crate::rules::{FlatRule, Rules, RulesError, Source, UsYear, max_amount};
 use crate::uk::rules::{UkRules, UkRulesError};
 use crate::uk::{UkKind, UkPay, uk_lines};
+use crate::us_state::{LineKind, ProgrammeKind, StateError, StateLine, StatePayment, state_lines};
 use tokencomp_core::period::uk_tax_month;
-use tokencomp_core::tax_profile::UkProfile;
+use tokencomp_core::tax_profile::{UkProfile, UsProfile};
 
 /// Where the person is taxed on this payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Jurisdiction {
-    /// US federal and FICA, plus the state's supplemental rate when a state is given.
+    /// US federal and FICA, plus the work state's lines when a state is given: its income tax
+    /// on supplemental wages, its employee contributions and the local tax (see
+    /// [`crate::us_state`]).
     Us { state: Option<String> },
     /// UK PAYE for the person's tax code, Class 1 NICs for their category letter, and their
     /// student and postgraduate loan deductions (`crate::uk`).
@@ -91,6 +94,18 @@ pub enum TaxKind {
     EmployerNic,
     FlatIncome,
     FlatEmployer,
+    /// Employee-paid state disability insurance (CA SDI, NJ DI, RI TDI).
+    StateDisability,
+    /// Employee-paid state paid family/medical leave (NY PFL, NJ FLI, WA, MA, CO, OR, CT, …).
+    StatePaidLeave,
+    /// The employee's share of state unemployment insurance (NJ UI/WF/SWF, AK, PA).
+    StateUnemploymentEmployee,
+    /// State long-term-care premium (WA Cares).
+    StateLongTermCare,
+    /// A statewide transit tax withheld from wages (Oregon).
+    StateTransit,
+    /// A local income tax (NYC, Yonkers).
+    LocalIncome,
     StudentLoan,
     PostgraduateLoan,
     DeWageTax,
@@ -103,7 +118,7 @@ pub enum TaxKind {
 }
 
 impl TaxKind {
-    pub const ALL: [TaxKind; 20] = [
+    pub const ALL: [TaxKind; 26] = [
         TaxKind::FederalIncome,
         TaxKind::SocialSecurity,
         TaxKind::Medicare,
@@ -115,6 +130,12 @@ impl TaxKind {
         TaxKind::EmployerNic,
         TaxKind::FlatIncome,
         TaxKind::FlatEmployer,
+        TaxKind::StateDisability,
+        TaxKind::StatePaidLeave,
+        TaxKind::StateUnemploymentEmployee,
+        TaxKind::StateLongTermCare,
+        TaxKind::StateTransit,
+        TaxKind::LocalIncome,
         TaxKind::StudentLoan,
         TaxKind::PostgraduateLoan,
         TaxKind::DeWageTax,
@@ -139,6 +160,12 @@ impl TaxKind {
             TaxKind::EmployerNic => "employer_nic",
             TaxKind::FlatIncome => "flat_income",
             TaxKind::FlatEmployer => "flat_employer",
+            TaxKind::StateDisability => "state_sdi",
+            TaxKind::StatePaidLeave => "state_pfml",
+            TaxKind::StateUnemploymentEmployee => "state_ui_employee",
+            TaxKind::StateLongTermCare => "state_ltss",
+            TaxKind::StateTransit => "state_transit",
+            TaxKind::LocalIncome => "local_income",
             TaxKind::StudentLoan => "student_loan",
             TaxKind::PostgraduateLoan => "postgraduate_loan",
             TaxKind::DeWageTax => "de_wage_tax",
@@ -232,6 +259,8 @@ pub enum WithholdingError {
     De(#[from] crate::de::DeError),
     #[error(transparent)]
     UkRules(#[from] UkRulesError),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Withholding on one payment of `gross` (pay currency) made on `date`, given the person's
@@ -243,12 +272,37 @@ pub fn withhold(
     wages: &Wages,
     gross: Decimal,
 ) -> Result<Withholding, WithholdingError> {
+    withhold_for(rules, jurisdiction, date, wages, gross, None)
+}
+
+/// [`withhold`] with the person's US certificate and residence (`None`: nothing on file, the
+/// state's defaults apply). Only US payments read the profile.
+pub fn withhold_for(
+    rules: &Rules,
+    jurisdiction: &Jurisdiction,
+    date: Date,
+    wages: &Wages,
+    gross: Decimal,
+    profile: Option<&UsProfile>,
+) -> Result<Withholding, WithholdingError> {
     check_inputs(jurisdiction, wages, gross)?;
     let mut lines = Vec::new();
     match jurisdiction {
         Jurisdiction::Us { state } => {
             let year = rules.us(date.year())?;
-            us_lines(&mut lines, year, state.as_deref(), wages, gross)?;
+            // A year the US state rules file ships takes the state's lines from it (income
+            // method, contributions, local tax); otherwise the table's flat state rate.
+            let file_year = rules.us_states().and_then(|r| r.year(date.year()));
+            let from_file = match (state.as_deref(), file_year) {
+                (Some(work_state), Some(state_year)) => {
+                    let payment = StatePayment { work_state, profile, year_to_date: wages.year_to_date, gross };
+                    Some(state_lines(state_year, &payment)?.into_iter().map(tax_line))
+                }
+                _ => None,
+            };
+            let flat_state = if from_file.is_some() { None } else { state.as_deref() };
+            us_lines(&mut lines, year, flat_state, wages, gross)?;
+            lines.extend(from_file.into_iter().flatten());
         }
         Jurisdiction::Uk { profile } => {
             // TODO(issue 17, integrator): take the UK rules from `rules` once its loader reads
@@ -324,6 +378,20 @@ fn check_inputs(jurisdiction: &Jurisdiction, wages: &Wages, gross: Decimal) -> R
         return Err(WithholdingError::Inconsistent { field, value, year_to_date: wages.year_to_date });
     }
     Ok(())
+}
+
+/// A state module line as a withholding line (always withheld from the employee).
+fn tax_line(l: StateLine) -> TaxLine {
+    let kind = match l.kind {
+        LineKind::Income => TaxKind::StateIncome,
+        LineKind::Local => TaxKind::LocalIncome,
+        LineKind::Programme(ProgrammeKind::Disability) => TaxKind::StateDisability,
+        LineKind::Programme(ProgrammeKind::PaidLeave) => TaxKind::StatePaidLeave,
+        LineKind::Programme(ProgrammeKind::UnemploymentEmployee) => TaxKind::StateUnemploymentEmployee,
+        LineKind::Programme(ProgrammeKind::LongTermCare) => TaxKind::StateLongTermCare,
+        LineKind::Programme(ProgrammeKind::Transit) => TaxKind::StateTransit,
+    };
+    TaxLine { kind, payer: Payer::Employee, base: l.base, rate: l.rate, amount: l.amount, source: l.source }
 }
 
 /// The length of `[from, to]` that lies inside `[low, high]` (`high = None`: no upper end).

@@ -36,6 +36,10 @@ pub enum W2Box {
     MedicareAdditional,
     /// Box 17, state income tax, on the state's row.
     StateIncome,
+    /// Box 14, a state contribution the state asks to see there, with its label.
+    Box14(&'static str),
+    /// Boxes 18–20, local income tax.
+    Local,
     /// Not on a W-2 (employer taxes; other countries' lines).
     None,
 }
@@ -51,6 +55,12 @@ pub fn w2_box(kind: TaxKind, payer: Payer) -> W2Box {
         TaxKind::Medicare => W2Box::Medicare,
         TaxKind::AdditionalMedicare => W2Box::MedicareAdditional,
         TaxKind::StateIncome => W2Box::StateIncome,
+        TaxKind::StateDisability => W2Box::Box14("SDI"),
+        TaxKind::StatePaidLeave => W2Box::Box14("PFML"),
+        TaxKind::StateUnemploymentEmployee => W2Box::Box14("UI"),
+        TaxKind::StateLongTermCare => W2Box::Box14("LTC"),
+        TaxKind::StateTransit => W2Box::Box14("TRANSIT"),
+        TaxKind::LocalIncome => W2Box::Local,
         TaxKind::Futa
         | TaxKind::Paye
         | TaxKind::EmployeeNic
@@ -95,6 +105,12 @@ pub fn uk_box(kind: TaxKind) -> UkBox {
         | TaxKind::StateIncome
         | TaxKind::FlatIncome
         | TaxKind::FlatEmployer
+        | TaxKind::StateDisability
+        | TaxKind::StatePaidLeave
+        | TaxKind::StateUnemploymentEmployee
+        | TaxKind::StateLongTermCare
+        | TaxKind::StateTransit
+        | TaxKind::LocalIncome
         | TaxKind::DeWageTax
         | TaxKind::DeSolidarity
         | TaxKind::DeChurch
@@ -128,7 +144,13 @@ pub fn lstb_line(kind: TaxKind) -> Option<&'static str> {
         | TaxKind::FlatIncome
         | TaxKind::FlatEmployer
         | TaxKind::StudentLoan
-        | TaxKind::PostgraduateLoan => None,
+        | TaxKind::PostgraduateLoan
+        | TaxKind::StateDisability
+        | TaxKind::StatePaidLeave
+        | TaxKind::StateUnemploymentEmployee
+        | TaxKind::StateLongTermCare
+        | TaxKind::StateTransit
+        | TaxKind::LocalIncome => None,
     }
 }
 
@@ -163,6 +185,17 @@ pub struct W2 {
     pub box14: BTreeMap<String, Decimal>,
     /// Boxes 15–17 per state.
     pub states: BTreeMap<String, W2State>,
+    /// Boxes 18–20 per locality (box 20 is the key: `NYC`, `YONKERS`).
+    pub locals: BTreeMap<String, W2Local>,
+}
+
+/// One locality's row of a W-2.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct W2Local {
+    /// Box 18: local wages.
+    pub box18_local_wages: Decimal,
+    /// Box 19: local income tax.
+    pub box19_local_income_tax: Decimal,
 }
 
 /// One state's row of a W-2.
@@ -281,7 +314,9 @@ pub fn year_end(
             Figures::W2(w) => {
                 add(&mut w.box1_wages, gross);
                 let state = person.and_then(|p| p.region.clone()).unwrap_or_default();
+                let locality = "LOCAL".to_owned();
                 let mut state_taxed = false;
+                let mut local_taxed = false;
                 for l in &e.withholding.lines {
                     match w2_box(l.kind, l.payer) {
                         W2Box::Federal => add(&mut w.box2_federal_income_tax, l.amount),
@@ -298,8 +333,16 @@ pub fn year_end(
                             state_taxed = true;
                             add(&mut w.states.entry(state.clone()).or_default().box17_state_income_tax, l.amount);
                         }
+                        W2Box::Box14(label) => add(w.box14.entry(format!("{state} {label}")).or_default(), l.amount),
+                        W2Box::Local => {
+                            local_taxed = true;
+                            add(&mut w.locals.entry(locality.clone()).or_default().box19_local_income_tax, l.amount);
+                        }
                         W2Box::None => {}
                     }
+                }
+                if local_taxed {
+                    add(&mut w.locals.entry(locality).or_default().box18_local_wages, gross);
                 }
                 // State wages are reported for a state that taxes them (boxes 15–17 stay empty
                 // for a state without a wage income tax).
@@ -374,9 +417,11 @@ pub const ROW_CHECKS: [(&str, &[&str]); CHECKS] = [
     ("de_solidarity_surcharge", &["de_solidarity_surcharge"]),
     ("de_church_tax", &["de_church_tax"]),
     ("de_social_insurance_ee", &["de_social_insurance_ee"]),
+    ("state_contributions", &["state_contributions_ee"]),
+    ("local_income_tax", &["local_income_tax"]),
 ];
 
-const CHECKS: usize = 15;
+const CHECKS: usize = 17;
 
 /// A figure the year-end and the payroll rows disagree on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -398,6 +443,8 @@ impl PersonYear {
                 t[2] = w.box4_social_security_tax;
                 t[3] = w.box6_medicare_tax;
                 t[4] = w.states.values().map(|s| s.box17_state_income_tax).sum();
+                t[15] = w.box14.values().copied().sum();
+                t[16] = w.locals.values().map(|l| l.box19_local_income_tax).sum();
             }
             Figures::Nec1099(n) => {
                 t[0] = n.box1_nonemployee_compensation;

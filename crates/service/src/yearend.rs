@@ -237,6 +237,7 @@ impl Pack {
              box4_social_security_tax,box5_medicare_wages,box6_medicare_tax,box14\n",
         );
         let mut w2_states = String::from("employee_id,year,box15_state,box16_state_wages,box17_state_income_tax\n");
+        let mut w2_locals = String::from("employee_id,year,box18_local_wages,box19_local_income_tax,box20_locality\n");
         let mut nec = String::from(
             "recipient_id,recipient_name,year,currency,box1_nonemployee_compensation,box4_federal_income_tax\n",
         );
@@ -265,6 +266,15 @@ impl Pack {
                         cents(w.box6_medicare_tax),
                         text_field(&box14.join("; "))
                     );
+                    for (locality, l) in &w.locals {
+                        let _ = writeln!(
+                            w2_locals,
+                            "{id},{y},{},{},{}",
+                            cents(l.box18_local_wages),
+                            cents(l.box19_local_income_tax),
+                            text_field(locality)
+                        );
+                    }
                     for (state, s) in &w.states {
                         let _ = writeln!(
                             w2_states,
@@ -365,6 +375,7 @@ impl Pack {
         vec![
             ("w2.csv", w2),
             ("w2-states.csv", w2_states),
+            ("w2-locals.csv", w2_locals),
             ("1099-nec.csv", nec),
             ("p60.csv", p60),
             ("fps.csv", fps),
@@ -394,6 +405,9 @@ impl Pack {
                         "states": w.states.iter().map(|(s, v)| json!({"box15_state": s,
                             "box16_state_wages": cents(v.box16_state_wages),
                             "box17_state_income_tax": cents(v.box17_state_income_tax)})).collect::<Vec<_>>(),
+                        "locals": w.locals.iter().map(|(n, v)| json!({"box20_locality": n,
+                            "box18_local_wages": cents(v.box18_local_wages),
+                            "box19_local_income_tax": cents(v.box19_local_income_tax)})).collect::<Vec<_>>(),
                     }),
                     Figures::Nec1099(n) => json!({
                         "form": "1099-NEC",

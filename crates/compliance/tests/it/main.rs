@@ -8,4 +8,5 @@ mod lots;
 mod payroll;
 mod rng;
 mod uk;
+mod us_state;
 mod withholding;

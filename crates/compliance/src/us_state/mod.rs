@@ -1,0 +1,426 @@
+//! US state and local withholding as data: each state's income-tax method for supplemental
+//! wages, the employee-paid state payroll contributions (disability, paid leave, unemployment,
+//! long-term care, transit), local income taxes (NYC, Yonkers) and the reciprocity agreements,
+//! read from `crates/formats/rules/us-states.toml` and applied to one payment.
+//!
+//! The file is read here with [`tokencomp_formats::rule_node::At`], which names every missing or
+//! invalid constant by its dotted path: a year or state that is not shipped is refused naming
+//! it, never filled from another year or a default. [`load`] is a plain function of the file's
+//! text, so a loader that assembles several rules files can call it.
+//!
+//! The computation ([`compute`]) is pure: no IO, no clock. This module depends on no other
+//! module of the crate; `withholding` maps its lines to tax lines.
+
+pub mod compute;
+
+use std::collections::BTreeMap;
+
+use tokencomp_formats::rule_node::{At, Problems};
+use tokencomp_money::Decimal;
+
+pub use compute::{LineKind, StateError, StateLine, StatePayment, state_lines};
+
+/// A rule's source text, shared by every line computed from it (the same type as
+/// `rules::Source`, named here so this module does not depend on the rules table).
+pub type Source = std::sync::Arc<str>;
+
+/// The shipped file's name (for messages) and text.
+pub const BUILTIN_FILE: &str = "rules/us-states.toml";
+pub const BUILTIN_TEXT: &str = include_str!("../../../formats/rules/us-states.toml");
+
+/// How a state withholds income tax on supplemental wages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IncomeMethod {
+    /// The state has no income tax on wages (`method = "none"`).
+    None,
+    /// A flat percentage of the supplemental payment (`method = "flat"`).
+    Flat { rate: Decimal },
+    /// A percentage the employee elects from a fixed list, with a default when no certificate
+    /// is on file (Arizona Form A-4, `method = "elected"`).
+    Elected { default_rate: Decimal, allowed: Vec<Decimal> },
+}
+
+/// Where a state's guide prescribes rounding the withheld amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateRounding {
+    /// To the cent, once per tax line (the project's named point).
+    Cent,
+    /// To the nearest whole dollar, as the guide requires (`rounding = "dollar"`).
+    Dollar,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateIncome {
+    pub method: IncomeMethod,
+    pub rounding: StateRounding,
+    pub source: Source,
+}
+
+/// What an employee-paid state programme funds; each maps to one withholding kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProgrammeKind {
+    /// Disability insurance (CA SDI, NJ DI, RI TDI).
+    Disability,
+    /// Paid family and/or medical leave (NY PFL, NJ FLI, WA, MA, CO, OR, CT, DE, MN, ME, MD).
+    PaidLeave,
+    /// The employee's share of unemployment insurance (NJ UI/WF/SWF, AK, PA).
+    UnemploymentEmployee,
+    /// Long-term care (WA Cares).
+    LongTermCare,
+    /// A statewide transit tax (Oregon).
+    Transit,
+}
+
+impl ProgrammeKind {
+    pub const ALL: [ProgrammeKind; 5] = [
+        ProgrammeKind::Disability,
+        ProgrammeKind::PaidLeave,
+        ProgrammeKind::UnemploymentEmployee,
+        ProgrammeKind::LongTermCare,
+        ProgrammeKind::Transit,
+    ];
+
+    /// The `kind` value in the rules file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProgrammeKind::Disability => "disability",
+            ProgrammeKind::PaidLeave => "paid_leave",
+            ProgrammeKind::UnemploymentEmployee => "unemployment_employee",
+            ProgrammeKind::LongTermCare => "long_term_care",
+            ProgrammeKind::Transit => "transit",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ProgrammeKind> {
+        ProgrammeKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// One employee-paid contribution in force: `employee_rate` of the wages of the calendar year
+/// up to `wage_base` (none: every wage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Programme {
+    /// The table's key (`sdi`, `pfml`, `ui_wf_swf`, …), for messages and documentation.
+    pub key: String,
+    pub kind: ProgrammeKind,
+    /// The whole premium rate (employer and employee together).
+    pub rate: Decimal,
+    /// The part of `rate` the employee bears (a fraction, 1 = all of it).
+    pub employee_share: Decimal,
+    pub wage_base: Option<Decimal>,
+    pub source: Source,
+}
+
+impl Programme {
+    /// `rate × employee_share`, exact.
+    pub fn employee_rate(&self) -> Decimal {
+        self.rate * self.employee_share
+    }
+}
+
+/// A state's rules for one calendar year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// `None`: the file ships this state's contributions but not its income-tax method yet,
+    /// so a payment in the state is refused naming the missing table.
+    pub income: Option<StateIncome>,
+    /// Contributions in force this year, in key order.
+    pub programmes: Vec<Programme>,
+    /// Programmes the file records as not in force this year (`in_force = "no"`), by key.
+    pub not_in_force: Vec<String>,
+}
+
+/// A local income tax on supplemental wages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalMethod {
+    /// A flat rate of the payment (NYC residents' supplemental rate; Yonkers nonresidents).
+    Flat { rate: Decimal },
+    /// A surcharge on the state income tax withheld on the payment (Yonkers residents).
+    StateSurcharge { rate: Decimal, state: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Local {
+    pub method: LocalMethod,
+    pub source: Source,
+}
+
+/// A reciprocity agreement: a resident of `residence` working in `work` is withheld for the
+/// residence state instead of the work state (on the residence state's certificate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reciprocity {
+    pub work: String,
+    pub residence: String,
+    pub source: Source,
+}
+
+/// Everything the file ships for one calendar year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateYear {
+    pub year: i16,
+    /// Keyed by the two-letter postal code (`DC` included).
+    pub states: BTreeMap<String, State>,
+    /// Keyed by the locality name as the profile writes it (`NYC`, `YONKERS`, …).
+    pub locals: BTreeMap<String, Local>,
+    pub reciprocity: Vec<Reciprocity>,
+}
+
+impl StateYear {
+    /// The agreement covering a resident of `residence` working in `work`, if any.
+    pub fn agreement(&self, work: &str, residence: &str) -> Option<&Reciprocity> {
+        self.reciprocity.iter().find(|r| r.work == work && r.residence == residence)
+    }
+}
+
+/// The whole file, by calendar year.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsStateRules {
+    pub years: BTreeMap<i16, StateYear>,
+}
+
+impl UsStateRules {
+    /// The shipped file.
+    pub fn builtin() -> Result<UsStateRules, LoadError> {
+        load(BUILTIN_FILE, BUILTIN_TEXT)
+    }
+
+    pub fn year(&self, year: i16) -> Option<&StateYear> {
+        self.years.get(&year)
+    }
+}
+
+/// The file could not be read: a TOML syntax error, or every constant that is missing or
+/// invalid, each by its dotted path.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("{file}: not valid TOML: {message}")]
+    Syntax { file: String, message: String },
+    #[error("{file}: {} problem(s) in the US state rules:{}", .problems.0.len(), list(.problems))]
+    Invalid { file: String, problems: Problems },
+}
+
+fn list(problems: &Problems) -> String {
+    let mut out = String::new();
+    for p in &problems.0 {
+        out.push_str("\n  ");
+        out.push_str(&p.path);
+        match &p.kind {
+            tokencomp_formats::rule_node::ProblemKind::Missing => out.push_str(": missing"),
+            tokencomp_formats::rule_node::ProblemKind::Invalid(why) => {
+                out.push_str(": ");
+                out.push_str(why);
+            }
+        }
+    }
+    out
+}
+
+/// Reads a file in the shape of `us-states.toml` (`[us.<year>.state.<XX>.income]`,
+/// `[us.<year>.state.<XX>.<programme>]`, `[us.<year>.local.<NAME>]`,
+/// `[[us.<year>.reciprocity]]`); every problem is reported at once.
+pub fn load(file: &str, text: &str) -> Result<UsStateRules, LoadError> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| LoadError::Syntax { file: file.to_owned(), message: e.to_string() })?;
+    let mut problems = Problems::default();
+    let root = At::root("", Some(&table));
+    let us = root.child("us", &mut problems);
+    let mut years = BTreeMap::new();
+    for key in us.table_keys() {
+        let node = us.child(key, &mut problems);
+        match key.parse::<i16>().ok().filter(|y| (1000..=9998).contains(y)) {
+            Some(year) => {
+                years.insert(year, read_year(year, &node, &mut problems));
+            }
+            None => problems.push_invalid(node.path().to_owned(), "a year is four digits, such as 2026"),
+        }
+    }
+    if problems.is_empty() {
+        Ok(UsStateRules { years })
+    } else {
+        Err(LoadError::Invalid { file: file.to_owned(), problems })
+    }
+}
+
+fn source(node: &At<'_>, problems: &mut Problems) -> Source {
+    Source::from(node.source(problems))
+}
+
+fn read_year(year: i16, node: &At<'_>, problems: &mut Problems) -> StateYear {
+    let mut states = BTreeMap::new();
+    let state_node = node.child("state", problems);
+    for code in state_node.table_keys() {
+        let s = state_node.child(code, problems);
+        let valid = code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase());
+        if !valid {
+            problems.push_invalid(s.path().to_owned(), "a state is its two-letter postal code in capitals, such as NJ");
+            continue;
+        }
+        states.insert(code.to_owned(), read_state(&s, problems));
+    }
+    let mut locals = BTreeMap::new();
+    let local_node = node.child("local", problems);
+    for name in local_node.table_keys() {
+        let l = local_node.child(name, problems);
+        locals.insert(name.to_owned(), read_local(&l, problems));
+    }
+    let mut reciprocity = Vec::new();
+    if node.has("reciprocity") {
+        for r in node.array("reciprocity", problems) {
+            let work = r.text("work", problems);
+            let residence = r.text("residence", problems);
+            let src = source(&r, problems);
+            reciprocity.push(Reciprocity { work, residence, source: src });
+        }
+    }
+    StateYear { year, states, locals, reciprocity }
+}
+
+fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
+    let income_node = node.child("income", problems);
+    let income = income_node.exists().then(|| read_income(&income_node, problems));
+    let mut programmes = Vec::new();
+    let mut not_in_force = Vec::new();
+    for key in node.table_keys() {
+        if key == "income" {
+            continue;
+        }
+        let p = node.child(key, problems);
+        match p.text("in_force", problems).as_str() {
+            "no" => {
+                let _ = p.source(problems);
+                not_in_force.push(key.to_owned());
+            }
+            "yes" => {
+                if let Some(programme) = read_programme(key, &p, problems) {
+                    programmes.push(programme);
+                }
+            }
+            other => problems.push_invalid(format!("{}.in_force", p.path()), format!("{other:?} is not yes or no")),
+        }
+    }
+    State { income, programmes, not_in_force }
+}
+
+fn read_income(node: &At<'_>, problems: &mut Problems) -> StateIncome {
+    let method_name = node.text("method", problems);
+    let method = match method_name.as_str() {
+        "none" => IncomeMethod::None,
+        "flat" => IncomeMethod::Flat { rate: node.percent("rate", problems) },
+        "elected" => {
+            let default_rate = node.percent("default_rate", problems);
+            let mut allowed = Vec::new();
+            match node.table().and_then(|t| t.get("allowed_rates")) {
+                Some(toml::Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        match item.as_str().and_then(tokencomp_formats::rule_node::parse_percent) {
+                            Some(r) => allowed.push(r),
+                            None => problems.push_invalid(
+                                format!("{}.allowed_rates[{i}]", node.path()),
+                                "each allowed rate is a percent string such as \"2.0%\"",
+                            ),
+                        }
+                    }
+                }
+                Some(_) => problems.push_invalid(
+                    format!("{}.allowed_rates", node.path()),
+                    "a list of percent strings such as [\"2.0%\"]",
+                ),
+                None => problems.push_missing(format!("{}.allowed_rates", node.path())),
+            }
+            IncomeMethod::Elected { default_rate, allowed }
+        }
+        "" => IncomeMethod::None,
+        other => {
+            problems.push_invalid(
+                format!("{}.method", node.path()),
+                format!("{other:?} is not a method this version computes (none, flat, elected)"),
+            );
+            IncomeMethod::None
+        }
+    };
+    let rounding = match node.opt_text("rounding", problems).as_deref() {
+        None | Some("cent") => StateRounding::Cent,
+        Some("dollar") => StateRounding::Dollar,
+        Some(other) => {
+            problems.push_invalid(format!("{}.rounding", node.path()), format!("{other:?} is not cent or dollar"));
+            StateRounding::Cent
+        }
+    };
+    StateIncome { method, rounding, source: source(node, problems) }
+}
+
+fn read_programme(key: &str, node: &At<'_>, problems: &mut Problems) -> Option<Programme> {
+    let kind_name = node.text("kind", problems);
+    let kind = ProgrammeKind::from_name(&kind_name);
+    if kind.is_none() && !kind_name.is_empty() {
+        let names: Vec<_> = ProgrammeKind::ALL.iter().map(|k| k.name()).collect();
+        problems
+            .push_invalid(format!("{}.kind", node.path()), format!("{kind_name:?} is not one of {}", names.join(", ")));
+    }
+    // Either the whole rate and the employee's share of it, or (where the authority publishes
+    // the employee's own rate, e.g. Massachusetts) `employee_rate` alone.
+    let (rate, employee_share) = if node.has("employee_rate") {
+        (node.percent("employee_rate", problems), Decimal::ONE)
+    } else {
+        (node.percent("rate", problems), node.percent("employee_share", problems))
+    };
+    let wage_base = match node.table().and_then(|t| t.get("wage_base")) {
+        Some(toml::Value::String(s)) if s == "none" => None,
+        _ => Some(node.amount("wage_base", problems)),
+    };
+    let src = source(node, problems);
+    kind.map(|kind| Programme { key: key.to_owned(), kind, rate, employee_share, wage_base, source: src })
+}
+
+fn read_local(node: &At<'_>, problems: &mut Problems) -> Local {
+    let method = match node.text("method", problems).as_str() {
+        "flat" => LocalMethod::Flat { rate: node.percent("rate", problems) },
+        "state_surcharge" => {
+            LocalMethod::StateSurcharge { rate: node.percent("rate", problems), state: node.text("state", problems) }
+        }
+        other => {
+            problems
+                .push_invalid(format!("{}.method", node.path()), format!("{other:?} is not flat or state_surcharge"));
+            LocalMethod::Flat { rate: Decimal::ZERO }
+        }
+    };
+    Local { method, source: source(node, problems) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_reads_without_problems() {
+        let rules = UsStateRules::builtin().expect("the shipped file is valid");
+        assert!(rules.year(2026).is_some());
+    }
+
+    #[test]
+    fn every_problem_is_named_by_path() {
+        let text = r#"
+[us.2026.state.ZZ.income]
+method = "flat"
+source = "x"
+
+[us.2026.state.ZZ.sdi]
+in_force = "yes"
+kind = "disability"
+rate = "1.3"
+source = "y"
+
+[us.2026.state.Ca.income]
+method = "none"
+source = "z"
+"#;
+        let err = load("t.toml", text).expect_err("invalid");
+        let LoadError::Invalid { problems, .. } = err else { panic!("not a syntax error") };
+        let paths: Vec<_> = problems.0.iter().map(|p| p.path.as_str()).collect();
+        assert!(paths.contains(&"us.2026.state.ZZ.income.rate"), "{paths:?}");
+        assert!(paths.contains(&"us.2026.state.ZZ.sdi.rate"), "{paths:?}");
+        assert!(paths.contains(&"us.2026.state.ZZ.sdi.employee_share"), "{paths:?}");
+        assert!(paths.contains(&"us.2026.state.ZZ.sdi.wage_base"), "{paths:?}");
+        assert!(paths.contains(&"us.2026.state.Ca"), "{paths:?}");
+    }
+}
