@@ -727,7 +727,20 @@ async fn company(State(st): State<AppState>, Caller { who, .. }: Caller, q: Quer
 
 fn person_json(p: &tokencomp_core::model::Person) -> Value {
     json!({"id": p.id, "name": p.name, "kind": p.kind.as_str(), "country": p.country, "region": p.region,
-           "hired": p.hired.map(|d| d.to_string()), "wallet": p.wallet})
+           "hired": p.hired.map(|d| d.to_string()), "wallet": p.wallet, "tax": tax_json(&p.tax)})
+}
+
+/// A person's tax profiles as the API shows them: every jurisdiction, `null` when nothing is
+/// on file (see the `TaxProfiles` schema).
+fn tax_json(tax: &tokencomp_core::tax_profile::TaxProfile) -> Value {
+    let mut m = serde_json::Map::new();
+    for j in tokencomp_core::tax_profile::TaxProfile::JURISDICTIONS {
+        m.insert(j.to_owned(), Value::Null);
+    }
+    for (j, fields) in tax.to_fields() {
+        m.insert(j.to_owned(), json!(fields));
+    }
+    Value::Object(m)
 }
 
 async fn people(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Json<Value>, ApiError> {

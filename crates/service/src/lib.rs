@@ -15,6 +15,7 @@ pub mod ledger;
 pub use data::DataDir;
 pub use error::{Error, Result};
 pub mod analytics;
+pub mod apply;
 pub mod chain;
 pub mod demo;
 pub mod gov;

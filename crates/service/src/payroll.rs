@@ -91,7 +91,7 @@ pub fn run_through(
                 return Ok::<_, Error>((Vec::new(), (len, None, batches)));
             }
             let b = batches.remove(0);
-            let new = b.facts.iter().map(|f| f.to_event(&by.actor)).collect();
+            let new = b.facts.iter().map(|f| by.event(f)).collect();
             Ok((new, (len, Some(b.period.id), batches)))
         })?;
         let Some(period) = batch else { break };
