@@ -18,6 +18,7 @@ pub mod analytics;
 pub mod apply;
 pub mod chain;
 pub mod demo;
+pub mod exports;
 pub mod gov;
 pub mod oracle;
 pub mod payroll;
