@@ -648,6 +648,28 @@ pub fn add_facts(company: &Company, a: &AddGrant) -> Result<Vec<Fact>> {
     Ok(grant_facts(&terms, token))
 }
 
+/// Sets a person's tax profiles (the API's `PUT /api/people/{person}/tax`): the person as the
+/// ledger holds them with `tax` in place of what was on file, recorded as a new person event
+/// under the write lock (unchanged profiles are no new event).
+pub fn set_tax(
+    store: &mut dyn Store,
+    by: &Stamp,
+    person: &str,
+    tax: tokencomp_core::tax_profile::TaxProfile,
+) -> Result<Appended> {
+    let (a, ()) = record_checked(store, by, None, |l| {
+        let mut p = l
+            .company()?
+            .people
+            .get(person)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("no person has id `{person}`"), "person"))?;
+        p.tax = tax;
+        Ok::<_, Error>((vec![Fact::Person(p)], ()))
+    })?;
+    Ok(a)
+}
+
 /// What a CSV file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportKind {

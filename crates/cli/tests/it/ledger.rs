@@ -236,7 +236,10 @@ fn bad_imports_and_files_change_nothing() {
     c.refused(&["import", "prices", &bad_prices], &["prices.csv:3:", "prices.csv:4:"]);
     // A price that contradicts a recorded one.
     let clash = c.write("clash.csv", "date,close_usd\n2025-05-10,0.99\n");
-    c.refused(&["import", "prices", &clash], &["already exists with a different close"]);
+    c.refused(
+        &["import", "prices", &clash],
+        &["price USD 2025-05-10: the ledger has 0.43, this file 0.99", "tokencomp price correct --date 2025-05-10"],
+    );
     let bad_grants = c.write(
         "grants.csv",
         "id,holder,amount_tokens,schedule,start,duration_months,cliff_months\ng1,ada,100,monthly,2026-01-01,48,60\n",

@@ -17,5 +17,6 @@ mod risk;
 mod schedule;
 mod tidy;
 mod tokenomics;
+mod truth;
 mod web;
 mod writes;
