@@ -546,7 +546,9 @@ pub fn import_text(
     // A recorded price (rate, person) given with other content is refused with every such row
     // at once, each saying what to run instead, before the append would refuse the first.
     let (a, ()) = record_checked(store, by, known, |l| {
-        let conflicts = crate::apply::conflicts(l, &facts, by);
+        let mut events: Vec<NewEvent> = facts.iter().map(|f| by.event(f)).collect();
+        distinct_reverts(&l.events, &mut events);
+        let conflicts = crate::changes::conflicts(&l.events, l.company().ok(), &facts, &events);
         if !conflicts.is_empty() {
             return Err(conflicts_error(name, &conflicts));
         }

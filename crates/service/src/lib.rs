@@ -17,6 +17,7 @@ pub use error::{Error, Result};
 pub mod analytics;
 pub mod apply;
 pub mod chain;
+pub mod changes;
 pub mod demo;
 pub mod exports;
 pub mod gov;

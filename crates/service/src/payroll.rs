@@ -278,11 +278,11 @@ fn missing_inputs(
     use tokencomp_compliance::fmv::FmvError;
     use tokencomp_money::{Currency, Decimal};
     let missing_of = |e: &payroll::PayrollError| match e {
-        payroll::PayrollError::Fmv { cause: FmvError::MissingPrice { currency, date, .. }, .. } => {
-            Some((true, *currency, *date))
+        payroll::PayrollError::Fmv { grant, cause: FmvError::MissingPrice { currency, date, .. }, .. } => {
+            Some((true, *currency, *date, grant.clone()))
         }
-        payroll::PayrollError::Fmv { cause: FmvError::MissingRate { currency, date }, .. } => {
-            Some((false, *currency, *date))
+        payroll::PayrollError::Fmv { grant, cause: FmvError::MissingRate { currency, date }, .. } => {
+            Some((false, *currency, *date, grant.clone()))
         }
         _ => None,
     };
@@ -290,16 +290,18 @@ fn missing_inputs(
         return first.into();
     }
     let (mut closes, mut fx) = (company.prices.clone(), company.fx.clone());
-    let (mut prices, mut rates) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    // Each missing (currency, day) with the grants whose vests need it.
+    type Needed = BTreeMap<(Currency, Date), std::collections::BTreeSet<String>>;
+    let (mut prices, mut rates) = (Needed::new(), Needed::new());
     let mut next = Some(first);
     // Each round adds one stand-in; a ledger can lack at most a few thousand days.
     for _ in 0..10_000 {
-        let Some((close, currency, date)) = next.as_ref().and_then(missing_of) else { break };
+        let Some((close, currency, date, grant)) = next.as_ref().and_then(missing_of) else { break };
         if close {
-            prices.insert((currency, date));
+            prices.entry((currency, date)).or_default().insert(grant);
             closes.insert((currency, date), Decimal::ONE);
         } else {
-            rates.insert((currency, date));
+            rates.entry((currency, date)).or_default().insert(grant);
             fx.insert((currency, date), Decimal::ONE);
         }
         let book = PriceBook { closes: &closes, volumes: &company.volumes, fx: &fx, twap: &company.twap };
@@ -309,11 +311,12 @@ fn missing_inputs(
     if !prices.is_empty() {
         let n = prices.len();
         text.push_str(&format!("no price recorded for {n} date{} the vests need:\n", if n == 1 { "" } else { "s" }));
-        for (currency, date) in &prices {
-            text.push_str(&format!("  {currency} {date}\n"));
+        for ((currency, date), grants) in &prices {
+            let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+            text.push_str(&format!("  {currency} {date} (grant {})\n", grants.join(", ")));
         }
         let usd: Vec<String> =
-            prices.iter().filter(|(c, _)| *c == Currency::USD).map(|(_, d)| format!("{d},")).collect();
+            prices.keys().filter(|(c, _)| *c == Currency::USD).map(|(_, d)| format!("{d},")).collect();
         text.push_str(&format!(
             "add them all at once: `tokencomp import prices FILE.csv` with a row per date (date,close_usd):\n  date,close_usd\n  {}\n",
             usd.join("\n  ")
@@ -322,8 +325,9 @@ fn missing_inputs(
     if !rates.is_empty() {
         let n = rates.len();
         text.push_str(&format!("no FX rate recorded for {n} date{}:\n", if n == 1 { "" } else { "s" }));
-        for (currency, date) in &rates {
-            text.push_str(&format!("  {currency} {date}\n"));
+        for ((currency, date), grants) in &rates {
+            let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+            text.push_str(&format!("  {currency} {date} (grant {})\n", grants.join(", ")));
         }
         text.push_str("add them all at once: `tokencomp import fx FILE.csv` (date,currency,per_usd)\n");
     }

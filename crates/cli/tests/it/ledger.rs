@@ -319,9 +319,9 @@ fn import_fx_checks_every_row_then_records_each_rate_once() {
     // Every bad row at once, and nothing written.
     let bad = c.write("fx.csv", "date,currency,per_usd\n2026-11-01,GBP,0.8\n2026-11-02,USD,1\n2026-11-03,EUR,zero\n");
     c.refused(&["import", "fx", &bad], &["fx.csv:3:2 (currency)", "fx.csv:4:3 (per_usd)", "USD has no rate"]);
-    // A different rate for a recorded day is a conflict naming the field.
+    // A different rate for a recorded day is a conflict naming the rate, both values and what to do.
     let clash = c.write("clash.csv", "date,currency,per_usd\n2023-09-01,GBP,0.7901\n");
-    c.refused(&["import", "fx", &clash], &["`fx:GBP:2023-09-01` already exists with a different per_usd"]);
+    c.refused(&["import", "fx", &clash], &["fx rate GBP 2023-09-01: the ledger has 0.7900, this file 0.7901"]);
     let good = c.write("good.csv", "date,currency,per_usd\n2026-11-01,GBP,0.8\n");
     assert!(c.ok(&["import", "fx", &good]).contains("1 new events"));
 }
