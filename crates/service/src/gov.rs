@@ -65,7 +65,7 @@ pub fn record_fact<E: From<Error>>(
             &fresh
         };
         check(company)?;
-        Ok(vec![by.event(&fact)])
+        Ok(vec![by.event(fact)])
     });
     match appended {
         Ok(a) => Ok(a.new),
