@@ -115,7 +115,7 @@ impl Ctx<'_> {
 
     /// Who records this request's writes, and when: `actor` at the request's now.
     pub fn stamp(&self, actor: &str) -> tokencomp_service::ledger::Stamp {
-        tokencomp_service::ledger::Stamp::new(actor, self.now)
+        tokencomp_service::ledger::Stamp::new(actor, self.now).from(tokencomp_store::ledger::origin::Origin::Api)
     }
 
     /// The data directory's files.

@@ -64,6 +64,29 @@ fn totals() -> Value {
     obj(&[("granted", amount()), ("vested", amount()), ("unvested", amount()), ("forfeited", amount())])
 }
 
+/// A person's tax profiles: `us`, `uk` and `de`, each an object of text fields named by the
+/// profile's `FIELDS` (`tokencomp_core::tax_profile`), validated as the company file and the
+/// CSV import validate them. In a view every jurisdiction is present, `null` when nothing is on
+/// file (the authority's default applies); in a request an absent or `null` one is cleared.
+fn tax_profiles(view: bool) -> Value {
+    use tokencomp_core::tax_profile::{DeProfile, UkProfile, UsProfile};
+    let one = |fields: &[&str], what: &str| {
+        let props: Map<String, Value> = fields.iter().map(|f| ((*f).to_owned(), string())).collect();
+        nullable(json!({"type": "object", "properties": props, "additionalProperties": false, "description": what}))
+    };
+    let props = [
+        ("us", one(UsProfile::FIELDS, "State withholding certificate and residence; `region` stays the work state")),
+        ("uk", one(UkProfile::FIELDS, "PAYE tax code, NI category letter, loan plans; default 0T week-1/month-1, A")),
+        ("de", one(DeProfile::FIELDS, "ELStAM and social-insurance status; default tax class VI (§39c EStG)")),
+    ];
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert(k.to_owned(), v);
+    }
+    let required: Vec<&str> = if view { vec!["us", "uk", "de"] } else { vec![] };
+    json!({"type": "object", "properties": p, "required": required, "additionalProperties": false})
+}
+
 /// Every component schema, by name.
 pub fn schemas() -> Map<String, Value> {
     let token = obj(&[("symbol", string()), ("decimals", json!({"type": "integer", "minimum": 0, "maximum": 38}))]);
@@ -93,6 +116,7 @@ pub fn schemas() -> Map<String, Value> {
         ("region", opt_string()),
         ("hired", json!({"type": ["string", "null"], "format": "date"})),
         ("wallet", opt_string()),
+        ("tax", r("TaxProfiles")),
     ]);
     let event = obj(&[
         ("seq", int()),
@@ -189,6 +213,8 @@ pub fn schemas() -> Map<String, Value> {
                 ("ledger_events", int()),
             ]),
         ),
+        ("TaxProfiles", tax_profiles(true)),
+        ("TaxProfilesRequest", tax_profiles(false)),
         ("PersonRow", person.clone()),
         ("PersonList", page(r("PersonRow"))),
         ("Person", {

@@ -239,6 +239,17 @@ pub fn table() -> Vec<Route> {
             get(person),
         ),
         route(
+            M::PUT,
+            "/api/people/{person}/tax",
+            Admin,
+            "people",
+            "Set a person's tax profiles (us, uk, de; each field a string, validated as the company file's)",
+            &[],
+            Some("TaxProfilesRequest"),
+            Resp::Json("PersonRow"),
+            put(put_tax),
+        ),
+        route(
             M::GET,
             "/api/people/{person}/tax-report",
             Own,
@@ -727,7 +738,86 @@ async fn company(State(st): State<AppState>, Caller { who, .. }: Caller, q: Quer
 
 fn person_json(p: &tokencomp_core::model::Person) -> Value {
     json!({"id": p.id, "name": p.name, "kind": p.kind.as_str(), "country": p.country, "region": p.region,
-           "hired": p.hired.map(|d| d.to_string()), "wallet": p.wallet})
+           "hired": p.hired.map(|d| d.to_string()), "wallet": p.wallet, "tax": tax_json(&p.tax)})
+}
+
+/// A request's tax profiles: `{"us": {...}, "uk": {...}, "de": {...}}`, each jurisdiction an
+/// object of string fields read through `TaxProfile::set`; an absent or `null` one has nothing
+/// on file. Every problem is refused at once, the first as the message and all in `details`.
+fn tax_from_json(body: &Value) -> Result<tokencomp_core::tax_profile::TaxProfile, ApiError> {
+    use tokencomp_core::tax_profile::{Fields, TaxProfile};
+    let Some(m) = body.as_object() else { return Err(ApiError::invalid("body", "expected an object with us, uk, de")) };
+    let mut tax = TaxProfile::default();
+    let mut errors: Vec<(String, String)> = Vec::new();
+    for (j, v) in m {
+        let field = format!("body.{j}");
+        if !TaxProfile::JURISDICTIONS.contains(&j.as_str()) {
+            errors.push((field, "the tax profiles are us, uk and de".into()));
+            continue;
+        }
+        let obj = match v {
+            Value::Null => continue,
+            Value::Object(o) => o,
+            _ => {
+                errors.push((field, "expected an object of text fields".into()));
+                continue;
+            }
+        };
+        let mut fields = Fields::new();
+        for (k, x) in obj {
+            match x.as_str() {
+                Some(t) => {
+                    fields.insert(k.clone(), t.to_owned());
+                }
+                None => errors.push((format!("{field}.{k}"), "expected a string".into())),
+            }
+        }
+        if let Err(es) = tax.set(j, &fields) {
+            errors.extend(es.into_iter().map(|e| (format!("{field}.{}", e.field), e.message)));
+        }
+    }
+    match errors.first() {
+        None => Ok(tax),
+        Some((field, message)) => {
+            let all: Vec<Value> = errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect();
+            Err(ApiError::invalid(field, message.clone()).with_details(json!({"field": field, "errors": all})))
+        }
+    }
+}
+
+async fn put_tax(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    Path(id): Path<String>,
+    body: crate::Body,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&who)?;
+    let tax = tax_from_json(&body.0)?;
+    let actor = who.actor();
+    let doc = st
+        .with(move |cx| {
+            known_person(cx.company, &id, "path.person")?;
+            let by = cx.stamp(&actor);
+            tokencomp_service::ledger::set_tax(cx.store, &by, &id, tax.clone())?;
+            let mut p = cx.company.people[&id].clone();
+            p.tax = tax;
+            Ok(person_json(&p))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+/// A person's tax profiles as the API shows them: every jurisdiction, `null` when nothing is
+/// on file (see the `TaxProfiles` schema).
+fn tax_json(tax: &tokencomp_core::tax_profile::TaxProfile) -> Value {
+    let mut m = serde_json::Map::new();
+    for j in tokencomp_core::tax_profile::TaxProfile::JURISDICTIONS {
+        m.insert(j.to_owned(), Value::Null);
+    }
+    for (j, fields) in tax.to_fields() {
+        m.insert(j.to_owned(), json!(fields));
+    }
+    Value::Object(m)
 }
 
 async fn people(State(st): State<AppState>, Caller { who, .. }: Caller, q: Query) -> Result<Json<Value>, ApiError> {

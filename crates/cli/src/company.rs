@@ -11,7 +11,8 @@ use tokencomp_core::model::CompanyFile;
 use tokencomp_store::Store;
 use tokencomp_store::ledger::Company;
 
-use tokencomp_service::ledger::{Loaded, decode, diff, import_text, init_with, record_checked};
+use tokencomp_service::ledger::{Loaded, decode, import_text, init_with, record_checked};
+use tokencomp_store::ledger::origin::Origin;
 
 use crate::{Global, bad_input};
 
@@ -36,16 +37,18 @@ pub struct FileArgs {
     pub file: PathBuf,
 }
 
-fn read_file(path: &Path) -> Result<CompanyFile> {
+/// Reads a company file to record beside the ledger's people (`recorded`; empty for `init`).
+fn read_file(path: &Path, recorded: &std::collections::BTreeSet<String>) -> Result<CompanyFile> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    Ok(tokencomp_service::ledger::parse_company(&name, decode(&name, &bytes)?)?)
+    Ok(tokencomp_service::ledger::parse_company_for(&name, decode(&name, &bytes)?, recorded)?)
 }
 
 pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
-    let file = read_file(&args.file)?;
+    let file = read_file(&args.file, &Default::default())?;
     let mut store = open_store(g)?;
-    init_with(&mut *store, &file, &g.stamp())?;
+    let by = g.stamp().from(Origin::File(args.file.display().to_string()));
+    init_with(&mut *store, &file, &by)?;
     crate::outln!(
         "initialized {} in {}: {} people, {} grants",
         file.company.name,
@@ -56,17 +59,34 @@ pub fn init(g: &Global, args: &FileArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn apply(g: &Global, args: &FileArgs) -> Result<()> {
-    let file = read_file(&args.file)?;
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The company file (TOML).
+    pub file: PathBuf,
+    /// Print the plan and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Reverse every recorded lifecycle event of the file's grants that the file does not
+    /// list, also those recorded from the command line or the API (by default only the ones
+    /// the file recorded, and those a grant lists under `reverse = [...]`).
+    #[arg(long)]
+    pub reverse_unlisted: bool,
+}
+
+pub fn apply(g: &Global, args: &ApplyArgs) -> Result<()> {
     let mut store = open_store(g)?;
     let loaded = load_all(&mut *store)?;
-    loaded.company()?;
-    // The difference is taken under the write lock, from the ledger as it stands.
+    let people = loaded.company()?.people.keys().cloned().collect();
+    let file = read_file(&args.file, &people)?;
     let name = args.file.display().to_string();
-    let (a, ()) = record_checked(&mut *store, &g.stamp(), Some(&loaded), |l| {
-        Ok::<_, tokencomp_service::Error>((diff(l.company()?, &file, &name)?, ()))
-    })?;
-    crate::outln!("applied {}: {} new events ({} unchanged)", args.file.display(), a.new, a.existing);
+    let options = tokencomp_service::apply::Options { dry_run: args.dry_run, reverse_unlisted: args.reverse_unlisted };
+    // The plan is made again under the write lock, from the ledger as it stands.
+    let (plan, appended) = tokencomp_service::apply::apply(&mut *store, &loaded, &file, &name, &g.stamp(), options)?;
+    crate::out(format_args!("{}", plan.render()));
+    match appended {
+        Some(a) => crate::outln!("applied {name}: {} new events ({} unchanged)", a.new, a.existing),
+        None => crate::outln!("dry run: nothing was recorded"),
+    }
     Ok(())
 }
 

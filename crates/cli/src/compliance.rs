@@ -71,6 +71,19 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
             let period = tokencomp_service::payroll::check_period(company, period, &format!("--period {period}"))?;
             let events = income_events(company, period.end)?;
             let csv = export(company, &events, &period)?;
+            // Each provisional period exported before, compared with what its export is now.
+            let data = g.dir();
+            let changes = tokencomp_service::exports::changes(&data, company, &mut |id| {
+                if id == period.id {
+                    return Ok(csv.clone());
+                }
+                let p = tokencomp_service::payroll::check_period(company, id, "exports")?;
+                export(company, &income_events(company, p.end)?, &p)
+            })?;
+            for c in &changes {
+                eprintln!("warning: {}", c.render());
+            }
+            tokencomp_service::exports::record(&data, company, &period.id, &csv)?;
             match &args.out {
                 Some(path) => write_export(&mut *store, company, &period.id, &csv, path)?,
                 None => crate::out(format_args!("{csv}")),

@@ -76,8 +76,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Create the company in the data directory from a company file.
     Init(company::FileArgs),
-    /// Record what changed in a company file as new events (never edits).
-    Apply(company::FileArgs),
+    /// Record what changed in a company file as new events (never edits), printing the plan
+    /// first: what is added, corrected (field, old → new), reversed or kept.
+    Apply(company::ApplyArgs),
     /// Import people, grants, prices or FX rates from CSV (all or nothing).
     Import(company::ImportArgs),
     /// Single actions on grants.

@@ -161,6 +161,7 @@ fn person(rng: &mut SplitMix64, i: usize) -> Person {
         hired: None,
         salary,
         wallet: (!rng.one_in(3)).then(|| format!("wallet-{i}")),
+        tax: Default::default(),
     }
 }
 

@@ -24,14 +24,14 @@ use std::fmt::Write as _;
 use jiff::civil::Date;
 use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, mul_div_floor, token_value};
 
+use crate::de::DeCase;
 use crate::fmv::{Fmv, FmvError, PriceBook};
 use crate::rules::Rules;
 use crate::settle::{SaleCosts, SettleError, Settlement, settle};
-use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withhold};
+use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withhold_for};
 use tokencomp_core::VestReason;
 use tokencomp_core::model::{CompanySettings, GrantTerms, Person, PersonKind, WithholdingMethod};
 use tokencomp_core::period::uk_tax_month;
-use tokencomp_core::tax_profile::{CodeKind, TaxCode, UkProfile, UkRegion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayrollError {
@@ -185,24 +185,38 @@ pub fn pay_currency(person: &Person) -> Currency {
 // TODO(issue 17, integrator): `person.tax.uk.clone().unwrap_or_default()` once `Person` carries
 // its `TaxProfile` (HMRC's default 0T M1 when nothing is on file); until then the code every
 // UK employee was taxed on before profiles existed, 1257L cumulative, category A, no loans.
-fn uk_profile(_person: &Person) -> UkProfile {
-    let tax_code = TaxCode {
-        region: UkRegion::RestOfUk,
-        kind: CodeKind::Allowance { number: 1257, suffix: 'L' },
-        non_cumulative: false,
-    };
-    UkProfile { tax_code, ..UkProfile::default() }
-}
-
-fn jurisdiction(person: &Person) -> (Option<Jurisdiction>, Form) {
+/// Where the person is taxed and the form that reports it. Employees' profiles come from the
+/// person (`tax`), each authority's default when nothing is on file. A German employee is under
+/// the Ministry's wage-tax programme, unless the company configured a flat rule for DE (kept so
+/// a company file written before the programme existed keeps its results).
+fn jurisdiction(person: &Person, rules: &Rules) -> (Option<Jurisdiction>, Form) {
     let country = person.country.as_deref().unwrap_or("US");
     match (person.kind, country) {
         (PersonKind::Employee, "US") => (Some(Jurisdiction::Us { state: person.region.clone() }), Form::W2),
-        (PersonKind::Employee, "GB") => (Some(Jurisdiction::Uk { profile: uk_profile(person) }), Form::Paye),
+        (PersonKind::Employee, "GB") => {
+            (Some(Jurisdiction::Uk { profile: person.tax.uk.clone().unwrap_or_default() }), Form::Paye)
+        }
+        (PersonKind::Employee, "DE") if !rules.has_flat("DE") => {
+            let profile = person.tax.de.clone().unwrap_or_default();
+            (Some(Jurisdiction::De(Box::new(DeCase::new(profile, Decimal::ZERO)))), Form::Lstb)
+        }
         (PersonKind::Employee, c) => (Some(Jurisdiction::Flat { country: c.to_owned() }), Form::Flat),
         (_, "US") => (None, Form::Nec1099),
         _ => (None, Form::None),
     }
+}
+
+/// The regular wage a person is expected to earn in `date`'s calendar year: the monthly
+/// instalment for each month employed (from the hire month when hired that year).
+fn expected_regular_wage(person: &Person, date: Date) -> Decimal {
+    let annual = person.salary.unwrap_or(Decimal::ZERO);
+    let monthly = MONEY_ROUNDING.apply(annual / Decimal::from(12));
+    let first = match person.hired {
+        Some(h) if h.year() == date.year() => h.month(),
+        Some(h) if h.year() > date.year() => 13,
+        _ => 1,
+    };
+    monthly * Decimal::from((13 - first).max(0))
 }
 
 /// The USD floor a vest of `units` base units carries, when its grant has one: the grant's
@@ -244,6 +258,8 @@ struct YearToDate {
     wages: Decimal,
     supplemental: Decimal,
     month_income: Decimal,
+    /// The tax year before `year` and the token wages paid in it (the German March clause).
+    previous: Option<(i16, Decimal)>,
 }
 
 /// Salary earned through the month that `date` falls in, and that month's instalment, with
@@ -360,15 +376,33 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
         };
         let gross = token_income + top_up;
 
-        let (jur, form) = jurisdiction(person);
+        let (mut jur, form) = jurisdiction(person, cx.rules);
         let uk = matches!(jur, Some(Jurisdiction::Uk { .. }));
         let (year, month, salary_ytd, monthly) = salary_to_date(person, uk, date);
         if ytd.year != Some(year) {
-            ytd = YearToDate { year: Some(year), ..YearToDate::default() };
+            let previous = ytd.year.map(|y| (y, ytd.wages));
+            ytd = YearToDate { year: Some(year), previous, ..YearToDate::default() };
         }
         if ytd.month != month {
             ytd.month = month;
             ytd.month_income = Decimal::ZERO;
+        }
+        // The German programme taxes the vest as an other payment (sonstiger Bezug) against the
+        // year's expected regular wage plus the other payments already made this year.
+        if let Some(Jurisdiction::De(case)) = &mut jur {
+            case.expected_annual_wage = expected_regular_wage(person, date) + ytd.wages;
+            case.employed_from = person.hired.filter(|h| h.year() == date.year());
+            // The previous year's assessed pay, for a payment the March clause sends there: its
+            // salary and the token wages paid in it.
+            let last = date.year() - 1;
+            if let Ok(december) = Date::new(last, 12, 31) {
+                let tokens = match ytd.previous {
+                    Some((y, wages)) if y == last => wages,
+                    _ => Decimal::ZERO,
+                };
+                case.previous_year_liable = Some(expected_regular_wage(person, december) + tokens);
+                case.previous_employed_from = person.hired.filter(|h| h.year() == last);
+            }
         }
         let withholding = match &jur {
             Some(j) => {
@@ -378,11 +412,8 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
                     period_to_date: monthly + ytd.month_income,
                 };
                 let rules = cx.rules;
-                withhold(rules, j, date, &wages, gross).map_err(|e| PayrollError::Withholding {
-                    grant: grant.clone(),
-                    date,
-                    message: e.to_string(),
-                })?
+                withhold_for(rules, j, date, &wages, gross, person.tax.us.as_ref())
+                    .map_err(|e| PayrollError::Withholding { grant: grant.clone(), date, message: e.to_string() })?
             }
             None => Withholding { lines: Vec::new() },
         };

@@ -260,6 +260,11 @@ impl Rules {
     }
 
     /// The company's flat rule for `country`; `year` only names the payment's year in the error.
+    /// Whether the company configured a flat rule for `country`.
+    pub fn has_flat(&self, country: &str) -> bool {
+        self.flat.contains_key(country)
+    }
+
     pub fn flat(&self, country: &str, year: i16) -> Result<&FlatRule, RulesError> {
         self.flat.get(country).ok_or_else(|| RulesError::NoFlatRule { country: country.to_owned(), year })
     }

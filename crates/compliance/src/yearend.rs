@@ -314,7 +314,10 @@ pub fn year_end(
             Figures::W2(w) => {
                 add(&mut w.box1_wages, gross);
                 let state = person.and_then(|p| p.region.clone()).unwrap_or_default();
-                let locality = "LOCAL".to_owned();
+                let locality = person
+                    .and_then(|p| p.tax.us.as_ref())
+                    .and_then(|u| u.locality.clone())
+                    .unwrap_or_else(|| "LOCAL".to_owned());
                 let mut state_taxed = false;
                 let mut local_taxed = false;
                 for l in &e.withholding.lines {

@@ -265,6 +265,9 @@ pub struct Person {
     pub salary: Option<Decimal>,
     /// The label of the wallet their tokens are delivered to (no whitespace).
     pub wallet: Option<String>,
+    /// What each tax authority needs to know about them; nothing on file reads as each
+    /// authority's default (see [`crate::tax_profile`]).
+    pub tax: crate::tax_profile::TaxProfile,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -304,6 +307,9 @@ pub struct CompanyFile {
     pub tokenomics: Option<Tokenomics>,
     /// `[[milestone]]` terms: attested conditions and the effect each has on its grants.
     pub milestones: Vec<MilestoneTerms>,
+    /// `(grant, event id)` pairs a grant's `reverse = [...]` lists: recorded lifecycle events
+    /// `apply` reverses although the file did not record them.
+    pub reverse: Vec<(String, String)>,
 }
 
 /// A `[[milestone]]`: the condition an oracle attests (`milestone`, whose subject is the grant or

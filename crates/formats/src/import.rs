@@ -28,6 +28,7 @@
 //! | `hired`   | `start_date`, `hire_date`          | no  | `YYYY-MM-DD` |
 //! | `salary`  |                                    | no  | annual base salary in the person's pay currency: a non-negative decimal |
 //! | `wallet`  |                                    | no  | the label of the wallet their tokens go to: one word, no whitespace |
+//! | `us.FIELD`, `uk.FIELD`, `de.FIELD` |                   | no  | a tax profile field (`us.residence`, `uk.tax_code`, `de.tax_class`): the names are each profile's `FIELDS` in `tokencomp_core::tax_profile`, the values as that profile reads them; a row with no cell of a jurisdiction has nothing on file there (the authority's default) |
 //!
 //! Prices (`parse_prices`): one row per day; each filled close cell is one price in that
 //! currency, returned in file order. A (date, currency) pair may appear once.
@@ -94,6 +95,7 @@ use tokencomp_core::model::{self, FxRate, GrantPolicy, GrantSize, GrantTerms, Pe
 use tokencomp_core::schedule::{
     Allocation, Calendar, DayOfMonth, Linear, LinearModel, Period, Schedule, ScheduleError, check_date,
 };
+use tokencomp_core::tax_profile::{DeProfile, Fields, TaxProfile, UkProfile, UsProfile};
 
 /// Reads a people CSV. `file` is the name used in diagnostics.
 pub fn parse_people(file: &str, text: &str) -> Result<Vec<Person>, Vec<Diagnostic>> {
@@ -213,12 +215,15 @@ pub fn parse_grants(
 }
 
 /// What a company already holds that a grants file must fit beside: the `[tokenomics]` total
-/// supply (when the company has one) and each recorded grant's total by id (a row with a
-/// recorded id stands for that grant, so it is not counted twice).
+/// supply (when the company has one), each recorded grant's total by id (a row with a
+/// recorded id stands for that grant, so it is not counted twice), and, when given, the ids of
+/// its people: every row's `holder` must be one of them (each row that names someone else is
+/// reported at its `holder` cell).
 #[derive(Clone, Debug, Default)]
 pub struct Recorded {
     pub supply: Option<TokenAmount>,
     pub granted: BTreeMap<String, TokenAmount>,
+    pub people: Option<std::collections::BTreeSet<String>>,
 }
 
 /// [`parse_grants`], refusing the file when its grants, in file order after the recorded ones,
@@ -242,6 +247,15 @@ pub fn parse_grants_within(
     for row in sheet.rows() {
         match read_grant(&mut cx, &env, &row) {
             Ok(g) => {
+                if let (Some(people), Some(cell)) = (&recorded.people, row.cell("holder"))
+                    && !people.contains(&g.grant.holder)
+                {
+                    let message = format!(
+                        "grant `{}`: no person has id `{}`; import the person first (`tokencomp import people FILE`) or fix `{}`",
+                        g.grant.id, g.grant.holder, cell.col.header
+                    );
+                    cx.at(row.line, cell.col, message);
+                }
                 let c = row.cell("amount_tokens").or(row.cell("value_usd"));
                 at.push((row.line, c.map_or(0, |c| c.col.index), c.map_or_else(String::new, |c| c.col.header.clone())));
                 grants.push(g);
@@ -439,6 +453,8 @@ struct Sheet {
     headers: Vec<String>,
     /// The well-formed data rows; malformed ones are reported and left out.
     lines: Vec<Line>,
+    /// The people import's tax columns (`us.residence`): jurisdiction, field, where.
+    tax: Vec<(&'static str, &'static str, Col)>,
 }
 
 impl Sheet {
@@ -508,14 +524,31 @@ impl Sheet {
 
     fn header(cx: &mut Cx<'_>, spec: &'static [Column], line: usize, cells: &[String]) -> Sheet {
         let mut cols: Vec<Option<Col>> = spec.iter().map(|_| None).collect();
+        let mut tax: Vec<(&'static str, &'static str, Col)> = Vec::new();
         let names: Vec<&str> = spec.iter().map(|c| c.name).collect();
         for (index, header) in cells.iter().enumerate() {
             let key = normalize(header);
             let Some(k) = spec.iter().position(|c| c.name == key || c.aliases.contains(&key.as_str())) else {
+                let taxed = std::ptr::eq(spec, PEOPLE);
+                if taxed && let Some((j, f)) = tax_column(&key) {
+                    match tax.iter().find(|(tj, tf, _)| (*tj, *tf) == (j, f)) {
+                        Some((_, _, first)) => {
+                            let msg = format!(
+                                "`{header}` is the same column as `{}` (column {})",
+                                first.header,
+                                first.index + 1
+                            );
+                            cx.push(line, index + 1, Some(header), msg);
+                        }
+                        None => tax.push((j, f, Col { index, header: header.clone(), key })),
+                    }
+                    continue;
+                }
+                let more = if taxed { ", or a tax column `us.FIELD`, `uk.FIELD`, `de.FIELD`" } else { "" };
                 let msg = if key.is_empty() {
-                    format!("column {} has no name; expected one of: {}", index + 1, names.join(", "))
+                    format!("column {} has no name; expected one of: {}{more}", index + 1, names.join(", "))
                 } else {
-                    format!("unknown column `{header}`; expected one of: {}", names.join(", "))
+                    format!("unknown column `{header}`; expected one of: {}{more}", names.join(", "))
                 };
                 cx.push(line, index + 1, Some(header), msg);
                 continue;
@@ -529,7 +562,7 @@ impl Sheet {
                 None => cols[k] = Some(Col { index, header: header.clone(), key }),
             }
         }
-        Sheet { spec, cols, header_line: line, headers: cells.to_vec(), lines: Vec::new() }
+        Sheet { spec, cols, header_line: line, headers: cells.to_vec(), lines: Vec::new(), tax }
     }
 
     fn col(&self, name: &str) -> Option<&Col> {
@@ -584,6 +617,25 @@ impl Sheet {
             }
         }
     }
+}
+
+/// The fields of a tax profile by its jurisdiction's name (`TaxProfile::JURISDICTIONS`).
+fn profile_fields(jurisdiction: &str) -> &'static [&'static str] {
+    match jurisdiction {
+        "us" => UsProfile::FIELDS,
+        "uk" => UkProfile::FIELDS,
+        "de" => DeProfile::FIELDS,
+        _ => &[],
+    }
+}
+
+/// A people column that is a tax profile's field: `us.residence` → (`us`, `residence`); any
+/// other name is an unknown column.
+fn tax_column(key: &str) -> Option<(&'static str, &'static str)> {
+    let (j, f) = key.split_once('.')?;
+    let j = TaxProfile::JURISDICTIONS.into_iter().find(|x| *x == j)?;
+    let f = profile_fields(j).iter().copied().find(|x| *x == f)?;
+    Some((j, f))
 }
 
 fn to_usize(n: u64) -> usize {
@@ -840,6 +892,7 @@ fn read_person(cx: &mut Cx<'_>, row: &Row<'_>) -> Result<Person, Reported> {
         Some(why) => Err(why),
         None => Ok(s.to_owned()),
     });
+    let tax = read_tax(cx, row);
     Ok(Person {
         id: id?,
         name: name?,
@@ -850,7 +903,42 @@ fn read_person(cx: &mut Cx<'_>, row: &Row<'_>) -> Result<Person, Reported> {
         hired: hired?,
         salary: salary?,
         wallet: wallet?,
+        tax: tax?,
     })
+}
+
+/// A row's tax columns, per jurisdiction through `TaxProfile::set`; each problem at its cell
+/// (a field the profile needs whose column the file lacks: at the jurisdiction's first column).
+fn read_tax(cx: &mut Cx<'_>, row: &Row<'_>) -> Result<TaxProfile, Reported> {
+    let mut tax = TaxProfile::default();
+    let mut ok = true;
+    for j in TaxProfile::JURISDICTIONS {
+        let cols: Vec<&(&str, &str, Col)> = row.sheet.tax.iter().filter(|(tj, _, _)| *tj == j).collect();
+        let mut fields = Fields::new();
+        for (_, f, col) in &cols {
+            if let Some(text) = row.cells.get(col.index).filter(|t| !t.is_empty()) {
+                fields.insert((*f).to_owned(), text.clone());
+            }
+        }
+        if fields.is_empty() {
+            continue;
+        }
+        if let Err(errors) = tax.set(j, &fields) {
+            ok = false;
+            for e in errors {
+                let at = cols.iter().find(|(_, f, _)| *f == e.field).or(cols.first());
+                if let Some((_, _, col)) = at {
+                    let message = if col.key == format!("{j}.{}", e.field) {
+                        e.message
+                    } else {
+                        format!("`{j}.{}`: {}", e.field, e.message)
+                    };
+                    cx.at(row.line, col, message);
+                }
+            }
+        }
+    }
+    if ok { Ok(tax) } else { Err(Reported) }
 }
 
 // ---- grants ---------------------------------------------------------------------------------

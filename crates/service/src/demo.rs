@@ -39,7 +39,11 @@ pub fn build(
     if store.len()? > 0 {
         return Err(Error::invalid("the database already has a company", "demo needs an empty ledger"));
     }
-    init_with(store, &file, by)?;
+    init_with(
+        store,
+        &file,
+        &by.clone().from(tokencomp_store::ledger::origin::Origin::File("examples/company.toml".into())),
+    )?;
     // Prices and rates do not depend on the ledger: nothing to fold for them.
     import_text(store, None, ImportKind::Prices, "examples/prices.csv", SAMPLE_PRICES, by)?;
     import_text(store, None, ImportKind::Fx, "examples/fx.csv", SAMPLE_FX, by)?;

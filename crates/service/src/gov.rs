@@ -65,7 +65,7 @@ pub fn record_fact<E: From<Error>>(
             &fresh
         };
         check(company)?;
-        Ok(vec![fact.to_event(&by.actor)])
+        Ok(vec![by.event(fact)])
     });
     match appended {
         Ok(a) => Ok(a.new),
@@ -150,7 +150,7 @@ pub fn demo(store: &mut dyn Store, by: &Stamp) -> Result<()> {
                 company = Loaded::read(ledger.events()?)?.into_company()?;
             }
             validate_gov(&company, &fact, at).map_err(|e| Error::internal(format!("governance demo: {e}")))?;
-            Ok::<_, Error>((vec![fact.to_event(&by.actor)], head))
+            Ok::<_, Error>((vec![by.event(&fact)], head))
         })?;
         if a.new > 0 {
             company.governance.apply(&fact)?;

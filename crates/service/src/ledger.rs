@@ -14,6 +14,7 @@ use tokencomp_core::tokenomics;
 use tokencomp_formats::canonical::{write_event, write_terms};
 use tokencomp_formats::diag::Diagnostic;
 use tokencomp_money::TokenAmount;
+use tokencomp_store::ledger::origin::Origin;
 use tokencomp_store::ledger::{Company, Fact, FoldError, distinct_reverts, latest_wins};
 use tokencomp_store::postgres::PostgresStore;
 use tokencomp_store::sqlite::SqliteStore;
@@ -40,6 +41,13 @@ pub fn rejected(diags: &[Diagnostic]) -> Error {
 /// A company file's text, parsed; every problem is refused at once.
 pub fn parse_company(name: &str, text: &str) -> Result<CompanyFile> {
     tokencomp_formats::company::parse_company(name, text).map_err(|d| rejected(&d))
+}
+
+/// A company file's text, parsed to be recorded beside the people the ledger already holds
+/// (`recorded`: empty for `init`): every grant whose holder is neither a `[[person]]` of the
+/// file nor one of them is refused, all at once with the file's other problems.
+pub fn parse_company_for(name: &str, text: &str, recorded: &BTreeSet<String>) -> Result<CompanyFile> {
+    tokencomp_formats::company::parse_company_for(name, text, recorded).map_err(|d| rejected(&d))
 }
 
 /// A user's file as text: invalid UTF-8 is bad input at its line, not a failed run.
@@ -119,18 +127,31 @@ pub fn load(store: &mut dyn Store) -> Result<Company> {
     load_all(store)?.into_company()
 }
 
-/// Who records a write and when: each event's actor (`user:NAME`, `key:ID`, `system`) and its
-/// `recorded_at`. The face says when now is (the CLI's clock, the API's request time); no service
-/// code reads the clock.
+/// Who records a write, when and from where: each event's actor (`user:NAME`, `key:ID`,
+/// `system`), its `recorded_at` and its origin (a file, the CLI, the API: see
+/// [`tokencomp_store::ledger::origin`]). The face says when now is (the CLI's clock, the API's
+/// request time); no service code reads the clock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp {
     pub actor: String,
     pub at: Timestamp,
+    pub origin: Origin,
 }
 
 impl Stamp {
+    /// A write from the command line (the origin the CLI's own commands have).
     pub fn new(actor: impl Into<String>, at: Timestamp) -> Stamp {
-        Stamp { actor: actor.into(), at }
+        Stamp { actor: actor.into(), at, origin: Origin::Cli }
+    }
+
+    /// The same write, from `origin` (the API; a company file or CSV by its name).
+    pub fn from(self, origin: Origin) -> Stamp {
+        Stamp { origin, ..self }
+    }
+
+    /// The event recording `fact`, by this actor from this origin.
+    pub fn event(&self, fact: &Fact) -> NewEvent {
+        fact.to_event_from(&self.actor, &self.origin)
     }
 }
 
@@ -182,7 +203,7 @@ pub fn record_checked<T, E: From<Error>>(
             }
         };
         let (facts, t) = decide(current)?;
-        let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(&by.actor)).collect();
+        let mut events: Vec<NewEvent> = facts.iter().map(|f| by.event(f)).collect();
         distinct_reverts(&current.events, &mut events);
         // The total first: a team budget over grants that overflow could only saturate.
         check_grant_rules(current, &events, &facts)?;
@@ -194,7 +215,7 @@ pub fn record_checked<T, E: From<Error>>(
 /// touch it; a conflicting event is bad input (exit 2) and nothing is written. For facts whose
 /// other rules depend on the ledger, use [`record_checked`].
 pub fn record(store: &mut dyn Store, facts: &[Fact], by: &Stamp) -> Result<Appended> {
-    let mut events: Vec<NewEvent> = facts.iter().map(|f| f.to_event(&by.actor)).collect();
+    let mut events: Vec<NewEvent> = facts.iter().map(|f| by.event(f)).collect();
     let (a, ()) = guarded(store, by.at, |ledger| {
         if facts.iter().any(touches_budget) || events.iter().any(latest_wins) {
             let current = Loaded::read(ledger.events()?)?;
@@ -209,7 +230,11 @@ pub fn record(store: &mut dyn Store, facts: &[Fact], by: &Stamp) -> Result<Appen
 /// The ledger's grants, each folded to its total, and the `[tokenomics]` supply: what a grants
 /// CSV must fit beside.
 fn recorded_grants(c: &Company) -> tokencomp_formats::import::Recorded {
-    tokencomp_formats::import::Recorded { supply: c.tokenomics.as_ref().map(|t| t.total_supply), granted: granted(c) }
+    tokencomp_formats::import::Recorded {
+        supply: c.tokenomics.as_ref().map(|t| t.total_supply),
+        granted: granted(c),
+        people: Some(c.people.keys().cloned().collect()),
+    }
 }
 
 /// Each grant's folded total (performance tranches and amendments included).
@@ -471,6 +496,8 @@ fn tokenomics_fact(file: &CompanyFile) -> Option<Fact> {
     Some(Fact::Tokenomics { terms: tokencomp_formats::canonical::write_tokenomics(t, &file.token.token) })
 }
 
+/// Records a company file into an empty ledger; `by`'s origin is the file (set it with
+/// [`Stamp::from`]).
 pub fn init_with(store: &mut dyn Store, file: &CompanyFile, by: &Stamp) -> Result<Appended> {
     // Checked under the write lock: two `init`s at once cannot both find the ledger empty.
     let (a, ()) = record_checked(store, by, None, |current| {
@@ -483,66 +510,6 @@ pub fn init_with(store: &mut dyn Store, file: &CompanyFile, by: &Stamp) -> Resul
         Ok((file_facts(file), ()))
     })?;
     Ok(a)
-}
-
-/// What changed between the ledger and a company file, as new events.
-pub fn diff(company: &Company, file: &CompanyFile, file_name: &str) -> Result<Vec<Fact>> {
-    if company.token.token != file.token.token {
-        return Err(bad_input(
-            format!(
-                "the token is {} with {} decimals in the ledger; a company cannot change its token's decimals or symbol",
-                company.token.token.symbol(),
-                company.token.token.decimals()
-            ),
-            &format!("{file_name} (token)"),
-        ));
-    }
-    let token = &file.token.token;
-    let mut facts = vec![Fact::Company(file.company.clone()), Fact::Token(file.token.clone())];
-    facts.extend(file.people.iter().cloned().map(Fact::Person));
-    facts.extend(file.prices.iter().cloned().map(Fact::Price));
-    facts.extend(file.fx.iter().copied().map(Fact::FxRate));
-    let mut problems = Vec::new();
-    for terms in &file.grants {
-        let g = &terms.grant;
-        let Some(rec) = company.grants.get(&g.id) else {
-            facts.extend(grant_facts(terms, token));
-            continue;
-        };
-        let mut bare = terms.clone();
-        bare.grant.events.clear();
-        let toml = write_terms(&bare, token);
-        if toml != rec.terms_toml {
-            facts.push(Fact::GrantCorrected { grant: g.id.clone(), holder: g.holder.clone(), terms: toml });
-        }
-        let in_file: BTreeMap<&str, String> = g.events.iter().map(|e| (e.id.as_str(), write_event(e, token))).collect();
-        for (id, stored) in &rec.events {
-            match in_file.get(id.as_str()) {
-                None => facts.push(Fact::GrantEventReversed { grant: g.id.clone(), event_id: id.clone() }),
-                Some(t) if t != stored => problems.push(format!(
-                    "event `{id}` of grant `{}` changed; recorded events are immutable: remove it (it is reversed) and add the corrected one under a new id",
-                    g.id
-                )),
-                Some(_) => {}
-            }
-        }
-        for e in &g.events {
-            if !rec.events.iter().any(|(id, _)| id == &e.id) {
-                facts.push(Fact::GrantEvent {
-                    grant: g.id.clone(),
-                    event_id: e.id.clone(),
-                    event: in_file[e.id.as_str()].clone(),
-                });
-            }
-        }
-    }
-    facts.extend(tokenomics_fact(file));
-    facts.extend(milestone_facts(file));
-    if !problems.is_empty() {
-        let text: String = problems.iter().map(|p| format!("error: {p}\n  --> {file_name}\n")).collect();
-        return Err(Error::Rejected { field: file_name.to_owned(), text });
-    }
-    Ok(facts)
 }
 
 /// Imports one CSV file, all or nothing. Grants are read against the ledger as it stands under
@@ -558,6 +525,8 @@ pub fn import_text(
     by: &Stamp,
 ) -> Result<Appended> {
     use tokencomp_formats::import;
+    // What the file records comes from the file.
+    let by = &by.clone().from(Origin::File(name.to_owned()));
     let facts: Vec<Fact> = match kind {
         ImportKind::People => {
             import::parse_people(name, text).map_err(|d| rejected(&d))?.into_iter().map(Fact::Person).collect()
@@ -574,7 +543,29 @@ pub fn import_text(
             return Ok(a);
         }
     };
-    record(store, &facts, by)
+    // A recorded price (rate, person) given with other content is refused with every such row
+    // at once, each saying what to run instead, before the append would refuse the first.
+    let (a, ()) = record_checked(store, by, known, |l| {
+        let mut events: Vec<NewEvent> = facts.iter().map(|f| by.event(f)).collect();
+        distinct_reverts(&l.events, &mut events);
+        let conflicts = crate::changes::conflicts(&l.events, l.company().ok(), &facts, &events);
+        if !conflicts.is_empty() {
+            return Err(conflicts_error(name, &conflicts));
+        }
+        Ok::<_, Error>((facts.clone(), ()))
+    })?;
+    Ok(a)
+}
+
+/// Conflicts with the ledger, one readable line each, then the count.
+pub fn conflicts_error(name: &str, conflicts: &[String]) -> Error {
+    let mut text = String::new();
+    for c in conflicts {
+        text.push_str(&format!("error: {c}\n  --> {name}\n"));
+    }
+    let n = conflicts.len();
+    text.push_str(&format!("{n} conflict{} with the ledger; nothing was changed\n", if n == 1 { "" } else { "s" }));
+    Error::Rejected { field: name.to_owned(), text }
 }
 
 /// A grants CSV's facts, read with the company's token, zone and prices; every holder must be a
@@ -589,22 +580,8 @@ fn grant_rows(company: &Company, name: &str, text: &str) -> Result<Vec<Fact>> {
         &recorded_grants(company),
     )
     .map_err(|d| rejected(&d))?;
-    let mut facts = Vec::new();
-    let mut diags = Vec::new();
-    for terms in &grants {
-        if !company.people.is_empty() && !company.people.contains_key(&terms.grant.holder) {
-            diags.push(tokencomp_formats::diag::Diagnostic::new(
-                name,
-                Some("holder".to_owned()),
-                format!("grant `{}`: no person has id `{}`", terms.grant.id, terms.grant.holder),
-            ));
-        }
-        facts.extend(grant_facts(terms, &company.token.token));
-    }
-    if !diags.is_empty() {
-        return Err(rejected(&diags));
-    }
-    Ok(facts)
+    // Every holder was checked against the company's people, at its row (`Recorded::people`).
+    Ok(grants.iter().flat_map(|terms| grant_facts(terms, &company.token.token)).collect())
 }
 
 pub fn event_facts(company: &Company, grant_id: &str, event: &GrantEvent) -> Result<Vec<Fact>> {
@@ -671,6 +648,28 @@ pub fn add_facts(company: &Company, a: &AddGrant) -> Result<Vec<Fact>> {
         policy: GrantPolicy::default(),
     };
     Ok(grant_facts(&terms, token))
+}
+
+/// Sets a person's tax profiles (the API's `PUT /api/people/{person}/tax`): the person as the
+/// ledger holds them with `tax` in place of what was on file, recorded as a new person event
+/// under the write lock (unchanged profiles are no new event).
+pub fn set_tax(
+    store: &mut dyn Store,
+    by: &Stamp,
+    person: &str,
+    tax: tokencomp_core::tax_profile::TaxProfile,
+) -> Result<Appended> {
+    let (a, ()) = record_checked(store, by, None, |l| {
+        let mut p = l
+            .company()?
+            .people
+            .get(person)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("no person has id `{person}`"), "person"))?;
+        p.tax = tax;
+        Ok::<_, Error>((vec![Fact::Person(p)], ()))
+    })?;
+    Ok(a)
 }
 
 /// What a CSV file holds.

@@ -91,7 +91,7 @@ pub fn run_through(
                 return Ok::<_, Error>((Vec::new(), (len, None, batches)));
             }
             let b = batches.remove(0);
-            let new = b.facts.iter().map(|f| f.to_event(&by.actor)).collect();
+            let new = b.facts.iter().map(|f| by.event(f)).collect();
             Ok((new, (len, Some(b.period.id), batches)))
         })?;
         let Some(period) = batch else { break };
@@ -247,16 +247,91 @@ pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent
     let rules = rules(company)?;
     let grants: BTreeMap<String, GrantTerms> =
         company.grants.iter().map(|(id, g)| (id.clone(), g.terms.clone())).collect();
-    let cx = PassContext {
-        settings: &company.company,
-        token: &company.token.token,
-        people: &company.people,
-        grants: &grants,
-        prices: price_book(company),
-        rules: &rules,
-        through: Some(through),
+    let vests = recognized(company);
+    let pass = |prices: PriceBook<'_>| {
+        let cx = PassContext {
+            settings: &company.company,
+            token: &company.token.token,
+            people: &company.people,
+            grants: &grants,
+            prices,
+            rules: &rules,
+            through: Some(through),
+        };
+        payroll::income_events(&cx, &vests)
     };
-    Ok(payroll::income_events(&cx, &recognized(company))?)
+    match pass(price_book(company)) {
+        Ok(events) => Ok(events),
+        Err(first) => Err(missing_inputs(company, first, &pass)),
+    }
+}
+
+/// The pass stops at the first missing close or rate. To name every one at once, each one
+/// found is filled with a stand-in (never used for anything but finding the next) and the pass
+/// run again, until it needs nothing more; the answer lists every missing date with the command
+/// that adds it. Any other failure is the first one's.
+fn missing_inputs(
+    company: &Company,
+    first: payroll::PayrollError,
+    pass: &dyn Fn(PriceBook<'_>) -> std::result::Result<Vec<IncomeEvent>, payroll::PayrollError>,
+) -> Error {
+    use tokencomp_compliance::fmv::FmvError;
+    use tokencomp_money::{Currency, Decimal};
+    let missing_of = |e: &payroll::PayrollError| match e {
+        payroll::PayrollError::Fmv { grant, cause: FmvError::MissingPrice { currency, date, .. }, .. } => {
+            Some((true, *currency, *date, grant.clone()))
+        }
+        payroll::PayrollError::Fmv { grant, cause: FmvError::MissingRate { currency, date }, .. } => {
+            Some((false, *currency, *date, grant.clone()))
+        }
+        _ => None,
+    };
+    if missing_of(&first).is_none() {
+        return first.into();
+    }
+    let (mut closes, mut fx) = (company.prices.clone(), company.fx.clone());
+    // Each missing (currency, day) with the grants whose vests need it.
+    type Needed = BTreeMap<(Currency, Date), std::collections::BTreeSet<String>>;
+    let (mut prices, mut rates) = (Needed::new(), Needed::new());
+    let mut next = Some(first);
+    // Each round adds one stand-in; a ledger can lack at most a few thousand days.
+    for _ in 0..10_000 {
+        let Some((close, currency, date, grant)) = next.as_ref().and_then(missing_of) else { break };
+        if close {
+            prices.entry((currency, date)).or_default().insert(grant);
+            closes.insert((currency, date), Decimal::ONE);
+        } else {
+            rates.entry((currency, date)).or_default().insert(grant);
+            fx.insert((currency, date), Decimal::ONE);
+        }
+        let book = PriceBook { closes: &closes, volumes: &company.volumes, fx: &fx, twap: &company.twap };
+        next = pass(book).err();
+    }
+    let mut text = String::new();
+    if !prices.is_empty() {
+        let n = prices.len();
+        text.push_str(&format!("no price recorded for {n} date{} the vests need:\n", if n == 1 { "" } else { "s" }));
+        for ((currency, date), grants) in &prices {
+            let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+            text.push_str(&format!("  {currency} {date} (grant {})\n", grants.join(", ")));
+        }
+        let usd: Vec<String> =
+            prices.keys().filter(|(c, _)| *c == Currency::USD).map(|(_, d)| format!("{d},")).collect();
+        text.push_str(&format!(
+            "add them all at once: `tokencomp import prices FILE.csv` with a row per date (date,close_usd):\n  date,close_usd\n  {}\n",
+            usd.join("\n  ")
+        ));
+    }
+    if !rates.is_empty() {
+        let n = rates.len();
+        text.push_str(&format!("no FX rate recorded for {n} date{}:\n", if n == 1 { "" } else { "s" }));
+        for ((currency, date), grants) in &rates {
+            let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+            text.push_str(&format!("  {currency} {date} (grant {})\n", grants.join(", ")));
+        }
+        text.push_str("add them all at once: `tokencomp import fx FILE.csv` (date,currency,per_usd)\n");
+    }
+    Error::Incomplete(text.trim_end().to_owned())
 }
 
 use tokencomp_core::period::PayPeriod;
@@ -300,12 +375,14 @@ pub fn open_rows(company: &Company, events: &[IncomeEvent], period: &PayPeriod) 
     Ok(rows)
 }
 
-/// The export of `period` as it stands: the frozen rows when it is closed, else its open rows.
+/// The export of `period` as it stands: the frozen rows when it is closed (`status` final),
+/// else its open rows (`status` provisional); see [`crate::exports`].
 pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<String> {
-    match company.payroll_closed.get(&period.id) {
-        Some((rows, _)) => Ok(rows.clone()),
-        None => Ok(payroll::to_csv(&open_rows(company, events, period)?, &company.token.token)),
-    }
+    let rows = match company.payroll_closed.get(&period.id) {
+        Some((rows, _)) => rows.clone(),
+        None => payroll::to_csv(&open_rows(company, events, period)?, &company.token.token),
+    };
+    Ok(crate::exports::with_status(&rows, crate::exports::status(company, &period.id)))
 }
 
 /// Writes a payroll export owner-only (it holds pay and tax); a closed period's export gets its
@@ -331,7 +408,10 @@ pub fn write_export(
     let mut doc = Head::of(&events).to_json();
     doc["period"] = Value::from(id);
     doc["export"] = Value::from(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    // The frozen rows' digest, as the close recorded it (without the `status` column), and the
+    // file's own.
     doc["export_sha256"] = Value::from(digest.as_str());
+    doc["file_sha256"] = Value::from(sha256_hex(csv));
     doc["closed"] = serde_json::json!({
         "event": close_id,
         "seq": close.map(|e| e.seq),

@@ -372,6 +372,7 @@ fn company_facts(grants: usize) -> Vec<Fact> {
             hired: Some(hired),
             salary: None,
             wallet: None,
+            tax: Default::default(),
         }));
     }
     for i in 0..grants {

@@ -1170,6 +1170,7 @@ fn someone(id: &str, salary: Option<&str>, wallet: Option<&str>) -> Person {
         hired: None,
         salary: salary.map(dec),
         wallet: wallet.map(str::to_owned),
+        tax: Default::default(),
     }
 }
 

@@ -148,6 +148,7 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("GET", "/api/company", Access::Staff),
     ("GET", "/api/people", Access::Staff),
     ("GET", "/api/people/{person}", Access::Own),
+    ("PUT", "/api/people/{person}/tax", Access::Admin),
     ("GET", "/api/people/{person}/tax-report", Access::Own),
     ("GET", "/api/people/{person}/simulation", Access::Own),
     ("GET", "/api/grants", Access::Authenticated),
@@ -224,6 +225,7 @@ fn body_for(schema: &str, role: Role) -> Value {
         "ProposalRequest" => json!({"id": "matrix-1", "title": "A matrix proposal", "snapshot_date": "2026-11-30",
                                      "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
         "BallotRequest" => json!({"choice": "for"}),
+        "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}}),
         other => panic!("no sample body for {other}"),
     }
 }
@@ -255,7 +257,7 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
     }
     let segment = |i: usize| path.trim_start_matches('/').split('/').nth(i).unwrap_or_default().to_owned();
     let pointer = match (route.method.as_str(), route.path) {
-        ("GET", "/api/people/{person}") => Some(("/id", json!(segment(2)))),
+        ("GET", "/api/people/{person}") | ("PUT", "/api/people/{person}/tax") => Some(("/id", json!(segment(2)))),
         ("GET", "/api/people/{person}/tax-report" | "/api/people/{person}/simulation") => {
             Some(("/person", json!(segment(2))))
         }

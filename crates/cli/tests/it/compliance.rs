@@ -75,7 +75,8 @@ fn people_paid_in_the_uk_follow_uk_tax_months() {
     // Aisha vests on the 7th of each month: 2026-09-07 is in tax month 6.
     assert!(rows.contains_key(&("aisha".to_owned(), "TOKEN".to_owned())));
     c.ok(&["payroll", "close", "--period", "uk-2026-m06"]);
-    assert_eq!(c.ok(&["payroll", "--period", "uk-2026-m06"]), csv);
+    // Closed, the same rows, now final rather than provisional.
+    assert_eq!(c.ok(&["payroll", "--period", "uk-2026-m06"]), csv.replace(",provisional\n", ",final\n"));
     // Month 7 ends on 5 November, after the last period run.
     let out = c.run(&["payroll", "close", "--period", "uk-2026-m07"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("2026-11 has not been run"));
@@ -100,7 +101,11 @@ fn a_closed_period_never_changes_and_a_late_termination_becomes_an_adjustment() 
     // are reversed by the next run.
     c.ok(&["grant", "terminate", "ada-2024-hire", "--date", "2026-09-01"]);
     c.ok(&["run", "--through", "2026-11-30", "--quiet"]);
-    assert_eq!(c.ok(&["payroll", "--period", "2026-09"]), september, "the closed export is frozen");
+    assert_eq!(
+        c.ok(&["payroll", "--period", "2026-09"]),
+        september.replace(",provisional\n", ",final\n"),
+        "the closed export is frozen (and final)"
+    );
 
     let october = table(&c.ok(&["payroll", "--period", "2026-10"]));
     assert!(!october.contains_key(&("ada".to_owned(), "TOKEN".to_owned())), "no October vest any more");
@@ -120,10 +125,12 @@ fn a_closed_period_never_changes_and_a_late_termination_becomes_an_adjustment() 
     }
     // Closing October freezes the adjustment with it; November then carries none.
     c.ok(&["payroll", "close", "--period", "2026-10"]);
-    // November's vests need November's prices: a missing one is an error naming the day.
+    // November's vests need November's prices: the missing ones are an error naming every day.
     let out = c.run(&["payroll", "--period", "2026-11"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no USD price recorded for 2026-11-07"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no price recorded for ") && err.contains("\n  USD 2026-11-07 (grant "), "{err}");
+    assert!(err.contains("`tokencomp import prices FILE.csv`"), "{err}");
     let mut prices = String::from("date,close_usd\n");
     for day in 1..=30 {
         prices.push_str(&format!("2026-11-{day:02},0.{}\n", 8000 + day));
@@ -150,7 +157,11 @@ fn a_price_fixed_after_close_becomes_an_adjustment_and_changes_nothing_closed() 
     // Ada vested 10,000 GRID on 2026-09-15; its close is corrected to $1.00.
     let out = c.ok(&["price", "correct", "--date", "2026-09-15", "--close", "1.00", "--reason", "exchange feed error"]);
     assert!(out.contains("corrected the USD close for 2026-09-15"), "{out}");
-    assert_eq!(c.ok(&["payroll", "--period", "2026-09"]), september, "the closed export is frozen");
+    assert_eq!(
+        c.ok(&["payroll", "--period", "2026-09"]),
+        september.replace(",provisional\n", ",final\n"),
+        "the closed export is frozen (and final)"
+    );
     let october = table(&c.ok(&["payroll", "--period", "2026-10"]));
     let adj = &october[&("ada".to_owned(), "ADJUST".to_owned())];
     // 10,000 × $1.00 = $10,000.00 now, against what September paid.

@@ -17,6 +17,7 @@ mod risk;
 mod schedule;
 mod tidy;
 mod tokenomics;
+mod truth;
 mod web;
 mod writes;
 mod yearend;

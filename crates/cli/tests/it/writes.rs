@@ -220,13 +220,15 @@ fn a_second_operator_re_recording_is_a_no_op(c: &Ledger) {
     assert!(after.contains(&("grant:c-1".to_owned(), "user:bob".to_owned())), "{after:?}");
     assert_eq!(after.iter().filter(|(_, a)| a == "user:alice").count(), events.len());
 
-    // A different close for a recorded day is refused for Bob as for anyone, naming the field.
+    // A different close for a recorded day is refused for Bob as for anyone, naming the price
+    // and the correction to run instead.
     std::fs::write(dir.join("other.csv"), "date,close_usd\n2025-03-03,9.99\n").expect("writes");
     let other = dir.join("other.csv");
     let out = c.run("user:bob", &["import", "prices", other.to_str().expect("UTF-8")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("already exists with a different close"), "{err}");
+    assert!(err.contains("price USD 2025-03-03: the ledger has 1.25, this file 9.99"), "{err}");
+    assert!(err.contains("tokencomp price correct --date 2025-03-03 --currency USD --close 9.99"), "{err}");
 }
 
 #[test]

@@ -66,6 +66,12 @@ pub struct DeCase {
     /// health/care insurance; `None`: the year-to-date wages.
     pub liable_pension_to_date: Option<Decimal>,
     pub liable_health_to_date: Option<Decimal>,
+    /// The pay assessed in the previous calendar year (regular and one-off), for a payment
+    /// from January to March the March clause sends there; `None`: not known (such a payment
+    /// is refused).
+    pub previous_year_liable: Option<Decimal>,
+    /// First day of employment when it began in the previous calendar year.
+    pub previous_employed_from: Option<Date>,
 }
 
 impl DeCase {
@@ -77,6 +83,8 @@ impl DeCase {
             private_subsidy_monthly: Decimal::ZERO,
             liable_pension_to_date: None,
             liable_health_to_date: None,
+            previous_year_liable: None,
+            previous_employed_from: None,
         }
     }
 }
@@ -208,11 +216,25 @@ pub fn amounts(
         liable_pension_to_date: case.liable_pension_to_date.unwrap_or(year_to_date),
         liable_health_to_date: case.liable_health_to_date.unwrap_or(year_to_date),
         gross,
+        previous: previous_year(rules, case, date),
     };
     let social = social::contributions(&year.social, &case.profile, &social_input)?;
     let amounts =
         DeAmounts { wage_tax: eur(out.sts), solidarity: eur(out.solzs), church_base, church_rate, church, social };
     Ok((year, amounts))
+}
+
+/// The previous year for the March clause, when the case knows its assessed pay and the rules
+/// ship its constants (only asked for payments from January to March).
+fn previous_year(rules: &DeRules, case: &DeCase, date: Date) -> Option<social::PreviousYear> {
+    let liable = case.previous_year_liable.filter(|_| date.month() <= 3)?;
+    let year = rules.year(date.year() - 1).ok()?;
+    Some(social::PreviousYear {
+        social: year.social.clone(),
+        employed_from: case.previous_employed_from,
+        liable_pension: liable,
+        liable_health: liable,
+    })
 }
 
 /// What a German line is for; `withholding` gives each its `TaxKind`.

@@ -18,8 +18,10 @@
 //!
 //! The March clause (§23a (4) SGB IV): a payment made from January to March that exceeds the
 //! pro-rata ceiling still free belongs to the last pay period of the previous year when the
-//! employment already existed then. That needs the previous year's assessed pay, which this
-//! module does not have, so such a payment is refused by name rather than guessed.
+//! employment already existed then: its contributions are those of the previous year (its
+//! rates, and its annual ceiling for the insured days of that year less the pay assessed in it).
+//! Without the previous year's assessed pay and constants such a payment is refused by name
+//! rather than guessed.
 
 use jiff::civil::Date;
 use tokencomp_core::tax_profile::{DeProfile, Health};
@@ -42,6 +44,20 @@ pub struct SocialInput {
     pub liable_health_to_date: Decimal,
     /// The one-off payment, EUR.
     pub gross: Decimal,
+    /// The previous calendar year, for a payment the March clause sends there.
+    pub previous: Option<PreviousYear>,
+}
+
+/// The previous calendar year as the March clause needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousYear {
+    /// Its constants (rates and annual ceilings).
+    pub social: Social,
+    /// First day of employment when it began in that year; `None`: employed all year.
+    pub employed_from: Option<Date>,
+    /// The contribution-liable pay assessed in that year, per ceiling.
+    pub liable_pension: Decimal,
+    pub liable_health: Decimal,
 }
 
 /// One employee contribution: the contributory part of the payment, the employee's rate and
@@ -128,9 +144,27 @@ pub fn contributions(s: &Social, profile: &DeProfile, input: &SocialInput) -> Re
     let existed_last_year = input.employed_from.is_none_or(|start| start.year() < input.date.year());
     let march_free = if statutory_health { free_health } else { free_pension };
     let insured_somewhere = statutory_health || profile.pension_insured || profile.unemployment_insured;
-    if input.date.month() <= 3 && existed_last_year && insured_somewhere && input.gross > march_free {
-        return Err(SocialError::MarchClause { date: input.date, gross: input.gross, remaining: march_free });
-    }
+    let (s, free_pension, free_health) =
+        if input.date.month() <= 3 && existed_last_year && insured_somewhere && input.gross > march_free {
+            let Some(prev) = &input.previous else {
+                return Err(SocialError::MarchClause { date: input.date, gross: input.gross, remaining: march_free });
+            };
+            // The previous year's last pay period: its ceiling for the insured days of that year.
+            let december = Date::new(input.date.year() - 1, 12, 31).map_err(|_| SocialError::MarchClause {
+                date: input.date,
+                gross: input.gross,
+                remaining: march_free,
+            })?;
+            let days = insured_days(december, prev.employed_from)?;
+            let free = |annual: Decimal, liable: Decimal| (pro_rata_ceiling(annual, days) - liable).max(Decimal::ZERO);
+            (
+                &prev.social,
+                free(prev.social.pension_ceiling, prev.liable_pension),
+                free(prev.social.health_ceiling, prev.liable_health),
+            )
+        } else {
+            (s, free_pension, free_health)
+        };
 
     let pension_base = input.gross.min(free_pension);
     let health_base = input.gross.min(free_health);

@@ -42,6 +42,7 @@ fn december_payment_under_the_pension_ceiling_and_over_the_health_ceiling() {
         liable_pension_to_date: d("60000"),
         liable_health_to_date: d("60000"),
         gross: d("10000"),
+        previous: None,
     };
     let c = contributions(&social(2025), &statutory(Some("0.017")), &input).expect("computes");
     let amount = |x: &Option<tokencomp_compliance::de::social::Contribution>| x.as_ref().map(|c| c.amount);
@@ -71,6 +72,7 @@ fn saxony_with_children_mid_year() {
         liable_pension_to_date: d("30000"),
         liable_health_to_date: d("30000"),
         gross: d("5000"),
+        previous: None,
     };
     let c = contributions(&social(2026), &profile, &input).expect("computes");
     let got: Vec<_> =
@@ -93,6 +95,7 @@ fn employment_begun_during_the_year() {
         liable_pension_to_date: Decimal::ZERO,
         liable_health_to_date: Decimal::ZERO,
         gross: d("50000"),
+        previous: None,
     };
     let c = contributions(&social(2025), &statutory(None), &input).expect("computes");
     let got: Vec<_> =
@@ -111,10 +114,40 @@ fn the_march_clause_is_refused_not_guessed() {
         liable_pension_to_date: d("12000"),
         liable_health_to_date: d("12000"),
         gross: d("20000"),
+        previous: None,
     };
     let err = contributions(&social(2025), &statutory(None), &input).expect_err("March clause");
     assert!(matches!(err, SocialError::MarchClause { .. }));
     assert!(err.to_string().contains("§23a (4) SGB IV"));
+}
+
+/// The March clause with the previous year known: 26 February 2026, 12,000 assessed this year,
+/// 20,000 paid. This year's health ceiling for 60 days is 69,750 / 6 = 11,625 < 12,000: nothing
+/// free, so the payment belongs to December 2025 (§23a (4) SGB IV), at 2025's rates against
+/// 2025's ceilings, employed all 2025 with 60,000 assessed.
+/// Pension/unemployment: 96,600 − 60,000 = 36,600 free ≥ 20,000: 20,000 × 9.3% = 1,860.00 and
+/// × 1.3% = 260.00. Health/care: 66,150 − 60,000 = 6,150 free: 6,150 × (14.6% + 2.5%)/2 =
+/// 6,150 × 8.55% = 525.825 → 525.83 (the year's average add-on, none on file); care 6,150 ×
+/// (1.8% + 0.6%) = 147.60 (parenthood not proven).
+#[test]
+fn the_march_clause_sends_the_payment_to_the_previous_year() {
+    let input = SocialInput {
+        date: date(2026, 2, 26),
+        employed_from: None,
+        liable_pension_to_date: d("12000"),
+        liable_health_to_date: d("12000"),
+        gross: d("20000"),
+        previous: Some(tokencomp_compliance::de::social::PreviousYear {
+            social: social(2025),
+            employed_from: None,
+            liable_pension: d("60000"),
+            liable_health: d("60000"),
+        }),
+    };
+    let c = contributions(&social(2026), &statutory(None), &input).expect("computes");
+    let got: Vec<_> =
+        [&c.pension, &c.unemployment, &c.health, &c.care].iter().map(|x| x.as_ref().map(|c| c.amount)).collect();
+    assert_eq!(got, [Some(d("1860.00")), Some(d("260.00")), Some(d("525.83")), Some(d("147.60"))]);
 }
 
 /// Privately insured: no health or care line; pension and unemployment as usual.
@@ -127,6 +160,7 @@ fn private_health_has_no_statutory_health_lines() {
         liable_pension_to_date: d("100000"),
         liable_health_to_date: d("100000"),
         gross: d("2000"),
+        previous: None,
     };
     let c = contributions(&social(2026), &profile, &input).expect("computes");
     // 101,400 − 100,000 = 1,400 free: × 9.3% = 130.20, × 1.3% = 18.20.

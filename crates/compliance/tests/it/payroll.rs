@@ -887,6 +887,8 @@ id = "kwame"
 name = "Kwame Asante"
 country = "GB"
 salary = "36000"
+[person.uk]
+tax_code = "1257L"
 
 [[price]]
 date = 2026-05-20
@@ -1244,13 +1246,8 @@ fn reference_withholding(
     let person = w.person(&e.person);
     let jurisdiction = match (e.form, person.country.as_deref()) {
         (Form::W2, _) => Jurisdiction::Us { state: person.region.clone() },
-        // The payroll pass applies 1257L until people carry their tax profile (issue 17).
-        (Form::Paye, _) => Jurisdiction::Uk {
-            profile: tokencomp_core::tax_profile::UkProfile {
-                tax_code: "1257L".parse().expect("code"),
-                ..Default::default()
-            },
-        },
+        // The person's own profile, HMRC's 0T week-1/month-1 when none is on file.
+        (Form::Paye, _) => Jurisdiction::Uk { profile: person.tax.uk.clone().unwrap_or_default() },
         (Form::Flat, Some(c)) => Jurisdiction::Flat { country: c.to_owned() },
         _ => return Withholding::default(),
     };

@@ -25,6 +25,7 @@ pub(super) fn read_grant(cx: &mut Cx<'_>, env: &Env<'_>, t: &Tbl<'_, '_>) -> Opt
             "election_83b",
             "attribution",
             "classification",
+            "reverse",
         ],
     );
     let id = t.string(cx, "id");

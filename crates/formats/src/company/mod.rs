@@ -40,6 +40,7 @@ use tokencomp_core::model::{
     Price, TermsEffect, TokenSettings, WithholdingMethod, average_close,
 };
 use tokencomp_core::period::PayFrequency;
+use tokencomp_core::tax_profile::{Fields, TaxProfile};
 
 use grants::*;
 use schedules::*;
@@ -49,18 +50,32 @@ mod grants;
 mod schedules;
 mod table;
 
-/// Reads a company file. `file` is the name used in diagnostics.
+/// Reads a company file. `file` is the name used in diagnostics. A grant's holder must be a
+/// `[[person]]` of the file when the file lists people (see [`parse_company_for`]).
 pub fn parse_company(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnostic>> {
-    parse(file, text, false)
+    parse(file, text, false, None)
+}
+
+/// Reads a company file to record it beside the people a ledger already holds (`recorded`:
+/// empty for `init`): every grant's holder must be a `[[person]]` of the file or one of them,
+/// and each grant that names anyone else is reported (file, line, grant and person) with the
+/// rest of the file's problems.
+pub fn parse_company_for(file: &str, text: &str, recorded: &BTreeSet<String>) -> Result<CompanyFile, Vec<Diagnostic>> {
+    parse(file, text, false, Some(recorded))
 }
 
 /// A fragment the ledger recorded (`canonical`), read with every check except those only new
 /// input gets (a zero-amount grant), so what a ledger holds stays readable.
 pub(crate) fn parse_recorded(file: &str, text: &str) -> Result<CompanyFile, Vec<Diagnostic>> {
-    parse(file, text, true)
+    parse(file, text, true, None)
 }
 
-fn parse(file: &str, text: &str, recorded: bool) -> Result<CompanyFile, Vec<Diagnostic>> {
+fn parse(
+    file: &str,
+    text: &str,
+    recorded: bool,
+    people_recorded: Option<&BTreeSet<String>>,
+) -> Result<CompanyFile, Vec<Diagnostic>> {
     let mut cx = Cx { file, text, diags: Vec::new() };
     let root = match DeTable::parse(text) {
         Ok(t) => t,
@@ -97,6 +112,7 @@ fn parse(file: &str, text: &str, recorded: bool) -> Result<CompanyFile, Vec<Diag
     check_unique(&mut cx, &root, "grant");
 
     let mut grants = Vec::new();
+    let mut reverse = Vec::new();
     let mut tokenomics = None;
     // A bad [company] still lets the grants be checked (in UTC), so every error shows at once;
     // without a token there is no way to read amounts.
@@ -112,15 +128,28 @@ fn parse(file: &str, text: &str, recorded: bool) -> Result<CompanyFile, Vec<Diag
             default_start: None,
             recorded,
         };
-        let holders: BTreeSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
+        let mut holders: BTreeSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
+        holders.extend(people_recorded.into_iter().flatten().map(String::as_str));
+        let check_holders = people_recorded.is_some() || !holders.is_empty();
         // Each grant's folded total with where its size is written, for the file's total.
         let mut sized: Vec<Sized> = Vec::new();
         for g in root.array_of_tables(&mut cx, "grant") {
             if let Some((terms, granted)) = read_grant(&mut cx, &env, &g) {
-                if !holders.is_empty() && !holders.contains(terms.grant.holder.as_str()) {
+                if check_holders && !holders.contains(terms.grant.holder.as_str()) {
                     let span = g.get("holder").map_or(g.span.clone(), |v| v.span());
-                    cx.err(&g.field("holder"), span, format!("no [[person]] has id `{}`", terms.grant.holder));
+                    let (id, holder) = (&terms.grant.id, &terms.grant.holder);
+                    let message = if people_recorded.is_some_and(|p| !p.is_empty()) {
+                        format!(
+                            "grant `{id}`: no person has id `{holder}` (neither a [[person]] here nor in the ledger); add a [[person]] with id = \"{holder}\" or fix `holder`"
+                        )
+                    } else {
+                        format!(
+                            "grant `{id}`: no [[person]] has id `{holder}`; add a [[person]] with id = \"{holder}\" or fix `holder`"
+                        )
+                    };
+                    cx.err(&g.field("holder"), span, message);
                 }
+                reverse.extend(read_reverse(&mut cx, &g, &terms));
                 if let Some(granted) = granted {
                     let key = if g.get("value").is_some() { "value" } else { "amount" };
                     let span = g.get(key).map_or(g.span.clone(), |v| v.span());
@@ -146,7 +175,7 @@ fn parse(file: &str, text: &str, recorded: bool) -> Result<CompanyFile, Vec<Diag
 
     match (cx.diags.is_empty(), company, token) {
         (true, Some(company), Some(token)) => {
-            Ok(CompanyFile { company, token, people, prices, grants, fx, tokenomics, milestones })
+            Ok(CompanyFile { company, token, people, prices, grants, fx, tokenomics, milestones, reverse })
         }
         _ => {
             let mut d = cx.diags;
@@ -154,6 +183,35 @@ fn parse(file: &str, text: &str, recorded: bool) -> Result<CompanyFile, Vec<Diag
             Err(d)
         }
     }
+}
+
+/// A grant's `reverse = ["event-id", …]`: recorded lifecycle events of the grant the file asks
+/// `apply` to reverse although it did not record them (a `grant terminate` from the command
+/// line, say). An id the grant also lists under `[[grant.event]]` is refused.
+fn read_reverse(cx: &mut Cx<'_>, g: &Tbl<'_, '_>, terms: &GrantTerms) -> Vec<(String, String)> {
+    let Some(v) = g.get("reverse") else { return Vec::new() };
+    let DeValue::Array(items) = v.get_ref() else {
+        cx.err(
+            &g.field("reverse"),
+            v.span(),
+            "expected an array of event ids, e.g. reverse = [\"termination-2026-04-30\"]",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("{}[{i}]", g.field("reverse"));
+        match item.get_ref() {
+            DeValue::String(s) if terms.grant.events.iter().any(|e| e.id == s.as_ref()) => cx.err(
+                &field,
+                item.span(),
+                format!("event `{s}` is listed under [[grant.event]] too: an event is either kept or reversed"),
+            ),
+            DeValue::String(s) if !s.trim().is_empty() => out.push((terms.grant.id.clone(), s.to_string())),
+            other => cx.err(&field, item.span(), format!("expected an event id, found {}", other.type_str())),
+        }
+    }
+    out
 }
 
 fn first_line(s: &str) -> String {
@@ -439,7 +497,10 @@ fn read_token(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<TokenSettings> {
 }
 
 fn read_person(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Person> {
-    t.allow(cx, &["id", "name", "email", "kind", "country", "region", "state", "hired", "salary", "wallet"]);
+    t.allow(
+        cx,
+        &["id", "name", "email", "kind", "country", "region", "state", "hired", "salary", "wallet", "us", "uk", "de"],
+    );
     let id = t.string(cx, "id");
     let name = t.string(cx, "name");
     let kind = t.choice(cx, "kind", &PersonKind::ALL.map(|k| (k.as_str(), k)), Some(PersonKind::Employee));
@@ -463,10 +524,49 @@ fn read_person(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Person> {
     });
     let wallet_ok = wallet.is_some() || t.get("wallet").is_none();
     let email = t.opt_string(cx, "email");
+    let tax = read_tax(cx, t);
     if !(salary_ok && wallet_ok) {
         return None;
     }
-    Some(Person { id: id?, name: name?, email, kind: kind?, country, region, hired, salary, wallet })
+    Some(Person { id: id?, name: name?, email, kind: kind?, country, region, hired, salary, wallet, tax: tax? })
+}
+
+/// A person's `[person.us]`, `[person.uk]` and `[person.de]` tables, each read through
+/// `TaxProfile::set` (the profile owns its fields: a field added there is read here unchanged).
+/// Values are strings; whole numbers and booleans are taken as their text. Every problem is
+/// reported at its key (a missing one at its table) as `person[i].uk.tax_code`.
+fn read_tax(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<TaxProfile> {
+    let mut tax = TaxProfile::default();
+    let mut ok = true;
+    for jurisdiction in TaxProfile::JURISDICTIONS {
+        let Some(sub) = t.table(cx, jurisdiction, false) else {
+            ok &= t.get(jurisdiction).is_none();
+            continue;
+        };
+        let mut fields = Fields::new();
+        for (k, v) in sub.t.iter() {
+            let key = k.get_ref().to_string();
+            let text = match v.get_ref() {
+                DeValue::String(s) => s.to_string(),
+                DeValue::Integer(i) => i.as_str().replace('_', ""),
+                DeValue::Boolean(b) => b.to_string(),
+                other => {
+                    cx.err(&sub.field(&key), v.span(), format!("expected a string, found {}", other.type_str()));
+                    ok = false;
+                    continue;
+                }
+            };
+            fields.insert(key, text);
+        }
+        if let Err(errors) = tax.set(jurisdiction, &fields) {
+            ok = false;
+            for e in errors {
+                let span = sub.get(&e.field).map_or(sub.span.clone(), |v| v.span());
+                cx.err(&sub.field(&e.field), span, e.message);
+            }
+        }
+    }
+    ok.then_some(tax)
 }
 
 fn read_price(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Price> {
@@ -849,7 +949,10 @@ mod tests {
         let p = &f.company.policy;
         assert_eq!((p.withholding, p.sale_fee_bps, p.slippage_bps), (WithholdingMethod::SellToCover, 10, 30));
         assert_eq!((p.fmv, p.attribution), (FmvSource::Close, AttributionPolicy::Graded));
-        assert_eq!(p.flat_rules, vec![FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 }]);
+        // German staff are under the Ministry's programme, with their ELStAM on file.
+        assert!(p.flat_rules.is_empty());
+        let fatima = f.people.iter().find(|p| p.id == "fatima").expect("fatima");
+        assert_eq!(fatima.tax.de.as_ref().map(|d| (d.tax_class, d.land.as_deref())), Some((1, Some("BE"))));
         // Every employee has a salary; advisors and contractors have none.
         for person in &f.people {
             assert_eq!(person.salary.is_some(), person.kind == PersonKind::Employee, "{}", person.id);

@@ -75,6 +75,7 @@ fn person(id: &str, name: &str, kind: PersonKind) -> Person {
         hired: None,
         salary: None,
         wallet: None,
+        tax: Default::default(),
     }
 }
 
@@ -619,6 +620,7 @@ fn any_person() -> impl Strategy<Value = Person> {
             hired: hired.map(|d| date(1970, 1, 1).checked_add(jiff::Span::new().days(d)).expect("date")),
             salary: salary.map(|(m, scale)| Decimal::from_i128_with_scale(m, scale)),
             wallet,
+            tax: Default::default(),
         })
 }
 

@@ -228,6 +228,13 @@ pub(super) fn short_hash(s: &str) -> String {
 }
 
 impl Fact {
+    /// The event that records this fact, with where it came from (see [`super::origin`]).
+    pub fn to_event_from(&self, actor: &str, origin: &super::origin::Origin) -> NewEvent {
+        let mut e = self.to_event(actor);
+        e.payload = super::origin::with_origin(&e.payload, origin);
+        e
+    }
+
     /// The event that records this fact.
     pub fn to_event(&self, actor: &str) -> NewEvent {
         let (id, kind, subject, payload, amount) = match self {
@@ -252,6 +259,13 @@ impl Fact {
                     }
                     if let Some(wallet) = &p.wallet {
                         m.insert("wallet".into(), json!(wallet));
+                    }
+                    // Only when something is on file, so a person without tax data records the
+                    // same event (id and payload) as before the profiles existed.
+                    if !p.tax.is_empty() {
+                        let tax: Map<String, Value> =
+                            p.tax.to_fields().into_iter().map(|(j, f)| (j.to_owned(), json!(f))).collect();
+                        m.insert("tax".into(), Value::Object(tax));
                     }
                 }
                 (

@@ -20,7 +20,7 @@ use tokencomp_money::{Currency, Decimal, Token};
 use super::fact::{AttestationRecord, Fact, SaleRecord};
 use super::read::{
     FoldError, bad, date, decimal, forfeit_reason, non_negative, opt_date, opt_decimal, opt_str, positive,
-    read_attestation, read_gov, read_policy, read_sale, read_twap, s, vest_reason,
+    read_attestation, read_gov, read_policy, read_sale, read_tax, read_twap, s, vest_reason,
 };
 use crate::{EventKind, StoredEvent};
 
@@ -231,6 +231,7 @@ impl Company {
                         hired: opt_date(&v, "hired", e)?,
                         salary: opt_decimal(&v, "salary", e, non_negative, "a non-negative decimal")?,
                         wallet: opt_str(&v, "wallet"),
+                        tax: read_tax(&v, e)?,
                     };
                     people.insert(p.id.clone(), p);
                 }

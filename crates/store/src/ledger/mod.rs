@@ -35,10 +35,12 @@
 //! - [`fact`]: the facts and the events that record them;
 //! - [`read`]: reading an event's payload back, field by field, and why one cannot be read;
 //! - [`fold`]: the company's state folded from every event;
+//! - [`origin`]: where each event came from (a file, the CLI, the API);
 //! - [`revert`]: latest-wins facts recorded again after a change.
 
 mod fact;
 mod fold;
+pub mod origin;
 mod read;
 mod revert;
 
@@ -88,6 +90,8 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "flat_withholding",
     "salary",
     "wallet",
+    "tax",
+    "origin",
     "volume",
     "per_usd",
     "person",

@@ -294,3 +294,25 @@ pub(super) fn read_attestation(v: &Value, e: &StoredEvent) -> Result<Attestation
         },
     })
 }
+
+/// A person's tax profiles from the payload's `tax` object (`{"us": {"residence": "NJ"}, …}`),
+/// each read through `TaxProfile::set`; a payload without one (every person recorded before the
+/// profiles existed) has nothing on file.
+pub(super) fn read_tax(v: &Value, e: &StoredEvent) -> Result<tokencomp_core::tax_profile::TaxProfile, FoldError> {
+    let mut tax = tokencomp_core::tax_profile::TaxProfile::default();
+    let Some(t) = v.get("tax").filter(|t| !t.is_null()) else { return Ok(tax) };
+    let t = t.as_object().ok_or_else(|| bad(e, "`tax` is not an object"))?;
+    for (jurisdiction, fields) in t {
+        let fields = fields.as_object().ok_or_else(|| bad(e, format!("`tax.{jurisdiction}` is not an object")))?;
+        let mut map = tokencomp_core::tax_profile::Fields::new();
+        for (k, x) in fields {
+            let text = x.as_str().ok_or_else(|| bad(e, format!("`tax.{jurisdiction}.{k}` is not a string")))?;
+            map.insert(k.clone(), text.to_owned());
+        }
+        tax.set(jurisdiction, &map).map_err(|errs| {
+            let why: Vec<String> = errs.iter().map(|x| format!("tax.{jurisdiction}.{x}")).collect();
+            bad(e, why.join("; "))
+        })?;
+    }
+    Ok(tax)
+}

@@ -51,7 +51,7 @@ pub fn distinct_reverts(before: &[StoredEvent], batch: &mut [NewEvent]) {
     for (i, e) in batch.iter_mut().enumerate() {
         let Some(slot) = slot(e).map(str::to_owned) else { continue };
         match current.get(&slot) {
-            Some((id, payload)) if *payload == e.payload => e.id.clone_from(id),
+            Some((id, payload)) if super::origin::same_payload(payload, &e.payload) => e.id.clone_from(id),
             _ if ids.contains(&e.id) => {
                 let base = e.id.split(":again:").next().unwrap_or(&e.id).to_owned();
                 e.id = format!("{base}:again:{}", len + i + 1);
@@ -95,6 +95,7 @@ mod revert_tests {
             hired: None,
             salary: None,
             wallet: None,
+            tax: Default::default(),
         })
         .to_event(actor)
     }
