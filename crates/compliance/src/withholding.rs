@@ -303,7 +303,8 @@ pub fn withhold_for(
             if let Some((work_state, state_year)) = from_file {
                 // The state module also sees the month's regular wages (its percentage-method
                 // states) and the federal income tax just computed (Vermont withholds a share).
-                let federal_income_tax = lines.iter().filter(|l| l.kind == TaxKind::FederalIncome).map(|l| l.amount).sum();
+                let federal_income_tax =
+                    lines.iter().filter(|l| l.kind == TaxKind::FederalIncome).map(|l| l.amount).sum();
                 let payment = StatePayment {
                     work_state,
                     profile,

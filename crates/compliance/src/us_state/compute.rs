@@ -133,7 +133,9 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
         };
         match &income.method {
             IncomeMethod::None => {}
-            IncomeMethod::Flat { rate } => push(&mut lines, LineKind::Income, gross, *rate, round(gross * rate), &income.source),
+            IncomeMethod::Flat { rate } => {
+                push(&mut lines, LineKind::Income, gross, *rate, round(gross * rate), &income.source)
+            }
             IncomeMethod::Elected { default_rate, allowed } => {
                 let rate = match profile.elected_rate {
                     None => *default_rate,

@@ -429,7 +429,8 @@ fn filing_status(node: &At<'_>, key: &str, problems: &mut Problems) -> FilingSta
     FilingStatus::from_name(&name).unwrap_or_else(|| {
         if !name.is_empty() {
             let names: Vec<_> = FilingStatus::ALL.iter().map(|s| s.as_str()).collect();
-            problems.push_invalid(format!("{}.{key}", node.path()), format!("{name:?} is not one of {}", names.join(", ")));
+            problems
+                .push_invalid(format!("{}.{key}", node.path()), format!("{name:?} is not one of {}", names.join(", ")));
         }
         FilingStatus::Single
     })
@@ -463,10 +464,7 @@ fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
             let ascending = brackets.last().is_none_or(|prev: &Bracket| prev.over < over);
             let first_at_zero = !brackets.is_empty() || over.is_zero();
             if !ascending || !first_at_zero {
-                problems.push_invalid(
-                    format!("{}.over", b.path()),
-                    "brackets ascend by `over`, the first at \"0\"",
-                );
+                problems.push_invalid(format!("{}.over", b.path()), "brackets ascend by `over`, the first at \"0\"");
             }
             brackets.push(Bracket { over, rate });
         }
@@ -474,7 +472,10 @@ fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
     }
     if schedules.is_empty() {
         // Keep `Percentage::schedule` total even for a file with problems (never returned).
-        schedules.push((FilingStatus::Single, Schedule { name: String::new(), standard_deduction: Decimal::ZERO, brackets: Vec::new() }));
+        schedules.push((
+            FilingStatus::Single,
+            Schedule { name: String::new(), standard_deduction: Decimal::ZERO, brackets: Vec::new() },
+        ));
     }
     Percentage { schedules, allowance, default_status }
 }

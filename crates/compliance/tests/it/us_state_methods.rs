@@ -10,7 +10,7 @@ use tokencomp_compliance::rules::Rules;
 use tokencomp_compliance::us_state::compute::annual_tax;
 use tokencomp_compliance::us_state::{IncomeMethod, StateError, UsStateRules, load};
 use tokencomp_compliance::withholding::{Jurisdiction, TaxKind, Wages, WithholdingError, withhold_for};
-use tokencomp_core::tax_profile::{FilingStatus, Fields, UsProfile};
+use tokencomp_core::tax_profile::{Fields, FilingStatus, UsProfile};
 use tokencomp_money::Decimal;
 
 fn d(s: &str) -> Decimal {
@@ -56,9 +56,14 @@ fn new_jersey_schedules_reproduce_the_printed_addons() {
     assert_eq!((a.name.as_str(), b.name.as_str()), ("A", "B"));
     assert_eq!(method.schedule(FilingStatus::MarriedSeparate).name, "A");
     assert_eq!(method.schedule(FilingStatus::HeadOfHousehold).name, "B");
-    for (taxable, want) in
-        [("20000", "300"), ("35000", "600"), ("40000", "795"), ("75000", "2930"), ("500000", "32680"), ("1000000", "82180")]
-    {
+    for (taxable, want) in [
+        ("20000", "300"),
+        ("35000", "600"),
+        ("40000", "795"),
+        ("75000", "2930"),
+        ("500000", "32680"),
+        ("1000000", "82180"),
+    ] {
         assert_eq!(annual_tax(a, d(taxable)).normalize(), d(want), "Rate A at {taxable}");
     }
     for (taxable, want) in [
