@@ -51,8 +51,9 @@ pub struct Wages {
     pub year_to_date: Decimal,
     /// US: earlier supplemental wages this calendar year (for the $1,000,000 switch).
     pub supplemental_year_to_date: Decimal,
-    /// UK: earnings in the same tax month before this payment, salary included (for NICs,
-    /// which are per pay period, not cumulative).
+    /// Earnings in the same pay month before this payment, salary included: UK NICs (per pay
+    /// period, not cumulative); US states that apply their percentage method by the aggregate
+    /// rule (`crate::us_state`).
     pub period_to_date: Decimal,
 }
 
@@ -294,15 +295,26 @@ pub fn withhold_for(
             // method, contributions, local tax); otherwise the table's flat state rate.
             let file_year = rules.us_states().and_then(|r| r.year(date.year()));
             let from_file = match (state.as_deref(), file_year) {
-                (Some(work_state), Some(state_year)) => {
-                    let payment = StatePayment { work_state, profile, year_to_date: wages.year_to_date, gross };
-                    Some(state_lines(state_year, &payment)?.into_iter().map(tax_line))
-                }
+                (Some(work_state), Some(state_year)) => Some((work_state, state_year)),
                 _ => None,
             };
             let flat_state = if from_file.is_some() { None } else { state.as_deref() };
             us_lines(&mut lines, year, flat_state, wages, gross)?;
-            lines.extend(from_file.into_iter().flatten());
+            if let Some((work_state, state_year)) = from_file {
+                // The state module also sees the month's regular wages (its percentage-method
+                // states) and the federal income tax just computed (Vermont withholds a share).
+                let federal_income_tax =
+                    lines.iter().filter(|l| l.kind == TaxKind::FederalIncome).map(|l| l.amount).sum();
+                let payment = StatePayment {
+                    work_state,
+                    profile,
+                    year_to_date: wages.year_to_date,
+                    period_wages: wages.period_to_date,
+                    federal_income_tax,
+                    gross,
+                };
+                lines.extend(state_lines(state_year, &payment)?.into_iter().map(tax_line));
+            }
         }
         Jurisdiction::Uk { profile } => {
             // TODO(issue 17, integrator): take the UK rules from `rules` once its loader reads

@@ -8,13 +8,26 @@
 //! Contributions always follow the work state (they insure the employment there).
 //!
 //! Rounding: once per line, to the cent (`MONEY_ROUNDING`), unless the state's guide prescribes
-//! whole dollars (`rounding = "dollar"`, e.g. Idaho), then to the nearest dollar, half away
+//! whole dollars (`rounding = "dollar"`, e.g. Oklahoma), then to the nearest dollar, half away
 //! from zero.
+//!
+//! The annualised percentage method (`method = "percentage"`) is applied to a supplemental
+//! payment by the aggregate rule: payroll runs monthly, so the period's wages are annualised
+//! ×12; the tax on the regular wages of the period plus the payment, less the tax on the
+//! regular wages alone, both as the state's annual schedule (after its standard deduction and
+//! the certificate's allowances) divided by 12, exact, rounded once. The regular wages of the
+//! period are `StatePayment::period_wages` (payroll's month-to-date wages before this payment:
+//! the month's salary instalment and any earlier payment that month, so two payments in one
+//! month are taxed as their sum). With no certificate on file the state's `default_status`
+//! and zero allowances apply.
 
 use tokencomp_core::tax_profile::UsProfile;
 use tokencomp_money::{Decimal, MONEY_ROUNDING, Rounding};
 
-use super::{IncomeMethod, LocalMethod, ProgrammeKind, Source, StateRounding, StateYear};
+use super::{IncomeMethod, LocalMethod, Percentage, ProgrammeKind, Schedule, Source, StateRounding, StateYear};
+
+/// Pay periods a year: tokencomp's payroll runs monthly.
+const PERIODS_PER_YEAR: u32 = 12;
 
 /// What a state line is for; the withholding module maps it to its `TaxKind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,6 +60,12 @@ pub struct StatePayment<'a> {
     pub profile: Option<&'a UsProfile>,
     /// All wages of the calendar year before this payment.
     pub year_to_date: Decimal,
+    /// The regular wages of this pay period (month) before this payment, salary included: the
+    /// base of the aggregate rule for states that use their percentage method.
+    pub period_wages: Decimal,
+    /// The federal income tax withheld on this same payment (for states that withhold a share
+    /// of it, e.g. Vermont).
+    pub federal_income_tax: Decimal,
     pub gross: Decimal,
 }
 
@@ -71,6 +90,15 @@ pub enum StateError {
         .allowed.iter().map(|r| format!("{}%", (*r * Decimal::ONE_HUNDRED).normalize())).collect::<Vec<_>>().join(", ")
     )]
     ElectedRate { state: String, rate: Decimal, allowed: Vec<Decimal> },
+    #[error(
+        "{state}: the {year} county income tax needs the employee's county on file (the profile's `locality`, e.g. `locality = \"{example}\"`); it is never guessed"
+    )]
+    NoCountyOnFile { state: String, year: i16, example: String },
+    #[error(
+        "{state}: no {year} rate for the county `{county}` (missing `us.{year}.state.{state}.county.{county}`; the file has {}); a county's rate is never guessed",
+        if .known.is_empty() { "none yet".to_owned() } else { .known.join(", ") }
+    )]
+    NoCounty { state: String, year: i16, county: String, known: Vec<String> },
     #[error(
         "the local tax `{locality}` is a surcharge on {state} income tax, but this payment's state income tax is withheld for {withheld_for}"
     )]
@@ -99,23 +127,59 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
         path: format!("us.{}.state.{income_state}.income", year.year),
     })?;
     if !profile.exempt {
-        let rate = match &income.method {
-            IncomeMethod::None => None,
-            IncomeMethod::Flat { rate } => Some(*rate),
-            IncomeMethod::Elected { default_rate, allowed } => match profile.elected_rate {
-                None => Some(*default_rate),
-                Some(r) if allowed.contains(&r) => Some(r),
-                Some(r) => {
-                    return Err(StateError::ElectedRate { state: income_state, rate: r, allowed: allowed.clone() });
-                }
-            },
+        let round = |exact: Decimal| match income.rounding {
+            StateRounding::Cent => cents(exact),
+            StateRounding::Dollar => dollars(exact),
         };
-        if let Some(rate) = rate {
-            let amount = match income.rounding {
-                StateRounding::Cent => cents(gross * rate),
-                StateRounding::Dollar => dollars(gross * rate),
-            };
-            push(&mut lines, LineKind::Income, gross, rate, amount, &income.source);
+        match &income.method {
+            IncomeMethod::None => {}
+            IncomeMethod::Flat { rate } => {
+                push(&mut lines, LineKind::Income, gross, *rate, round(gross * rate), &income.source)
+            }
+            IncomeMethod::Elected { default_rate, allowed } => {
+                let rate = match profile.elected_rate {
+                    None => *default_rate,
+                    Some(r) if allowed.contains(&r) => r,
+                    Some(r) => {
+                        return Err(StateError::ElectedRate { state: income_state, rate: r, allowed: allowed.clone() });
+                    }
+                };
+                push(&mut lines, LineKind::Income, gross, rate, round(gross * rate), &income.source);
+            }
+            IncomeMethod::FederalShare { share } => {
+                let federal = payment.federal_income_tax;
+                push(&mut lines, LineKind::Income, federal, *share, round(federal * share), &income.source);
+            }
+            IncomeMethod::Percentage(method) => {
+                let amount = round(aggregate(method, profile, payment.period_wages, gross));
+                // The line's rate is descriptive only (the amount is not base × rate): the
+                // effective rate on the payment, to six decimal places.
+                let rate = if gross.is_zero() { Decimal::ZERO } else { (amount / gross).round_dp(6) };
+                if !amount.is_zero() {
+                    lines.push(StateLine {
+                        kind: LineKind::Income,
+                        base: gross,
+                        rate,
+                        amount,
+                        source: Source::clone(&income.source),
+                    });
+                }
+            }
+        }
+        if income.county_required {
+            let rules = income_rules;
+            let county = profile.locality.as_deref().ok_or_else(|| StateError::NoCountyOnFile {
+                state: income_state.clone(),
+                year: year.year,
+                example: rules.counties.keys().next().cloned().unwrap_or_else(|| "MARION".to_owned()),
+            })?;
+            let c = rules.counties.get(county).ok_or_else(|| StateError::NoCounty {
+                state: income_state.clone(),
+                year: year.year,
+                county: county.to_owned(),
+                known: rules.counties.keys().cloned().collect(),
+            })?;
+            push(&mut lines, LineKind::Local, gross, c.rate, round(gross * c.rate), &c.source);
         }
     }
 
@@ -126,7 +190,9 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
         push(&mut lines, LineKind::Programme(p.kind), base, rate, cents(base * rate), &p.source);
     }
 
-    if let Some(name) = profile.locality.as_deref() {
+    // In a county-tax state the locality names the county (handled with the income tax above).
+    let county_state = income_rules.income.as_ref().is_some_and(|i| i.county_required);
+    if let Some(name) = profile.locality.as_deref().filter(|_| !county_state) {
         let local = year.locals.get(name).ok_or_else(|| StateError::NoLocality {
             locality: name.to_owned(),
             year: year.year,
@@ -154,6 +220,36 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
         }
     }
     Ok(lines)
+}
+
+/// The aggregate rule on the state's annualised schedule: the period tax on `regular +
+/// payment` less the period tax on `regular` alone, exact.
+fn aggregate(method: &Percentage, profile: &UsProfile, regular: Decimal, gross: Decimal) -> Decimal {
+    let (status, allowances) = match profile.filing_status {
+        Some(status) => (status, profile.allowances.unwrap_or(0)),
+        None => (method.default_status, profile.allowances.unwrap_or(0)),
+    };
+    let schedule = method.schedule(status);
+    let deductions = schedule.standard_deduction + method.allowance * Decimal::from(allowances);
+    let period_tax = |wages: Decimal| {
+        let periods = Decimal::from(PERIODS_PER_YEAR);
+        annual_tax(schedule, (wages * periods - deductions).max(Decimal::ZERO)) / periods
+    };
+    (period_tax(regular + gross) - period_tax(regular)).max(Decimal::ZERO)
+}
+
+/// The annual tax of a schedule on `taxable`: each bracket's rate on the part of `taxable`
+/// between its `over` and the next bracket's.
+pub fn annual_tax(schedule: &Schedule, taxable: Decimal) -> Decimal {
+    let mut tax = Decimal::ZERO;
+    for (i, b) in schedule.brackets.iter().enumerate() {
+        if taxable <= b.over {
+            break;
+        }
+        let top = schedule.brackets.get(i + 1).map_or(taxable, |next| taxable.min(next.over));
+        tax += (top - b.over) * b.rate;
+    }
+    tax
 }
 
 fn lookup<'y>(year: &'y StateYear, code: &str) -> Result<&'y super::State, StateError> {

@@ -15,6 +15,7 @@ pub mod compute;
 
 use std::collections::BTreeMap;
 
+use tokencomp_core::tax_profile::FilingStatus;
 use tokencomp_formats::rule_node::{At, Problems};
 use tokencomp_money::Decimal;
 
@@ -38,6 +39,48 @@ pub enum IncomeMethod {
     /// A percentage the employee elects from a fixed list, with a default when no certificate
     /// is on file (Arizona Form A-4, `method = "elected"`).
     Elected { default_rate: Decimal, allowed: Vec<Decimal> },
+    /// A share of the federal income tax withheld on the same payment (Vermont: 30%,
+    /// `method = "federal_share"`).
+    FederalShare { share: Decimal },
+    /// The state's annualised percentage method, applied to the payment by the aggregate rule
+    /// (`method = "percentage"`; see [`compute`]).
+    Percentage(Box<Percentage>),
+}
+
+/// One bracket of an annual schedule: `rate` on the taxable income above `over` (up to the
+/// next bracket's `over`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bracket {
+    pub over: Decimal,
+    pub rate: Decimal,
+}
+
+/// An annual tax schedule (a state's "rate table"), with the standard deduction it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// The table's key in the file (`A`, `single`, …).
+    pub name: String,
+    pub standard_deduction: Decimal,
+    /// Ascending by `over`, the first at 0.
+    pub brackets: Vec<Bracket>,
+}
+
+/// The constants of an annualised percentage method: the schedule each filing status uses,
+/// the annual amount of one allowance (exemption), and the filing status to assume when no
+/// certificate is on file (with zero allowances).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Percentage {
+    pub schedules: Vec<(FilingStatus, Schedule)>,
+    pub allowance: Decimal,
+    pub default_status: FilingStatus,
+}
+
+impl Percentage {
+    pub fn schedule(&self, status: FilingStatus) -> &Schedule {
+        // Every status is present: the loader reports a missing one.
+        let found = self.schedules.iter().find(|(s, _)| *s == status);
+        &found.unwrap_or(&self.schedules[0]).1
+    }
 }
 
 /// Where a state's guide prescribes rounding the withheld amount.
@@ -53,6 +96,17 @@ pub enum StateRounding {
 pub struct StateIncome {
     pub method: IncomeMethod,
     pub rounding: StateRounding,
+    /// The state adds a county income tax to its own (Indiana, Maryland: `county_tax =
+    /// "required"`): the person's `locality` names the county, whose rate is in the state's
+    /// `county` table; a missing locality or county is refused by name.
+    pub county_required: bool,
+    pub source: Source,
+}
+
+/// A county income tax rate, withheld on the payment with the state's own tax.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct County {
+    pub rate: Decimal,
     pub source: Source,
 }
 
@@ -128,6 +182,8 @@ pub struct State {
     pub programmes: Vec<Programme>,
     /// Programmes the file records as not in force this year (`in_force = "no"`), by key.
     pub not_in_force: Vec<String>,
+    /// County rates by the county's name as the profile's `locality` writes it (upper case).
+    pub counties: BTreeMap<String, County>,
 }
 
 /// A local income tax on supplemental wages.
@@ -280,8 +336,15 @@ fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
     let income = income_node.exists().then(|| read_income(&income_node, problems));
     let mut programmes = Vec::new();
     let mut not_in_force = Vec::new();
+    let mut counties = BTreeMap::new();
+    let county_node = node.child("county", problems);
+    for name in county_node.table_keys() {
+        let c = county_node.child(name, problems);
+        let rate = c.percent("rate", problems);
+        counties.insert(name.to_owned(), County { rate, source: source(&c, problems) });
+    }
     for key in node.table_keys() {
-        if key == "income" {
+        if key == "income" || key == "county" {
             continue;
         }
         let p = node.child(key, problems);
@@ -298,7 +361,7 @@ fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
             other => problems.push_invalid(format!("{}.in_force", p.path()), format!("{other:?} is not yes or no")),
         }
     }
-    State { income, programmes, not_in_force }
+    State { income, programmes, not_in_force, counties }
 }
 
 fn read_income(node: &At<'_>, problems: &mut Problems) -> StateIncome {
@@ -329,11 +392,15 @@ fn read_income(node: &At<'_>, problems: &mut Problems) -> StateIncome {
             }
             IncomeMethod::Elected { default_rate, allowed }
         }
+        "federal_share" => IncomeMethod::FederalShare { share: node.percent("share", problems) },
+        "percentage" => IncomeMethod::Percentage(Box::new(read_percentage(node, problems))),
         "" => IncomeMethod::None,
         other => {
             problems.push_invalid(
                 format!("{}.method", node.path()),
-                format!("{other:?} is not a method this version computes (none, flat, elected)"),
+                format!(
+                    "{other:?} is not a method this version computes (none, flat, elected, federal_share, percentage)"
+                ),
             );
             IncomeMethod::None
         }
@@ -346,7 +413,71 @@ fn read_income(node: &At<'_>, problems: &mut Problems) -> StateIncome {
             StateRounding::Cent
         }
     };
-    StateIncome { method, rounding, source: source(node, problems) }
+    let county_required = match node.opt_text("county_tax", problems).as_deref() {
+        None => false,
+        Some("required") => true,
+        Some(other) => {
+            problems.push_invalid(format!("{}.county_tax", node.path()), format!("{other:?} is not \"required\""));
+            false
+        }
+    };
+    StateIncome { method, rounding, county_required, source: source(node, problems) }
+}
+
+fn filing_status(node: &At<'_>, key: &str, problems: &mut Problems) -> FilingStatus {
+    let name = node.text(key, problems);
+    FilingStatus::from_name(&name).unwrap_or_else(|| {
+        if !name.is_empty() {
+            let names: Vec<_> = FilingStatus::ALL.iter().map(|s| s.as_str()).collect();
+            problems
+                .push_invalid(format!("{}.{key}", node.path()), format!("{name:?} is not one of {}", names.join(", ")));
+        }
+        FilingStatus::Single
+    })
+}
+
+/// `[….income]` with `allowance`, `default_status`, a `filing_status` table naming the
+/// schedule of each status, and `schedules.<name>` with `standard_deduction`, `source` and
+/// `[[brackets]]` (`over`, `rate`), ascending from 0.
+fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
+    let allowance = node.amount("allowance", problems);
+    let default_status = filing_status(node, "default_status", problems);
+    let by_status = node.child("filing_status", problems);
+    let schedules_node = node.child("schedules", problems);
+    let mut schedules = Vec::new();
+    for status in FilingStatus::ALL {
+        let name = by_status.text(status.as_str(), problems);
+        if name.is_empty() {
+            continue;
+        }
+        if !schedules_node.has(&name) {
+            problems.push_missing(format!("{}.{name}", schedules_node.path()));
+            continue;
+        }
+        let s = schedules_node.child(&name, problems);
+        let standard_deduction = s.amount("standard_deduction", problems);
+        let _ = s.source(problems);
+        let mut brackets = Vec::new();
+        for b in s.array("brackets", problems) {
+            let over = b.amount("over", problems);
+            let rate = b.percent("rate", problems);
+            let ascending = brackets.last().is_none_or(|prev: &Bracket| prev.over < over);
+            let first_at_zero = !brackets.is_empty() || over.is_zero();
+            if !ascending || !first_at_zero {
+                problems.push_invalid(format!("{}.over", b.path()), "brackets ascend by `over`, the first at \"0\"");
+            }
+            brackets.push(Bracket { over, rate });
+        }
+        schedules.push((status, Schedule { name, standard_deduction, brackets }));
+    }
+    if schedules.is_empty() {
+        // Keep `Percentage::schedule` total even for a file with problems (never returned).
+        schedules.push((
+            FilingStatus::Single,
+            Schedule { name: String::new(), standard_deduction: Decimal::ZERO, brackets: Vec::new() },
+        ));
+    }
+    Percentage { schedules, allowance, default_status }
 }
 
 fn read_programme(key: &str, node: &At<'_>, problems: &mut Problems) -> Option<Programme> {

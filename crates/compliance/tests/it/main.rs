@@ -9,4 +9,5 @@ mod payroll;
 mod rng;
 mod uk;
 mod us_state;
+mod us_state_methods;
 mod withholding;

@@ -60,9 +60,11 @@ enum Expect {
     NoState,
     /// The file ships the state's contributions but not its income-tax method.
     NoIncomeMethod,
+    /// The state adds a county tax and no county is on file.
+    NoCountyOnFile,
 }
 
-use Expect::{Lines, NoIncomeMethod, NoState};
+use Expect::{Lines, NoCountyOnFile, NoIncomeMethod, NoState};
 
 /// The 2026 golden case of every state and DC: $10,000.00 vest, $50,000.00 earlier wages, no
 /// certificate on file.
@@ -97,8 +99,18 @@ use Expect::{Lines, NoIncomeMethod, NoState};
 ///   10,000 × 4.5% = 450 → 450.00 (the rounding is exercised in
 ///   `whole_dollar_rounding_where_a_guide_prescribes_it`).
 /// Elected percentage: AZ Form A-4, no form on file → 2.0% → 200.00.
-/// Refused by name: CT, MD, ME, NJ and OR (contributions shipped, income method not yet) and
-/// the states whose 2026 guides could not be confirmed (see docs/tax-rules.md#us-states).
+/// Share of the federal withholding: VT Pub. GB-1210 (2026), 30% of the federal supplemental
+/// withholding on the payment: federal 10,000 × 22% = 2,200.00; 2,200.00 × 30% = 660.00.
+/// Percentage method, aggregate rule: NJ-WT / NJ-W4 rate tables, no NJ-W4 on file → Rate A,
+/// zero allowances; no regular wages in the month (the golden passes none), so the tax is
+/// that of the payment alone: annualised 10,000 × 12 = 120,000; Rate A: 2,930 + 7.0% ×
+/// (120,000 − 75,000) = 2,930 + 3,150 = 6,080 a year; 6,080 / 12 = 506.666… → 506.67, less
+/// the tax on no regular wages (0). NJ DI 0.19% and FLI 0.23% on 10,000 (below $171,100):
+/// 19.00 and 23.00; UI/WF/SWF: the $44,800 base was passed by the earlier $50,000, no line.
+/// County tax: IN Departmental Notice #1 (2026) withholds the state's 2.95% plus the county's
+/// rate; with no county on file the payment is refused naming what to add.
+/// Refused by name: CT, MD, ME and OR (contributions shipped, income method not yet) and the
+/// states whose 2026 guides could not be confirmed (see docs/tax-rules.md#us-states).
 const GOLDEN_2026: [(&str, Expect); 51] = [
     ("AK", Lines(&[])),
     ("AL", NoState),
@@ -115,7 +127,7 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("IA", Lines(&[("state_income", "380.00")])),
     ("ID", NoState),
     ("IL", Lines(&[("state_income", "495.00")])),
-    ("IN", NoState),
+    ("IN", NoCountyOnFile),
     ("KS", NoState),
     ("KY", Lines(&[("state_income", "350.00")])),
     ("LA", NoState),
@@ -131,7 +143,7 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("ND", NoState),
     ("NE", Lines(&[("state_income", "350.00")])),
     ("NH", Lines(&[])),
-    ("NJ", NoIncomeMethod),
+    ("NJ", Lines(&[("state_income", "506.67"), ("state_sdi", "19.00"), ("state_pfml", "23.00")])),
     ("NM", NoState),
     ("NV", Lines(&[])),
     ("NY", Lines(&[("state_income", "1170.00"), ("state_pfml", "43.20")])),
@@ -146,7 +158,7 @@ const GOLDEN_2026: [(&str, Expect); 51] = [
     ("TX", Lines(&[])),
     ("UT", NoState),
     ("VA", Lines(&[("state_income", "575.00")])),
-    ("VT", NoState),
+    ("VT", Lines(&[("state_income", "660.00")])),
     ("WA", Lines(&[("state_ltss", "58.00"), ("state_pfml", "80.72")])),
     ("WI", NoState),
     ("WV", NoState),
@@ -174,6 +186,12 @@ fn every_state_and_dc_has_its_2026_golden_case() {
                     assert_eq!(path, format!("us.2026.state.{state}.income"));
                 }
                 other => panic!("{state}: expected a refusal naming the income table, got {other:?}"),
+            },
+            NoCountyOnFile => match got {
+                Err(WithholdingError::State(StateError::NoCountyOnFile { state: s, year: 2026, .. })) => {
+                    assert_eq!(s, state);
+                }
+                other => panic!("{state}: expected a refusal asking for the county, got {other:?}"),
             },
         }
     }
@@ -297,11 +315,14 @@ fn local_taxes_and_reciprocity() {
         state_lines(&rules, "IL", Some(&iowan), "50000", "10000").expect("valid"),
         [("state_income", "380.00".to_owned())]
     );
-    // A New Jersey resident working in Pennsylvania is withheld for New Jersey, whose method
-    // is not shipped: refused naming it; PA's own employee UC still follows the work state.
+    // A New Jersey resident working in Pennsylvania is withheld for New Jersey (NJ-WT Rate A,
+    // no certificate: 506.67 as in the golden case) instead of PA's 3.07%; PA's own employee
+    // UC (0.07% → 7.00) still follows the work state.
     let nj_resident = profile(&[("residence", "NJ")]);
-    let err = state_lines(&rules, "PA", Some(&nj_resident), "50000", "10000").expect_err("refused").to_string();
-    assert!(err.contains("us.2026.state.NJ.income"), "{err}");
+    assert_eq!(
+        state_lines(&rules, "PA", Some(&nj_resident), "50000", "10000").expect("valid"),
+        [("state_income", "506.67".to_owned()), ("state_ui_employee", "7.00".to_owned())]
+    );
     // No agreement (a New Jersey resident working in New York): the work state withholds.
     assert_eq!(
         state_lines(&rules, "NY", Some(&nj_resident), "50000", "10000").expect("valid"),

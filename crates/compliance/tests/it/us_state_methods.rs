@@ -1,0 +1,207 @@
+//! US state income-tax methods beyond a flat rate: the annualised percentage method applied
+//! by the aggregate rule (New Jersey), a share of the federal withholding (Vermont) and a
+//! county tax withheld with the state's (Indiana). Every amount is derived in the comment from
+//! the document `us-states.toml` cites for it.
+
+use std::str::FromStr;
+
+use jiff::civil::date;
+use tokencomp_compliance::rules::Rules;
+use tokencomp_compliance::us_state::compute::annual_tax;
+use tokencomp_compliance::us_state::{IncomeMethod, StateError, UsStateRules, load};
+use tokencomp_compliance::withholding::{Jurisdiction, TaxKind, Wages, WithholdingError, withhold_for};
+use tokencomp_core::tax_profile::{Fields, FilingStatus, UsProfile};
+use tokencomp_money::Decimal;
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).expect("valid")
+}
+
+fn profile(fields: &[(&str, &str)]) -> UsProfile {
+    let f: Fields = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    UsProfile::from_fields(&f).expect("valid profile")
+}
+
+/// The state income and local lines of a 15 June 2026 payment, as (kind name, amount).
+fn income_lines(
+    rules: &Rules,
+    state: &str,
+    profile: Option<&UsProfile>,
+    wages: Wages,
+    gross: &str,
+) -> Result<Vec<(&'static str, String)>, WithholdingError> {
+    let j = Jurisdiction::Us { state: Some(state.to_owned()) };
+    let w = withhold_for(rules, &j, date(2026, 6, 15), &wages, d(gross), profile)?;
+    Ok(w.lines
+        .iter()
+        .filter(|l| matches!(l.kind, TaxKind::StateIncome | TaxKind::LocalIncome))
+        .map(|l| (l.kind.name(), l.amount.to_string()))
+        .collect())
+}
+
+/// $50,000 of earlier wages, of which `month` in the payment's month.
+fn wages(month: &str) -> Wages {
+    Wages { year_to_date: d("50000"), supplemental_year_to_date: Decimal::ZERO, period_to_date: d(month) }
+}
+
+#[test]
+fn new_jersey_schedules_reproduce_the_printed_addons() {
+    // NJ-WT / Form NJ-W4, annual payroll period: the "amount of income tax withheld" column
+    // is the tax of the brackets below; the brackets as shipped reproduce every printed figure.
+    let rules = UsStateRules::builtin().expect("valid");
+    let nj = rules.year(2026).and_then(|y| y.states.get("NJ")).and_then(|s| s.income.as_ref()).expect("NJ 2026");
+    let IncomeMethod::Percentage(method) = &nj.method else { panic!("NJ uses its percentage method") };
+    let a = method.schedule(FilingStatus::Single);
+    let b = method.schedule(FilingStatus::MarriedJoint);
+    assert_eq!((a.name.as_str(), b.name.as_str()), ("A", "B"));
+    assert_eq!(method.schedule(FilingStatus::MarriedSeparate).name, "A");
+    assert_eq!(method.schedule(FilingStatus::HeadOfHousehold).name, "B");
+    for (taxable, want) in [
+        ("20000", "300"),
+        ("35000", "600"),
+        ("40000", "795"),
+        ("75000", "2930"),
+        ("500000", "32680"),
+        ("1000000", "82180"),
+    ] {
+        assert_eq!(annual_tax(a, d(taxable)).normalize(), d(want), "Rate A at {taxable}");
+    }
+    for (taxable, want) in [
+        ("20000", "300"),
+        ("50000", "900"),
+        ("70000", "1440"),
+        ("80000", "1830"),
+        ("150000", "6100"),
+        ("500000", "30600"),
+        ("1000000", "80100"),
+    ] {
+        assert_eq!(annual_tax(b, d(taxable)).normalize(), d(want), "Rate B at {taxable}");
+    }
+}
+
+#[test]
+fn new_jersey_aggregate_rule_on_the_months_salary() {
+    let rules = Rules::builtin().expect("valid");
+    // No NJ-W4 (Rate A, 0 allowances); the month's salary instalment 5,000 is the regular
+    // wage. Regular: 5,000 × 12 = 60,000 → 795 + 6.1% × 20,000 = 2,015 a year.
+    // Regular + vest: 15,000 × 12 = 180,000 → 2,930 + 7.0% × 105,000 = 10,280 a year.
+    // (10,280 − 2,015) / 12 = 8,265 / 12 = 688.75.
+    assert_eq!(
+        income_lines(&rules, "NJ", None, wages("5000"), "10000").expect("valid"),
+        [("state_income", "688.75".to_owned())]
+    );
+    // The same vest paid in two parts the same month adds up to the same tax, because the
+    // second part's regular wages include the first (period_to_date):
+    //   4,000 on 5,000: (9,000 × 12 = 108,000 → 2,930 + 7.0% × 33,000 = 5,240) − 2,015
+    //   = 3,225 / 12 = 268.75;
+    //   6,000 on 9,000: 10,280 − 5,240 = 5,040 / 12 = 420.00; 268.75 + 420.00 = 688.75.
+    assert_eq!(
+        income_lines(&rules, "NJ", None, wages("5000"), "4000").expect("valid"),
+        [("state_income", "268.75".to_owned())]
+    );
+    assert_eq!(
+        income_lines(&rules, "NJ", None, wages("9000"), "6000").expect("valid"),
+        [("state_income", "420.00".to_owned())]
+    );
+    // An NJ-W4 as married filing jointly (Rate B) with 2 allowances ($1,000 each a year):
+    // regular 60,000 − 2,000 = 58,000 → 900 + 2.7% × 8,000 = 1,116;
+    // with the vest 180,000 − 2,000 = 178,000 → 6,100 + 7.0% × 28,000 = 8,060;
+    // (8,060 − 1,116) / 12 = 6,944 / 12 = 578.666… → 578.67.
+    let married = profile(&[("filing_status", "married_joint"), ("allowances", "2")]);
+    assert_eq!(
+        income_lines(&rules, "NJ", Some(&married), wages("5000"), "10000").expect("valid"),
+        [("state_income", "578.67".to_owned())]
+    );
+    // Head of household uses Rate B too (NJ-W4: status without a chosen table).
+    let hoh = profile(&[("filing_status", "head_of_household"), ("allowances", "2")]);
+    assert_eq!(
+        income_lines(&rules, "NJ", Some(&hoh), wages("5000"), "10000").expect("valid"),
+        [("state_income", "578.67".to_owned())]
+    );
+    // An exempt certificate: no income line.
+    let exempt = profile(&[("exempt", "yes")]);
+    assert_eq!(income_lines(&rules, "NJ", Some(&exempt), wages("5000"), "10000").expect("valid"), []);
+}
+
+#[test]
+fn vermont_withholds_thirty_percent_of_the_federal_supplemental_withholding() {
+    let rules = Rules::builtin().expect("valid");
+    // Pub. GB-1210 (2026): 30% of the federal withholding on the payment. Federal: 22% while
+    // the year's supplemental wages stay within $1,000,000, 37% above (26 CFR
+    // 31.3402(g)-1(a)(7)). After 995,000 of supplemental wages a 10,000 vest is withheld
+    // 5,000 × 22% + 5,000 × 37% = 1,100.00 + 1,850.00 = 2,950.00 federal;
+    // Vermont 2,950.00 × 30% = 885.00.
+    let w = Wages { year_to_date: d("995000"), supplemental_year_to_date: d("995000"), period_to_date: d("0") };
+    assert_eq!(income_lines(&rules, "VT", None, w, "10000").expect("valid"), [("state_income", "885.00".to_owned())]);
+    // Odd cents: a 1,234.57 vest: federal 1,234.57 × 22% = 271.6054 → 271.61;
+    // Vermont 271.61 × 30% = 81.483 → 81.48.
+    assert_eq!(
+        income_lines(&rules, "VT", None, wages("0"), "1234.57").expect("valid"),
+        [("state_income", "81.48".to_owned())]
+    );
+}
+
+#[test]
+fn indiana_needs_the_county_and_refuses_one_not_shipped() {
+    let rules = Rules::builtin().expect("valid");
+    let err = income_lines(&rules, "IN", None, wages("0"), "10000").expect_err("no county on file");
+    assert!(
+        matches!(&err, WithholdingError::State(StateError::NoCountyOnFile { state, year: 2026, .. }) if state == "IN"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("locality"), "{err}");
+    // The 2026 county table is not shipped: any county is refused naming the table to add.
+    let marion = profile(&[("locality", "MARION")]);
+    let err = income_lines(&rules, "IN", Some(&marion), wages("0"), "10000").expect_err("county not shipped");
+    let text = err.to_string();
+    assert!(text.contains("us.2026.state.IN.county.MARION"), "{text}");
+
+    // With a county in the file, the state's 2.95% and the county's rate are two lines on the
+    // payment (test data for the county, not a shipped rate): 10,000 × 2.95% = 295.00 and
+    // 10,000 × 1.5% = 150.00.
+    let text = r#"
+[us.2026.state.IN.income]
+method = "flat"
+rate = "2.95%"
+county_tax = "required"
+source = "Departmental Notice #1 (2026)"
+
+[us.2026.state.IN.county.TESTCOUNTY]
+rate = "1.5%"
+source = "test data"
+"#;
+    let with_county = Rules::builtin().expect("valid").with_us_states(load("t.toml", text).expect("valid"));
+    let county = profile(&[("locality", "TESTCOUNTY")]);
+    assert_eq!(
+        income_lines(&with_county, "IN", Some(&county), wages("0"), "10000").expect("valid"),
+        [("state_income", "295.00".to_owned()), ("local_income", "150.00".to_owned())]
+    );
+}
+
+#[test]
+fn a_percentage_table_with_problems_is_refused_by_path() {
+    let text = r#"
+[us.2026.state.ZZ.income]
+method = "percentage"
+default_status = "single"
+source = "x"
+
+[us.2026.state.ZZ.income.filing_status]
+single = "A"
+married_joint = "B"
+married_separate = "A"
+head_of_household = "A"
+
+[us.2026.state.ZZ.income.schedules.A]
+standard_deduction = "0"
+source = "y"
+
+[[us.2026.state.ZZ.income.schedules.A.brackets]]
+over = "100"
+rate = "1%"
+"#;
+    let err = load("t.toml", text).expect_err("invalid").to_string();
+    assert!(err.contains("us.2026.state.ZZ.income.allowance: missing"), "{err}");
+    assert!(err.contains("us.2026.state.ZZ.income.schedules.B: missing"), "{err}");
+    assert!(err.contains("us.2026.state.ZZ.income.schedules.A.brackets[0].over"), "{err}");
+}
