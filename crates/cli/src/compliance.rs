@@ -145,9 +145,17 @@ pub struct BooksArgs {
     pub from: String,
     #[arg(long)]
     pub to: String,
-    /// csv, beancount or hledger.
+    /// csv, beancount or hledger; or an ERP's journal import: quickbooks, xero or netsuite
+    /// (with --map).
     #[arg(long, default_value = "csv")]
     pub format: String,
+    /// The chart-of-accounts mapping file (TOML, docs/exports.md) the ERP formats translate
+    /// accounts with.
+    #[arg(long)]
+    pub map: Option<std::path::PathBuf>,
+    /// Write a starter mapping file listing every account the books use, unmapped, and stop.
+    #[arg(long, conflicts_with_all = ["map", "person"])]
+    pub write_map: Option<std::path::PathBuf>,
     /// A person's own lots and gains instead of the company's books.
     #[arg(long)]
     pub person: Option<String>,
@@ -161,7 +169,24 @@ pub fn books(g: &Global, args: &BooksArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let from = date_arg(&args.from, "--from")?;
     let to = date_arg(&args.to, "--to")?;
-    let text = tokencomp_service::reports::books_text(&company, from, to, &args.format, args.person.as_deref())?;
+    if let Some(path) = &args.write_map {
+        let text = tokencomp_service::reports::erp_starter_map(&company, from, to)?;
+        tokencomp_store::private::write(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        crate::outln!("wrote a starter mapping to {}: fill in each ERP's account for every line", path.display());
+        return Ok(());
+    }
+    let text = match (&args.map, args.person.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(bad_input("ERP journals are the company's books: --map cannot go with --person", "--map"));
+        }
+        (Some(map), None) => {
+            let map_text = std::fs::read_to_string(map).with_context(|| format!("reading {}", map.display()))?;
+            let name = map.display().to_string();
+            tokencomp_service::reports::erp_books(&company, from, to, &args.format, &name, &map_text)?
+        }
+        (None, person) => tokencomp_service::reports::books_text(&company, from, to, &args.format, person)?,
+    };
     match &args.out {
         Some(path) => tokencomp_store::private::write(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?,

@@ -6,6 +6,7 @@
 
 pub mod accounting;
 pub mod books;
+pub mod erp;
 pub mod fmv;
 pub mod lots;
 pub mod payroll;

@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod company;
 pub mod csv_text;
 pub mod diag;
+pub mod erp_map;
 pub mod import;
 pub mod ocf;
 pub mod rule_node;

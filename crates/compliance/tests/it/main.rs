@@ -2,6 +2,7 @@
 
 mod accounting;
 mod books;
+mod erp;
 mod lots;
 mod payroll;
 mod rng;
