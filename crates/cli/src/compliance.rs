@@ -26,6 +26,16 @@ pub struct PayrollArgs {
     /// Write the CSV here instead of standard output.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+    /// The file's layout: generic (tokencomp's own CSV), or a payroll provider's import layout:
+    /// gusto, rippling, adp or deel (with --out; docs/exports.md).
+    #[arg(long, default_value = "generic")]
+    pub layout: String,
+    /// The company's own column map for the provider layout (TOML), instead of the shipped one.
+    #[arg(long)]
+    pub map: Option<std::path::PathBuf>,
+    /// Write the provider layout's shipped column map here, to edit and pass back with --map.
+    #[arg(long)]
+    pub write_map: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -40,6 +50,28 @@ pub enum PayrollCommand {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Read a provider's payroll register back and reconcile the withholding it computed
+    /// against ours: every difference by person and tax line; exit 1 when any differs.
+    Reconcile {
+        /// rippling, adp or deel (gusto's layout is refused, so it has no register to read).
+        #[arg(long)]
+        layout: String,
+        /// The register (CSV) exported from the provider.
+        file: std::path::PathBuf,
+        #[arg(long)]
+        period: String,
+        /// The company's own column map (TOML) instead of the shipped one.
+        #[arg(long)]
+        map: Option<std::path::PathBuf>,
+    },
+}
+
+fn read_map(map: Option<&std::path::PathBuf>) -> Result<Option<(String, String)>> {
+    map.map(|m| {
+        let text = std::fs::read_to_string(m).with_context(|| format!("reading {}", m.display()))?;
+        Ok((m.display().to_string(), text))
+    })
+    .transpose()
 }
 
 pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
@@ -47,6 +79,31 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     let loaded = load_all(&mut *store)?;
     let company = loaded.company()?;
     match &args.command {
+        Some(PayrollCommand::Reconcile { layout, file, period, map }) => {
+            let period = tokencomp_service::payroll::check_period(company, period, &format!("--period {period}"))?;
+            let map = read_map(map.as_ref())?;
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.display().to_string();
+            let differences = tokencomp_service::exports::reconcile_register(
+                company,
+                &period,
+                layout,
+                map.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+                &name,
+                &text,
+            )?;
+            if differences.is_empty() {
+                crate::outln!("{name}: the {layout} register agrees with payroll {} on every person and tax line", period.id);
+                return Ok(());
+            }
+            crate::out(format_args!("{}", tokencomp_compliance::payroll_layouts::differences_text(&differences)));
+            Err(anyhow::anyhow!(
+                "{} difference{} between the {layout} register and payroll {}",
+                differences.len(),
+                if differences.len() == 1 { "" } else { "s" },
+                period.id
+            ))
+        }
         Some(PayrollCommand::Close { period, out }) => {
             let field = format!("--period {period}");
             match tokencomp_service::payroll::close_with(&mut *store, Some(&loaded), period, &field, &g.stamp())? {
@@ -69,6 +126,9 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                 ));
             };
             let period = tokencomp_service::payroll::check_period(company, period, &format!("--period {period}"))?;
+            if args.layout != "generic" {
+                return provider_export(g, company, &period, args);
+            }
             let events = income_events(company, period.end)?;
             let csv = export(company, &events, &period)?;
             match &args.out {
@@ -78,6 +138,59 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `payroll --period P --layout X --out FILE`: the provider's layout and its sidecar.
+fn provider_export(
+    g: &Global,
+    company: &tokencomp_store::ledger::Company,
+    period: &tokencomp_core::period::PayPeriod,
+    args: &PayrollArgs,
+) -> Result<()> {
+    let layout = args.layout.as_str();
+    if let Some(path) = &args.write_map {
+        let text = tokencomp_service::exports::builtin_map(layout)?;
+        tokencomp_store::private::write(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        crate::outln!("wrote the {layout} column map to {}: edit it, then pass --map {}", path.display(), path.display());
+        return Ok(());
+    }
+    let Some(out) = &args.out else {
+        return Err(bad_input(
+            format!("--layout {layout} writes a file and its sidecar: give --out FILE"),
+            "--out",
+        ));
+    };
+    let map = read_map(args.map.as_ref())?;
+    let provisional = !company.payroll_closed.contains_key(&period.id);
+    let export = tokencomp_service::exports::layout_export(
+        company,
+        period,
+        layout,
+        map.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+        provisional,
+        g.stamp().at,
+        out,
+    )?;
+    let sidecar = tokencomp_service::exports::write_layout_export(&export)?;
+    let m = &export.map;
+    crate::outln!(
+        "wrote {} ({} payroll {}) and {}",
+        export.path.display(),
+        layout,
+        if provisional { "provisional: the period is not closed" } else { "final" },
+        sidecar.display()
+    );
+    crate::outln!("  token income as: {}; sell-to-cover cash: {}", m.non_cash_earning, m.cash_path);
+    if export.editable {
+        crate::outln!(
+            "  note: {layout} does not document these columns; this is an editable column map \
+             (--write-map FILE, edit, --map FILE): check it against your {layout} account. {}",
+            m.source
+        );
+    } else {
+        crate::outln!("  layout source: {}", m.source);
+    }
+    Ok(())
 }
 
 #[derive(Args, Debug)]

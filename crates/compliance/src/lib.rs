@@ -10,6 +10,7 @@ pub mod erp;
 pub mod fmv;
 pub mod lots;
 pub mod payroll;
+pub mod payroll_layouts;
 pub mod rules;
 pub mod settle;
 pub mod statements;

@@ -13,5 +13,6 @@ pub mod diag;
 pub mod erp_map;
 pub mod import;
 pub mod ocf;
+pub mod payroll_map;
 pub mod rule_node;
 pub mod tax_rules;

@@ -17,6 +17,7 @@ pub use error::{Error, Result};
 pub mod analytics;
 pub mod chain;
 pub mod demo;
+pub mod exports;
 pub mod gov;
 pub mod oracle;
 pub mod payroll;
