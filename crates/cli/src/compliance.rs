@@ -93,7 +93,10 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                 &text,
             )?;
             if differences.is_empty() {
-                crate::outln!("{name}: the {layout} register agrees with payroll {} on every person and tax line", period.id);
+                crate::outln!(
+                    "{name}: the {layout} register agrees with payroll {} on every person and tax line",
+                    period.id
+                );
                 return Ok(());
             }
             crate::out(format_args!("{}", tokencomp_compliance::payroll_layouts::differences_text(&differences)));
@@ -150,15 +153,17 @@ fn provider_export(
     let layout = args.layout.as_str();
     if let Some(path) = &args.write_map {
         let text = tokencomp_service::exports::builtin_map(layout)?;
-        tokencomp_store::private::write(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-        crate::outln!("wrote the {layout} column map to {}: edit it, then pass --map {}", path.display(), path.display());
+        tokencomp_store::private::write(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        crate::outln!(
+            "wrote the {layout} column map to {}: edit it, then pass --map {}",
+            path.display(),
+            path.display()
+        );
         return Ok(());
     }
     let Some(out) = &args.out else {
-        return Err(bad_input(
-            format!("--layout {layout} writes a file and its sidecar: give --out FILE"),
-            "--out",
-        ));
+        return Err(bad_input(format!("--layout {layout} writes a file and its sidecar: give --out FILE"), "--out"));
     };
     let map = read_map(args.map.as_ref())?;
     let provisional = !company.payroll_closed.contains_key(&period.id);

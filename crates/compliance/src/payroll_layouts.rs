@@ -37,7 +37,9 @@ pub struct Period<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
-    #[error("the {provider} layout is refused: it can carry only cash earnings, and token income is not cash. {reason}")]
+    #[error(
+        "the {provider} layout is refused: it can carry only cash earnings, and token income is not cash. {reason}"
+    )]
     CashOnly { provider: String, reason: String },
 }
 
@@ -177,18 +179,22 @@ fn register_amount(cell: &str) -> Option<Decimal> {
     Some(if negative { -d } else { d })
 }
 
-/// Reads a provider's payroll register with the map's `[register]` headers. Every problem —
+/// Reads a provider's payroll register with the map's `[register]` headers (lines starting with
+/// `#` are comments). Every problem —
 /// a missing column, a row with no employee id, an amount that is not one — is reported at
 /// once with file, line and column.
 pub fn read_register(file: &str, text: &str, map: &ColumnMap) -> Result<Vec<RegisterRow>, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+    // Lines starting with `#` are comments (our fixtures cite their source there).
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(true).comment(Some(b'#')).from_reader(text.as_bytes());
     let mut problems = Vec::new();
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(vec![Diagnostic::new(file, None, e.to_string()).at(1, 1)]),
     };
+    let header_line = lines.iter().position(|l| !l.starts_with('#')).map_or(1, |i| i + 1);
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (key, header) in &map.register {
         match headers.iter().position(|h| h.trim() == header) {
@@ -197,7 +203,7 @@ pub fn read_register(file: &str, text: &str, map: &ColumnMap) -> Result<Vec<Regi
             }
             None => problems.push(
                 Diagnostic::new(file, Some(format!("register.{key}")), format!("no column `{header}` in the header"))
-                    .at(1, 1),
+                    .at(header_line, 1),
             ),
         }
     }

@@ -45,7 +45,8 @@ pub const EXPORT_FIELDS: [&str; 13] = [
 ];
 
 /// The register's tax lines we reconcile (`[register]` keys besides `employee_id`).
-pub const REGISTER_LINES: [&str; 5] = ["federal_income", "social_security", "medicare", "additional_medicare", "state_income"];
+pub const REGISTER_LINES: [&str; 5] =
+    ["federal_income", "social_security", "medicare", "additional_medicare", "state_income"];
 
 /// How the sell-to-cover cash reaches the provider.
 pub const CASH_PATHS: [&str; 3] = ["reimbursement", "deduction", "off_cycle_note"];
@@ -175,7 +176,11 @@ pub fn read(file: &str, text: &str) -> Result<ColumnMap, Vec<Diagnostic>> {
         let at = k.span().start;
         let (k, v) = (k.into_inner(), v.into_inner());
         if k != "employee_id" && !REGISTER_LINES.contains(&k.as_str()) {
-            bad(format!("register.{k}"), at, format!("`{k}` is not employee_id or one of {}", REGISTER_LINES.join(", ")));
+            bad(
+                format!("register.{k}"),
+                at,
+                format!("`{k}` is not employee_id or one of {}", REGISTER_LINES.join(", ")),
+            );
         }
         register.insert(k, v);
     }

@@ -25,14 +25,16 @@ pub fn providers() -> Vec<&'static str> {
 }
 
 fn rejected(field: &str, problems: &[tokencomp_formats::diag::Diagnostic]) -> Error {
-    Error::Rejected { field: field.to_owned(), text: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n") }
+    Error::Rejected {
+        field: field.to_owned(),
+        text: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+    }
 }
 
 /// The shipped map's text of `provider`, for `--write-map`.
 pub fn builtin_map(provider: &str) -> Result<&'static str> {
-    payroll_map::builtin(provider).ok_or_else(|| {
-        bad_input(format!("layout: `{provider}` (generic, {})", providers().join(", ")), "--layout")
-    })
+    payroll_map::builtin(provider)
+        .ok_or_else(|| bad_input(format!("layout: `{provider}` (generic, {})", providers().join(", ")), "--layout"))
 }
 
 /// The column map of `provider`: the company's own file (`map` = (name, text)) when given,
@@ -143,7 +145,8 @@ pub fn layout_export(
 /// Writes the export and its sidecar owner-only; returns the sidecar's path.
 pub fn write_layout_export(export: &LayoutExport) -> Result<PathBuf> {
     let path = &export.path;
-    tokencomp_store::private::write(path, export.csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    tokencomp_store::private::write(path, export.csv.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     let sidecar = tokencomp_store::private::sibling(path, ".json");
     tokencomp_store::private::write(&sidecar, format!("{:#}\n", export.sidecar).as_bytes())
         .with_context(|| format!("writing {}", sidecar.display()))?;
@@ -164,7 +167,9 @@ pub fn reconcile_register(
     let m = column_map(provider, map)?;
     if m.cash_only {
         return Err(bad_input(
-            format!("the {provider} layout is refused (it carries only cash earnings), so there is no register to reconcile"),
+            format!(
+                "the {provider} layout is refused (it carries only cash earnings), so there is no register to reconcile"
+            ),
             "--layout",
         ));
     }

@@ -126,3 +126,91 @@ fn erp_journals_of_the_demo_company_balance_use_the_layout_and_only_mapped_accou
         }
     }
 }
+
+/// `payroll --layout`: an open period's file says provisional in its name and its sidecar (with
+/// the file's SHA-256), a closed one is final; Gusto is refused (exit 2) with the reason; the
+/// generic export is unchanged by the flag's default.
+#[test]
+fn provider_layouts_carry_their_status_in_the_name_and_the_sidecar() {
+    let c = demo();
+    let generic = c.ok(&["payroll", "--period", "2026-10"]);
+    assert_eq!(c.ok(&["payroll", "--period", "2026-10", "--layout", "generic"]), generic);
+    let out = c.dir_path().join("rippling-2026-10.csv");
+    let said = c.ok(&["payroll", "--period", "2026-10", "--layout", "rippling", "--out", out.to_str().expect("path")]);
+    assert!(said.contains("editable column map"), "{said}");
+    let written = c.dir_path().join("rippling-2026-10-provisional.csv");
+    assert!(!out.exists(), "an open period's file is named provisional");
+    let csv = std::fs::read_to_string(&written).expect("layout file");
+    assert!(!csv.contains("provisional"), "the status stays out of the layout");
+    assert_eq!(csv.lines().next(), Some("Employee ID,Employee Name,Pay Period End,Earning Type,Amount,Reimbursement"));
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(c.dir_path().join("rippling-2026-10-provisional.csv.json")).expect("sidecar"),
+    )
+    .expect("JSON");
+    assert_eq!(sidecar["status"], "provisional");
+    assert_eq!(sidecar["period"], "2026-10");
+    assert_eq!(sidecar["rows"], csv.lines().count() - 1);
+    assert_eq!(sidecar["sha256"].as_str(), Some(tokencomp_store::sha256_hex(&csv).as_str()));
+    assert!(sidecar["exported_at"].is_string() && sidecar["rules"]["table_sha256"].is_string());
+
+    c.ok(&["payroll", "close", "--period", "2026-09"]);
+    let closed = c.dir_path().join("rippling-2026-09.csv");
+    c.ok(&["payroll", "--period", "2026-09", "--layout", "rippling", "--out", closed.to_str().expect("path")]);
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(c.dir_path().join("rippling-2026-09.csv.json")).expect("sidecar"),
+    )
+    .expect("JSON");
+    assert_eq!(sidecar["status"], "final");
+
+    let gusto = c.dir_path().join("gusto.csv");
+    c.refused(
+        &["payroll", "--period", "2026-10", "--layout", "gusto", "--out", gusto.to_str().expect("path")],
+        &["the gusto layout is refused: it can carry only cash earnings", "custom earning types are not supported"],
+    );
+    assert!(!gusto.exists() && !c.dir_path().join("gusto-provisional.csv").exists());
+}
+
+/// `payroll reconcile`: a register that agrees exits 0; one planted difference exits 1 naming
+/// the person, the tax line, both amounts and the difference; a bad amount is refused (exit 2)
+/// at file:line:column.
+#[test]
+fn reconcile_names_every_difference_and_bad_rows() {
+    let c = demo();
+    let generic = c.ok(&["payroll", "--period", "2026-10"]);
+    // A register built from our own rows: the employees on payroll (W-2), our tax columns.
+    let mut register = String::from(
+        "Employee ID,Employee Name,Federal Income Tax,Social Security,Medicare,Additional Medicare,State Income Tax\n",
+    );
+    for r in rows(&generic).iter().filter(|r| r["tax_form"] == "W-2") {
+        register.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r["employee_id"],
+            r["employee_name"],
+            r["federal_income_tax"],
+            r["social_security_ee"],
+            r["medicare_ee"],
+            r["additional_medicare_ee"],
+            r["state_income_tax"]
+        ));
+    }
+    let agreeing = c.write("register.csv", &register);
+    let said = c.ok(&["payroll", "reconcile", "--layout", "rippling", &agreeing, "--period", "2026-10"]);
+    assert!(said.contains("agrees with payroll 2026-10"), "{said}");
+
+    // Ada's Medicare per the demo's golden payroll (crates/cli/tests/it/compliance.rs): 122.51.
+    assert!(register.contains(",122.51,"), "{register}");
+    let planted = c.write("planted.csv", &register.replacen(",122.51,", ",123.01,", 1));
+    let out = c.run(&["payroll", "reconcile", "--layout", "rippling", &planted, "--period", "2026-10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "ada: medicare: ours 122.51 theirs 123.01 difference 0.50\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 difference between the rippling register and payroll 2026-10")
+    );
+
+    let bad = c.write("bad.csv", &register.replacen(",122.51,", ",12x.51,", 1));
+    c.refused(
+        &["payroll", "reconcile", "--layout", "rippling", &bad, "--period", "2026-10"],
+        &["`12x.51` is not an amount", "bad.csv:2:"],
+    );
+}

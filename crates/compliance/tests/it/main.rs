@@ -5,5 +5,6 @@ mod books;
 mod erp;
 mod lots;
 mod payroll;
+mod payroll_layouts;
 mod rng;
 mod withholding;
