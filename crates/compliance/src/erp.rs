@@ -89,7 +89,7 @@ impl Erp {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErpError {
     #[error(transparent)]
-    Books(#[from] BooksError),
+    Books(Box<BooksError>),
     #[error("the mapping file has no [{erp}.accounts] table; write a starter with `tokencomp books --write-map FILE`")]
     NoTable { erp: &'static str },
     #[error(
@@ -107,6 +107,12 @@ pub enum ErpError {
     TooManyLines { lines: usize },
     #[error("CSV writing failed: {0}")]
     Csv(String),
+}
+
+impl From<BooksError> for ErpError {
+    fn from(e: BooksError) -> ErpError {
+        ErpError::Books(Box::new(e))
+    }
 }
 
 /// What a row of any layout carries.

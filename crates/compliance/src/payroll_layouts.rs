@@ -41,6 +41,8 @@ pub enum LayoutError {
         "the {provider} layout is refused: it can carry only cash earnings, and token income is not cash. {reason}"
     )]
     CashOnly { provider: String, reason: String },
+    #[error("CSV writing failed: {0}")]
+    Csv(String),
 }
 
 /// Our column of a register tax line (the employee's share).
@@ -77,15 +79,9 @@ pub fn to_layout(rows: &[PayrollRow], map: &ColumnMap, period: &Period) -> Resul
     if map.cash_only {
         return Err(LayoutError::CashOnly { provider: map.provider.clone(), reason: map.source.clone() });
     }
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let header: Vec<&str> = map.columns.iter().map(|c| c.header.as_str()).collect();
-    // Writing to a Vec cannot fail; every record has the header's length.
-    let mut out = String::new();
-    let mut push = |record: &[String]| {
-        let _ = w.write_record(record);
-        let _ = w.flush();
-    };
-    push(&header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>());
+    let csv_err = |e: csv::Error| LayoutError::Csv(e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(map.columns.iter().map(|c| c.header.as_str())).map_err(csv_err)?;
     let date = |d: Date| d.strftime(&map.date_format).to_string();
     for row in rows.iter().filter(|r| on_payroll(r)) {
         let amount = |name: &str| value_of(name).and_then(|i| row.values.get(i)).map(|v| money(*v)).unwrap_or_default();
@@ -109,12 +105,10 @@ pub fn to_layout(rows: &[PayrollRow], map: &ColumnMap, period: &Period) -> Resul
                 other => neutralise(other.strip_prefix("const:").unwrap_or_default()).into_owned(),
             })
             .collect();
-        push(&record);
+        w.write_record(&record).map_err(csv_err)?;
     }
-    drop(push);
-    if let Ok(bytes) = w.into_inner() {
-        out.push_str(&String::from_utf8_lossy(&bytes));
-    }
+    let bytes = w.into_inner().map_err(|e| LayoutError::Csv(e.to_string()))?;
+    let out = String::from_utf8(bytes).map_err(|e| LayoutError::Csv(e.to_string()))?;
     Ok(out)
 }
 

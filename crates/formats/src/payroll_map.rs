@@ -239,7 +239,8 @@ mod tests {
     #[test]
     fn problems_are_reported_together_with_their_place() {
         let text = "provider = \"x\"\nsource = \"s\"\ndate_format = \"%Y\"\nnon_cash_earning = \"Imputed\"\ncash_path = \"wire\"\n[[column]]\nheader = \"Co Code\"\nfield = \"const:\"\n[[column]]\nheader = \"Pay\"\nfield = \"salary\"\n[register]\nemployee_id = \"ID\"\n";
-        let shown: Vec<String> = read("m.toml", text).unwrap_err().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> =
+            read("m.toml", text).expect_err("four problems").iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
             [

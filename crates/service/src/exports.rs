@@ -44,16 +44,14 @@ pub fn column_map(provider: &str, map: Option<(&str, &str)>) -> Result<ColumnMap
     let (name, text) = map.unwrap_or((provider, shipped));
     let field = if map.is_some() { "--map" } else { "--layout" };
     let m = payroll_map::read(name, text).map_err(|p| {
-        let mut e = rejected(field, &p);
+        let mut text = p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
         if map.is_none() {
-            if let Error::Rejected { text, .. } = &mut e {
-                text.push_str(&format!(
-                    "\nthe shipped {provider} map needs the company's own values: write it with \
-                     `tokencomp payroll --layout {provider} --write-map FILE`, fill them in, and pass --map FILE"
-                ));
-            }
+            text.push_str(&format!(
+                "\nthe shipped {provider} map needs the company's own values: write it with \
+                 `tokencomp payroll --layout {provider} --write-map FILE`, fill them in, and pass --map FILE"
+            ));
         }
-        e
+        Error::Rejected { field: field.to_owned(), text }
     })?;
     if m.provider != provider {
         return Err(bad_input(format!("the map is for `{}`, not `{provider}`", m.provider), "--map"));
@@ -112,6 +110,7 @@ pub fn layout_export(
     let p = Period { id: &period.id, start: period.start, end: period.end };
     let csv = payroll_layouts::to_layout(&rows, &m, &p).map_err(|e| match e {
         e @ LayoutError::CashOnly { .. } => bad_input(e, "--layout"),
+        e @ LayoutError::Csv(_) => Error::internal(e),
     })?;
     let path = if provisional { provisional_path(out) } else { out.to_owned() };
     let written = csv.lines().count().saturating_sub(1);

@@ -279,7 +279,7 @@ pub fn erp_books(
         e @ (ErpError::NoTable { .. } | ErpError::Unmapped { .. } | ErpError::MissingSetting { .. }) => {
             Error::Rejected { field: "--map".into(), text: format!("error: {e}\n  --> {map_file}") }
         }
-        ErpError::Books(e) => e.into(),
+        ErpError::Books(e) => (*e).into(),
         e => Error::Incomplete(e.to_string()),
     })
 }

@@ -2,6 +2,9 @@
 //! number formats (docs/exports.md#erp-journals, each layout's source cited there), balance per
 //! journal number, only mapped accounts, and every unmapped account named at once.
 
+// Tests may unwrap: a failure panics at the line that says what was expected.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use jiff::civil::date;

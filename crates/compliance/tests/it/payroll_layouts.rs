@@ -11,6 +11,9 @@
 //!   1.45% = 58.00; no state income tax; remitted 1,186.00.
 //! - jonah (1099-NEC): 1,000.00, nothing withheld; paid outside payroll, so never in a layout.
 
+// Tests may unwrap: a failure panics at the line that says what was expected.
+#![allow(clippy::unwrap_used)]
+
 use jiff::civil::date;
 use tokencomp_compliance::payroll::{AMOUNT_COLUMNS, PayrollRow};
 use tokencomp_compliance::payroll_layouts::{Difference, LayoutError, Period, read_register, reconcile, to_layout};
@@ -127,7 +130,7 @@ fn each_layout_writes_its_columns_dates_and_numbers_exactly() {
 fn gusto_is_refused_because_it_carries_only_cash_earnings() {
     let map = payroll_map::read("gusto", payroll_map::builtin("gusto").unwrap()).unwrap();
     let err = to_layout(&rows(), &map, &period()).unwrap_err();
-    let LayoutError::CashOnly { provider, reason } = &err;
+    let LayoutError::CashOnly { provider, reason } = &err else { panic!("{err:?}") };
     assert_eq!(provider, "gusto");
     assert!(reason.contains("custom earning types are not supported"), "{reason}");
     assert!(err.to_string().starts_with("the gusto layout is refused: it can carry only cash earnings"), "{err}");
