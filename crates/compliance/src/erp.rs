@@ -5,10 +5,12 @@
 //! consulted 2026-12-07):
 //!
 //! - **QuickBooks Online** — Intuit, QuickBooks Online Help, "Import journal entries" (help
-//!   article L4tQBwbs7, updated late 2026): columns `Journal No`, `Journal Date`, `Account Name`,
-//!   `Debits`, `Credits`, `Description`, `Name`; rows sharing a journal number form one entry,
-//!   which must balance; a sub-account is written `Parent:Sub`. Dates `MM/DD/YYYY` (a US
-//!   company's date setting), amounts positive with two decimals, the other side blank.
+//!   article L4tQBwbs7, en-AU edition; the page shows no date): columns `Journal No`, `Journal
+//!   Date`, `Account Name`, `Debits`, `Credits`, `Description`, `Name`; rows sharing a journal
+//!   number form one entry, which must balance; a sub-account is written `Parent:Sub`. The
+//!   page does not print a date format: `MM/DD/YYYY` is a US company's date setting, as the
+//!   import guides of postbooks.app and spreadsheetbroccoli.com (2026) state; amounts positive
+//!   with two decimals, the other side blank.
 //! - **Xero** — Xero Central, "Add or post multiple manual journals" (help.xero.com
 //!   ManualJournalsImport): columns `Narration`, `Date`, `Description`, `AccountCode`,
 //!   `TaxRate`, `Amount`, `TrackingName1`, `TrackingOption1`, `TrackingName2`,
@@ -19,8 +21,9 @@
 //!   Fields Table" and "…Line-Level Fields Table" (CSV Import Assistant): header `External ID`,
 //!   `Date`, `Subsidiary` (OneWorld), `Currency`, `Memo`; lines `Account`, `Debit`, `Credit` and
 //!   a line memo; an entry needs two lines or more and balancing debits and credits; a debit or
-//!   credit has at most 10 digits before the decimal point and 2 after. Dates `MM/DD/YYYY` (the
-//!   account's date-format preference must match).
+//!   credit has at most 10 digits before the decimal point and 2 after. Dates `MM/DD/YYYY`:
+//!   the help asks for the account's date-format preference, and this is NetSuite's US default
+//!   (an account set otherwise must change its preference for the import or convert the file).
 //!
 //! Journal numbers are `TC-YYYYMMDD-NN`: the entry's date and its place among that date's
 //! entries, so a re-export of a range gives the same numbers. Every amount is an entry's own
