@@ -26,6 +26,16 @@ pub struct PayrollArgs {
     /// Write the CSV here instead of standard output.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+    /// The file's layout: generic (tokencomp's own CSV), or a payroll provider's import layout:
+    /// gusto, rippling, adp or deel (with --out; docs/exports.md).
+    #[arg(long, default_value = "generic")]
+    pub layout: String,
+    /// The company's own column map for the provider layout (TOML), instead of the shipped one.
+    #[arg(long)]
+    pub map: Option<std::path::PathBuf>,
+    /// Write the provider layout's shipped column map here, to edit and pass back with --map.
+    #[arg(long)]
+    pub write_map: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -40,6 +50,28 @@ pub enum PayrollCommand {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Read a provider's payroll register back and reconcile the withholding it computed
+    /// against ours: every difference by person and tax line; exit 1 when any differs.
+    Reconcile {
+        /// rippling, adp or deel (gusto's layout is refused, so it has no register to read).
+        #[arg(long)]
+        layout: String,
+        /// The register (CSV) exported from the provider.
+        file: std::path::PathBuf,
+        #[arg(long)]
+        period: String,
+        /// The company's own column map (TOML) instead of the shipped one.
+        #[arg(long)]
+        map: Option<std::path::PathBuf>,
+    },
+}
+
+fn read_map(map: Option<&std::path::PathBuf>) -> Result<Option<(String, String)>> {
+    map.map(|m| {
+        let text = std::fs::read_to_string(m).with_context(|| format!("reading {}", m.display()))?;
+        Ok((m.display().to_string(), text))
+    })
+    .transpose()
 }
 
 pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
@@ -47,6 +79,34 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
     let loaded = load_all(&mut *store)?;
     let company = loaded.company()?;
     match &args.command {
+        Some(PayrollCommand::Reconcile { layout, file, period, map }) => {
+            let period = tokencomp_service::payroll::check_period(company, period, &format!("--period {period}"))?;
+            let map = read_map(map.as_ref())?;
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.display().to_string();
+            let differences = tokencomp_service::layouts::reconcile_register(
+                company,
+                &period,
+                layout,
+                map.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+                &name,
+                &text,
+            )?;
+            if differences.is_empty() {
+                crate::outln!(
+                    "{name}: the {layout} register agrees with payroll {} on every person and tax line",
+                    period.id
+                );
+                return Ok(());
+            }
+            crate::out(format_args!("{}", tokencomp_compliance::payroll_layouts::differences_text(&differences)));
+            Err(anyhow::anyhow!(
+                "{} difference{} between the {layout} register and payroll {}",
+                differences.len(),
+                if differences.len() == 1 { "" } else { "s" },
+                period.id
+            ))
+        }
         Some(PayrollCommand::Close { period, out }) => {
             let field = format!("--period {period}");
             match tokencomp_service::payroll::close_with(&mut *store, Some(&loaded), period, &field, &g.stamp())? {
@@ -69,6 +129,9 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
                 ));
             };
             let period = tokencomp_service::payroll::check_period(company, period, &format!("--period {period}"))?;
+            if args.layout != "generic" {
+                return provider_export(g, company, &period, args);
+            }
             let events = income_events(company, period.end)?;
             let csv = export(company, &events, &period)?;
             // Each provisional period exported before, compared with what its export is now.
@@ -91,6 +154,61 @@ pub fn run(g: &Global, args: &PayrollArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `payroll --period P --layout X --out FILE`: the provider's layout and its sidecar.
+fn provider_export(
+    g: &Global,
+    company: &tokencomp_store::ledger::Company,
+    period: &tokencomp_core::period::PayPeriod,
+    args: &PayrollArgs,
+) -> Result<()> {
+    let layout = args.layout.as_str();
+    if let Some(path) = &args.write_map {
+        let text = tokencomp_service::layouts::builtin_map(layout)?;
+        tokencomp_store::private::write(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        crate::outln!(
+            "wrote the {layout} column map to {}: edit it, then pass --map {}",
+            path.display(),
+            path.display()
+        );
+        return Ok(());
+    }
+    let Some(out) = &args.out else {
+        return Err(bad_input(format!("--layout {layout} writes a file and its sidecar: give --out FILE"), "--out"));
+    };
+    let map = read_map(args.map.as_ref())?;
+    let provisional = tokencomp_service::exports::is_provisional(company, &period.id);
+    let export = tokencomp_service::layouts::layout_export(
+        company,
+        period,
+        layout,
+        map.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+        provisional,
+        g.stamp().at,
+        out,
+    )?;
+    let sidecar = tokencomp_service::layouts::write_layout_export(&export)?;
+    let m = &export.map;
+    crate::outln!(
+        "wrote {} ({} payroll {}) and {}",
+        export.path.display(),
+        layout,
+        if provisional { "provisional: the period is not closed" } else { "final" },
+        sidecar.display()
+    );
+    crate::outln!("  token income as: {}; sell-to-cover cash: {}", m.non_cash_earning, m.cash_path);
+    if export.editable {
+        crate::outln!(
+            "  note: {layout} does not document these columns; this is an editable column map \
+             (--write-map FILE, edit, --map FILE): check it against your {layout} account. {}",
+            m.source
+        );
+    } else {
+        crate::outln!("  layout source: {}", m.source);
+    }
+    Ok(())
 }
 
 #[derive(Args, Debug)]
@@ -158,9 +276,17 @@ pub struct BooksArgs {
     pub from: String,
     #[arg(long)]
     pub to: String,
-    /// csv, beancount or hledger.
+    /// csv, beancount or hledger; or an ERP's journal import: quickbooks, xero or netsuite
+    /// (with --map).
     #[arg(long, default_value = "csv")]
     pub format: String,
+    /// The chart-of-accounts mapping file (TOML, docs/exports.md) the ERP formats translate
+    /// accounts with.
+    #[arg(long)]
+    pub map: Option<std::path::PathBuf>,
+    /// Write a starter mapping file listing every account the books use, unmapped, and stop.
+    #[arg(long, conflicts_with_all = ["map", "person"])]
+    pub write_map: Option<std::path::PathBuf>,
     /// A person's own lots and gains instead of the company's books.
     #[arg(long)]
     pub person: Option<String>,
@@ -174,7 +300,24 @@ pub fn books(g: &Global, args: &BooksArgs) -> Result<()> {
     let company = load(&mut *store)?;
     let from = date_arg(&args.from, "--from")?;
     let to = date_arg(&args.to, "--to")?;
-    let text = tokencomp_service::reports::books_text(&company, from, to, &args.format, args.person.as_deref())?;
+    if let Some(path) = &args.write_map {
+        let text = tokencomp_service::reports::erp_starter_map(&company, from, to)?;
+        tokencomp_store::private::write(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        crate::outln!("wrote a starter mapping to {}: fill in each ERP's account for every line", path.display());
+        return Ok(());
+    }
+    let text = match (&args.map, args.person.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(bad_input("ERP journals are the company's books: --map cannot go with --person", "--map"));
+        }
+        (Some(map), None) => {
+            let map_text = std::fs::read_to_string(map).with_context(|| format!("reading {}", map.display()))?;
+            let name = map.display().to_string();
+            tokencomp_service::reports::erp_books(&company, from, to, &args.format, &name, &map_text)?
+        }
+        (None, person) => tokencomp_service::reports::books_text(&company, from, to, &args.format, person)?,
+    };
     match &args.out {
         Some(path) => tokencomp_store::private::write(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?,

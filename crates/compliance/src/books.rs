@@ -198,43 +198,65 @@ pub fn account_is_valid(name: &str) -> bool {
     account_problem(name).is_none()
 }
 
-/// Maps any id ("ada", "g-1", "main wallet", "Zoë") to a valid account component,
-/// deterministically, and distinct ids to distinct components.
+/// A readable account component for any id, deterministically: the id's words (runs of
+/// ASCII letters and digits; every other character separates words and is dropped), each
+/// word's first letter in capitals, joined — "employer_nic" → "EmployerNic", "ada" → "Ada",
+/// "main wallet" → "MainWallet", "g-1" → "G1"; an id with no ASCII letter or digit → "X".
 ///
-/// Lower-case slugs (ASCII lower-case letters, digits and dashes, not starting with a dash)
-/// only get their first letter capitalized: "ada" → "Ada", "g-1" → "G-1". Anything else is
-/// spelled with its ASCII letters and digits, runs of other characters becoming one dash, and
-/// gets `-X` and 12 hex digits of a hash of the whole id: "main wallet" → "Main-wallet-X…".
-/// A slug's component never has a capital after its first character while every other
-/// component ends in `-X…`, so the two kinds cannot meet; within the second kind a collision
-/// needs a 48-bit hash collision.
+/// The result holds only ASCII letters and digits, so it is valid under any account type, and
+/// never contains a dash: [`AccountNames`] adds `-2`, `-3` … when two different ids of one
+/// journal come out the same ("main wallet" and "main-wallet"), and a suffix cannot be mistaken
+/// for part of a component.
 pub fn account_component(id: &str) -> String {
-    let is_slug = id.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if is_slug {
-        return capitalize_first(id);
-    }
     let mut out = String::new();
-    let mut dash = false;
-    for c in id.chars() {
-        if c.is_ascii_alphanumeric() {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c);
-        } else {
-            dash = true;
-        }
+    for word in id.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        out.push_str(&capitalize_first(word));
     }
     if out.is_empty() {
         out.push('X');
     }
-    let mut out = capitalize_first(&out);
-    // The top 48 bits of FNV-1a 64: simple, stable across platforms and releases.
-    let hash = fnv1a64(id.as_bytes()) >> 16;
-    let _ = write!(out, "-X{hash:012x}");
     out
+}
+
+/// The accounts of one journal that are named after ids (wallets, grants, people, tax lines),
+/// readable and distinct.
+///
+/// Each `(parent, id)` becomes `parent:` + [`account_component`]`(id)`. When that name is
+/// reserved (one of the journal's fixed accounts) or already given to a different id, the id
+/// gets the first free of `-2`, `-3` …; ids are taken in byte order of `(parent, id)`, so the
+/// names depend only on the set of ids, never on the order entries are built in. The only
+/// suffixed names are those of real collisions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountNames {
+    names: BTreeMap<(String, String), String>,
+}
+
+impl AccountNames {
+    pub fn new<'a>(
+        reserved: impl IntoIterator<Item = &'a str>,
+        ids: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> AccountNames {
+        let mut taken: BTreeSet<String> = reserved.into_iter().map(str::to_owned).collect();
+        let wanted: BTreeSet<(&str, &str)> = ids.into_iter().collect();
+        let mut names = BTreeMap::new();
+        for (parent, id) in wanted {
+            let base = format!("{parent}:{}", account_component(id));
+            let mut name = base.clone();
+            let mut n = 1u32;
+            while taken.contains(&name) {
+                n += 1;
+                name = format!("{base}-{n}");
+            }
+            taken.insert(name.clone());
+            names.insert((parent.to_owned(), id.to_owned()), name);
+        }
+        AccountNames { names }
+    }
+
+    /// The account of `id` under `parent`, when it was given to [`AccountNames::new`].
+    pub fn get(&self, parent: &str, id: &str) -> Option<&str> {
+        self.names.get(&(parent.to_owned(), id.to_owned())).map(String::as_str)
+    }
 }
 
 fn capitalize_first(s: &str) -> String {
@@ -243,15 +265,6 @@ fn capitalize_first(s: &str) -> String {
         Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
         None => String::new(),
     }
-}
-
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// How a lot posting is booked against what the account holds.

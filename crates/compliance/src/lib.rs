@@ -7,9 +7,11 @@
 pub mod accounting;
 pub mod books;
 pub mod de;
+pub mod erp;
 pub mod fmv;
 pub mod lots;
 pub mod payroll;
+pub mod payroll_layouts;
 pub mod rules;
 pub mod settle;
 pub mod statements;

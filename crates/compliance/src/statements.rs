@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount};
 
 use crate::accounting::{self, Award, Forfeit, PriceAt};
-use crate::books::{Amount, Entry, Journal, LotRef, Posting};
+use crate::books::{AccountNames, Amount, Entry, Journal, LotRef, Posting};
 use crate::fmv::{FmvError, PriceBook};
 use crate::lots::{Book, Disposal, Lot, LotError, Regime, Reporting, Sale, Selection, Term, match_sales};
 use crate::payroll::{IncomeEvent, pay_currency};
@@ -130,25 +130,33 @@ fn in_range(d: Date, from: Date, to: Date) -> bool {
     from <= d && d <= to
 }
 
-fn wallet_account(wallet: &str) -> String {
-    format!("Assets:Wallet:{}", crate::books::account_component(wallet))
+const WALLETS: &str = "Assets:Wallet";
+const TAXES: &str = "Expenses:Taxes";
+const PAYROLL_TAXES: &str = "Liabilities:PayrollTaxes";
+const COMPENSATION: &str = "Expenses:TokenCompensation";
+const TOP_UPS: &str = "Expenses:TokenCompensation:TopUps";
+
+/// An account [`AccountNames`] was given; a miss is a bug in the caller's list of ids, reported
+/// rather than papered over with another name.
+fn named(names: &AccountNames, parent: &str, id: &str) -> Result<String, StatementError> {
+    names
+        .get(parent, id)
+        .map(str::to_owned)
+        .ok_or_else(|| StatementError::Other(format!("no account was named for `{id}` under {parent}")))
 }
 
 /// Units of one lot entering (or leaving, `negative`) a wallet at their basis.
 fn lot_posting(
+    names: &AccountNames,
     wallet: &str,
     units: TokenAmount,
     negative: bool,
     label: &str,
     acquired: Date,
     basis: Decimal,
-) -> Posting {
+) -> Result<Posting, StatementError> {
     let lot = LotRef { label: label.to_owned(), acquired, basis };
-    Posting { account: wallet_account(wallet), amount: Amount::Lot { units, negative, lot, price: None } }
-}
-
-fn tax_account(kind: TaxKind) -> String {
-    format!("Expenses:Taxes:{}", crate::books::account_component(kind.name()))
+    Ok(Posting { account: named(names, WALLETS, wallet)?, amount: Amount::Lot { units, negative, lot, price: None } })
 }
 
 /// A person's own journal between `from` and `to`: opening lots, vests (wages, taxes withheld,
@@ -173,11 +181,21 @@ pub fn person_journal(
     let earlier_sales: Vec<Sale> = all_sales.iter().filter(|s| s.date <= before).cloned().collect();
     let earlier_lots: Vec<Lot> = lots.iter().filter(|l| l.acquired <= before).cloned().collect();
     let opening = match_sales(regime(person), token, &earlier_lots, &earlier_sales)?;
+    // Every wallet a lot or a sale touches, and every tax line, named once for the journal.
+    let names = AccountNames::new(
+        [],
+        lots.iter()
+            .map(|l| (WALLETS, l.wallet.as_str()))
+            .chain(all_sales.iter().map(|s| (WALLETS, s.wallet.as_str())))
+            .chain(book.disposals.iter().map(|d| (WALLETS, d.wallet.as_str())))
+            .chain(book.open.iter().chain(&opening.open).map(|l| (WALLETS, l.wallet.as_str())))
+            .chain(TaxKind::ALL.iter().map(|k| (TAXES, k.name()))),
+    );
     let mut open_postings = Vec::new();
     let mut open_basis = Decimal::ZERO;
     for l in opening.open.iter().filter(|l| !l.amount.is_zero()) {
         add(&mut open_basis, l.basis)?;
-        open_postings.push(lot_posting(&l.wallet, l.amount, false, &l.id, l.acquired, l.basis));
+        open_postings.push(lot_posting(&names, &l.wallet, l.amount, false, &l.id, l.acquired, l.basis)?);
     }
     if !open_postings.is_empty() {
         open_postings.push(Posting { account: "Equity:Opening-Balances".into(), amount: Amount::Fiat(-open_basis) });
@@ -199,11 +217,19 @@ pub fn person_journal(
         let mut debits = Decimal::ZERO;
         if !e.lot.units.is_zero() {
             add(&mut debits, e.lot.basis)?;
-            postings.push(lot_posting(&e.lot.wallet, e.lot.units, false, &e.lot.id, e.lot.acquired, e.lot.basis));
+            postings.push(lot_posting(
+                &names,
+                &e.lot.wallet,
+                e.lot.units,
+                false,
+                &e.lot.id,
+                e.lot.acquired,
+                e.lot.basis,
+            )?);
         }
         for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee && !l.amount.is_zero()) {
             add(&mut debits, l.amount)?;
-            postings.push(Posting { account: tax_account(l.kind), amount: Amount::Fiat(l.amount) });
+            postings.push(Posting { account: named(&names, TAXES, l.kind.name())?, amount: Amount::Fiat(l.amount) });
         }
         // Cash is what balances: top-ups and refunds in, tax paid from salary out, and for
         // net settlement the value of tokens the employer kept beyond the tax.
@@ -243,7 +269,7 @@ pub fn person_journal(
                 _ => "Income:CapitalGains:ShortTerm",
             };
             add(gains.entry(term).or_default(), d.gain)?;
-            postings.push(lot_posting(&d.wallet, d.amount, true, &d.lot, d.acquired, d.basis));
+            postings.push(lot_posting(&names, &d.wallet, d.amount, true, &d.lot, d.acquired, d.basis)?);
         }
         postings.push(Posting { account: "Assets:Cash".into(), amount: Amount::Fiat(proceeds) });
         for (account, gain) in gains.into_iter().filter(|(_, g)| !g.is_zero()) {
@@ -283,6 +309,13 @@ pub fn company_journal(
     from: Date,
     to: Date,
 ) -> Result<Journal, StatementError> {
+    let names = AccountNames::new(
+        [TOP_UPS],
+        expense
+            .iter()
+            .map(|l| (COMPENSATION, l.grant.as_str()))
+            .chain(TaxKind::ALL.iter().map(|k| (PAYROLL_TAXES, k.name()))),
+    );
     let mut entries = Vec::new();
     let mut by_period: BTreeMap<Date, Vec<&ExpenseLine>> = BTreeMap::new();
     for l in expense.iter().filter(|l| in_range(l.period_end, from, to) && !l.amount.is_zero()) {
@@ -295,11 +328,7 @@ pub fn company_journal(
                 ClassificationPolicy::Equity => "Equity:TokenAwards",
                 ClassificationPolicy::Liability => "Liabilities:TokenAwards",
             };
-            let grant = crate::books::account_component(&l.grant);
-            postings.push(Posting {
-                account: format!("Expenses:TokenCompensation:{grant}"),
-                amount: Amount::Fiat(l.amount),
-            });
+            postings.push(Posting { account: named(&names, COMPENSATION, &l.grant)?, amount: Amount::Fiat(l.amount) });
             postings.push(Posting { account: credit.into(), amount: Amount::Fiat(-l.amount) });
         }
         entries.push(Entry {
@@ -315,14 +344,11 @@ pub fn company_journal(
         for l in e.withholding.lines.iter().filter(|l| l.payer == Payer::Employer && !l.amount.is_zero()) {
             let a = usd(l.amount);
             postings.push(Posting { account: "Expenses:PayrollTaxes".into(), amount: Amount::Fiat(a) });
-            postings.push(Posting {
-                account: format!("Liabilities:PayrollTaxes:{}", crate::books::account_component(l.kind.name())),
-                amount: Amount::Fiat(-a),
-            });
+            postings.push(Posting { account: named(&names, PAYROLL_TAXES, l.kind.name())?, amount: Amount::Fiat(-a) });
         }
         if !e.top_up.is_zero() {
             let a = usd(e.top_up);
-            postings.push(Posting { account: "Expenses:TokenCompensation:TopUps".into(), amount: Amount::Fiat(a) });
+            postings.push(Posting { account: TOP_UPS.into(), amount: Amount::Fiat(a) });
             postings.push(Posting { account: "Liabilities:Payroll:TopUps".into(), amount: Amount::Fiat(-a) });
         }
         if !e.settlement.tokens_withheld.is_zero() {

@@ -21,6 +21,7 @@ pub mod changes;
 pub mod demo;
 pub mod exports;
 pub mod gov;
+pub mod layouts;
 pub mod oracle;
 pub mod payroll;
 pub mod reports;

@@ -6,17 +6,19 @@ use jiff::civil::Date;
 use serde_json::Value;
 use tokencomp_compliance::accounting::{self, AccountingError, Rollforward};
 use tokencomp_compliance::books;
+use tokencomp_compliance::erp::{self, Erp, ErpError};
 use tokencomp_compliance::lots::{self, Selection};
 use tokencomp_compliance::payroll;
 use tokencomp_compliance::statements::{self, AwardData, RecordedSale, TaxYear};
 use tokencomp_compliance::withholding::Payer;
 use tokencomp_core::model::Person;
 use tokencomp_core::period::{period_of, periods};
+use tokencomp_formats::erp_map;
 use tokencomp_money::{Decimal, Token};
 use tokencomp_store::ledger::{Company, Fact, SaleRecord};
 use tokencomp_store::sha256_hex;
 
-use crate::error::{Context, Result, bad_input, bail};
+use crate::error::{Context, Error, Result, bad_input, bail};
 use crate::payroll::income_events;
 pub use crate::payroll::price_book;
 
@@ -203,12 +205,34 @@ fn price_at(company: &Company) -> impl Fn(Date) -> Result<Decimal, AccountingErr
 
 /// The company's journal (or `person`'s lots and gains) from `from` to `to` in `format`.
 pub fn books_text(company: &Company, from: Date, to: Date, format: &str, person_id: Option<&str>) -> Result<String> {
+    let journal = books_journal(company, from, to, person_id)?;
+    Ok(match format {
+        "csv" => books::to_csv(&journal)?,
+        "beancount" => books::to_beancount(&journal)?,
+        "hledger" => books::to_hledger(&journal)?,
+        "quickbooks" | "xero" | "netsuite" => {
+            return Err(bad_input(
+                format!("format `{format}` needs the chart-of-accounts mapping: --map FILE"),
+                "--map",
+            ));
+        }
+        other => {
+            return Err(bad_input(
+                format!("format: `{other}` (csv, beancount, hledger, quickbooks, xero or netsuite)"),
+                "--format",
+            ));
+        }
+    })
+}
+
+/// The company's books (or a person's) from `from` to `to`, as one checked journal.
+pub fn books_journal(company: &Company, from: Date, to: Date, person_id: Option<&str>) -> Result<books::Journal> {
     if from > to {
         return Err(bad_input("--from is after --to", "--from"));
     }
     let token = &company.token.token;
     let events = income_events(company, to)?;
-    let journal = match person_id {
+    Ok(match person_id {
         Some(id) => {
             let who = person(company, id)?;
             if statements::regime(who) == tokencomp_compliance::lots::Regime::Uk {
@@ -228,14 +252,47 @@ pub fn books_text(company: &Company, from: Date, to: Date, format: &str, person_
             let expense = statements::expense_lines(token, &awards, opening, &ends, &at)?;
             statements::company_journal(&company.company.name, token, &expense, &events, from, to)?
         }
-    };
-    Ok(match format {
-        "csv" => books::to_csv(&journal)?,
-        "beancount" => books::to_beancount(&journal)?,
-        "hledger" => books::to_hledger(&journal)?,
-        other => return Err(bad_input(format!("format: `{other}` (csv, beancount or hledger)"), "--format")),
     })
 }
+
+/// The company's books from `from` to `to` in an ERP's journal-import layout (`quickbooks`,
+/// `xero` or `netsuite`), accounts translated by the company's mapping file (`map_text`, read
+/// from `map_file`). Refused, naming every problem at once, when the file is not valid or leaves
+/// an account of the journal unmapped.
+pub fn erp_books(
+    company: &Company,
+    from: Date,
+    to: Date,
+    format: &str,
+    map_file: &str,
+    map_text: &str,
+) -> Result<String> {
+    let erp = Erp::from_key(format).ok_or_else(|| {
+        bad_input(format!("format: `{format}` is not an ERP layout (quickbooks, xero or netsuite)"), "--format")
+    })?;
+    let map = erp_map::read(map_file, map_text).map_err(|problems| Error::Rejected {
+        field: "--map".into(),
+        text: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+    })?;
+    let journal = books_journal(company, from, to, None)?;
+    erp::to_erp(&journal, erp, map.erp(erp.key())).map_err(|e| match e {
+        e @ (ErpError::NoTable { .. } | ErpError::Unmapped { .. } | ErpError::MissingSetting { .. }) => {
+            Error::Rejected { field: "--map".into(), text: format!("error: {e}\n  --> {map_file}") }
+        }
+        ErpError::Books(e) => (*e).into(),
+        e => Error::Incomplete(e.to_string()),
+    })
+}
+
+/// A starter chart-of-accounts mapping file listing every account the company's books use from
+/// `from` to `to`, unmapped, under each ERP.
+pub fn erp_starter_map(company: &Company, from: Date, to: Date) -> Result<String> {
+    let journal = books_journal(company, from, to, None)?;
+    let mut accounts = erp::accounts(&journal);
+    accounts.sort_unstable();
+    Ok(erp_map::starter(&accounts))
+}
+
 /// A person's tax year: income, withholding, lots, disposals and gains.
 pub struct TaxReport {
     pub token: Token,

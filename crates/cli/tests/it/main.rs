@@ -5,6 +5,7 @@ mod chain;
 mod compliance;
 mod crash;
 mod docs;
+mod exports;
 mod fixture_ledger;
 mod gov;
 mod input;

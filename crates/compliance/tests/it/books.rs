@@ -17,8 +17,8 @@ use jiff::ToSpan;
 use jiff::civil::{Date, date};
 use proptest::prelude::*;
 use tokencomp_compliance::books::{
-    Amount, Balance, BooksError, Entry, HeldLot, Journal, LotRef, Posting, account_component, account_is_valid,
-    to_beancount, to_csv, to_hledger,
+    AccountNames, Amount, Balance, BooksError, Entry, HeldLot, Journal, LotRef, Posting, account_component,
+    account_is_valid, to_beancount, to_csv, to_hledger,
 };
 use tokencomp_formats::csv_text::restore;
 use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, token_value};
@@ -271,21 +271,56 @@ fn malformed_journals_are_refused() {
 #[test]
 fn account_components_examples() {
     assert_eq!(account_component("ada"), "Ada");
-    assert_eq!(account_component("g-1"), "G-1");
-    assert_eq!(account_component("2026-q1"), "2026-q1");
-    // Not lower-case slugs: readable part plus a hash of the whole id, so "Ada" ≠ "ada" and
-    // "main wallet" ≠ "main_wallet" ≠ "main-wallet".
-    let main_wallet = account_component("main wallet");
-    assert!(main_wallet.starts_with("Main-wallet-X"), "{main_wallet}");
-    assert_eq!(main_wallet.len(), "Main-wallet-X".len() + 12);
-    assert_eq!(main_wallet, account_component("main wallet"));
-    for (a, b) in [("ada", "Ada"), ("main wallet", "main_wallet"), ("main wallet", "main-wallet"), ("Zoë", "Zo")] {
-        assert_ne!(account_component(a), account_component(b), "{a} vs {b}");
+    assert_eq!(account_component("employer_nic"), "EmployerNic");
+    assert_eq!(account_component("g-1"), "G1");
+    assert_eq!(account_component("2026-q1"), "2026Q1");
+    assert_eq!(account_component("main wallet"), "MainWallet");
+    assert_eq!(account_component("Zoë Łukasz"), "ZoUkasz");
+    for id in ["", "-", "李", "  "] {
+        assert_eq!(account_component(id), "X", "{id:?}");
     }
     for id in ["", "-", "Zoë Łukasz", "李", "a:b", "  x  ", "\"quoted\"", "UPPER"] {
         let c = account_component(id);
         assert!(account_is_valid(&format!("Assets:Wallet:{c}")), "{id:?} → {c}");
     }
+}
+
+/// Two different ids that read the same after sanitising: the first in byte order keeps the
+/// readable name, the second gets `-2` (and a third `-3`); an id that collides with nothing
+/// keeps its name, and a reserved fixed account is never given to an id.
+#[test]
+fn colliding_account_names_get_a_numeric_suffix() {
+    let names = AccountNames::new(
+        ["Expenses:TokenCompensation:TopUps"],
+        [
+            ("Assets:Wallet", "main-wallet"),
+            ("Assets:Wallet", "main wallet"),
+            ("Assets:Wallet", "main_wallet"),
+            ("Assets:Wallet", "cold"),
+            ("Expenses:TokenCompensation", "top-ups"),
+            ("Liabilities:PayrollTaxes", "employer_nic"),
+        ],
+    );
+    assert_eq!(names.get("Assets:Wallet", "main wallet"), Some("Assets:Wallet:MainWallet"));
+    assert_eq!(names.get("Assets:Wallet", "main-wallet"), Some("Assets:Wallet:MainWallet-2"));
+    assert_eq!(names.get("Assets:Wallet", "main_wallet"), Some("Assets:Wallet:MainWallet-3"));
+    assert_eq!(names.get("Assets:Wallet", "cold"), Some("Assets:Wallet:Cold"));
+    assert_eq!(names.get("Expenses:TokenCompensation", "top-ups"), Some("Expenses:TokenCompensation:TopUps-2"));
+    assert_eq!(names.get("Liabilities:PayrollTaxes", "employer_nic"), Some("Liabilities:PayrollTaxes:EmployerNic"));
+    assert_eq!(names.get("Assets:Wallet", "hot"), None);
+    // The order ids are given in does not matter.
+    let reversed = AccountNames::new(
+        ["Expenses:TokenCompensation:TopUps"],
+        [
+            ("Liabilities:PayrollTaxes", "employer_nic"),
+            ("Expenses:TokenCompensation", "top-ups"),
+            ("Assets:Wallet", "cold"),
+            ("Assets:Wallet", "main_wallet"),
+            ("Assets:Wallet", "main wallet"),
+            ("Assets:Wallet", "main-wallet"),
+        ],
+    );
+    assert_eq!(names, reversed);
 }
 
 proptest! {
@@ -296,17 +331,27 @@ proptest! {
         prop_assert_eq!(&c, &account_component(&id));
     }
 
+    /// Within one journal distinct ids always get distinct, valid accounts.
     #[test]
-    fn distinct_ids_get_distinct_components(
-        a in prop_oneof![any::<String>(), "[a-z0-9][a-z0-9-]{0,8}", "[A-Za-z0-9 _-]{0,8}"],
-        b in prop_oneof![any::<String>(), "[a-z0-9][a-z0-9-]{0,8}", "[A-Za-z0-9 _-]{0,8}"],
+    fn distinct_ids_get_distinct_accounts(
+        ids in proptest::collection::vec(
+            prop_oneof![any::<String>(), "[a-z0-9][a-z0-9-]{0,8}", "[A-Za-z0-9 _-]{0,8}"],
+            0..12,
+        ),
     ) {
-        prop_assume!(a != b);
-        prop_assert_ne!(account_component(&a), account_component(&b));
+        let names = AccountNames::new([], ids.iter().map(|id| ("Assets:Wallet", id.as_str())));
+        let mut seen = std::collections::BTreeMap::new();
+        for id in &ids {
+            let account = names.get("Assets:Wallet", id).expect("every id is named");
+            prop_assert!(account_is_valid(account), "{:?} → {}", id, account);
+            if let Some(other) = seen.insert(account.to_owned(), id.clone()) {
+                prop_assert_eq!(&other, id, "two ids share {}", account);
+            }
+        }
     }
 
     #[test]
-    fn slugs_only_gain_a_capital(id in "[a-z0-9][a-z0-9-]{0,20}") {
+    fn lower_case_words_only_gain_a_capital(id in "[a-z][a-z0-9]{0,20}") {
         let c = account_component(&id);
         prop_assert_eq!(c.to_ascii_lowercase(), id);
     }
