@@ -21,3 +21,4 @@ pub mod gov;
 pub mod oracle;
 pub mod payroll;
 pub mod reports;
+pub mod rules;
