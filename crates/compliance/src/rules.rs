@@ -256,7 +256,11 @@ impl Rules {
     /// constant the year still lacks, or an unknown key is reported with the file's line and the
     /// path. Returns the `(jurisdiction, year)` pairs it changes.
     pub fn check_addition(&self, name: &str, text: &str) -> Result<Vec<(String, i16)>, RulesError> {
-        let file = tax_rules::read_file(name, text).map_err(file_error)?;
+        let (file, shape) = tax_rules::read_file_with_problems(name, text).map_err(file_error)?;
+        let mut problems: Vec<Problem> = match file_error(FileError::Shape(shape)) {
+            RulesError::Invalid { problems, .. } => problems,
+            _ => Vec::new(),
+        };
         let mut tree = self.tree.clone();
         tree.overlay(&file, &|line| Origin::Recorded {
             seq: 0,
@@ -266,16 +270,20 @@ impl Rules {
             line,
         });
         let years = file.years();
-        let mut problems = Vec::new();
         for (jurisdiction, year) in &years {
             let found = match jurisdiction.as_str() {
                 "us" => read_us(&tree, *year).1,
                 _ => read_uk(&tree, *year).1,
             };
-            problems.extend(locate(&found, &tree, |path| {
+            for p in locate(&found, &tree, |path| {
                 let at = file.position(path).or_else(|| file.position(&format!("{jurisdiction}.{year}")))?;
                 Some((file.name.clone(), at))
-            }));
+            }) {
+                // The shape check has said it already (a missing `source`).
+                if !problems.iter().any(|q| q.path() == p.path()) {
+                    problems.push(p);
+                }
+            }
         }
         if problems.is_empty() {
             Ok(years)

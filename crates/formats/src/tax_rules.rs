@@ -180,6 +180,15 @@ pub fn parent(path: &str) -> &str {
 
 /// Reads one rules file and checks its shape (see the module doc); every shape problem at once.
 pub fn read_file(name: &str, text: &str) -> Result<RulesFile, FileError> {
+    let (file, problems) = read_file_with_problems(name, text)?;
+    if problems.is_empty() { Ok(file) } else { Err(FileError::Shape(problems)) }
+}
+
+/// Like [`read_file`], but a shape problem does not stop the reading: the values that could be
+/// placed are returned with every shape problem, so a checker can report them together with
+/// what the typed readers find. Only a file that is not TOML (or names an unknown
+/// jurisdiction) is an error.
+pub fn read_file_with_problems(name: &str, text: &str) -> Result<(RulesFile, Vec<FileProblem>), FileError> {
     let syntax = |e: toml::de::Error| FileError::Syntax {
         file: name.to_owned(),
         line: e.span().map(|s| line_of(text, s.start)),
@@ -246,7 +255,7 @@ pub fn read_file(name: &str, text: &str) -> Result<RulesFile, FileError> {
         }
     }
     problems.sort_by_key(|p| (p.line, p.column));
-    if problems.is_empty() { Ok(file) } else { Err(FileError::Shape(problems)) }
+    Ok((file, problems))
 }
 
 fn walk(

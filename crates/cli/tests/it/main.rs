@@ -14,6 +14,7 @@ mod ops;
 mod oracle;
 mod restore;
 mod risk;
+mod rules;
 mod schedule;
 mod tidy;
 mod tokenomics;

@@ -5,4 +5,5 @@ mod books;
 mod lots;
 mod payroll;
 mod rng;
+mod rules;
 mod withholding;
