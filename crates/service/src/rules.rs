@@ -16,6 +16,9 @@ use tokencomp_store::sha256_hex;
 use crate::error::{Context, Error, Result};
 use crate::ledger::{Loaded, Stamp, record_checked};
 
+/// The jurisdictions rules files hold (those with a typed reader).
+pub const JURISDICTIONS: &[&str] = tokencomp_formats::tax_rules::JURISDICTIONS;
+
 /// What adds a year's (or a state's) constants, as every refusal says it.
 pub const ADD_COMMAND: &str = "tokencomp rules add FILE";
 

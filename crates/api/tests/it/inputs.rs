@@ -39,6 +39,7 @@ fn valid_body(schema: &str) -> Value {
         "ProposalRequest" => json!({"id": "inputs-1", "title": "An input proposal", "snapshot_date": "2026-11-30",
                                      "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
         "BallotRequest" => json!({"choice": "for"}),
+        "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": crate::web::RULES_FILE}),
         other => panic!("no sample body for {other}"),
     }
 }
