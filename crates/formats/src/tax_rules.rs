@@ -464,7 +464,7 @@ impl Tree {
     /// each table, values written as TOML: the text the rule set's hash is taken over.
     pub fn canonical(&self) -> String {
         let mut lines: BTreeMap<String, String> = BTreeMap::new();
-        for (path, _) in &self.placed {
+        for path in self.placed.keys() {
             if let Some(v) = lookup(&self.table, path) {
                 lines.insert(path.clone(), render(v));
             }
