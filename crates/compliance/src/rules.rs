@@ -273,7 +273,9 @@ impl Rules {
         for (jurisdiction, year) in &years {
             let found = match jurisdiction.as_str() {
                 "us" => read_us(&tree, *year).1,
-                _ => read_uk(&tree, *year).1,
+                "uk" => read_uk(&tree, *year).1,
+                // A jurisdiction read elsewhere is checked by its own reader.
+                _ => Problems::default(),
             };
             for p in locate(&found, &tree, |path| {
                 let at = file.position(path).or_else(|| file.position(&format!("{jurisdiction}.{year}")))?;
