@@ -312,8 +312,27 @@ pub fn schemas() -> Map<String, Value> {
                     ("end", date()),
                     ("run", boolean()),
                     ("closed", boolean()),
+                    ("rules_sha256", opt_string()),
                 ])),
             )]),
+        ),
+        (
+            "RuleValueList",
+            obj(&[(
+                "items",
+                array(obj(&[("path", string()), ("value", string()), ("origin", any_obj()), ("source", string())])),
+            )]),
+        ),
+        ("RulesAddRequest", obj(&[("name", string()), ("text", string())])),
+        (
+            "RulesAdded",
+            obj(&[
+                ("file", string()),
+                ("sha256", string()),
+                ("recorded", boolean()),
+                ("years", array(string())),
+                ("values", int()),
+            ]),
         ),
         (
             "PeriodRun",

@@ -99,6 +99,9 @@ pub(crate) const WEIGHT: Param =
 pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
 const AS_OF: Param = date("as_of", "The end of this day in the company's time zone (default today).");
 
+/// The jurisdictions `GET /api/rules` narrows to.
+const RULES_JURISDICTIONS: &[&str] = tokencomp_service::rules::JURISDICTIONS;
+
 /// What a route answers with on success.
 #[derive(Clone, Copy, Debug)]
 pub enum Resp {
@@ -325,6 +328,36 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("PeriodList"),
             get(periods),
+        ),
+        route(
+            M::GET,
+            "/api/rules",
+            Staff,
+            "payroll",
+            "Every tax-rules value in force, where it came from (shipped file and line, or the recorded file) and its source",
+            &[
+                int(
+                    "year",
+                    1000,
+                    9998,
+                    "Only this year (the calendar year; for the UK, the year its tax year starts).",
+                ),
+                choice("jurisdiction", RULES_JURISDICTIONS, "Only this jurisdiction."),
+            ],
+            None,
+            Resp::Json("RuleValueList"),
+            get(reports::rules_list),
+        ),
+        route(
+            M::POST,
+            "/api/rules",
+            Admin,
+            "payroll",
+            "Record a tax-rules file (TOML in the shipped table's shape): checked whole, every problem refuses it",
+            &[],
+            Some("RulesAddRequest"),
+            Resp::Json("RulesAdded"),
+            post(reports::rules_add),
         ),
         route(
             M::POST,

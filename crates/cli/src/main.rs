@@ -13,6 +13,7 @@ mod ops;
 mod oracle;
 mod queries;
 mod risk;
+mod rules;
 mod schedule;
 mod serve;
 mod svg;
@@ -94,6 +95,12 @@ enum Command {
     History(queries::HistoryArgs),
     /// The period's payroll export (CSV), or `payroll close --period ID` to freeze it.
     Payroll(compliance::PayrollArgs),
+    /// The tax rules in force: `rules add FILE` records a rules file, `rules list` shows every
+    /// value with where it came from.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// Pay periods: run, closed, and the hash of the rules each run used.
+    Periods(rules::PeriodsArgs),
     /// Correct a recorded price.
     #[command(subcommand)]
     Price(compliance::PriceCommand),
@@ -216,6 +223,8 @@ fn main() -> ExitCode {
         Command::Payroll(args) => compliance::run(g, args),
         Command::Chain(cmd) => chain::run(g, cmd),
         Command::Price(cmd) => compliance::price(g, cmd),
+        Command::Rules(cmd) => rules::run(g, cmd),
+        Command::Periods(args) => rules::periods(g, args),
         Command::Sell(args) => compliance::sell(g, args),
         Command::Books(args) => compliance::books(g, args),
         Command::Rollforward(args) => compliance::rollforward(g, args),

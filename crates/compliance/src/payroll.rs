@@ -26,7 +26,7 @@ use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, Token, TokenAmount, mul
 
 use crate::de::DeCase;
 use crate::fmv::{Fmv, FmvError, PriceBook};
-use crate::rules::Rules;
+use crate::rules::{Need, Rules, RulesError};
 use crate::settle::{SaleCosts, SettleError, Settlement, settle};
 use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withhold_for};
 use tokencomp_core::VestReason;
@@ -49,6 +49,9 @@ pub enum PayrollError {
     Overflow(String),
     #[error("{file}:{line}: {message}")]
     Csv { file: String, line: usize, message: String },
+    /// The rules in force lack constants the period's payments need (every one named).
+    #[error("{0}")]
+    Rules(RulesError),
 }
 
 /// A vest the ledger recognized, net of reversals.
@@ -219,6 +222,17 @@ fn expected_regular_wage(person: &Person, date: Date) -> Decimal {
     monthly * Decimal::from((13 - first).max(0))
 }
 
+/// What a payment to `person` on `date` needs from the statutory rules: the US calendar year and
+/// the person's state, or the UK tax year; `None` for flat rules and people nothing is withheld for.
+pub fn rules_need(person: &Person, date: Date, rules: &Rules) -> Option<Need> {
+    match jurisdiction(person, rules).0? {
+        Jurisdiction::Us { state } => Some(Need::Us { year: date.year(), state }),
+        Jurisdiction::Uk { .. } => Some(Need::Uk { tax_year: uk_tax_month(date).0 }),
+        // The German programme's reader names its own missing constants.
+        Jurisdiction::Flat { .. } | Jurisdiction::De(_) => None,
+    }
+}
+
 /// The USD floor a vest of `units` base units carries, when its grant has one: the grant's
 /// `floor_usd` spread over its vests in proportion to units (`floor_share` over the grant's
 /// amount). The one rule both payroll (what is paid) and `simulate` (what it is worth) use, in
@@ -340,6 +354,16 @@ pub fn income_events(cx: &Context<'_>, vests: &[RecognizedVest]) -> Result<Vec<I
             b.reason,
         ))
     });
+
+    // Every rules year (and state) the payments need, checked at once, so a year without rules
+    // is refused naming every missing constant rather than the first payment's.
+    let mut needs: Vec<Need> = pending
+        .iter()
+        .filter_map(|p| cx.people.get(&p.person).and_then(|person| rules_need(person, p.income_date, cx.rules)))
+        .collect();
+    needs.sort();
+    needs.dedup();
+    cx.rules.require(&needs).map_err(PayrollError::Rules)?;
 
     let policy = &cx.settings.policy;
     let costs = SaleCosts { fee_bps: policy.sale_fee_bps, slippage_bps: policy.slippage_bps };

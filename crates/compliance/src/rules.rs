@@ -1,20 +1,22 @@
-//! The versioned tax-rules table: every withholding constant, per jurisdiction and per year,
-//! each with the source an auditor should open to check it.
+//! The versioned tax rules: every withholding constant, per jurisdiction and per year, each with
+//! the source an auditor should open to check it, typed.
 //!
-//! The constants live in `rules/tax.toml` (embedded at build time and read into its shape by
-//! `tokencomp_formats::tax_rules`), so a new tax year is a data change. Text is parsed exactly into `Decimal` (rates are written `"6.2%"`, amounts as decimal
-//! strings); every malformed entry is reported at once, naming the line, the entry and the
-//! field. A company may add a flat rule for a country the table does not cover.
+//! The constants are data: the shipped files (`tokencomp_formats::tax_rules::SHIPPED`, embedded at
+//! build time) and the files a company records in its ledger (`tokencomp rules add`), read into
+//! one tree by `tokencomp_formats::tax_rules` and read here section by section with
+//! `tokencomp_formats::rule_node::At`. Text is parsed exactly into `Decimal` (rates `"6.2%"`,
+//! amounts as decimal strings); every problem is reported at once with its file, line and path.
+//! A company may add a flat rule for a country the rules do not cover.
 //!
-//! This module must never guess: a year, a US state or a country without an entry is an error
-//! naming it, never a fallback to another year or a default rate. It holds no global state:
-//! callers parse the table once and keep the `Rules` value.
+//! This module must never guess: a year, a US state or a country without its constants is an
+//! error naming every missing constant by path, never a fallback to another year, a projection or
+//! a default rate. It holds no global state and no IO: callers build `Rules` once and keep it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::str::FromStr;
 
-use tokencomp_formats::tax_rules::{self, BUILTIN_FILE, BUILTIN_TEXT, Key, line_of};
+use tokencomp_formats::rule_node::{self, At, ProblemKind, Problems};
+use tokencomp_formats::tax_rules::{self, FileError, Origin, SHIPPED, Tree};
 use tokencomp_money::Decimal;
 
 use crate::us_state::{LoadError, UsStateRules};
@@ -102,6 +104,7 @@ impl UsYear {
             state: code.to_owned(),
             year: self.year,
             known: self.states.keys().cloned().collect(),
+            missing: state_paths(self.year, code),
         })
     }
 }
@@ -153,23 +156,62 @@ pub struct FlatRule {
     pub employer_rate: Decimal,
 }
 
-/// The parsed table. Build it once ([`Rules::builtin`] or [`Rules::parse`]) and pass it by
-/// reference; it is never global.
+/// A rules file the company recorded in its ledger (`tokencomp rules add`), as the fold gives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRules {
+    /// The event's sequence number in the ledger.
+    pub seq: i64,
+    pub actor: String,
+    /// When it was recorded (RFC 3339).
+    pub at: String,
+    /// The file's name as given.
+    pub name: String,
+    pub text: String,
+}
+
+impl RecordedRules {
+    fn origin(&self, line: usize) -> Origin {
+        Origin::Recorded {
+            seq: self.seq,
+            actor: self.actor.clone(),
+            at: self.at.clone(),
+            file: self.name.clone(),
+            line,
+        }
+    }
+}
+
+/// What a payment needs from the rules: a US calendar year (and the person's state) or a UK tax
+/// year. [`Rules::require`] names every missing constant of a list of needs at once.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    Us { year: i16, state: Option<String> },
+    Uk { tax_year: i16 },
+}
+
+/// The rules in force. Build it once ([`Rules::builtin`], [`Rules::effective`] or
+/// [`Rules::parse`]) and pass it by reference; it is never global.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rules {
+    /// The shipped files' names, as messages give them.
     file: String,
+    tree: Tree,
     us: BTreeMap<i16, UsYear>,
     uk: BTreeMap<i16, UkYear>,
+    /// Years present in the tree whose reading found problems (incomplete or invalid).
+    broken: BTreeMap<(&'static str, i16), Problems>,
     flat: BTreeMap<String, FlatRule>,
     /// The US state rules file (`rules/us-states.toml`); for the years it ships, it replaces
-    /// the flat `state` entries above.
+    /// the flat `state` entries.
     us_states: Option<std::sync::Arc<UsStateRules>>,
 }
 
 impl Rules {
-    /// The table shipped with `tokencomp_formats` (`rules/tax.toml`).
+    /// The rules shipped with `tokencomp_formats` (`tax_rules::SHIPPED`); any problem in them is
+    /// an error naming its file and line.
     pub fn builtin() -> Result<Rules, RulesError> {
-        Ok(Rules::parse(BUILTIN_FILE, BUILTIN_TEXT)?.with_us_states(UsStateRules::builtin()?))
+        let files: Vec<(&str, &str)> = SHIPPED.iter().map(|f| (f.name, f.text)).collect();
+        Ok(Rules::shipped(&files)?.with_us_states(UsStateRules::builtin()?))
     }
 
     /// Uses `states` for the US state lines of the years it ships.
@@ -183,37 +225,122 @@ impl Rules {
         self.us_states.as_deref()
     }
 
-    /// Parses a rules table; `file_name` is only used in messages. Every problem is reported.
+    /// Whether the company configured a flat rule for `country`.
+    pub fn has_flat(&self, country: &str) -> bool {
+        self.flat.contains_key(country)
+    }
+
+    /// Reads one rules file as if it were the only shipped one; every problem is reported.
     pub fn parse(file_name: &str, text: &str) -> Result<Rules, RulesError> {
-        let raw = tax_rules::read(text).map_err(|e| RulesError::Syntax {
-            file: file_name.to_owned(),
-            line: e.line,
-            message: e.message,
-        })?;
-        let mut cx = Check { text, problems: Vec::new() };
-        let mut us = BTreeMap::new();
-        for (key, raw_year) in &raw.us {
-            if let Some(year) = cx.year(key, "us")
-                && let Some(parsed) = cx.us_year(year, key, raw_year)
-            {
-                us.insert(year, parsed);
-            }
+        Rules::shipped(&[(file_name, text)])
+    }
+
+    /// Reads `files` as the shipped set: shape, duplicates across files, then every year.
+    pub fn shipped(files: &[(&str, &str)]) -> Result<Rules, RulesError> {
+        let names = files.iter().map(|f| f.0).collect::<Vec<_>>().join(", ");
+        let mut read = Vec::new();
+        for (name, text) in files {
+            read.push(tax_rules::read_file(name, text).map_err(file_error)?);
         }
-        let mut uk = BTreeMap::new();
-        for (key, raw_year) in &raw.uk {
-            if let Some(year) = cx.year(key, "uk")
-                && let Some(parsed) = cx.uk_year(year, key, raw_year)
-            {
-                uk.insert(year, parsed);
-            }
-        }
-        // Reported in file order, whichever section they were found in.
-        cx.problems.sort_by_key(|p| p.line);
-        if cx.problems.is_empty() {
-            Ok(Rules { file: file_name.to_owned(), us, uk, flat: BTreeMap::new(), us_states: None })
+        let tree = Tree::shipped_from(&read)
+            .map_err(|d| RulesError::Duplicate { duplicates: d.iter().map(ToString::to_string).collect() })?;
+        let rules = Rules::from_tree(&names, tree);
+        let problems: Vec<Problem> = rules
+            .broken
+            .values()
+            .flat_map(|p| {
+                locate(p, &rules.tree, |path| read.iter().find_map(|f| f.position(path).map(|at| (f.name.clone(), at))))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(rules)
         } else {
-            Err(RulesError::Invalid { file: file_name.to_owned(), problems: cx.problems })
+            Err(RulesError::Invalid { file: names, problems: sorted(problems) })
         }
+    }
+
+    /// The shipped rules with the company's recorded files laid over them in ledger order: a
+    /// recorded value overrides the one at its exact path. A year left incomplete is kept as its
+    /// problems, reported when a payment needs it.
+    pub fn effective(recorded: &[RecordedRules]) -> Result<Rules, RulesError> {
+        let shipped = Rules::builtin()?;
+        let mut tree = shipped.tree;
+        for r in recorded {
+            let file = tax_rules::read_file(&r.name, &r.text).map_err(file_error)?;
+            tree.overlay(&file, &|line| r.origin(line));
+        }
+        let mut rules = Rules::from_tree(&shipped.file, tree);
+        rules.us_states = shipped.us_states;
+        Ok(rules)
+    }
+
+    /// Checks a file a company wants to record over these rules: its shape, then every year it
+    /// touches read again with it laid over, so a value that is not what its rule needs, a
+    /// constant the year still lacks, or an unknown key is reported with the file's line and the
+    /// path. Returns the `(jurisdiction, year)` pairs it changes.
+    pub fn check_addition(&self, name: &str, text: &str) -> Result<Vec<(String, i16)>, RulesError> {
+        let (file, shape) = tax_rules::read_file_with_problems(name, text).map_err(file_error)?;
+        let mut problems: Vec<Problem> = match file_error(FileError::Shape(shape)) {
+            RulesError::Invalid { problems, .. } => problems,
+            _ => Vec::new(),
+        };
+        let mut tree = self.tree.clone();
+        tree.overlay(&file, &|line| Origin::Recorded {
+            seq: 0,
+            actor: String::new(),
+            at: String::new(),
+            file: name.to_owned(),
+            line,
+        });
+        let years = file.years();
+        for (jurisdiction, year) in &years {
+            let found = match jurisdiction.as_str() {
+                "us" => read_us(&tree, *year).1,
+                "uk" => read_uk(&tree, *year).1,
+                // A jurisdiction read elsewhere is checked by its own reader.
+                _ => Problems::default(),
+            };
+            for p in locate(&found, &tree, |path| {
+                let at = file.position(path).or_else(|| file.position(&format!("{jurisdiction}.{year}")))?;
+                Some((file.name.clone(), at))
+            }) {
+                // The shape check has said it already (a missing `source`).
+                if !problems.iter().any(|q| q.path() == p.path()) {
+                    problems.push(p);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(years)
+        } else {
+            Err(RulesError::Invalid { file: name.to_owned(), problems: sorted(problems) })
+        }
+    }
+
+    fn from_tree(file: &str, tree: Tree) -> Rules {
+        let mut rules = Rules {
+            file: file.to_owned(),
+            us: BTreeMap::new(),
+            uk: BTreeMap::new(),
+            broken: BTreeMap::new(),
+            flat: BTreeMap::new(),
+            tree: Tree::default(),
+            us_states: None,
+        };
+        for year in tree.years("us") {
+            match read_us(&tree, year) {
+                (parsed, p) if p.is_empty() => drop(rules.us.insert(year, parsed)),
+                (_, p) => drop(rules.broken.insert(("us", year), p)),
+            }
+        }
+        for year in tree.years("uk") {
+            match read_uk(&tree, year) {
+                (parsed, p) if p.is_empty() => drop(rules.uk.insert(year, parsed)),
+                (_, p) => drop(rules.broken.insert(("uk", year), p)),
+            }
+        }
+        rules.tree = tree;
+        rules
     }
 
     /// Adds (or replaces) a flat rule for `country`, a two-letter ISO 3166 code other than US
@@ -241,37 +368,94 @@ impl Rules {
         Ok(self)
     }
 
-    /// The US rules for a calendar year.
+    /// The US rules for a calendar year; without them, every missing constant by path.
     pub fn us(&self, year: i16) -> Result<&UsYear, RulesError> {
         self.us.get(&year).ok_or_else(|| RulesError::NoUsYear {
             year,
             file: self.file.clone(),
             known: self.us.keys().copied().collect(),
+            missing: listed(&self.year_problems("us", year)),
         })
     }
 
-    /// The UK rules for the tax year starting on 6 April of `tax_year`.
+    /// The UK rules for the tax year starting on 6 April of `tax_year`; without them, every
+    /// missing constant by path.
     pub fn uk(&self, tax_year: i16) -> Result<&UkYear, RulesError> {
         self.uk.get(&tax_year).ok_or_else(|| RulesError::NoUkYear {
             tax_year,
             file: self.file.clone(),
             known: self.uk.keys().copied().collect(),
+            missing: listed(&self.year_problems("uk", tax_year)),
         })
     }
 
-    /// The company's flat rule for `country`; `year` only names the payment's year in the error.
-    /// Whether the company configured a flat rule for `country`.
-    pub fn has_flat(&self, country: &str) -> bool {
-        self.flat.contains_key(country)
+    fn year_problems(&self, jurisdiction: &'static str, year: i16) -> Problems {
+        match self.broken.get(&(jurisdiction, year)) {
+            Some(p) => p.clone(),
+            None if jurisdiction == "us" => read_us(&self.tree, year).1,
+            None => read_uk(&self.tree, year).1,
+        }
     }
 
+    /// Every constant the `needs` lack, at once, in the order of the needs (each year's
+    /// constants in reading order, then each state's): `Ok` when every need is met.
+    pub fn require(&self, needs: &[Need]) -> Result<(), RulesError> {
+        let mut missing: Vec<String> = Vec::new();
+        let mut add = |paths: Vec<String>| {
+            for p in paths {
+                if !missing.contains(&p) {
+                    missing.push(p);
+                }
+            }
+        };
+        for need in needs {
+            match need {
+                Need::Us { year, state } => {
+                    // A year the state rules file ships: its state module refuses a state it
+                    // lacks by name; only the federal constants are asked for here.
+                    let state = if self.us_states().and_then(|s| s.year(*year)).is_some() { &None } else { state };
+                    match self.us.get(year) {
+                        Some(y) => {
+                            if let Some(code) = state
+                                && !y.states.contains_key(code)
+                            {
+                                add(state_paths(*year, code));
+                            }
+                        }
+                        None => {
+                            add(listed(&self.year_problems("us", *year)));
+                            if let Some(code) = state {
+                                let mut p = Problems::default();
+                                let at =
+                                    At::root(format!("us.{year}.state"), self.tree.get(&format!("us.{year}.state")));
+                                read_state(&at.child(code, &mut p), &mut p);
+                                add(listed(&p));
+                            }
+                        }
+                    }
+                }
+                Need::Uk { tax_year } if !self.uk.contains_key(tax_year) => {
+                    add(listed(&self.year_problems("uk", *tax_year)))
+                }
+                Need::Uk { .. } => {}
+            }
+        }
+        if missing.is_empty() { Ok(()) } else { Err(RulesError::Missing { missing }) }
+    }
+
+    /// The company's flat rule for `country`; `year` only names the payment's year in the error.
     pub fn flat(&self, country: &str, year: i16) -> Result<&FlatRule, RulesError> {
         self.flat.get(country).ok_or_else(|| RulesError::NoFlatRule { country: country.to_owned(), year })
     }
 
-    /// The file the table was read from, as given to [`Rules::parse`].
+    /// The shipped files the rules were read from, as messages name them.
     pub fn file(&self) -> &str {
         &self.file
+    }
+
+    /// The tree in force: every value with its origin and source.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
     }
 
     pub fn us_years(&self) -> impl Iterator<Item = i16> + '_ {
@@ -283,14 +467,241 @@ impl Rules {
     }
 }
 
+fn file_error(e: FileError) -> RulesError {
+    match e {
+        FileError::Syntax { file, line, message } => RulesError::Syntax { file, line, message },
+        FileError::Shape(problems) => {
+            let file = problems.first().map(|p| p.file.clone()).unwrap_or_default();
+            let problems = problems
+                .into_iter()
+                .map(|p| {
+                    let (entry, field) = split(&p.path);
+                    Problem {
+                        file: p.file,
+                        line: Some(p.line),
+                        column: Some(p.column),
+                        entry,
+                        field,
+                        message: p.message,
+                    }
+                })
+                .collect();
+            RulesError::Invalid { file, problems }
+        }
+    }
+}
+
+fn split(path: &str) -> (String, String) {
+    match path.rfind('.') {
+        Some(i) => (path[..i].to_owned(), path[i + 1..].to_owned()),
+        None => (path.to_owned(), String::new()),
+    }
+}
+
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    problems
+}
+
+/// The reader's problems as file problems: `position` finds a path's file and (line, column).
+fn locate(
+    problems: &Problems,
+    tree: &Tree,
+    position: impl Fn(&str) -> Option<(String, (usize, usize))>,
+) -> Vec<Problem> {
+    problems
+        .0
+        .iter()
+        .map(|p| {
+            let (entry, field) = split(&p.path);
+            let at = position(&p.path);
+            let message = match &p.kind {
+                ProblemKind::Missing => "missing".to_owned(),
+                ProblemKind::Invalid(why) => match tree.written(&p.path) {
+                    Some(v) => format!("found `{v}`: {why}"),
+                    None => why.clone(),
+                },
+            };
+            Problem {
+                file: at.as_ref().map(|a| a.0.clone()).unwrap_or_default(),
+                line: at.as_ref().map(|a| a.1.0),
+                column: at.as_ref().map(|a| a.1.1),
+                entry,
+                field,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// Each problem's path (with why, when a value is there but wrong).
+fn listed(problems: &Problems) -> Vec<String> {
+    problems
+        .0
+        .iter()
+        .map(|p| match &p.kind {
+            ProblemKind::Missing => p.path.clone(),
+            ProblemKind::Invalid(why) => format!("{} ({why})", p.path),
+        })
+        .collect()
+}
+
+fn state_paths(year: i16, code: &str) -> Vec<String> {
+    vec![format!("us.{year}.state.{code}.rate"), format!("us.{year}.state.{code}.source")]
+}
+
+// ------------------------------------------------------------------------------------------
+// Typed reading of one year: every constant asked for by path; what is missing or wrong is a
+// problem, never a guess.
+
+fn source(at: &At<'_>, p: &mut Problems) -> Source {
+    Source::from(at.source(p))
+}
+
+/// Every value key of `at` not in `known` is an unknown field (a typo would otherwise be ignored).
+fn known(at: &At<'_>, keys: &[&str], p: &mut Problems) {
+    for key in at.value_keys() {
+        if !keys.contains(&key) {
+            p.push_invalid(
+                format!("{}.{key}", at.path()),
+                format!("unknown field (this entry has {})", keys.join(", ")),
+            );
+        }
+    }
+}
+
+fn read_state(at: &At<'_>, p: &mut Problems) -> StateRule {
+    let rule = StateRule { rate: at.percent("rate", p), source: source(at, p) };
+    known(at, &["rate", "source"], p);
+    rule
+}
+
+fn read_us(tree: &Tree, year: i16) -> (UsYear, Problems) {
+    let mut p = Problems::default();
+    let path = format!("us.{year}");
+    let root = At::root(path.clone(), tree.get(&path));
+    let f = root.child("federal_supplemental", &mut p);
+    let federal = FederalSupplemental {
+        rate: f.percent("rate", &mut p),
+        high_rate: f.percent("high_rate", &mut p),
+        high_threshold: f.amount("high_threshold", &mut p),
+        source: source(&f, &mut p),
+    };
+    known(&f, &["rate", "high_rate", "high_threshold", "source"], &mut p);
+    let s = root.child("social_security", &mut p);
+    let social_security = SocialSecurity {
+        employee_rate: s.percent("employee_rate", &mut p),
+        employer_rate: s.percent("employer_rate", &mut p),
+        wage_base: s.amount("wage_base", &mut p),
+        source: source(&s, &mut p),
+    };
+    known(&s, &["employee_rate", "employer_rate", "wage_base", "source"], &mut p);
+    let m = root.child("medicare", &mut p);
+    let medicare = Medicare {
+        employee_rate: m.percent("employee_rate", &mut p),
+        employer_rate: m.percent("employer_rate", &mut p),
+        source: source(&m, &mut p),
+    };
+    known(&m, &["employee_rate", "employer_rate", "source"], &mut p);
+    let a = root.child("additional_medicare", &mut p);
+    let additional_medicare = AdditionalMedicare {
+        rate: a.percent("rate", &mut p),
+        threshold: a.amount("threshold", &mut p),
+        source: source(&a, &mut p),
+    };
+    known(&a, &["rate", "threshold", "source"], &mut p);
+    let u = root.child("futa", &mut p);
+    let futa =
+        Futa { rate: u.percent("rate", &mut p), wage_base: u.amount("wage_base", &mut p), source: source(&u, &mut p) };
+    known(&u, &["rate", "wage_base", "source"], &mut p);
+    let mut states = BTreeMap::new();
+    if root.has("state") {
+        let st = root.child("state", &mut p);
+        for code in st.table_keys() {
+            let node = st.child(code, &mut p);
+            if !(code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())) {
+                p.push_invalid(node.path().to_owned(), "a state is its two-letter postal code in capitals, such as CA");
+                continue;
+            }
+            states.insert(code.to_owned(), read_state(&node, &mut p));
+        }
+    }
+    (UsYear { year, federal, social_security, medicare, additional_medicare, futa, states }, p)
+}
+
+fn read_uk(tree: &Tree, year: i16) -> (UkYear, Problems) {
+    let mut p = Problems::default();
+    let path = format!("uk.{year}");
+    let root = At::root(path.clone(), tree.get(&path));
+    let a = root.child("paye", &mut p);
+    let paye = Paye {
+        personal_allowance: a.amount("personal_allowance", &mut p),
+        basic_rate: a.percent("basic_rate", &mut p),
+        basic_band: a.amount("basic_band", &mut p),
+        higher_rate: a.percent("higher_rate", &mut p),
+        higher_band_limit: a.amount("higher_band_limit", &mut p),
+        additional_rate: a.percent("additional_rate", &mut p),
+        source: source(&a, &mut p),
+    };
+    known(
+        &a,
+        &[
+            "personal_allowance",
+            "basic_rate",
+            "basic_band",
+            "higher_rate",
+            "higher_band_limit",
+            "additional_rate",
+            "source",
+        ],
+        &mut p,
+    );
+    if a.has("higher_band_limit") && a.has("basic_band") && paye.higher_band_limit < paye.basic_band {
+        let why = format!("{} is below basic_band {}", paye.higher_band_limit, paye.basic_band);
+        p.push_invalid(format!("{}.higher_band_limit", a.path()), why);
+    }
+    let n = root.child("nic", &mut p);
+    let nic = Nic {
+        primary_threshold: n.amount("primary_threshold", &mut p),
+        upper_earnings_limit: n.amount("upper_earnings_limit", &mut p),
+        employee_main_rate: n.percent("employee_main_rate", &mut p),
+        employee_upper_rate: n.percent("employee_upper_rate", &mut p),
+        secondary_threshold: n.amount("secondary_threshold", &mut p),
+        employer_rate: n.percent("employer_rate", &mut p),
+        source: source(&n, &mut p),
+    };
+    known(
+        &n,
+        &[
+            "primary_threshold",
+            "upper_earnings_limit",
+            "employee_main_rate",
+            "employee_upper_rate",
+            "secondary_threshold",
+            "employer_rate",
+            "source",
+        ],
+        &mut p,
+    );
+    if n.has("upper_earnings_limit") && n.has("primary_threshold") && nic.upper_earnings_limit < nic.primary_threshold {
+        let why = format!("{} is below primary_threshold {}", nic.upper_earnings_limit, nic.primary_threshold);
+        p.push_invalid(format!("{}.upper_earnings_limit", n.path()), why);
+    }
+    (UkYear { tax_year: year, paye, nic }, p)
+}
+
 // ------------------------------------------------------------------------------------------
 // Errors
 
-/// One malformed field of the table.
+/// One problem of a rules file: where, which entry and field, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// The file it is in (empty when no file holds the path).
+    pub file: String,
     /// 1-based line in the file, when known.
     pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
     /// The entry, e.g. `us.2026.social_security`.
     pub entry: String,
     /// The field inside the entry, e.g. `wage_base` (empty when the entry itself is wrong).
@@ -298,16 +709,22 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// The full dotted path (`us.2026.social_security.wage_base`).
+    pub fn path(&self) -> String {
+        if self.field.is_empty() { self.entry.clone() } else { format!("{}.{}", self.entry, self.field) }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.file.is_empty() {
+            write!(f, "{} ", self.file)?;
+        }
         if let Some(line) = self.line {
             write!(f, "line {line}: ")?;
         }
-        if self.field.is_empty() {
-            write!(f, "{}: {}", self.entry, self.message)
-        } else {
-            write!(f, "{}.{}: {}", self.entry, self.field, self.message)
-        }
+        write!(f, "{}: {}", self.path(), self.message)
     }
 }
 
@@ -317,22 +734,29 @@ pub enum RulesError {
     Syntax { file: String, line: Option<usize>, message: String },
     #[error("{file}: the rules table has {} problem(s):{}", .problems.len(), list_problems(.problems))]
     Invalid { file: String, problems: Vec<Problem> },
+    #[error("the shipped rules define a value twice:{}", .duplicates.iter().map(|d| format!("\n  {d}")).collect::<String>())]
+    Duplicate { duplicates: Vec<String> },
     #[error(
-        "no US withholding rules for calendar year {year} in {file} (it covers {}); a new year needs its own [us.{year}.*] entries",
-        list_years(.known)
+        "no US withholding rules for calendar year {year} in {file} (it covers {}); missing: {}",
+        list_years(.known),
+        .missing.join(", ")
     )]
-    NoUsYear { year: i16, file: String, known: Vec<i16> },
+    NoUsYear { year: i16, file: String, known: Vec<i16>, missing: Vec<String> },
     #[error(
-        "no UK withholding rules for tax year {tax_year}-{} in {file} (it covers tax years starting in {}); a new year needs its own [uk.{tax_year}.*] entries",
+        "no UK withholding rules for tax year {tax_year}-{} in {file} (it covers tax years starting in {}); missing: {}",
         short_next_year(*.tax_year),
-        list_years(.known)
+        list_years(.known),
+        .missing.join(", ")
     )]
-    NoUkYear { tax_year: i16, file: String, known: Vec<i16> },
+    NoUkYear { tax_year: i16, file: String, known: Vec<i16>, missing: Vec<String> },
     #[error(
-        "no supplemental withholding rate for US state `{state}` in {year} (the table has {}); a state's rate is never guessed, add it to the rules table",
-        .known.join(", ")
+        "no supplemental withholding rate for US state `{state}` in {year} (the rules have {}); a state's rate is never guessed; missing: {}",
+        .known.join(", "),
+        .missing.join(", ")
     )]
-    NoState { state: String, year: i16, known: Vec<String> },
+    NoState { state: String, year: i16, known: Vec<String>, missing: Vec<String> },
+    #[error("the tax rules in force lack {} constant(s): {}", .missing.len(), .missing.join(", "))]
+    Missing { missing: Vec<String> },
     #[error(
         "no withholding rule for country `{country}` (payment in {year}); the company file must configure a flat rule for it"
     )]
@@ -343,6 +767,19 @@ pub enum RulesError {
     FlatRate { country: String, field: &'static str, rate: Decimal },
     #[error(transparent)]
     UsStates(#[from] LoadError),
+}
+
+impl RulesError {
+    /// The constants a payment needs and the rules lack, by path; empty for other errors.
+    pub fn missing(&self) -> &[String] {
+        match self {
+            RulesError::NoUsYear { missing, .. }
+            | RulesError::NoUkYear { missing, .. }
+            | RulesError::NoState { missing, .. }
+            | RulesError::Missing { missing } => missing,
+            _ => &[],
+        }
+    }
 }
 
 fn at_line(line: Option<usize>) -> String {
@@ -371,244 +808,23 @@ fn short_next_year(year: i16) -> String {
 }
 
 // ------------------------------------------------------------------------------------------
-// Exact text → Decimal
+// Exact text → Decimal (the rules files' conventions, `rule_node`'s parsers)
 
 /// `"6.2%"` → 0.062, exactly. Accepts digits with at most one decimal point followed by `%`,
 /// between 0% and 100%.
 pub fn parse_percent(text: &str) -> Option<Decimal> {
-    let number = text.strip_suffix('%')?;
-    let percent = parse_plain_decimal(number)?;
-    if percent > Decimal::ONE_HUNDRED {
-        return None;
-    }
-    // Normalized so "20%" reads back as 0.2, not 0.20.
-    percent.checked_div(Decimal::ONE_HUNDRED).map(|r| r.normalize())
+    rule_node::parse_percent(text)
 }
 
-/// `"184500"` or `"0.5"`: digits with at most one decimal point; no sign, exponent or spaces.
+#[cfg(test)]
 fn parse_plain_decimal(text: &str) -> Option<Decimal> {
-    let (whole, frac) = match text.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (text, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || frac.is_some_and(|f| !digits(f)) {
-        return None;
-    }
-    Decimal::from_str(text).ok()
-}
-
-// ------------------------------------------------------------------------------------------
-// Checking the file's entries: every value is checked here, so all the problems of a file are
-// reported together.
-
-struct Check<'t> {
-    text: &'t str,
-    problems: Vec<Problem>,
-}
-
-impl<'t> Check<'t> {
-    fn problem(&mut self, offset: Option<usize>, entry: &str, field: &str, message: String) {
-        let line = offset.map(|o| line_of(self.text, o));
-        self.problems.push(Problem { line, entry: entry.to_owned(), field: field.to_owned(), message });
-    }
-
-    fn year(&mut self, key: &Key, prefix: &str) -> Option<i16> {
-        let parsed = key.name.parse::<i16>().ok().filter(|y| (1000..=9998).contains(y));
-        if parsed.is_none() {
-            let entry = format!("{prefix}.{}", key.name);
-            self.problem(Some(key.at), &entry, "", "a year is four digits, such as 2026".to_owned());
-        }
-        parsed
-    }
-
-    fn section<'e>(&mut self, year_key: &Key, entry: String, raw: &'e Option<tax_rules::Entry>) -> Option<Entry<'e>> {
-        match raw {
-            Some(fields) => Some(Entry { name: entry, fields, used: BTreeSet::new() }),
-            None => {
-                self.problem(Some(year_key.at), &entry, "", "this entry is missing".to_owned());
-                None
-            }
-        }
-    }
-
-    fn us_year(&mut self, year: i16, key: &Key, raw: &tax_rules::UsYear) -> Option<UsYear> {
-        let before = self.problems.len();
-        let federal =
-            self.section(key, format!("us.{year}.federal_supplemental"), &raw.federal_supplemental).map(|mut e| {
-                FederalSupplemental {
-                    rate: e.rate(self, "rate"),
-                    high_rate: e.rate(self, "high_rate"),
-                    high_threshold: e.amount(self, "high_threshold"),
-                    source: e.finish(self),
-                }
-            });
-        let social_security =
-            self.section(key, format!("us.{year}.social_security"), &raw.social_security).map(|mut e| SocialSecurity {
-                employee_rate: e.rate(self, "employee_rate"),
-                employer_rate: e.rate(self, "employer_rate"),
-                wage_base: e.amount(self, "wage_base"),
-                source: e.finish(self),
-            });
-        let medicare = self.section(key, format!("us.{year}.medicare"), &raw.medicare).map(|mut e| Medicare {
-            employee_rate: e.rate(self, "employee_rate"),
-            employer_rate: e.rate(self, "employer_rate"),
-            source: e.finish(self),
-        });
-        let additional_medicare = self
-            .section(key, format!("us.{year}.additional_medicare"), &raw.additional_medicare)
-            .map(|mut e| AdditionalMedicare {
-                rate: e.rate(self, "rate"),
-                threshold: e.amount(self, "threshold"),
-                source: e.finish(self),
-            });
-        let futa = self.section(key, format!("us.{year}.futa"), &raw.futa).map(|mut e| Futa {
-            rate: e.rate(self, "rate"),
-            wage_base: e.amount(self, "wage_base"),
-            source: e.finish(self),
-        });
-        let mut states = BTreeMap::new();
-        for (code, fields) in &raw.state {
-            let name = format!("us.{year}.state.{}", code.name);
-            if !(code.name.len() == 2 && code.name.bytes().all(|b| b.is_ascii_uppercase())) {
-                let message = "a state is its two-letter postal code in capitals, such as CA".to_owned();
-                self.problem(Some(code.at), &name, "", message);
-                continue;
-            }
-            let mut e = Entry { name, fields, used: BTreeSet::new() };
-            let rule = StateRule { rate: e.rate(self, "rate"), source: e.finish(self) };
-            states.insert(code.name.clone(), rule);
-        }
-        match (federal, social_security, medicare, additional_medicare, futa) {
-            (Some(federal), Some(social_security), Some(medicare), Some(additional_medicare), Some(futa))
-                if self.problems.len() == before =>
-            {
-                Some(UsYear { year, federal, social_security, medicare, additional_medicare, futa, states })
-            }
-            _ => None,
-        }
-    }
-
-    fn uk_year(&mut self, year: i16, key: &Key, raw: &tax_rules::UkYear) -> Option<UkYear> {
-        let before = self.problems.len();
-        let paye = self.section(key, format!("uk.{year}.paye"), &raw.paye).map(|mut e| {
-            let paye = Paye {
-                personal_allowance: e.amount(self, "personal_allowance"),
-                basic_rate: e.rate(self, "basic_rate"),
-                basic_band: e.amount(self, "basic_band"),
-                higher_rate: e.rate(self, "higher_rate"),
-                higher_band_limit: e.amount(self, "higher_band_limit"),
-                additional_rate: e.rate(self, "additional_rate"),
-                source: e.finish(self),
-            };
-            if paye.higher_band_limit < paye.basic_band {
-                let message = format!("{} is below basic_band {}", paye.higher_band_limit, paye.basic_band);
-                e.problem_at(self, "higher_band_limit", message);
-            }
-            paye
-        });
-        let nic = self.section(key, format!("uk.{year}.nic"), &raw.nic).map(|mut e| {
-            let nic = Nic {
-                primary_threshold: e.amount(self, "primary_threshold"),
-                upper_earnings_limit: e.amount(self, "upper_earnings_limit"),
-                employee_main_rate: e.rate(self, "employee_main_rate"),
-                employee_upper_rate: e.rate(self, "employee_upper_rate"),
-                secondary_threshold: e.amount(self, "secondary_threshold"),
-                employer_rate: e.rate(self, "employer_rate"),
-                source: e.finish(self),
-            };
-            if nic.upper_earnings_limit < nic.primary_threshold {
-                let message =
-                    format!("{} is below primary_threshold {}", nic.upper_earnings_limit, nic.primary_threshold);
-                e.problem_at(self, "upper_earnings_limit", message);
-            }
-            nic
-        });
-        match (paye, nic) {
-            (Some(paye), Some(nic)) if self.problems.len() == before => Some(UkYear { tax_year: year, paye, nic }),
-            _ => None,
-        }
-    }
-}
-
-/// One `[a.b.c]` entry being read: each field is taken once, leftovers are unknown fields.
-struct Entry<'e> {
-    name: String,
-    fields: &'e tax_rules::Entry,
-    used: BTreeSet<&'static str>,
-}
-
-impl Entry<'_> {
-    /// The string value of `key`, or a problem (missing, or not a string) and `None`.
-    fn text(&mut self, cx: &mut Check<'_>, key: &'static str, what: &str) -> Option<(String, usize)> {
-        self.used.insert(key);
-        match self.fields.fields.get(key) {
-            None => {
-                cx.problem(Some(self.fields.at), &self.name, key, format!("missing; expected {what}"));
-                None
-            }
-            Some(value) => match &value.value {
-                tax_rules::Value::Text(s) => Some((s.clone(), value.at)),
-                tax_rules::Value::Other(other) => {
-                    let message = format!("expected {what} written as a string, found `{other}`");
-                    cx.problem(Some(value.at), &self.name, key, message);
-                    None
-                }
-            },
-        }
-    }
-
-    fn rate(&mut self, cx: &mut Check<'_>, key: &'static str) -> Decimal {
-        let what = "a percentage such as \"6.2%\"";
-        let Some((text, at)) = self.text(cx, key, what) else { return Decimal::ZERO };
-        parse_percent(&text).unwrap_or_else(|| {
-            let message = format!("`{text}` is not {what} between 0% and 100%");
-            cx.problem(Some(at), &self.name, key, message);
-            Decimal::ZERO
-        })
-    }
-
-    fn amount(&mut self, cx: &mut Check<'_>, key: &'static str) -> Decimal {
-        let what = "an amount such as \"184500\"";
-        let Some((text, at)) = self.text(cx, key, what) else { return Decimal::ZERO };
-        match parse_plain_decimal(&text) {
-            Some(d) if d <= max_amount() => d,
-            _ => {
-                let message = format!("`{text}` is not {what} (digits and at most one point, up to 10^15)");
-                cx.problem(Some(at), &self.name, key, message);
-                Decimal::ZERO
-            }
-        }
-    }
-
-    fn problem_at(&self, cx: &mut Check<'_>, key: &str, message: String) {
-        let at = self.fields.fields.get(key).map_or(self.fields.at, |v| v.at);
-        cx.problem(Some(at), &self.name, key, message);
-    }
-
-    /// Reads `source` (required, non-empty) and reports every field that was not read.
-    fn finish(&mut self, cx: &mut Check<'_>) -> Source {
-        let source = match self.text(cx, "source", "the document the values come from") {
-            Some((s, at)) if s.trim().is_empty() => {
-                cx.problem(Some(at), &self.name, "source", "must name the document the values come from".to_owned());
-                Source::from("")
-            }
-            Some((s, _)) => Source::from(s),
-            None => Source::from(""),
-        };
-        for (key, value) in &self.fields.fields {
-            if !self.used.contains(key.as_str()) {
-                let known = self.used.iter().copied().collect::<Vec<_>>().join(", ");
-                let message = format!("unknown field (this entry has {known})");
-                cx.problem(Some(value.at), &self.name, key, message);
-            }
-        }
-        source
-    }
+    rule_node::parse_plain_decimal(text)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
 
     fn d(s: &str) -> Decimal {

@@ -123,7 +123,8 @@ pub fn layout_export(
         "rows": written,
         "sha256": sha256_hex(&csv),
         "rules": {
-            "table_sha256": sha256_hex(tokencomp_formats::tax_rules::BUILTIN_TEXT),
+            // The hash each period run records (`tokencomp periods`), over the rules in force.
+            "rules_sha256": crate::rules::rules_hash(&crate::payroll::rules(company)?),
             "flat_rules": company.company.policy.flat_rules.iter().map(|f| json!({
                 "country": f.country,
                 "employee_bps": f.employee_bps,

@@ -25,4 +25,5 @@ pub mod layouts;
 pub mod oracle;
 pub mod payroll;
 pub mod reports;
+pub mod rules;
 pub mod yearend;

@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_compliance::fmv::PriceBook;
 use tokencomp_compliance::payroll::{self, Context as PassContext, IncomeEvent, PayrollRow, RecognizedVest};
-use tokencomp_compliance::rules::{FlatRule, Rules};
+use tokencomp_compliance::rules::{Need, Rules};
 use tokencomp_core::Timeline;
 use tokencomp_core::model::GrantTerms;
 use tokencomp_core::period::period_of;
@@ -69,10 +69,7 @@ pub fn run_through(
     progress: &mut dyn FnMut(&RunProgress),
 ) -> Result<RunOutcome> {
     let mut planned: Option<(i64, Vec<PeriodBatch>)> = match known {
-        Some(k) => {
-            let c = k.company()?;
-            Some((k.len, plan(c, &timelines(c, through)?, through)))
-        }
+        Some(k) => Some((k.len, run_plan(k.company()?, through)?)),
         None => None,
     };
     let (mut periods, mut events) = (0, 0);
@@ -81,11 +78,7 @@ pub fn run_through(
             let len = ledger.head()?.map_or(0, |h| h.0);
             let mut batches = match planned.take() {
                 Some((at, batches)) if at == len => batches,
-                _ => {
-                    let fresh = Loaded::read(ledger.events()?)?;
-                    let c = fresh.company()?;
-                    plan(c, &timelines(c, through)?, through)
-                }
+                _ => run_plan(Loaded::read(ledger.events()?)?.company()?, through)?,
             };
             if batches.is_empty() {
                 return Ok::<_, Error>((Vec::new(), (len, None, batches)));
@@ -104,6 +97,43 @@ pub fn run_through(
     Ok(RunOutcome { periods, events })
 }
 
+/// The run's plan with the rules each batch needs checked and the hash of the rules in force
+/// stamped on each period's marker. The first period whose vests need rules the company lacks
+/// stops the plan there with the refusal naming every missing constant; the periods before it
+/// still run (each is its own transaction).
+fn run_plan(c: &Company, through: Date) -> Result<Vec<PeriodBatch>> {
+    let mut batches = plan(c, &timelines(c, through)?, through);
+    let rules = rules(c)?;
+    let hash = crate::rules::rules_hash(&rules);
+    for (i, b) in batches.iter_mut().enumerate() {
+        let mut needs: Vec<Need> = b
+            .facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Vest { holder, date, .. } => {
+                    c.people.get(holder).and_then(|p| payroll::rules_need(p, *date, &rules))
+                }
+                _ => None,
+            })
+            .collect();
+        needs.sort();
+        needs.dedup();
+        if let Err(e) = rules.require(&needs) {
+            if i == 0 {
+                return Err(crate::rules::refusal(e));
+            }
+            batches.truncate(i);
+            break;
+        }
+        for f in &mut b.facts {
+            if let Fact::PeriodRun { rules, .. } = f {
+                *rules = Some(hash.clone());
+            }
+        }
+    }
+    Ok(batches)
+}
+
 /// A pay period as the dashboard lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeriodInfo {
@@ -114,12 +144,15 @@ pub struct PeriodInfo {
     pub run: bool,
     /// Its payroll export is frozen.
     pub closed: bool,
+    /// The hash of the rule set its run used (see [`crate::rules::rules_hash`]), when it ran with
+    /// one recorded.
+    pub rules: Option<String>,
 }
 
 impl PeriodInfo {
     pub fn to_json(&self) -> Value {
         json!({"id": self.id, "start": self.start.to_string(), "end": self.end.to_string(), "run": self.run,
-               "closed": self.closed})
+               "closed": self.closed, "rules_sha256": self.rules})
     }
 }
 
@@ -133,6 +166,7 @@ pub fn periods(company: &Company, through: Date) -> Vec<PeriodInfo> {
         .map(|p| PeriodInfo {
             run: company.periods_run.contains(&p.id),
             closed: company.payroll_closed.contains_key(&p.id),
+            rules: company.period_rules.get(&p.id).cloned(),
             id: p.id,
             start: p.start,
             end: p.end,
@@ -213,17 +247,10 @@ pub fn close_period(
     })
 }
 
-/// The rules table: the built-in one plus the company's flat rules.
+/// The rules in force: shipped, the company's recorded files, its flat rules (see
+/// [`crate::rules::rules`]).
 pub fn rules(company: &Company) -> Result<Rules> {
-    let mut rules = Rules::builtin().context("the built-in tax rules")?;
-    for f in &company.company.policy.flat_rules {
-        let rate = |bps: u32| tokencomp_money::Decimal::new(i64::from(bps), 4);
-        let rule = FlatRule { employee_rate: rate(f.employee_bps), employer_rate: rate(f.employer_bps) };
-        rules = rules
-            .with_flat(&f.country, rule)
-            .with_context(|| format!("the flat withholding rule for {}", f.country))?;
-    }
-    Ok(rules)
+    crate::rules::rules(company)
 }
 
 /// Every recognized vest (net of reversals), as the compliance pass reads them.
@@ -287,7 +314,10 @@ fn missing_inputs(
         _ => None,
     };
     if missing_of(&first).is_none() {
-        return first.into();
+        return match first {
+            payroll::PayrollError::Rules(e) => crate::rules::refusal(e),
+            e => e.into(),
+        };
     }
     let (mut closes, mut fx) = (company.prices.clone(), company.fx.clone());
     // Each missing (currency, day) with the grants whose vests need it.

@@ -30,6 +30,7 @@ pub enum EventKind {
     GovDelegation,
     GovProposal,
     GovBallot,
+    RulesAdded,
 }
 
 /// A kind string this version does not know.
@@ -39,7 +40,7 @@ pub struct UnknownKind(pub String);
 
 impl EventKind {
     /// Every kind, in the order above.
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 26] = [
         EventKind::Company,
         EventKind::Token,
         EventKind::Tokenomics,
@@ -65,6 +66,7 @@ impl EventKind {
         EventKind::GovDelegation,
         EventKind::GovProposal,
         EventKind::GovBallot,
+        EventKind::RulesAdded,
     ];
 
     /// The stored form (hashed as it is: these strings never change).
@@ -95,6 +97,7 @@ impl EventKind {
             EventKind::GovDelegation => "gov.delegation",
             EventKind::GovProposal => "gov.proposal",
             EventKind::GovBallot => "gov.ballot",
+            EventKind::RulesAdded => "rules.added",
         }
     }
 

@@ -153,6 +153,8 @@ impl Subject {
             EventKind::Twap => Subject::Twap,
             EventKind::Milestone => Subject::Milestone,
             EventKind::Oracle => Subject::Oracle,
+            // Rules files are the company's, filed under `rules`.
+            EventKind::RulesAdded => return Subject::Other(text.to_owned()),
         };
         let typed = namespace(String::new()).text();
         match text.strip_prefix(typed.as_str()) {

@@ -89,6 +89,7 @@ pub fn plan(company: &Company, timelines: &BTreeMap<String, Timeline>, through: 
             end: b.period.end,
             vests,
             forfeitures,
+            rules: None,
         });
     }
     batches

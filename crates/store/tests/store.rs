@@ -182,6 +182,7 @@ conformance!(
     a_refused_guarded_write_writes_nothing_and_says_why,
     guarded_writers_racing_never_overdraw_a_pool,
     the_compliance_facts_fold_back_as_recorded,
+    recorded_rules_and_run_hashes_fold_back_in_ledger_order,
     an_fx_or_volume_conflict_names_the_field,
     twap_points_fold_back_and_a_different_point_conflicts,
     a_dropped_disabled_or_altered_trigger_is_reported,
@@ -1216,6 +1217,48 @@ fn sale_fact(r: &SaleRecord) -> Fact {
         selection: r.selection.clone(),
         lots: r.lots.clone(),
     }
+}
+
+fn recorded_rules_and_run_hashes_fold_back_in_ledger_order(db: &mut Db) {
+    let text = "[us.2026.state.CA]\nrate = \"11%\"\nsource = \"notice\"\n";
+    let sha = tokencomp_store::sha256_hex(text);
+    let rules = |suffix: &str| Fact::RulesAdded {
+        name: "ca-fix.toml".into(),
+        text: text.into(),
+        sha256: sha.clone(),
+        at: "2027-01-05T09:00:00Z".into(),
+        id_suffix: suffix.into(),
+    };
+    let run = |period: &str, hash: Option<&str>| Fact::PeriodRun {
+        period: period.into(),
+        start: date(2026, 10, 1),
+        end: date(2026, 10, 31),
+        vests: 0,
+        forfeitures: 0,
+        rules: hash.map(str::to_owned),
+    };
+    let facts = [
+        Fact::Company(settings(full_policy())),
+        Fact::Token(token_settings()),
+        run("2026-09", None),
+        rules(""),
+        run("2026-10", Some("ab12")),
+        rules(":5"),
+    ];
+    let events: Vec<NewEvent> = facts.iter().map(|f| f.to_event("user:cfo")).collect();
+    assert_eq!((events[3].id.clone(), events[3].kind.as_str()), (format!("rules:{sha}"), "rules.added"));
+    assert_eq!(events[5].id, format!("rules:{sha}:5"));
+    assert!(!events[2].payload.contains("rules"), "a run without a hash is written as before");
+    let s = db.store();
+    assert_eq!(s.append(&events, t(1)).expect("appends").new, facts.len());
+    let stored = s.events().expect("reads");
+    let c = Company::fold(&stored).expect("folds");
+    assert_eq!(c.rules.len(), 2);
+    assert_eq!((c.rules[0].seq, c.rules[1].seq), (stored[3].seq, stored[5].seq));
+    assert_eq!((c.rules[0].actor.as_str(), c.rules[0].name.as_str()), ("user:cfo", "ca-fix.toml"));
+    assert_eq!((c.rules[0].text.as_str(), c.rules[0].at.as_str()), (text, "2027-01-05T09:00:00Z"));
+    assert_eq!(c.period_rules.get("2026-10").map(String::as_str), Some("ab12"));
+    assert!(!c.period_rules.contains_key("2026-09") && c.periods_run.contains("2026-09"));
 }
 
 fn the_compliance_facts_fold_back_as_recorded(db: &mut Db) {

@@ -105,6 +105,51 @@ pub(crate) async fn simulation(
     Ok(Json(doc))
 }
 
+pub(crate) async fn rules_list(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    q: Query,
+) -> Result<Json<Value>, ApiError> {
+    require_staff(&who)?;
+    let year = q.int("year", 1000, 9998)?.map(|y| i16::try_from(y).unwrap_or_default());
+    let jurisdiction = q.get("jurisdiction").map(str::to_owned);
+    if let Some(j) = &jurisdiction
+        && !tokencomp_service::rules::JURISDICTIONS.contains(&j.as_str())
+    {
+        return Err(ApiError::invalid("query.jurisdiction", format!("`{j}` is not a rules jurisdiction (us, uk)")));
+    }
+    let doc = st
+        .with(move |cx| {
+            let values = tokencomp_service::rules::list(cx.company, year, jurisdiction.as_deref())?;
+            let items: Vec<Value> = values.iter().map(tokencomp_service::rules::RuleValue::to_json).collect();
+            Ok(json!({"items": items}))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+pub(crate) async fn rules_add(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    body: crate::Body,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&who)?;
+    let name = body.str("name")?.to_owned();
+    let text = body.str("text")?.to_owned();
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid("body.name", "the file needs a name (it is recorded with its values)"));
+    }
+    let actor = who.actor();
+    let doc = st
+        .with(move |cx| {
+            let by = cx.stamp(&actor);
+            let added = tokencomp_service::rules::add(cx.store, None, &name, &text, &by)?;
+            Ok(added.to_json())
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
 pub(crate) async fn periods(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {
     require_staff(&who)?;
     let doc = st

@@ -40,6 +40,7 @@ fn valid_body(schema: &str) -> Value {
                                      "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
         "BallotRequest" => json!({"choice": "for"}),
         "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}, "us": null}),
+        "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": crate::web::RULES_FILE}),
         other => panic!("no sample body for {other}"),
     }
 }

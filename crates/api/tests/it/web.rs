@@ -156,6 +156,8 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("GET", "/api/grants/{grant}/history", Access::Own),
     ("GET", "/api/calendar", Access::Authenticated),
     ("GET", "/api/periods", Access::Staff),
+    ("GET", "/api/rules", Access::Staff),
+    ("POST", "/api/rules", Access::Admin),
     ("POST", "/api/periods/{period}/run", Access::Admin),
     ("POST", "/api/periods/{period}/close", Access::Admin),
     ("GET", "/api/periods/{period}/payroll", Access::Staff),
@@ -216,6 +218,10 @@ fn concrete(path: &str, own: bool) -> String {
         .replace("{proposal}", "grants-budget-2027")
 }
 
+/// A rules file that declares California's 2026 rate again (the shipped value, recorded).
+pub(crate) const RULES_FILE: &str =
+    "[us.2026.state.CA]\nrate = \"10.23%\"\nsource = \"California EDD, DE 44 (2026)\"\n";
+
 fn body_for(schema: &str, role: Role) -> Value {
     match schema {
         "Login" => json!({"user": "auditor", "password": "demo-auditor-pw"}),
@@ -226,6 +232,7 @@ fn body_for(schema: &str, role: Role) -> Value {
                                      "opens": "2026-12-01T00:00:00Z", "closes": "2026-12-31T00:00:00Z"}),
         "BallotRequest" => json!({"choice": "for"}),
         "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}}),
+        "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": RULES_FILE}),
         other => panic!("no sample body for {other}"),
     }
 }
@@ -271,6 +278,7 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
         ("GET", "/api/session") => Some(("/role", json!(role_name(role)))),
         ("POST", "/api/session") => Some(("/user", json!("auditor"))),
         ("POST", "/api/gov/proposals") => Some(("/id", json!("matrix-1"))),
+        ("POST", "/api/rules") => Some(("/years", json!(["us.2026"]))),
         ("GET", "/healthz") => Some(("/status", json!("ok"))),
         ("GET", "/openapi.json") => Some(("/openapi", json!("3.1.0"))),
         _ => None,

@@ -151,7 +151,7 @@ fn provider_layouts_carry_their_status_in_the_name_and_the_sidecar() {
     assert_eq!(sidecar["period"], "2026-10");
     assert_eq!(sidecar["rows"], csv.lines().count() - 1);
     assert_eq!(sidecar["sha256"].as_str(), Some(tokencomp_store::sha256_hex(&csv).as_str()));
-    assert!(sidecar["exported_at"].is_string() && sidecar["rules"]["table_sha256"].is_string());
+    assert!(sidecar["exported_at"].is_string() && sidecar["rules"]["rules_sha256"].is_string());
 
     c.ok(&["payroll", "close", "--period", "2026-09"]);
     let closed = c.dir_path().join("rippling-2026-09.csv");

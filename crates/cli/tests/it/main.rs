@@ -15,6 +15,7 @@ mod ops;
 mod oracle;
 mod restore;
 mod risk;
+mod rules;
 mod schedule;
 mod tidy;
 mod tokenomics;

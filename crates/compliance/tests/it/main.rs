@@ -9,6 +9,7 @@ mod lots;
 mod payroll;
 mod payroll_layouts;
 mod rng;
+mod rules;
 mod uk;
 mod us_state;
 mod us_state_methods;

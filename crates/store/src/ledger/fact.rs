@@ -83,6 +83,19 @@ pub enum Fact {
         end: Date,
         vests: usize,
         forfeitures: usize,
+        /// The SHA-256 of the rule set in force when the period ran (`rules::rules_hash` in the
+        /// service); absent in runs recorded before rules were data.
+        rules: Option<String>,
+    },
+    /// A rules file the company recorded (`tokencomp rules add`): its name as given, its text
+    /// verbatim, the SHA-256 of the text, and when it was recorded (RFC 3339; the actor is the
+    /// event's). `id_suffix` tells a re-recording of the same text apart (empty the first time).
+    RulesAdded {
+        name: String,
+        text: String,
+        sha256: String,
+        at: String,
+        id_suffix: String,
     },
     FxRate(FxRate),
     /// A pair's price cumulative at the end of `date` (for the TWAP fair market value).
@@ -402,6 +415,10 @@ impl Fact {
                     None,
                 )
             }
+            Fact::RulesAdded { name, text, sha256, at, id_suffix } => {
+                let v = json!({"name": name, "text": text, "sha256": sha256, "at": at});
+                (format!("rules:{sha256}{id_suffix}"), EventKind::RulesAdded, "rules".to_owned(), v, None)
+            }
             Fact::GrantIssued { grant, holder, terms } => {
                 let v = json!({"grant": grant, "holder": holder, "terms": terms});
                 (format!("grant:{grant}"), EventKind::GrantIssued, Subject::Grant(grant.clone()).text(), v, None)
@@ -472,8 +489,12 @@ impl Fact {
                 period,
                 *amount,
             ),
-            Fact::PeriodRun { period, start, end, vests, forfeitures } => {
-                let v = json!({"period": period, "start": start.to_string(), "end": end.to_string(), "vests": vests, "forfeitures": forfeitures});
+            Fact::PeriodRun { period, start, end, vests, forfeitures, rules } => {
+                let mut v = json!({"period": period, "start": start.to_string(), "end": end.to_string(), "vests": vests, "forfeitures": forfeitures});
+                // Written only when set, so a run recorded before rules were data reads the same.
+                if let (Value::Object(m), Some(hash)) = (&mut v, rules) {
+                    m.insert("rules".into(), json!(hash));
+                }
                 (format!("period:{period}"), EventKind::PeriodRun, format!("period:{period}"), v, None)
             }
         };

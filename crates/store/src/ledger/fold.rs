@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::civil::Date;
 use serde_json::Value;
 use tokencomp_compliance::fmv::TwapPoint;
+use tokencomp_compliance::rules::RecordedRules;
 use tokencomp_core::attestation::{Book, Fixed18, Met, Registry, Signer};
 use tokencomp_core::governance::{Ballot, Delegations, GovError, Proposal};
 use tokencomp_core::model::MilestoneTerms;
@@ -58,6 +59,10 @@ pub struct Company {
     pub recognized: BTreeMap<(String, Date, VestReason), u128>,
     pub forfeits_recognized: BTreeMap<(String, Date, ForfeitReason), u128>,
     pub periods_run: BTreeSet<String>,
+    /// Period → the hash of the rule set it ran under (runs recorded with one).
+    pub period_rules: BTreeMap<String, String>,
+    /// The rules files the company recorded, in ledger order.
+    pub rules: Vec<RecordedRules>,
     /// The latest recorded `[tokenomics]`, when any.
     pub tokenomics: Option<Tokenomics>,
     /// The latest recorded terms of each `[[milestone]]`, by id.
@@ -184,6 +189,8 @@ impl Company {
         let mut recognized: BTreeMap<(String, Date, VestReason), u128> = BTreeMap::new();
         let mut forfeits: BTreeMap<(String, Date, ForfeitReason), u128> = BTreeMap::new();
         let mut periods = BTreeSet::new();
+        let mut period_rules = BTreeMap::new();
+        let mut rules = Vec::new();
         let mut tokenomics: Option<(String, i64)> = None;
         let mut milestone_raw: BTreeMap<String, (String, i64)> = BTreeMap::new();
         let mut registry = Registry::new();
@@ -306,8 +313,19 @@ impl Company {
                     };
                 }
                 EventKind::PeriodRun => {
-                    periods.insert(s(&v, "period", e)?.to_owned());
+                    let period = s(&v, "period", e)?.to_owned();
+                    if let Some(hash) = opt_str(&v, "rules") {
+                        period_rules.insert(period.clone(), hash);
+                    }
+                    periods.insert(period);
                 }
+                EventKind::RulesAdded => rules.push(RecordedRules {
+                    seq: e.seq,
+                    actor: e.event.actor.clone(),
+                    at: s(&v, "at", e)?.to_owned(),
+                    name: s(&v, "name", e)?.to_owned(),
+                    text: s(&v, "text", e)?.to_owned(),
+                }),
                 EventKind::Tokenomics => tokenomics = Some((s(&v, "terms", e)?.to_owned(), e.seq)),
                 EventKind::Milestone => {
                     milestone_raw.insert(s(&v, "id", e)?.to_owned(), (s(&v, "terms", e)?.to_owned(), e.seq));
@@ -374,6 +392,8 @@ impl Company {
             recognized,
             forfeits_recognized: forfeits,
             periods_run: periods,
+            period_rules,
+            rules,
             governance,
         })
     }

@@ -13,7 +13,10 @@
 //!   `grant:<id>:event:<event>` adds a lifecycle event, `…:reversed` reverses one;
 //! - `vest:<grant>:<date>:<reason>:<period>`, `forfeit:…`: what a period run recognized (a
 //!   later run records only differences, as new or reversing entries);
-//! - `period:<id>`: the period's run is complete (written in the same transaction);
+//! - `period:<id>`: the period's run is complete (written in the same transaction), with the
+//!   hash of the rule set it ran under (`rules`, absent in older ledgers);
+//! - `rules:<sha256>`: a rules file the company recorded (`rules add`), verbatim; recorded again
+//!   after a later file overrode it, `rules:<sha256>:<n>`;
 //! - `sale:<id>`: a sale of tokens from a person's wallet (the amount column is the amount sold);
 //! - `payroll:<period>:closed`: the period's payroll export, frozen;
 //! - `tokenomics:<hash>`: the `[tokenomics]` section, addressed by content (a changed section
@@ -134,4 +137,7 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "cast_at",
     "set_reason",
     "overrides",
+    "text",
+    "sha256",
+    "rules",
 ];
