@@ -14,6 +14,7 @@ pub mod payroll;
 pub mod payroll_layouts;
 pub mod rules;
 pub mod settle;
+pub mod source;
 pub mod statements;
 pub mod uk;
 pub mod us_state;

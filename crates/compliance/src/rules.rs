@@ -21,8 +21,8 @@ use tokencomp_money::Decimal;
 
 use crate::us_state::{LoadError, UsStateRules};
 
-/// A rule's source text, shared (not copied) by every tax line computed from it.
-pub type Source = std::sync::Arc<str>;
+/// A rule's source text, shared by every tax line computed from it (`crate::source`).
+pub type Source = crate::source::Source;
 
 /// Largest amount the table (and the withholding calculator) accepts: 10^15 in the pay
 /// currency. Far above any wage, and low enough that no product of an amount, a rate and
@@ -109,44 +109,8 @@ impl UsYear {
     }
 }
 
-/// PAYE income tax for tax code 1257L (England and Northern Ireland rates), annual figures.
-/// Bands are in taxable pay (pay above the personal allowance), as in HMRC's tables.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Paye {
-    pub personal_allowance: Decimal,
-    pub basic_rate: Decimal,
-    /// Taxable pay taxed at `basic_rate`.
-    pub basic_band: Decimal,
-    pub higher_rate: Decimal,
-    /// Taxable pay up to which `higher_rate` applies; `additional_rate` above.
-    pub higher_band_limit: Decimal,
-    pub additional_rate: Decimal,
-    pub source: Source,
-}
-
-/// Class 1 National Insurance, category A, annual thresholds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Nic {
-    pub primary_threshold: Decimal,
-    pub upper_earnings_limit: Decimal,
-    /// Employee rate between the primary threshold and the upper earnings limit.
-    pub employee_main_rate: Decimal,
-    /// Employee rate above the upper earnings limit.
-    pub employee_upper_rate: Decimal,
-    pub secondary_threshold: Decimal,
-    /// Employer rate above the secondary threshold, no upper limit.
-    pub employer_rate: Decimal,
-    pub source: Source,
-}
-
-/// Everything needed to withhold on a UK payment in one tax year (6 April to 5 April).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UkYear {
-    /// The calendar year in which the tax year starts (2025 = 2025-26).
-    pub tax_year: i16,
-    pub paye: Paye,
-    pub nic: Nic,
-}
+/// The UK tax year (every tax code's bands, NICs by letter, the loans): read by `crate::uk`.
+pub type UkYear = crate::uk::rules::UkTaxYear;
 
 /// A configurable flat rule for a country the table does not cover (e.g. DE 42% / 0%).
 /// Rates are fractions: `0.42` is 42%. It applies to every year.
@@ -197,7 +161,8 @@ pub struct Rules {
     file: String,
     tree: Tree,
     us: BTreeMap<i16, UsYear>,
-    uk: BTreeMap<i16, UkYear>,
+    uk: std::sync::Arc<crate::uk::rules::UkRules>,
+    de: std::sync::Arc<crate::de::DeRules>,
     /// Years present in the tree whose reading found problems (incomplete or invalid).
     broken: BTreeMap<(&'static str, i16), Problems>,
     flat: BTreeMap<String, FlatRule>,
@@ -211,7 +176,7 @@ impl Rules {
     /// an error naming its file and line.
     pub fn builtin() -> Result<Rules, RulesError> {
         let files: Vec<(&str, &str)> = SHIPPED.iter().map(|f| (f.name, f.text)).collect();
-        Ok(Rules::shipped(&files)?.with_us_states(UsStateRules::builtin()?))
+        Rules::shipped(&files)
     }
 
     /// Uses `states` for the US state lines of the years it ships.
@@ -269,9 +234,7 @@ impl Rules {
             let file = tax_rules::read_file(&r.name, &r.text).map_err(file_error)?;
             tree.overlay(&file, &|line| r.origin(line));
         }
-        let mut rules = Rules::from_tree(&shipped.file, tree);
-        rules.us_states = shipped.us_states;
-        Ok(rules)
+        Ok(Rules::from_tree(&shipped.file, tree))
     }
 
     /// Checks a file a company wants to record over these rules: its shape, then every year it
@@ -295,9 +258,21 @@ impl Rules {
         let years = file.years();
         for (jurisdiction, year) in &years {
             let found = match jurisdiction.as_str() {
-                "us" => read_us(&tree, *year).1,
-                "uk" => read_uk(&tree, *year).1,
-                // A jurisdiction read elsewhere is checked by its own reader.
+                "us" => {
+                    let states = crate::us_state::from_table(&self.file, tree.table());
+                    let owned = matches!(&states, Ok(s) if s.year(*year).is_some())
+                        || matches!(&states, Err(LoadError::Invalid { problems, .. })
+                            if problems.0.iter().any(|q| q.path.starts_with(&format!("us.{year}.state."))));
+                    let mut p = read_us_with(&tree, *year, !owned).1;
+                    if let Err(LoadError::Invalid { problems, .. }) = states {
+                        p.0.extend(problems.0.into_iter().filter(|q| q.path.starts_with(&format!("us.{year}."))));
+                    }
+                    p
+                }
+                "uk" => {
+                    crate::uk::rules::UkRules::from_table(&self.file, tree.table()).1.remove(year).unwrap_or_default()
+                }
+                "de" => de_problems(tree.table(), *year),
                 _ => Problems::default(),
             };
             for p in locate(&found, &tree, |path| {
@@ -318,29 +293,53 @@ impl Rules {
     }
 
     fn from_tree(file: &str, tree: Tree) -> Rules {
+        let (uk, uk_broken) = crate::uk::rules::UkRules::from_table(file, tree.table());
+        let de = crate::de::DeRules::new(tokencomp_formats::de_rules::DeRulesFile::from_table(tree.table().clone()));
         let mut rules = Rules {
             file: file.to_owned(),
             us: BTreeMap::new(),
-            uk: BTreeMap::new(),
+            uk: std::sync::Arc::new(uk),
+            de: std::sync::Arc::new(de),
             broken: BTreeMap::new(),
             flat: BTreeMap::new(),
             tree: Tree::default(),
             us_states: None,
         };
+        // The state years (income methods, contributions, local taxes) are read first: their
+        // years' flat `state` entries are theirs, not `read_us`'s.
+        match crate::us_state::from_table(file, tree.table()) {
+            Ok(states) => rules.us_states = Some(std::sync::Arc::new(states)),
+            Err(LoadError::Invalid { problems, .. }) => drop(rules.broken.insert(("us-states", 0), problems)),
+            Err(LoadError::Syntax { .. }) => {}
+        }
         for year in tree.years("us") {
-            match read_us(&tree, year) {
+            let owned = rules.us_states().and_then(|s| s.year(year)).is_some();
+            match read_us_with(&tree, year, !owned) {
                 (parsed, p) if p.is_empty() => drop(rules.us.insert(year, parsed)),
                 (_, p) => drop(rules.broken.insert(("us", year), p)),
             }
         }
-        for year in tree.years("uk") {
-            match read_uk(&tree, year) {
-                (parsed, p) if p.is_empty() => drop(rules.uk.insert(year, parsed)),
-                (_, p) => drop(rules.broken.insert(("uk", year), p)),
+        for (year, p) in uk_broken {
+            rules.broken.insert(("uk", year), p);
+        }
+        for year in tree.years("de") {
+            let p = de_problems(tree.table(), year);
+            if !p.is_empty() {
+                rules.broken.insert(("de", year), p);
             }
         }
         rules.tree = tree;
         rules
+    }
+
+    /// The German programme's constants in force.
+    pub fn de(&self) -> &crate::de::DeRules {
+        &self.de
+    }
+
+    /// The UK's constants in force (every tax year read whole).
+    pub fn uk_rules(&self) -> &crate::uk::rules::UkRules {
+        &self.uk
     }
 
     /// Adds (or replaces) a flat rule for `country`, a two-letter ISO 3166 code other than US
@@ -381,10 +380,10 @@ impl Rules {
     /// The UK rules for the tax year starting on 6 April of `tax_year`; without them, every
     /// missing constant by path.
     pub fn uk(&self, tax_year: i16) -> Result<&UkYear, RulesError> {
-        self.uk.get(&tax_year).ok_or_else(|| RulesError::NoUkYear {
+        self.uk.year(tax_year).map_err(|_| RulesError::NoUkYear {
             tax_year,
             file: self.file.clone(),
-            known: self.uk.keys().copied().collect(),
+            known: self.uk.years().collect(),
             missing: listed(&self.year_problems("uk", tax_year)),
         })
     }
@@ -393,7 +392,7 @@ impl Rules {
         match self.broken.get(&(jurisdiction, year)) {
             Some(p) => p.clone(),
             None if jurisdiction == "us" => read_us(&self.tree, year).1,
-            None => read_uk(&self.tree, year).1,
+            None => crate::uk::rules::UkRules::needed(year),
         }
     }
 
@@ -434,7 +433,7 @@ impl Rules {
                         }
                     }
                 }
-                Need::Uk { tax_year } if !self.uk.contains_key(tax_year) => {
+                Need::Uk { tax_year } if self.uk.year(*tax_year).is_err() => {
                     add(listed(&self.year_problems("uk", *tax_year)))
                 }
                 Need::Uk { .. } => {}
@@ -463,7 +462,7 @@ impl Rules {
     }
 
     pub fn uk_years(&self) -> impl Iterator<Item = i16> + '_ {
-        self.uk.keys().copied()
+        self.uk.years()
     }
 }
 
@@ -577,6 +576,36 @@ fn read_state(at: &At<'_>, p: &mut Problems) -> StateRule {
 }
 
 fn read_us(tree: &Tree, year: i16) -> (UsYear, Problems) {
+    read_us_with(tree, year, true)
+}
+
+/// The German year's problems in a rules tree (none when it reads whole).
+fn de_problems(table: &toml::Table, year: i16) -> Problems {
+    let file = tokencomp_formats::de_rules::DeRulesFile::from_table(table.clone());
+    match crate::de::params::Edition::for_year(year) {
+        Some(edition) => match crate::de::params::read_year(&file, year, edition) {
+            Ok(_) => Problems::default(),
+            Err(e) => {
+                let mut p = Problems::default();
+                for text in e.problems {
+                    match text.strip_suffix(" (missing)") {
+                        Some(path) => p.push_missing(path.to_owned()),
+                        None => {
+                            let (path, why) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+                            p.push_invalid(path.to_owned(), why.trim_start_matches(['(', ':']).trim_end_matches(')'));
+                        }
+                    }
+                }
+                p
+            }
+        },
+        None => Problems::default(),
+    }
+}
+
+/// `read_us`, reading the flat `state` entries only when `flat_states` (a year the state rules
+/// file ships has none).
+fn read_us_with(tree: &Tree, year: i16, flat_states: bool) -> (UsYear, Problems) {
     let mut p = Problems::default();
     let path = format!("us.{year}");
     let root = At::root(path.clone(), tree.get(&path));
@@ -615,7 +644,7 @@ fn read_us(tree: &Tree, year: i16) -> (UsYear, Problems) {
         Futa { rate: u.percent("rate", &mut p), wage_base: u.amount("wage_base", &mut p), source: source(&u, &mut p) };
     known(&u, &["rate", "wage_base", "source"], &mut p);
     let mut states = BTreeMap::new();
-    if root.has("state") {
+    if flat_states && root.has("state") {
         let st = root.child("state", &mut p);
         for code in st.table_keys() {
             let node = st.child(code, &mut p);
@@ -627,67 +656,6 @@ fn read_us(tree: &Tree, year: i16) -> (UsYear, Problems) {
         }
     }
     (UsYear { year, federal, social_security, medicare, additional_medicare, futa, states }, p)
-}
-
-fn read_uk(tree: &Tree, year: i16) -> (UkYear, Problems) {
-    let mut p = Problems::default();
-    let path = format!("uk.{year}");
-    let root = At::root(path.clone(), tree.get(&path));
-    let a = root.child("paye", &mut p);
-    let paye = Paye {
-        personal_allowance: a.amount("personal_allowance", &mut p),
-        basic_rate: a.percent("basic_rate", &mut p),
-        basic_band: a.amount("basic_band", &mut p),
-        higher_rate: a.percent("higher_rate", &mut p),
-        higher_band_limit: a.amount("higher_band_limit", &mut p),
-        additional_rate: a.percent("additional_rate", &mut p),
-        source: source(&a, &mut p),
-    };
-    known(
-        &a,
-        &[
-            "personal_allowance",
-            "basic_rate",
-            "basic_band",
-            "higher_rate",
-            "higher_band_limit",
-            "additional_rate",
-            "source",
-        ],
-        &mut p,
-    );
-    if a.has("higher_band_limit") && a.has("basic_band") && paye.higher_band_limit < paye.basic_band {
-        let why = format!("{} is below basic_band {}", paye.higher_band_limit, paye.basic_band);
-        p.push_invalid(format!("{}.higher_band_limit", a.path()), why);
-    }
-    let n = root.child("nic", &mut p);
-    let nic = Nic {
-        primary_threshold: n.amount("primary_threshold", &mut p),
-        upper_earnings_limit: n.amount("upper_earnings_limit", &mut p),
-        employee_main_rate: n.percent("employee_main_rate", &mut p),
-        employee_upper_rate: n.percent("employee_upper_rate", &mut p),
-        secondary_threshold: n.amount("secondary_threshold", &mut p),
-        employer_rate: n.percent("employer_rate", &mut p),
-        source: source(&n, &mut p),
-    };
-    known(
-        &n,
-        &[
-            "primary_threshold",
-            "upper_earnings_limit",
-            "employee_main_rate",
-            "employee_upper_rate",
-            "secondary_threshold",
-            "employer_rate",
-            "source",
-        ],
-        &mut p,
-    );
-    if n.has("upper_earnings_limit") && n.has("primary_threshold") && nic.upper_earnings_limit < nic.primary_threshold {
-        let why = format!("{} is below primary_threshold {}", nic.upper_earnings_limit, nic.primary_threshold);
-        p.push_invalid(format!("{}.upper_earnings_limit", n.path()), why);
-    }
-    (UkYear { tax_year: year, paye, nic }, p)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -847,16 +815,26 @@ mod tests {
             assert_eq!(us.additional_medicare.rate, d("0.009"));
             assert_eq!(us.futa.rate, d("0.006"));
             assert_eq!(us.futa.wage_base, d("7000"));
-            assert_eq!(us.state("CA").expect("valid").rate, d("0.1023"));
-            assert_eq!(us.state("NY").expect("valid").rate, d("0.117"));
-            assert_eq!(us.state("TX").expect("valid").rate, Decimal::ZERO);
-            assert!(us.states.values().all(|s| !s.source.is_empty()));
+            if year < 2026 {
+                assert_eq!(us.state("CA").expect("valid").rate, d("0.1023"));
+                assert_eq!(us.state("NY").expect("valid").rate, d("0.117"));
+                assert_eq!(us.state("TX").expect("valid").rate, Decimal::ZERO);
+                assert!(us.states.values().all(|s| !s.source.is_empty()));
+            } else {
+                // 2026's states are the state rules file's (income methods, contributions).
+                assert!(us.states.is_empty());
+                assert!(rules.us_states().and_then(|s| s.year(2026)).is_some());
+            }
         }
+        // The UK's monthly NIC thresholds and category A's employer rate (rules/uk.toml).
         let uk24 = rules.uk(2024).expect("valid");
-        assert_eq!((uk24.nic.employer_rate, uk24.nic.secondary_threshold), (d("0.138"), d("9100")));
+        assert_eq!(
+            (uk24.nic.categories[&'A'].employer_main_rate, uk24.nic.secondary_threshold),
+            (d("0.138"), d("758"))
+        );
         let uk25 = rules.uk(2025).expect("valid");
-        assert_eq!((uk25.nic.employer_rate, uk25.nic.secondary_threshold), (d("0.15"), d("5000")));
-        assert_eq!(uk25.paye.higher_band_limit, d("125140"));
+        assert_eq!((uk25.nic.categories[&'A'].employer_main_rate, uk25.nic.secondary_threshold), (d("0.15"), d("417")));
+        assert!(rules.de().year(2026).is_ok());
         assert!(rules.us(2026).expect("valid").federal.source.contains("31.3402(g)-1"));
     }
 
@@ -877,13 +855,10 @@ mod tests {
     #[test]
     fn malformed_entries_are_all_reported_with_entry_field_and_line() {
         let text = "\
-[uk.2030.paye]
-personal_allowance = \"12,570\"
-basic_rate = 20
-basic_band = \"37700\"
-higher_rate = \"40%\"
-higher_band_limit = \"125140\"
-additional_rate = \"45%\"
+[us.2030.social_security]
+employee_rate = \"6.2%\"
+employer_rate = 6.2
+wage_base = \"184,500\"
 colour = \"blue\"
 source = \"x\"
 ";
@@ -891,13 +866,13 @@ source = \"x\"
         let RulesError::Invalid { file, problems } = &err else { panic!("{err}") };
         assert_eq!(file, "my.toml");
         let found: Vec<_> = problems.iter().map(|p| (p.line, p.entry.as_str(), p.field.as_str())).collect();
-        assert!(found.contains(&(Some(2), "uk.2030.paye", "personal_allowance")), "{found:?}");
-        assert!(found.contains(&(Some(3), "uk.2030.paye", "basic_rate")), "{found:?}");
-        assert!(found.contains(&(Some(8), "uk.2030.paye", "colour")), "{found:?}");
-        assert!(found.iter().any(|(_, e, _)| *e == "uk.2030.nic"), "missing nic entry reported: {found:?}");
+        assert!(found.contains(&(Some(3), "us.2030.social_security", "employer_rate")), "{found:?}");
+        assert!(found.contains(&(Some(4), "us.2030.social_security", "wage_base")), "{found:?}");
+        assert!(found.contains(&(Some(5), "us.2030.social_security", "colour")), "{found:?}");
+        assert!(found.iter().any(|(_, e, _)| *e == "us.2030.futa"), "missing futa entry reported: {found:?}");
         let message = err.to_string();
-        assert!(message.contains("line 2: uk.2030.paye.personal_allowance"), "{message}");
-        assert!(message.contains("`12,570`"), "{message}");
+        assert!(message.contains("line 4: us.2030.social_security.wage_base"), "{message}");
+        assert!(message.contains("`184,500`"), "{message}");
     }
 
     #[test]
@@ -907,7 +882,7 @@ source = \"x\"
         let err =
             Rules::parse("t.toml", "[us.2026.state.ca]\nrate = \"1%\"\nsource = \"s\"\n").expect_err("must be refused");
         assert!(err.to_string().contains("us.2026.state.ca"), "{err}");
-        let err = Rules::parse("t.toml", "[de.2026]\nrate = \"1%\"\n").expect_err("must be refused");
+        let err = Rules::parse("t.toml", "[fr.2026]\nrate = \"1%\"\n").expect_err("must be refused");
         assert!(matches!(err, RulesError::Syntax { line: Some(1), .. }), "{err:?}");
         let err = Rules::parse("t.toml", "rate = [").expect_err("must be refused");
         assert!(err.to_string().starts_with("t.toml:1"), "{err}");
@@ -920,8 +895,8 @@ source = \"x\"
         assert!(err.contains("2027") && err.contains("2023, 2024, 2025, 2026"), "{err}");
         let err = rules.uk(2030).expect_err("must be refused").to_string();
         assert!(err.contains("tax year 2030-31"), "{err}");
-        let err = rules.us(2026).expect("valid").state("NV").expect_err("must be refused").to_string();
-        assert!(err.contains("`NV`") && err.contains("2026"), "{err}");
+        let err = rules.us(2025).expect("valid").state("NV").expect_err("must be refused").to_string();
+        assert!(err.contains("`NV`") && err.contains("2025"), "{err}");
         let err = rules.flat("DE", 2026).expect_err("must be refused").to_string();
         assert!(err.contains("`DE`") && err.contains("2026"), "{err}");
     }

@@ -19,7 +19,7 @@ use jiff::civil::Date;
 use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
 use crate::rules::{FlatRule, Rules, RulesError, Source, UsYear, max_amount};
-use crate::uk::rules::{UkRules, UkRulesError};
+use crate::uk::rules::UkRulesError;
 use crate::uk::{UkKind, UkPay, uk_lines};
 use crate::us_state::{LineKind, ProgrammeKind, StateError, StateLine, StatePayment, state_lines};
 use tokencomp_core::period::uk_tax_month;
@@ -317,10 +317,8 @@ pub fn withhold_for(
             }
         }
         Jurisdiction::Uk { profile } => {
-            // TODO(issue 17, integrator): take the UK rules from `rules` once its loader reads
-            // rules/uk.toml in its list of files.
             let (tax_year, month) = uk_tax_month(date);
-            let uk = UkRules::builtin()?;
+            let uk = rules.uk_rules();
             let pay = UkPay { year_to_date: wages.year_to_date, period_to_date: wages.period_to_date };
             for l in uk_lines(uk.year(tax_year)?, uk.file(), profile, month, pay, gross)? {
                 let (kind, payer) = match l.kind {
@@ -339,7 +337,7 @@ pub fn withhold_for(
         }
         Jurisdiction::De(case) => {
             use crate::de::DeLineKind as K;
-            let rules = crate::de::DeRules::builtin()?;
+            let rules = rules.de();
             for l in crate::de::lines(rules, case, date, wages.year_to_date, gross)? {
                 let kind = match l.kind {
                     K::WageTax => TaxKind::DeWageTax,

@@ -24,6 +24,11 @@ impl DeRulesFile {
         Ok(DeRulesFile { table })
     }
 
+    /// The rules tree (every jurisdiction; only `de` is read).
+    pub fn from_table(table: toml::Table) -> DeRulesFile {
+        DeRulesFile { table }
+    }
+
     /// The shipped file.
     pub fn builtin() -> Result<DeRulesFile, String> {
         DeRulesFile::parse(DE_TEXT).map_err(|e| format!("{DE_FILE}: {e}"))

@@ -25,11 +25,16 @@ pub struct Shipped {
 
 /// The shipped rules files, read in this order. Adding a file is one line here; a value defined
 /// in two of them is an error naming both.
-pub const SHIPPED: &[Shipped] = &[Shipped { name: "rules/tax.toml", text: include_str!("../rules/tax.toml") }];
+pub const SHIPPED: &[Shipped] = &[
+    Shipped { name: "rules/tax.toml", text: include_str!("../rules/tax.toml") },
+    Shipped { name: "rules/us-states.toml", text: include_str!("../rules/us-states.toml") },
+    Shipped { name: "rules/uk.toml", text: include_str!("../rules/uk.toml") },
+    Shipped { name: "rules/de.toml", text: include_str!("../rules/de.toml") },
+];
 
 /// The jurisdictions a rules file may hold: those with a typed reader in
 /// `tokencomp_compliance::rules`.
-pub const JURISDICTIONS: &[&str] = &["us", "uk"];
+pub const JURISDICTIONS: &[&str] = &["us", "uk", "de"];
 
 /// Where a value in force came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,7 +253,22 @@ pub fn read_file_with_problems(name: &str, text: &str) -> Result<(RulesFile, Vec
             for (key, value) in sections {
                 let child = format!("{path}.{key}");
                 match value {
-                    toml::Value::Table(t) => walk(t, &child, &at, &mut file, &mut problem),
+                    toml::Value::Table(t) => walk(t, &child, &at, &mut file, &mut problem, false),
+                    // A list of rows at the year's level (`[[us.2026.reciprocity]]`): every row
+                    // names its own source.
+                    toml::Value::Array(items) if !items.is_empty() && items.iter().all(toml::Value::is_table) => {
+                        for (i, item) in items.iter().enumerate() {
+                            if let toml::Value::Table(t) = item
+                                && !matches!(t.get("source"), Some(toml::Value::String(s)) if !s.trim().is_empty())
+                            {
+                                problem(
+                                    format!("{child}[{i}].source"),
+                                    "missing: every row names its document".to_owned(),
+                                );
+                            }
+                        }
+                        file.values.insert(child.clone(), (value.clone(), at(&child)));
+                    }
                     _ => problem(child, format!("a value belongs in a section, such as [{path}.futa]")),
                 }
             }
@@ -258,27 +278,35 @@ pub fn read_file_with_problems(name: &str, text: &str) -> Result<(RulesFile, Vec
     Ok((file, problems))
 }
 
+/// Records `table`'s values and tables; a table holding constants names its `source`, unless a
+/// table it is nested in does (`sourced`: the source is inherited).
 fn walk(
     table: &toml::Table,
     path: &str,
     at: &dyn Fn(&str) -> (usize, usize),
     file: &mut RulesFile,
     problem: &mut dyn FnMut(String, String),
+    sourced: bool,
 ) {
+    let sourced_here = sourced || matches!(table.get("source"), Some(toml::Value::String(s)) if !s.trim().is_empty());
     file.tables.insert(path.to_owned(), at(path));
     let mut holds_values = false;
     for (key, value) in table {
         let child = format!("{path}.{key}");
         match value {
-            toml::Value::Table(t) => walk(t, &child, at, file, problem),
+            toml::Value::Table(t) => walk(t, &child, at, file, problem, sourced_here),
             toml::Value::Array(items) if !items.is_empty() && items.iter().all(toml::Value::is_table) => {
-                // An array of tables (bands) is one value; each of its tables is checked like
-                // any other (a `source` where it holds values).
+                // An array of tables (bands, brackets) is one value; its rows share the source
+                // of the table that holds them, and a table nested in a row is checked like any.
                 for (i, item) in items.iter().enumerate() {
                     if let toml::Value::Table(t) = item {
                         let mut inner =
                             RulesFile { name: file.name.clone(), values: BTreeMap::new(), tables: BTreeMap::new() };
-                        walk(t, &format!("{child}[{i}]"), at, &mut inner, problem);
+                        for (k, v) in t {
+                            if let toml::Value::Table(nested) = v {
+                                walk(nested, &format!("{child}[{i}].{k}"), at, &mut inner, problem, sourced_here);
+                            }
+                        }
                     }
                 }
                 holds_values = true;
@@ -292,7 +320,7 @@ fn walk(
             }
         }
     }
-    if holds_values {
+    if holds_values && !sourced {
         match table.get("source") {
             Some(toml::Value::String(s)) if !s.trim().is_empty() => {}
             Some(_) => problem(format!("{path}.source"), "must name the document the values come from".to_owned()),

@@ -220,7 +220,7 @@ fn concrete(path: &str, own: bool) -> String {
 
 /// A rules file that declares California's 2026 rate again (the shipped value, recorded).
 pub(crate) const RULES_FILE: &str =
-    "[us.2026.state.CA]\nrate = \"10.23%\"\nsource = \"California EDD, DE 44 (2026)\"\n";
+    "[us.2026.state.CA.income]\nmethod = \"flat\"\nrate = \"10.23%\"\nsource = \"California EDD, DE 44 (2026)\"\n";
 
 fn body_for(schema: &str, role: Role) -> Value {
     match schema {

@@ -261,21 +261,22 @@ fn a_rules_correction_after_close_becomes_an_adjustment_and_changes_only_its_val
     let rules_before = in_force(&c, "2026");
 
     // A correction of one 2026 value, recorded after November closed.
-    let fix = c.write("ca-fix.toml", "[us.2026.state.CA]\nrate = \"11%\"\nsource = \"test: a corrected rate\"\n");
+    let fix =
+        c.write("ca-fix.toml", "[us.2026.state.CA.income]\nrate = \"11%\"\nsource = \"test: a corrected rate\"\n");
     c.ok(&["rules", "add", &fix]);
 
     // Only that value changed in force, now with its recorded origin and source.
     let rules_after = in_force(&c, "2026");
     let changed: Vec<&String> = rules_after.keys().filter(|k| rules_before.get(*k) != rules_after.get(*k)).collect();
-    assert_eq!(changed, ["us.2026.state.CA.rate"]);
+    assert_eq!(changed, ["us.2026.state.CA.income.rate"]);
     assert_eq!(
-        rules_after["us.2026.state.CA.rate"],
+        rules_after["us.2026.state.CA.income.rate"],
         ("11%".into(), "recorded".into(), "test: a corrected rate".into())
     );
     assert_eq!(rules_before.len(), rules_after.len());
 
-    // November is frozen and keeps the rules it ran under.
-    assert_eq!(c.ok(&["payroll", "--period", "2026-11"]), november);
+    // November is frozen and keeps the rules it ran under (its export is now final).
+    assert_eq!(c.ok(&["payroll", "--period", "2026-11"]), november.replace(",provisional\n", ",final\n"));
     assert_eq!(hashes(&c)["2026-11"], hash);
 
     // December carries November's difference as an ADJUST row: 2,000.00 × 11% = 220.00 against

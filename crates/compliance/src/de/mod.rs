@@ -22,7 +22,7 @@ use tokencomp_money::Decimal;
 use self::pap::{Lzz, PapInput, PapOutput, Pkv};
 use self::params::{DeRulesError, DeYear, Edition, read_year};
 use self::social::{Contributions, SocialError, SocialInput};
-use crate::rules::Source;
+use crate::source::Source;
 
 /// The German rules file in force (the shipped one unless a caller reads another).
 #[derive(Clone, Debug, PartialEq)]

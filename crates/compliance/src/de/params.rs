@@ -11,7 +11,7 @@ use tokencomp_formats::de_rules::DeRulesFile;
 use tokencomp_formats::rule_node::{At, ProblemKind, Problems};
 use tokencomp_money::Decimal;
 
-use crate::rules::Source;
+use crate::source::Source;
 
 /// Which edition of the PAP's structure a year follows. The constants are data; what the
 /// programme does with them changed in 2026 (the Vorsorgepauschale of the Jahressteuergesetz

@@ -14,7 +14,7 @@ pub mod rules;
 use tokencomp_core::tax_profile::{LoanPlan, UkProfile};
 use tokencomp_money::Decimal;
 
-use crate::rules::Source;
+use crate::source::Source;
 use rules::{UkRulesError, UkTaxYear};
 
 /// What a UK line is for (`withholding` maps each to its `TaxKind` and payer).

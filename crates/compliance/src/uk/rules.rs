@@ -14,7 +14,7 @@ use tokencomp_core::tax_profile::{LoanPlan, UkRegion};
 use tokencomp_formats::rule_node::{At, Problems};
 use tokencomp_money::Decimal;
 
-use crate::rules::Source;
+use crate::source::Source;
 
 /// The shipped file's name, for messages.
 pub const BUILTIN_FILE: &str = "rules/uk.toml";
@@ -141,30 +141,50 @@ impl UkRules {
     pub fn parse(file: &str, text: &str) -> Result<UkRules, UkRulesError> {
         let root: toml::Table =
             toml::from_str(text).map_err(|e| UkRulesError::Syntax { file: file.to_owned(), message: e.to_string() })?;
-        let mut problems = Problems::default();
+        let (rules, broken) = UkRules::from_table(file, &root);
+        let problems: Vec<String> = broken
+            .values()
+            .flat_map(|p| p.0.iter())
+            .map(|p| match &p.kind {
+                tokencomp_formats::rule_node::ProblemKind::Missing => format!("{} is missing", p.path),
+                tokencomp_formats::rule_node::ProblemKind::Invalid(why) => format!("{}: {why}", p.path),
+            })
+            .collect();
+        if problems.is_empty() { Ok(rules) } else { Err(UkRulesError::Invalid { file: file.to_owned(), problems }) }
+    }
+
+    /// Reads every `[uk.<year>]` of a rules tree: the years that read whole, and each other
+    /// year's problems (a year key that is not a year is filed under year 0).
+    pub fn from_table(file: &str, root: &toml::Table) -> (UkRules, BTreeMap<i16, Problems>) {
+        let mut broken: BTreeMap<i16, Problems> = BTreeMap::new();
         let mut years = BTreeMap::new();
-        let uk = At::root("", Some(&root)).child("uk", &mut problems);
+        let mut top = Problems::default();
+        let uk = At::root("", Some(root)).child("uk", &mut top);
         for key in uk.table_keys() {
             let Some(year) = key.parse::<i16>().ok().filter(|y| (1000..=9998).contains(y)) else {
-                problems.push_invalid(format!("uk.{key}"), "a UK year is the calendar year the tax year starts in");
+                top.push_invalid(format!("uk.{key}"), "a UK year is the calendar year the tax year starts in");
                 continue;
             };
-            let at = uk.child(key, &mut problems);
-            years.insert(year, read_year(year, &at, &mut problems));
+            let mut p = Problems::default();
+            let at = uk.child(key, &mut p);
+            let parsed = read_year(year, &at, &mut p);
+            if p.is_empty() {
+                years.insert(year, parsed);
+            } else {
+                broken.insert(year, p);
+            }
         }
-        if problems.is_empty() {
-            Ok(UkRules { file: file.to_owned(), years })
-        } else {
-            let problems = problems
-                .0
-                .iter()
-                .map(|p| match &p.kind {
-                    tokencomp_formats::rule_node::ProblemKind::Missing => format!("{} is missing", p.path),
-                    tokencomp_formats::rule_node::ProblemKind::Invalid(why) => format!("{}: {why}", p.path),
-                })
-                .collect();
-            Err(UkRulesError::Invalid { file: file.to_owned(), problems })
+        if !top.is_empty() {
+            broken.entry(0).or_default().0.extend(top.0);
         }
+        (UkRules { file: file.to_owned(), years }, broken)
+    }
+
+    /// Every constant a UK tax year needs, by path, as read from nothing (for a refusal).
+    pub fn needed(tax_year: i16) -> Problems {
+        let mut p = Problems::default();
+        read_year(tax_year, &At::root(format!("uk.{tax_year}"), None), &mut p);
+        p
     }
 
     pub fn year(&self, tax_year: i16) -> Result<&UkTaxYear, UkRulesError> {

@@ -277,12 +277,22 @@ fn list(problems: &Problems) -> String {
 pub fn load(file: &str, text: &str) -> Result<UsStateRules, LoadError> {
     let table: toml::Table =
         toml::from_str(text).map_err(|e| LoadError::Syntax { file: file.to_owned(), message: e.to_string() })?;
+    from_table(file, &table)
+}
+
+/// Reads the state years of a rules tree: a year is this file's when one of its states has a
+/// table of its own (`income`, a programme) or it has `local` or `reciprocity`; a year whose
+/// states are only the flat `rate` entries of `tax.toml` is left to `rules`.
+pub fn from_table(file: &str, table: &toml::Table) -> Result<UsStateRules, LoadError> {
     let mut problems = Problems::default();
-    let root = At::root("", Some(&table));
+    let root = At::root("", Some(table));
     let us = root.child("us", &mut problems);
     let mut years = BTreeMap::new();
     for key in us.table_keys() {
         let node = us.child(key, &mut problems);
+        if !is_state_year(&node) {
+            continue;
+        }
         match key.parse::<i16>().ok().filter(|y| (1000..=9998).contains(y)) {
             Some(year) => {
                 years.insert(year, read_year(year, &node, &mut problems));
@@ -295,6 +305,16 @@ pub fn load(file: &str, text: &str) -> Result<UsStateRules, LoadError> {
     } else {
         Err(LoadError::Invalid { file: file.to_owned(), problems })
     }
+}
+
+/// Whether a `[us.<year>]` table holds this file's shape (see [`from_table`]).
+pub fn is_state_year(year: &At<'_>) -> bool {
+    let Some(t) = year.table() else { return false };
+    if t.contains_key("local") || t.contains_key("reciprocity") {
+        return true;
+    }
+    let Some(toml::Value::Table(states)) = t.get("state") else { return false };
+    states.values().any(|s| s.as_table().is_some_and(|s| s.values().any(toml::Value::is_table)))
 }
 
 fn source(node: &At<'_>, problems: &mut Problems) -> Source {
@@ -332,6 +352,17 @@ fn read_year(year: i16, node: &At<'_>, problems: &mut Problems) -> StateYear {
 }
 
 fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
+    // A state's constants live in its tables (`income`, the programmes, `county`); a value
+    // written on the state itself (a flat `rate` of the old shape) would be ignored, so it is
+    // refused.
+    for key in node.value_keys() {
+        if key != "source" {
+            problems.push_invalid(
+                format!("{}.{key}", node.path()),
+                "a state's constants go in its tables: [….income] (method, rate, …) or a programme's",
+            );
+        }
+    }
     let income_node = node.child("income", problems);
     let income = income_node.exists().then(|| read_income(&income_node, problems));
     let mut programmes = Vec::new();

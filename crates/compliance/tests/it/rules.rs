@@ -52,28 +52,27 @@ fn a_year_not_shipped_names_every_constant_its_people_need() {
         .expect_err("2027 is not shipped");
     let mut expected: Vec<String> = US_CONSTANTS.iter().map(|c| format!("us.2027.{c}")).collect();
     expected.extend(["us.2027.state.CA.rate".into(), "us.2027.state.CA.source".into()]);
+    // The UK's tax year as rules/uk.toml shapes it (the regions' bands, the NIC thresholds; the
+    // NI letters and loan plans are tables a year lists, each refused by name when missing).
     for c in [
-        "paye.personal_allowance",
-        "paye.basic_rate",
-        "paye.basic_band",
-        "paye.higher_rate",
-        "paye.higher_band_limit",
-        "paye.additional_rate",
+        "paye.regulatory_limit",
         "paye.source",
+        "paye.rest_of_uk.source",
+        "paye.rest_of_uk.bands",
         "nic.primary_threshold",
         "nic.upper_earnings_limit",
-        "nic.employee_main_rate",
-        "nic.employee_upper_rate",
         "nic.secondary_threshold",
-        "nic.employer_rate",
+        "nic.upper_secondary_threshold",
         "nic.source",
     ] {
         expected.push(format!("uk.2027.{c}"));
     }
     assert_eq!(err, RulesError::Missing { missing: expected });
-    // A shipped year with a state it does not have: only that state's constants.
-    let err = rules.require(&[Need::Us { year: 2026, state: Some("NV".into()) }]).expect_err("NV is not shipped");
-    assert_eq!(err.missing(), ["us.2026.state.NV.rate", "us.2026.state.NV.source"]);
+    // A flat-table year with a state it does not have: only that state's constants.
+    let err = rules.require(&[Need::Us { year: 2025, state: Some("NV".into()) }]).expect_err("NV is not shipped");
+    assert_eq!(err.missing(), ["us.2025.state.NV.rate", "us.2025.state.NV.source"]);
+    // A year the state rules file ships: its state module refuses a state it lacks by name.
+    assert!(rules.require(&[Need::Us { year: 2026, state: Some("HI".into()) }]).is_ok());
     assert!(rules.require(&[Need::Us { year: 2026, state: Some("CA".into()) }, Need::Uk { tax_year: 2026 }]).is_ok());
     // The lookup says the same, never another year's values.
     let err = rules.us(2027).expect_err("not shipped");
@@ -148,9 +147,15 @@ fn a_file_to_record_is_checked_with_its_line_and_path_and_every_problem_at_once(
     assert_eq!(problems.len(), 1 + 13, "the bad rate and the 13 constants the year still lacks");
     assert!(problems.iter().all(|p| p.file == "y.toml"));
     // One corrected value of a shipped year is complete by itself.
-    let years =
-        rules.check_addition("fix.toml", "[us.2026.state.CA]\nrate = \"11%\"\nsource = \"notice\"\n").expect("valid");
+    let years = rules
+        .check_addition("fix.toml", "[us.2026.state.CA.income]\nrate = \"11%\"\nsource = \"notice\"\n")
+        .expect("valid");
     assert_eq!(years, [("us".to_owned(), 2026)]);
+    // A state's flat rate of a year the state rules file ships is refused as a bad shape.
+    let err = rules
+        .check_addition("old.toml", "[us.2026.state.CA]\nrate = \"11%\"\nsource = \"notice\"\n")
+        .expect_err("2026's states have income methods");
+    assert!(err.to_string().contains("us.2026.state.CA"), "{err}");
     let err =
         rules.check_addition("s.toml", "[us.2026.state.ca]\nrate = \"1%\"\nsource = \"x\"\n").expect_err("bad code");
     assert!(err.to_string().contains("s.toml line 1: us.2026.state.ca"), "{err}");
