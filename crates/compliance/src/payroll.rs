@@ -228,8 +228,8 @@ pub fn rules_need(person: &Person, date: Date, rules: &Rules) -> Option<Need> {
     match jurisdiction(person, rules).0? {
         Jurisdiction::Us { state } => Some(Need::Us { year: date.year(), state }),
         Jurisdiction::Uk { .. } => Some(Need::Uk { tax_year: uk_tax_month(date).0 }),
-        // The German programme's reader names its own missing constants.
-        Jurisdiction::Flat { .. } | Jurisdiction::De(_) => None,
+        Jurisdiction::De(_) => Some(Need::De { year: date.year() }),
+        Jurisdiction::Flat { .. } => None,
     }
 }
 

@@ -149,8 +149,17 @@ impl RecordedRules {
 /// year. [`Rules::require`] names every missing constant of a list of needs at once.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
-    Us { year: i16, state: Option<String> },
-    Uk { tax_year: i16 },
+    Us {
+        year: i16,
+        state: Option<String>,
+    },
+    Uk {
+        tax_year: i16,
+    },
+    /// Germany's programme for a calendar year.
+    De {
+        year: i16,
+    },
 }
 
 /// The rules in force. Build it once ([`Rules::builtin`], [`Rules::effective`] or
@@ -437,6 +446,11 @@ impl Rules {
                     add(listed(&self.year_problems("uk", *tax_year)))
                 }
                 Need::Uk { .. } => {}
+                Need::De { year } => {
+                    if crate::de::params::Edition::for_year(*year).is_some() && self.de.year(*year).is_err() {
+                        add(listed(&de_problems(self.tree.table(), *year)));
+                    }
+                }
             }
         }
         if missing.is_empty() { Ok(()) } else { Err(RulesError::Missing { missing }) }

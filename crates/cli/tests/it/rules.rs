@@ -297,3 +297,95 @@ fn a_rules_correction_after_close_becomes_an_adjustment_and_changes_only_its_val
     assert_eq!(before_row["state_income_tax"], "204.60");
     assert_eq!(dec_row["federal_income_tax"], before_row["federal_income_tax"]);
 }
+
+/// A German employee vesting on 15 January 2027: Germany's 2027 constants are not shipped.
+const DE_COMPANY: &str = r#"
+[company]
+name = "Regeln GmbH"
+time_zone = "Europe/Berlin"
+pay_frequency = "monthly"
+
+[token]
+symbol = "NET"
+decimals = 18
+
+[[person]]
+id = "lena"
+name = "Lena"
+country = "DE"
+hired = 2027-01-01
+salary = "60000"
+[person.de]
+tax_class = "1"
+land = "BE"
+
+[[price]]
+date = 2027-01-15
+close = "2.00"
+
+[[fx]]
+date = 2027-01-15
+currency = "EUR"
+per_usd = "0.90"
+
+[[grant]]
+id = "g"
+holder = "lena"
+grant_date = 2027-01-01
+amount = "12000"
+[grant.schedule]
+type = "monthly"
+start = 2026-12-15
+duration_months = 12
+"#;
+
+/// The German rules of the shipped file for 2026, declared again by the company for 2027 (the
+/// programme's structure of 2026 carries on; only the constants are data).
+fn de_2027() -> String {
+    let shipped = include_str!("../../../formats/rules/de.toml");
+    shipped
+        .split("\n[")
+        .filter(|t| t.starts_with("de.2026") || t.starts_with("[de.2026"))
+        .map(|t| format!("[{}", t.replace("de.2026", "de.2027")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_german_year_not_shipped_is_refused_by_path_and_added_with_rules_add() {
+    let c = Company::new();
+    let file = c.write("company.toml", DE_COMPANY);
+    c.ok(&["init", &file]);
+    let before = c.dump();
+    let out = c.run(&["run", "--through", "2027-01-31", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for path in ["de.2027.tariff.basic_allowance", "de.2027.social.pension_ceiling", "tokencomp rules add FILE"] {
+        assert!(err.contains(path), "{path} in {err}");
+    }
+    assert_eq!(c.dump(), before, "a refused run records nothing");
+    let rules = c.write("de-2027.toml", &de_2027());
+    c.ok(&["rules", "add", &rules]);
+    c.ok(&["run", "--through", "2027-01-31", "--quiet"]);
+    let january = table(&c.ok(&["payroll", "--period", "2027-01"]));
+    let row = &january[&("lena".to_owned(), "TOKEN".to_owned())];
+    // 1,000 NET at $2.00 × 0.90 = 1,800.00 EUR, taxed by the programme as an other payment.
+    assert_eq!((row["tax_form"].as_str(), row["gross_supplemental_wages"].as_str()), ("LStB", "1800.00"));
+    let wage_tax: Decimal = row["de_wage_tax"].parse().expect("decimal");
+    assert!(wage_tax > Decimal::ZERO, "{row:?}");
+    // The same company a year earlier, under the shipped 2026 rules: the constants are the same,
+    // so every amount is the same to the cent.
+    let earlier = Company::new();
+    let file = earlier.write(
+        "company.toml",
+        &DE_COMPANY.replace("2027-", "2026-").replace("start = 2026-12-15", "start = 2025-12-15"),
+    );
+    earlier.ok(&["init", &file]);
+    earlier.ok(&["run", "--through", "2026-01-31", "--quiet"]);
+    let shipped = table(&earlier.ok(&["payroll", "--period", "2026-01"]));
+    let same = &shipped[&("lena".to_owned(), "TOKEN".to_owned())];
+    for column in ["de_wage_tax", "de_solidarity_surcharge", "de_church_tax", "de_social_insurance_ee", "tax_remitted"]
+    {
+        assert_eq!(row[column], same[column], "{column}");
+    }
+}
