@@ -13,4 +13,5 @@ mod rules;
 mod uk;
 mod us_state;
 mod us_state_methods;
+mod us_state_payroll;
 mod withholding;

@@ -36,7 +36,7 @@ fn d(s: &str) -> Decimal {
 
 /// Everything `income_events` reads, owned: the parsed company file, its people and grants
 /// by id, the price book's maps and the rules table with the company's flat rules.
-struct World {
+pub(crate) struct World {
     file: CompanyFile,
     people: BTreeMap<String, Person>,
     grants: BTreeMap<String, GrantTerms>,
@@ -47,7 +47,7 @@ struct World {
 }
 
 impl World {
-    fn new(toml: &str) -> World {
+    pub(crate) fn new(toml: &str) -> World {
         let file = match parse_company("company.toml", toml) {
             Ok(f) => f,
             Err(diags) => panic!("the test company does not parse:\n{}", render(&diags)),
@@ -86,7 +86,7 @@ impl World {
         }
     }
 
-    fn events(&self, vests: &[RecognizedVest]) -> Result<Vec<IncomeEvent>, PayrollError> {
+    pub(crate) fn events(&self, vests: &[RecognizedVest]) -> Result<Vec<IncomeEvent>, PayrollError> {
         payroll::income_events(&self.cx(), vests)
     }
 
@@ -117,7 +117,7 @@ fn month_id(d: Date) -> String {
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
-fn vest(w: &World, grant: &str, on: Date, amount: &str) -> RecognizedVest {
+pub(crate) fn vest(w: &World, grant: &str, on: Date, amount: &str) -> RecognizedVest {
     RecognizedVest { grant: grant.to_owned(), date: on, reason: VestReason::Vest, amount: w.tokens(amount) }
 }
 

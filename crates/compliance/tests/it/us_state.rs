@@ -54,7 +54,7 @@ fn state_lines(
 }
 
 /// What one state's golden case comes to: its lines, or a refusal naming what is missing.
-enum Expect {
+pub(crate) enum Expect {
     Lines(&'static [(&'static str, &'static str)]),
     /// The state is not in the 2026 file at all.
     NoState,
@@ -111,7 +111,7 @@ use Expect::{Lines, NoCountyOnFile, NoIncomeMethod, NoState};
 /// rate; with no county on file the payment is refused naming what to add.
 /// Refused by name: CT, MD, ME and OR (contributions shipped, income method not yet) and the
 /// states whose 2026 guides could not be confirmed (see docs/tax-rules.md#us-states).
-const GOLDEN_2026: [(&str, Expect); 51] = [
+pub(crate) const GOLDEN_2026: [(&str, Expect); 51] = [
     ("AK", Lines(&[])),
     ("AL", NoState),
     ("AR", Lines(&[("state_income", "390.00")])),
