@@ -24,7 +24,9 @@
 use tokencomp_core::tax_profile::UsProfile;
 use tokencomp_money::{Decimal, MONEY_ROUNDING, Rounding};
 
-use super::{IncomeMethod, LocalMethod, Percentage, ProgrammeKind, Schedule, Source, StateRounding, StateYear};
+use super::{
+    Exemption, IncomeMethod, LocalMethod, Percentage, ProgrammeKind, Schedule, Source, StateRounding, StateYear,
+};
 
 /// Pay periods a year: tokencomp's payroll runs monthly.
 const PERIODS_PER_YEAR: u32 = 12;
@@ -225,12 +227,13 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
 /// The aggregate rule on the state's annualised schedule: the period tax on `regular +
 /// payment` less the period tax on `regular` alone, exact.
 fn aggregate(method: &Percentage, profile: &UsProfile, regular: Decimal, gross: Decimal) -> Decimal {
-    let (status, allowances) = match profile.filing_status {
-        Some(status) => (status, profile.allowances.unwrap_or(0)),
-        None => (method.default_status, profile.allowances.unwrap_or(0)),
-    };
+    let status = profile.filing_status.unwrap_or(method.default_status);
     let schedule = method.schedule(status);
-    let deductions = schedule.standard_deduction + method.allowance * Decimal::from(allowances);
+    let exemptions = match method.exemption {
+        Exemption::PerAllowance(amount) => amount * Decimal::from(profile.allowances.unwrap_or(0)),
+        Exemption::CertificateAmount => profile.dependents_amount.unwrap_or(Decimal::ZERO),
+    };
+    let deductions = schedule.standard_deduction + exemptions;
     let period_tax = |wages: Decimal| {
         let periods = Decimal::from(PERIODS_PER_YEAR);
         annual_tax(schedule, (wages * periods - deductions).max(Decimal::ZERO)) / periods

@@ -66,13 +66,24 @@ pub struct Schedule {
 }
 
 /// The constants of an annualised percentage method: the schedule each filing status uses,
-/// the annual amount of one allowance (exemption), and the filing status to assume when no
-/// certificate is on file (with zero allowances).
+/// how the certificate's exemptions reduce the annual wages, and the filing status to assume
+/// when no certificate is on file (with no exemption).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Percentage {
     pub schedules: Vec<(FilingStatus, Schedule)>,
-    pub allowance: Decimal,
+    pub exemption: Exemption,
     pub default_status: FilingStatus,
+}
+
+/// How a certificate's exemptions reduce the annualised wages before the schedule applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exemption {
+    /// A fixed annual amount per allowance claimed (`allowance = "1000"`, e.g. New Jersey).
+    PerAllowance(Decimal),
+    /// The dollar amount the certificate itself states (`exemption = "certificate_amount"`,
+    /// the profile's `dependents_amount`; e.g. Mississippi Form 89-350, item 6), none when
+    /// nothing is on file.
+    CertificateAmount,
 }
 
 impl Percentage {
@@ -467,11 +478,29 @@ fn filing_status(node: &At<'_>, key: &str, problems: &mut Problems) -> FilingSta
     })
 }
 
-/// `[….income]` with `allowance`, `default_status`, a `filing_status` table naming the
-/// schedule of each status, and `schedules.<name>` with `standard_deduction`, `source` and
-/// `[[brackets]]` (`over`, `rate`), ascending from 0.
+/// `[….income]` with `allowance` (or `exemption = "certificate_amount"`), `default_status`, a
+/// `filing_status` table naming the schedule of each status, and `schedules.<name>` with
+/// `standard_deduction`, `source` and `[[brackets]]` (`over`, `rate`), ascending from 0.
 fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
-    let allowance = node.amount("allowance", problems);
+    let exemption = match node.opt_text("exemption", problems).as_deref() {
+        None => Exemption::PerAllowance(node.amount("allowance", problems)),
+        Some("certificate_amount") => {
+            if node.has("allowance") {
+                problems.push_invalid(
+                    format!("{}.allowance", node.path()),
+                    "a state whose certificate states its exemption amount has no per-allowance amount",
+                );
+            }
+            Exemption::CertificateAmount
+        }
+        Some(other) => {
+            problems.push_invalid(
+                format!("{}.exemption", node.path()),
+                format!("{other:?} is not \"certificate_amount\" (leave it out for `allowance`)"),
+            );
+            Exemption::PerAllowance(Decimal::ZERO)
+        }
+    };
     let default_status = filing_status(node, "default_status", problems);
     let by_status = node.child("filing_status", problems);
     let schedules_node = node.child("schedules", problems);
@@ -508,7 +537,7 @@ fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
             Schedule { name: String::new(), standard_deduction: Decimal::ZERO, brackets: Vec::new() },
         ));
     }
-    Percentage { schedules, allowance, default_status }
+    Percentage { schedules, exemption, default_status }
 }
 
 fn read_programme(key: &str, node: &At<'_>, problems: &mut Problems) -> Option<Programme> {

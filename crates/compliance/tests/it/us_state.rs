@@ -95,6 +95,8 @@ use Expect::{Lines, NoCountyOnFile, NoIncomeMethod, NoState};
 ///   NC 17 NCAC 06C .0117: the 2026 rate 3.99% (G.S. 105-153.7(a)) + 0.1% = 4.09% → 409.00.
 ///   OH Adm. Code 5703-7-10: 3.5% → 350.00.
 ///   NE Circular EN flat supplemental option at its 2026 rate 3.5% → 350.00.
+///   ME Withholding Tables for Individual Income Tax (2026): supplemental wages paid
+///   separately 5% → 500.00; ME PFML 1% × 50% employee = 0.5%, 60,000 below $184,500 → 50.00.
 ///   OK Packet OW-2: the highest 2026 rate, 4.5% (HB 2764), rounded to whole dollars:
 ///   10,000 × 4.5% = 450 → 450.00 (the rounding is exercised in
 ///   `whole_dollar_rounding_where_a_guide_prescribes_it`).
@@ -107,9 +109,13 @@ use Expect::{Lines, NoCountyOnFile, NoIncomeMethod, NoState};
 /// (120,000 − 75,000) = 2,930 + 3,150 = 6,080 a year; 6,080 / 12 = 506.666… → 506.67, less
 /// the tax on no regular wages (0). NJ DI 0.19% and FLI 0.23% on 10,000 (below $171,100):
 /// 19.00 and 23.00; UI/WF/SWF: the $44,800 base was passed by the earlier $50,000, no line.
+/// MS Pub. 89-700 percentage formula (2026: 4% above $10,000 of taxable income), no Form
+/// 89-350 on file → single, no exemption, standard deduction $2,300; no regular wages in the
+/// month: 10,000 × 12 = 120,000 − 2,300 = 117,700; 4% × (117,700 − 10,000) = 4,308 a year;
+/// 4,308 / 12 = 359.00, rounded to the nearest dollar as the formula prescribes → 359.00.
 /// County tax: IN Departmental Notice #1 (2026) withholds the state's 2.95% plus the county's
 /// rate; with no county on file the payment is refused naming what to add.
-/// Refused by name: CT, MD, ME and OR (contributions shipped, income method not yet) and the
+/// Refused by name: CT, MD and OR (contributions shipped, income method not yet) and the
 /// states whose 2026 guides could not be confirmed (see docs/tax-rules.md#us-states).
 pub(crate) const GOLDEN_2026: [(&str, Expect); 51] = [
     ("AK", Lines(&[])),
@@ -133,11 +139,11 @@ pub(crate) const GOLDEN_2026: [(&str, Expect); 51] = [
     ("LA", NoState),
     ("MA", Lines(&[("state_income", "500.00"), ("state_pfml", "46.00")])),
     ("MD", NoIncomeMethod),
-    ("ME", NoIncomeMethod),
+    ("ME", Lines(&[("state_income", "500.00"), ("state_pfml", "50.00")])),
     ("MI", Lines(&[("state_income", "425.00")])),
     ("MN", Lines(&[("state_income", "625.00"), ("state_pfml", "44.00")])),
     ("MO", NoState),
-    ("MS", NoState),
+    ("MS", Lines(&[("state_income", "359.00")])),
     ("MT", NoState),
     ("NC", Lines(&[("state_income", "409.00")])),
     ("ND", NoState),

@@ -1,5 +1,6 @@
 //! US state income-tax methods beyond a flat rate: the annualised percentage method applied
-//! by the aggregate rule (New Jersey), a share of the federal withholding (Vermont) and a
+//! by the aggregate rule (New Jersey by allowances, Mississippi by the certificate's exemption
+//! amount, in whole dollars), a share of the federal withholding (Vermont) and a
 //! county tax withheld with the state's (Indiana). Every amount is derived in the comment from
 //! the document `us-states.toml` cites for it.
 
@@ -121,6 +122,96 @@ fn new_jersey_aggregate_rule_on_the_months_salary() {
     // An exempt certificate: no income line.
     let exempt = profile(&[("exempt", "yes")]);
     assert_eq!(income_lines(&rules, "NJ", Some(&exempt), wages("5000"), "10000").expect("valid"), []);
+}
+
+#[test]
+fn mississippi_aggregate_rule_with_the_certificates_exemption_amount_in_whole_dollars() {
+    let rules = Rules::builtin().expect("valid");
+    // Pub. 89-700 percentage formula, 2026: 0% on the first $10,000 of taxable income, 4%
+    // above; standard deduction by marital status; the Form 89-350 exemption in dollars; the
+    // period's tax rounded to the nearest dollar.
+    // No certificate: single, no exemption, standard deduction 2,300; salary 5,000 a month.
+    //   regular 60,000 − 2,300 = 57,700 → 4% × 47,700 = 1,908;
+    //   with the vest 180,000 − 2,300 = 177,700 → 4% × 167,700 = 6,708;
+    //   (6,708 − 1,908) / 12 = 4,800 / 12 = 400.00.
+    assert_eq!(
+        income_lines(&rules, "MS", None, wages("5000"), "10000").expect("valid"),
+        [("state_income", "400.00".to_owned())]
+    );
+    // Single with the $6,000 exemption, salary 1,000 a month, a 1,010 vest:
+    //   regular 12,000 − 2,300 − 6,000 = 3,700 → below 10,000, no tax;
+    //   with the vest 24,120 − 8,300 = 15,820 → 4% × 5,820 = 232.80;
+    //   232.80 / 12 = 19.40 → 19.00 (nearest dollar).
+    let single = profile(&[("filing_status", "single"), ("dependents_amount", "6000")]);
+    assert_eq!(
+        income_lines(&rules, "MS", Some(&single), wages("1000"), "1010").expect("valid"),
+        [("state_income", "19.00".to_owned())]
+    );
+    // Married, spouse not working ($12,000) with one dependent ($1,500): 13,500 claimed;
+    // salary 1,000, a 2,000 vest:
+    //   regular 12,000 − 4,600 − 13,500 < 0 → no tax;
+    //   with the vest 36,000 − 18,100 = 17,900 → 4% × 7,900 = 316; 316 / 12 = 26.33 → 26.00.
+    let married = profile(&[("filing_status", "married_joint"), ("dependents_amount", "13500")]);
+    assert_eq!(
+        income_lines(&rules, "MS", Some(&married), wages("1000"), "2000").expect("valid"),
+        [("state_income", "26.00".to_owned())]
+    );
+    // Head of family ($9,500 exemption, standard deduction 3,400), same wages:
+    //   36,000 − 3,400 − 9,500 = 23,100 → 4% × 13,100 = 524; 524 / 12 = 43.67 → 44.00.
+    let head = profile(&[("filing_status", "head_of_household"), ("dependents_amount", "9500")]);
+    assert_eq!(
+        income_lines(&rules, "MS", Some(&head), wages("1000"), "2000").expect("valid"),
+        [("state_income", "44.00".to_owned())]
+    );
+}
+
+#[test]
+fn an_exemption_rule_is_either_per_allowance_or_the_certificates_amount() {
+    let text = r#"
+[us.2026.state.ZZ.income]
+method = "percentage"
+exemption = "certificate_amount"
+allowance = "1000"
+default_status = "single"
+source = "x"
+
+[us.2026.state.ZZ.income.filing_status]
+single = "A"
+married_joint = "A"
+married_separate = "A"
+head_of_household = "A"
+
+[us.2026.state.ZZ.income.schedules.A]
+standard_deduction = "0"
+source = "y"
+
+[[us.2026.state.ZZ.income.schedules.A.brackets]]
+over = "0"
+rate = "1%"
+
+[us.2026.state.YY.income]
+method = "percentage"
+exemption = "per_dependent"
+default_status = "single"
+source = "x"
+
+[us.2026.state.YY.income.filing_status]
+single = "A"
+married_joint = "A"
+married_separate = "A"
+head_of_household = "A"
+
+[us.2026.state.YY.income.schedules.A]
+standard_deduction = "0"
+source = "y"
+
+[[us.2026.state.YY.income.schedules.A.brackets]]
+over = "0"
+rate = "1%"
+"#;
+    let err = load("t.toml", text).expect_err("invalid").to_string();
+    assert!(err.contains("us.2026.state.ZZ.income.allowance: a state whose certificate"), "{err}");
+    assert!(err.contains("us.2026.state.YY.income.exemption"), "{err}");
 }
 
 #[test]
