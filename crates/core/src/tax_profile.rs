@@ -399,7 +399,8 @@ impl FromStr for TaxCode {
             CodeKind::K { number: n.parse().map_err(|_| bad())? }
         } else {
             let suffix = rest.chars().last().ok_or_else(bad)?;
-            let n = &rest[..rest.len() - 1];
+            // By characters, not bytes: the last one may be any letter a person types.
+            let n = &rest[..rest.len() - suffix.len_utf8()];
             if !matches!(suffix, 'L' | 'M' | 'N' | 'T') || !digits(n) {
                 return Err(bad());
             }
@@ -624,7 +625,8 @@ impl DeProfile {
         let child_allowances = r
             .parse("child_allowances", |t| {
                 let n = decimal(t, "a number of child allowances such as \"1.5\"")?;
-                if (n * Decimal::TWO).fract() != Decimal::ZERO || n > Decimal::from(99) {
+                // The bound first: a number near Decimal's range would overflow when doubled.
+                if n > Decimal::from(99) || (n * Decimal::TWO).fract() != Decimal::ZERO {
                     return Err(format!("{t:?} is not a number of child allowances in steps of 0.5"));
                 }
                 Ok(n)
@@ -759,7 +761,8 @@ mod tests {
         assert!("D3".parse::<TaxCode>().is_err(), "the rest of the UK has D0 and D1 only");
         assert_eq!("BR".parse::<TaxCode>().expect("code").kind, CodeKind::BasicRate);
         assert_eq!("NT".parse::<TaxCode>().expect("code").kind, CodeKind::NoTax);
-        for bad in ["", "1257", "L", "1257Q", "SK", "12 57L", "1257L W2"] {
+        // Unicode included: the suffix was once cut by bytes, and a fuzzer's `1257é` panicked.
+        for bad in ["", "1257", "L", "1257Q", "SK", "12 57L", "1257L W2", "1257é", "é", "Sé", "K1é", "D€"] {
             assert!(bad.parse::<TaxCode>().is_err(), "{bad:?}");
         }
         for text in ["S1257L", "C0T M1", "K475", "SD2", "BR", "NT"] {
@@ -798,6 +801,21 @@ mod tests {
         .expect("us");
         assert_eq!(UsProfile::from_fields(&us.to_fields()).expect("again"), us);
         assert_eq!(DeProfile::default().tax_class, 6);
+        // A number at the edge of Decimal's range is refused, not overflowed (an API fuzzer found
+        // the doubling of the child allowances panicking).
+        for huge in ["9999999999999999999999999999", "79228162514264337593543950335"] {
+            let err = DeProfile::from_fields(&fields(&[("child_allowances", huge)])).expect_err("too many");
+            assert_eq!(err[0].field, "child_allowances");
+            for f in ["allowance", "health_additional_rate", "private_premium", "factor"] {
+                let v = if f == "health_additional_rate" { format!("{huge}%") } else { huge.to_owned() };
+                let _ = DeProfile::from_fields(&fields(&[(f, &v), ("health", "private")]));
+            }
+            let _ = UsProfile::from_fields(&fields(&[
+                ("dependents_amount", huge),
+                ("additional", huge),
+                ("elected_rate", "100%"),
+            ]));
+        }
         assert_eq!(UkProfile::default().tax_code.to_string(), "0T M1");
     }
 }
