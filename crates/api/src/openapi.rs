@@ -759,7 +759,7 @@ pub fn document() -> Value {
         if route.access != Access::Public {
             responses.insert(
                 "422".into(),
-                err("The ledger lacks something this needs (a price, a rate): `incomplete_data`"),
+                err("The ledger lacks something this needs (a price, a rate): `incomplete_data`; a payroll layout the service refuses: `layout_refused`"),
             );
         }
         if route.method != axum::http::Method::GET && route.access != Access::Public {
