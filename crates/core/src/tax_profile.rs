@@ -399,7 +399,7 @@ impl FromStr for TaxCode {
             CodeKind::K { number: n.parse().map_err(|_| bad())? }
         } else {
             let suffix = rest.chars().last().ok_or_else(bad)?;
-            let n = &rest[..rest.len() - 1];
+            let n = &rest[..rest.len() - suffix.len_utf8()];
             if !matches!(suffix, 'L' | 'M' | 'N' | 'T') || !digits(n) {
                 return Err(bad());
             }
@@ -735,6 +735,16 @@ mod tests {
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// Regression (found by Schemathesis through `PUT /api/people/{person}/tax`): a code ending in
+    /// a character wider than one byte was cut inside it, and the server's task panicked.
+    #[test]
+    fn a_code_ending_in_a_wide_character_is_refused_not_cut() {
+        for text in ["\u{80}", "1257\u{e9}", "S\u{20ac}", "K12\u{1f600}"] {
+            let e = text.parse::<TaxCode>().expect_err(text);
+            assert!(e.contains("is not a tax code"), "{text}: {e}");
+        }
     }
 
     #[test]
