@@ -30,6 +30,7 @@ pub const CODES: &[&str] = &[
     "not_found",
     "conflict",
     "incomplete_data",
+    "layout_refused",
     "chain_unavailable",
     "unsupported_media_type",
     "method_not_allowed",

@@ -325,6 +325,96 @@ pub fn schemas() -> Map<String, Value> {
         ),
         ("RulesAddRequest", obj(&[("name", string()), ("text", string())])),
         (
+            "ErpBooksRequest",
+            json!({
+                "type": "object",
+                "properties": {
+                    "format": {"type": "string", "enum": crate::routes::ERP_FORMATS},
+                    "map": {"type": "string", "description": "The chart-of-accounts mapping file (TOML, docs/exports.md), as `tokencomp books --map FILE` reads it."},
+                    "from": {"type": ["string", "null"], "format": "date", "description": "First day (default 1 January of `to`'s year)."},
+                    "to": {"type": ["string", "null"], "format": "date", "description": "Last day (default today)."},
+                },
+                "required": ["format", "map"],
+            }),
+        ),
+        (
+            "LayoutSidecar",
+            obj(&[
+                ("period", string()),
+                ("status", json!({"type": "string", "enum": ["provisional", "final"]})),
+                ("layout", string()),
+                ("file", string()),
+                ("rows", int()),
+                ("sha256", string()),
+                ("rules", obj(&[("rules_sha256", string()), ("flat_rules", array(any_obj()))])),
+                ("exported_at", time()),
+                (
+                    "map",
+                    obj(&[
+                        ("source", string()),
+                        ("documented", boolean()),
+                        ("non_cash_earning", string()),
+                        ("cash_path", string()),
+                    ]),
+                ),
+            ]),
+        ),
+        (
+            "YearEnd",
+            obj(&[
+                ("year", json!({"type": "integer"})),
+                (
+                    "people",
+                    array(obj(&[
+                        ("person", string()),
+                        ("name", string()),
+                        ("currency", string()),
+                        (
+                            "figures",
+                            json!({"type": "object", "properties": {"form": string()}, "required": ["form"],
+                            "description": "The form's boxes as exact decimal strings, named as in docs/year-end.md"}),
+                        ),
+                        ("income_events", array(string())),
+                    ])),
+                ),
+                (
+                    "corrections",
+                    array(obj(&[
+                        ("person", string()),
+                        ("form", string()),
+                        ("corrected_periods", array(string())),
+                        ("paid_in", array(string())),
+                        (
+                            "figures",
+                            array(obj(&[
+                                ("figure", string()),
+                                ("previously_reported", decimal()),
+                                ("correct", decimal()),
+                                ("difference", decimal()),
+                            ])),
+                        ),
+                    ])),
+                ),
+                ("sales", int()),
+                (
+                    "payroll_check",
+                    obj(&[
+                        ("agrees", boolean()),
+                        (
+                            "differences",
+                            array(obj(&[
+                                ("person", string()),
+                                ("figure", string()),
+                                ("year_end", decimal()),
+                                ("payroll", decimal()),
+                            ])),
+                        ),
+                    ]),
+                ),
+                ("open_periods", array(string())),
+            ]),
+        ),
+        (
             "RulesAdded",
             obj(&[
                 ("file", string()),
@@ -592,8 +682,11 @@ pub fn document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| {
                 let mut schema = json!({"type": "string", "minLength": 1});
-                if name == "period" {
-                    schema["pattern"] = json!(PERIOD_PATTERN);
+                match name {
+                    "period" => schema["pattern"] = json!(PERIOD_PATTERN),
+                    "form" => schema["enum"] = json!(crate::routes::YEAR_END_FILES),
+                    "provider" => schema["enum"] = json!(tokencomp_service::layouts::providers()),
+                    _ => {}
                 }
                 json!({"name": name, "in": "path", "required": true, "schema": schema})
             })
@@ -666,7 +759,7 @@ pub fn document() -> Value {
         if route.access != Access::Public {
             responses.insert(
                 "422".into(),
-                err("The ledger lacks something this needs (a price, a rate): `incomplete_data`"),
+                err("The ledger lacks something this needs (a price, a rate): `incomplete_data`; a payroll layout the service refuses: `layout_refused`"),
             );
         }
         if route.method != axum::http::Method::GET && route.access != Access::Public {

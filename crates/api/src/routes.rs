@@ -14,6 +14,9 @@ use tokencomp_money::TokenAmount;
 use tokencomp_store::ledger::Company;
 use tokencomp_store::{StoredEvent, Subject, verify};
 
+pub use finance::{ERP_FORMATS, YEAR_END_FILES};
+
+mod finance;
 mod gov;
 mod reports;
 
@@ -97,6 +100,7 @@ pub(crate) const SEED: Param = int("seed", 0, u64::MAX, "The random seed (defaul
 pub(crate) const WEIGHT: Param =
     int("unvested_weight_bps", 0, 10_000, "Weight on unvested tokens, 0 to 10000 (default 0).");
 pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
+const YEAR_END_PERSON: Param = text("person", "Only this person (staff; an employee always gets their own).");
 const AS_OF: Param = date("as_of", "The end of this day in the company's time zone (default today).");
 
 /// The jurisdictions `GET /api/rules` narrows to.
@@ -406,6 +410,61 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Text(&["text/csv", "text/plain"]),
             get(books),
+        ),
+        route(
+            M::POST,
+            "/api/books/erp",
+            Staff,
+            "reports",
+            "The company's journal as QuickBooks Online, Xero or NetSuite imports it, with the account map in the body",
+            &[],
+            Some("ErpBooksRequest"),
+            Resp::Text(&["text/csv"]),
+            post(finance::erp_books),
+        ),
+        route(
+            M::GET,
+            "/api/payroll/{period}/layout/{provider}",
+            Staff,
+            "payroll",
+            "The period's payroll in a provider's import layout (`…-provisional.csv` while the period is open)",
+            &[],
+            None,
+            Resp::Text(&["text/csv"]),
+            get(finance::layout),
+        ),
+        route(
+            M::GET,
+            "/api/payroll/{period}/layout/{provider}/sidecar",
+            Staff,
+            "payroll",
+            "The sidecar beside that layout file: status, row count, its SHA-256, the rules hash, the map's source",
+            &[],
+            None,
+            Resp::Json("LayoutSidecar"),
+            get(finance::layout_sidecar),
+        ),
+        route(
+            M::GET,
+            "/api/year-end",
+            Authenticated,
+            "reports",
+            "The year-end pack's JSON: W-2, 1099-NEC, P60 and FPS, Lohnsteuerbescheinigung (an employee's own only)",
+            &[YEAR, YEAR_END_PERSON],
+            None,
+            Resp::Json("YearEnd"),
+            get(finance::year_end),
+        ),
+        route(
+            M::GET,
+            "/api/year-end/{form}",
+            Authenticated,
+            "reports",
+            "One CSV file of the year-end pack, `w2.csv` … `sales.csv` (an employee's own rows only)",
+            &[YEAR, YEAR_END_PERSON],
+            None,
+            Resp::Text(&["text/csv"]),
+            get(finance::year_end_file),
         ),
         route(
             M::GET,

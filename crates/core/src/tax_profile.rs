@@ -739,6 +739,16 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
+    /// Regression (found by Schemathesis through `PUT /api/people/{person}/tax`): a code ending in
+    /// a character wider than one byte was cut inside it, and the server's task panicked.
+    #[test]
+    fn a_code_ending_in_a_wide_character_is_refused_not_cut() {
+        for text in ["\u{80}", "1257\u{e9}", "S\u{20ac}", "K12\u{1f600}"] {
+            let e = text.parse::<TaxCode>().expect_err(text);
+            assert!(e.contains("is not a tax code"), "{text}: {e}");
+        }
+    }
+
     #[test]
     fn tax_codes_read_as_hmrc_writes_them() {
         let c: TaxCode = "S1257L".parse().expect("code");

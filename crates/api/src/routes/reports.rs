@@ -20,7 +20,7 @@ use crate::{ApiError, AppState, Caller, Principal, Query};
 /// A use case's failure as `who` may read it. A report's gap names what is missing, and the
 /// company-wide pass behind a person's report can miss another person's price or rate ("grant
 /// aisha-2025-hire: vest on …"): an employee is told only that something is missing.
-fn for_caller(who: &Principal, e: Error) -> ApiError {
+pub(super) fn for_caller(who: &Principal, e: Error) -> ApiError {
     match e {
         Error::Incomplete(_) if !who.is_staff() => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -33,12 +33,11 @@ fn for_caller(who: &Principal, e: Error) -> ApiError {
 
 /// A refusal of the request's input as the API names its fields: the service's own names
 /// (the CLI's flags) become the parameters this route takes, per `names` (service → API).
-fn named(e: Error, names: &[(&str, &str)]) -> ApiError {
+pub(super) fn named(e: Error, names: &[(&str, &str)]) -> ApiError {
+    let rename = |field: &str| names.iter().find(|(from, _)| *from == field).map_or(field, |(_, to)| to).to_owned();
     match e {
-        Error::Invalid { field, message } => {
-            let field = names.iter().find(|(from, _)| *from == field).map_or(field.as_str(), |(_, to)| to);
-            ApiError::invalid(field, message)
-        }
+        Error::Invalid { field, message } => ApiError::invalid(&rename(&field), message),
+        Error::Rejected { field, text } => Error::Rejected { field: rename(&field), text }.into(),
         e => e.into(),
     }
 }
@@ -198,7 +197,7 @@ pub(crate) async fn close_period(
     Ok(Json(doc))
 }
 
-fn download(content_type: &'static str, file: String, body: String) -> Result<Response, ApiError> {
+pub(super) fn download(content_type: &'static str, file: String, body: String) -> Result<Response, ApiError> {
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -230,7 +229,12 @@ pub(crate) async fn books(
     require_staff(&who)?;
     let format = q.get("format").unwrap_or("csv").to_owned();
     if !BOOKS_FORMATS.contains(&format.as_str()) {
-        return Err(ApiError::invalid("query.format", format!("`{format}` is not csv, beancount or hledger")));
+        let erp = if super::finance::ERP_FORMATS.contains(&format.as_str()) {
+            " (an ERP's journal import needs the company's account map: POST /api/books/erp)"
+        } else {
+            ""
+        };
+        return Err(ApiError::invalid("query.format", format!("`{format}` is not csv, beancount or hledger{erp}")));
     }
     let f = format.clone();
     let text = st

@@ -27,6 +27,8 @@ fn valid_path_value(name: &str) -> &'static str {
         "grant" => "ada-2024-hire",
         "period" => "2026-10",
         "proposal" => "grants-budget-2027",
+        "provider" => "rippling",
+        "form" => "w2.csv",
         other => panic!("no sample value for path parameter {other}"),
     }
 }
@@ -41,6 +43,7 @@ fn valid_body(schema: &str) -> Value {
         "BallotRequest" => json!({"choice": "for"}),
         "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}, "us": null}),
         "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": crate::web::RULES_FILE}),
+        "ErpBooksRequest" => json!({"format": "quickbooks", "map": crate::web::erp_map(), "from": "2026-01-01"}),
         other => panic!("no sample body for {other}"),
     }
 }

@@ -162,6 +162,11 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("POST", "/api/periods/{period}/close", Access::Admin),
     ("GET", "/api/periods/{period}/payroll", Access::Staff),
     ("GET", "/api/books", Access::Staff),
+    ("POST", "/api/books/erp", Access::Staff),
+    ("GET", "/api/payroll/{period}/layout/{provider}", Access::Staff),
+    ("GET", "/api/payroll/{period}/layout/{provider}/sidecar", Access::Staff),
+    ("GET", "/api/year-end", Access::Authenticated),
+    ("GET", "/api/year-end/{form}", Access::Authenticated),
     ("GET", "/api/tokenomics", Access::Staff),
     ("GET", "/api/chain", Access::Staff),
     ("GET", "/api/chain/reconciliation", Access::Staff),
@@ -216,6 +221,33 @@ fn concrete(path: &str, own: bool) -> String {
         .replace("{grant}", grant)
         .replace("{period}", "2026-10")
         .replace("{proposal}", "grants-budget-2027")
+        .replace("{provider}", "rippling")
+        .replace("{form}", "w2.csv")
+}
+
+/// A chart-of-accounts mapping for the demo's books of 2026 through the tests' now: every
+/// account of the starter file mapped to a name of its own, Xero's tax rate set.
+pub(crate) fn erp_map() -> &'static str {
+    static MAP: OnceLock<String> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut store = tokencomp_service::ledger::open_store(&DataDir::new(template()), None).expect("store");
+        let company = tokencomp_service::ledger::load(&mut *store).expect("company");
+        let (from, to) = ("2026-01-01".parse().expect("from"), "2026-12-06".parse().expect("to"));
+        let starter = tokencomp_service::reports::erp_starter_map(&company, from, to).expect("starter map");
+        let mut out = String::new();
+        for line in starter.lines() {
+            match line.strip_suffix(" = \"\"") {
+                Some("tax_rate") => out.push_str("tax_rate = \"Tax Exempt\""),
+                Some(key) if !key.starts_with('#') => {
+                    let name = key.trim_matches('"').replace(':', " ");
+                    out.push_str(&format!("{key} = \"TC {name}\""));
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
+    })
 }
 
 /// A rules file that declares California's 2026 rate again (the shipped value, recorded).
@@ -233,6 +265,7 @@ fn body_for(schema: &str, role: Role) -> Value {
         "BallotRequest" => json!({"choice": "for"}),
         "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}}),
         "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": RULES_FILE}),
+        "ErpBooksRequest" => json!({"format": "quickbooks", "map": erp_map()}),
         other => panic!("no sample body for {other}"),
     }
 }
@@ -279,6 +312,8 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
         ("POST", "/api/session") => Some(("/user", json!("auditor"))),
         ("POST", "/api/gov/proposals") => Some(("/id", json!("matrix-1"))),
         ("POST", "/api/rules") => Some(("/years", json!(["us.2026"]))),
+        ("GET", "/api/year-end") => Some(("/year", json!(2026))),
+        ("GET", "/api/payroll/{period}/layout/{provider}/sidecar") => Some(("/layout", json!("rippling"))),
         ("GET", "/healthz") => Some(("/status", json!("ok"))),
         ("GET", "/openapi.json") => Some(("/openapi", json!("3.1.0"))),
         _ => None,
@@ -298,6 +333,7 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
             "/api/calendar" => holders(&body["vests"], "holder"),
             "/api/gov/power" => holders(&body["rows"], "holder"),
             "/api/gov/proposals/{proposal}" => holders(&body["ballots"], "voter"),
+            "/api/year-end" => holders(&body["people"], "person"),
             _ => Vec::new(),
         };
         assert!(mine.iter().all(|h| h == "ada"), "{what}: {mine:?}");

@@ -132,8 +132,7 @@ const EXCLUDED_CHECKS: &str = "positive_data_acceptance";
 
 /// The routes each of whose calls is a whole report over the ledger (seconds apiece in a debug
 /// build): they get fewer test cases so the run fits CI's time.
-const REPORT_ROUTES: &str =
-    "^/api/(books|calendar|tokenomics|chain|ledger/|people/[^/]+/(simulation|tax-report)|periods/[^/]+/payroll)";
+const REPORT_ROUTES: &str = "^/api/(books|calendar|tokenomics|chain|ledger/|year-end|payroll/|people/[^/]+/(simulation|tax-report)|periods/[^/]+/payroll)";
 
 /// Test cases per operation: `(admin, auditor and employee, report routes)`; 300, 50 and 50
 /// unless `TOKENCOMP_ST_EXAMPLES=A,B,C` says otherwise (a longer local run, e.g. 1000,300,300).
