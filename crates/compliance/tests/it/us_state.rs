@@ -20,7 +20,7 @@ fn d(s: &str) -> Decimal {
 }
 
 /// The kinds the state module produces (federal and FICA lines are tested elsewhere).
-const STATE_KINDS: [TaxKind; 7] = [
+pub(crate) const STATE_KINDS: [TaxKind; 7] = [
     TaxKind::StateIncome,
     TaxKind::StateDisability,
     TaxKind::StatePaidLeave,

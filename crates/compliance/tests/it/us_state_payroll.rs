@@ -7,21 +7,9 @@
 use std::fmt::Write as _;
 
 use jiff::civil::date;
-use tokencomp_compliance::withholding::TaxKind;
 
 use crate::payroll::{World, vest};
-use crate::us_state::{Expect, GOLDEN_2026};
-
-/// The kinds the state module produces.
-const STATE_KINDS: [TaxKind; 7] = [
-    TaxKind::StateIncome,
-    TaxKind::StateDisability,
-    TaxKind::StatePaidLeave,
-    TaxKind::StateUnemploymentEmployee,
-    TaxKind::StateLongTermCare,
-    TaxKind::StateTransit,
-    TaxKind::LocalIncome,
-];
+use crate::us_state::{Expect, GOLDEN_2026, STATE_KINDS};
 
 /// The company file for `states`: one employee `p-XX` working in each, with grant `g-XX`.
 fn company(states: &[&str]) -> String {
