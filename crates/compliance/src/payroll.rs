@@ -209,11 +209,15 @@ fn jurisdiction(person: &Person, rules: &Rules) -> (Option<Jurisdiction>, Form) 
     }
 }
 
+/// A month's instalment of the person's annual salary, rounded once to cents.
+fn monthly_salary(person: &Person) -> Decimal {
+    MONEY_ROUNDING.apply(person.salary.unwrap_or(Decimal::ZERO) / Decimal::from(12))
+}
+
 /// The regular wage a person is expected to earn in `date`'s calendar year: the monthly
 /// instalment for each month employed (from the hire month when hired that year).
 fn expected_regular_wage(person: &Person, date: Date) -> Decimal {
-    let annual = person.salary.unwrap_or(Decimal::ZERO);
-    let monthly = MONEY_ROUNDING.apply(annual / Decimal::from(12));
+    let monthly = monthly_salary(person);
     let first = match person.hired {
         Some(h) if h.year() == date.year() => h.month(),
         Some(h) if h.year() > date.year() => 13,
@@ -287,8 +291,7 @@ fn salary_to_date(person: &Person, uk: bool, date: Date) -> (i16, i8, Decimal, D
         Some((y, _)) if y > year => month + 1,
         _ => 1,
     };
-    let annual = person.salary.unwrap_or(Decimal::ZERO);
-    let monthly = MONEY_ROUNDING.apply(annual / Decimal::from(12));
+    let monthly = monthly_salary(person);
     let months = (month - first + 1).max(0);
     let this_month = if months > 0 { monthly } else { Decimal::ZERO };
     (year, month, monthly * Decimal::from(months), this_month)

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use tokencomp_formats::rule_node::{self, At, ProblemKind, Problems};
+use tokencomp_formats::rule_node::{At, ProblemKind, Problems};
 use tokencomp_formats::tax_rules::{self, FileError, Origin, SHIPPED, Tree};
 use tokencomp_money::Decimal;
 
@@ -23,13 +23,6 @@ use crate::us_state::{LoadError, UsStateRules};
 
 /// A rule's source text, shared by every tax line computed from it (`crate::source`).
 pub type Source = crate::source::Source;
-
-/// Largest amount the table (and the withholding calculator) accepts: 10^15 in the pay
-/// currency. Far above any wage, and low enough that no product of an amount, a rate and
-/// twelve can overflow a `Decimal` (about 7.9 × 10^28).
-pub fn max_amount() -> Decimal {
-    Decimal::from(1_000_000_000_000_000_i64)
-}
 
 // ------------------------------------------------------------------------------------------
 // The table
@@ -183,9 +176,15 @@ pub struct Rules {
 impl Rules {
     /// The rules shipped with `tokencomp_formats` (`tax_rules::SHIPPED`); any problem in them is
     /// an error naming its file and line.
+    /// Read once per process: they are constant, and every report and run starts from them.
     pub fn builtin() -> Result<Rules, RulesError> {
-        let files: Vec<(&str, &str)> = SHIPPED.iter().map(|f| (f.name, f.text)).collect();
-        Rules::shipped(&files)
+        static SHIPPED_RULES: std::sync::OnceLock<Result<Rules, RulesError>> = std::sync::OnceLock::new();
+        SHIPPED_RULES
+            .get_or_init(|| {
+                let files: Vec<(&str, &str)> = SHIPPED.iter().map(|f| (f.name, f.text)).collect();
+                Rules::shipped(&files)
+            })
+            .clone()
     }
 
     /// Uses `states` for the US state lines of the years it ships.
@@ -238,6 +237,9 @@ impl Rules {
     /// problems, reported when a payment needs it.
     pub fn effective(recorded: &[RecordedRules]) -> Result<Rules, RulesError> {
         let shipped = Rules::builtin()?;
+        if recorded.is_empty() {
+            return Ok(shipped);
+        }
         let mut tree = shipped.tree;
         for r in recorded {
             let file = tax_rules::read_file(&r.name, &r.text).map_err(file_error)?;
@@ -281,7 +283,7 @@ impl Rules {
                 "uk" => {
                     crate::uk::rules::UkRules::from_table(&self.file, tree.table()).1.remove(year).unwrap_or_default()
                 }
-                "de" => de_problems(tree.table(), *year),
+                "de" => de_problems(&tokencomp_formats::de_rules::DeRulesFile::from_table(tree.table()), *year),
                 _ => Problems::default(),
             };
             for p in locate(&found, &tree, |path| {
@@ -303,12 +305,12 @@ impl Rules {
 
     fn from_tree(file: &str, tree: Tree) -> Rules {
         let (uk, uk_broken) = crate::uk::rules::UkRules::from_table(file, tree.table());
-        let de = crate::de::DeRules::new(tokencomp_formats::de_rules::DeRulesFile::from_table(tree.table().clone()));
+        let de_file = tokencomp_formats::de_rules::DeRulesFile::from_table(tree.table());
         let mut rules = Rules {
             file: file.to_owned(),
             us: BTreeMap::new(),
             uk: std::sync::Arc::new(uk),
-            de: std::sync::Arc::new(de),
+            de: std::sync::Arc::new(crate::de::DeRules::new(de_file.clone())),
             broken: BTreeMap::new(),
             flat: BTreeMap::new(),
             tree: Tree::default(),
@@ -332,7 +334,7 @@ impl Rules {
             rules.broken.insert(("uk", year), p);
         }
         for year in tree.years("de") {
-            let p = de_problems(tree.table(), year);
+            let p = de_problems(&de_file, year);
             if !p.is_empty() {
                 rules.broken.insert(("de", year), p);
             }
@@ -448,7 +450,7 @@ impl Rules {
                 Need::Uk { .. } => {}
                 Need::De { year } => {
                     if crate::de::params::Edition::for_year(*year).is_some() && self.de.year(*year).is_err() {
-                        add(listed(&de_problems(self.tree.table(), *year)));
+                        add(listed(&de_problems(self.de.file(), *year)));
                     }
                 }
             }
@@ -594,10 +596,9 @@ fn read_us(tree: &Tree, year: i16) -> (UsYear, Problems) {
 }
 
 /// The German year's problems in a rules tree (none when it reads whole).
-fn de_problems(table: &toml::Table, year: i16) -> Problems {
-    let file = tokencomp_formats::de_rules::DeRulesFile::from_table(table.clone());
+fn de_problems(file: &tokencomp_formats::de_rules::DeRulesFile, year: i16) -> Problems {
     match crate::de::params::Edition::for_year(year) {
-        Some(edition) => match crate::de::params::read_year(&file, year, edition) {
+        Some(edition) => match crate::de::params::read_year(file, year, edition) {
             Ok(_) => Problems::default(),
             Err(e) => {
                 let mut p = Problems::default();
@@ -789,25 +790,12 @@ fn short_next_year(year: i16) -> String {
     format!("{:02}", next.rem_euclid(100))
 }
 
-// ------------------------------------------------------------------------------------------
-// Exact text → Decimal (the rules files' conventions, `rule_node`'s parsers)
-
-/// `"6.2%"` → 0.062, exactly. Accepts digits with at most one decimal point followed by `%`,
-/// between 0% and 100%.
-pub fn parse_percent(text: &str) -> Option<Decimal> {
-    rule_node::parse_percent(text)
-}
-
-#[cfg(test)]
-fn parse_plain_decimal(text: &str) -> Option<Decimal> {
-    rule_node::parse_plain_decimal(text)
-}
-
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
 
     use super::*;
+    use tokencomp_formats::rule_node::{parse_percent, parse_plain_decimal};
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).expect("valid")

@@ -18,12 +18,13 @@ use std::fmt;
 use jiff::civil::Date;
 use tokencomp_money::{Decimal, MONEY_ROUNDING};
 
-use crate::rules::{FlatRule, Rules, RulesError, Source, UsYear, max_amount};
+use crate::rules::{FlatRule, Rules, RulesError, Source, UsYear};
 use crate::uk::rules::UkRulesError;
 use crate::uk::{UkKind, UkPay, uk_lines};
 use crate::us_state::{LineKind, ProgrammeKind, StateError, StateLine, StatePayment, state_lines};
 use tokencomp_core::period::uk_tax_month;
 use tokencomp_core::tax_profile::{UkProfile, UsProfile};
+use tokencomp_formats::rule_node::max_amount;
 
 /// Where the person is taxed on this payment.
 #[derive(Clone, Debug, PartialEq, Eq)]

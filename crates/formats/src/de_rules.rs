@@ -5,12 +5,6 @@
 
 use crate::rule_node::At;
 
-/// The embedded file's name, as error messages give it.
-pub const DE_FILE: &str = "rules/de.toml";
-
-/// The file shipped with the crate.
-pub const DE_TEXT: &str = include_str!("../rules/de.toml");
-
 /// A parsed German rules file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeRulesFile {
@@ -24,14 +18,13 @@ impl DeRulesFile {
         Ok(DeRulesFile { table })
     }
 
-    /// The rules tree (every jurisdiction; only `de` is read).
-    pub fn from_table(table: toml::Table) -> DeRulesFile {
+    /// The German part of a rules tree (the other jurisdictions are not copied).
+    pub fn from_table(tree: &toml::Table) -> DeRulesFile {
+        let mut table = toml::Table::new();
+        if let Some(de) = tree.get("de") {
+            table.insert("de".to_owned(), de.clone());
+        }
         DeRulesFile { table }
-    }
-
-    /// The shipped file.
-    pub fn builtin() -> Result<DeRulesFile, String> {
-        DeRulesFile::parse(DE_TEXT).map_err(|e| format!("{DE_FILE}: {e}"))
     }
 
     /// The `[de.<year>]` tree; a year not in the file is a node whose constants all read as
@@ -60,7 +53,7 @@ mod tests {
 
     #[test]
     fn the_shipped_file_parses_and_holds_2025_and_2026() {
-        let file = DeRulesFile::builtin().expect("rules/de.toml parses");
+        let file = DeRulesFile::parse(include_str!("../rules/de.toml")).expect("rules/de.toml parses");
         assert_eq!(file.years(), [2025, 2026]);
         let mut p = Problems::default();
         let tariff = file.year(2026).child("tariff", &mut p);

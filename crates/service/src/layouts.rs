@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use tokencomp_compliance::payroll::{self, PayrollRow};
+use tokencomp_compliance::payroll::PayrollRow;
 use tokencomp_compliance::payroll_layouts::{self, Difference, LayoutError, Period};
 use tokencomp_core::period::PayPeriod;
 use tokencomp_formats::payroll_map::{self, BUILTIN, ColumnMap};
@@ -17,7 +17,7 @@ use tokencomp_store::ledger::Company;
 use tokencomp_store::sha256_hex;
 
 use crate::error::{Context, Error, Result, bad_input};
-use crate::payroll::{income_events, open_rows};
+use crate::payroll::{income_events, rows_as_paid};
 
 /// The provider layouts `--layout` accepts besides `generic`.
 pub fn providers() -> Vec<&'static str> {
@@ -59,15 +59,12 @@ pub fn column_map(provider: &str, map: Option<(&str, &str)>) -> Result<ColumnMap
     Ok(m)
 }
 
-/// The rows of `period` as payroll has them: the frozen rows once closed, else the open rows.
+/// The rows of `period` as payroll has them (`payroll::rows_as_paid`); a closed period needs no
+/// income pass.
 fn rows_of(company: &Company, period: &PayPeriod) -> Result<Vec<PayrollRow>> {
-    match company.payroll_closed.get(&period.id) {
-        Some((text, _)) => Ok(payroll::parse_csv(&format!("payroll {} (closed)", period.id), text)?),
-        None => {
-            let events = income_events(company, period.end)?;
-            open_rows(company, &events, period)
-        }
-    }
+    let events =
+        if company.payroll_closed.contains_key(&period.id) { Vec::new() } else { income_events(company, period.end)? };
+    rows_as_paid(company, &events, period)
 }
 
 /// A payroll file in a provider's layout, ready to be written.

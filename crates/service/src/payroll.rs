@@ -407,6 +407,15 @@ pub fn open_rows(company: &Company, events: &[IncomeEvent], period: &PayPeriod) 
 
 /// The export of `period` as it stands: the frozen rows when it is closed (`status` final),
 /// else its open rows (`status` provisional); see [`crate::exports`].
+/// The rows of `period` as payroll has them: the frozen rows once closed, else its open rows
+/// (`events` must run through the period's end).
+pub fn rows_as_paid(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<Vec<PayrollRow>> {
+    match company.payroll_closed.get(&period.id) {
+        Some((text, _)) => Ok(payroll::parse_csv(&format!("payroll {} (closed)", period.id), text)?),
+        None => open_rows(company, events, period),
+    }
+}
+
 pub fn export(company: &Company, events: &[IncomeEvent], period: &PayPeriod) -> Result<String> {
     let rows = match company.payroll_closed.get(&period.id) {
         Some((rows, _)) => rows.clone(),

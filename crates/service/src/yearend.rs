@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tokencomp_compliance::lots::{self, Term};
-use tokencomp_compliance::payroll::{self, IncomeEvent, PayrollRow};
+use tokencomp_compliance::payroll::{IncomeEvent, PayrollRow};
 use tokencomp_compliance::statements;
 use tokencomp_compliance::yearend::{self, Difference, Figures, PersonYear};
 use tokencomp_core::period::{PayPeriod, uk_tax_month};
@@ -29,7 +29,7 @@ use tokencomp_money::{Decimal, MONEY_ROUNDING, Token};
 use tokencomp_store::ledger::Company;
 
 use crate::error::{Result, bad_input};
-use crate::payroll::{income_events, open_rows, pay_period, price_book};
+use crate::payroll::{income_events, pay_period, price_book, rows_as_paid};
 use crate::reports::recorded_sales;
 
 /// A closed period of the year corrected by an adjustment paid in a later year: the figures as
@@ -126,10 +126,7 @@ fn paid_rows(company: &Company, events: &[IncomeEvent], year: i16, uk: bool) -> 
         if year_of(&period) == year && (uk || !period.uk) && !company.payroll_closed.contains_key(&id) {
             open.push(id.clone());
         }
-        let rows = match company.payroll_closed.get(&id) {
-            Some((text, _)) => payroll::parse_csv(&format!("payroll {id} (closed)"), text)?,
-            None => open_rows(company, events, &period)?,
-        };
+        let rows = rows_as_paid(company, events, &period)?;
         out.extend(rows.into_iter().map(|row| PaidRow { paid_in: period.clone(), row }));
     }
     Ok((out, open))

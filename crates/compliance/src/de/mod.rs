@@ -12,8 +12,6 @@ pub mod pap;
 pub mod params;
 pub mod social;
 
-use std::sync::OnceLock;
-
 use jiff::civil::Date;
 use tokencomp_core::tax_profile::{DeProfile, Health};
 use tokencomp_formats::de_rules::DeRulesFile;
@@ -35,10 +33,9 @@ impl DeRules {
         DeRules { file }
     }
 
-    /// The shipped `rules/de.toml`, parsed once.
-    pub fn builtin() -> Result<&'static DeRules, DeError> {
-        static BUILTIN: OnceLock<Result<DeRules, String>> = OnceLock::new();
-        BUILTIN.get_or_init(|| DeRulesFile::builtin().map(DeRules::new)).as_ref().map_err(|e| DeError::File(e.clone()))
+    /// The German part of the rules tree in force.
+    pub fn file(&self) -> &DeRulesFile {
+        &self.file
     }
 
     /// One year's constants, or every one that is missing.
@@ -91,8 +88,6 @@ impl DeCase {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeError {
-    #[error("German rules file: {0}")]
-    File(String),
     #[error(transparent)]
     Rules(#[from] DeRulesError),
     #[error(transparent)]

@@ -8,7 +8,6 @@
 //! into the rules loader's list of files; this module keeps no other state.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use tokencomp_core::tax_profile::{LoanPlan, UkRegion};
 use tokencomp_formats::rule_node::{At, Problems};
@@ -18,7 +17,6 @@ use crate::source::Source;
 
 /// The shipped file's name, for messages.
 pub const BUILTIN_FILE: &str = "rules/uk.toml";
-const BUILTIN_TEXT: &str = include_str!("../../../formats/rules/uk.toml");
 
 /// The NI category letters this module computes; any other letter is refused by name.
 pub const NI_CATEGORIES: [char; 8] = ['A', 'B', 'C', 'H', 'J', 'M', 'Z', 'X'];
@@ -131,12 +129,6 @@ pub fn region_key(region: UkRegion) -> &'static str {
 }
 
 impl UkRules {
-    /// The shipped `rules/uk.toml`, parsed once per process (it is constant data).
-    pub fn builtin() -> Result<&'static UkRules, UkRulesError> {
-        static BUILTIN: OnceLock<Result<UkRules, UkRulesError>> = OnceLock::new();
-        BUILTIN.get_or_init(|| UkRules::parse(BUILTIN_FILE, BUILTIN_TEXT)).as_ref().map_err(Clone::clone)
-    }
-
     /// Reads every `[uk.<year>]` of `text`; every problem of every year is reported at once.
     pub fn parse(file: &str, text: &str) -> Result<UkRules, UkRulesError> {
         let root: toml::Table =
@@ -340,7 +332,7 @@ mod tests {
 
     #[test]
     fn the_shipped_file_reads_and_names_what_it_lacks() {
-        let rules = UkRules::builtin().expect("valid");
+        let rules = UkRules::parse(BUILTIN_FILE, include_str!("../../../formats/rules/uk.toml")).expect("valid");
         assert_eq!(rules.years().collect::<Vec<_>>(), [2024, 2025, 2026]);
         let y = rules.year(2026).expect("year");
         let err = y.bands(UkRegion::Scotland, rules.file()).expect_err("not shipped").to_string();

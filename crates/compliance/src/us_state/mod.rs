@@ -27,7 +27,6 @@ pub type Source = std::sync::Arc<str>;
 
 /// The shipped file's name (for messages) and text.
 pub const BUILTIN_FILE: &str = "rules/us-states.toml";
-pub const BUILTIN_TEXT: &str = include_str!("../../../formats/rules/us-states.toml");
 
 /// How a state withholds income tax on supplemental wages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -246,11 +245,6 @@ pub struct UsStateRules {
 }
 
 impl UsStateRules {
-    /// The shipped file.
-    pub fn builtin() -> Result<UsStateRules, LoadError> {
-        load(BUILTIN_FILE, BUILTIN_TEXT)
-    }
-
     pub fn year(&self, year: i16) -> Option<&StateYear> {
         self.years.get(&year)
     }
@@ -584,7 +578,8 @@ mod tests {
 
     #[test]
     fn the_shipped_file_reads_without_problems() {
-        let rules = UsStateRules::builtin().expect("the shipped file is valid");
+        let rules = load(BUILTIN_FILE, include_str!("../../../formats/rules/us-states.toml"))
+            .expect("the shipped file is valid");
         assert!(rules.year(2026).is_some());
     }
 

@@ -4,9 +4,9 @@
 
 use std::str::FromStr;
 
-use tokencomp_compliance::de::DeRules;
 use tokencomp_compliance::de::pap::{Lzz, PapInput, Pkv, run};
 use tokencomp_compliance::de::params::DeYear;
+use tokencomp_compliance::rules::Rules;
 use tokencomp_money::Decimal;
 
 fn d(s: &str) -> Decimal {
@@ -14,7 +14,7 @@ fn d(s: &str) -> Decimal {
 }
 
 fn year(y: i16) -> DeYear {
-    DeRules::builtin().expect("rules/de.toml parses").year(y).expect("the year ships")
+    Rules::builtin().expect("the shipped rules parse").de().clone().year(y).expect("the year ships")
 }
 
 /// The inputs a check-table row states (see the CSV's header).
@@ -211,7 +211,8 @@ fn pap_2026_class_4_with_factor_by_hand() {
 
 #[test]
 fn a_year_without_constants_is_refused_naming_every_missing_one() {
-    let err = DeRules::builtin().expect("parses").year(2027).expect_err("2027 is not shipped");
+    let err =
+        Rules::builtin().expect("the shipped rules parse").de().clone().year(2027).expect_err("2027 is not shipped");
     let text = err.to_string();
     for path in ["de.2027.tariff.basic_allowance", "de.2027.wage_tax.child_allowance", "de.2027.social.pension_ceiling"]
     {
@@ -222,6 +223,7 @@ fn a_year_without_constants_is_refused_naming_every_missing_one() {
 
 #[test]
 fn years_before_2025_have_no_edition() {
-    let err = DeRules::builtin().expect("parses").year(2024).expect_err("no PAP before 2025");
+    let err =
+        Rules::builtin().expect("the shipped rules parse").de().clone().year(2024).expect_err("no PAP before 2025");
     assert!(err.to_string().contains("from 2025"), "{err}");
 }

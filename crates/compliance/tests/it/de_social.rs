@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use jiff::civil::date;
 use tokencomp_compliance::de::social::{SocialError, SocialInput, contributions, insured_days};
-use tokencomp_compliance::de::{DeCase, DeError, DeRules};
+use tokencomp_compliance::de::{DeCase, DeError};
 use tokencomp_compliance::rules::Rules;
 use tokencomp_compliance::withholding::{Jurisdiction, Payer, TaxKind, Wages, WithholdingError, withhold};
 use tokencomp_core::tax_profile::{DeProfile, Health};
@@ -16,7 +16,7 @@ fn d(s: &str) -> Decimal {
 }
 
 fn social(y: i16) -> tokencomp_compliance::de::params::Social {
-    DeRules::builtin().expect("parses").year(y).expect("ships").social
+    Rules::builtin().expect("the shipped rules parse").de().clone().year(y).expect("ships").social
 }
 
 fn statutory(additional: Option<&str>) -> DeProfile {

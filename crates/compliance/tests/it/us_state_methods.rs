@@ -9,7 +9,7 @@ use std::str::FromStr;
 use jiff::civil::date;
 use tokencomp_compliance::rules::Rules;
 use tokencomp_compliance::us_state::compute::annual_tax;
-use tokencomp_compliance::us_state::{IncomeMethod, StateError, UsStateRules, load};
+use tokencomp_compliance::us_state::{IncomeMethod, StateError, load};
 use tokencomp_compliance::withholding::{Jurisdiction, TaxKind, Wages, WithholdingError, withhold_for};
 use tokencomp_core::tax_profile::{Fields, FilingStatus, UsProfile};
 use tokencomp_money::Decimal;
@@ -49,7 +49,7 @@ fn wages(month: &str) -> Wages {
 fn new_jersey_schedules_reproduce_the_printed_addons() {
     // NJ-WT / Form NJ-W4, annual payroll period: the "amount of income tax withheld" column
     // is the tax of the brackets below; the brackets as shipped reproduce every printed figure.
-    let rules = UsStateRules::builtin().expect("valid");
+    let rules = Rules::builtin().expect("valid").us_states().expect("shipped").clone();
     let nj = rules.year(2026).and_then(|y| y.states.get("NJ")).and_then(|s| s.income.as_ref()).expect("NJ 2026");
     let IncomeMethod::Percentage(method) = &nj.method else { panic!("NJ uses its percentage method") };
     let a = method.schedule(FilingStatus::Single);
