@@ -20,6 +20,8 @@ const TOPICS: &[(&str, &str, &str)] = &[
     ("company-file", "docs/company-file.md", include_str!("../../../docs/company-file.md")),
     ("ledger", "docs/ledger.md", include_str!("../../../docs/ledger.md")),
     ("compliance", "docs/compliance.md", include_str!("../../../docs/compliance.md")),
+    ("year-end", "docs/year-end.md", include_str!("../../../docs/year-end.md")),
+    ("exports", "docs/exports.md", include_str!("../../../docs/exports.md")),
     ("chain", "docs/chain.md", include_str!("../../../docs/chain.md")),
     ("analytics", "docs/analytics.md", include_str!("../../../docs/analytics.md")),
     ("governance", "docs/governance.md", include_str!("../../../docs/governance.md")),

@@ -28,6 +28,14 @@ fn every_listed_page_prints_the_file_it_names() {
     for want in ["architecture", "interfaces", "errors", "tax-rules", "adr"] {
         assert!(topics.contains(&want), "`{want}` is listed: {topics:?}");
     }
+    // Every page under docs/ is listed (the year-end and exports pages were once left out).
+    for entry in std::fs::read_dir(root().join("docs")).expect("docs/") {
+        let name = entry.expect("entry").file_name().into_string().expect("utf-8");
+        if name.ends_with(".md") {
+            let path = format!("docs/{name}");
+            assert!(pages.iter().any(|(_, p)| *p == path), "{path} is listed: {pages:?}");
+        }
+    }
     for (topic, path) in pages {
         let shown = tokencomp(&["docs", topic]);
         assert!(shown.status.success(), "{topic}: {}", String::from_utf8_lossy(&shown.stderr));
