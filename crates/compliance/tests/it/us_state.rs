@@ -100,6 +100,12 @@ use Expect::{Lines, NoCountyOnFile, NoIncomeMethod, NoState};
 ///   OK Packet OW-2: the highest 2026 rate, 4.5% (HB 2764), rounded to whole dollars:
 ///   10,000 × 4.5% = 450 → 450.00 (the rounding is exercised in
 ///   `whole_dollar_rounding_where_a_guide_prescribes_it`).
+/// Flat-rate group (NM, ND), each state's supplemental section as cited in the file:
+///   NM FYI-104 (2026): federal withholding at the flat supplemental rate, so New Mexico's flat
+///   supplemental rate 5.9% (the 2026 top rate): 10,000 × 5.9% = 590.00.
+///   ND Income Tax Withholding Rates and Instructions (2026): flat supplemental rate 1.5%,
+///   rounded to the nearest whole dollar: 10,000 × 1.5% = 150 → 150.00 (the rounding is
+///   exercised in `north_dakota_rounds_its_supplemental_withholding_to_whole_dollars`).
 /// Elected percentage: AZ Form A-4, no form on file → 2.0% → 200.00.
 /// Share of the federal withholding: VT Pub. GB-1210 (2026), 30% of the federal supplemental
 /// withholding on the payment: federal 10,000 × 22% = 2,200.00; 2,200.00 × 30% = 660.00.
@@ -146,11 +152,11 @@ pub(crate) const GOLDEN_2026: [(&str, Expect); 51] = [
     ("MS", Lines(&[("state_income", "359.00")])),
     ("MT", NoState),
     ("NC", Lines(&[("state_income", "409.00")])),
-    ("ND", NoState),
+    ("ND", Lines(&[("state_income", "150.00")])),
     ("NE", Lines(&[("state_income", "350.00")])),
     ("NH", Lines(&[])),
     ("NJ", Lines(&[("state_income", "506.67"), ("state_sdi", "19.00"), ("state_pfml", "23.00")])),
-    ("NM", NoState),
+    ("NM", Lines(&[("state_income", "590.00")])),
     ("NV", Lines(&[])),
     ("NY", Lines(&[("state_income", "1170.00"), ("state_pfml", "43.20")])),
     ("OH", Lines(&[("state_income", "350.00")])),
@@ -386,5 +392,32 @@ source = "test guide"
     assert_eq!(
         state_lines(&shipped, "OK", None, "50000", "1000").expect("valid"),
         [("state_income", "45.00".to_owned())]
+    );
+}
+
+#[test]
+fn north_dakota_rounds_its_supplemental_withholding_to_whole_dollars() {
+    // ND Income Tax Withholding Rates and Instructions (2026): flat 1.5%, the amount withheld
+    // rounded to the nearest whole dollar (half away from zero):
+    // 1,234.56 × 1.5% = 18.5184 → 19.00; 1,100.00 × 1.5% = 16.50 → 17.00; 1,000.00 × 1.5% = 15.00.
+    let rules = Rules::builtin().expect("valid");
+    assert_eq!(
+        state_lines(&rules, "ND", None, "50000", "1234.56").expect("valid"),
+        [("state_income", "19.00".to_owned())]
+    );
+    assert_eq!(
+        state_lines(&rules, "ND", None, "50000", "1100").expect("valid"),
+        [("state_income", "17.00".to_owned())]
+    );
+    assert_eq!(
+        state_lines(&rules, "ND", None, "50000", "1000").expect("valid"),
+        [("state_income", "15.00".to_owned())]
+    );
+    // New Mexico (FYI-104) rounds to the cent: 1,234.56 × 5.9% = 72.83904 → 72.84; filing
+    // status and allowances do not change the flat supplemental rate.
+    let married = profile(&[("filing_status", "married_joint"), ("allowances", "2")]);
+    assert_eq!(
+        state_lines(&rules, "NM", Some(&married), "50000", "1234.56").expect("valid"),
+        [("state_income", "72.84".to_owned())]
     );
 }
