@@ -335,7 +335,11 @@ mod tests {
         let rules = UkRules::parse(BUILTIN_FILE, include_str!("../../../formats/rules/uk.toml")).expect("valid");
         assert_eq!(rules.years().collect::<Vec<_>>(), [2024, 2025, 2026]);
         let y = rules.year(2026).expect("year");
-        let err = y.bands(UkRegion::Scotland, rules.file()).expect_err("not shipped").to_string();
+        let scotland = y.bands(UkRegion::Scotland, rules.file()).expect("2026-27 Scottish bands ship");
+        assert_eq!(scotland.bands.len(), 6);
+        let mut without = y.clone();
+        without.regions.remove(&UkRegion::Scotland);
+        let err = without.bands(UkRegion::Scotland, rules.file()).expect_err("absent").to_string();
         assert!(err.contains("uk.2026.paye.scotland"), "{err}");
         assert!(y.category('V', rules.file()).is_err());
         assert!(rules.year(2024).expect("year").loan(LoanPlan::Plan5, rules.file()).is_err());

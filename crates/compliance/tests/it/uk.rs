@@ -13,7 +13,7 @@ use tokencomp_compliance::rules::{Rules, Source};
 use tokencomp_compliance::uk::paye::tax_due_to_date;
 use tokencomp_compliance::uk::rules::{Band, Bands};
 use tokencomp_compliance::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withhold};
-use tokencomp_core::tax_profile::{LoanPlan, TaxCode, UkProfile};
+use tokencomp_core::tax_profile::{LoanPlan, TaxCode, UkProfile, UkRegion};
 use tokencomp_money::{Decimal, PRICE_ROUNDING};
 
 fn d(s: &str) -> Decimal {
@@ -142,12 +142,65 @@ fn scottish_and_welsh_codes_use_their_own_bands() {
     let english = pay(&code("1257L"), date(2025, 4, 20), "0", "0", "5000");
     assert_eq!(rows(&welsh, PAYE), rows(&english, PAYE));
     assert!(welsh.lines[0].source.contains("Wales"), "{}", welsh.lines[0].source);
-    // 2026-27 Scottish bands are not shipped: refused, naming the missing table.
-    let wages = Wages::default();
-    let err = withhold(&Rules::builtin().expect("rules"), &code("S1257L"), date(2026, 4, 20), &wages, d("100"))
-        .expect_err("refused")
-        .to_string();
-    assert!(err.contains("uk.2026.paye.scotland"), "{err}");
+}
+
+#[test]
+fn scottish_and_welsh_codes_in_2026_27() {
+    // Scottish Rate Resolution 2026-27 (Scottish Parliament motion S6M-20844, paragraphs (a) to
+    // (f)), limits on income above the personal allowance: starter 19% to 3,967, basic 20% to
+    // 16,956, intermediate 21% to 31,092, higher 42% to 62,430, advanced 45% to 125,140, top 48%.
+    // (The Government's press release gave the gross thresholds "£16,537 and £29,526"; with the
+    // £12,570 allowance the resolution's 3,967 and 16,956 are the last pounds of the starter and
+    // basic bands, i.e. basic from £16,538 and intermediate from £29,527 gross.)
+    //
+    // S1257L, month 1, first pay 5,000: taxable 5,000 − 1,048.26 = 3,951.74 → 3,951; limits / 12:
+    // 330.583…, 1,413, 2,591, 5,202.5 → higher band (3,951.74 ≤ 5,203). Tax of the full bands:
+    // 330.583… × 19% = 62.810…; + 1,082.416… × 20% = 216.483… → 279.294…; + 1,178 × 21% = 247.38
+    // → 526.674…; tax due 526.674… + (3,951 − 2,591) × 42% = 526.674… + 571.20 = 1,097.874… →
+    // 1,097.87. Truncated partial sums 62.81, 279.29, 526.67, 1,097.87, so the lines are 62.81;
+    // 279.29 − 62.81 = 216.48; 526.67 − 279.29 = 247.38; 1,097.87 − 526.67 = 571.20.
+    let w = pay(&code("S1257L"), date(2026, 4, 20), "0", "0", "5000");
+    assert_eq!(
+        rows(&w, PAYE),
+        [
+            row(TaxKind::Paye, EE, "330.58333333", "0.19", "62.81"),
+            row(TaxKind::Paye, EE, "1082.41666667", "0.2", "216.48"),
+            row(TaxKind::Paye, EE, "1178", "0.21", "247.38"),
+            row(TaxKind::Paye, EE, "1360.74", "0.42", "571.20"),
+        ]
+    );
+    assert!(w.lines[0].source.contains("S6M-20844"), "{}", w.lines[0].source);
+    // SD codes tax every pound at one band after basic (SD0 intermediate 21%, SD1 higher 42%,
+    // SD2 advanced 45%, SD3 top 48%): SD1, 1,000.99 → 1,000 × 42% = 420.00.
+    let w = pay(&code("SD1"), date(2026, 4, 20), "0", "0", "1000.99");
+    assert_eq!(rows(&w, PAYE), [row(TaxKind::Paye, EE, "1000.99", "0.42", "420.00")]);
+
+    // The worked examples Deloitte published on the draft budget (BBC News, "Scottish Budget
+    // 2026/27: What could you be paying in tax?", January 2026), on a whole year's taxable
+    // income (code S0T, month 12: no free pay, limits × 12 / 12 are the annual limits):
+    // £16,000 salary, 3,430 taxable: 3,430 × 19% = 651.70. £33,000 salary, 20,430 taxable:
+    // 3,967 × 19% = 753.73; (16,956 − 3,967) × 20% = 2,597.80; (20,430 − 16,956) × 21% =
+    // 729.54; total 4,081.07.
+    let rules = Rules::builtin().expect("rules");
+    let uk = rules.uk_rules();
+    let bands = uk.year(2026).expect("2026-27").bands(UkRegion::Scotland, uk.file()).expect("bands");
+    let s0t: TaxCode = "S0T".parse().expect("code");
+    assert_eq!(tax_due_to_date(&s0t, bands, 12, d("3430")), Ok(d("651.70")));
+    assert_eq!(tax_due_to_date(&s0t, bands, 12, d("20430")), Ok(d("4081.07")));
+
+    // C1257L in 2026-27: the Welsh Rate Resolution 2026-27 (Senedd motion NDM9117) keeps the
+    // Welsh rate at 10p in each band, so 20%, 40%, 45% on the UK limits (37,700 and 125,140),
+    // the same as 1257L: month 1, first pay 5,000 → 628.33 and 323.73 (see
+    // code_1257l_cumulative_in_each_year), from the Welsh table.
+    let welsh = pay(&code("C1257L"), date(2026, 4, 20), "0", "0", "5000");
+    assert_eq!(
+        rows(&welsh, PAYE),
+        [
+            row(TaxKind::Paye, EE, "3141.66666667", "0.2", "628.33"),
+            row(TaxKind::Paye, EE, "810.07333333", "0.4", "323.73"),
+        ]
+    );
+    assert!(welsh.lines[0].source.contains("NDM9117"), "{}", welsh.lines[0].source);
 }
 
 #[test]
