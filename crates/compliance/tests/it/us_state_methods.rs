@@ -296,3 +296,65 @@ rate = "1%"
     assert!(err.contains("us.2026.state.ZZ.income.schedules.B: missing"), "{err}");
     assert!(err.contains("us.2026.state.ZZ.income.schedules.A.brackets[0].over"), "{err}");
 }
+
+// ------------------------------------------------------------ GA, WV, WI, LA, DC (bands group)
+
+/// Louisiana's formula since the flat tax (R-1306 as revised for 2025: the annualised wages
+/// less the standard deduction of the L-4 status, times one flat rate, no exemptions) needs no
+/// shape of its own: it is the `percentage` method with one bracket and no allowance amount.
+/// The 2026 constants are not shipped (see docs/tax-rules.md#us-states), so this test records
+/// the 2025 ones as a company would with `tokencomp rules add`: standard deduction $12,500
+/// (single, married filing separately) and $25,000 (married filing jointly, head of household),
+/// withholding rate 3.09% (R-1306 effective 1 January 2025, as transcribed by the National
+/// Finance Center, bulletin NFC-25-1740487316 of 26 February 2025).
+#[test]
+fn louisiana_flat_rate_after_a_standard_deduction_is_the_percentage_shape() {
+    let text = r#"
+[us.2025.state.LA.income]
+method = "percentage"
+allowance = "0"
+default_status = "single"
+source = "R-1306 (2025) via NFC bulletin NFC-25-1740487316"
+
+[us.2025.state.LA.income.filing_status]
+single = "single"
+married_joint = "married"
+married_separate = "single"
+head_of_household = "married"
+
+[us.2025.state.LA.income.schedules.single]
+standard_deduction = "12500"
+source = "R-1306 (2025): $12,500, 3.09%"
+
+[[us.2025.state.LA.income.schedules.single.brackets]]
+over = "0"
+rate = "3.09%"
+
+[us.2025.state.LA.income.schedules.married]
+standard_deduction = "25000"
+source = "R-1306 (2025): $25,000, 3.09%"
+
+[[us.2025.state.LA.income.schedules.married.brackets]]
+over = "0"
+rate = "3.09%"
+"#;
+    let rules = Rules::builtin().expect("valid").with_us_states(load("t.toml", text).expect("valid"));
+    let la = |profile: Option<&UsProfile>, month: &str, gross: &str| {
+        let j = Jurisdiction::Us { state: Some("LA".to_owned()) };
+        let w = Wages { year_to_date: d("50000"), supplemental_year_to_date: Decimal::ZERO, period_to_date: d(month) };
+        let out = withhold_for(&rules, &j, date(2025, 6, 15), &w, d(gross), profile).expect("valid");
+        out.lines.iter().filter(|l| l.kind == TaxKind::StateIncome).map(|l| l.amount.to_string()).collect::<Vec<_>>()
+    };
+    // Single, salary 5,000 a month, vest 10,000: regular 60,000 − 12,500 = 47,500 × 3.09% =
+    // 1,467.75 a year; with the vest 180,000 − 12,500 = 167,500 × 3.09% = 5,175.75;
+    // (5,175.75 − 1,467.75) / 12 = 3,708 / 12 = 309.00 (the whole vest at 3.09%).
+    let single = profile(&[("filing_status", "single")]);
+    assert_eq!(la(Some(&single), "5000", "10000"), ["309.00"]);
+    // The deduction matters when the month's regular wages are below it: salary 500, vest
+    // 1,000: regular 6,000 − 12,500 < 0 → 0; with the vest 18,000 − 12,500 = 5,500 × 3.09% =
+    // 169.95 a year; 169.95 / 12 = 14.1625 → 14.16.
+    assert_eq!(la(Some(&single), "500", "1000"), ["14.16"]);
+    // Married filing jointly: 18,000 stays below the $25,000 deduction, so no line.
+    let married = profile(&[("filing_status", "married_joint")]);
+    assert_eq!(la(Some(&married), "500", "1000"), Vec::<String>::new());
+}
