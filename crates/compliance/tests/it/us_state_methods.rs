@@ -241,7 +241,8 @@ fn indiana_needs_the_county_and_refuses_one_not_shipped() {
         "{err:?}"
     );
     assert!(err.to_string().contains("locality"), "{err}");
-    // The 2026 county table is not shipped: any county is refused naming the table to add.
+    // A county whose 2026 rate the file does not ship (Marion's was not confirmed by a 2026
+    // document) is refused naming the table to add.
     let marion = profile(&[("locality", "MARION")]);
     let err = income_lines(&rules, "IN", Some(&marion), wages("0"), "10000").expect_err("county not shipped");
     let text = err.to_string();
@@ -295,4 +296,59 @@ rate = "1%"
     assert!(err.contains("us.2026.state.ZZ.income.allowance: missing"), "{err}");
     assert!(err.contains("us.2026.state.ZZ.income.schedules.B: missing"), "{err}");
     assert!(err.contains("us.2026.state.ZZ.income.schedules.A.brackets[0].over"), "{err}");
+}
+
+#[test]
+fn indiana_shipped_counties_add_their_2026_rate() {
+    // Departmental Notice #1 (1 January 2026): the state's 2.95% and the county's rate, two
+    // lines on the payment. Howard County rose to 2.35% (from 1.95%) on 1 January 2026
+    // (PayrollOrg PayState Update, 12 December 2025; Indiana Economic Digest, December 2025):
+    // 10,000 × 2.95% = 295.00; 10,000 × 2.35% = 235.00.
+    let rules = Rules::builtin().expect("valid");
+    let howard = profile(&[("locality", "HOWARD")]);
+    assert_eq!(
+        income_lines(&rules, "IN", Some(&howard), wages("0"), "10000").expect("valid"),
+        [("state_income", "295.00".to_owned()), ("local_income", "235.00".to_owned())]
+    );
+    // Carroll County 2.4733% (from 2.2733%), odd cents: a 1,234.57 vest:
+    // state 1,234.57 × 2.95% = 36.419815 → 36.42; county 1,234.57 × 2.4733% = 30.53432…
+    // → 30.53.
+    let carroll = profile(&[("locality", "CARROLL")]);
+    assert_eq!(
+        income_lines(&rules, "IN", Some(&carroll), wages("0"), "1234.57").expect("valid"),
+        [("state_income", "36.42".to_owned()), ("local_income", "30.53".to_owned())]
+    );
+    // Lake County, unchanged at 1.5% for 2026 (the Indiana Economic Digest report):
+    // 10,000 × 1.5% = 150.00; the county tax does not depend on the month's regular wages.
+    let lake = profile(&[("locality", "LAKE")]);
+    assert_eq!(
+        income_lines(&rules, "IN", Some(&lake), wages("5000"), "10000").expect("valid"),
+        [("state_income", "295.00".to_owned()), ("local_income", "150.00".to_owned())]
+    );
+}
+
+#[test]
+fn indiana_2026_county_table_is_exactly_what_the_2026_reports_confirm() {
+    // The six increases of 1 January 2026 (PayrollOrg, 12 December 2025) with their new
+    // rates, and the five Northwest Indiana counties reported unchanged (Indiana Economic
+    // Digest, December 2025); nothing else is shipped.
+    let rules = Rules::builtin().expect("valid").us_states().expect("shipped").clone();
+    let indiana = rules.year(2026).and_then(|y| y.states.get("IN")).expect("IN 2026");
+    let got: Vec<(&str, Decimal)> = indiana.counties.iter().map(|(k, c)| (k.as_str(), c.rate)).collect();
+    let want = [
+        ("CARROLL", "0.024733"),
+        ("GRANT", "0.0275"),
+        ("GREENE", "0.0235"),
+        ("HOWARD", "0.0235"),
+        ("JASPER", "0.02864"),
+        ("LAKE", "0.015"),
+        ("LAPORTE", "0.0145"),
+        ("NEWTON", "0.01"),
+        ("PORTER", "0.005"),
+        ("SHELBY", "0.017"),
+        ("UNION", "0.0275"),
+    ];
+    let want: Vec<(&str, Decimal)> = want.iter().map(|(k, r)| (*k, d(r))).collect();
+    assert_eq!(got, want);
+    assert!(indiana.counties.values().all(|c| c.source.contains("Departmental Notice #1")));
 }
