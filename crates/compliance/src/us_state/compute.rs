@@ -19,7 +19,9 @@
 //! period are `StatePayment::period_wages` (payroll's month-to-date wages before this payment:
 //! the month's salary instalment and any earlier payment that month, so two payments in one
 //! month are taxed as their sum). With no certificate on file the state's `default_status`
-//! and zero allowances apply.
+//! and zero allowances apply. Where the state's formula takes a tax credit per allowance
+//! (`credit`, e.g. Delaware's per personal exemption), each annual tax is reduced by the
+//! credit × the certificate's allowances, never below zero, before the division by 12.
 
 use tokencomp_core::tax_profile::UsProfile;
 use tokencomp_money::{Decimal, MONEY_ROUNDING, Rounding};
@@ -234,9 +236,11 @@ fn aggregate(method: &Percentage, profile: &UsProfile, regular: Decimal, gross: 
         Exemption::CertificateAmount => profile.dependents_amount.unwrap_or(Decimal::ZERO),
     };
     let deductions = schedule.standard_deduction + exemptions;
+    let credit = method.credit.map_or(Decimal::ZERO, |c| c * Decimal::from(profile.allowances.unwrap_or(0)));
     let period_tax = |wages: Decimal| {
         let periods = Decimal::from(PERIODS_PER_YEAR);
-        annual_tax(schedule, (wages * periods - deductions).max(Decimal::ZERO)) / periods
+        let tax = annual_tax(schedule, (wages * periods - deductions).max(Decimal::ZERO));
+        (tax - credit).max(Decimal::ZERO) / periods
     };
     (period_tax(regular + gross) - period_tax(regular)).max(Decimal::ZERO)
 }

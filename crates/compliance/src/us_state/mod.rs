@@ -72,6 +72,10 @@ pub struct Percentage {
     pub schedules: Vec<(FilingStatus, Schedule)>,
     pub exemption: Exemption,
     pub default_status: FilingStatus,
+    /// An annual tax credit per allowance claimed, subtracted from the annual tax (never below
+    /// zero) where the state's formula takes one (`credit = "110"`, e.g. Delaware's credit per
+    /// personal exemption); `None` where the formula has none.
+    pub credit: Option<Decimal>,
 }
 
 /// How a certificate's exemptions reduce the annualised wages before the schedule applies.
@@ -474,8 +478,10 @@ fn filing_status(node: &At<'_>, key: &str, problems: &mut Problems) -> FilingSta
 
 /// `[….income]` with `allowance` (or `exemption = "certificate_amount"`), `default_status`, a
 /// `filing_status` table naming the schedule of each status, and `schedules.<name>` with
-/// `standard_deduction`, `source` and `[[brackets]]` (`over`, `rate`), ascending from 0.
+/// `standard_deduction`, `source` and `[[brackets]]` (`over`, `rate`), ascending from 0; and,
+/// where the formula takes one, `credit` (an annual tax credit per allowance claimed).
 fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
+    let credit = node.opt_amount("credit", problems);
     let exemption = match node.opt_text("exemption", problems).as_deref() {
         None => Exemption::PerAllowance(node.amount("allowance", problems)),
         Some("certificate_amount") => {
@@ -531,7 +537,7 @@ fn read_percentage(node: &At<'_>, problems: &mut Problems) -> Percentage {
             Schedule { name: String::new(), standard_deduction: Decimal::ZERO, brackets: Vec::new() },
         ));
     }
-    Percentage { schedules, exemption, default_status }
+    Percentage { schedules, exemption, default_status, credit }
 }
 
 fn read_programme(key: &str, node: &At<'_>, problems: &mut Problems) -> Option<Programme> {
@@ -581,6 +587,49 @@ mod tests {
         let rules = load(BUILTIN_FILE, include_str!("../../../formats/rules/us-states.toml"))
             .expect("the shipped file is valid");
         assert!(rules.year(2026).is_some());
+    }
+
+    #[test]
+    fn a_credit_per_allowance_is_read_and_an_invalid_one_named_by_path() {
+        let table = |credit: &str| {
+            format!(
+                r#"
+[us.2026.state.ZZ.income]
+method = "percentage"
+allowance = "0"
+default_status = "single"
+{credit}
+source = "x"
+
+[us.2026.state.ZZ.income.filing_status]
+single = "s"
+married_joint = "s"
+married_separate = "s"
+head_of_household = "s"
+
+[us.2026.state.ZZ.income.schedules.s]
+standard_deduction = "0"
+source = "y"
+
+[[us.2026.state.ZZ.income.schedules.s.brackets]]
+over = "0"
+rate = "1%"
+"#
+            )
+        };
+        let method = |rules: &UsStateRules| {
+            let income = rules.year(2026).and_then(|y| y.states.get("ZZ")).and_then(|s| s.income.clone());
+            match income.map(|i| i.method) {
+                Some(IncomeMethod::Percentage(p)) => p.credit,
+                other => panic!("not a percentage method: {other:?}"),
+            }
+        };
+        let with = load("t.toml", &table(r#"credit = "110""#)).expect("valid");
+        assert_eq!(method(&with), Some(Decimal::from(110)));
+        let without = load("t.toml", &table("")).expect("valid");
+        assert_eq!(method(&without), None);
+        let err = load("t.toml", &table(r#"credit = "ten""#)).expect_err("invalid").to_string();
+        assert!(err.contains("us.2026.state.ZZ.income.credit"), "{err}");
     }
 
     #[test]

@@ -241,7 +241,8 @@ fn indiana_needs_the_county_and_refuses_one_not_shipped() {
         "{err:?}"
     );
     assert!(err.to_string().contains("locality"), "{err}");
-    // The 2026 county table is not shipped: any county is refused naming the table to add.
+    // A county whose 2026 rate the file does not ship (Marion's was not confirmed by a 2026
+    // document) is refused naming the table to add.
     let marion = profile(&[("locality", "MARION")]);
     let err = income_lines(&rules, "IN", Some(&marion), wages("0"), "10000").expect_err("county not shipped");
     let text = err.to_string();
@@ -357,4 +358,158 @@ rate = "3.09%"
     // Married filing jointly: 18,000 stays below the $25,000 deduction, so no line.
     let married = profile(&[("filing_status", "married_joint")]);
     assert_eq!(la(Some(&married), "500", "1000"), Vec::<String>::new());
+}
+
+#[test]
+fn indiana_shipped_counties_add_their_2026_rate() {
+    // Departmental Notice #1 (1 January 2026): the state's 2.95% and the county's rate, two
+    // lines on the payment. Howard County rose to 2.35% (from 1.95%) on 1 January 2026
+    // (PayrollOrg PayState Update, 12 December 2025; Indiana Economic Digest, December 2025):
+    // 10,000 × 2.95% = 295.00; 10,000 × 2.35% = 235.00.
+    let rules = Rules::builtin().expect("valid");
+    let howard = profile(&[("locality", "HOWARD")]);
+    assert_eq!(
+        income_lines(&rules, "IN", Some(&howard), wages("0"), "10000").expect("valid"),
+        [("state_income", "295.00".to_owned()), ("local_income", "235.00".to_owned())]
+    );
+    // Carroll County 2.4733% (from 2.2733%), odd cents: a 1,234.57 vest:
+    // state 1,234.57 × 2.95% = 36.419815 → 36.42; county 1,234.57 × 2.4733% = 30.53432…
+    // → 30.53.
+    let carroll = profile(&[("locality", "CARROLL")]);
+    assert_eq!(
+        income_lines(&rules, "IN", Some(&carroll), wages("0"), "1234.57").expect("valid"),
+        [("state_income", "36.42".to_owned()), ("local_income", "30.53".to_owned())]
+    );
+    // Lake County, unchanged at 1.5% for 2026 (the Indiana Economic Digest report):
+    // 10,000 × 1.5% = 150.00; the county tax does not depend on the month's regular wages.
+    let lake = profile(&[("locality", "LAKE")]);
+    assert_eq!(
+        income_lines(&rules, "IN", Some(&lake), wages("5000"), "10000").expect("valid"),
+        [("state_income", "295.00".to_owned()), ("local_income", "150.00".to_owned())]
+    );
+}
+
+#[test]
+fn indiana_2026_county_table_is_exactly_what_the_2026_reports_confirm() {
+    // The six increases of 1 January 2026 (PayrollOrg, 12 December 2025) with their new
+    // rates, and the five Northwest Indiana counties reported unchanged (Indiana Economic
+    // Digest, December 2025); nothing else is shipped.
+    let rules = Rules::builtin().expect("valid").us_states().expect("shipped").clone();
+    let indiana = rules.year(2026).and_then(|y| y.states.get("IN")).expect("IN 2026");
+    let got: Vec<(&str, Decimal)> = indiana.counties.iter().map(|(k, c)| (k.as_str(), c.rate)).collect();
+    let want = [
+        ("CARROLL", "0.024733"),
+        ("GRANT", "0.0275"),
+        ("GREENE", "0.0235"),
+        ("HOWARD", "0.0235"),
+        ("JASPER", "0.02864"),
+        ("LAKE", "0.015"),
+        ("LAPORTE", "0.0145"),
+        ("NEWTON", "0.01"),
+        ("PORTER", "0.005"),
+        ("SHELBY", "0.017"),
+        ("UNION", "0.0275"),
+    ];
+    let want: Vec<(&str, Decimal)> = want.iter().map(|(k, r)| (*k, d(r))).collect();
+    assert_eq!(got, want);
+    assert!(indiana.counties.values().all(|c| c.source.contains("Departmental Notice #1")));
+}
+
+#[test]
+fn a_credit_per_allowance_reduces_each_annual_tax_never_below_zero() {
+    // Test data, not a 2026 value: the Delaware schedule of 30 Del. C. sec. 1102(a)(14) for
+    // tax years 2014 to 2025 (0% to $2,000; 2.2% to $5,000; 3.9% to $10,000; 4.8% to $20,000;
+    // 5.2% to $25,000; 5.55% to $60,000; 6.6% above; the Division of Revenue's tax rate table
+    // prints $2,943.50 at $60,000), its withholding formula's $3,250 single standard deduction
+    // and $110 tax credit per personal exemption, keyed under 2026 so the payment date reads it.
+    let text = r#"
+[us.2026.state.DE.income]
+method = "percentage"
+allowance = "0"
+credit = "110"
+default_status = "single"
+source = "test data: Delaware schedule 2014-2025 with the $110 credit per exemption"
+
+[us.2026.state.DE.income.filing_status]
+single = "single"
+married_joint = "single"
+married_separate = "single"
+head_of_household = "single"
+
+[us.2026.state.DE.income.schedules.single]
+standard_deduction = "3250"
+source = "test data"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "0"
+rate = "0%"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "2000"
+rate = "2.2%"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "5000"
+rate = "3.9%"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "10000"
+rate = "4.8%"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "20000"
+rate = "5.2%"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "25000"
+rate = "5.55%"
+
+[[us.2026.state.DE.income.schedules.single.brackets]]
+over = "60000"
+rate = "6.6%"
+"#;
+    let rules = Rules::builtin().expect("valid").with_us_states(load("t.toml", text).expect("valid"));
+    let state = rules.us_states().and_then(|r| r.year(2026)).and_then(|y| y.states.get("DE")).expect("DE");
+    let Some(IncomeMethod::Percentage(method)) = state.income.as_ref().map(|i| &i.method) else {
+        panic!("a percentage method")
+    };
+    // The schedule reproduces the printed $2,943.50 at $60,000:
+    // 3,000 × 2.2% + 5,000 × 3.9% + 10,000 × 4.8% + 5,000 × 5.2% + 35,000 × 5.55%
+    // = 66 + 195 + 480 + 260 + 1,942.50 = 2,943.50.
+    assert_eq!(annual_tax(method.schedule(FilingStatus::Single), d("60000")), d("2943.50"));
+
+    // One allowance, no regular wages this month: 10,000 × 12 = 120,000 − 3,250 = 116,750;
+    // 2,943.50 + 56,750 × 6.6% = 2,943.50 + 3,745.50 = 6,689.00; less the credit 110 =
+    // 6,579.00; the regular wages' tax is 0; 6,579.00 / 12 = 548.25.
+    let one = profile(&[("allowances", "1")]);
+    let none = || Wages { year_to_date: d("0"), supplemental_year_to_date: Decimal::ZERO, period_to_date: d("0") };
+    assert_eq!(
+        income_lines(&rules, "DE", Some(&one), none(), "10000").expect("valid"),
+        [("state_income", "548.25".to_owned())]
+    );
+    // Two allowances: 6,689.00 − 220 = 6,469.00; / 12 = 539.0833… → 539.08. No certificate on
+    // file: zero allowances, no credit: 6,689.00 / 12 = 557.4166… → 557.42.
+    let two = profile(&[("allowances", "2")]);
+    assert_eq!(
+        income_lines(&rules, "DE", Some(&two), none(), "10000").expect("valid"),
+        [("state_income", "539.08".to_owned())]
+    );
+    assert_eq!(
+        income_lines(&rules, "DE", None, none(), "10000").expect("valid"),
+        [("state_income", "557.42".to_owned())]
+    );
+    // With a month's salary of 5,000 the credit falls out of the difference, as both annual
+    // taxes exceed it: regular 60,000 − 3,250 = 56,750: 66 + 195 + 480 + 260 + 31,750 × 5.55%
+    // (1,762.125) = 2,763.125 − 110 = 2,653.125; with the vest 180,000 − 3,250 = 176,750:
+    // 2,943.50 + 116,750 × 6.6% (7,705.50) = 10,649.00 − 110 = 10,539.00; the difference
+    // 7,885.875 / 12 = 657.15625 → 657.16.
+    let salaried =
+        Wages { year_to_date: d("25000"), supplemental_year_to_date: Decimal::ZERO, period_to_date: d("5000") };
+    assert_eq!(
+        income_lines(&rules, "DE", Some(&one), salaried, "10000").expect("valid"),
+        [("state_income", "657.16".to_owned())]
+    );
+    // Never below zero: a 500 vest alone: 6,000 − 3,250 = 2,750; 750 × 2.2% = 16.50, less the
+    // 110 credit is below zero, so 0: no line.
+    assert_eq!(income_lines(&rules, "DE", Some(&one), none(), "500").expect("valid"), []);
 }
