@@ -313,6 +313,7 @@ pub fn withhold_for(
                     period_wages: wages.period_to_date,
                     federal_income_tax,
                     gross,
+                    paid: date,
                 };
                 lines.extend(state_lines(state_year, &payment)?.into_iter().map(tax_line));
             }

@@ -71,6 +71,8 @@ pub struct StatePayment<'a> {
     /// of it, e.g. Vermont).
     pub federal_income_tax: Decimal,
     pub gross: Decimal,
+    /// The day the payment is made: the income-tax method in force that day applies.
+    pub paid: jiff::civil::Date,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -125,7 +127,7 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
     let gross = payment.gross;
     let mut lines = Vec::new();
 
-    let income = income_rules.income.as_ref().ok_or_else(|| StateError::NoIncomeMethod {
+    let income = income_rules.income_on(payment.paid).ok_or_else(|| StateError::NoIncomeMethod {
         state: income_state.clone(),
         year: year.year,
         path: format!("us.{}.state.{income_state}.income", year.year),
@@ -195,7 +197,7 @@ pub fn state_lines(year: &StateYear, payment: &StatePayment<'_>) -> Result<Vec<S
     }
 
     // In a county-tax state the locality names the county (handled with the income tax above).
-    let county_state = income_rules.income.as_ref().is_some_and(|i| i.county_required);
+    let county_state = income_rules.income_on(payment.paid).is_some_and(|i| i.county_required);
     if let Some(name) = profile.locality.as_deref().filter(|_| !county_state) {
         let local = year.locals.get(name).ok_or_else(|| StateError::NoLocality {
             locality: name.to_owned(),

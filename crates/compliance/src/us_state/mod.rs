@@ -192,6 +192,10 @@ pub struct State {
     /// `None`: the file ships this state's contributions but not its income-tax method yet,
     /// so a payment in the state is refused naming the missing table.
     pub income: Option<StateIncome>,
+    /// Income-tax methods that replace `income` for payments made on or after a date of the
+    /// same year (`[us.<year>.state.<XX>.income_from.<YYYY-MM-DD>]`), in date order: states
+    /// change withholding mid-year (Georgia and West Virginia in 2026, Idaho in July 2025).
+    pub income_from: Vec<(jiff::civil::Date, StateIncome)>,
     /// Contributions in force this year, in key order.
     pub programmes: Vec<Programme>,
     /// Programmes the file records as not in force this year (`in_force = "no"`), by key.
@@ -233,6 +237,14 @@ pub struct StateYear {
     /// Keyed by the locality name as the profile writes it (`NYC`, `YONKERS`, …).
     pub locals: BTreeMap<String, Local>,
     pub reciprocity: Vec<Reciprocity>,
+}
+
+impl State {
+    /// The income-tax method in force for a payment made on `paid`: the latest change on or
+    /// before it, else the year's `income`.
+    pub fn income_on(&self, paid: jiff::civil::Date) -> Option<&StateIncome> {
+        self.income_from.iter().rev().find(|(from, _)| *from <= paid).map(|(_, income)| income).or(self.income.as_ref())
+    }
 }
 
 impl StateYear {
@@ -340,7 +352,7 @@ fn read_year(year: i16, node: &At<'_>, problems: &mut Problems) -> StateYear {
             problems.push_invalid(s.path().to_owned(), "a state is its two-letter postal code in capitals, such as NJ");
             continue;
         }
-        states.insert(code.to_owned(), read_state(&s, problems));
+        states.insert(code.to_owned(), read_state(year, &s, problems));
     }
     let mut locals = BTreeMap::new();
     let local_node = node.child("local", problems);
@@ -360,7 +372,7 @@ fn read_year(year: i16, node: &At<'_>, problems: &mut Problems) -> StateYear {
     StateYear { year, states, locals, reciprocity }
 }
 
-fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
+fn read_state(year: i16, node: &At<'_>, problems: &mut Problems) -> State {
     // A state's constants live in its tables (`income`, the programmes, `county`); a value
     // written on the state itself (a flat `rate` of the old shape) would be ignored, so it is
     // refused.
@@ -374,6 +386,19 @@ fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
     }
     let income_node = node.child("income", problems);
     let income = income_node.exists().then(|| read_income(&income_node, problems));
+    let mut income_from = Vec::new();
+    let from_node = node.child("income_from", problems);
+    for key in from_node.table_keys() {
+        let change = from_node.child(key, problems);
+        match key.parse::<jiff::civil::Date>() {
+            Ok(date) if date.year() == year => income_from.push((date, read_income(&change, problems))),
+            _ => problems.push_invalid(
+                change.path().to_owned(),
+                format!("a change of method is keyed by the date it takes effect, in {year}, written YYYY-MM-DD"),
+            ),
+        }
+    }
+    income_from.sort_by_key(|(date, _)| *date);
     let mut programmes = Vec::new();
     let mut not_in_force = Vec::new();
     let mut counties = BTreeMap::new();
@@ -384,7 +409,7 @@ fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
         counties.insert(name.to_owned(), County { rate, source: source(&c, problems) });
     }
     for key in node.table_keys() {
-        if key == "income" || key == "county" {
+        if key == "income" || key == "income_from" || key == "county" {
             continue;
         }
         let p = node.child(key, problems);
@@ -401,7 +426,7 @@ fn read_state(node: &At<'_>, problems: &mut Problems) -> State {
             other => problems.push_invalid(format!("{}.in_force", p.path()), format!("{other:?} is not yes or no")),
         }
     }
-    State { income, programmes, not_in_force, counties }
+    State { income, income_from, programmes, not_in_force, counties }
 }
 
 fn read_income(node: &At<'_>, problems: &mut Problems) -> StateIncome {

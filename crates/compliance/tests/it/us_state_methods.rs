@@ -513,3 +513,58 @@ rate = "6.6%"
     // 110 credit is below zero, so 0: no line.
     assert_eq!(income_lines(&rules, "DE", Some(&one), none(), "500").expect("valid"), []);
 }
+
+/// A company's rules file for a state whose withholding changed in the middle of 2026, recorded
+/// over the shipped tree. The rates are test data in the shape Georgia needs (its flat
+/// supplemental rate moved with HB 463 (2026) partway through the year), not shipped values.
+const MID_YEAR: &str = r#"
+[us.2026.state.GA.income]
+method = "flat"
+rate = "5.19%"
+source = "test: the rate in force from 1 January"
+
+[us.2026.state.GA.income_from.2026-07-01]
+method = "flat"
+rate = "4.99%"
+source = "test: the rate in force from 1 July"
+"#;
+
+fn ga_line(rules: &Rules, paid: jiff::civil::Date) -> Result<Vec<String>, WithholdingError> {
+    let j = Jurisdiction::Us { state: Some("GA".to_owned()) };
+    let w = withhold_for(rules, &j, paid, &wages("5000"), d("10000"), None)?;
+    Ok(w.lines.iter().filter(|l| l.kind == TaxKind::StateIncome).map(|l| l.amount.to_string()).collect())
+}
+
+#[test]
+fn a_method_that_changes_mid_year_applies_by_the_day_the_payment_is_made() {
+    let recorded = tokencomp_compliance::rules::RecordedRules {
+        seq: 7,
+        actor: "user:finance".to_owned(),
+        at: "2026-07-02T09:00:00Z".to_owned(),
+        name: "ga-2026.toml".to_owned(),
+        text: MID_YEAR.to_owned(),
+    };
+    let rules = Rules::effective(&[recorded]).expect("valid");
+    // 10,000 × 5.19% = 519.00 on the last day of the old rate; 10,000 × 4.99% = 499.00 from
+    // the day of the change, and later in the year.
+    assert_eq!(ga_line(&rules, date(2026, 6, 30)).expect("valid"), ["519.00"]);
+    assert_eq!(ga_line(&rules, date(2026, 7, 1)).expect("valid"), ["499.00"]);
+    assert_eq!(ga_line(&rules, date(2026, 12, 31)).expect("valid"), ["499.00"]);
+
+    // With only the change on file, a payment before it has no method and is refused by
+    // name, never withheld at the later rate.
+    let only_change = MID_YEAR.split("[us.2026.state.GA.income_from").nth(1).expect("two tables");
+    let only = Rules::builtin()
+        .expect("valid")
+        .with_us_states(load("t.toml", &format!("[us.2026.state.GA.income_from{only_change}")).expect("valid"));
+    let err = ga_line(&only, date(2026, 3, 1)).expect_err("no method before July").to_string();
+    assert!(err.contains("us.2026.state.GA.income"), "{err}");
+    assert_eq!(ga_line(&only, date(2026, 8, 1)).expect("valid"), ["499.00"]);
+
+    // A change keyed outside its year, or not by a date, is named by its path.
+    for bad in ["2025-07-01", "july"] {
+        let text = MID_YEAR.replace("2026-07-01", bad);
+        let err = load("t.toml", &text).expect_err("invalid").to_string();
+        assert!(err.contains(&format!("us.2026.state.GA.income_from.{bad}")), "{err}");
+    }
+}
