@@ -610,6 +610,7 @@
     const form = $('#login-form');
     const err = $('#login-error');
     const submit = $('#login-submit');
+    loginPageInfo();
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       err.hidden = true;
@@ -634,6 +635,41 @@
       }
     });
     document.body.dataset.ready = 'true';
+  }
+
+  // The demo logins (only in a directory `tokencomp demo` made) and, over plain http on a LAN
+  // address, why the browser will refuse the session cookie.
+  async function loginPageInfo() {
+    try {
+      const info = await api('/api/login-page', { noRedirect: true });
+      if (info.cookie_warning) {
+        const w = $('#cookie-warning');
+        w.textContent = info.cookie_warning;
+        w.hidden = false;
+      }
+      if (info.demo && info.demo_accounts.length) {
+        const rows = $('#demo-accounts-rows');
+        for (const a of info.demo_accounts) {
+          const tr = document.createElement('tr');
+          const role = a.person ? `${a.role} (${a.person})` : a.role;
+          for (const [text, code] of [[a.user, true], [a.password, true], [role, false]]) {
+            const td = document.createElement('td');
+            if (code) {
+              const c = document.createElement('code');
+              c.textContent = text;
+              td.append(c);
+            } else {
+              td.textContent = text;
+            }
+            tr.append(td);
+          }
+          rows.append(tr);
+        }
+        $('#demo-accounts').hidden = false;
+      }
+    } catch (e) {
+      // The form works without it.
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -605,13 +605,27 @@ pub const DEMO_USERS: &[(&str, Role, Option<&str>)] = &[
     ("omar", Role::Employee, Some("omar")),
 ];
 
-/// Writes the demo logins as the accounts at `path` (replacing what was there).
-pub fn write_demo_users(path: &Path) -> Result<(), AuthError> {
+/// A demo login's password (the demo is public, so its passwords are too).
+pub fn demo_password(name: &str) -> String {
+    format!("demo-{name}-pw")
+}
+
+/// Whether `data` is a directory `tokencomp demo` made (it carries the demo mark).
+pub fn is_demo(data: &Path) -> bool {
+    tokencomp_service::DataDir::new(data).demo_mark().is_file()
+}
+
+/// Writes the demo logins as the data directory's accounts (replacing what was there), and the
+/// demo mark.
+pub fn write_demo_users(dir: &tokencomp_service::DataDir) -> Result<(), AuthError> {
     let mut accounts = Accounts::default();
     for (name, role, person) in DEMO_USERS {
-        accounts.set_user(name, *role, *person, &format!("demo-{name}-pw"))?;
+        accounts.set_user(name, *role, *person, &demo_password(name))?;
     }
-    accounts.save(path)
+    accounts.save(&dir.accounts())?;
+    let mark = dir.demo_mark();
+    std::fs::write(&mark, "made by `tokencomp demo`: the login page lists the demo logins while this file exists\n")
+        .map_err(|e| AuthError::File { path: mark.display().to_string(), message: e.to_string() })
 }
 
 impl Auth {

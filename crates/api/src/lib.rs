@@ -21,6 +21,7 @@ pub mod log;
 mod net;
 pub mod openapi;
 pub mod routes;
+pub mod tls;
 pub mod ui;
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ pub struct Config {
     /// `Secure` on the session cookie (browsers accept it on `http://127.0.0.1` and
     /// `http://localhost`; turn it off only behind a proxy that strips it).
     pub secure_cookies: bool,
+    /// The server terminates TLS itself (`serve --tls-cert/--tls-key`), so every page is https.
+    pub tls: Option<tls::ServerTls>,
     /// A fixed "now" for tests and reproducible demos; the clock otherwise.
     pub now: Option<Timestamp>,
     pub log: log::Sink,
@@ -65,6 +68,7 @@ impl Config {
         Config {
             data,
             secure_cookies: true,
+            tls: None,
             now: None,
             log: log::stderr(),
             limits: limits::Limits::default(),
@@ -503,7 +507,8 @@ pub fn app(state: AppState) -> Router {
 /// [`limits::Limits`] (see `net`).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let limits = state.inner.cfg.limits.clone();
-    net::serve(listener, app(state), limits, shutdown()).await
+    let tls = state.inner.cfg.tls.clone();
+    net::serve(listener, app(state), limits, tls, shutdown()).await
 }
 
 async fn shutdown() {

@@ -144,8 +144,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<crate::tls::ServerTls>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let conns = Arc::new(Conns {
         table: Mutex::new(Table::default()),
         cap: connection_cap(limits.max_connections),
@@ -173,7 +175,23 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        tokio::spawn(connection(stream, peer, app.clone(), slot, limits.header_timeout, stopped.clone()));
+        let (app, timeout, stopped) = (app.clone(), limits.header_timeout, stopped.clone());
+        match &acceptor {
+            None => {
+                tokio::spawn(connection(stream, peer, app, slot, timeout, stopped));
+            }
+            Some(acceptor) => {
+                // The handshake holds the connection's slot and has the header timeout to
+                // finish, so a client that opens sockets and never says hello costs no more
+                // than one that never sends headers.
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(tls)) = tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                        connection(tls, peer, app, slot, timeout, stopped).await;
+                    }
+                });
+            }
+        }
     }
     let _ = stop.send(true);
     // Give requests in flight a moment to finish, as axum's graceful shutdown does.
@@ -190,14 +208,16 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection(
-    stream: tokio::net::TcpStream,
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     app: Router,
     slot: Slot,
     header_timeout: Duration,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let busy = slot.busy.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let guard = Busy::new(&busy);

@@ -187,6 +187,22 @@ pub fn schemas() -> Map<String, Value> {
         ("Health", obj(&[("status", json!({"const": "ok"})), ("version", string()), ("ledger_events", int())])),
         ("Login", obj(&[("user", string()), ("password", string())])),
         (
+            "LoginPage",
+            obj(&[
+                ("demo", boolean()),
+                (
+                    "demo_accounts",
+                    array(obj(&[
+                        ("user", string()),
+                        ("password", string()),
+                        ("role", json!({"enum": ["admin", "employee", "auditor"]})),
+                        ("person", opt_string()),
+                    ])),
+                ),
+                ("cookie_warning", opt_string()),
+            ]),
+        ),
+        (
             "Session",
             obj(&[
                 ("user", string()),

@@ -18,6 +18,7 @@ pub use finance::{ERP_FORMATS, YEAR_END_FILES};
 
 mod finance;
 mod gov;
+mod login_page;
 mod reports;
 
 use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE};
@@ -178,6 +179,17 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("OpenApi"),
             get(crate::openapi_json),
+        ),
+        route(
+            M::GET,
+            "/api/login-page",
+            Public,
+            "session",
+            "What the login page shows before a login: the demo logins (only in a directory `tokencomp demo` made) and why a browser would refuse the session cookie here",
+            &[],
+            None,
+            Resp::Json("LoginPage"),
+            get(login_page::login_page),
         ),
         route(
             M::POST,

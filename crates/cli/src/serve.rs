@@ -34,6 +34,12 @@ pub struct ServeArgs {
     /// rewrites cookies).
     #[arg(long)]
     pub insecure_cookies: bool,
+    /// Terminate TLS: the certificate chain, PEM, leaf first (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Terminate TLS: the certificate's private key, PEM, readable by its owner only.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// A fixed "now" (RFC 3339), for tests and reproducible demos.
     #[arg(long, hide = true)]
     pub now: Option<String>,
@@ -77,6 +83,9 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     }
     let mut cfg = Config::new(g.data.clone());
     cfg.secure_cookies = !args.insecure_cookies;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        cfg.tls = Some(tokencomp_api::tls::load(cert, key).map_err(|e| bad_input(e, "--tls-cert/--tls-key"))?);
+    }
     cfg.now = now;
     cfg.limits.header_timeout = std::time::Duration::from_secs(args.header_timeout);
     cfg.limits.body_timeout = std::time::Duration::from_secs(args.body_timeout);
@@ -88,6 +97,7 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     // The chain a server reads: `TOKENCOMP_RPC`'s node when set (as the `chain` commands'
     // `--rpc` default), else the embedded chain.
     cfg.rpc = std::env::var("TOKENCOMP_RPC").ok().filter(|u| !u.is_empty());
+    let tls = cfg.tls.is_some();
     let state = AppState::new(store, cfg);
     // Blocking work (ledger reads behind one lock, password checks behind the gate) queues
     // for a bounded pool rather than starting a thread per request.
@@ -102,7 +112,15 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
             .map_err(|e| bad_input(format!("cannot listen on {}: {e}", args.listen), "--listen"))?;
         let addr = listener.local_addr()?;
         // Tests read this line to find the port.
-        crate::outln!("listening on http://{addr}");
+        crate::outln!("listening on {}://{addr}", if tls { "https" } else { "http" });
+        if !tls && !args.insecure_cookies && !addr.ip().is_loopback() && args.trusted_proxies.is_empty() {
+            eprintln!(
+                "warning: serving plain http on {addr}, which is not loopback: browsers refuse the session \
+                 cookie (it is marked Secure) except on localhost, so logins from other machines will return to \
+                 the login page. Use --tls-cert FILE --tls-key FILE, or a TLS proxy named with --trusted-proxy IP; \
+                 --insecure-cookies only on a trusted network. The login page says the same."
+            );
+        }
         tokencomp_api::serve(listener, state).await.context("serving")
     })
 }
@@ -207,5 +225,5 @@ pub fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
 
 /// The documented demo logins (`tokencomp_api::auth::DEMO_USERS`), written over the accounts.
 pub fn demo_users(g: &Global) -> Result<()> {
-    tokencomp_api::auth::write_demo_users(&g.dir().accounts()).map_err(|e| anyhow::anyhow!("{e}"))
+    tokencomp_api::auth::write_demo_users(&g.dir()).map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -45,6 +45,12 @@ impl DataDir {
         self.auth_dir().join("accounts.json")
     }
 
+    /// The mark `tokencomp demo` leaves: the login page lists the demo logins only where it
+    /// exists, so a company's own login page never shows a password.
+    pub fn demo_mark(&self) -> PathBuf {
+        self.auth_dir().join("demo.mark")
+    }
+
     /// The lock two `tokencomp user` commands take before they change the accounts.
     pub fn accounts_lock(&self) -> PathBuf {
         self.auth_dir().join(ACCOUNTS_LOCK)

@@ -3,6 +3,7 @@
 
 mod finance;
 mod inputs;
+mod login_page;
 mod web;
 mod web_limits;
 
@@ -86,6 +87,7 @@ fn every_error_code_the_handlers_use_is_documented() {
         include_str!("../../src/routes/gov.rs"),
         include_str!("../../src/routes/reports.rs"),
         include_str!("../../src/routes/finance.rs"),
+        include_str!("../../src/routes/login_page.rs"),
         include_str!("../../src/error.rs"),
     ]
     .concat();

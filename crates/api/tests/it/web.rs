@@ -31,7 +31,7 @@ pub(crate) fn template() -> &'static Path {
         let dir_files = DataDir::new(data.clone());
         let mut store = tokencomp_service::ledger::open_store(&dir_files, None).expect("store");
         tokencomp_service::demo::build(&dir_files, &mut *store, &system_now(), &mut |_| {}).expect("demo");
-        tokencomp_api::auth::write_demo_users(&dir_files.accounts()).expect("demo logins");
+        tokencomp_api::auth::write_demo_users(&dir_files).expect("demo logins");
         (dir, data)
     })
     .1
@@ -142,6 +142,7 @@ pub(crate) async fn login(app: &Router, user: &str) -> Who {
 const EXPECTED: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Access::Public),
     ("GET", "/openapi.json", Access::Public),
+    ("GET", "/api/login-page", Access::Public),
     ("POST", "/api/session", Access::Public),
     ("GET", "/api/session", Access::Authenticated),
     ("DELETE", "/api/session", Access::Authenticated),

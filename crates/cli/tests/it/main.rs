@@ -18,6 +18,7 @@ mod risk;
 mod rules;
 mod schedule;
 mod tidy;
+mod tls;
 mod tokenomics;
 mod truth;
 mod web;
