@@ -63,6 +63,13 @@ tools_start() {
     notes="$notes hledger installed,"
   fi
 
+  # The statement PDF is checked with poppler's pdftotext (its text) and qpdf (its structure).
+  if ! command -v pdftotext >/dev/null 2>&1 || ! command -v qpdf >/dev/null 2>&1; then
+    echo "pdftotext or qpdf is not installed: installing poppler-utils and qpdf with apt-get"
+    apt_install poppler-utils qpdf || return 1
+    notes="$notes poppler-utils and qpdf installed,"
+  fi
+
   local venv="$PWD/target/tools-venv"
   if [ ! -x "$venv/bin/python" ]; then
     rm -rf "$venv"
@@ -98,7 +105,7 @@ tools_start() {
   fi
 
   export TOKENCOMP_TEST_VENV="$venv"
-  echo "tools: $(hledger --version | head -n 1), ${TOOLS_PIP_PINS[*]} in $venv:$notes $(since "$t0")"
+  echo "tools: $(hledger --version | head -n 1), $(qpdf --version | head -n 1), ${TOOLS_PIP_PINS[*]} in $venv:$notes $(since "$t0")"
   echo "TOKENCOMP_TEST_VENV=$TOKENCOMP_TEST_VENV"
 }
 

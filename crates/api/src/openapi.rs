@@ -744,7 +744,7 @@ pub fn document() -> Value {
             Resp::Json(schema) => json!({"description": "OK", "content": {"application/json": {"schema": r(schema)}}}),
             Resp::Text(types) => {
                 let content: Map<String, Value> =
-                    types.iter().map(|ct| ((*ct).to_owned(), json!({"schema": {"type": "string"}}))).collect();
+                    types.iter().map(|ct| ((*ct).to_owned(), json!({"schema": file_schema(ct)}))).collect();
                 json!({"description": "A file", "content": content})
             }
             Resp::Html => json!({"description": "A page", "content": {"text/html": {"schema": {"type": "string"}}}}),
@@ -821,4 +821,13 @@ pub fn document() -> Value {
             },
         },
     })
+}
+
+/// A download's schema: text, or bytes for a binary type such as a PDF.
+fn file_schema(content_type: &str) -> Value {
+    if content_type.starts_with("text/") {
+        json!({"type": "string"})
+    } else {
+        json!({"type": "string", "format": "binary"})
+    }
 }

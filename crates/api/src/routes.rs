@@ -270,6 +270,17 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/people/{person}/statement",
+            Own,
+            "reports",
+            "A person's yearly statement: token income with its withholding, withholding by tax, every sale with its acquisition date and basis, and the totals",
+            &[YEAR, choice("format", reports::STATEMENT_FORMATS, "`pdf` (default) or `csv`.")],
+            None,
+            Resp::Text(&["application/pdf", "text/csv"]),
+            get(reports::statement),
+        ),
+        route(
+            M::GET,
             "/api/people/{person}/tax-report",
             Own,
             "reports",

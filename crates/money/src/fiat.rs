@@ -271,3 +271,37 @@ mod tests {
         assert_eq!(Currency::EUR.to_string(), "EUR");
     }
 }
+
+/// A fiat amount as people read it, everywhere (CLI, web, CSV, PDF): rounded as it is booked
+/// ([`MONEY_ROUNDING`]: cents, half away from zero), thousands grouped with commas, two places.
+pub fn format_fiat(d: Decimal) -> String {
+    let cents = MONEY_ROUNDING.apply(d);
+    let negative = cents.is_sign_negative() && !cents.is_zero();
+    let text = format!("{:.2}", cents.abs());
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3 + 4);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}.{frac}", if negative { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn fiat_is_rounded_as_booked_and_grouped() {
+        let d = |s: &str| s.parse::<Decimal>().expect("decimal");
+        assert_eq!(format_fiat(d("9585685.705")), "9,585,685.71", "half away from zero, as booked");
+        assert_eq!(format_fiat(d("9585685.704")), "9,585,685.70");
+        assert_eq!(format_fiat(d("-1234.5")), "-1,234.50");
+        assert_eq!(format_fiat(d("-0.004")), "0.00", "no negative zero");
+        assert_eq!(format_fiat(d("999.995")), "1,000.00");
+        assert_eq!(format_fiat(d("12")), "12.00");
+        assert_eq!(format_fiat(Decimal::ZERO), "0.00");
+    }
+}

@@ -24,6 +24,8 @@ pub mod gov;
 pub mod layouts;
 pub mod oracle;
 pub mod payroll;
+pub mod pdf;
 pub mod reports;
 pub mod rules;
+pub mod statement;
 pub mod yearend;

@@ -72,6 +72,48 @@ pub(crate) async fn tax_report(
     Ok(Json(doc))
 }
 
+/// The formats `GET /api/people/{person}/statement` writes.
+pub(crate) const STATEMENT_FORMATS: &[&str] = &["pdf", "csv"];
+
+/// A person's yearly statement as PDF (default) or CSV: the tax report's events laid out for
+/// the person (`tokencomp_service::statement`).
+pub(crate) async fn statement(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    require_person(&who, &id)?;
+    let format = q.get("format").unwrap_or("pdf").to_owned();
+    if !STATEMENT_FORMATS.contains(&format.as_str()) {
+        return Err(ApiError::invalid("query.format", format!("`{format}` is not pdf or csv")));
+    }
+    let pdf = format == "pdf";
+    let (file, body) = st
+        .with(move |cx| {
+            known_person(cx.company, &id, "path.person")?;
+            let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
+            let year = YEAR.int_from(&q)?.unwrap_or(this_year);
+            let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
+            let report = tokencomp_service::reports::tax_report(cx.company, &id, year, "query.year")
+                .map_err(|e| for_caller(&who, e))?;
+            let s = tokencomp_service::statement::statement(&cx.company.company.name, report);
+            let file = format!("statement-{id}-{}.{}", s.year_label(), if pdf { "pdf" } else { "csv" });
+            let body = if pdf { s.to_pdf()? } else { s.to_csv()?.into_bytes() };
+            Ok((file, body))
+        })
+        .await?;
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    let ct = if pdf { "application/pdf" } else { "text/csv; charset=utf-8" };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")).map_err(ApiError::internal)?,
+    );
+    Ok(res)
+}
+
 pub(crate) async fn simulation(
     State(st): State<AppState>,
     Caller { who, .. }: Caller,

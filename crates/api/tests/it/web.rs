@@ -150,6 +150,7 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("GET", "/api/people", Access::Staff),
     ("GET", "/api/people/{person}", Access::Own),
     ("PUT", "/api/people/{person}/tax", Access::Admin),
+    ("GET", "/api/people/{person}/statement", Access::Own),
     ("GET", "/api/people/{person}/tax-report", Access::Own),
     ("GET", "/api/people/{person}/simulation", Access::Own),
     ("GET", "/api/grants", Access::Authenticated),
