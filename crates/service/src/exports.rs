@@ -115,10 +115,10 @@ fn table(csv: &str) -> (Vec<String>, Vec<(usize, Vec<String>)>) {
 }
 
 /// The rows of two exports of one period compared: a row is the same row when its text columns
-/// (person, name, period, earning code, form, currency, state, adjusts: the leading columns that
-/// are not amounts) match, in order of appearance; its amounts are what may change.
+/// (person, name, period, earning code, form, currency, state, adjusts, tax year: the leading
+/// columns that are not amounts) match, in order of appearance; its amounts are what may change.
 pub fn compare(period: &str, old: &str, new: &str) -> Vec<RowChange> {
-    const KEY_COLUMNS: usize = 8;
+    const KEY_COLUMNS: usize = tokencomp_compliance::payroll::ID_COLUMNS.len();
     let (header, before) = table(old);
     let (_, after) = table(new);
     let key = |cells: &[String]| cells.iter().take(KEY_COLUMNS).cloned().collect::<Vec<_>>();
