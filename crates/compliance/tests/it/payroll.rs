@@ -38,7 +38,7 @@ fn d(s: &str) -> Decimal {
 /// by id, the price book's maps and the rules table with the company's flat rules.
 pub(crate) struct World {
     file: CompanyFile,
-    people: BTreeMap<String, Person>,
+    pub(crate) people: BTreeMap<String, Person>,
     grants: BTreeMap<String, GrantTerms>,
     closes: BTreeMap<(Currency, Date), Decimal>,
     volumes: BTreeMap<(Currency, Date), Decimal>,
@@ -66,7 +66,7 @@ impl World {
         World { file, people, grants, closes, volumes, fx, rules }
     }
 
-    fn token(&self) -> &Token {
+    pub(crate) fn token(&self) -> &Token {
         &self.file.token.token
     }
 
