@@ -593,7 +593,7 @@ pub const ID_COLUMNS: [&str; 9] = [
 const LEGACY_ID_COLUMNS: usize = 8;
 
 /// The tax year a payment on `date` is reported in: the calendar year (US forms: wages count
-/// for the year they are paid, IRS Pub. 15 section 5; a vest's tokens are paid when delivered),
+/// for the year they are paid, 26 CFR 31.3121(a)-2; a vest's tokens are paid when delivered),
 /// or for UK PAYE the tax year from 6 April (by the calendar year it starts in).
 pub fn tax_year(form: Form, date: Date) -> i16 {
     match form {

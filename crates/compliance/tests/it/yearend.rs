@@ -192,9 +192,9 @@ fn a_december_correction_paid_in_january_gives_w2c_boxes_1_to_6_above_and_below_
 
 /// Regression: a biweekly period that straddles 1 January (bw-2025-12-29, 29 December 2025 to
 /// 11 January 2026) was one row per person, counted for the year of its last day, while the
-/// year-end counts each vest in the year it was paid (IRS Pub. 15 section 5: wages are subject
-/// to withholding when paid, actually or constructively; the tokens are delivered on the vest
-/// date, and the pass withholds on them under that year's rules). The year-end named the
+/// year-end counts each vest in the year it was paid (26 CFR 31.3121(a)-2(a)-(b): wages are
+/// paid when actually or constructively paid; the tokens are delivered on the vest date, and the
+/// pass withholds on them under that year's rules). The year-end named the
 /// difference. Now the period has a row per tax year and each year's rows equal its year-end.
 #[test]
 fn a_biweekly_period_straddling_1_january_pays_each_year_its_own_wages() {
