@@ -537,7 +537,7 @@ pub const COLUMNS: usize = 33;
 
 /// The wage-base columns: the Social Security and Medicare wages of the row (the employee
 /// lines' bases, as boxes 3 and 5 of Form W-2 sum them). An export written before they existed
-/// lacks them ([`LEGACY_AMOUNT_COLUMNS`]).
+/// lacks them ([`parse_csv`] still reads it).
 pub const WAGE_BASE_COLUMNS: [usize; 2] = [column("social_security_wages"), column("medicare_wages")];
 
 /// The index of amount column `name`; a name that is not a column fails the build where it is
