@@ -31,7 +31,7 @@ use crate::settle::{SaleCosts, SettleError, Settlement, settle};
 use crate::withholding::{Jurisdiction, Payer, TaxKind, Wages, Withholding, withhold_for};
 use tokencomp_core::VestReason;
 use tokencomp_core::model::{CompanySettings, GrantTerms, Person, PersonKind, WithholdingMethod};
-use tokencomp_core::period::uk_tax_month;
+use tokencomp_core::period::{PayFrequency, pay_period, uk_tax_month};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayrollError {
@@ -500,6 +500,8 @@ pub const AMOUNT_COLUMNS: [&str; COLUMNS] = [
     "token_income",
     "cash_top_up",
     "gross_supplemental_wages",
+    "social_security_wages",
+    "medicare_wages",
     "federal_income_tax",
     "social_security_ee",
     "medicare_ee",
@@ -531,7 +533,12 @@ pub const AMOUNT_COLUMNS: [&str; COLUMNS] = [
 ];
 
 /// How many amount columns a row has.
-pub const COLUMNS: usize = 31;
+pub const COLUMNS: usize = 33;
+
+/// The wage-base columns: the Social Security and Medicare wages of the row (the employee
+/// lines' bases, as boxes 3 and 5 of Form W-2 sum them). An export written before they existed
+/// lacks them ([`parse_csv`] still reads it).
+pub const WAGE_BASE_COLUMNS: [usize; 2] = [column("social_security_wages"), column("medicare_wages")];
 
 /// The index of amount column `name`; a name that is not a column fails the build where it is
 /// used in a constant (every use below is one).
@@ -568,8 +575,32 @@ pub const EMPLOYEE_TAX_COLUMNS: std::ops::Range<usize> = column("federal_income_
 pub const TOKEN_COLUMNS_FROM: usize = column("tokens_vested");
 
 /// The identity columns that come first.
-pub const ID_COLUMNS: [&str; 8] =
-    ["employee_id", "employee_name", "pay_period", "earning_code", "tax_form", "currency", "work_state", "adjusts"];
+pub const ID_COLUMNS: [&str; 9] = [
+    "employee_id",
+    "employee_name",
+    "pay_period",
+    "earning_code",
+    "tax_form",
+    "currency",
+    "work_state",
+    "adjusts",
+    "tax_year",
+];
+
+/// How many columns an export written before rows carried their tax year and wage bases has at
+/// the front (`ID_COLUMNS` without `tax_year`); its amount columns are `AMOUNT_COLUMNS` without
+/// the [`WAGE_BASE_COLUMNS`]. Closed periods keep such exports, so they are still read.
+const LEGACY_ID_COLUMNS: usize = 8;
+
+/// The tax year a payment on `date` is reported in: the calendar year (US forms: wages count
+/// for the year they are paid, 26 CFR 31.3121(a)-2; a vest's tokens are paid when delivered),
+/// or for UK PAYE the tax year from 6 April (by the calendar year it starts in).
+pub fn tax_year(form: Form, date: Date) -> i16 {
+    match form {
+        Form::Paye => uk_tax_month(date).0,
+        _ => date.year(),
+    }
+}
 
 /// One row of the payroll export: a person's totals for a period (or an adjustment).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -584,6 +615,15 @@ pub struct PayrollRow {
     pub state: String,
     /// For an adjustment, the closed periods it corrects (space separated).
     pub adjusts: String,
+    /// The tax year the row's wages are reported in ([`tax_year`]): a period that straddles
+    /// 1 January (a biweekly one) has a row per year. An adjustment's is the year of the rows it
+    /// corrects. A row read from an export written before the column existed gets the year of
+    /// its period's last day (UK: its tax month's tax year), or for an adjustment the latest year
+    /// of the periods it corrects, as the year-end counted such rows then.
+    pub tax_year: i16,
+    /// Whether the row's wage-base columns were recorded: `false` only for a row read from an
+    /// export written before they existed (they then read as zero and are unknown).
+    pub wage_bases: bool,
     /// `AMOUNT_COLUMNS` in order; tokens as whole-token decimals.
     pub values: [Decimal; COLUMNS],
 }
@@ -646,6 +686,13 @@ fn accumulate(values: &mut [Decimal; COLUMNS], token: &Token, e: &IncomeEvent) -
     add(const { column("gross_supplemental_wages") }, e.gross())?;
     for l in &e.withholding.lines {
         add(tax_column(l.kind, l.payer), l.amount)?;
+        // The wages each FICA tax was due on: box 3 (below the Social Security wage base, as
+        // the line's base is) and box 5 of Form W-2, summed as the year-end sums them.
+        match (l.kind, l.payer) {
+            (TaxKind::SocialSecurity, Payer::Employee) => add(const { column("social_security_wages") }, l.base)?,
+            (TaxKind::Medicare, Payer::Employee) => add(const { column("medicare_wages") }, l.base)?,
+            _ => {}
+        }
     }
     add(const { column("tax_remitted") }, e.settlement.cash_remitted)?;
     add(const { column("owed_from_salary") }, e.settlement.person_owes)?;
@@ -657,7 +704,8 @@ fn accumulate(values: &mut [Decimal; COLUMNS], token: &Token, e: &IncomeEvent) -
     Ok(())
 }
 
-/// The period's own rows: one per person with income in it, ordered by person id.
+/// The period's own rows: one per person and tax year with income in it (a period that
+/// straddles 1 January pays wages of two years), ordered by person id and year.
 pub fn period_rows<'e>(
     token: &Token,
     people: &BTreeMap<String, Person>,
@@ -665,12 +713,13 @@ pub fn period_rows<'e>(
     period: &str,
     period_of: &dyn Fn(Date) -> String,
 ) -> Result<Vec<PayrollRow>, PayrollError> {
-    let mut rows: BTreeMap<&str, PayrollRow> = BTreeMap::new();
+    let mut rows: BTreeMap<(&str, i16), PayrollRow> = BTreeMap::new();
     // Many events share a day: ask for each day's period once.
     let mut in_period: BTreeMap<Date, bool> = BTreeMap::new();
     let mut belongs = |d: Date| *in_period.entry(d).or_insert_with(|| period_of(d) == period);
     for e in events.into_iter().filter(|e| belongs(e.income_date)) {
-        let row = rows.entry(e.person.as_str()).or_insert_with(|| {
+        let year = tax_year(e.form, e.income_date);
+        let row = rows.entry((e.person.as_str(), year)).or_insert_with(|| {
             let p = people.get(&e.person);
             PayrollRow {
                 person: e.person.clone(),
@@ -681,6 +730,8 @@ pub fn period_rows<'e>(
                 currency: e.currency.code().into(),
                 state: p.and_then(|p| p.region.clone()).unwrap_or_default(),
                 adjusts: String::new(),
+                tax_year: year,
+                wage_bases: true,
                 values: [Decimal::ZERO; COLUMNS],
             }
         });
@@ -689,19 +740,28 @@ pub fn period_rows<'e>(
     Ok(rows.into_values().collect())
 }
 
-/// Corrections of closed periods, to be paid in `period` (the first open one): per person,
-/// what the closed periods' income comes to now minus what their frozen rows paid (their
-/// adjustment rows included). Only rows with a non-zero difference are returned.
+/// Corrections of closed periods, to be paid in `period` (the first open one): per person and
+/// tax year, what the closed periods' income comes to now minus what their frozen rows paid
+/// (their adjustment rows included), so a correction counts for the year it corrects. Only rows
+/// with a non-zero difference are returned. Where a frozen row predates the wage-base columns,
+/// what it reported in them is unknown: that person's and period's wage bases are left out of
+/// the difference (the correction then carries no wage bases for it).
 pub fn adjustments(recomputed: &[PayrollRow], frozen: &[PayrollRow], period: &str) -> Vec<PayrollRow> {
-    let mut diff: BTreeMap<String, (PayrollRow, Vec<String>)> = BTreeMap::new();
+    let unknown: std::collections::BTreeSet<(&str, &str)> =
+        frozen.iter().filter(|r| !r.wage_bases).map(|r| (r.person.as_str(), r.period.as_str())).collect();
+    let mut diff: BTreeMap<(String, i16), (PayrollRow, Vec<String>)> = BTreeMap::new();
     let mut add = |r: &PayrollRow, sign: Decimal| {
-        let e = diff.entry(r.person.clone()).or_insert_with(|| {
+        let e = diff.entry((r.person.clone(), r.tax_year)).or_insert_with(|| {
             let mut base = r.clone();
             base.values = [Decimal::ZERO; COLUMNS];
+            base.wage_bases = true;
             (base, Vec::new())
         });
-        for (acc, v) in e.0.values.iter_mut().zip(r.values.iter()) {
-            *acc += *v * sign;
+        let skip_bases = unknown.contains(&(r.person.as_str(), r.period.as_str()));
+        for (i, (acc, v)) in e.0.values.iter_mut().zip(r.values.iter()).enumerate() {
+            if !(skip_bases && WAGE_BASE_COLUMNS.contains(&i)) {
+                *acc += *v * sign;
+            }
         }
         if !e.1.contains(&r.period) {
             e.1.push(r.period.clone());
@@ -733,7 +793,8 @@ pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
     out.push_str(&header.join(","));
     out.push('\n');
     for r in rows {
-        let ids = [&r.person, &r.name, &r.period, &r.earning_code, &r.form, &r.currency, &r.state, &r.adjusts];
+        let year = r.tax_year.to_string();
+        let ids = [&r.person, &r.name, &r.period, &r.earning_code, &r.form, &r.currency, &r.state, &r.adjusts, &year];
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -750,15 +811,25 @@ pub fn to_csv(rows: &[PayrollRow], token: &Token) -> String {
     out
 }
 
-/// Reads an export back (a closed period's frozen rows).
+/// Reads an export back (a closed period's frozen rows), in today's columns or in those of an
+/// export written before rows carried their tax year and wage bases (see [`PayrollRow::tax_year`]
+/// and [`PayrollRow::wage_bases`] for what such a row gets).
 pub fn parse_csv(file: &str, text: &str) -> Result<Vec<PayrollRow>, PayrollError> {
     let bad = |line: usize, message: String| PayrollError::Csv { file: file.to_owned(), line, message };
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
     let expected: Vec<&str> = ID_COLUMNS.iter().chain(AMOUNT_COLUMNS.iter()).copied().collect();
+    let legacy: Vec<&str> = ID_COLUMNS[..LEGACY_ID_COLUMNS]
+        .iter()
+        .chain(AMOUNT_COLUMNS.iter().enumerate().filter(|(i, _)| !WAGE_BASE_COLUMNS.contains(i)).map(|(_, c)| c))
+        .copied()
+        .collect();
     let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
-    if headers.iter().collect::<Vec<_>>() != expected {
+    let header: Vec<&str> = headers.iter().collect();
+    let current = header == expected;
+    if !current && header != legacy {
         return Err(bad(1, "the header is not the payroll export's".into()));
     }
+    let ids = if current { ID_COLUMNS.len() } else { LEGACY_ID_COLUMNS };
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
@@ -766,21 +837,48 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<PayrollRow>, PayrollError
         // The text cells as they were before `csv_text` neutralised them.
         let s = |k: usize| tokencomp_formats::csv_text::restore(rec.get(k).unwrap_or_default()).to_owned();
         let mut values = [Decimal::ZERO; COLUMNS];
+        let mut at = ids;
         for (k, v) in values.iter_mut().enumerate() {
-            let cell = rec.get(ID_COLUMNS.len() + k).unwrap_or_default();
+            if !current && WAGE_BASE_COLUMNS.contains(&k) {
+                continue;
+            }
+            let cell = rec.get(at).unwrap_or_default();
+            at += 1;
             *v = cell.parse().map_err(|_| bad(line, format!("{}: not a decimal: {cell:?}", AMOUNT_COLUMNS[k])))?;
         }
+        let (period, earning_code, adjusts) = (s(2), s(3), s(7));
+        let tax_year = if current {
+            let cell = s(8);
+            cell.parse().map_err(|_| bad(line, format!("tax_year: not a year: {cell:?}")))?
+        } else {
+            let corrected = adjusts.split_whitespace().filter_map(period_year).max();
+            match corrected.filter(|_| earning_code == "ADJUST").or_else(|| period_year(&period)) {
+                Some(y) => y,
+                None => return Err(bad(line, format!("pay_period: not a period id: {period:?}"))),
+            }
+        };
         rows.push(PayrollRow {
             person: s(0),
             name: s(1),
-            period: s(2),
-            earning_code: s(3),
+            period,
+            earning_code,
             form: s(4),
             currency: s(5),
             state: s(6),
-            adjusts: s(7),
+            adjusts,
+            tax_year,
+            wage_bases: current,
             values,
         });
     }
     Ok(rows)
+}
+
+/// The year a period id belongs to, whatever the calendar (the id forms do not overlap): the year
+/// of its last day, a UK tax month's tax year. How rows were counted before they carried a year.
+fn period_year(id: &str) -> Option<i16> {
+    PayFrequency::ALL
+        .iter()
+        .find_map(|f| pay_period(*f, id))
+        .map(|p| if p.uk { uk_tax_month(p.start).0 } else { p.end.year() })
 }

@@ -115,10 +115,10 @@ fn table(csv: &str) -> (Vec<String>, Vec<(usize, Vec<String>)>) {
 }
 
 /// The rows of two exports of one period compared: a row is the same row when its text columns
-/// (person, name, period, earning code, form, currency, state, adjusts: the leading columns that
-/// are not amounts) match, in order of appearance; its amounts are what may change.
+/// (person, name, period, earning code, form, currency, state, adjusts, tax year: the leading
+/// columns that are not amounts) match, in order of appearance; its amounts are what may change.
 pub fn compare(period: &str, old: &str, new: &str) -> Vec<RowChange> {
-    const KEY_COLUMNS: usize = 8;
+    const KEY_COLUMNS: usize = tokencomp_compliance::payroll::ID_COLUMNS.len();
     let (header, before) = table(old);
     let (_, after) = table(new);
     let key = |cells: &[String]| cells.iter().take(KEY_COLUMNS).cloned().collect::<Vec<_>>();
@@ -244,16 +244,16 @@ mod tests {
 
     #[test]
     fn the_status_column_follows_each_record_and_a_gone_row_is_named() {
-        let csv = "person,name,period,earning_code,form,currency,state,adjusts,gross\n\
-                   ada,\"Ada\nL\",2026-10,TOK,W-2,USD,CA,,100.00\nben,Ben,2026-10,TOK,W-2,USD,NY,,50.00\n";
+        let csv = "person,name,period,earning_code,form,currency,state,adjusts,tax_year,gross\n\
+                   ada,\"Ada\nL\",2026-10,TOK,W-2,USD,CA,,2026,100.00\nben,Ben,2026-10,TOK,W-2,USD,NY,,2026,50.00\n";
         let with = with_status(csv, "provisional");
         assert_eq!(
             with,
-            "person,name,period,earning_code,form,currency,state,adjusts,gross,status\n\
-             ada,\"Ada\nL\",2026-10,TOK,W-2,USD,CA,,100.00,provisional\nben,Ben,2026-10,TOK,W-2,USD,NY,,50.00,provisional\n"
+            "person,name,period,earning_code,form,currency,state,adjusts,tax_year,gross,status\n\
+             ada,\"Ada\nL\",2026-10,TOK,W-2,USD,CA,,2026,100.00,provisional\nben,Ben,2026-10,TOK,W-2,USD,NY,,2026,50.00,provisional\n"
         );
-        let later = "person,name,period,earning_code,form,currency,state,adjusts,gross,status\n\
-                     ada,\"Ada\nL\",2026-10,TOK,W-2,USD,CA,,120.00,provisional\n";
+        let later = "person,name,period,earning_code,form,currency,state,adjusts,tax_year,gross,status\n\
+                     ada,\"Ada\nL\",2026-10,TOK,W-2,USD,CA,,2026,120.00,provisional\n";
         let changes = compare("2026-10", &with, later);
         assert_eq!(
             changes,

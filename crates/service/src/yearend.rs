@@ -8,11 +8,12 @@
 //! adjustment paid in a later year, and every sale of the year with its lot, acquisition date and
 //! basis (Form 8949's box for US people).
 //!
-//! Which rows paid the year: a period's own rows count for the year the period belongs to (US:
-//! the year of its last day; UK: the tax year of its tax month); an adjustment row counts for the
-//! year of the closed periods it corrects, wherever it was paid. A company paid every two weeks
-//! has one period a year that straddles 1 January; its income is counted by date here, and the
-//! check names the difference.
+//! Which rows paid the year: each payroll row carries the tax year its wages are reported in
+//! (`tax_year`): a period's own rows the year of their income's dates, so a biweekly period that
+//! straddles 1 January has a row per year, as the year-end counts the income by date (US wages
+//! count for the year they are paid, and a vest's tokens are paid when delivered); an adjustment
+//! row the year of the rows it corrects, wherever it was paid. An adjustment paid in a period of
+//! a later year is a correction of a filed form (W-2c, the UK's earlier-year update).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -92,7 +93,7 @@ pub fn pack(company: &Company, year: i16, person: Option<&str>, field: &str) -> 
     let people = yearend::year_end(&company.people, &events, year, person);
     let uk = people.iter().any(|p| matches!(p.figures, Figures::P60 { .. }));
     let (rows, open_periods) = paid_rows(company, &events, year, uk)?;
-    let (mine, corrections) = attribute(company, &people, rows, year);
+    let (mine, corrections) = attribute(&people, rows, year);
     let differences = yearend::check_rows(&people, &mine);
     let sales = sales(company, &events, year, person)?;
     Ok(Pack { year, token: company.token.token.clone(), people, corrections, sales, differences, open_periods })
@@ -123,7 +124,9 @@ fn paid_rows(company: &Company, events: &[IncomeEvent], year: i16, uk: bool) -> 
         if !(year..=year.saturating_add(1)).contains(&year_of(&period)) {
             continue;
         }
-        if year_of(&period) == year && (uk || !period.uk) && !company.payroll_closed.contains_key(&id) {
+        // A period straddling 1 January pays wages of both years: it is open for both.
+        let holds_year = year_of(&period) == year || (!period.uk && period.start.year() == year);
+        if holds_year && (uk || !period.uk) && !company.payroll_closed.contains_key(&id) {
             open.push(id.clone());
         }
         let rows = rows_as_paid(company, events, &period)?;
@@ -133,31 +136,16 @@ fn paid_rows(company: &Company, events: &[IncomeEvent], year: i16, uk: bool) -> 
 }
 
 /// The rows that paid `year` (for the check) and the corrections paid in a later year.
-fn attribute(
-    company: &Company,
-    people: &[PersonYear],
-    rows: Vec<PaidRow>,
-    year: i16,
-) -> (Vec<PayrollRow>, Vec<Correction>) {
+fn attribute(people: &[PersonYear], rows: Vec<PaidRow>, year: i16) -> (Vec<PayrollRow>, Vec<Correction>) {
     let wanted: BTreeSet<&str> = people.iter().map(|p| p.person.as_str()).collect();
     let mut mine = Vec::new();
     let mut earlier: BTreeMap<String, Vec<PayrollRow>> = BTreeMap::new();
     let mut later: BTreeMap<String, Vec<PaidRow>> = BTreeMap::new();
     for r in rows {
-        let paid_year = year_of(&r.paid_in);
-        let for_year = if r.row.earning_code == "ADJUST" {
-            let years: BTreeSet<i16> = r
-                .row
-                .adjusts
-                .split_whitespace()
-                .filter_map(|id| pay_period(company, id))
-                .map(|p| year_of(&p))
-                .collect();
-            // An adjustment of periods in two years cannot be split; it counts for the later.
-            years.last().copied().unwrap_or(paid_year)
-        } else {
-            paid_year
-        };
+        // Each row carries the tax year its wages are reported in: a period's own rows that of
+        // their income's dates (a period straddling 1 January has a row per year), an adjustment
+        // that of the rows it corrects.
+        let for_year = r.row.tax_year;
         if for_year != year {
             continue;
         }
@@ -165,7 +153,10 @@ fn attribute(
         if !wanted.contains(r.row.person.as_str()) {
             continue;
         }
-        if paid_year == year {
+        // The year's own payroll reported its own rows and the adjustments paid within the year;
+        // an adjustment paid in a later year's period corrects a form already filed.
+        let later_adjustment = r.row.earning_code == "ADJUST" && year_of(&r.paid_in) > year;
+        if !later_adjustment {
             earlier.entry(r.row.person.clone()).or_default().push(r.row.clone());
         } else {
             later

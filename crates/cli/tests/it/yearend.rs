@@ -1,6 +1,7 @@
 //! `year-end` through the binary on the sample company: the pack's figures equal the payroll
 //! rows that paid the year (a December correction carried as a January adjustment included),
-//! the W-2c names the correction, and a UK tax year spans two calendar years.
+//! the W-2c names the correction (boxes 1–6), and a UK tax year spans two calendar years; and on
+//! a biweekly company, the period that straddles 1 January pays each year its own wages.
 
 use std::collections::BTreeMap;
 
@@ -69,6 +70,9 @@ fn year_end_equals_the_payroll_rows_with_a_december_correction_paid_in_january()
     assert_eq!(dec(&ada["box2_federal_income_tax"]), year("federal_income_tax"));
     assert_eq!(dec(&ada["box4_social_security_tax"]), year("social_security_ee"));
     assert_eq!(dec(&ada["box6_medicare_tax"]), year("medicare_ee") + year("additional_medicare_ee"));
+    // Boxes 3 and 5 equal the rows' Social Security and Medicare wages.
+    assert_eq!(dec(&ada["box3_social_security_wages"]), year("social_security_wages"));
+    assert_eq!(dec(&ada["box5_medicare_wages"]), year("medicare_wages"));
     let states = read(&c, "pack-2025", "w2-states.csv");
     let ca = states.iter().find(|r| r["employee_id"] == "ada").expect("ada's state row");
     assert_eq!(ca["box15_state"], "CA");
@@ -83,9 +87,17 @@ fn year_end_equals_the_payroll_rows_with_a_december_correction_paid_in_january()
     assert_eq!(dec(&gross["correct"]), before + january);
     assert_eq!(dec(&gross["difference"]), january);
     assert_eq!((gross["corrected_periods"].as_str(), gross["paid_in"].as_str()), ("2025-12", "2026-01"));
-    // Ada is past 2025's Social Security wage base, so box 4 did not move; Olu also vested on
-    // 2025-12-15 and is corrected too; nobody else's year changed.
-    assert!(!corrections.iter().any(|r| r["person_id"] == "ada" && r["figure"] == "social_security_tax"));
+    // Ada is past 2025's Social Security wage base, so boxes 3 and 4 did not move; box 5 (no
+    // cap) moved by the whole correction. Olu also vested on 2025-12-15 and is corrected too;
+    // nobody else's year changed.
+    for figure in ["social_security_tax", "social_security_wages"] {
+        assert!(!corrections.iter().any(|r| r["person_id"] == "ada" && r["figure"] == figure), "{figure}");
+    }
+    let box5 = corrections
+        .iter()
+        .find(|r| r["person_id"] == "ada" && r["figure"] == "medicare_wages")
+        .expect("ada's W-2c box 5");
+    assert_eq!((box5["form"].as_str(), dec(&box5["difference"])), ("W-2c", january));
     let who: std::collections::BTreeSet<&str> = corrections.iter().map(|r| r["person_id"].as_str()).collect();
     assert_eq!(who.into_iter().collect::<Vec<_>>(), ["ada", "olu"]);
 
@@ -120,4 +132,92 @@ fn a_uk_tax_year_spans_two_calendar_years_and_equals_its_tax_months() {
     let total: Decimal = fps.iter().map(|r| dec(&r["taxable_pay_in_period"])).sum();
     assert_eq!(total, pay);
     assert!(read(&c, "grace", "w2.csv").is_empty(), "nobody else is in a one-person pack");
+}
+
+/// A biweekly company (periods counted from Monday 2024-01-01, so bw-2025-12-29 runs from
+/// 29 December 2025 to 11 January 2026) with one Californian vesting 1,000 NET on 30 December
+/// 2025 and 1,000 NET on 5 January 2026, both at $2.00.
+const BIWEEKLY: &str = r#"
+[company]
+name = "Fortnight Co"
+time_zone = "America/Los_Angeles"
+pay_frequency = "biweekly"
+
+[token]
+symbol = "NET"
+decimals = 18
+
+[[person]]
+id = "bea"
+name = "Bea"
+country = "US"
+region = "CA"
+hired = 2025-01-05
+
+[[price]]
+date = 2025-12-30
+close = "2.00"
+[[price]]
+date = 2026-01-05
+close = "2.00"
+
+[[grant]]
+id = "december"
+holder = "bea"
+grant_date = 2025-11-30
+amount = "1000"
+[grant.schedule]
+type = "monthly"
+start = 2025-11-30
+duration_months = 1
+
+[[grant]]
+id = "january"
+holder = "bea"
+grant_date = 2025-12-05
+amount = "1000"
+[grant.schedule]
+type = "monthly"
+start = 2025-12-05
+duration_months = 1
+"#;
+
+/// Regression: the year-end counted the 30 December vest in 2025 (wages count for the year they
+/// are paid: 26 CFR 31.3121(a)-2; the tokens were delivered that day) while the payroll check
+/// counted the whole straddling period for 2026, the year of its last day, so `year-end --year
+/// 2025` named a difference and exited 1. The period now has a row per tax year.
+#[test]
+fn a_biweekly_period_straddling_1_january_is_counted_in_each_year_by_its_own_rows() {
+    let c = Company::new();
+    let file = c.write("company.toml", BIWEEKLY);
+    c.ok(&["init", &file]);
+    c.ok(&["run", "--through", "2026-01-11", "--quiet"]);
+    let period = rows(&c.ok(&["payroll", "--period", "bw-2025-12-29"]));
+    let years: Vec<(&str, &str, Decimal)> = period
+        .iter()
+        .map(|r| (r["earning_code"].as_str(), r["tax_year"].as_str(), dec(&r["gross_supplemental_wages"])))
+        .collect();
+    // 1,000 × $2.00 = $2,000.00 on each side of 1 January.
+    assert_eq!(years, [("TOKEN", "2025", dec("2000.00")), ("TOKEN", "2026", dec("2000.00"))]);
+    for (year, row) in [("2025", &period[0]), ("2026", &period[1])] {
+        let dir = c.dir_path().join(format!("pack-{year}"));
+        let out = c.ok(&["year-end", "--year", year, "--out", dir.to_str().expect("utf-8")]);
+        assert!(!out.contains("differ"), "{year}: {out}");
+        let w2 = read(&c, &format!("pack-{year}"), "w2.csv");
+        assert_eq!(w2.len(), 1, "{year}: {w2:?}");
+        for (column, box_) in [
+            ("gross_supplemental_wages", "box1_wages"),
+            ("federal_income_tax", "box2_federal_income_tax"),
+            ("social_security_wages", "box3_social_security_wages"),
+            ("medicare_wages", "box5_medicare_wages"),
+        ] {
+            assert_eq!(dec(&w2[0][box_]), dec(&row[column]), "{year}: {box_}");
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("year-end.json")).expect("json")).expect("valid");
+        assert_eq!(doc["payroll_check"]["agrees"], true, "{year}");
+        // The straddling period holds wages of both years: until it is closed, both are provisional.
+        let open = doc["open_periods"].as_array().expect("open periods");
+        assert!(open.iter().any(|p| p == "bw-2025-12-29"), "{year}: {open:?}");
+    }
 }

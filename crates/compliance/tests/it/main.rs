@@ -15,3 +15,4 @@ mod us_state;
 mod us_state_methods;
 mod us_state_payroll;
 mod withholding;
+mod yearend;

@@ -38,7 +38,7 @@ fn d(s: &str) -> Decimal {
 /// by id, the price book's maps and the rules table with the company's flat rules.
 pub(crate) struct World {
     file: CompanyFile,
-    people: BTreeMap<String, Person>,
+    pub(crate) people: BTreeMap<String, Person>,
     grants: BTreeMap<String, GrantTerms>,
     closes: BTreeMap<(Currency, Date), Decimal>,
     volumes: BTreeMap<(Currency, Date), Decimal>,
@@ -66,7 +66,7 @@ impl World {
         World { file, people, grants, closes, volumes, fx, rules }
     }
 
-    fn token(&self) -> &Token {
+    pub(crate) fn token(&self) -> &Token {
         &self.file.token.token
     }
 
@@ -279,16 +279,18 @@ fn each_withholding_method_funds_the_same_tax_on_the_same_vest() {
     assert_eq!(sam.lot.wallet, "sam-ledger");
     assert_eq!(sam.lot.id, "vest:sam-g:2026-03-16:vest");
     assert!(s.proceeds - s.fee >= d("741.25"));
-    // The export records, per person: gross, taxes, cash remitted, owed from salary, cash to the
-    // employee, tokens vested, sold, withheld and delivered (tokens with all 18 decimals).
+    // The export records, per person and tax year (2026, the vest's): gross, the Social Security
+    // and Medicare wages (the lines' bases, all 2,500 here: 155.00 = 2,500 × 6.2% and 36.25 =
+    // 2,500 × 1.45%), taxes, cash remitted, owed from salary, cash to the employee, tokens
+    // vested, sold, withheld and delivered (tokens with all 18 decimals).
     let zero18 = "0.000000000000000000";
-    let fixed = "2500.00,0.00,2500.00,550.00,155.00,36.25,0.00,0.00,0.00,0.00,0.00,\
+    let fixed = "2500.00,0.00,2500.00,2500.00,2500.00,550.00,155.00,36.25,0.00,0.00,0.00,0.00,0.00,\
                  0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,155.00,36.25,0.00,0.00,0.00,741.25";
     let expected = format!(
         "{}\n\
-         cal,Cal Cash,2026-03,TOKEN,W-2,USD,,,{fixed},741.25,0.00,1000.000000000000000000,{zero18},{zero18},1000.000000000000000000\n\
-         nia,Nia Net,2026-03,TOKEN,W-2,USD,,,{fixed},0.00,0.00,1000.000000000000000000,{zero18},296.500000000000000000,703.500000000000000000\n\
-         sam,Sam Seller,2026-03,TOKEN,W-2,USD,,,{fixed},0.00,0.01,1000.000000000000000000,297.693079237713139418,{zero18},702.306920762286860582\n",
+         cal,Cal Cash,2026-03,TOKEN,W-2,USD,,,2026,{fixed},741.25,0.00,1000.000000000000000000,{zero18},{zero18},1000.000000000000000000\n\
+         nia,Nia Net,2026-03,TOKEN,W-2,USD,,,2026,{fixed},0.00,0.00,1000.000000000000000000,{zero18},296.500000000000000000,703.500000000000000000\n\
+         sam,Sam Seller,2026-03,TOKEN,W-2,USD,,,2026,{fixed},0.00,0.01,1000.000000000000000000,297.693079237713139418,{zero18},702.306920762286860582\n",
         header()
     );
     assert_eq!(w.month_csv(&events, "2026-03"), expected);
@@ -333,13 +335,14 @@ fn a_closed_period_is_corrected_by_adjustment_rows_in_the_next_open_period() {
     // minus what their frozen rows paid. Cal: everything reversed. Nia: salary through March is
     // now 3 × 1,000 = 3,000, so FUTA (employer, 0.6% of the first 7,000 of the year, IRC 3301)
     // now applies: wages go from 3,000 to 5,500, all under 7,000, so 2,500 × 0.6% = +15.00;
-    // nothing else changes. Sam: no row.
+    // nothing else changes (her Social Security and Medicare wages stay 2,500). Sam: no row.
+    // Cal's Social Security and Medicare wages go too (−2,500 each). Both count for 2026.
     let zero = "0.000000000000000000";
     let expected = format!(
         "{}\n\
-         cal,Cal Cash,2026-04,ADJUST,W-2,USD,,2026-03,-2500.00,0.00,-2500.00,-550.00,-155.00,-36.25,0.00,0.00,0.00,0.00,0.00,\
+         cal,Cal Cash,2026-04,ADJUST,W-2,USD,,2026-03,2026,-2500.00,0.00,-2500.00,-2500.00,-2500.00,-550.00,-155.00,-36.25,0.00,0.00,0.00,0.00,0.00,\
          0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,-155.00,-36.25,0.00,0.00,0.00,-741.25,-741.25,0.00,-1000.000000000000000000,{zero},{zero},-1000.000000000000000000\n\
-         nia,Nia Net,2026-04,ADJUST,W-2,USD,,2026-03,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,\
+         nia,Nia Net,2026-04,ADJUST,W-2,USD,,2026-03,2026,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,\
          0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,15.00,0.00,0.00,0.00,0.00,0.00,{zero},{zero},{zero},{zero}\n",
         header()
     );
@@ -372,7 +375,7 @@ fn text_cells_that_start_a_formula_are_neutralised_and_numbers_are_not() {
     let adjust = payroll::to_csv(&payroll::adjustments(&recomputed, &old, "2026-04"), w.token());
     let line = adjust.lines().find(|l| l.starts_with("cal,")).expect("cal's adjustment");
     assert!(
-        line.starts_with(r#"cal,"'=HYPERLINK(""http://x.example/"",""pay"")",2026-04,ADJUST,W-2,USD,,2026-03,-2500.00,0.00,-2500.00,"#),
+        line.starts_with(r#"cal,"'=HYPERLINK(""http://x.example/"",""pay"")",2026-04,ADJUST,W-2,USD,,2026-03,2026,-2500.00,0.00,-2500.00,"#),
         "{line}"
     );
 }
@@ -1216,11 +1219,12 @@ fn months() -> Vec<String> {
     (0..24).map(|m| format!("{}-{:02}", 2025 + m / 12, m % 12 + 1)).collect()
 }
 
-/// Per person, the column totals of `rows`; people whose totals are all zero are left out.
-fn totals(rows: &[PayrollRow]) -> BTreeMap<String, [Decimal; 23]> {
-    let mut out: BTreeMap<String, [Decimal; 23]> = BTreeMap::new();
+/// Per person and tax year, the column totals of `rows` (every column); people whose totals are
+/// all zero are left out.
+fn totals(rows: &[PayrollRow]) -> BTreeMap<(String, i16), [Decimal; payroll::COLUMNS]> {
+    let mut out: BTreeMap<(String, i16), [Decimal; payroll::COLUMNS]> = BTreeMap::new();
     for r in rows {
-        let t = out.entry(r.person.clone()).or_insert([Decimal::ZERO; 23]);
+        let t = out.entry((r.person.clone(), r.tax_year)).or_insert([Decimal::ZERO; payroll::COLUMNS]);
         for (acc, v) in t.iter_mut().zip(r.values) {
             *acc += v;
         }
@@ -1410,8 +1414,9 @@ proptest! {
             let mut paid = old.clone();
             paid.extend(adjust.iter().cloned());
             assert_eq!(totals(&paid), totals(&recomputed), "frozen + adjustments ≠ recomputed");
-            let people: BTreeSet<&str> = adjust.iter().map(|r| r.person.as_str()).collect();
-            assert_eq!(people.len(), adjust.len(), "one adjustment row per person");
+            // A correction counts for the year it corrects: one row per person and tax year.
+            let people: BTreeSet<(&str, i16)> = adjust.iter().map(|r| (r.person.as_str(), r.tax_year)).collect();
+            assert_eq!(people.len(), adjust.len(), "one adjustment row per person and tax year");
             for r in &adjust {
                 assert_eq!((r.period.as_str(), r.earning_code.as_str()), (next, "ADJUST"));
                 assert!(r.values.iter().any(|v| !v.is_zero()));

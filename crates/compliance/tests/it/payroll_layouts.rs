@@ -39,6 +39,8 @@ fn row(person: &str, name: &str, form: &str, state: &str, amounts: &[(&str, &str
         currency: "USD".into(),
         state: state.into(),
         adjusts: String::new(),
+        tax_year: 2026,
+        wage_bases: true,
         values,
     }
 }
