@@ -979,11 +979,52 @@
     }
     $('#me-title').textContent = `My tokens — ${me}`;
     const grantsP = meGrants();
-    const jobs = [grantsP, meSimulation(me), meGov(me)];
+    const jobs = [grantsP, mePortal(me), meSimulation(me), meGov(me)];
     jobs.push(
       grantsP.then((items) => meTaxSetup(me, items || [])),
     );
     await Promise.allSettled(jobs);
+  }
+
+  // Value now, upcoming vests with their tax at today's price, the year so far, open lots and
+  // the statement downloads. Every figure comes formatted by the server (`display`).
+  async function mePortal(me) {
+    try {
+      const p = await api(`/api/people/${enc(me)}/portal`);
+      $('#me-title').textContent = `My tokens — ${p.name}`;
+      const sym = p.token.symbol;
+      const show = (v) => (v && v.display) || '—';
+      const priceLine = p.price
+        ? `At the latest close, ${p.price.price} ${p.currency} per ${sym} on ${p.price.date}${p.price.fx_date ? ` (exchange rate of ${p.price.fx_date})` : ''}.`
+        : 'No price is recorded yet, so nothing is valued.';
+      const upcoming = p.upcoming.map((u) => [u.date, u.grant, { v: u.tokens.display }, { v: show(u.value) }, { v: show(u.withholding) }, { v: u.net_tokens ? u.net_tokens.display : '—' }]);
+      const lots = p.lots.map((l) => [l.acquired, { v: l.tokens.display }, { v: show(l.basis) }]);
+      const year = Number(String(p.year).slice(0, 4));
+      fill(
+        'portal',
+        stats(
+          stat(`Held (${sym})`, p.held.display),
+          stat('Worth now', show(p.held_value)),
+          stat(`Unvested (${sym})`, p.unvested.display),
+          stat('Unvested at today\'s price', show(p.unvested_value)),
+          stat(`Income in ${p.year}`, show(p.income_to_date)),
+          stat(`Withheld in ${p.year}`, show(p.withheld_to_date)),
+        ),
+        h('p', { class: 'muted' }, priceLine),
+        h('h3', {}, 'Upcoming vests'),
+        upcoming.length
+          ? table([{ label: 'Date' }, { label: 'Grant' }, { label: `Tokens (${sym})`, num: true }, { label: 'Worth at today\'s price', num: true }, { label: 'Withholding (estimate)', num: true }, { label: `Net (${sym})`, num: true }], upcoming, { scroll: true, id: 'upcoming-table' })
+          : muted('No vests in the next twelve months.'),
+        p.estimate_note ? h('p', { class: 'muted' }, p.estimate_note) : '',
+        h('h3', {}, 'Tokens I hold'),
+        lots.length ? table([{ label: 'Acquired' }, { label: `Tokens (${sym})`, num: true }, { label: `Basis (${p.currency})`, num: true }], lots, { scroll: true }) : muted('No open lots.'),
+        h('p', {}, 'Statement for ', String(year), ': ',
+          h('a', { href: `/api/people/${enc(me)}/statement?year=${year}&format=pdf`, download: '' }, 'PDF'), ' · ',
+          h('a', { href: `/api/people/${enc(me)}/statement?year=${year}&format=csv`, download: '' }, 'CSV')),
+      );
+    } catch (e) {
+      fill('portal', errorBox(e, 'Your summary could not be loaded'));
+    }
   }
 
   async function meGrants() {
@@ -1175,8 +1216,9 @@
       if (hasEmployer) foot.push(decSum(income.flatMap((e) => employerLines(e).map((l) => l.amount))));
       foot.push('', fmt(unitsSum(income.map((e) => e.net_tokens)), t.decimals, 2));
       const withheld = Object.entries(r.withheld || {});
-      const lots = income.filter((e) => e.lot).map((e) => [h('code', {}, e.lot.id), e.lot.acquired, fmt(e.lot.units, t.decimals, 2), fmtDec(e.lot.basis, 2)]);
-      const disposals = (r.disposals || []).map((d) => [h('code', {}, d.sale), h('code', {}, d.lot), d.sold, fmt(d.units, t.decimals, 2), fmtDec(d.proceeds, 2), fmtDec(d.basis, 2), { v: fmtDec(d.gain, 2), cls: (decParse(d.gain)?.units ?? 0n) < 0n ? 'neg' : null }, d.term]);
+      // People read lots by when they were acquired; the internal ids stay in the API.
+      const lots = income.filter((e) => e.lot).map((e) => [e.lot.acquired, fmt(e.lot.units, t.decimals, 2), fmtDec(e.lot.basis, 2)]);
+      const disposals = (r.disposals || []).map((d) => [d.sold, d.acquired, fmt(d.units, t.decimals, 2), fmtDec(d.proceeds, 2), fmtDec(d.basis, 2), { v: fmtDec(d.gain, 2), cls: (decParse(d.gain)?.units ?? 0n) < 0n ? 'neg' : null }, d.term]);
       fill(
         box,
         h('p', { class: 'muted' }, `${r.person}, tax year ${r.year}, ${r.regime}, amounts in ${cur}.`),
@@ -1192,14 +1234,14 @@
         h(
           'div',
           {},
-          h('div', {}, h('h3', {}, 'Lots acquired'), lots.length ? table([{ label: 'Lot' }, { label: 'Acquired' }, { label: `Units (${t.symbol})`, num: true }, { label: `Basis (${cur})`, num: true }], lots, { scroll: true }) : muted('No lots this year.')),
+          h('div', {}, h('h3', {}, 'Lots acquired'), lots.length ? table([{ label: 'Acquired' }, { label: `Units (${t.symbol})`, num: true }, { label: `Basis (${cur})`, num: true }], lots, { scroll: true }) : muted('No lots this year.')),
           h(
             'div',
             {},
             h('h3', {}, 'Disposals and gains'),
             stats(stat(`Short-term gain (${cur})`, fmtDec(r.short_term_gain, 2)), stat(`Long-term gain (${cur})`, fmtDec(r.long_term_gain, 2))),
             disposals.length
-              ? table([{ label: 'Sale' }, { label: 'Lot' }, { label: 'Sold' }, { label: 'Units', num: true }, { label: 'Proceeds', num: true }, { label: 'Basis', num: true }, { label: 'Gain', num: true }, { label: 'Term' }], disposals, { scroll: true })
+              ? table([{ label: 'Sold' }, { label: 'Acquired' }, { label: 'Units', num: true }, { label: 'Proceeds', num: true }, { label: 'Basis', num: true }, { label: 'Gain', num: true }, { label: 'Term' }], disposals, { scroll: true })
               : muted('No disposals this year.'),
           ),
         ),

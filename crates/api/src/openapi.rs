@@ -186,6 +186,57 @@ pub fn schemas() -> Map<String, Value> {
         ),
         ("Health", obj(&[("status", json!({"const": "ok"})), ("version", string()), ("ledger_events", int())])),
         ("Login", obj(&[("user", string()), ("password", string())])),
+        ("Portal", {
+            let tokens = obj(&[("base_units", string()), ("display", string())]);
+            let fiat = nullable(obj(&[("amount", string()), ("display", string())]));
+            let price = nullable(obj(&[
+                ("price", string()),
+                ("currency", string()),
+                ("date", date()),
+                ("fx_date", nullable(date())),
+            ]));
+            obj(&[
+                ("person", string()),
+                ("name", string()),
+                ("as_of", date()),
+                ("currency", string()),
+                ("token", r("Token")),
+                ("price", price.clone()),
+                ("granted", tokens.clone()),
+                ("vested", tokens.clone()),
+                ("unvested", tokens.clone()),
+                ("forfeited", tokens.clone()),
+                ("held", tokens.clone()),
+                ("held_value", fiat.clone()),
+                ("unvested_value", fiat.clone()),
+                (
+                    "grants",
+                    array(obj(&[
+                        ("grant", string()),
+                        ("grant_date", date()),
+                        ("granted", tokens.clone()),
+                        ("price", price),
+                        ("value", fiat.clone()),
+                    ])),
+                ),
+                (
+                    "upcoming",
+                    array(obj(&[
+                        ("date", date()),
+                        ("grant", string()),
+                        ("tokens", tokens.clone()),
+                        ("value", fiat.clone()),
+                        ("withholding", fiat.clone()),
+                        ("net_tokens", nullable(tokens.clone())),
+                    ])),
+                ),
+                ("estimate_note", opt_string()),
+                ("year", string()),
+                ("income_to_date", fiat.clone()),
+                ("withheld_to_date", fiat.clone()),
+                ("lots", array(obj(&[("acquired", date()), ("tokens", tokens), ("basis", fiat)]))),
+            ])
+        }),
         (
             "LoginPage",
             obj(&[

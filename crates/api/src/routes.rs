@@ -270,6 +270,17 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/people/{person}/portal",
+            Own,
+            "people",
+            "What the person's portal shows: holdings and their value at the latest price (with its date), the grants at the grant date's price, upcoming vests with the withholding each would cost at today's price, the tax year so far, and open lots",
+            &[AS_OF],
+            None,
+            Resp::Json("Portal"),
+            get(reports::portal),
+        ),
+        route(
+            M::GET,
             "/api/people/{person}/statement",
             Own,
             "reports",

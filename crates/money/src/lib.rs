@@ -11,6 +11,8 @@ mod fiat;
 mod wide;
 
 pub use amount::{AmountError, MAX_DECIMALS, Token, TokenAmount};
-pub use fiat::{Currency, FiatError, MONEY_ROUNDING, format_fiat, PRICE_ROUNDING, Rounding, token_value, tokens_for_value};
+pub use fiat::{
+    Currency, FiatError, MONEY_ROUNDING, PRICE_ROUNDING, Rounding, format_fiat, token_value, tokens_for_value,
+};
 pub use rust_decimal::Decimal;
 pub use wide::mul_div_floor;

@@ -25,6 +25,7 @@ pub mod layouts;
 pub mod oracle;
 pub mod payroll;
 pub mod pdf;
+pub mod portal;
 pub mod reports;
 pub mod rules;
 pub mod statement;

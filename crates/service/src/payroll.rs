@@ -271,10 +271,15 @@ pub fn recognized(company: &Company) -> Vec<RecognizedVest> {
 /// The compliance pass over the ledger's income through `through`: later income is left out, so
 /// a report never needs a price from after its own end.
 pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent>> {
+    income_events_of(company, &recognized(company), through)
+}
+
+/// [`income_events`] over the given vests (the recognized ones, or those plus vests still to
+/// come, for an estimate) and the company's price book.
+pub fn income_events_of(company: &Company, vests: &[RecognizedVest], through: Date) -> Result<Vec<IncomeEvent>> {
     let rules = rules(company)?;
     let grants: BTreeMap<String, GrantTerms> =
         company.grants.iter().map(|(id, g)| (id.clone(), g.terms.clone())).collect();
-    let vests = recognized(company);
     let pass = |prices: PriceBook<'_>| {
         let cx = PassContext {
             settings: &company.company,
@@ -285,7 +290,7 @@ pub fn income_events(company: &Company, through: Date) -> Result<Vec<IncomeEvent
             rules: &rules,
             through: Some(through),
         };
-        payroll::income_events(&cx, &vests)
+        payroll::income_events(&cx, vests)
     };
     match pass(price_book(company)) {
         Ok(events) => Ok(events),

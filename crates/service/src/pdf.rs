@@ -4,8 +4,9 @@
 //! get back exactly the strings written. No date or random id is written: the same lines give
 //! the same bytes.
 //!
-//! Layout coordinates are `f32` because that is what the PDF writer takes; no amount passes
-//! through them: every number arrives here already formatted as text.
+//! Layout is computed in whole points and font units (integers) and handed to the PDF writer
+//! as `f32`, the type it takes; no float arithmetic happens here and no amount passes through
+//! it: every number arrives already formatted as text.
 
 use std::collections::BTreeMap;
 
@@ -16,16 +17,25 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
 const FONT_NAME: Name<'static> = Name(b"DejaVuSansMono");
 /// A4 landscape, in points.
-const PAGE: (f32, f32) = (842.0, 595.0);
-const MARGIN: f32 = 36.0;
-const SIZE: f32 = 8.5;
-const LEADING: f32 = 11.0;
+const PAGE: (i16, i16) = (842, 595);
+const MARGIN: i16 = 36;
+/// The font size and the distance between lines, in points.
+const SIZE: f32 = 9.0;
+const LEADING: i16 = 11;
 
 /// Lines a page holds.
 pub fn lines_per_page() -> usize {
-    // INVARIANT: a positive count of whole lines that fits the page (constants above).
-    let n = ((PAGE.1 - 2.0 * MARGIN) / LEADING) as usize;
-    n.max(1)
+    usize::from(((PAGE.1 - 2 * MARGIN - 9) / LEADING).unsigned_abs()).max(1)
+}
+
+fn pt(v: i16) -> f32 {
+    f32::from(v)
+}
+
+/// A length in font units as the PDF's thousandths of the font size.
+fn per_mille(v: i16, units_per_em: u16) -> f32 {
+    let scaled = i32::from(v) * 1000 / i32::from(units_per_em.max(1));
+    f32::from(i16::try_from(scaled).unwrap_or(i16::MAX))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +47,7 @@ pub enum PdfError {
 /// The PDF of `lines` (split into pages as they fill), titled `title` in its metadata.
 pub fn render(title: &str, lines: &[String]) -> Result<Vec<u8>, PdfError> {
     let face = ttf_parser::Face::parse(FONT, 0).map_err(|e| PdfError::Font(e.to_string()))?;
-    let units = f32::from(face.units_per_em());
+    let units = face.units_per_em();
     let question = face.glyph_index('?').map_or(0, |g| g.0);
     // Every character drawn, by glyph id: the ToUnicode map and the width table use it.
     let mut used: BTreeMap<u16, char> = BTreeMap::new();
@@ -68,10 +78,10 @@ pub fn render(title: &str, lines: &[String]) -> Result<Vec<u8>, PdfError> {
         let mut c = Content::new();
         c.begin_text();
         c.set_font(Name(b"F1"), SIZE);
-        c.next_line(MARGIN, PAGE.1 - MARGIN - SIZE);
+        c.next_line(pt(MARGIN), pt(PAGE.1 - MARGIN - 9));
         for (i, line) in chunk.iter().enumerate() {
             if i > 0 {
-                c.next_line(0.0, -LEADING);
+                c.next_line(0.0, pt(-LEADING));
             }
             c.show(Str(&encode(line.trim_end())));
         }
@@ -80,12 +90,12 @@ pub fn render(title: &str, lines: &[String]) -> Result<Vec<u8>, PdfError> {
         c.end_text();
         c.begin_text();
         c.set_font(Name(b"F1"), SIZE);
-        c.next_line(PAGE.0 - MARGIN - 60.0 * SIZE * 0.6, MARGIN / 2.0);
-        c.show(Str(&encode(&format!("{footer:>60}"))));
+        c.next_line(pt(MARGIN), pt(MARGIN / 2));
+        c.show(Str(&encode(&footer)));
         c.end_text();
         pdf.stream(content, &c.finish());
         let mut p = pdf.page(page);
-        p.media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1));
+        p.media_box(Rect::new(0.0, 0.0, pt(PAGE.0), pt(PAGE.1)));
         p.parent(tree);
         p.contents(content);
         p.resources().fonts().pair(Name(b"F1"), type0);
@@ -95,7 +105,6 @@ pub fn render(title: &str, lines: &[String]) -> Result<Vec<u8>, PdfError> {
     pdf.pages(tree).kids(pages.iter().copied()).count(i32::try_from(pages.len()).unwrap_or(i32::MAX));
     pdf.document_info(info).title(pdf_writer::TextStr(title)).producer(pdf_writer::TextStr("tokencomp"));
 
-    let scale = |v: f32| v * 1000.0 / units;
     let system = SystemInfo { registry: Str(b"Adobe"), ordering: Str(b"Identity"), supplement: 0 };
     pdf.type0_font(type0)
         .base_font(FONT_NAME)
@@ -108,7 +117,10 @@ pub fn render(title: &str, lines: &[String]) -> Result<Vec<u8>, PdfError> {
     font.system_info(system);
     font.font_descriptor(descriptor);
     font.cid_to_gid_map_predefined(Name(b"Identity"));
-    let advance = |gid: u16| scale(f32::from(face.glyph_hor_advance(ttf_parser::GlyphId(gid)).unwrap_or(0)));
+    let advance = |gid: u16| {
+        let adv = face.glyph_hor_advance(ttf_parser::GlyphId(gid)).unwrap_or(0);
+        per_mille(i16::try_from(adv).unwrap_or(i16::MAX), units)
+    };
     font.default_width(advance(question));
     {
         let mut widths = font.widths();
@@ -122,15 +134,15 @@ pub fn render(title: &str, lines: &[String]) -> Result<Vec<u8>, PdfError> {
         .name(FONT_NAME)
         .flags(FontFlags::FIXED_PITCH | FontFlags::NON_SYMBOLIC)
         .bbox(Rect::new(
-            scale(f32::from(bbox.x_min)),
-            scale(f32::from(bbox.y_min)),
-            scale(f32::from(bbox.x_max)),
-            scale(f32::from(bbox.y_max)),
+            per_mille(bbox.x_min, units),
+            per_mille(bbox.y_min, units),
+            per_mille(bbox.x_max, units),
+            per_mille(bbox.y_max, units),
         ))
         .italic_angle(0.0)
-        .ascent(scale(f32::from(face.ascender())))
-        .descent(scale(f32::from(face.descender())))
-        .cap_height(scale(f32::from(face.capital_height().unwrap_or(face.ascender()))))
+        .ascent(per_mille(face.ascender(), units))
+        .descent(per_mille(face.descender(), units))
+        .cap_height(per_mille(face.capital_height().unwrap_or(face.ascender()), units))
         .stem_v(80.0)
         .font_file2(font_file);
     let length = i32::try_from(FONT.len()).unwrap_or(i32::MAX);

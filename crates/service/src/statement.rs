@@ -153,7 +153,10 @@ impl Statement {
         section(
             &mut out,
             "Income",
-            format!("{:<12} {:<16} {:>22} {:>14} {:>16} {:>14}", "date", "grant", "tokens", "price", "income", "withheld"),
+            format!(
+                "{:<12} {:<16} {:>22} {:>14} {:>16} {:>14}",
+                "date", "grant", "tokens", "price", "income", "withheld"
+            ),
         );
         for r in of("income") {
             out.push(format!(

@@ -72,6 +72,25 @@ pub(crate) async fn tax_report(
     Ok(Json(doc))
 }
 
+/// What the person's portal shows (`tokencomp_service::portal`).
+pub(crate) async fn portal(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<Json<Value>, ApiError> {
+    require_person(&who, &id)?;
+    let doc = st
+        .with(move |cx| {
+            known_person(cx.company, &id, "path.person")?;
+            let as_of = as_of(cx, &q)?;
+            let p = tokencomp_service::portal::portal(cx.company, &id, as_of).map_err(|e| for_caller(&who, e))?;
+            Ok(p.to_json(cx.company))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
 /// The formats `GET /api/people/{person}/statement` writes.
 pub(crate) const STATEMENT_FORMATS: &[&str] = &["pdf", "csv"];
 

@@ -279,6 +279,22 @@ async function main() {
       await shot(p, 'employee.png');
     });
 
+    await step('ada sees what her tokens are worth now and downloads her statement', async () => {
+      const p = ada.page;
+      await p.waitForSelector('#portal .stats');
+      const portal = await p.evaluate(async () => (await fetch('/api/people/ada/portal')).json());
+      const shown = await p.textContent('#portal');
+      check(shown.includes(portal.held_value.display), `the page does not show ${portal.held_value.display}`);
+      check((await p.textContent('#me-title')).includes(portal.name), 'the title does not name the person');
+      const rows = await p.locator('#upcoming-table tbody tr').count();
+      check(rows === portal.upcoming.length, `${rows} upcoming rows on the page, ${portal.upcoming.length} from the API`);
+      const [download] = await Promise.all([p.waitForEvent('download'), p.click('#portal a[href*="format=pdf"]')]);
+      const file = path.join(out, 'statement.pdf');
+      await download.saveAs(file);
+      result.statement = file;
+      log(`  worth now ${portal.held_value.display}; ${rows} upcoming vests; statement saved`);
+    });
+
     await step(`ada is refused ${other.holder}'s grant`, async () => {
       const p = ada.page;
       const resp = await p.goto(`${base}/api/grants/${encodeURIComponent(other.id)}`);

@@ -4,6 +4,7 @@
 mod finance;
 mod inputs;
 mod login_page;
+mod portal;
 mod statement;
 mod web;
 mod web_limits;

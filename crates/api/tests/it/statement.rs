@@ -63,15 +63,15 @@ async fn the_statement_is_the_tax_report_in_csv_and_in_a_pdf_whose_text_can_be_r
         .values()
         .map(|v| v.as_str().expect("amount").parse::<Decimal>().expect("decimal"))
         .sum();
-    let totals = [
-        total("token income"),
-        total("withheld"),
-        total("short-term gain"),
-        total("long-term gain"),
-    ];
+    let totals = [total("token income"), total("withheld"), total("short-term gain"), total("long-term gain")];
     assert_eq!(
         totals,
-        [fiat(&report["gross_income"]), format_fiat(withheld), fiat(&report["short_term_gain"]), fiat(&report["long_term_gain"])]
+        [
+            fiat(&report["gross_income"]),
+            format_fiat(withheld),
+            fiat(&report["short_term_gain"]),
+            fiat(&report["long_term_gain"])
+        ]
     );
 
     let (status, headers, pdf) = bytes(&f.app, "/api/people/ada/statement?year=2026", &ada).await;
@@ -84,7 +84,11 @@ async fn the_statement_is_the_tax_report_in_csv_and_in_a_pdf_whose_text_can_be_r
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("statement.pdf");
     std::fs::write(&file, &pdf).expect("write");
-    let check = std::process::Command::new("qpdf").arg("--check").arg(&file).output().expect("qpdf (scripts/tools.sh installs it)");
+    let check = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&file)
+        .output()
+        .expect("qpdf (scripts/tools.sh installs it)");
     assert!(check.status.success(), "qpdf --check: {}", String::from_utf8_lossy(&check.stdout));
     let text = std::process::Command::new("pdftotext")
         .args(["-layout", "-enc", "UTF-8"])

@@ -150,6 +150,7 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("GET", "/api/people", Access::Staff),
     ("GET", "/api/people/{person}", Access::Own),
     ("PUT", "/api/people/{person}/tax", Access::Admin),
+    ("GET", "/api/people/{person}/portal", Access::Own),
     ("GET", "/api/people/{person}/statement", Access::Own),
     ("GET", "/api/people/{person}/tax-report", Access::Own),
     ("GET", "/api/people/{person}/simulation", Access::Own),
@@ -300,9 +301,10 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
     let segment = |i: usize| path.trim_start_matches('/').split('/').nth(i).unwrap_or_default().to_owned();
     let pointer = match (route.method.as_str(), route.path) {
         ("GET", "/api/people/{person}") | ("PUT", "/api/people/{person}/tax") => Some(("/id", json!(segment(2)))),
-        ("GET", "/api/people/{person}/tax-report" | "/api/people/{person}/simulation") => {
-            Some(("/person", json!(segment(2))))
-        }
+        (
+            "GET",
+            "/api/people/{person}/tax-report" | "/api/people/{person}/simulation" | "/api/people/{person}/portal",
+        ) => Some(("/person", json!(segment(2)))),
         ("GET", "/api/grants/{grant}") => Some(("/grant/id", json!(segment(2)))),
         ("GET", "/api/grants/{grant}/history") => Some(("/grant", json!(segment(2)))),
         ("PUT", "/api/gov/delegations/{person}") => Some(("/from", json!(segment(3)))),

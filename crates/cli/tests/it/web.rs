@@ -342,6 +342,15 @@ fn the_dashboards_work_in_headless_chromium() {
     assert_eq!(summary.get("api_errors"), None, "{summary}");
     let downloaded = std::fs::read_to_string(out_dir.join("payroll-2026-10.csv")).expect("the downloaded payroll file");
     assert_eq!(downloaded, cli_payroll, "the browser's payroll file differs from the CLI's");
+    // The statement the employee downloaded from /me is a PDF whose text can be read back.
+    let statement = out_dir.join("statement.pdf");
+    let text = std::process::Command::new("pdftotext")
+        .arg(&statement)
+        .arg("-")
+        .output()
+        .expect("pdftotext (scripts/tools.sh installs it)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("token compensation statement 2026") && text.contains("(ada)"), "{text}");
     for shot in ["admin.png", "employee.png", "audit.png", "governance.png"] {
         let len = std::fs::metadata(out_dir.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot} is missing or blank ({len} bytes)");
