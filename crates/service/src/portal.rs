@@ -225,12 +225,7 @@ type Estimates = BTreeMap<(String, Date), (Decimal, TokenAmount)>;
 /// over the recognized vests and `future`, with the latest close standing in for every later
 /// day. Falls back to the rest of this calendar year when the full horizon cannot be
 /// estimated (typically: next year's rules are not published yet), and says why.
-fn estimate(
-    company: &Company,
-    future: &[RecognizedVest],
-    as_of: Date,
-    horizon: Date,
-) -> (Estimates, Option<String>) {
+fn estimate(company: &Company, future: &[RecognizedVest], as_of: Date, horizon: Date) -> (Estimates, Option<String>) {
     if future.is_empty() {
         return (BTreeMap::new(), None);
     }
@@ -258,12 +253,27 @@ fn estimate(
     match run(horizon) {
         Ok(events) => (collect(events), None),
         Err(full) => {
+            // A person reads this: the cause in a sentence (an administrator sees each missing
+            // constant or price when a period is run).
+            let reason = match &full {
+                Error::NotReady { .. } => {
+                    "the tax rules for that year are not published yet, and an estimate is never projected from \
+                     another year's (an administrator adds them with `tokencomp rules add`)"
+                        .to_owned()
+                }
+                // The pass is company-wide, so its own message can name other people's
+                // grants; a person's document never carries it.
+                Error::Incomplete(_) => "a price or exchange rate it needs is not recorded".to_owned(),
+                _ => "the payroll pass cannot run for it yet (an administrator sees why when running the period)"
+                    .to_owned(),
+            };
             let year_end = Date::new(as_of.year(), 12, 31).unwrap_or(as_of);
             let partial = if year_end > as_of { run(year_end).ok() } else { None };
-            let why = format!("withholding after {year_end} is not estimated: {full}");
             match partial {
-                Some(events) => (collect(events), Some(why)),
-                None => (BTreeMap::new(), Some(format!("withholding is not estimated: {full}"))),
+                Some(events) => {
+                    (collect(events), Some(format!("Withholding after {year_end} is not estimated: {reason}.")))
+                }
+                None => (BTreeMap::new(), Some(format!("Withholding is not estimated: {reason}."))),
             }
         }
     }
