@@ -800,6 +800,31 @@
           });
           actions.append(btn);
         }
+        if (isAdmin && p.run && !p.closed) {
+          // Closing freezes the period's export; a second click confirms, so one stray click
+          // does not close a period.
+          const close = h('button', { type: 'button', class: 'close-period small', 'data-period': p.id, 'aria-label': `Close period ${p.id}` }, 'Close');
+          close.addEventListener('click', async () => {
+            if (close.dataset.confirm !== 'true') {
+              close.dataset.confirm = 'true';
+              close.textContent = 'Confirm close';
+              close.setAttribute('aria-label', `Confirm: close period ${p.id} and freeze its payroll file`);
+              return;
+            }
+            close.disabled = true;
+            close.textContent = 'Closing…';
+            try {
+              const r = await api(`/api/periods/${enc(p.id)}/close`, { method: 'POST' });
+              await adminPeriods(isAdmin, showAll, `Closed ${r.period}: its payroll file is frozen (SHA-256 ${short(r.digest, 12)}).`);
+            } catch (e) {
+              close.disabled = false;
+              close.textContent = 'Close';
+              close.dataset.confirm = 'false';
+              fill(status, errorBox(e, `Closing ${p.id} failed`));
+            }
+          });
+          actions.append(close);
+        }
         actions.append(
           h('a', { href: `/api/periods/${enc(p.id)}/payroll`, download: true, 'data-period': p.id, class: 'download', 'aria-label': `Download payroll for ${p.id}` }, 'Download payroll'),
         );
@@ -835,7 +860,13 @@
 
   async function adminChain() {
     const box = document.getElementById('chain');
-    const [dep, rec] = await Promise.allSettled([api('/api/chain'), api('/api/chain/reconciliation')]);
+    const dep = await api('/api/chain').then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason }));
+    // A company with no vesting contract does not use on-chain releases: hidden, not red.
+    if (dep.status === 'fulfilled' && !dep.value.deployed) {
+      hideSection(box);
+      return;
+    }
+    const rec = await api('/api/chain/reconciliation').then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason }));
     const parts = [];
     if (dep.status === 'fulfilled') {
       const d = dep.value;
@@ -950,8 +981,19 @@
         budget,
       );
     } catch (e) {
+      // A company without a [tokenomics] section does not use this part: hidden, not red.
+      if (e.status === 404) {
+        hideSection(box);
+        return;
+      }
       fill(box, errorBox(e));
     }
+  }
+
+  /** Hides the card holding `box`: a part of the product this company does not use. */
+  function hideSection(box) {
+    const card = box.closest('section');
+    if (card) card.hidden = true;
   }
 
   function budgetBar(outstanding, allocation, t) {

@@ -189,6 +189,23 @@ async function main() {
       log(`  ran ${id}: ${(await p.textContent('#periods-status'))?.trim()}`);
     });
 
+    await step('admin closes the period just run (a second click confirms)', async () => {
+      const p = admin.page;
+      const id = result.ran_period;
+      const row = `#periods-table tr[data-period=${cssString(id)}]`;
+      const btn = p.locator(`${row} button.close-period`);
+      check((await btn.count()) === 1, `period ${id} offers no Close button after its run`);
+      await btn.click();
+      check((await btn.textContent())?.trim() === 'Confirm close', 'the first click must ask for confirmation');
+      const before = await p.evaluate(async (pid) => (await (await fetch('/api/periods')).json()).items.find((x) => x.id === pid).closed, id);
+      check(before === false, `period ${id} was closed by the first click`);
+      await btn.click();
+      await p.waitForSelector(`${row}[data-closed="true"]`);
+      const after = await p.evaluate(async (pid) => (await (await fetch('/api/periods')).json()).items.find((x) => x.id === pid).closed, id);
+      check(after === true, `the API does not show ${id} closed`);
+      log(`  closed ${id}: ${(await p.textContent('#periods-status'))?.trim()}`);
+    });
+
     await step(`admin downloads the payroll for ${period}`, async () => {
       const p = admin.page;
       const sel = `#periods-table a[data-period=${cssString(period)}]`;
