@@ -783,7 +783,11 @@
       const status = h('p', { id: 'periods-status', class: 'muted', role: 'status' }, notice || '');
       const rows = shown.map((p) => {
         const actions = h('div', { class: 'actions' });
-        if (isAdmin && !p.run) {
+        if (!p.run && p.runs_with) {
+          // A UK tax month is completed by the company calendar's run that holds its last day.
+          actions.append(h('span', { class: 'muted small' }, `runs with ${p.runs_with}`));
+        }
+        if (isAdmin && !p.run && !p.runs_with) {
           const btn = h('button', { type: 'button', class: 'run-period primary small', 'data-period': p.id, 'aria-label': `Run period ${p.id}` }, 'Run');
           btn.addEventListener('click', async () => {
             btn.disabled = true;
@@ -831,7 +835,7 @@
         return {
           attrs: { 'data-period': p.id, 'data-run': String(p.run), 'data-closed': String(p.closed) },
           cells: [
-            h('code', {}, p.id),
+            h('code', { title: p.calendar === 'uk' ? 'UK tax month (people paid in GBP)' : 'the company pay calendar' }, p.id),
             p.start,
             p.end,
             { v: h('span', { class: `badge ${p.run ? 'badge-ok' : 'badge-warn'}` }, p.run ? 'run' : 'not run'), cls: 'run-state' },

@@ -375,6 +375,8 @@ pub fn schemas() -> Map<String, Value> {
                 "items",
                 array(obj(&[
                     ("id", string()),
+                    ("calendar", json!({"enum": ["company", "uk"]})),
+                    ("runs_with", opt_string()),
                     ("start", date()),
                     ("end", date()),
                     ("run", boolean()),

@@ -138,6 +138,11 @@ fn run_plan(c: &Company, through: Date) -> Result<Vec<PeriodBatch>> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeriodInfo {
     pub id: String,
+    /// `company` (the company's pay calendar) or `uk` (UK tax months, for people paid in GBP).
+    pub calendar: &'static str,
+    /// A UK tax month's vests are recognized by the company calendar's runs: the company period
+    /// holding the month's last day, whose run completes it (`None` for company periods).
+    pub runs_with: Option<String>,
     pub start: Date,
     pub end: Date,
     /// Its vests are recognized in the ledger.
@@ -151,28 +156,48 @@ pub struct PeriodInfo {
 
 impl PeriodInfo {
     pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "start": self.start.to_string(), "end": self.end.to_string(), "run": self.run,
-               "closed": self.closed, "rules_sha256": self.rules})
+        json!({"id": self.id, "calendar": self.calendar, "runs_with": self.runs_with, "start": self.start.to_string(),
+               "end": self.end.to_string(), "run": self.run, "closed": self.closed, "rules_sha256": self.rules})
     }
 }
 
-/// The company calendar's periods from the first grant through `through`, earliest first.
+/// The periods that ended by `through`, from the first grant's, earliest first: the company
+/// calendar's, and the UK tax months too when anyone is paid in GBP (their payroll runs on
+/// those; see [`open_rows`]).
 pub fn periods(company: &Company, through: Date) -> Vec<PeriodInfo> {
     let first = company.grants.values().map(|g| g.terms.grant_date).min();
     let Some(first) = first else { return Vec::new() };
     let freq = company.company.pay_frequency;
+    let info = |id: String, start: Date, end: Date, runs_with: Option<String>| PeriodInfo {
+        // Runs follow the company calendar in order, so a UK month is complete once the
+        // company period holding its last day has run.
+        run: company.periods_run.contains(runs_with.as_ref().unwrap_or(&id)),
+        closed: company.payroll_closed.contains_key(&id),
+        rules: company.period_rules.get(runs_with.as_ref().unwrap_or(&id)).cloned(),
+        calendar: if runs_with.is_some() { "uk" } else { "company" },
+        runs_with,
+        id,
+        start,
+        end,
+    };
     let mut out: Vec<PeriodInfo> = tokencomp_core::period::periods(freq, first, through)
         .into_iter()
-        .map(|p| PeriodInfo {
-            run: company.periods_run.contains(&p.id),
-            closed: company.payroll_closed.contains_key(&p.id),
-            rules: company.period_rules.get(&p.id).cloned(),
-            id: p.id,
-            start: p.start,
-            end: p.end,
-        })
+        .map(|p| info(p.id, p.start, p.end, None))
         .collect();
-    out.sort_by_key(|p| p.start);
+    let uk_staff = company.people.values().any(|p| payroll::pay_currency(p) == tokencomp_money::Currency::GBP);
+    if uk_staff {
+        let mut p = pay_period_of(company, true, first);
+        while p.end <= through {
+            let next = p.end.tomorrow().map(|d| pay_period_of(company, true, d));
+            let with = pay_period_of(company, false, p.end).id;
+            out.push(info(p.id, p.start, p.end, Some(with)));
+            match next {
+                Ok(n) => p = n,
+                Err(_) => break,
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.start, a.calendar).cmp(&(b.start, b.calendar)));
     out
 }
 

@@ -818,7 +818,7 @@ async fn far_dates_and_unrun_periods_are_the_callers_mistake_naming_the_field() 
     let f = fixture();
     let admin = login(&f.app, "admin").await;
     let params = date_params();
-    assert_eq!(params.len(), 12, "{params:?}");
+    assert_eq!(params.len(), 13, "{params:?}");
     for (path, name) in &params {
         for far in ["9999-12-31", "1969-12-31", "0001-01-01"] {
             let r = call(&f.app, Method::GET, &format!("{path}?{name}={far}"), &admin, None).await;
