@@ -101,6 +101,7 @@ pub(crate) const WEIGHT: Param =
     int("unvested_weight_bps", 0, 10_000, "Weight on unvested tokens, 0 to 10000 (default 0).");
 pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
 const YEAR_END_PERSON: Param = text("person", "Only this person (staff; an employee always gets their own).");
+const SIGN_IN_USER: Param = text("user", "Only this login's lines.");
 const AS_OF: Param = date("as_of", "The end of this day in the company's time zone (default today).");
 
 /// The jurisdictions `GET /api/rules` narrows to.
@@ -211,6 +212,39 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("Ok"),
             delete(logout),
+        ),
+        route(
+            M::DELETE,
+            "/api/session/all",
+            Authenticated,
+            "session",
+            "Sign out everywhere: ends every session of the caller's login, this one included",
+            &[],
+            None,
+            Resp::Json("SessionsEnded"),
+            delete(sign_out_everywhere),
+        ),
+        route(
+            M::DELETE,
+            "/api/users/{user}/sessions",
+            Admin,
+            "session",
+            "Ends every session of a login (an admin's revocation)",
+            &[],
+            None,
+            Resp::Json("SessionsEnded"),
+            delete(revoke_sessions),
+        ),
+        route(
+            M::GET,
+            "/api/sign-ins",
+            Staff,
+            "session",
+            "The sign-in log, newest first: logins, logouts, sign-outs everywhere, revocations",
+            &[LIMIT, SIGN_IN_USER],
+            None,
+            Resp::Json("SignInLog"),
+            get(sign_in_log),
         ),
         route(
             M::GET,
@@ -754,7 +788,8 @@ async fn login(
     let password = body.str("password")?.to_owned();
     let now = st.now();
     // Counted before the hash; then one hash through the bounded gate (or 503 at once).
-    let opened = match st.inner.auth.reserve(&user, client.0, now) {
+    let reserved = st.with_auth(move |auth| auth.reserve(&user, client.0, now)).await?;
+    let opened = match reserved {
         Ok(attempt) => {
             let known = attempt.known();
             st.inner.gate.run(client.0, known, move || attempt.check(&password)).await?
@@ -765,6 +800,9 @@ async fn login(
         Ok(o) => o,
         Err(crate::auth::LoginRefused::Invalid) => {
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user name or password"));
+        }
+        Err(crate::auth::LoginRefused::Unavailable) => {
+            return Err(sessions_unavailable("the sessions database did not answer; try again"));
         }
         Err(crate::auth::LoginRefused::Locked { until }) => {
             let wait = u64::try_from(until.duration_since(now).as_secs()).unwrap_or(0).max(1);
@@ -793,14 +831,93 @@ async fn session(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, A
 }
 
 async fn logout(State(st): State<AppState>, _c: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = crate::cookie(&headers, SESSION_COOKIE);
-    if let Some(t) = token {
-        st.inner.auth.logout(t);
+    if let Some(t) = crate::cookie(&headers, SESSION_COOKIE).map(str::to_owned) {
+        let now = st.now();
+        st.with_auth(move |auth| auth.logout(&t, now)).await?;
     }
-    let mut res = Json(json!({"ok": true})).into_response();
+    cleared(json!({"ok": true}))
+}
+
+/// 503 `sessions_unavailable`: the database holding the sessions did not answer.
+fn sessions_unavailable(message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "sessions_unavailable", message.to_string())
+}
+
+/// A JSON answer that also clears the session cookie.
+fn cleared(doc: Value) -> Result<Response, ApiError> {
+    let mut res = Json(doc).into_response();
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     Ok(res)
+}
+
+/// Sign out everywhere: every session of the caller's login ends, this one included.
+async fn sign_out_everywhere(State(st): State<AppState>, c: Caller) -> Result<Response, ApiError> {
+    let (login, actor, now) = (c.who.user.clone(), c.who.actor(), st.now());
+    let ended = st
+        .with_auth(move |auth| auth.end_sessions_of(&login, &actor, "sign_out_everywhere", now))
+        .await?
+        .map_err(sessions_unavailable)?;
+    cleared(json!({"user": c.who.user, "ended": ended}))
+}
+
+/// An admin ends every session of a login. An unknown login is `not_found`, after the role
+/// was checked (a refusal looks the same whoever is named).
+async fn revoke_sessions(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    Path(user): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&who)?;
+    let (actor, now, name) = (who.actor(), st.now(), user.clone());
+    let ended = st
+        .with_auth(move |auth| {
+            if !auth.has_user(&name) {
+                return Ok(None);
+            }
+            auth.end_sessions_of(&name, &actor, "revoked", now).map(Some)
+        })
+        .await?
+        .map_err(sessions_unavailable)?
+        .ok_or_else(|| ApiError::not_found_at("path.user", "user"))?;
+    Ok(Json(json!({"user": user, "ended": ended})))
+}
+
+/// The sign-in log, newest first: logins, logouts, revocations, sessions a change ended.
+async fn sign_in_log(
+    State(st): State<AppState>,
+    Caller { who, .. }: Caller,
+    q: Query,
+) -> Result<Json<Value>, ApiError> {
+    require_staff(&who)?;
+    let limit = usize::try_from(LIMIT.int_from(&q)?.unwrap_or(100)).unwrap_or(100);
+    let login = q.get("user").map(str::to_owned);
+    if let Some(name) = &login
+        && !crate::auth::is_login_name(name)
+    {
+        return Err(ApiError::invalid(
+            "query.user",
+            format!("not a login name (at most {} of a-z, 0-9, - _ .)", crate::auth::MAX_NAME),
+        ));
+    }
+    let lines = st
+        .with_auth(move |auth| {
+            let lines = auth.log_lines(login.as_deref(), limit)?;
+            // A name that is no login and has no line (even a removed login's) is not found.
+            let known = login.as_deref().is_none_or(|n| !lines.is_empty() || auth.has_user(n));
+            Ok::<_, crate::auth::AuthError>(known.then_some(lines))
+        })
+        .await?
+        .map_err(sessions_unavailable)?
+        .ok_or_else(|| ApiError::not_found_at("query.user", "user"))?;
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|l| {
+            json!({"seq": l.seq, "at": l.at.to_string(), "user": l.login, "actor": l.actor, "what": l.what,
+                   "detail": l.detail})
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 mod finance;
 mod inputs;
+mod sessions;
 mod web;
 mod web_limits;
 
