@@ -353,6 +353,9 @@ pub struct Auth {
 /// first, then this, never the other way round.
 type Db = Arc<Mutex<Box<dyn Logins>>>;
 
+/// How long a session read from the database is trusted before it is read again.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Lines the sign-in log keeps (the oldest go first).
 pub const MAX_LOG_LINES: usize = 100_000;
 
@@ -396,6 +399,10 @@ struct AuthState {
     digest: String,
     /// Key id → (SHA-256 of the secret, who, the key's stored hash).
     keys: HashMap<String, (String, Principal, String)>,
+    /// Sessions read from the database in the last [`SESSION_RECHECK`]: token SHA-256 → (row,
+    /// when read). Expiry and the login are still checked on every use; what another server
+    /// ended is seen within [`SESSION_RECHECK`], what this one ended at once.
+    recent: HashMap<String, (SessionRow, std::time::Instant)>,
     /// (name, client) → failed logins; the lock a stranger's guesses put on their own client.
     pairs: Counts<(String, Option<IpAddr>)>,
     /// Name → failed logins from every client: the name's guess budget.
@@ -739,6 +746,7 @@ impl Auth {
         // Sessions and cached keys are checked against the accounts on every use; this only
         // frees what can no longer be used.
         let accounts = st.accounts.clone();
+        st.recent.clear();
         let valid: Vec<(String, String)> = accounts.users.iter().map(|u| (u.name.clone(), fingerprint(u))).collect();
         let ended = lock(&self.db).end_stale(&valid);
         match ended {
@@ -828,8 +836,10 @@ impl Auth {
 
     /// Ends the session of `token` (it blocks on the database: call it off the async threads).
     pub fn logout(&self, token: &str, now: Timestamp) {
+        let digest = sha256_hex(token);
+        self.with(|st| st.recent.remove(&digest));
         // The guard must go before the log line takes the lock again.
-        let ended = lock(&self.db).end_session(&sha256_hex(token));
+        let ended = lock(&self.db).end_session(&digest);
         match ended {
             Ok(Some(row)) => {
                 log_line(&self.db, now, &row.login, &format!("user:{}", row.login), "logout", String::new())
@@ -842,6 +852,7 @@ impl Auth {
     /// Ends every session of `login` (sign out everywhere, or an admin's revocation, as `what`
     /// by `actor`): how many. It blocks on the database.
     pub fn end_sessions_of(&self, login: &str, actor: &str, what: &str, now: Timestamp) -> Result<usize, AuthError> {
+        self.with(|st| st.recent.retain(|_, (row, _)| row.login != login));
         let n = lock(&self.db).end_sessions_of(login).map_err(|e| {
             db_failed("ending sessions", &e);
             AuthError::Invalid("the sessions database did not answer".into())
@@ -863,24 +874,52 @@ impl Auth {
         self.with(|st| st.accounts.user(name).is_some())
     }
 
+    /// The session's caller and CSRF token when it was read from the database within
+    /// [`SESSION_RECHECK`] (no database access: safe on the async threads); `None` when it must
+    /// be read ([`Auth::session`]).
+    pub fn recent_session(&self, token: &str, now: Timestamp) -> Option<Option<(Principal, String)>> {
+        let digest = sha256_hex(token);
+        let row = self.with(|st| {
+            st.recent.get(&digest).filter(|(_, at)| at.elapsed() < SESSION_RECHECK).map(|(row, _)| row.clone())
+        })?;
+        Some(self.check_row(&digest, row, now))
+    }
+
     /// The session's caller and CSRF token, while the login is unchanged (it blocks on the
     /// database: call it off the async threads).
     pub fn session(&self, token: &str, now: Timestamp) -> Option<(Principal, String)> {
         let digest = sha256_hex(token);
         let row = match lock(&self.db).session(&digest) {
-            Ok(row) => row?,
+            Ok(row) => row,
             Err(e) => {
                 db_failed("reading a session", &e);
                 return None;
             }
         };
+        let Some(row) = row else {
+            self.with(|st| st.recent.remove(&digest));
+            return None;
+        };
+        self.with(|st| {
+            if st.recent.len() >= MAX_ENTRIES {
+                st.recent.clear();
+            }
+            st.recent.insert(digest.clone(), (row.clone(), std::time::Instant::now()));
+        });
+        self.check_row(&digest, row, now)
+    }
+
+    /// A stored session's caller and CSRF token while it has not expired and its login is
+    /// unchanged; otherwise it is ended.
+    fn check_row(&self, digest: &str, row: SessionRow, now: Timestamp) -> Option<(Principal, String)> {
         let principal =
             Principal { user: row.login.clone(), role: row.role.parse().ok()?, person: row.person.clone(), key: None };
         let valid = row.expires > now
             && self
                 .with(|st| current(&st.accounts, &principal).is_some_and(|u| same(&fingerprint(&u), &row.password_fp)));
         if !valid {
-            if let Err(e) = lock(&self.db).end_session(&digest) {
+            self.with(|st| st.recent.remove(digest));
+            if let Err(e) = lock(&self.db).end_session(digest) {
                 db_failed("ending a session", &e);
             }
             return None;
@@ -934,4 +973,5 @@ fn inode(_: &std::fs::Metadata) -> u64 {
 }
 
 #[cfg(test)]
+#[path = "auth_tests.rs"]
 mod tests;

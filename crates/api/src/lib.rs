@@ -252,7 +252,10 @@ impl FromRequestParts<AppState> for Caller {
             }
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let (token, now) = (token.to_owned(), st.now());
-            let found = st.with_auth(move |auth| auth.session(&token, now)).await?;
+            let found = match st.inner.auth.recent_session(&token, now) {
+                Some(found) => found,
+                None => st.with_auth(move |auth| auth.session(&token, now)).await?,
+            };
             let (p, csrf) = found.ok_or_else(ApiError::unauthenticated)?;
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             let echoed = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
