@@ -87,7 +87,7 @@ fn main() {
     let mut cfg = Config::new(dir.path().to_path_buf());
     cfg.now = Some("2026-11-01T12:00:00Z".parse().expect("now"));
     cfg.log = Arc::new(|_: &str| {});
-    let state = AppState::new(Box::new(store), cfg);
+    let state = AppState::new(Box::new(store), cfg).expect("state");
     let router = app(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let (token, _, _) = state

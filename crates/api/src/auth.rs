@@ -1,5 +1,12 @@
 //! Accounts and roles: logins with argon2 password hashes, API keys, browser sessions.
 //!
+//! Sessions, failed-login counts and the sign-in log live in the ledger's database, in tables
+//! beside the hash chain ([`tokencomp_store::logins`]): a restart keeps everyone logged in and
+//! every lockout, and servers sharing one PostgreSQL share both. A session is stored as the
+//! SHA-256 of its token with the SHA-256 of the login's password hash, so a reset or a role
+//! change (which writes a new hash) ends it. Attempts still being checked are counted in memory
+//! only (they end with the process).
+//!
 //! Accounts live in `DATA/auth/accounts.json` (mode 0600), not in the ledger: a secret, even
 //! hashed, must be removable, and the hash-chained ledger keeps everything forever. Who did
 //! what is still in the ledger, as each event's actor (`user:NAME` or `key:ID`).
@@ -21,6 +28,7 @@ use argon2::password_hash::{self, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use tokencomp_store::logins::{CountKind, LogLine, Logins, SessionRow};
 use tokencomp_store::{hex, sha256_hex};
 
 /// What a login may do.
@@ -333,19 +341,45 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-struct Session {
-    principal: Principal,
-    csrf: String,
-    expires: Timestamp,
-    /// The login's password hash when the session opened: a reset changes it, and ends it.
-    password: String,
-}
-
-/// The server's view of accounts: the file (re-read when it changes), live sessions, the
-/// verified-key cache and the failed-login counts.
+/// The server's view of accounts: the file (re-read when it changes), the verified-key cache
+/// and the attempts running now; sessions and failure counts in the database (`db`).
 pub struct Auth {
     path: PathBuf,
     state: Arc<Mutex<AuthState>>,
+    db: Db,
+}
+
+/// The sessions and counts tables, over a connection of their own. Lock order: the state
+/// first, then this, never the other way round.
+type Db = Arc<Mutex<Box<dyn Logins>>>;
+
+/// How long a session read from the database is trusted before it is read again.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Lines the sign-in log keeps (the oldest go first).
+pub const MAX_LOG_LINES: usize = 100_000;
+
+/// The stored form of a client: its address, or empty when unknown.
+fn client_text(client: Option<IpAddr>) -> String {
+    client.map(|c| c.to_string()).unwrap_or_default()
+}
+
+/// What ends a session's validity: the SHA-256 of the login's password hash.
+fn fingerprint(user: &User) -> String {
+    sha256_hex(&user.password)
+}
+
+/// A database failure: logged (never with a secret), and the caller refuses.
+fn db_failed(what: &str, e: &tokencomp_store::StoreError) {
+    crate::log::error(&format!("logins: {what}: {e}"));
+}
+
+/// Appends a line to the sign-in log; a failure to write it is logged, not fatal.
+fn log_line(db: &Db, at: Timestamp, login: &str, actor: &str, what: &str, detail: String) {
+    let line = LogLine { seq: 0, at, login: login.into(), actor: actor.into(), what: what.into(), detail };
+    if let Err(e) = lock(db).log(&line, MAX_LOG_LINES) {
+        db_failed("the sign-in log", &e);
+    }
 }
 
 /// What identifies one version of the accounts file without reading it.
@@ -363,16 +397,16 @@ struct AuthState {
     /// When the file was last read, and the SHA-256 of what was read.
     read_at: Option<SystemTime>,
     digest: String,
-    /// SHA-256 of the session token → session.
-    sessions: HashMap<String, Session>,
     /// Key id → (SHA-256 of the secret, who, the key's stored hash).
     keys: HashMap<String, (String, Principal, String)>,
+    /// Sessions read from the database in the last [`SESSION_RECHECK`]: token SHA-256 → (row,
+    /// when read). Expiry and the login are still checked on every use; what another server
+    /// ended is seen within [`SESSION_RECHECK`], what this one ended at once.
+    recent: HashMap<String, (SessionRow, std::time::Instant)>,
     /// (name, client) → failed logins; the lock a stranger's guesses put on their own client.
     pairs: Counts<(String, Option<IpAddr>)>,
     /// Name → failed logins from every client: the name's guess budget.
     names: Counts<String>,
-    /// (name, client) → when that client last logged in as that name.
-    known: HashMap<(String, Option<IpAddr>), Timestamp>,
 }
 
 /// Failed logins in a row (within [`LOCK_MINUTES`] of each other) from one client after which
@@ -389,6 +423,11 @@ pub const MAX_ENTRIES: usize = 100_000;
 pub const SESSIONS_PER_LOGIN: usize = 16;
 /// The longest user name (names are what people type).
 pub const MAX_NAME: usize = 64;
+
+/// Whether `name` could be a login: letters, digits, `-`, `_`, `.`, at most [`MAX_NAME`].
+pub fn is_login_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= MAX_NAME && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
 
 /// Failed and in-flight attempts under one key.
 #[derive(Clone, Copy, Debug, Default)]
@@ -447,6 +486,21 @@ impl<K: std::hash::Hash + Eq + Clone> Counts<K> {
         self.map.entry(k.clone()).or_default()
     }
 
+    /// Mirrors the database's count for `k` (its pending checks kept).
+    fn set(&mut self, k: &K, stored: tokencomp_store::logins::Count, now: Timestamp) {
+        let c = self.entry(k, now);
+        c.failures = stored.failures;
+        c.last = Some(stored.last);
+    }
+
+    /// Forgets a count the database no longer holds (its pending checks kept).
+    fn clear(&mut self, k: &K) {
+        if let Some(c) = self.map.get_mut(k) {
+            c.failures = 0;
+            c.last = None;
+        }
+    }
+
     fn begin(&mut self, k: &K, now: Timestamp) {
         let c = self.entry(k, now);
         c.pending = c.pending.saturating_add(1);
@@ -474,6 +528,8 @@ pub enum LoginRefused {
     Invalid,
     /// Too many failures: try again after `until`.
     Locked { until: Timestamp },
+    /// The sessions database did not answer: nothing was decided.
+    Unavailable,
 }
 
 /// How long a browser session lasts.
@@ -483,6 +539,7 @@ pub const SESSION_HOURS: i64 = 12;
 /// unchecked (the server was too busy), it is given back.
 pub struct Attempt {
     state: Arc<Mutex<AuthState>>,
+    db: Db,
     accounts: Arc<Accounts>,
     name: String,
     client: Option<IpAddr>,
@@ -506,45 +563,64 @@ impl Attempt {
         let now = self.now;
         self.open = false;
         let key = (self.name.clone(), self.client);
-        let mut st = lock(&self.state);
-        st.pairs.end(&key, !ok, now);
-        st.names.end(&self.name, !ok, now);
-        let Some(user) = user.filter(|_| ok) else { return Err(LoginRefused::Invalid) };
+        {
+            let mut st = lock(&self.state);
+            st.pairs.end(&key, !ok, now);
+            st.names.end(&self.name, !ok, now);
+        }
+        let client = client_text(self.client);
+        let unavailable = |e: tokencomp_store::StoreError| {
+            db_failed("a login", &e);
+            LoginRefused::Unavailable
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            // The failure is counted in the database (atomically, so servers sharing it add
+            // up), and the memory mirrors what it holds.
+            let window = now.checked_sub(lock_span()).unwrap_or(now);
+            let (pair, named) = {
+                let mut db = lock(&self.db);
+                let pair = db.add_failure(CountKind::Pair, &self.name, &client, now, window, MAX_ENTRIES);
+                let named = db.add_failure(CountKind::Name, &self.name, "", now, window, MAX_ENTRIES);
+                (pair.map_err(unavailable)?, named.map_err(unavailable)?)
+            };
+            let mut st = lock(&self.state);
+            st.pairs.set(&key, pair, now);
+            st.names.set(&self.name, named, now);
+            return Err(LoginRefused::Invalid);
+        };
         // The login may have changed while its password was checked.
-        if st.accounts.user(&user.name) != Some(&user) {
+        if lock(&self.state).accounts.user(&user.name) != Some(&user) {
             return Err(LoginRefused::Invalid);
         }
-        st.pairs.map.remove(&key);
-        if !st.known.contains_key(&key) && st.known.len() >= MAX_ENTRIES {
-            let oldest = st.known.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                st.known.remove(&k);
-            }
-        }
-        st.known.insert(key, now);
+        lock(&self.state).pairs.map.remove(&key);
         let fail = |_| LoginRefused::Invalid;
         let token = hex(&random::<32>().map_err(fail)?);
         let csrf = hex(&random::<16>().map_err(fail)?);
         let expires =
             now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS)).map_err(|_| LoginRefused::Invalid)?;
         let principal = Principal { user: user.name.clone(), role: user.role, person: user.person.clone(), key: None };
-        st.sessions.retain(|_, s| s.expires > now);
-        let mut mine: Vec<(String, Timestamp)> = st
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.principal.user == user.name)
-            .map(|(k, s)| (k.clone(), s.expires))
-            .collect();
-        if mine.len() >= SESSIONS_PER_LOGIN {
-            mine.sort_by_key(|m| m.1);
-            for (k, _) in mine.iter().take(mine.len() + 1 - SESSIONS_PER_LOGIN) {
-                st.sessions.remove(k);
-            }
-        }
-        st.sessions.insert(
-            sha256_hex(&token),
-            Session { principal: principal.clone(), csrf: csrf.clone(), expires, password: user.password },
-        );
+        let row = SessionRow {
+            token_sha256: sha256_hex(&token),
+            login: user.name.clone(),
+            role: user.role.as_str().into(),
+            person: user.person.clone(),
+            csrf: csrf.clone(),
+            password_fp: fingerprint(&user),
+            created: now,
+            expires,
+        };
+        let capped = {
+            let mut db = lock(&self.db);
+            db.clear_count(CountKind::Pair, &self.name, &client).map_err(unavailable)?;
+            db.mark_known(&self.name, &client, now, MAX_ENTRIES).map_err(unavailable)?;
+            db.open_session(&row, SESSIONS_PER_LOGIN, now).map_err(unavailable)?
+        };
+        let detail = if capped > 0 {
+            format!("the oldest {capped} sessions ended (cap {SESSIONS_PER_LOGIN})")
+        } else {
+            String::new()
+        };
+        log_line(&self.db, now, &user.name, &format!("user:{}", user.name), "login", detail);
         Ok((token, csrf, principal))
     }
 }
@@ -629,8 +705,14 @@ pub fn write_demo_users(dir: &tokencomp_service::DataDir) -> Result<(), AuthErro
 }
 
 impl Auth {
-    pub fn new(data: &Path) -> Auth {
-        Auth { path: accounts_path(data), state: Arc::new(Mutex::new(AuthState::default())) }
+    /// The accounts of the data directory `data`, with sessions and counts in `logins` (the
+    /// ledger's database: [`tokencomp_store::Store::logins`]).
+    pub fn new(data: &Path, logins: Box<dyn Logins>) -> Auth {
+        Auth {
+            path: accounts_path(data),
+            state: Arc::new(Mutex::new(AuthState::default())),
+            db: Arc::new(Mutex::new(logins)),
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut AuthState) -> R) -> R {
@@ -678,7 +760,19 @@ impl Auth {
         // Sessions and cached keys are checked against the accounts on every use; this only
         // frees what can no longer be used.
         let accounts = st.accounts.clone();
-        st.sessions.retain(|_, s| current(&accounts, &s.principal).is_some_and(|u| u.password == s.password));
+        st.recent.clear();
+        let valid: Vec<(String, String)> = accounts.users.iter().map(|u| (u.name.clone(), fingerprint(u))).collect();
+        let ended = lock(&self.db).end_stale(&valid);
+        match ended {
+            Ok(ended) => {
+                let now = Timestamp::now();
+                for (login, n) in ended {
+                    let detail = format!("{n} sessions ended: the login was removed or its password or role changed");
+                    log_line(&self.db, now, &login, "accounts", "ended_by_change", detail);
+                }
+            }
+            Err(e) => db_failed("ending the sessions of changed logins", &e),
+        }
         st.keys.retain(|id, (_, _, stored)| accounts.keys.iter().any(|k| &k.id == id && &k.secret == stored));
     }
 
@@ -693,9 +787,33 @@ impl Auth {
         {
             return Err(LoginRefused::Invalid);
         }
+        // The stored counts first (no lock held on the state meanwhile): a restart or another
+        // server's failures count here too.
+        let text = client_text(client);
+        let stored = {
+            let mut db = lock(&self.db);
+            (|| {
+                Ok::<_, tokencomp_store::StoreError>((
+                    db.count(CountKind::Pair, name, &text)?,
+                    db.count(CountKind::Name, name, "")?,
+                    db.count(CountKind::Known, name, &text)?.is_some(),
+                ))
+            })()
+        };
+        let (pair_db, name_db, known) = stored.map_err(|e| {
+            db_failed("reading the failure counts", &e);
+            LoginRefused::Unavailable
+        })?;
         self.with(|st| {
             let key = (name.to_owned(), client);
-            let known = st.known.contains_key(&key);
+            match pair_db {
+                Some(c) => st.pairs.set(&key, c, now),
+                None => st.pairs.clear(&key),
+            }
+            match name_db {
+                Some(c) => st.names.set(&name.to_owned(), c, now),
+                None => st.names.clear(&name.to_owned()),
+            }
             let (pair, pair_until) = st.pairs.live(&key, now);
             if pair >= MAX_FAILURES {
                 return Err(LoginRefused::Locked { until: pair_until });
@@ -708,6 +826,7 @@ impl Auth {
             st.names.begin(&name.to_owned(), now);
             Ok(Attempt {
                 state: self.state.clone(),
+                db: self.db.clone(),
                 accounts: st.accounts.clone(),
                 name: name.to_owned(),
                 client,
@@ -729,22 +848,97 @@ impl Auth {
         self.reserve(name, client, now)?.check(password)
     }
 
-    pub fn logout(&self, token: &str) {
-        self.with(|st| st.sessions.remove(&sha256_hex(token)));
+    /// Ends the session of `token` (it blocks on the database: call it off the async threads).
+    pub fn logout(&self, token: &str, now: Timestamp) {
+        let digest = sha256_hex(token);
+        self.with(|st| st.recent.remove(&digest));
+        // The guard must go before the log line takes the lock again.
+        let ended = lock(&self.db).end_session(&digest);
+        match ended {
+            Ok(Some(row)) => {
+                log_line(&self.db, now, &row.login, &format!("user:{}", row.login), "logout", String::new())
+            }
+            Ok(None) => {}
+            Err(e) => db_failed("a logout", &e),
+        }
     }
 
-    /// The session's caller and CSRF token, while the login is unchanged.
+    /// Ends every session of `login` (sign out everywhere, or an admin's revocation, as `what`
+    /// by `actor`): how many. It blocks on the database.
+    pub fn end_sessions_of(&self, login: &str, actor: &str, what: &str, now: Timestamp) -> Result<usize, AuthError> {
+        self.with(|st| st.recent.retain(|_, (row, _)| row.login != login));
+        let n = lock(&self.db).end_sessions_of(login).map_err(|e| {
+            db_failed("ending sessions", &e);
+            AuthError::Invalid("the sessions database did not answer".into())
+        })?;
+        log_line(&self.db, now, login, actor, what, format!("{n} sessions ended"));
+        Ok(n)
+    }
+
+    /// The sign-in log, newest first: at most `limit` lines, about `login` when given.
+    pub fn log_lines(&self, login: Option<&str>, limit: usize) -> Result<Vec<LogLine>, AuthError> {
+        lock(&self.db).log_lines(login, limit).map_err(|e| {
+            db_failed("reading the sign-in log", &e);
+            AuthError::Invalid("the sessions database did not answer".into())
+        })
+    }
+
+    /// Whether a login of this name exists now.
+    pub fn has_user(&self, name: &str) -> bool {
+        self.with(|st| st.accounts.user(name).is_some())
+    }
+
+    /// The session's caller and CSRF token when it was read from the database within
+    /// [`SESSION_RECHECK`] (no database access: safe on the async threads); `None` when it must
+    /// be read ([`Auth::session`]).
+    pub fn recent_session(&self, token: &str, now: Timestamp) -> Option<Option<(Principal, String)>> {
+        let digest = sha256_hex(token);
+        let row = self.with(|st| {
+            st.recent.get(&digest).filter(|(_, at)| at.elapsed() < SESSION_RECHECK).map(|(row, _)| row.clone())
+        })?;
+        Some(self.check_row(&digest, row, now))
+    }
+
+    /// The session's caller and CSRF token, while the login is unchanged (it blocks on the
+    /// database: call it off the async threads).
     pub fn session(&self, token: &str, now: Timestamp) -> Option<(Principal, String)> {
-        self.with(|st| {
-            let digest = sha256_hex(token);
-            let s = st.sessions.get(&digest).filter(|s| s.expires > now)?;
-            let valid = current(&st.accounts, &s.principal).is_some_and(|u| u.password == s.password);
-            if !valid {
-                st.sessions.remove(&digest);
+        let digest = sha256_hex(token);
+        let row = match lock(&self.db).session(&digest) {
+            Ok(row) => row,
+            Err(e) => {
+                db_failed("reading a session", &e);
                 return None;
             }
-            Some((s.principal.clone(), s.csrf.clone()))
-        })
+        };
+        let Some(row) = row else {
+            self.with(|st| st.recent.remove(&digest));
+            return None;
+        };
+        self.with(|st| {
+            if st.recent.len() >= MAX_ENTRIES {
+                st.recent.clear();
+            }
+            st.recent.insert(digest.clone(), (row.clone(), std::time::Instant::now()));
+        });
+        self.check_row(&digest, row, now)
+    }
+
+    /// A stored session's caller and CSRF token while it has not expired and its login is
+    /// unchanged; otherwise it is ended.
+    fn check_row(&self, digest: &str, row: SessionRow, now: Timestamp) -> Option<(Principal, String)> {
+        let principal =
+            Principal { user: row.login.clone(), role: row.role.parse().ok()?, person: row.person.clone(), key: None };
+        let valid = row.expires > now
+            && self
+                .with(|st| current(&st.accounts, &principal).is_some_and(|u| same(&fingerprint(&u), &row.password_fp)));
+        if !valid {
+            self.with(|st| st.recent.remove(digest));
+            if let Err(e) = lock(&self.db).end_session(digest) {
+                db_failed("ending a session", &e);
+            }
+            return None;
+        }
+        Some((principal, row.csrf))
     }
 
     /// A key `tc_<id>_<secret>`: cached, refused, or to be checked (an argon2 hash).
@@ -793,179 +987,5 @@ fn inode(_: &std::fs::Metadata) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_password_is_kept_as_an_argon2id_hash_and_checked() {
-        let mut a = Accounts::default();
-        a.set_user("ada", Role::Employee, Some("ada"), "correct horse").expect("add");
-        let stored = &a.users[0].password;
-        assert!(stored.starts_with("$argon2id$"), "{stored}");
-        assert!(!stored.contains("correct horse"));
-        assert_eq!(a.login("ada", "correct horse").map(|p| p.person), Some(Some("ada".into())));
-        assert_eq!(a.login("ada", "wrong horse!"), None);
-        assert_eq!(a.login("nobody", "correct horse"), None);
-    }
-
-    #[test]
-    fn the_dummy_hash_parses_so_unknown_users_pay_a_hash() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
-    }
-
-    #[test]
-    fn bad_accounts_are_refused_with_a_reason() {
-        let mut a = Accounts::default();
-        assert!(a.set_user("has space", Role::Admin, None, "password1").is_err());
-        assert!(a.set_user("emp", Role::Employee, None, "password1").is_err());
-        assert!(a.set_user("short", Role::Admin, None, "pw").is_err());
-        assert!(a.users.is_empty());
-    }
-
-    #[test]
-    fn an_api_key_is_found_by_id_and_its_secret_checked() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut a = Accounts::default();
-        a.set_user("ops", Role::Admin, None, "password1").expect("add");
-        let key = a.add_key("ops", Timestamp::UNIX_EPOCH).expect("key");
-        a.save(&accounts_path(dir.path())).expect("save");
-        let text = std::fs::read_to_string(accounts_path(dir.path())).expect("read");
-        let secret = key.rsplit('_').next().expect("secret");
-        assert!(!text.contains(secret), "the secret must only be stored hashed");
-        let auth = Auth::new(dir.path());
-        let p = auth.key(&key).expect("valid key");
-        assert_eq!(p.actor(), format!("key:{}", a.keys[0].id));
-        // The cached path answers the same, and a wrong secret under the same id is refused.
-        assert_eq!(auth.key(&key), Some(p));
-        let wrong = format!("{}x", &key[..key.len() - 1]);
-        assert_eq!(auth.key(&wrong), None);
-        assert_eq!(auth.key("tc_nope_nope"), None);
-    }
-
-    #[test]
-    fn five_failures_lock_a_name_for_a_while_even_against_the_right_password() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut a = Accounts::default();
-        a.set_user("ops", Role::Admin, None, "password1").expect("add");
-        a.save(&accounts_path(dir.path())).expect("save");
-        let auth = Auth::new(dir.path());
-        let t0 = Timestamp::UNIX_EPOCH;
-        for _ in 0..MAX_FAILURES {
-            assert_eq!(auth.login("ops", "guess-guess", None, t0).err(), Some(LoginRefused::Invalid));
-        }
-        let until = t0.checked_add(jiff::SignedDuration::from_mins(LOCK_MINUTES)).expect("t");
-        assert_eq!(auth.login("ops", "password1", None, t0).err(), Some(LoginRefused::Locked { until }));
-        // After the lock, the right password works and clears the count.
-        assert!(auth.login("ops", "password1", None, until).is_ok());
-        assert_eq!(auth.login("ops", "guess-guess", None, until).err(), Some(LoginRefused::Invalid));
-        assert!(auth.login("ops", "password1", None, until).is_ok());
-    }
-
-    #[test]
-    fn a_session_expires_and_logout_ends_it() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut a = Accounts::default();
-        a.set_user("aud", Role::Auditor, None, "password1").expect("add");
-        a.save(&accounts_path(dir.path())).expect("save");
-        let auth = Auth::new(dir.path());
-        let now = Timestamp::UNIX_EPOCH;
-        assert_eq!(auth.login("aud", "password2", None, now).err(), Some(LoginRefused::Invalid));
-        let (token, csrf, _) = auth.login("aud", "password1", None, now).expect("login");
-        assert_eq!(auth.session(&token, now).map(|s| s.1), Some(csrf));
-        let later = now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS + 1)).expect("t");
-        assert!(auth.session(&token, later).is_none());
-        auth.logout(&token);
-        assert!(auth.session(&token, now).is_none());
-    }
-
-    fn server(users: &[(&str, Role, Option<&str>)]) -> (tempfile::TempDir, Auth) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut a = Accounts::default();
-        for (name, role, person) in users {
-            a.set_user(name, *role, *person, "password1").expect("add");
-        }
-        a.save(&accounts_path(dir.path())).expect("save");
-        let auth = Auth::new(dir.path());
-        (dir, auth)
-    }
-
-    #[test]
-    fn parallel_guesses_are_counted_before_their_hash() {
-        let (_dir, auth) = server(&[("ops", Role::Admin, None)]);
-        let t0 = Timestamp::UNIX_EPOCH;
-        let stranger: Option<IpAddr> = Some("127.0.0.2".parse().expect("ip"));
-        // Five attempts reserved and not yet checked already use the client's budget.
-        let running: Vec<Attempt> =
-            (0..MAX_FAILURES).map(|_| auth.reserve("ops", stranger, t0).expect("reserved")).collect();
-        assert!(matches!(auth.reserve("ops", stranger, t0), Err(LoginRefused::Locked { .. })));
-        // An attempt given back unchecked (the server was busy) is not a failure.
-        drop(running);
-        assert!(auth.reserve("ops", stranger, t0).is_ok());
-    }
-
-    #[test]
-    fn strangers_spend_a_names_budget_but_not_its_owners_client() {
-        let (_dir, auth) = server(&[("ops", Role::Admin, None)]);
-        let t0 = Timestamp::UNIX_EPOCH;
-        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("ip"));
-        assert!(auth.login("ops", "password1", ip("127.0.0.3"), t0).is_ok());
-        for n in 0..NAME_BUDGET {
-            let from = ip(&format!("10.0.0.{}", n / MAX_FAILURES));
-            assert_eq!(auth.login("ops", "guess-guess", from, t0).err(), Some(LoginRefused::Invalid));
-        }
-        let until = t0.checked_add(lock_span()).expect("t");
-        assert_eq!(auth.login("ops", "password1", ip("127.0.0.4"), t0).err(), Some(LoginRefused::Locked { until }));
-        assert!(auth.login("ops", "password1", ip("127.0.0.3"), t0).is_ok());
-    }
-
-    #[test]
-    fn failure_counts_stay_bounded_and_expired_ones_go_first() {
-        let mut counts: Counts<String> = Counts { map: HashMap::new(), cap: 3 };
-        let t0 = Timestamp::UNIX_EPOCH;
-        let later = t0.checked_add(lock_span()).expect("t");
-        for (i, at) in [(0, t0), (1, t0), (2, later)] {
-            let k = format!("n{i}");
-            counts.begin(&k, at);
-            counts.end(&k, true, at);
-        }
-        counts.begin(&"n3".to_owned(), later);
-        counts.end(&"n3".to_owned(), true, later);
-        assert_eq!(counts.map.len(), 2, "the expired counts went: {:?}", counts.map.keys().collect::<Vec<_>>());
-        for i in 4..10 {
-            let k = format!("n{i}");
-            counts.begin(&k, later);
-            counts.end(&k, true, later);
-            assert!(counts.map.len() <= 3);
-        }
-    }
-
-    #[test]
-    fn a_stored_hash_asking_for_more_memory_is_refused_unchecked() {
-        let salt = SaltString::encode_b64(&[7u8; 16]).expect("salt");
-        let big = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(M_COST_KIB * 2, 1, 1, None).expect("p"));
-        let phc = big.hash_password(b"password1", &salt).expect("hash").to_string();
-        assert!(!verify_secret(&phc, "password1"));
-        let ours = argon2().expect("a").hash_password(b"password1", &salt).expect("hash").to_string();
-        assert!(verify_secret(&ours, "password1"));
-    }
-
-    #[test]
-    fn a_reset_ends_the_logins_sessions_and_revokes_its_keys() {
-        let (dir, auth) = server(&[("ops", Role::Admin, None), ("aud", Role::Auditor, None)]);
-        let path = accounts_path(dir.path());
-        let now = Timestamp::UNIX_EPOCH;
-        let mut a = Accounts::load(&path).expect("load");
-        let key = a.add_key("ops", now).expect("key");
-        a.save(&path).expect("save");
-        let (ops, _, _) = auth.login("ops", "password1", None, now).expect("login");
-        let (aud, _, _) = auth.login("aud", "password1", None, now).expect("login");
-        assert!(auth.key(&key).is_some());
-        let mut a = Accounts::load(&path).expect("load");
-        a.set_user("ops", Role::Admin, None, "password2").expect("reset");
-        assert!(a.keys.is_empty(), "a reset revokes the login's keys");
-        a.save(&path).expect("save");
-        assert!(auth.session(&ops, now).is_none());
-        assert!(auth.key(&key).is_none());
-        assert!(auth.session(&aud, now).is_some(), "other logins keep their sessions");
-    }
-}
+#[path = "auth_tests.rs"]
+mod tests;

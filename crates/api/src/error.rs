@@ -22,6 +22,7 @@ pub const CODES: &[&str] = &[
     "too_many_attempts",
     "rate_limited",
     "overloaded",
+    "sessions_unavailable",
     "payload_too_large",
     "request_timeout",
     "unauthenticated",

@@ -129,11 +129,13 @@ impl Ctx<'_> {
 }
 
 impl AppState {
-    pub fn new(store: Box<dyn Store + Send>, cfg: Config) -> AppState {
-        let auth = Auth::new(&cfg.data);
+    /// The server over `store`; sessions and login counts go to the same database, over a
+    /// connection of their own (so a session check never waits for a ledger read).
+    pub fn new(store: Box<dyn Store + Send>, cfg: Config) -> Result<AppState, tokencomp_store::StoreError> {
+        let auth = Auth::new(&cfg.data, store.logins()?);
         let gate = limits::HashGate::new(cfg.limits.hashers, cfg.limits.hash_queue);
         let writes = limits::WriteLimiter::new(cfg.limits.writes_per_minute);
-        AppState {
+        Ok(AppState {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 cache: Mutex::new(None),
@@ -143,7 +145,17 @@ impl AppState {
                 now: Mutex::new(cfg.now),
                 cfg,
             }),
-        }
+        })
+    }
+
+    /// Runs `f` with the accounts and sessions on a blocking thread (the sessions are in the
+    /// database).
+    pub async fn with_auth<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Auth) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let st = self.clone();
+        tokio::task::spawn_blocking(move || f(&st.inner.auth)).await.map_err(ApiError::internal)
     }
 
     pub fn now(&self) -> Timestamp {
@@ -243,7 +255,12 @@ impl FromRequestParts<AppState> for Caller {
                 }
             }
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
-            let (p, csrf) = st.inner.auth.session(token, st.now()).ok_or_else(ApiError::unauthenticated)?;
+            let (token, now) = (token.to_owned(), st.now());
+            let found = match st.inner.auth.recent_session(&token, now) {
+                Some(found) => found,
+                None => st.with_auth(move |auth| auth.session(&token, now)).await?,
+            };
+            let (p, csrf) = found.ok_or_else(ApiError::unauthenticated)?;
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             let echoed = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if !safe && echoed != Some(csrf.as_str()) {
@@ -263,7 +280,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         // Writes are limited per login (logging out is not a write to the ledger).
         let write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if write && parts.uri.path() != "/api/session" {
+        if write && !parts.uri.path().starts_with("/api/session") {
             st.inner.writes.take(&principal.user, st.now()).map_err(ApiError::rate_limited)?;
         }
         Ok(Caller { who: principal, csrf: csrf_token })

@@ -253,6 +253,21 @@ pub fn schemas() -> Map<String, Value> {
                 ("cookie_warning", opt_string()),
             ]),
         ),
+        ("SessionsEnded", obj(&[("user", string()), ("ended", int())])),
+        (
+            "SignInLog",
+            obj(&[(
+                "items",
+                array(obj(&[
+                    ("seq", int()),
+                    ("at", time()),
+                    ("user", string()),
+                    ("actor", string()),
+                    ("what", json!({"enum": ["login", "logout", "sign_out_everywhere", "revoked", "ended_by_change"]})),
+                    ("detail", string()),
+                ])),
+            )]),
+        ),
         (
             "Session",
             obj(&[

@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -20,11 +19,13 @@ mod finance;
 mod gov;
 mod login_page;
 mod reports;
+mod session;
 
-use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE};
+use crate::{ApiError, AppState, Caller, Ctx, Principal, Query, Role};
 use reports::{
     books, chain_status, close_period, payroll, periods, reconciliation, run_period, simulation, tax_report, tokenomics,
 };
+use session::{login, logout, revoke_sessions, session, sign_in_log, sign_out_everywhere};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +103,7 @@ pub(crate) const WEIGHT: Param =
     int("unvested_weight_bps", 0, 10_000, "Weight on unvested tokens, 0 to 10000 (default 0).");
 pub(crate) const BOOKS_FORMATS: &[&str] = &["csv", "beancount", "hledger"];
 const YEAR_END_PERSON: Param = text("person", "Only this person (staff; an employee always gets their own).");
+const SIGN_IN_USER: Param = text("user", "Only this login's lines.");
 const AS_OF: Param = date("as_of", "The end of this day in the company's time zone (default today).");
 
 /// The jurisdictions `GET /api/rules` narrows to.
@@ -223,6 +225,39 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("Ok"),
             delete(logout),
+        ),
+        route(
+            M::DELETE,
+            "/api/session/all",
+            Authenticated,
+            "session",
+            "Sign out everywhere: ends every session of the caller's login, this one included",
+            &[],
+            None,
+            Resp::Json("SessionsEnded"),
+            delete(sign_out_everywhere),
+        ),
+        route(
+            M::DELETE,
+            "/api/users/{user}/sessions",
+            Admin,
+            "session",
+            "Ends every session of a login (an admin's revocation)",
+            &[],
+            None,
+            Resp::Json("SessionsEnded"),
+            delete(revoke_sessions),
+        ),
+        route(
+            M::GET,
+            "/api/sign-ins",
+            Staff,
+            "session",
+            "The sign-in log, newest first: logins, logouts, sign-outs everywhere, revocations",
+            &[LIMIT, SIGN_IN_USER],
+            None,
+            Resp::Json("SignInLog"),
+            get(sign_in_log),
         ),
         route(
             M::GET,
@@ -773,68 +808,10 @@ async fn healthz(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "ledger_events": events})))
 }
 
-fn session_json(c: &Caller, company: &Company) -> Value {
+pub(crate) fn session_json(c: &Caller, company: &Company) -> Value {
     let p = &c.who;
     json!({"user": p.user, "role": p.role.as_str(), "person": p.person, "csrf_token": c.csrf,
            "company": company.company.name, "token": token_json(company)})
-}
-
-async fn login(
-    State(st): State<AppState>,
-    client: crate::limits::ClientAddr,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let user = body.str("user")?.to_owned();
-    let password = body.str("password")?.to_owned();
-    let now = st.now();
-    // Counted before the hash; then one hash through the bounded gate (or 503 at once).
-    let opened = match st.inner.auth.reserve(&user, client.0, now) {
-        Ok(attempt) => {
-            let known = attempt.known();
-            st.inner.gate.run(client.0, known, move || attempt.check(&password)).await?
-        }
-        Err(refused) => Err(refused),
-    };
-    let (token, csrf, who) = match opened {
-        Ok(o) => o,
-        Err(crate::auth::LoginRefused::Invalid) => {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user name or password"));
-        }
-        Err(crate::auth::LoginRefused::Locked { until }) => {
-            let wait = u64::try_from(until.duration_since(now).as_secs()).unwrap_or(0).max(1);
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!("too many failed logins for this name; try again after {until}"),
-            )
-            .retry_after(wait));
-        }
-    };
-    let caller = Caller { who, csrf: Some(csrf) };
-    let doc = st.with(move |cx| Ok(session_json(&caller, cx.company))).await?;
-    let secure = if st.inner.cfg.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        crate::auth::SESSION_HOURS * 3600
-    );
-    let mut res = Json(doc).into_response();
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
-    Ok(res)
-}
-
-async fn session(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(st.with(move |cx| Ok(session_json(&c, cx.company))).await?))
-}
-
-async fn logout(State(st): State<AppState>, _c: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = crate::cookie(&headers, SESSION_COOKIE);
-    if let Some(t) = token {
-        st.inner.auth.logout(t);
-    }
-    let mut res = Json(json!({"ok": true})).into_response();
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
-    Ok(res)
 }
 
 // ---------------------------------------------------------------------------------------------

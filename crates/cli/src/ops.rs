@@ -5,6 +5,9 @@
 //! hash and event count) and every other file of the data directory, one directory level deep:
 //! the embedded chain and its deployment records (`chain/`), the signer keys (`keys/`) and the
 //! logins (`auth/`). It holds private keys and password hashes: it is written owner-only.
+//! It leaves out the sessions, failed-login counts and sign-in log kept in the ledger's database
+//! beside the chain (`tokencomp_store::logins`): a restored copy starts with everyone logged out,
+//! and `migrate-store` does not copy them either.
 //!
 //! A restore never writes into the data directory until it is complete: the archive is checked
 //! entry by entry (only regular files under `data/`, at most one directory deep, no `..`, no
@@ -133,6 +136,7 @@ pub fn verify(g: &Global, args: &VerifyArgs) -> Result<()> {
                 Err(b) => json!({"ok": false, "seq": b.seq, "id": b.id, "reason": b.reason}),
             },
             "append_only": {"ok": guards.is_empty(), "problems": guards},
+            "not_checked": {"tables": tokencomp_store::logins::TABLES, "why": OUTSIDE_CHAIN},
             "recorded_heads": {"ok": recorded.is_empty(), "problems": recorded},
             "expected_head": match (&expected, &matched) {
                 (Some(x), Some(Ok(h))) => json!({"source": x.source, "ok": true, "hash": h.hash, "events": h.events}),
@@ -154,9 +158,14 @@ pub fn verify(g: &Global, args: &VerifyArgs) -> Result<()> {
         if let (Some(x), Some(Ok(h))) = (&expected, &matched) {
             crate::outln!("expected head held: event {} has hash {} ({})", h.events, h.hash, x.source);
         }
+        crate::outln!("not checked: {} ({OUTSIDE_CHAIN})", tokencomp_store::logins::TABLES.join(", "));
     }
     Ok(())
 }
+
+/// What `verify-ledger`, `backup` and `migrate-store` say of the login tables beside the chain.
+const OUTSIDE_CHAIN: &str = "sessions, failed-login counts and the sign-in log: mutable, kept beside the hash chain, \
+                             never part of it";
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
@@ -234,6 +243,7 @@ pub fn backup(g: &Global, args: &BackupArgs) -> Result<()> {
     })
     .with_context(|| format!("writing {}", args.file.display()))?;
     crate::outln!("backed up {} events to {} (head {})", events.len(), args.file.display(), head.hash);
+    crate::outln!("sessions and login counts are not in a backup: a restored copy starts with everyone logged out");
     Ok(())
 }
 
@@ -495,5 +505,6 @@ pub fn migrate(g: &Global, args: &MigrateArgs) -> Result<()> {
         from.describe(),
         to.describe()
     );
+    crate::outln!("sessions and login counts were not copied: everyone logs in again on the new database");
     Ok(())
 }

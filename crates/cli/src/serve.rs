@@ -98,7 +98,7 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     // `--rpc` default), else the embedded chain.
     cfg.rpc = std::env::var("TOKENCOMP_RPC").ok().filter(|u| !u.is_empty());
     let tls = cfg.tls.is_some();
-    let state = AppState::new(store, cfg);
+    let state = AppState::new(store, cfg).context("opening the sessions beside the ledger")?;
     // Blocking work (ledger reads behind one lock, password checks behind the gate) queues
     // for a bounded pool rather than starting a thread per request.
     let rt = tokio::runtime::Builder::new_multi_thread()

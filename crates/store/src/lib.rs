@@ -22,6 +22,7 @@ pub mod gov;
 mod guards;
 mod kind;
 pub mod ledger;
+pub mod logins;
 mod migrate;
 pub mod postgres;
 pub mod private;
@@ -304,6 +305,9 @@ pub trait Store {
     /// altered), one line each; empty when they are as the migrations made them. The hash chain
     /// finds an edit; these keep one from being made through SQL in the first place.
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError>;
+    /// A connection of its own to the same database, for the sessions, failed-login counts and
+    /// sign-in log kept beside the ledger (outside its hash chain: see [`logins`]).
+    fn logins(&self) -> Result<Box<dyn logins::Logins>, StoreError>;
 }
 
 /// Why a guarded write did not happen: its own check refused it, or the store failed.

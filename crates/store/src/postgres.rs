@@ -17,6 +17,8 @@ pub struct PostgresStore {
     client: Client,
     /// The URL without its password, for messages.
     shown: String,
+    /// The URL as given, for a second connection ([`Store::logins`]); never shown.
+    url: String,
 }
 
 const COLUMNS: &str = "seq, event_id, kind, subject, payload, amount::text, actor, recorded_at, prev_hash, hash";
@@ -62,7 +64,7 @@ impl PostgresStore {
     /// Connects and brings the schema up to date (migrations are serialized by an advisory lock).
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let client = Client::connect(url, NoTls)?;
-        let mut store = PostgresStore { client, shown: redact(url) };
+        let mut store = PostgresStore { client, shown: redact(url), url: url.to_owned() };
         store.migrate()?;
         Ok(store)
     }
@@ -264,6 +266,10 @@ impl Store for PostgresStore {
 
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
         crate::guards::postgres(&mut self.client)
+    }
+
+    fn logins(&self) -> Result<Box<dyn crate::logins::Logins>, StoreError> {
+        Ok(Box::new(crate::logins::PostgresLogins::new(Client::connect(&self.url, NoTls)?)))
     }
 }
 

@@ -259,4 +259,8 @@ impl Store for SqliteStore {
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
         crate::guards::sqlite(&self.conn)
     }
+
+    fn logins(&self) -> Result<Box<dyn crate::logins::Logins>, StoreError> {
+        Ok(Box::new(crate::logins::SqliteLogins::new(SqliteStore::open(&self.path)?.conn)))
+    }
 }

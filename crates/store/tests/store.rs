@@ -188,7 +188,151 @@ conformance!(
     a_dropped_disabled_or_altered_trigger_is_reported,
     a_deleted_tail_or_a_rehashed_history_loses_the_anchored_head,
     an_unknown_kind_is_refused_naming_the_event,
+    sessions_outlive_the_connection_and_stay_outside_the_chain,
+    sessions_end_by_token_login_cap_and_stale_password,
+    failure_counts_are_atomic_restart_their_window_and_stay_bounded,
+    the_sign_in_log_is_newest_first_and_bounded,
 );
+
+fn session_row(token: &str, login: &str, created: i64, hours: i64) -> tokencomp_store::logins::SessionRow {
+    let created = Timestamp::from_second(1_793_491_200 + created).expect("t");
+    tokencomp_store::logins::SessionRow {
+        token_sha256: tokencomp_store::sha256_hex(token),
+        login: login.to_owned(),
+        role: "admin".into(),
+        person: None,
+        csrf: format!("csrf-{token}"),
+        password_fp: tokencomp_store::sha256_hex(&format!("hash-of-{login}")),
+        created,
+        expires: created.checked_add(jiff::SignedDuration::from_hours(hours)).expect("t"),
+    }
+}
+
+/// A session written through one connection is read through another opened later (a server
+/// restarted, or a second server on the same database); none of it is an event, so the chain,
+/// its length and its canonical dump do not move, and the token itself is stored nowhere.
+fn sessions_outlive_the_connection_and_stay_outside_the_chain(db: &mut Db) {
+    db.store().append(&[ev("a", "g", json!({"n": 1}), None)], t(0)).expect("appends");
+    let before = canonical_dump(&db.events());
+    let row = session_row("secret-token-1", "ops", 0, 12);
+    let mut logins = db.store().logins().expect("logins");
+    assert_eq!(logins.open_session(&row, 16, row.created).expect("opens"), 0);
+    drop(logins);
+    let again = db.reopen();
+    let mut logins = again.logins().expect("logins again");
+    assert_eq!(logins.session(&row.token_sha256).expect("reads"), Some(row.clone()));
+    assert_eq!(logins.session(&tokencomp_store::sha256_hex("another")).expect("reads"), None);
+    assert_eq!(db.store().len().expect("len"), 1);
+    assert_eq!(canonical_dump(&db.events()), before);
+    assert_eq!(verify(&db.events()), Ok(1));
+    let raw = "token_sha256 = 'secret-token-1'";
+    let found = match db {
+        Db::Sqlite { store, .. } => store
+            .connection()
+            .query_row(&format!("SELECT count(*) FROM auth_sessions WHERE {raw} OR csrf = 'secret-token-1'"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .expect("counts"),
+        Db::Postgres { store, .. } => store
+            .client()
+            .query_one(&format!("SELECT count(*) FROM auth_sessions WHERE {raw} OR csrf = 'secret-token-1'"), &[])
+            .expect("counts")
+            .get::<_, i64>(0),
+    };
+    assert_eq!(found, 0, "the token itself is never stored");
+    // The append-only guard is the ledger's: the sessions table is mutable and does not count.
+    assert_eq!(db.store().append_only_problems().expect("checks"), Vec::<String>::new());
+}
+
+/// Logout ends one session; the per-login cap ends the oldest; revocation ends a login's
+/// sessions and no other's; a changed password fingerprint ends the stale ones only.
+fn sessions_end_by_token_login_cap_and_stale_password(db: &mut Db) {
+    let mut logins = db.store().logins().expect("logins");
+    let rows: Vec<_> = (0..3).map(|i| session_row(&format!("ops-{i}"), "ops", i, 12)).collect();
+    for r in &rows {
+        logins.open_session(r, 2, r.created).expect("opens");
+    }
+    // A cap of 2: the third opening ended the oldest.
+    let live: Vec<String> =
+        logins.sessions_of("ops", rows[2].created).expect("lists").into_iter().map(|r| r.token_sha256).collect();
+    assert_eq!(live, [rows[1].token_sha256.clone(), rows[2].token_sha256.clone()]);
+    let aud = session_row("aud-0", "aud", 5, 12);
+    logins.open_session(&aud, 2, aud.created).expect("opens");
+    assert_eq!(logins.end_session(&rows[1].token_sha256).expect("ends"), Some(rows[1].clone()));
+    assert_eq!(logins.end_session(&rows[1].token_sha256).expect("ends"), None);
+    // An expired session is gone at the next opening.
+    let late = session_row("ops-late", "ops", 13 * 3600, 12);
+    logins.open_session(&late, 2, late.created).expect("opens");
+    assert_eq!(logins.session(&rows[2].token_sha256).expect("reads"), None);
+    assert!(logins.session(&aud.token_sha256).expect("reads").is_none(), "aud's expired too");
+    let aud = session_row("aud-1", "aud", 13 * 3600, 12);
+    logins.open_session(&aud, 2, aud.created).expect("opens");
+    // ops's password changed: only ops's sessions end.
+    let current = [("aud".to_owned(), aud.password_fp.clone()), ("ops".to_owned(), "other".to_owned())];
+    assert_eq!(logins.end_stale(&current).expect("ends"), [("ops".to_owned(), 1)]);
+    assert_eq!(logins.session(&late.token_sha256).expect("reads"), None);
+    assert_eq!(logins.session(&aud.token_sha256).expect("reads"), Some(aud.clone()));
+    assert_eq!(logins.end_sessions_of("aud").expect("revokes"), 1);
+    assert_eq!(logins.session(&aud.token_sha256).expect("reads"), None);
+}
+
+/// Failures count one by one, also through a second connection (two servers); one after the
+/// window ran out starts again at 1; a full table drops expired counts first, then the oldest.
+fn failure_counts_are_atomic_restart_their_window_and_stay_bounded(db: &mut Db) {
+    use tokencomp_store::logins::{Count, CountKind};
+    let at = |s: i64| Timestamp::from_second(1_793_491_200 + s).expect("t");
+    let window = |now: Timestamp| now.checked_sub(jiff::SignedDuration::from_mins(15)).expect("t");
+    let mut one = db.store().logins().expect("logins");
+    let other = db.reopen();
+    let mut two = other.logins().expect("logins");
+    assert_eq!(one.add_failure(CountKind::Pair, "ops", "10.0.0.1", at(0), window(at(0)), 3).expect("adds").failures, 1);
+    assert_eq!(two.add_failure(CountKind::Pair, "ops", "10.0.0.1", at(1), window(at(1)), 3).expect("adds").failures, 2);
+    assert_eq!(one.count(CountKind::Pair, "ops", "10.0.0.1").expect("reads"), Some(Count { failures: 2, last: at(1) }));
+    // 15 minutes after the last failure the window has run out: the count starts again.
+    let later = at(1 + 15 * 60);
+    assert_eq!(one.add_failure(CountKind::Pair, "ops", "10.0.0.1", later, window(later), 3).expect("adds").failures, 1);
+    one.clear_count(CountKind::Pair, "ops", "10.0.0.1").expect("clears");
+    assert_eq!(one.count(CountKind::Pair, "ops", "10.0.0.1").expect("reads"), None);
+    // A cap of 3: n0 and n1 expire, n2 is live; n3 then n4 arrive.
+    for (name, s) in [("n0", 0), ("n1", 0), ("n2", 20 * 60)] {
+        one.add_failure(CountKind::Name, name, "", at(s), window(at(s)), 3).expect("adds");
+    }
+    let now = at(20 * 60);
+    one.add_failure(CountKind::Name, "n3", "", now, window(now), 3).expect("adds");
+    assert_eq!(one.count_entries(CountKind::Name).expect("counts"), 2, "the expired counts went first");
+    for i in 4..8 {
+        one.add_failure(CountKind::Name, &format!("n{i}"), "", now, window(now), 3).expect("adds");
+        assert!(one.count_entries(CountKind::Name).expect("counts") <= 3);
+    }
+    assert!(one.count(CountKind::Name, "n7", "").expect("reads").is_some());
+    // Known clients keep their cap too, the oldest going first.
+    for i in 0..4 {
+        one.mark_known("ops", &format!("10.0.1.{i}"), at(i), 3).expect("marks");
+    }
+    assert_eq!(one.count_entries(CountKind::Known).expect("counts"), 3);
+    assert_eq!(one.count(CountKind::Known, "ops", "10.0.1.0").expect("reads"), None);
+    assert!(one.count(CountKind::Known, "ops", "10.0.1.3").expect("reads").is_some());
+}
+
+fn the_sign_in_log_is_newest_first_and_bounded(db: &mut Db) {
+    use tokencomp_store::logins::LogLine;
+    let mut logins = db.store().logins().expect("logins");
+    for (i, what) in ["login", "logout", "login", "revoked"].iter().enumerate() {
+        let line = LogLine {
+            seq: 0,
+            at: t(i32::try_from(i).expect("i")),
+            login: if i == 2 { "aud".into() } else { "ops".into() },
+            actor: "user:ops".into(),
+            what: (*what).to_owned(),
+            detail: String::new(),
+        };
+        logins.log(&line, 3).expect("logs");
+    }
+    let all: Vec<String> = logins.log_lines(None, 10).expect("reads").into_iter().map(|l| l.what).collect();
+    assert_eq!(all, ["revoked", "login", "logout"], "the oldest line went");
+    let ops: Vec<String> = logins.log_lines(Some("ops"), 10).expect("reads").into_iter().map(|l| l.what).collect();
+    assert_eq!(ops, ["revoked", "logout"]);
+}
 
 /// A row of a kind this version does not know (written by raw SQL, or a later version) is
 /// refused by every read, naming its sequence number and id: never defaulted or skipped.
@@ -1103,7 +1247,10 @@ fn the_two_schemas_agree() {
     let (Db::Sqlite { store: s, .. }, Db::Postgres { store: p, .. }) = (&mut sqlite, &mut pg) else { unreachable!() };
     let lite = sqlite_schema(s.connection());
     let post = postgres_schema(p.client());
-    assert_eq!(lite.keys().collect::<Vec<_>>(), ["events", "schema_migrations"]);
+    assert_eq!(
+        lite.keys().collect::<Vec<_>>(),
+        ["auth_counts", "auth_log", "auth_sessions", "events", "schema_migrations"]
+    );
     let events = &lite["events"];
     assert!(events.columns.contains(&("amount".into(), true, "amount".into())), "{events:?}");
     assert!(events.columns.contains(&("seq".into(), false, "int".into())), "{events:?}");

@@ -5,6 +5,7 @@ mod finance;
 mod inputs;
 mod login_page;
 mod portal;
+mod sessions;
 mod statement;
 mod web;
 mod web_limits;

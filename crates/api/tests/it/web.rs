@@ -72,7 +72,7 @@ pub(crate) fn fixture() -> Fixture {
     cfg.now = Some(NOW.parse().expect("now"));
     cfg.log = Arc::new(move |line: &str| sink.lock().expect("logs").push(line.to_owned()));
     cfg.label_wallets = true;
-    let state = AppState::new(store, cfg);
+    let state = AppState::new(store, cfg).expect("state");
     Fixture { _dir: dir, data, app: app(state.clone()), state, logs }
 }
 
@@ -146,6 +146,9 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("POST", "/api/session", Access::Public),
     ("GET", "/api/session", Access::Authenticated),
     ("DELETE", "/api/session", Access::Authenticated),
+    ("DELETE", "/api/session/all", Access::Authenticated),
+    ("DELETE", "/api/users/{user}/sessions", Access::Admin),
+    ("GET", "/api/sign-ins", Access::Staff),
     ("GET", "/api/company", Access::Staff),
     ("GET", "/api/people", Access::Staff),
     ("GET", "/api/people/{person}", Access::Own),
@@ -226,6 +229,7 @@ fn concrete(path: &str, own: bool) -> String {
         .replace("{proposal}", "grants-budget-2027")
         .replace("{provider}", "rippling")
         .replace("{form}", "w2.csv")
+        .replace("{user}", "omar")
 }
 
 /// A chart-of-accounts mapping for the demo's books of 2026 through the tests' now: every
@@ -362,6 +366,11 @@ fn role_name(role: Role) -> &'static str {
 async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
     let f = fixture();
     let mut sessions = vec![(Role::Anonymous, Who::Anonymous)];
+    let user_of = |role: Role| match role {
+        Role::Admin => "admin",
+        Role::Auditor => "auditor",
+        _ => "ada",
+    };
     for (role, user) in [(Role::Admin, "admin"), (Role::Auditor, "auditor"), (Role::Employee, "ada")] {
         sessions.push((role, login(&f.app, user).await));
     }
@@ -373,15 +382,12 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
         let owners: &[bool] = if owned(route.path) { &[true, false] } else { &[true] };
         for &own in owners {
             let path = concrete(route.path, own);
-            for (role, who) in &sessions {
+            for slot in sessions.iter_mut() {
+                let (role, who) = slot.clone();
+                let role = &role;
                 // Logging out ends the session the rest of the matrix uses: a fresh one.
                 let who = if route.method == Method::DELETE && *role != Role::Anonymous {
-                    let user = match role {
-                        Role::Admin => "admin",
-                        Role::Auditor => "auditor",
-                        _ => "ada",
-                    };
-                    login(&f.app, user).await
+                    login(&f.app, user_of(*role)).await
                 } else {
                     who.clone()
                 };
@@ -405,6 +411,10 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
                     assert_eq!(r.json(), forbidden, "{what}");
                 }
                 *counts.entry(r.status.as_u16()).or_default() += 1;
+                // Signing out everywhere ended the matrix's own session of that login too.
+                if route.path == "/api/session/all" && *role != Role::Anonymous {
+                    slot.1 = login(&f.app, user_of(*role)).await;
+                }
             }
         }
     }
