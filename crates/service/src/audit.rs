@@ -1,0 +1,187 @@
+//! The audit view, once for every face: the ledger's events newest first, filtered by actor,
+//! kind, subject and the days they were recorded (combined), each with its hash, the previous
+//! event's hash and whether the chain verifies up to it; and the same list as CSV.
+//!
+//! Pages are read from the store a chunk at a time ([`tokencomp_store::scan`]), so a ledger of
+//! millions of events is filtered with a few hundred in memory. A page ends below a sequence
+//! number; events appended later have higher ones, so the next page neither repeats nor skips
+//! an event however much is appended between the two reads.
+//!
+//! Must never: read the clock (the days are in the company's zone, given), or write a CSV
+//! text cell except through [`tokencomp_formats::csv_text::text_field`].
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use tokencomp_formats::csv_text::text_field;
+use tokencomp_money::Token;
+use tokencomp_store::scan::{ChainState, EventFilter, Start, chain_state, scan};
+use tokencomp_store::{EventKind, Store, StoredEvent, Subject};
+
+use crate::error::{Error, Result};
+
+/// The longest actor or subject a filter takes (longer text names nothing in a ledger).
+pub const MAX_FILTER_TEXT: usize = 256;
+
+/// What an auditor asks for, as typed by [`kind`] and the faces' date parsing; every part that is
+/// set must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub kind: Option<EventKind>,
+    pub subject: Option<Subject>,
+    /// Recorded on or after this day (in the company's zone).
+    pub since: Option<Date>,
+    /// Recorded on or before this day (in the company's zone).
+    pub until: Option<Date>,
+}
+
+/// The kind named `text`, or bad input at `field` listing the kinds there are.
+pub fn kind(text: &str, field: &str) -> Result<EventKind> {
+    EventKind::parse(text).map_err(|_| {
+        let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        Error::invalid(format!("`{text}` is not an event kind; the kinds are {}", known.join(", ")), field)
+    })
+}
+
+/// An actor or subject filter: non-empty text of at most [`MAX_FILTER_TEXT`] bytes.
+pub fn filter_text(text: &str, field: &str) -> Result<String> {
+    if text.is_empty() || text.len() > MAX_FILTER_TEXT {
+        return Err(Error::invalid(format!("must be 1 to {MAX_FILTER_TEXT} characters"), field));
+    }
+    Ok(text.to_owned())
+}
+
+impl AuditQuery {
+    /// The store's filter: the days become instants in `tz` (`since` from its first moment,
+    /// `until` through its last). A range that ends before it starts is bad input at
+    /// `until_field`.
+    pub fn filter(&self, tz: &TimeZone, until_field: &str) -> Result<EventFilter> {
+        if let (Some(s), Some(u)) = (self.since, self.until)
+            && u < s
+        {
+            return Err(Error::invalid(format!("{u} is before the range's first day {s}"), until_field));
+        }
+        // The day's first instant (the earliest, when a transition skips midnight).
+        let start = |d: Date| {
+            d.to_zoned_datetime(tz.clone())
+                .and_then(|z| z.start_of_day())
+                .map(|z| z.timestamp())
+                .map_err(|e| Error::invalid(e, until_field))
+        };
+        let from = self.since.map(start).transpose()?;
+        let before = match self.until {
+            Some(u) => Some(start(u.tomorrow().map_err(|e| Error::invalid(e, until_field))?)?),
+            None => None,
+        };
+        Ok(EventFilter { actor: self.actor.clone(), kind: self.kind, subject: self.subject.clone(), from, before })
+    }
+}
+
+/// An event as the audit view shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub stored: StoredEvent,
+    /// Whether the hash chain verifies from the first event through this one (`None` when the
+    /// caller did not ask for the chain).
+    pub chain_ok: Option<bool>,
+}
+
+/// One page, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Where the next page starts (below this sequence number); `None` on the last page.
+    pub next_below: Option<i64>,
+    /// How far the chain holds, when asked for.
+    pub chain: Option<ChainState>,
+}
+
+/// Recomputes the chain from the first event (a chunk at a time): what [`page`] and
+/// [`write_csv`] mark each event against.
+pub fn chain(store: &mut dyn Store) -> Result<ChainState> {
+    Ok(chain_state(store)?)
+}
+
+/// Up to `limit` events `filter` selects, newest first, below the sequence number `below`
+/// (from the head when `None`), each marked against `chain` when given.
+pub fn page(
+    store: &mut dyn Store,
+    filter: &EventFilter,
+    below: Option<i64>,
+    limit: usize,
+    chain: Option<ChainState>,
+) -> Result<AuditPage> {
+    let limit = limit.max(1);
+    let mut events = Vec::with_capacity(limit.min(1024));
+    let mut more = false;
+    scan(store, filter, Start::NewestBelow(below), &mut |e| {
+        if events.len() == limit {
+            more = true;
+            return Ok(false);
+        }
+        let chain_ok = chain.as_ref().map(|c| c.holds_through(e.seq));
+        events.push(AuditEvent { stored: e, chain_ok });
+        Ok(true)
+    })?;
+    let next_below = if more { events.last().map(|e| e.stored.seq) } else { None };
+    Ok(AuditPage { events, next_below, chain })
+}
+
+/// The CSV's header line (RFC 4180, CRLF line ends).
+pub const CSV_HEADER: &str =
+    "seq,recorded_at,kind,subject,actor,amount,amount_base_units,event_id,prev_hash,hash,chain_verified,payload\r\n";
+
+/// One event as a CSV line: text cells neutralised and quoted by the one rule every CSV the
+/// product writes uses; the amount exact in tokens and in base units.
+pub fn csv_line(e: &AuditEvent, token: &Token, out: &mut String) {
+    let s = &e.stored;
+    let ev = &s.event;
+    let amount = ev.amount.map(|a| token.format(a)).unwrap_or_default();
+    let base = ev.amount.map(|a| a.to_string()).unwrap_or_default();
+    let chain = match e.chain_ok {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "",
+    };
+    let cells: [&str; 12] = [
+        &s.seq.to_string(),
+        &s.recorded_at.to_string(),
+        &text_field(ev.kind.as_str()),
+        &text_field(&ev.subject),
+        &text_field(&ev.actor),
+        &amount,
+        &base,
+        &text_field(&ev.id),
+        &s.prev_hash,
+        &s.hash,
+        chain,
+        &text_field(&ev.payload),
+    ];
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+/// The whole filtered list as CSV, newest first, handed to `write` a page at a time (the
+/// header first), each event marked against the chain as it stood when the export began.
+pub fn write_csv(
+    store: &mut dyn Store,
+    filter: &EventFilter,
+    token: &Token,
+    write: &mut dyn FnMut(&str) -> Result<()>,
+) -> Result<()> {
+    let chain = chain(store)?;
+    write(CSV_HEADER)?;
+    let mut below = None;
+    loop {
+        let p = page(store, filter, below, tokencomp_store::scan::CHUNK, Some(chain.clone()))?;
+        let mut text = String::new();
+        for e in &p.events {
+            csv_line(e, token, &mut text);
+        }
+        write(&text)?;
+        match p.next_below {
+            Some(b) => below = Some(b),
+            None => return Ok(()),
+        }
+    }
+}
