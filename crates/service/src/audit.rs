@@ -77,6 +77,31 @@ impl AuditQuery {
     }
 }
 
+/// An actor or subject no event has is the caller's mistake (a typo finds nothing, and says so),
+/// not an empty list: not found, naming `actor_field` or `subject_field`. Each is looked up alone,
+/// stopping at the first event, so a combination that selects nothing is still an empty list.
+pub fn known(store: &mut dyn Store, q: &AuditQuery, actor_field: &str, subject_field: &str) -> Result<()> {
+    let mut any = |filter: EventFilter| -> Result<bool> {
+        let mut found = false;
+        scan(store, &filter, Start::NewestBelow(None), &mut |_| {
+            found = true;
+            Ok(false)
+        })?;
+        Ok(found)
+    };
+    if let Some(actor) = &q.actor
+        && !any(EventFilter { actor: Some(actor.clone()), ..EventFilter::default() })?
+    {
+        return Err(Error::not_found(format!("no event was recorded by `{actor}`"), actor_field));
+    }
+    if let Some(subject) = &q.subject
+        && !any(EventFilter { subject: Some(subject.clone()), ..EventFilter::default() })?
+    {
+        return Err(Error::not_found(format!("no event is about `{subject}`"), subject_field));
+    }
+    Ok(())
+}
+
 /// An event as the audit view shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {

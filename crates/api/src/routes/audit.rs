@@ -89,6 +89,7 @@ pub(super) async fn events(
     let doc = st
         .with(move |cx| {
             let filter = wanted.filter(&cx.company.company.time_zone, "query.until")?;
+            audit::known(cx.store, &wanted, "query.actor", "query.subject")?;
             let chain = if verify { Some(audit::chain(cx.store)?) } else { None };
             let p = audit::page(cx.store, &filter, below, limit, chain)?;
             let items: Vec<Value> = p
@@ -152,6 +153,7 @@ pub(super) async fn events_csv(
     let (filter, chain, first, next) = st
         .with(move |cx| {
             let filter = wanted.filter(&cx.company.company.time_zone, "query.until")?;
+            audit::known(cx.store, &wanted, "query.actor", "query.subject")?;
             let chain = audit::chain(cx.store)?;
             let (text, next) = csv_page(cx, &filter, &chain, None)?;
             Ok((filter, chain, text, next))
