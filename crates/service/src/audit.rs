@@ -210,3 +210,66 @@ pub fn write_csv(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+    use tokencomp_money::TokenAmount;
+    use tokencomp_store::NewEvent;
+
+    #[test]
+    fn days_are_the_companys_and_a_reversed_range_names_until() {
+        let ny = TimeZone::get("America/New_York").expect("zone");
+        // 8 March 2026: New York moves from EST (UTC-5) to EDT (UTC-4) at 02:00, so the day
+        // begins at 05:00 UTC and the next at 04:00 UTC.
+        let day: Date = "2026-03-08".parse().expect("date");
+        let q = AuditQuery { since: Some(day), until: Some(day), ..AuditQuery::default() };
+        let f = q.filter(&ny, "--until").expect("filter");
+        assert_eq!(f.from, Some("2026-03-08T05:00:00Z".parse::<Timestamp>().expect("t")));
+        assert_eq!(f.before, Some("2026-03-09T04:00:00Z".parse::<Timestamp>().expect("t")));
+        let reversed = AuditQuery { since: Some(day), until: Some("2026-03-07".parse().expect("d")), ..q };
+        let e = reversed.filter(&ny, "query.until").expect_err("reversed");
+        assert_eq!(
+            (e.field(), e.to_string().as_str()),
+            (Some("query.until"), "2026-03-07 is before the range's first day 2026-03-08")
+        );
+        assert_eq!(kind("vest", "--kind"), Ok(EventKind::Vest));
+        assert_eq!(kind("Vest", "--kind").expect_err("case").field(), Some("--kind"));
+        assert_eq!(filter_text(&"x".repeat(257), "query.actor").expect_err("long").field(), Some("query.actor"));
+    }
+
+    #[test]
+    fn a_csv_line_quotes_as_rfc_4180_and_neutralises_formula_cells() {
+        let token = Token::new("GRID", 18).expect("token");
+        let e = AuditEvent {
+            stored: StoredEvent {
+                seq: 7,
+                event: NewEvent {
+                    id: "v:1".into(),
+                    kind: EventKind::Vest,
+                    subject: "grant:ada".into(),
+                    payload: r#"{"date":"2026-10-01","reason":"time"}"#.into(),
+                    amount: Some(TokenAmount::from_base_units(1_500_000_000_000_000_000)),
+                    actor: "@admin".into(),
+                },
+                recorded_at: "2026-10-02T00:00:00.5Z".parse().expect("t"),
+                prev_hash: "aa".into(),
+                hash: "bb".into(),
+            },
+            chain_ok: Some(false),
+        };
+        let mut out = String::new();
+        csv_line(&e, &token, &mut out);
+        assert_eq!(
+            out,
+            "7,2026-10-02T00:00:00.5Z,vest,grant:ada,'@admin,1.5,1500000000000000000,v:1,aa,bb,no,\
+             \"{\"\"date\"\":\"\"2026-10-01\"\",\"\"reason\"\":\"\"time\"\"}\"\r\n"
+        );
+        assert_eq!(
+            CSV_HEADER.matches(',').count(),
+            out.matches(',').count() - 1,
+            "12 columns (the payload's one comma is inside its quotes)"
+        );
+    }
+}
