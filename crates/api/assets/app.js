@@ -1458,113 +1458,7 @@
   }
 
   // -------------------------------------------------------------------------------------------
-  // /audit
-
-  async function pageAudit() {
-    const form = document.getElementById('events-filter');
-    form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      auditEvents($('#events-subject').value.trim());
-    });
-    await Promise.allSettled([auditVerify(), auditKinds(), auditEvents('')]);
-  }
-
-  async function auditVerify() {
-    const box = document.getElementById('verify');
-    try {
-      const v = await api('/api/ledger/verify');
-      if (v.ok) {
-        fill(
-          box,
-          h('p', { id: 'ledger-verify', class: 'verdict verdict-ok', 'data-status': 'ok', role: 'status' }, h('span', { class: 'verdict-icon', 'aria-hidden': 'true' }, '✓'), ` Hash chain OK: all ${nf(v.events)} events link up.`),
-          h('p', { class: 'muted' }, 'Head hash ', h('code', { class: 'hash' }, v.head_hash || '—')),
-        );
-      } else {
-        const b = v.break || {};
-        fill(
-          box,
-          h('p', { id: 'ledger-verify', class: 'verdict verdict-bad', 'data-status': 'broken', 'data-seq': b.seq ?? '', role: 'alert' }, h('span', { class: 'verdict-icon', 'aria-hidden': 'true' }, '✗'), ` Hash chain BROKEN at seq ${b.seq ?? '?'}: ${b.reason || 'unknown reason'}`),
-          h('p', { class: 'muted' }, `Event ${b.id || '?'}; ${nf(v.events)} events in the ledger.`),
-        );
-      }
-    } catch (e) {
-      fill(box, h('p', { id: 'ledger-verify', class: 'verdict verdict-bad', 'data-status': 'error' }, `Could not verify: ${e.message}`));
-    }
-  }
-
-  async function auditKinds() {
-    const box = document.getElementById('kinds');
-    try {
-      // Every event, a thousand at a time (bounded): the counts are of the whole ledger.
-      const counts = new Map();
-      let cursor = null;
-      let n = 0;
-      for (let page = 0; page < 200; page++) {
-        const doc = await api(`/api/ledger/events?limit=1000${cursor ? `&cursor=${enc(cursor)}` : ''}`);
-        for (const e of doc.items) counts.set(e.kind, (counts.get(e.kind) || 0) + 1);
-        n += doc.items.length;
-        cursor = doc.next_cursor;
-        if (!cursor) break;
-      }
-      const data = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, c]) => ({ label: k, value: c, text: nf(c), cls: 'series-0' }));
-      fill(box, data.length ? hbarChart('kinds-chart', `Ledger events by kind (${nf(n)} events)`, data, { labelWidth: 200 }) : muted('The ledger is empty.'));
-    } catch (e) {
-      fill(box, errorBox(e));
-    }
-  }
-
-  async function auditEvents(subject) {
-    const box = document.getElementById('events');
-    fill(box, h('p', { class: 'loading' }, 'Loading…'));
-    const tbody = h('tbody', {});
-    const more = h('button', { type: 'button', id: 'events-more', class: 'ghost' }, 'More');
-    const info = h('p', { class: 'muted', role: 'status' });
-    let shown = 0;
-    let token = session.token;
-    const load = async (cursor) => {
-      more.disabled = true;
-      try {
-        const q = new URLSearchParams({ limit: '100' });
-        if (subject) q.set('subject', subject);
-        if (cursor) q.set('cursor', cursor);
-        const doc = await api(`/api/ledger/events?${q}`);
-        token = doc.token || token;
-        for (const e of doc.items) {
-          tbody.append(
-            h(
-              'tr',
-              { 'data-seq': e.seq },
-              h('td', { class: 'num' }, String(e.seq)),
-              h('td', { class: 'nowrap' }, when(e.recorded_at, true)),
-              h('td', {}, h('span', { class: 'kind' }, e.kind)),
-              h('td', {}, h('code', {}, e.subject)),
-              h('td', {}, e.actor),
-              h('td', { class: 'num' }, e.amount === null || e.amount === undefined ? '—' : tok(e.amount, 2, token)),
-              h('td', {}, h('code', { class: 'hash', title: e.hash }, short(e.hash, 12))),
-            ),
-          );
-        }
-        shown += doc.items.length;
-        info.textContent = `${nf(shown)} events shown${subject ? ` for subject ${subject}` : ''}${doc.next_cursor ? '' : ' — that is all of them'}.`;
-        more.hidden = !doc.next_cursor;
-        more.disabled = false;
-        more.dataset.cursor = doc.next_cursor || '';
-      } catch (e) {
-        fill(info, errorBox(e));
-        more.disabled = false;
-      }
-    };
-    more.addEventListener('click', () => load(more.dataset.cursor));
-    const tbl = h(
-      'table',
-      { id: 'events-table' },
-      h('caption', {}, 'Ledger events in order'),
-      h('thead', {}, h('tr', {}, ['Seq', 'Recorded', 'Kind', 'Subject', 'Actor', 'Amount', 'Hash'].map((c, i) => h('th', { scope: 'col', class: i === 0 || i === 5 ? 'num' : null }, c)))),
-      tbody,
-    );
-    fill(box, h('div', { class: 'table-scroll tall', tabindex: '0', role: 'region', 'aria-label': 'Ledger events' }, tbl), h('div', { class: 'toolbar' }, more, info));
-    await load(null);
-  }
+  // /audit lives in audit.js (it registers itself in window.tokencompPages; boot passes it KIT).
 
   // -------------------------------------------------------------------------------------------
   // /governance
@@ -1881,7 +1775,9 @@
   // -------------------------------------------------------------------------------------------
   // boot
 
-  const PAGES = { admin: pageAdmin, me: pageMe, audit: pageAudit, governance: pageGovernance };
+  const PAGES = { admin: pageAdmin, me: pageMe, governance: pageGovernance };
+  // The helpers a page script of its own (assets/<page>.js) is handed.
+  const KIT = { h, fill, errorBox, muted, nf, when, tok, short, api, hbarChart };
 
   async function boot() {
     const page = document.body.dataset.page;
@@ -1907,7 +1803,8 @@
     }
     renderHeader();
     try {
-      await (PAGES[page] || (async () => {}))();
+      const own = (window.tokencompPages || {})[page];
+      await (PAGES[page] || (own && (() => own(KIT))) || (async () => {}))();
     } finally {
       document.body.dataset.ready = 'true';
     }

@@ -351,9 +351,31 @@ pub fn schemas() -> Map<String, Value> {
                 ),
             ]),
         ),
-        ("Event", event),
+        ("Event", event.clone()),
         ("History", obj(&[("token", r("Token")), ("grant", string()), ("events", array(r("Event")))])),
-        ("EventList", obj(&[("token", r("Token")), ("items", array(r("Event"))), ("next_cursor", opt_string())])),
+        ("AuditEvent", {
+            let mut e = event.clone();
+            e["properties"]["chain_ok"] = json!({"type": ["boolean", "null"]});
+            if let Some(r) = e["required"].as_array_mut() {
+                r.push(json!("chain_ok"));
+            }
+            e
+        }),
+        (
+            "EventList",
+            obj(&[
+                ("token", r("Token")),
+                ("items", array(r("AuditEvent"))),
+                (
+                    "chain",
+                    nullable(obj(&[
+                        ("verified_through", int()),
+                        ("break", nullable(obj(&[("seq", int()), ("id", string()), ("reason", string())]))),
+                    ])),
+                ),
+                ("next_cursor", opt_string()),
+            ]),
+        ),
         (
             "LedgerVerify",
             obj(&[

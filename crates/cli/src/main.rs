@@ -3,6 +3,7 @@
 //! Exit codes (docs/interfaces.md#errors): 0 ok, 1 the run failed, 2 bad input (with every problem of the
 //! input printed as `error: …` / `  --> file:line:column (field)`).
 
+mod audit;
 mod chain;
 mod company;
 mod compliance;
@@ -93,6 +94,9 @@ enum Command {
     Calendar(queries::CalendarArgs),
     /// Every event behind a grant's numbers, with actors.
     History(queries::HistoryArgs),
+    /// The ledger's events newest first, filtered by actor (--by), kind, subject and record days,
+    /// with hashes and whether the chain verifies up to each; --csv writes the web's export.
+    Audit(audit::AuditArgs),
     /// The period's payroll export (CSV), or `payroll close --period ID` to freeze it.
     Payroll(compliance::PayrollArgs),
     /// The tax rules in force: `rules add FILE` records a rules file, `rules list` shows every
@@ -220,6 +224,7 @@ fn main() -> ExitCode {
         Command::Grants(args) => queries::grants(g, args),
         Command::Calendar(args) => queries::calendar(g, args),
         Command::History(args) => queries::history(g, args),
+        Command::Audit(args) => audit::run(g, args),
         Command::Payroll(args) => compliance::run(g, args),
         Command::Chain(cmd) => chain::run(g, cmd),
         Command::Price(cmd) => compliance::price(g, cmd),

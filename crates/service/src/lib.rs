@@ -16,6 +16,7 @@ pub use data::DataDir;
 pub use error::{Error, Result};
 pub mod analytics;
 pub mod apply;
+pub mod audit;
 pub mod chain;
 pub mod changes;
 pub mod demo;

@@ -27,6 +27,7 @@ mod migrate;
 pub mod postgres;
 pub mod private;
 pub mod run;
+pub mod scan;
 pub mod sqlite;
 
 use std::fmt::Write;
@@ -290,6 +291,15 @@ pub trait Store {
     /// The events about one subject, in sequence order: a grant's never include a person's
     /// with the same id, in a typed ledger or an older one.
     fn events_for(&mut self, subject: &Subject) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Up to `limit` events from `start` in its order, narrowed in SQL by the filter's actor,
+    /// kind and subject columns (the caller decides with [`scan::EventFilter::matches`]; use
+    /// [`scan::scan`], which loops over chunks).
+    fn events_chunk(
+        &mut self,
+        filter: &scan::EventFilter,
+        start: scan::Start,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
     /// The number of events.
     fn len(&mut self) -> Result<i64, StoreError>;
     /// Whether the ledger has no events yet.

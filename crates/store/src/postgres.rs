@@ -221,6 +221,30 @@ impl Store for PostgresStore {
         rows.iter().map(to_event).filter(|e| e.as_ref().map_or(true, |e| e.event.about() == *subject)).collect()
     }
 
+    fn events_chunk(
+        &mut self,
+        filter: &crate::scan::EventFilter,
+        start: crate::scan::Start,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        use crate::scan::Start;
+        let (actor, kind, typed, bare) = filter.columns();
+        let (bound, order, past) = match start {
+            Start::NewestBelow(below) => ("seq < $1", "DESC", below.unwrap_or(i64::MAX)),
+            Start::OldestAbove(above) => ("seq > $1", "ASC", above),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client.query(
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE {bound} AND ($2::text IS NULL OR actor = $2) \
+                 AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR subject IN ($4, $5)) \
+                 ORDER BY seq {order} LIMIT $6"
+            ),
+            &[&past, &actor, &kind, &typed, &bare, &limit],
+        )?;
+        rows.iter().map(to_event).collect()
+    }
+
     fn len(&mut self) -> Result<i64, StoreError> {
         Ok(self.client.query_one("SELECT count(*) FROM events", &[])?.try_get(0)?)
     }

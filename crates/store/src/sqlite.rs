@@ -217,6 +217,27 @@ impl Store for SqliteStore {
         rows.map(|r| finish(r?)).filter(|e| e.as_ref().map_or(true, |e| e.event.about() == *subject)).collect()
     }
 
+    fn events_chunk(
+        &mut self,
+        filter: &crate::scan::EventFilter,
+        start: crate::scan::Start,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        use crate::scan::Start;
+        let (actor, kind, typed, bare) = filter.columns();
+        let (bound, order, past) = match start {
+            Start::NewestBelow(below) => ("seq < ?1", "DESC", below.unwrap_or(i64::MAX)),
+            Start::OldestAbove(above) => ("seq > ?1", "ASC", above),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM events WHERE {bound} AND (?2 IS NULL OR actor = ?2) \
+             AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR subject IN (?4, ?5)) ORDER BY seq {order} LIMIT ?6"
+        ))?;
+        let rows = stmt.query_map(params![past, actor, kind, typed, bare, limit], row_to_event)?;
+        rows.map(|r| finish(r?)).collect()
+    }
+
     fn len(&mut self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?)
     }

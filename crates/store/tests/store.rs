@@ -192,6 +192,9 @@ conformance!(
     sessions_end_by_token_login_cap_and_stale_password,
     failure_counts_are_atomic_restart_their_window_and_stay_bounded,
     the_sign_in_log_is_newest_first_and_bounded,
+    a_scan_selects_newest_first_a_chunk_at_a_time_as_a_plain_filter_would,
+    a_scan_below_a_sequence_number_is_stable_under_appends,
+    the_chain_state_says_how_far_the_chain_holds,
 );
 
 fn session_row(token: &str, login: &str, created: i64, hours: i64) -> tokencomp_store::logins::SessionRow {
@@ -1706,4 +1709,147 @@ fn unreadable_compliance_payloads_are_named() {
         let err = Company::fold(&events).expect_err("refused").to_string();
         assert!(err.contains(named) && err.contains("event 3"), "{named}: {err}");
     }
+}
+
+/// 1,300 events (more than two chunks of 512): event `i` by actor `u{i % 6}`, a vest when
+/// `i % 3 == 0` (else a grant), about `grant:g-{i % 7}`, appended ten to a batch, the batch of
+/// `i` recorded `10 × (i / 10)` seconds after 2026-11-01T00:00:00Z.
+fn scan_ledger(s: &mut dyn Store) -> Vec<StoredEvent> {
+    for batch in 0..130u32 {
+        let events: Vec<NewEvent> = (batch * 10..batch * 10 + 10)
+            .map(|i| {
+                let mut e = ev(&format!("s{i}"), &format!("grant:g-{}", i % 7), json!({"i": i}), Some(u128::from(i)));
+                e.actor = format!("user:u{}", i % 6);
+                if i % 3 == 0 {
+                    e.kind = EventKind::Vest;
+                }
+                e
+            })
+            .collect();
+        let at = Timestamp::new(1_793_491_200 + 10 * i64::from(batch), 0).expect("instant");
+        s.append(&events, at).expect("appends");
+    }
+    s.events().expect("reads")
+}
+
+/// Audit view (issue 18, item 6): each filter alone and combined, newest first, across chunk
+/// boundaries, against a plain filter over every event (text comparisons, no `EventFilter`).
+fn a_scan_selects_newest_first_a_chunk_at_a_time_as_a_plain_filter_would(db: &mut Db) {
+    use tokencomp_store::scan::{EventFilter, Start, scan};
+    let s = db.store();
+    let all = scan_ledger(s);
+    let second = |n: i64| Timestamp::new(1_793_491_200 + n, 0).expect("instant");
+    let filters = [
+        (EventFilter::default(), None),
+        (EventFilter { actor: Some("user:u2".into()), ..EventFilter::default() }, None),
+        (EventFilter { kind: Some(EventKind::Vest), ..EventFilter::default() }, None),
+        (EventFilter { subject: Some(Subject::Grant("g-3".into())), ..EventFilter::default() }, None),
+        (EventFilter { from: Some(second(100)), before: Some(second(900)), ..EventFilter::default() }, None),
+        (
+            EventFilter {
+                actor: Some("user:u1".into()),
+                kind: Some(EventKind::GrantIssued),
+                subject: Some(Subject::Grant("g-4".into())),
+                from: Some(second(20)),
+                before: Some(second(1200)),
+            },
+            None,
+        ),
+        // A person with the grant's id is another subject: nothing.
+        (EventFilter { subject: Some(Subject::Person("g-3".into())), ..EventFilter::default() }, Some(0)),
+    ];
+    for (filter, count) in filters {
+        let want: Vec<i64> = all
+            .iter()
+            .rev()
+            .filter(|e| filter.actor.as_ref().is_none_or(|a| e.event.actor == *a))
+            .filter(|e| filter.kind.is_none_or(|k| e.event.kind.as_str() == k.as_str()))
+            .filter(|e| filter.subject.as_ref().is_none_or(|g| e.event.subject == g.text()))
+            .filter(|e| filter.from.is_none_or(|f| e.recorded_at >= f))
+            .filter(|e| filter.before.is_none_or(|b| e.recorded_at < b))
+            .map(|e| e.seq)
+            .collect();
+        let mut got = Vec::new();
+        scan(s, &filter, Start::NewestBelow(None), &mut |e| {
+            got.push(e.seq);
+            Ok(true)
+        })
+        .expect("scans");
+        assert_eq!(got, want, "{filter:?}");
+        if let Some(n) = count {
+            assert_eq!(got.len(), n, "{filter:?}");
+        }
+    }
+    // Actor u1 and subject g-4: i % 6 == 1 and i % 7 == 4, so i ≡ 25 (mod 42); none is a vest
+    // (25 + 42j ≡ 1 mod 3). Recorded at 10 × (i / 10) in [20, 1200) seconds: 20 <= i < 1200, so
+    // i = 25, 67, …, 1159 (28 events), sequence i + 1.
+    let combined: Vec<i64> = (0..28).map(|j| 25 + 42 * j + 1).rev().collect();
+    let mut got = Vec::new();
+    let filter = EventFilter {
+        actor: Some("user:u1".into()),
+        kind: Some(EventKind::GrantIssued),
+        subject: Some(Subject::Grant("g-4".into())),
+        from: Some(second(20)),
+        before: Some(second(1200)),
+    };
+    scan(s, &filter, Start::NewestBelow(None), &mut |e| {
+        got.push(e.seq);
+        Ok(true)
+    })
+    .expect("scans");
+    assert_eq!(got, combined, "sequence = i + 1");
+    // Oldest first, above a sequence number, stopping when told.
+    let mut first = Vec::new();
+    scan(s, &EventFilter::default(), Start::OldestAbove(510), &mut |e| {
+        first.push(e.seq);
+        Ok(first.len() < 5)
+    })
+    .expect("scans");
+    assert_eq!(first, [511, 512, 513, 514, 515]);
+}
+
+/// Audit view: a page that ends below a sequence number continues below it however many events
+/// were appended meanwhile, so nothing repeats and nothing is skipped.
+fn a_scan_below_a_sequence_number_is_stable_under_appends(db: &mut Db) {
+    use tokencomp_store::scan::{EventFilter, Start, scan};
+    let s = db.store();
+    scan_ledger(s);
+    let page = |s: &mut dyn Store, below: Option<i64>| {
+        let mut out = Vec::new();
+        scan(s, &EventFilter::default(), Start::NewestBelow(below), &mut |e| {
+            out.push(e.seq);
+            Ok(out.len() < 600)
+        })
+        .expect("scans");
+        out
+    };
+    let first = page(s, None);
+    assert_eq!((first[0], first[599]), (1300, 701));
+    let more: Vec<NewEvent> = (0..700).map(|i| ev(&format!("late{i}"), "grant:g-0", json!({}), None)).collect();
+    s.append(&more, t(5)).expect("appends");
+    let second = page(s, Some(701));
+    assert_eq!((second[0], second[599]), (700, 101));
+    let third = page(s, Some(101));
+    assert_eq!(third, (1..=100).rev().collect::<Vec<i64>>());
+}
+
+/// Audit view: the chain recomputed a chunk at a time holds through the last event, and after
+/// an edit made with the triggers dropped it holds through the event before the edit.
+fn the_chain_state_says_how_far_the_chain_holds(db: &mut Db) {
+    use tokencomp_store::scan::chain_state;
+    let empty = chain_state(db.store()).expect("reads");
+    assert_eq!((empty.verified_through, empty.broken), (0, None));
+    scan_ledger(db.store());
+    let whole = chain_state(db.store()).expect("reads");
+    assert_eq!((whole.verified_through, whole.broken.clone()), (1300, None));
+    assert!(whole.holds_through(1300) && !whole.holds_through(1301));
+    db.drop_append_only_triggers();
+    db.sql("UPDATE events SET actor = 'user:mallory' WHERE seq = 700").expect("the trigger is gone");
+    let broken = chain_state(db.store()).expect("reads");
+    assert_eq!(broken.verified_through, 699);
+    let b = broken.broken.clone().expect("a break");
+    assert_eq!((b.seq, b.id.as_str()), (700, "s699"));
+    // The same verdict as verifying the whole slice.
+    assert_eq!(Some(b), verify(&db.events()).err());
+    assert!(broken.holds_through(699) && !broken.holds_through(700));
 }

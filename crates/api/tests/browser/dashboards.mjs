@@ -6,7 +6,8 @@
 //     --payroll-period 2026-10
 //
 // Steps: admin logs in through the form, screenshots /admin, runs a period that is not run,
-// downloads a payroll file; the auditor sees the hash chain verified on /audit; employee ada
+// downloads a payroll file; the auditor sees the hash chain verified on /audit, the events newest
+// first, filters them by actor and exports the same list as CSV; employee ada
 // sees as many tranche markers on her vesting chart as her grant has tranches, a fan chart, is
 // refused someone else's grant (403 forbidden), and opens /governance. Any uncaught page error,
 // Content-Security-Policy violation or API error a page shows fails the run, and so does a
@@ -265,6 +266,40 @@ async function main() {
       await sectionErrors(page);
       log(`  ${text}`);
       await shot(page, 'audit.png');
+      // Newest first, each row's chain mark, hashes in full on hover (issue 18, item 6).
+      const seqOf = async () => (await page.locator('#events-table tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq))));
+      const all = await seqOf();
+      check(all.every((v, i) => i === 0 || all[i - 1] > v), `the events are not newest first: ${all.slice(0, 5)}`);
+      const marks = await page.locator('#events-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.chain));
+      check(marks.every((m) => m === 'ok'), `a row's chain mark is not ok: ${marks.join(',')}`);
+      const full = await page.locator('#events-table tbody tr:first-child code.hash').first().getAttribute('title');
+      check(/^[0-9a-f]{64}$/.test(full || ''), `the hash cell's title is not the full hash: ${full}`);
+      // The admin's period run above, filtered by actor and kind: the rows and the CSV agree.
+      await page.fill('#filter-actor', 'user:admin');
+      await page.fill('#filter-subject', '');
+      await Promise.all([
+        page.waitForResponse((r) => r.url().includes('/api/ledger/events?') && r.url().includes('actor=user%3Aadmin')),
+        page.click('#filter-apply'),
+      ]);
+      await page.waitForSelector('#events-status:has-text("events shown")');
+      const actors = await page.locator('#events-table tbody tr td:nth-child(5)').allTextContents();
+      check(actors.length > 0 && actors.every((a) => a === 'user:admin'), `the actor filter shows ${actors.join(', ')}`);
+      const href = await page.getAttribute('#events-export', 'href');
+      check(href === '/api/ledger/events.csv?actor=user%3Aadmin', `the export link is ${href}`);
+      const csv = await page.request.get(`${base}${href}`);
+      check(csv.status() === 200, `the CSV export answered ${csv.status()}`);
+      const lines = (await csv.text()).split('\r\n').filter((l) => l);
+      check(lines[0].startsWith('seq,recorded_at,kind,subject,actor,'), `the CSV header is ${lines[0]}`);
+      check(lines.length - 1 === actors.length, `the CSV has ${lines.length - 1} events, the page ${actors.length}`);
+      await sectionErrors(page);
+      await shot(page, 'audit-filtered.png');
+      // A filter naming nobody is refused, and the page says so beside the form.
+      await page.fill('#filter-actor', 'user:nobody');
+      await page.click('#filter-apply');
+      await page.waitForSelector('#events-info .error');
+      const refusal = (await page.textContent('#events-info .error'))?.trim();
+      check(/user:nobody/.test(refusal || ''), `the refusal says: ${refusal}`);
+      log(`  filtered: ${actors.length} events by user:admin; refused: ${refusal}`);
       await context.close();
     });
 

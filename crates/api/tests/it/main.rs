@@ -1,6 +1,7 @@
 //! The OpenAPI document against the route table: every route is described, every response
 //! has a real schema, every reference resolves.
 
+mod audit;
 mod finance;
 mod inputs;
 mod login_page;
@@ -91,6 +92,7 @@ fn every_error_code_the_handlers_use_is_documented() {
         include_str!("../../src/routes/reports.rs"),
         include_str!("../../src/routes/finance.rs"),
         include_str!("../../src/routes/login_page.rs"),
+        include_str!("../../src/routes/audit.rs"),
         include_str!("../../src/error.rs"),
     ]
     .concat();

@@ -1,6 +1,7 @@
 //! The `tokencomp` binary end to end: one integration-test binary, one module per subject.
 
 mod anchor;
+mod audit;
 mod chain;
 mod compliance;
 mod crash;
