@@ -18,6 +18,7 @@ pub use finance::{ERP_FORMATS, YEAR_END_FILES};
 
 mod finance;
 mod gov;
+mod notices;
 mod reports;
 
 use crate::{ApiError, AppState, Body, Caller, Ctx, Principal, Query, Role, SESSION_COOKIE};
@@ -211,6 +212,29 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("Ok"),
             delete(logout),
+        ),
+        // Notices (issue 18, item 5): each person's choice of the notices they receive.
+        route(
+            M::GET,
+            "/api/me/notices",
+            Authenticated,
+            "notices",
+            "The caller's notice choices: every kind, on unless turned off",
+            &[],
+            None,
+            Resp::Json("NoticePrefs"),
+            get(notices::get_prefs),
+        ),
+        route(
+            M::PUT,
+            "/api/me/notices",
+            Authenticated,
+            "notices",
+            "Turn kinds of notices on or off for the caller (the kinds named; others kept)",
+            &[],
+            Some("NoticePrefsRequest"),
+            Resp::Json("NoticePrefs"),
+            put(notices::put_prefs),
         ),
         route(
             M::GET,

@@ -88,6 +88,8 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     // The chain a server reads: `TOKENCOMP_RPC`'s node when set (as the `chain` commands'
     // `--rpc` default), else the embedded chain.
     cfg.rpc = std::env::var("TOKENCOMP_RPC").ok().filter(|u| !u.is_empty());
+    // Notices (issue 18, item 5): the scheduler runs when the data directory has a notices file.
+    let notices = tokencomp_service::notices::load_config(&g.dir())?;
     let state = AppState::new(store, cfg);
     // Blocking work (ledger reads behind one lock, password checks behind the gate) queues
     // for a bounded pool rather than starting a thread per request.
@@ -103,6 +105,10 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
         let addr = listener.local_addr()?;
         // Tests read this line to find the port.
         crate::outln!("listening on http://{addr}");
+        if let Some(n) = notices {
+            eprintln!("notices: the scheduler runs every {} seconds", n.interval_seconds);
+            tokio::spawn(crate::notify::scheduler(state.clone(), g.dir(), n));
+        }
         tokencomp_api::serve(listener, state).await.context("serving")
     })
 }

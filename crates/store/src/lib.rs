@@ -23,6 +23,7 @@ mod guards;
 mod kind;
 pub mod ledger;
 mod migrate;
+pub mod notices;
 pub mod postgres;
 pub mod private;
 pub mod run;
@@ -304,6 +305,9 @@ pub trait Store {
     /// altered), one line each; empty when they are as the migrations made them. The hash chain
     /// finds an edit; these keep one from being made through SQL in the first place.
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError>;
+    /// The notices' outbox, delivery log and preferences (mutable tables beside the ledger,
+    /// outside its hash chain: [`notices`]).
+    fn outbox(&mut self) -> &mut dyn notices::Outbox;
 }
 
 /// Why a guarded write did not happen: its own check refused it, or the store failed.

@@ -4,10 +4,14 @@
 pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("../migrations/sqlite/0001_events.sql")),
     (2, "no_truncate", include_str!("../migrations/sqlite/0002_no_truncate.sql")),
+    // Notices (issue 18, item 5): outbox, delivery log, preferences; outside the hash chain.
+    (3, "notices", include_str!("../migrations/sqlite/0003_notices.sql")),
 ];
 
 /// (version, name, SQL) for PostgreSQL: the same versions as SQLite.
 pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("../migrations/postgres/0001_events.sql")),
     (2, "no_truncate", include_str!("../migrations/postgres/0002_no_truncate.sql")),
+    // Notices (issue 18, item 5): outbox, delivery log, preferences; outside the hash chain.
+    (3, "notices", include_str!("../migrations/postgres/0003_notices.sql")),
 ];

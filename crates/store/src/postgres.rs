@@ -265,6 +265,10 @@ impl Store for PostgresStore {
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
         crate::guards::postgres(&mut self.client)
     }
+
+    fn outbox(&mut self) -> &mut dyn crate::notices::Outbox {
+        self
+    }
 }
 
 #[cfg(test)]

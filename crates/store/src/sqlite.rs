@@ -259,4 +259,8 @@ impl Store for SqliteStore {
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
         crate::guards::sqlite(&self.conn)
     }
+
+    fn outbox(&mut self) -> &mut dyn crate::notices::Outbox {
+        self
+    }
 }

@@ -1,0 +1,180 @@
+//! Notices end to end (issue 18, item 5): `tokencomp notify` on the demo company sends each
+//! October 2026 vest by email to a real SMTP server on loopback (aiosmtpd, STARTTLS and AUTH
+//! required) and by webhook to a receiver that verifies the signature with the independent
+//! `standardwebhooks` package; a failed webhook is retried with the same id and processed once,
+//! and running the scheduler again adds nothing to the outbox.
+//!
+//! The tools come from TOKENCOMP_TEST_VENV (scripts/tools.sh pins aiosmtpd and standardwebhooks).
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use crate::ledger::Company;
+
+fn venv_python() -> PathBuf {
+    let dir = std::env::var_os("TOKENCOMP_TEST_VENV").expect(
+        "TOKENCOMP_TEST_VENV is not set: run ./scripts/test (or scripts/tools.sh), which installs aiosmtpd and \
+         standardwebhooks",
+    );
+    PathBuf::from(dir).join("bin/python")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notices").join(name)
+}
+
+/// A helper process this test started, killed (by its own handle) when the test ends.
+struct Helper(Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a fixture script and reads its `ready PORT` line.
+fn start(script: &str, args: &[&str]) -> (Helper, u16) {
+    let mut child = Command::new(venv_python())
+        .arg(fixture(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{script}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("ready line");
+    let port = line.trim().strip_prefix("ready ").and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+        panic!("{script} did not start: {line:?}");
+    });
+    (Helper(child), port)
+}
+
+fn throwaway_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+    (cert, key)
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_vest_arrives_by_email_and_by_signed_webhook_once() {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    let work = c.dir_path().join("notices-test");
+    let (mail, hooks) = (work.join("mail"), work.join("hooks"));
+    std::fs::create_dir_all(&mail).expect("mail dir");
+    std::fs::create_dir_all(&hooks).expect("hooks dir");
+    let (cert, key) = throwaway_certificate(&work);
+    let (_smtp, smtp_port) = start(
+        "smtp_server.py",
+        &[cert.to_str().expect("path"), key.to_str().expect("path"), mail.to_str().expect("path"), "payroll", "s3cret"],
+    );
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (_hook, hook_port) = start("webhook_receiver.py", &[secret, hooks.to_str().expect("path")]);
+
+    // Only October's vests (the demo records every month from 2025), only the vest kind to the
+    // webhook, and no upcoming vests, so the counts below are the October payroll's.
+    let config = format!(
+        "since = \"2026-10-01\"\nupcoming_days = 0\nbackoff_seconds = 60\nmax_attempts = 3\n\
+         [smtp]\nhost = \"localhost\"\nport = {smtp_port}\nusername = \"payroll\"\npassword = \"s3cret\"\n\
+         from = \"Gridline payroll <payroll@gridline.example>\"\nca_file = \"{}\"\n\
+         [[webhook]]\nname = \"hr\"\nurl = \"http://127.0.0.1:{hook_port}/hooks\"\nsecret = \"{secret}\"\n\
+         kinds = [\"vest\"]\n",
+        cert.display()
+    );
+    let path = c.data().join("notices.toml");
+    std::fs::write(&path, &config).expect("notices.toml");
+    // Readable by others: refused, because it holds the SMTP password and the webhook secret.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = c.run(&["notify", "--through", "2026-10-31"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("can be read by others"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+
+    // The receiver checks the timestamp against its own clock (five minutes either way), so the
+    // runs are at the real now and two minutes later.
+    let t0 = Timestamp::now();
+    let t1 = t0 + SignedDuration::from_secs(120);
+    let first = c.ok(&["notify", "--through", "2026-10-31", "--now", &t0.to_string()]);
+    // The webhook's first delivery was answered 500: one to retry, everything else sent.
+    assert!(first.contains(" 1 to retry, 0 failed"), "{first}");
+
+    // Ada's October vest (tests/it/snapshots/it__compliance__payroll_2026_10.snap, row `ada`):
+    // 10000 GRID of token income 8449.00 USD; the employee's withholding is federal 1858.78 +
+    // Medicare 122.51 + additional Medicare 76.04 + CA income tax 864.33 + CA SDI 109.84
+    // = 3031.50 USD (social security 0.00: her year's wages passed the base).
+    let mails: Vec<String> = {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&mail)
+            .expect("mail")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        names.sort();
+        names.iter().map(|p| std::fs::read_to_string(p).expect("eml")).collect()
+    };
+    let ada: Vec<&String> = mails.iter().filter(|m| m.contains("X-Test-Rcpt: ada@gridline.example")).collect();
+    assert_eq!(ada.len(), 1, "one vest notice for Ada:\n{mails:#?}");
+    let m = ada[0];
+    assert!(m.contains("X-Test-Authenticated: True"), "{m}");
+    assert!(m.contains("Vested on 2026-10-"), "{m}");
+    assert!(m.contains("10,000.00 GRID"), "{m}");
+    assert!(m.contains("Income: USD 8,449.00"), "{m}");
+    assert!(m.contains("Tax withheld: USD 3,031.50."), "{m}");
+
+    // Every signature verified; the first id arrived once and (after its 500) once more.
+    assert_eq!(read_lines(&hooks.join("rejected.log")), Vec::<String>::new());
+    let received = read_lines(&hooks.join("received.log"));
+    let processed: Vec<Value> = read_lines(&hooks.join("processed.jsonl"))
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let failed_id = received.first().expect("a delivery").clone();
+    assert_eq!(received.iter().filter(|id| **id == failed_id).count(), 1);
+
+    let second = c.ok(&["notify", "--through", "2026-10-31", "--now", &t1.to_string()]);
+    assert!(second.contains(": 0 new in the outbox, 1 sent, 0 to retry, 0 failed"), "{second}");
+    let received_after = read_lines(&hooks.join("received.log"));
+    let processed_after = read_lines(&hooks.join("processed.jsonl"));
+    // The retry carried the same webhook-id, so the receiver processed nothing new.
+    assert_eq!(received_after.len(), received.len() + 1);
+    assert_eq!(received_after.last(), Some(&failed_id));
+    assert_eq!(processed_after.len(), processed.len());
+    assert_eq!(processed_after.iter().filter(|l| l.contains(&failed_id)).count(), 1);
+    // One webhook per email'd vest plus the vests of people without an address: as many
+    // webhooks as October's vest notices, each processed once.
+    let ada_hook: Vec<&Value> = processed.iter().filter(|p| p["payload"]["data"]["person"] == "ada").collect();
+    assert_eq!(ada_hook.len(), 1);
+    let data = &ada_hook[0]["payload"]["data"];
+    assert_eq!(ada_hook[0]["payload"]["type"], "tokencomp.vest");
+    assert_eq!((data["income"].as_str(), data["tax"].as_str()), (Some("8449.00"), Some("3031.50")));
+    assert_eq!(data["tax_display"], "USD 3,031.50");
+
+    // The log keeps both attempts of the retried webhook; no secret is anywhere in the listing.
+    let list = c.ok(&["notify", "--list"]);
+    assert!(list.contains("attempt 1 at") && list.contains("failed http 500"), "{list}");
+    assert!(list.contains("attempt 2 at") && list.contains("ok http 204"), "{list}");
+    assert!(!list.contains("s3cret") && !list.contains("MfKQ9r8"), "{list}");
+    // No mail was sent twice.
+    let mails_after = std::fs::read_dir(&mail)
+        .expect("mail")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml")));
+    assert_eq!(mails_after.count(), mails.len());
+}
