@@ -60,7 +60,10 @@ fn throwaway_certificate(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        // An end-entity certificate (not a CA), as a TLS client accepts for a server.
+        .args(["-addext", "subjectAltName=DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "keyUsage=critical,digitalSignature,keyEncipherment"])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert)

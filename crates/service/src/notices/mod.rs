@@ -183,15 +183,37 @@ fn drafts(
                 };
                 let lines: Vec<&IncomeEvent> =
                     income.iter().filter(|i| i.grant == grant && i.vest_date == date).collect();
+                let name = person_name(company, holder);
+                let amount_s = tokens_display(company, amount);
+                let taxed_at_grant = company.grants.get(grant).is_some_and(|g| g.terms.policy.election_83b.is_some());
+                if lines.is_empty() && !taxed_at_grant {
+                    // Taxed later (a settlement date after `through`): notified once it is.
+                    deferred.push(format!("vest {grant} {date}: its income falls after {through}"));
+                    continue;
+                }
                 let Some(first) = lines.first() else {
-                    deferred.push(format!("vest {grant} {date}: not in the income pass through {through}"));
+                    // No income at this vest (taxed when granted: a §83(b) election): nothing withheld.
+                    out.push(Draft {
+                        cause: format!("seq:{}", e.seq),
+                        kind: "vest",
+                        person: Some(holder.to_owned()),
+                        admins: false,
+                        subject: format!("Vested on {date}: {amount_s} (grant {grant})"),
+                        text: format!(
+                            "Hello {name},\n\nYour grant {grant} vested on {date}: {amount_s}.\n\
+                             It was taxed when granted, so this vest is no income and nothing is withheld.\n"
+                        ),
+                        data: json!({"grant": grant, "person": holder, "date": date.to_string(),
+                                     "amount": amount.to_string(), "amount_display": amount_s,
+                                     "currency": null, "income": null, "income_display": null,
+                                     "tax": null, "tax_display": null}),
+                    });
                     continue;
                 };
                 let currency = first.currency;
                 let gross: Decimal = lines.iter().map(|i| i.gross()).sum();
                 let tax: Decimal = lines.iter().map(|i| i.withholding.employee_total()).sum();
-                let (amount_s, gross_s, tax_s) =
-                    (tokens_display(company, amount), fiat_display(currency, gross), fiat_display(currency, tax));
+                let (gross_s, tax_s) = (fiat_display(currency, gross), fiat_display(currency, tax));
                 let price_s = fiat_display(currency, first.price);
                 out.push(Draft {
                     cause: format!("seq:{}", e.seq),
@@ -202,8 +224,7 @@ fn drafts(
                     text: format!(
                         "Hello {name},\n\nYour grant {grant} vested on {date}: {amount_s}.\n\
                          Income: {gross_s} at {price_s} per token.\n\
-                         Tax withheld: {tax_s}.\n",
-                        name = person_name(company, holder)
+                         Tax withheld: {tax_s}.\n"
                     ),
                     data: json!({"grant": grant, "person": holder, "date": date.to_string(),
                                  "amount": amount.to_string(), "amount_display": amount_s,
