@@ -217,7 +217,7 @@ pub fn table() -> Vec<Route> {
         route(
             M::GET,
             "/api/me/notices",
-            Authenticated,
+            Holder,
             "notices",
             "The caller's notice choices: every kind, on unless turned off",
             &[],
@@ -228,7 +228,7 @@ pub fn table() -> Vec<Route> {
         route(
             M::PUT,
             "/api/me/notices",
-            Authenticated,
+            Holder,
             "notices",
             "Turn kinds of notices on or off for the caller (the kinds named; others kept)",
             &[],

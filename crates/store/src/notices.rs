@@ -266,7 +266,7 @@ impl Outbox for PostgresStore {
         let mut tx = self.client().transaction()?;
         tx.execute(
             "INSERT INTO notice_attempts (key, attempt, at, ok, detail) VALUES ($1, $2, $3, $4, $5)",
-            &[&a.key, &a.attempt, &a.at, &a.ok, &bounded(&a.detail)],
+            &[&a.key, &a.attempt, &a.at, &i64::from(a.ok), &bounded(&a.detail)],
         )?;
         let (state, next) = match (a.ok, retry_at) {
             (true, _) => ("sent", a.at),
@@ -300,7 +300,7 @@ impl Outbox for PostgresStore {
                     key: r.try_get(0)?,
                     attempt: r.try_get(1)?,
                     at: r.try_get(2)?,
-                    ok: r.try_get(3)?,
+                    ok: r.try_get::<_, i64>(3)? == 1,
                     detail: r.try_get(4)?,
                 })
             })
@@ -311,7 +311,7 @@ impl Outbox for PostgresStore {
         let rows = self
             .client()
             .query("SELECT kind, enabled FROM notice_prefs WHERE person = $1 ORDER BY kind", &[&person])?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? == 1))).collect()
     }
 
     fn set_prefs(&mut self, person: &str, prefs: &[(String, bool)]) -> Result<(), StoreError> {
@@ -320,7 +320,7 @@ impl Outbox for PostgresStore {
             tx.execute(
                 "INSERT INTO notice_prefs (person, kind, enabled) VALUES ($1, $2, $3) \
                  ON CONFLICT (person, kind) DO UPDATE SET enabled = EXCLUDED.enabled",
-                &[&person, kind, enabled],
+                &[&person, kind, &i64::from(*enabled)],
             )?;
         }
         tx.commit()?;

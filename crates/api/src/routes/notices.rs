@@ -1,21 +1,25 @@
 //! Notices (issue 18, item 5): each person chooses which notices they receive
 //! (`GET`/`PUT /api/me/notices`; every kind is on until they turn it off). The outbox and its
-//! delivery are `tokencomp_service::notices`; a login that is no person has no choices.
+//! delivery are `tokencomp_service::notices`; a login that is no person has no choices (403).
 
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 use tokencomp_service::notices::KINDS;
 
-use crate::{ApiError, AppState, Caller};
+use crate::{ApiError, AppState, Caller, Role};
 
 fn prefs_json(person: &str, prefs: &[(String, bool)]) -> Value {
     let kinds: Map<String, Value> = prefs.iter().map(|(k, on)| (k.clone(), json!(on))).collect();
     json!({"person": person, "kinds": kinds})
 }
 
+/// The choices are a person's own: staff logins without a person have none (as a ballot).
 fn own_person(who: &crate::Principal) -> Result<String, ApiError> {
-    who.person.clone().ok_or_else(|| ApiError::not_found("person: this login is no person, so it receives no notices"))
+    match (&who.role, &who.person) {
+        (Role::Employee, Some(p)) => Ok(p.clone()),
+        _ => Err(ApiError::forbidden()),
+    }
 }
 
 pub async fn get_prefs(State(st): State<AppState>, Caller { who, .. }: Caller) -> Result<Json<Value>, ApiError> {

@@ -181,3 +181,117 @@ fn a_vest_arrives_by_email_and_by_signed_webhook_once() {
         .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml")));
     assert_eq!(mails_after.count(), mails.len());
 }
+
+/// `tokencomp serve` with its address line read, killed (by its own handle) when dropped.
+fn serve(c: &Company, now: &str) -> (Helper, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokencomp"))
+        .arg("--data")
+        .arg(c.data())
+        .args(["serve", "--listen", "127.0.0.1:0", "--now", now])
+        .env_remove("TOKENCOMP_DATABASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("the address line");
+    let host = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line}")).to_owned();
+    (Helper(child), host)
+}
+
+/// A bare HTTP/1.1 request; the whole response as text.
+fn http(host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+fn json_body(res: &str) -> Value {
+    let body = res.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let (start, end) = (body.find('{').unwrap_or(0), body.rfind('}').map_or(0, |i| i + 1));
+    serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("{e}: {res}"))
+}
+
+#[test]
+fn serve_runs_the_scheduler_and_a_person_who_turned_vests_off_gets_none() {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    let now = Timestamp::now().to_string();
+
+    // Ada turns vest notices off through the API (the demo's logins); the server has no
+    // notices file yet, so its scheduler does not run.
+    {
+        let (_server, host) = serve(&c, &now);
+        let login = http(&host, "POST", "/api/session", &[], r#"{"user":"ada","password":"demo-ada-pw"}"#);
+        let cookie = login
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("no session cookie:\n{login}"))
+            .to_owned();
+        let csrf = json_body(&login)["csrf_token"].as_str().expect("csrf").to_owned();
+        let before = json_body(&http(&host, "GET", "/api/me/notices", &[("Cookie", &cookie)], ""));
+        assert_eq!(before["kinds"]["vest"], true, "on by default: {before}");
+        let body = r#"{"kinds":{"vest":false}}"#;
+        let put = http(&host, "PUT", "/api/me/notices", &[("Cookie", &cookie), ("x-csrf-token", &csrf)], body);
+        assert!(put.starts_with("HTTP/1.1 200"), "{put}");
+        let after = json_body(&put);
+        assert_eq!((after["person"].clone(), after["kinds"]["vest"].clone()), (Value::from("ada"), Value::from(false)));
+        assert_eq!(after["kinds"]["milestone"], true, "{after}");
+        // An unknown kind is refused, naming the field.
+        let bad = r#"{"kinds":{"spam":false}}"#;
+        let res = http(&host, "PUT", "/api/me/notices", &[("Cookie", &cookie), ("x-csrf-token", &csrf)], bad);
+        assert!(res.starts_with("HTTP/1.1 400") && res.contains("body.kinds"), "{res}");
+    }
+
+    let work = c.dir_path().join("notices-serve");
+    let mail = work.join("mail");
+    std::fs::create_dir_all(&mail).expect("mail dir");
+    let (cert, key) = throwaway_certificate(&work);
+    let (_smtp, smtp_port) = start(
+        "smtp_server.py",
+        &[cert.to_str().expect("path"), key.to_str().expect("path"), mail.to_str().expect("path"), "payroll", "s3cret"],
+    );
+    let config = format!(
+        "since = \"2026-10-01\"\nupcoming_days = 0\ninterval_seconds = 10\n\
+         [smtp]\nhost = \"localhost\"\nport = {smtp_port}\nusername = \"payroll\"\npassword = \"s3cret\"\n\
+         from = \"payroll@gridline.example\"\nca_file = \"{}\"\n",
+        cert.display()
+    );
+    let path = c.data().join("notices.toml");
+    std::fs::write(&path, &config).expect("notices.toml");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+
+    // The scheduler's first run starts with the server; wait (bounded) until the outbox has
+    // notices and none is pending.
+    let (_server, _host) = serve(&c, &now);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let list = loop {
+        let list = c.ok(&["notify", "--list"]);
+        if list.contains(" sent ") && !list.contains(" pending ") {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "the scheduler sent nothing in 120 s:\n{list}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mails: Vec<String> = std::fs::read_dir(&mail)
+        .expect("mail")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| std::fs::read_to_string(p).expect("eml"))
+        .collect();
+    assert_eq!(mails.len(), list.lines().filter(|l| l.contains(" sent ")).count(), "{list}");
+    // Noor gets her October vests; Ada, who turned vests off, none (and none is queued for her).
+    assert!(mails.iter().any(|m| m.contains("X-Test-Rcpt: noor@gridline.example")), "{mails:#?}");
+    assert!(!mails.iter().any(|m| m.contains("ada@gridline.example")), "{mails:#?}");
+    assert!(!list.contains("person:ada"), "{list}");
+}

@@ -1,8 +1,9 @@
 -- Notices (issue 18, item 5): the outbox, its delivery log and each person's choices. Mutable
 -- tables outside the hash chain: nothing here is a fact about the company, only what was sent.
--- Times are unix seconds so "due" compares as numbers on both backends.
+-- Times are unix seconds so "due" compares as numbers on both backends; flags are 0 or 1, as
+-- integers on both, so the two schemas stay alike.
 CREATE TABLE IF NOT EXISTS notice_outbox (
-    key TEXT PRIMARY KEY,
+    key TEXT NOT NULL PRIMARY KEY,
     kind TEXT NOT NULL,
     channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
     recipient TEXT NOT NULL,
