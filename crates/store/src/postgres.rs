@@ -271,15 +271,6 @@ impl Store for PostgresStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_never_show() {
-        assert_eq!(super::redact("postgres://app:s3cret@127.0.0.1:5432/db"), "postgres://app:***@127.0.0.1:5432/db");
-        assert_eq!(super::redact("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Notices (issue 18, item 5): the outbox, its delivery log and the choices, outside the chain.
 
@@ -400,5 +391,14 @@ impl crate::notices::Outbox for PostgresStore {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(super::redact("postgres://app:s3cret@127.0.0.1:5432/db"), "postgres://app:***@127.0.0.1:5432/db");
+        assert_eq!(super::redact("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
     }
 }
