@@ -150,3 +150,39 @@ pub fn parse(text: &str) -> Result<NoticeConfig, Vec<String>> {
     }
     if problems.is_empty() { Ok(cfg) } else { Err(problems) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_a_minimal_file() {
+        let cfg = parse("").expect("empty is valid");
+        assert_eq!((cfg.upcoming_days, cfg.interval_seconds, cfg.max_attempts, cfg.batch), (7, 300, 6, 100));
+        assert!(cfg.smtp.is_none() && cfg.webhooks.is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_named_by_field_and_no_secret_is_echoed() {
+        let text = "max_attempts = 0\nbatch = 0\nsince = \"soon\"\n[[webhook]]\nname = \"a b\"\nurl = \"ftp://x\"\n\
+                    secret = \"hunter2\"\nkinds = [\"spam\"]\n";
+        let problems = parse(text).expect_err("refused");
+        for field in [
+            "max_attempts",
+            "batch",
+            "since",
+            "webhook[0].name",
+            "webhook[0].url",
+            "webhook[0].secret",
+            "webhook[0].kinds",
+        ] {
+            assert!(problems.iter().any(|p| p.starts_with(field)), "{field}: {problems:?}");
+        }
+        assert!(!problems.iter().any(|p| p.contains("hunter2")), "{problems:?}");
+        // A mistyped key is refused (not ignored), without quoting the file.
+        let err =
+            parse("[smtp]\nhost = \"h\"\nusername = \"u\"\npassword = \"hunter2\"\nfrom = \"f\"\npasword = \"x\"\n")
+                .expect_err("unknown key");
+        assert!(!err[0].contains("hunter2"), "{err:?}");
+    }
+}

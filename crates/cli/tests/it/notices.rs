@@ -295,3 +295,50 @@ fn serve_runs_the_scheduler_and_a_person_who_turned_vests_off_gets_none() {
     assert!(!mails.iter().any(|m| m.contains("ada@gridline.example")), "{mails:#?}");
     assert!(!list.contains("person:ada"), "{list}");
 }
+
+#[test]
+fn milestones_closes_and_upcoming_vests_are_queued_once_and_retried_with_backoff() {
+    let c = Company::new();
+    c.ok(&["demo", "--quiet"]);
+    c.ok(&["payroll", "close", "--period", "2026-10"]);
+    // The demo's attestation and the close were recorded now: notify from yesterday on (UTC),
+    // through today in the company's zone, with vests due in the next 40 days.
+    let now = Timestamp::now();
+    let since = (now - SignedDuration::from_hours(24)).to_zoned(jiff::tz::TimeZone::UTC).date();
+    // Nothing listens on the endpoint: a closed loopback port refuses each attempt.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let config = format!(
+        "since = \"{since}\"\nupcoming_days = 40\nbackoff_seconds = 30\nmax_attempts = 2\nbatch = 1000\n\
+         [[webhook]]\nname = \"ops\"\nurl = \"http://127.0.0.1:{port}/\"\nsecret = \"whsec_c2VjcmV0\"\n"
+    );
+    let path = c.data().join("notices.toml");
+    std::fs::write(&path, &config).expect("notices.toml");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+
+    let first = c.ok(&["notify", "--now", &now.to_string()]);
+    let list = c.ok(&["notify", "--list"]);
+    let kinds = |kind: &str| list.lines().filter(|l| l.split_whitespace().nth(1) == Some(kind)).count();
+    assert_eq!(kinds("period_closed"), 1, "{list}");
+    assert!(list.contains("Period 2026-10 closed"), "{list}");
+    assert!(kinds("milestone") >= 1, "the demo's accepted attestation:\n{list}");
+    assert!(kinds("upcoming_vest") >= 1, "{list}");
+    assert_eq!(kinds("vest"), 0, "no vest since yesterday:\n{list}");
+    let queued = kinds("period_closed") + kinds("milestone") + kinds("upcoming_vest");
+    assert!(first.contains(&format!("{queued} new in the outbox, 0 sent, {queued} to retry, 0 failed")), "{first}");
+    // Every attempt failed to connect and is logged once.
+    assert_eq!(
+        list.lines().filter(|l| l.trim_start().starts_with("attempt 1 at") && l.contains("failed http")).count(),
+        queued
+    );
+
+    // Again before the backoff: nothing new, nothing due. After it: the second and last attempt.
+    let again = c.ok(&["notify", "--now", &(now + SignedDuration::from_secs(29)).to_string()]);
+    assert!(again.contains(": 0 new in the outbox, 0 sent, 0 to retry, 0 failed"), "{again}");
+    let last = c.ok(&["notify", "--now", &(now + SignedDuration::from_secs(30)).to_string()]);
+    assert!(last.contains(&format!(": 0 new in the outbox, 0 sent, 0 to retry, {queued} failed")), "{last}");
+    let list = c.ok(&["notify", "--list"]);
+    assert_eq!(list.lines().filter(|l| l.split_whitespace().nth(3) == Some("failed")).count(), queued, "{list}");
+}
