@@ -304,7 +304,7 @@ fn milestones_closes_and_upcoming_vests_are_queued_once_and_retried_with_backoff
     // The demo's attestation and the close were recorded now: notify from yesterday on (UTC),
     // through today in the company's zone, with vests due in the next 40 days.
     let now = Timestamp::now();
-    let since = (now - SignedDuration::from_hours(24)).to_zoned(jiff::tz::TimeZone::UTC).date();
+    let since = (now - SignedDuration::from_hours(24)).to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     // Nothing listens on the endpoint: a closed loopback port refuses each attempt.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
