@@ -3,7 +3,9 @@
 # 1.25 on bookworm) and a Python virtual environment in target/tools-venv with beancount 3,
 # beanquery and rp2 at pinned versions, and numpy and QuantLib (the peers of the risk crate's
 # simulate bench, scripts/risk_peers.py; binary wheels for CPython 3.11 on linux x86_64), and
-# Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs).
+# Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs),
+# and aiosmtpd (a loopback SMTP server with STARTTLS and AUTH) and standardwebhooks (the
+# independent webhook signature check) for the notices test (crates/cli/tests/it/notices.rs).
 #
 # Sourced by scripts/test:   source scripts/tools.sh; tools_start
 # Or run around a command:   scripts/tools.sh cargo test -p tokencomp-compliance --test it books
@@ -24,6 +26,8 @@ TOOLS_PIP_PINS=(
   "numpy==2.4.6"
   "QuantLib==1.44"
   "schemathesis==4.32.5"
+  "aiosmtpd==1.4.6"
+  "standardwebhooks==1.3.0"
 )
 
 # shellcheck source=scripts/lib.sh

@@ -173,6 +173,14 @@ pub fn schemas() -> Map<String, Value> {
         ("p50", json!({"type": "number"})),
         ("p95", json!({"type": "number"})),
     ]);
+    // Each notice kind to on or off (every kind in an answer; any of them in a request).
+    let notice_kinds = {
+        let mut p = Map::new();
+        for k in tokencomp_service::notices::KINDS {
+            p.insert(k.to_owned(), boolean());
+        }
+        json!({"type": "object", "properties": p, "additionalProperties": false})
+    };
     let list = [
         ("Token", token),
         (
@@ -706,6 +714,9 @@ pub fn schemas() -> Map<String, Value> {
                 ("closes", time()),
             ]),
         ),
+        // Notices (issue 18, item 5).
+        ("NoticePrefs", obj(&[("person", string()), ("kinds", notice_kinds.clone())])),
+        ("NoticePrefsRequest", obj(&[("kinds", notice_kinds)])),
         ("BallotRequest", obj(&[("choice", choice)])),
         (
             "Ballot",

@@ -19,6 +19,7 @@ mod audit;
 mod finance;
 mod gov;
 mod login_page;
+mod notices;
 mod reports;
 mod session;
 
@@ -226,6 +227,29 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("Ok"),
             delete(logout),
+        ),
+        // Notices (issue 18, item 5): each person's choice of the notices they receive.
+        route(
+            M::GET,
+            "/api/me/notices",
+            Holder,
+            "notices",
+            "The caller's notice choices: every kind, on unless turned off",
+            &[],
+            None,
+            Resp::Json("NoticePrefs"),
+            get(notices::get_prefs),
+        ),
+        route(
+            M::PUT,
+            "/api/me/notices",
+            Holder,
+            "notices",
+            "Turn kinds of notices on or off for the caller (the kinds named; others kept)",
+            &[],
+            Some("NoticePrefsRequest"),
+            Resp::Json("NoticePrefs"),
+            put(notices::put_prefs),
         ),
         route(
             M::DELETE,

@@ -26,6 +26,7 @@ const TOPICS: &[(&str, &str, &str)] = &[
     ("analytics", "docs/analytics.md", include_str!("../../../docs/analytics.md")),
     ("governance", "docs/governance.md", include_str!("../../../docs/governance.md")),
     ("web", "docs/web.md", include_str!("../../../docs/web.md")),
+    ("notices", "docs/notices.md", include_str!("../../../docs/notices.md")),
     ("time", "docs/time-and-ocf.md", include_str!("../../../docs/time-and-ocf.md")),
     ("testing", "docs/testing-and-benchmarks.md", include_str!("../../../docs/testing-and-benchmarks.md")),
 ];

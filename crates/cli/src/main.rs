@@ -10,6 +10,7 @@ mod compliance;
 mod demo;
 mod docs;
 mod gov;
+mod notify;
 mod ops;
 mod oracle;
 mod queries;
@@ -140,6 +141,9 @@ enum Command {
     Gov(gov::GovCommand),
     /// Serve the HTTP API and the dashboards for the data directory's company.
     Serve(serve::ServeArgs),
+    /// Notices: put what the ledger calls for in the outbox once and send what is due (by email
+    /// and signed webhooks), as `serve` does on its interval; for cron.
+    Notify(notify::NotifyArgs),
     /// Logins for the API and dashboards: add, key, remove, list.
     #[command(subcommand)]
     User(serve::UserCommand),
@@ -241,6 +245,7 @@ fn main() -> ExitCode {
         Command::Oracle(cmd) => oracle::run(g, cmd),
         Command::Gov(cmd) => gov::run(g, cmd),
         Command::Serve(args) => serve::serve(g, args),
+        Command::Notify(args) => notify::run(g, args),
         Command::User(cmd) => serve::user(g, cmd),
         Command::VerifyLedger(args) => ops::verify(g, args),
         Command::Backup(args) => ops::backup(g, args),

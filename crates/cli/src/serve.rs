@@ -97,6 +97,8 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     // The chain a server reads: `TOKENCOMP_RPC`'s node when set (as the `chain` commands'
     // `--rpc` default), else the embedded chain.
     cfg.rpc = std::env::var("TOKENCOMP_RPC").ok().filter(|u| !u.is_empty());
+    // Notices (issue 18, item 5): the scheduler runs when the data directory has a notices file.
+    let notices = tokencomp_service::notices::load_config(&g.dir())?;
     let tls = cfg.tls.is_some();
     let state = AppState::new(store, cfg).context("opening the sessions beside the ledger")?;
     // Blocking work (ledger reads behind one lock, password checks behind the gate) queues
@@ -120,6 +122,10 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
                  the login page. Use --tls-cert FILE --tls-key FILE, or a TLS proxy named with --trusted-proxy IP; \
                  --insecure-cookies only on a trusted network. The login page says the same."
             );
+        }
+        if let Some(n) = notices {
+            eprintln!("notices: the scheduler runs every {} seconds", n.interval_seconds);
+            tokio::spawn(crate::notify::scheduler(state.clone(), g.dir(), n));
         }
         tokencomp_api::serve(listener, state).await.context("serving")
     })

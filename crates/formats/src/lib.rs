@@ -13,6 +13,7 @@ pub mod de_rules;
 pub mod diag;
 pub mod erp_map;
 pub mod import;
+pub mod notice_config;
 pub mod ocf;
 pub mod payroll_map;
 pub mod rule_node;

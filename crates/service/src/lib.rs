@@ -23,6 +23,7 @@ pub mod demo;
 pub mod exports;
 pub mod gov;
 pub mod layouts;
+pub mod notices;
 pub mod oracle;
 pub mod payroll;
 pub mod pdf;

@@ -24,6 +24,7 @@ mod kind;
 pub mod ledger;
 pub mod logins;
 mod migrate;
+pub mod notices;
 pub mod postgres;
 pub mod private;
 pub mod run;
@@ -318,6 +319,9 @@ pub trait Store {
     /// A connection of its own to the same database, for the sessions, failed-login counts and
     /// sign-in log kept beside the ledger (outside its hash chain: see [`logins`]).
     fn logins(&self) -> Result<Box<dyn logins::Logins>, StoreError>;
+    /// The notices' outbox, delivery log and preferences (mutable tables beside the ledger,
+    /// outside its hash chain: [`notices`]).
+    fn outbox(&mut self) -> &mut dyn notices::Outbox;
 }
 
 /// Why a guarded write did not happen: its own check refused it, or the store failed.

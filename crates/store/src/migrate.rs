@@ -5,6 +5,8 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("../migrations/sqlite/0001_events.sql")),
     (2, "no_truncate", include_str!("../migrations/sqlite/0002_no_truncate.sql")),
     (3, "logins", include_str!("../migrations/sqlite/0003_logins.sql")),
+    // Notices (issue 18, item 5): outbox, delivery log, preferences; outside the hash chain.
+    (4, "notices", include_str!("../migrations/sqlite/0004_notices.sql")),
 ];
 
 /// (version, name, SQL) for PostgreSQL: the same versions as SQLite.
@@ -12,4 +14,6 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("../migrations/postgres/0001_events.sql")),
     (2, "no_truncate", include_str!("../migrations/postgres/0002_no_truncate.sql")),
     (3, "logins", include_str!("../migrations/postgres/0003_logins.sql")),
+    // Notices (issue 18, item 5): outbox, delivery log, preferences; outside the hash chain.
+    (4, "notices", include_str!("../migrations/postgres/0004_notices.sql")),
 ];

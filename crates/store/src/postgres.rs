@@ -295,6 +295,133 @@ impl Store for PostgresStore {
     fn logins(&self) -> Result<Box<dyn crate::logins::Logins>, StoreError> {
         Ok(Box::new(crate::logins::PostgresLogins::new(Client::connect(&self.url, NoTls)?)))
     }
+
+    fn outbox(&mut self) -> &mut dyn crate::notices::Outbox {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notices (issue 18, item 5): the outbox, its delivery log and the choices, outside the chain.
+
+use crate::notices::{Attempt, NewNotice, QUEUED_COLUMNS, Queued, bounded, limit_i64};
+
+fn pg_queued(r: &postgres::Row) -> Result<Queued, StoreError> {
+    Ok(Queued {
+        notice: NewNotice {
+            key: r.try_get(0)?,
+            kind: r.try_get(1)?,
+            channel: r.try_get(2)?,
+            recipient: r.try_get(3)?,
+            address: r.try_get(4)?,
+            subject: r.try_get(5)?,
+            body: r.try_get(6)?,
+        },
+        created_at: r.try_get(7)?,
+        next_at: r.try_get(8)?,
+        attempts: r.try_get(9)?,
+        state: r.try_get(10)?,
+    })
+}
+
+impl crate::notices::Outbox for PostgresStore {
+    fn enqueue(&mut self, notices: &[NewNotice], now: i64) -> Result<usize, StoreError> {
+        let mut tx = self.client().transaction()?;
+        let mut new = 0u64;
+        for n in notices {
+            new += tx.execute(
+                "INSERT INTO notice_outbox (key, kind, channel, recipient, address, subject, body, created_at, \
+                 next_at, attempts, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 0, 'pending') \
+                 ON CONFLICT (key) DO NOTHING",
+                &[&n.key, &n.kind, &n.channel, &n.recipient, &n.address, &n.subject, &n.body, &now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(usize::try_from(new).unwrap_or(usize::MAX))
+    }
+
+    fn claim(&mut self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        let mut tx = self.client().transaction()?;
+        // SKIP LOCKED: two servers on one database each take different notices.
+        let rows = tx.query(
+            &format!(
+                "SELECT {QUEUED_COLUMNS} FROM notice_outbox WHERE state = 'pending' AND next_at <= $1 \
+                 ORDER BY next_at, created_at, key LIMIT $2 FOR UPDATE SKIP LOCKED"
+            ),
+            &[&now, &limit_i64(limit)],
+        )?;
+        let rows = rows.iter().map(pg_queued).collect::<Result<Vec<_>, _>>()?;
+        for q in &rows {
+            tx.execute("UPDATE notice_outbox SET next_at = $1 WHERE key = $2", &[&lease_until, &q.notice.key])?;
+        }
+        tx.commit()?;
+        Ok(rows)
+    }
+
+    fn record_attempt(&mut self, a: &Attempt, retry_at: Option<i64>) -> Result<(), StoreError> {
+        let mut tx = self.client().transaction()?;
+        tx.execute(
+            "INSERT INTO notice_attempts (key, attempt, at, ok, detail) VALUES ($1, $2, $3, $4, $5)",
+            &[&a.key, &a.attempt, &a.at, &i64::from(a.ok), &bounded(&a.detail)],
+        )?;
+        let (state, next) = match (a.ok, retry_at) {
+            (true, _) => ("sent", a.at),
+            (false, Some(t)) => ("pending", t),
+            (false, None) => ("failed", a.at),
+        };
+        tx.execute(
+            "UPDATE notice_outbox SET state = $1, next_at = $2, attempts = $3 WHERE key = $4",
+            &[&state, &next, &a.attempt, &a.key],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn queued(&mut self, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        let rows = self.client().query(
+            &format!("SELECT {QUEUED_COLUMNS} FROM notice_outbox ORDER BY created_at, key LIMIT $1"),
+            &[&limit_i64(limit)],
+        )?;
+        rows.iter().map(pg_queued).collect()
+    }
+
+    fn attempts(&mut self, key: &str) -> Result<Vec<Attempt>, StoreError> {
+        let rows = self.client().query(
+            "SELECT key, attempt, at, ok, detail FROM notice_attempts WHERE key = $1 ORDER BY attempt",
+            &[&key],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(Attempt {
+                    key: r.try_get(0)?,
+                    attempt: r.try_get(1)?,
+                    at: r.try_get(2)?,
+                    ok: r.try_get::<_, i64>(3)? == 1,
+                    detail: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn prefs(&mut self, person: &str) -> Result<Vec<(String, bool)>, StoreError> {
+        let rows = self
+            .client()
+            .query("SELECT kind, enabled FROM notice_prefs WHERE person = $1 ORDER BY kind", &[&person])?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? == 1))).collect()
+    }
+
+    fn set_prefs(&mut self, person: &str, prefs: &[(String, bool)]) -> Result<(), StoreError> {
+        let mut tx = self.client().transaction()?;
+        for (kind, enabled) in prefs {
+            tx.execute(
+                "INSERT INTO notice_prefs (person, kind, enabled) VALUES ($1, $2, $3) \
+                 ON CONFLICT (person, kind) DO UPDATE SET enabled = EXCLUDED.enabled",
+                &[&person, kind, &i64::from(*enabled)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -284,4 +284,130 @@ impl Store for SqliteStore {
     fn logins(&self) -> Result<Box<dyn crate::logins::Logins>, StoreError> {
         Ok(Box::new(crate::logins::SqliteLogins::new(SqliteStore::open(&self.path)?.conn)))
     }
+
+    fn outbox(&mut self) -> &mut dyn crate::notices::Outbox {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notices (issue 18, item 5): the outbox, its delivery log and the choices, outside the chain.
+
+use crate::notices::{Attempt, NewNotice, QUEUED_COLUMNS, Queued, bounded, limit_i64};
+
+fn sqlite_queued(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
+    Ok(Queued {
+        notice: NewNotice {
+            key: r.get(0)?,
+            kind: r.get(1)?,
+            channel: r.get(2)?,
+            recipient: r.get(3)?,
+            address: r.get(4)?,
+            subject: r.get(5)?,
+            body: r.get(6)?,
+        },
+        created_at: r.get(7)?,
+        next_at: r.get(8)?,
+        attempts: r.get(9)?,
+        state: r.get(10)?,
+    })
+}
+
+impl crate::notices::Outbox for SqliteStore {
+    fn enqueue(&mut self, notices: &[NewNotice], now: i64) -> Result<usize, StoreError> {
+        let tx = self.connection().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut new = 0;
+        for n in notices {
+            new += tx.execute(
+                "INSERT INTO notice_outbox (key, kind, channel, recipient, address, subject, body, created_at, \
+                 next_at, attempts, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 0, 'pending') \
+                 ON CONFLICT (key) DO NOTHING",
+                params![n.key, n.kind, n.channel, n.recipient, n.address, n.subject, n.body, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn claim(&mut self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        let tx = self.connection().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let rows = {
+            let mut st = tx.prepare(&format!(
+                "SELECT {QUEUED_COLUMNS} FROM notice_outbox WHERE state = 'pending' AND next_at <= ?1 \
+                 ORDER BY next_at, created_at, key LIMIT ?2"
+            ))?;
+            st.query_map(params![now, limit_i64(limit)], sqlite_queued)?.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        for q in &rows {
+            tx.execute("UPDATE notice_outbox SET next_at = ?1 WHERE key = ?2", params![lease_until, q.notice.key])?;
+        }
+        tx.commit()?;
+        Ok(rows)
+    }
+
+    fn record_attempt(&mut self, a: &Attempt, retry_at: Option<i64>) -> Result<(), StoreError> {
+        let tx = self.connection().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO notice_attempts (key, attempt, at, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![a.key, a.attempt, a.at, i64::from(a.ok), bounded(&a.detail)],
+        )?;
+        let (state, next) = match (a.ok, retry_at) {
+            (true, _) => ("sent", a.at),
+            (false, Some(t)) => ("pending", t),
+            (false, None) => ("failed", a.at),
+        };
+        tx.execute(
+            "UPDATE notice_outbox SET state = ?1, next_at = ?2, attempts = ?3 WHERE key = ?4",
+            params![state, next, a.attempt, a.key],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn queued(&mut self, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare(&format!("SELECT {QUEUED_COLUMNS} FROM notice_outbox ORDER BY created_at, key LIMIT ?1"))?;
+        Ok(st.query_map(params![limit_i64(limit)], sqlite_queued)?.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn attempts(&mut self, key: &str) -> Result<Vec<Attempt>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare("SELECT key, attempt, at, ok, detail FROM notice_attempts WHERE key = ?1 ORDER BY attempt")?;
+        let rows = st
+            .query_map(params![key], |r| {
+                Ok(Attempt {
+                    key: r.get(0)?,
+                    attempt: r.get(1)?,
+                    at: r.get(2)?,
+                    ok: r.get::<_, i64>(3)? == 1,
+                    detail: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn prefs(&mut self, person: &str) -> Result<Vec<(String, bool)>, StoreError> {
+        let mut st =
+            self.connection().prepare("SELECT kind, enabled FROM notice_prefs WHERE person = ?1 ORDER BY kind")?;
+        let rows = st
+            .query_map(params![person], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? == 1)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_prefs(&mut self, person: &str, prefs: &[(String, bool)]) -> Result<(), StoreError> {
+        let tx = self.connection().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (kind, enabled) in prefs {
+            tx.execute(
+                "INSERT INTO notice_prefs (person, kind, enabled) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (person, kind) DO UPDATE SET enabled = excluded.enabled",
+                params![person, kind, i64::from(*enabled)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }

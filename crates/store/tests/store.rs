@@ -1250,9 +1250,20 @@ fn the_two_schemas_agree() {
     let (Db::Sqlite { store: s, .. }, Db::Postgres { store: p, .. }) = (&mut sqlite, &mut pg) else { unreachable!() };
     let lite = sqlite_schema(s.connection());
     let post = postgres_schema(p.client());
+    // Sessions (issue 18, item 4) and the notices' tables (item 5) sit beside the ledger,
+    // outside its hash chain.
     assert_eq!(
         lite.keys().collect::<Vec<_>>(),
-        ["auth_counts", "auth_log", "auth_sessions", "events", "schema_migrations"]
+        [
+            "auth_counts",
+            "auth_log",
+            "auth_sessions",
+            "events",
+            "notice_attempts",
+            "notice_outbox",
+            "notice_prefs",
+            "schema_migrations"
+        ]
     );
     let events = &lite["events"];
     assert!(events.columns.contains(&("amount".into(), true, "amount".into())), "{events:?}");
@@ -1852,4 +1863,64 @@ fn the_chain_state_says_how_far_the_chain_holds(db: &mut Db) {
     // The same verdict as verifying the whole slice.
     assert_eq!(Some(b), verify(&db.events()).err());
     assert!(broken.holds_through(699) && !broken.holds_through(700));
+}
+
+/// Notices (issue 18, item 5): the outbox keeps each notice once across enqueues and restarts,
+/// leases what a scheduler claims, logs every attempt and keeps each person's choices, alike on
+/// both backends; none of it touches the hash chain.
+fn outbox_case(mut db: Db) {
+    use tokencomp_store::notices::{Attempt, NewNotice};
+    let n = |key: &str| NewNotice {
+        key: key.into(),
+        kind: "vest".into(),
+        channel: "webhook".into(),
+        recipient: "webhook:hr".into(),
+        address: "hr".into(),
+        subject: "Vested".into(),
+        body: "{}".into(),
+    };
+    let s = db.store();
+    assert_eq!(s.outbox().enqueue(&[n("a"), n("b")], 100).expect("enqueue"), 2);
+    // The scheduler runs again: nothing new.
+    assert_eq!(s.outbox().enqueue(&[n("a"), n("b"), n("c")], 200).expect("again"), 1);
+    let claimed = s.outbox().claim(150, 750, 10).expect("claim");
+    assert_eq!(claimed.iter().map(|q| q.notice.key.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
+    // Leased until 750: another scheduler takes only what is newly due.
+    let other = s.outbox().claim(300, 900, 10).expect("claim");
+    assert_eq!(other.iter().map(|q| q.notice.key.as_str()).collect::<Vec<_>>(), vec!["c"]);
+    let attempt = |key: &str, n: i64, at: i64, ok: bool| Attempt {
+        key: key.into(),
+        attempt: n,
+        at,
+        ok,
+        detail: if ok { "http 204".into() } else { "x".repeat(2000) },
+    };
+    s.outbox().record_attempt(&attempt("a", 1, 160, true), None).expect("log");
+    s.outbox().record_attempt(&attempt("b", 1, 160, false), Some(220)).expect("log");
+    s.outbox().set_prefs("ada", &[("vest".into(), false)]).expect("prefs");
+    assert_eq!(s.len().expect("len"), 0, "the outbox is outside the ledger");
+    // A restart loses nothing.
+    let mut again = db.reopen();
+    let q = again.outbox().queued(10).expect("queued");
+    let states: Vec<(&str, &str, i64, i64)> =
+        q.iter().map(|q| (q.notice.key.as_str(), q.state.as_str(), q.attempts, q.next_at)).collect();
+    assert_eq!(states, vec![("a", "sent", 1, 160), ("b", "pending", 1, 220), ("c", "pending", 0, 900)]);
+    let log = again.outbox().attempts("b").expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].detail.len(), tokencomp_store::notices::DETAIL_MAX, "details are bounded");
+    assert_eq!(again.outbox().claim(219, 800, 10).expect("claim").len(), 0);
+    assert_eq!(again.outbox().claim(220, 800, 10).expect("claim")[0].notice.key, "b");
+    assert_eq!(again.outbox().prefs("ada").expect("prefs"), vec![("vest".to_owned(), false)]);
+    again.outbox().set_prefs("ada", &[("vest".into(), true)]).expect("prefs");
+    assert_eq!(again.outbox().prefs("ada").expect("prefs"), vec![("vest".to_owned(), true)]);
+}
+
+#[test]
+fn the_notice_outbox_keeps_each_notice_once_on_sqlite() {
+    outbox_case(Db::sqlite());
+}
+
+#[test]
+fn the_notice_outbox_keeps_each_notice_once_on_postgres() {
+    outbox_case(Db::postgres());
 }

@@ -12,6 +12,7 @@ mod gov;
 mod input;
 mod ledger;
 mod limits;
+mod notices;
 mod ops;
 mod oracle;
 mod restore;
