@@ -26,4 +26,5 @@ pub mod oracle;
 pub mod payroll;
 pub mod reports;
 pub mod rules;
+pub mod wallets;
 pub mod yearend;

@@ -32,6 +32,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut store = SqliteStore { conn, path: path.to_owned() };
         store.migrate()?;
+        store.wallet_tables()?;
         // Whatever the umask, and for ledgers made before this rule.
         for suffix in ["-wal", "-shm"] {
             let side = crate::private::sibling(path, suffix);
@@ -258,5 +259,44 @@ impl Store for SqliteStore {
 
     fn append_only_problems(&mut self) -> Result<Vec<String>, StoreError> {
         crate::guards::sqlite(&self.conn)
+    }
+
+    // Wallet proofs (issue 18, item 3): SIWE nonces.
+    fn nonce_put(
+        &mut self,
+        nonce: &str,
+        person: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM wallet_nonces WHERE expires_at < ?1", [now.as_second()])?;
+        tx.execute(
+            "INSERT INTO wallet_nonces (nonce, person, expires_at) VALUES (?1, ?2, ?3)",
+            params![nonce, person, expires_at.as_second()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn nonce_take(&mut self, nonce: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row("DELETE FROM wallet_nonces WHERE nonce = ?1 RETURNING person, expires_at", [nonce], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(p, t)| Ok((p, Timestamp::from_second(t).map_err(|e| StoreError::Corrupt(e.to_string()))?)))
+            .transpose()
+    }
+}
+
+// Wallet proofs (issue 18, item 3): the nonce table, mutable and outside the hash chain.
+impl SqliteStore {
+    fn wallet_tables(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS wallet_nonces (nonce TEXT PRIMARY KEY, person TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+        )?;
+        Ok(())
     }
 }

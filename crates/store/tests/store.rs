@@ -1188,6 +1188,8 @@ fn full_policy() -> Policy {
             FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 },
             FlatRuleInput { country: "FR".into(), employee_bps: 3000, employer_bps: 450 },
         ],
+        wallet_change_delay_hours: Some(12),
+        require_proven_wallets: true,
     }
 }
 
