@@ -3,7 +3,8 @@
 # 1.25 on bookworm) and a Python virtual environment in target/tools-venv with beancount 3,
 # beanquery and rp2 at pinned versions, and numpy and QuantLib (the peers of the risk crate's
 # simulate bench, scripts/risk_peers.py; binary wheels for CPython 3.11 on linux x86_64), and
-# Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs).
+# Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs),
+# and siwe (with abnf), which checks wallet-proof messages (crates/api/tests/it/wallets.rs).
 #
 # Sourced by scripts/test:   source scripts/tools.sh; tools_start
 # Or run around a command:   scripts/tools.sh cargo test -p tokencomp-compliance --test it books
@@ -24,6 +25,11 @@ TOOLS_PIP_PINS=(
   "numpy==2.4.6"
   "QuantLib==1.44"
   "schemathesis==4.32.5"
+  # Sign-In with Ethereum's Python implementation checks our wallet-proof challenges
+  # (scripts/siwe_check.py); siwe 4.4.0's grammar does not load with abnf 2.9 (it redefines a
+  # core rule), so abnf stays at the 2.2 line it was released against.
+  "siwe==4.4.0"
+  "abnf==2.2.0"
 )
 
 # shellcheck source=scripts/lib.sh

@@ -17,6 +17,7 @@ pub const FILES: &[(&str, &str, &str)] = &[
     ("/audit", "text/html; charset=utf-8", include_str!("../assets/audit.html")),
     ("/governance", "text/html; charset=utf-8", include_str!("../assets/governance.html")),
     ("/assets/app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
+    ("/assets/wallet.js", "text/javascript; charset=utf-8", include_str!("../assets/wallet.js")),
     ("/assets/app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
 ];
 

@@ -3,6 +3,7 @@
 
 mod finance;
 mod inputs;
+mod wallets;
 mod web;
 mod web_limits;
 
