@@ -261,6 +261,8 @@ fn committed_of(c: &Company, id: &str) -> Option<TokenAmount> {
 /// The rules on grants a batch must keep, decided under the write lock on the ledger as it
 /// would be after `events` (folded once for both): the grants' total and the team budget.
 fn check_grant_rules(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+    // Wallet proofs (issue 18, item 3): no address typed for a company that requires proofs.
+    crate::wallets::check_typed_wallets(current.company.as_ref(), facts)?;
     if !facts.iter().any(touches_budget) {
         return Ok(());
     }

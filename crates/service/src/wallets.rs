@@ -270,6 +270,37 @@ pub fn notices(company: &Company, through: Timestamp) -> Vec<WalletNotice> {
     out
 }
 
+/// Refuses a person fact that types a new wallet *address* while the company requires proven
+/// wallets (the company as `facts` leave it: a company fact in the batch counts). A label (not
+/// an address) names a wallet in lots and sales and stays allowed; an address already on
+/// record may be recorded again unchanged, so re-applying a file does not fail.
+pub fn check_typed_wallets(current: Option<&Company>, facts: &[Fact]) -> Result<()> {
+    let batch_policy = facts.iter().rev().find_map(|f| match f {
+        Fact::Company(c) => Some(c.policy.require_proven_wallets),
+        _ => None,
+    });
+    let required = batch_policy.or_else(|| current.map(|c| c.company.policy.require_proven_wallets)).unwrap_or(false);
+    if !required {
+        return Ok(());
+    }
+    for f in facts {
+        let Fact::Person(p) = f else { continue };
+        let Some(w) = p.wallet.as_deref().filter(|w| w.parse::<Address>().is_ok()) else { continue };
+        let recorded = current.and_then(|c| c.people.get(&p.id)).and_then(|q| q.wallet.as_deref());
+        if recorded != Some(w) {
+            return Err(Error::invalid(
+                format!(
+                    "person `{}`: the company requires proven wallets, so a wallet address cannot be typed: \
+                     the person proves one on their page (/me)",
+                    p.id
+                ),
+                &format!("person `{}`.wallet", p.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The grant holders who have no proven wallet in effect at `now`, sorted (the chain part's
 /// refusal names them all).
 pub fn lacking_proven_wallets(company: &Company, now: Timestamp) -> Vec<String> {
@@ -467,6 +498,43 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(store.len().expect("len"), len);
+    }
+
+    #[test]
+    fn a_company_requiring_proofs_refuses_a_typed_wallet_address_but_keeps_labels() {
+        let (_dir, mut store, company) = setup("require_proven_wallets = true\n");
+        let by = Stamp::new("admin", t("2026-12-07T21:00:00Z"));
+        let mut ada = company.people["ada"].clone();
+        ada.wallet = Some(key().address().to_string());
+        let before = store.len().expect("len");
+        match record(&mut store, &[Fact::Person(ada.clone())], &by) {
+            Err(Error::Invalid { field, message }) => {
+                assert_eq!(field, "person `ada`.wallet");
+                assert!(message.contains("requires proven wallets"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.len().expect("len"), before, "nothing recorded");
+        ada.wallet = Some("ada-cold".into());
+        record(&mut store, &[Fact::Person(ada)], &by).expect("a label is not an address");
+        // A company file that requires proofs and types an address is refused at init.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut fresh = SqliteStore::open(&dir.path().join("ledger.sqlite")).expect("opens");
+        let text = SAMPLE_COMPANY.replacen("[company]\n", "[company]\nrequire_proven_wallets = true\n", 1).replacen(
+            "wallet = \"ada-ledger\"",
+            "wallet = \"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\"",
+            1,
+        );
+        let file = parse_company("examples/company.toml", &text).expect("parses");
+        match init_with(&mut fresh, &file, &by) {
+            Err(Error::Invalid { field, .. }) => assert_eq!(field, "person `ada`.wallet"),
+            other => panic!("{other:?}"),
+        }
+        // Without the requirement the admin may type it.
+        let (_dir2, mut free, company) = setup("");
+        let mut ada = company.people["ada"].clone();
+        ada.wallet = Some(key().address().to_string());
+        record(&mut free, &[Fact::Person(ada)], &by).expect("typed");
     }
 
     #[test]
