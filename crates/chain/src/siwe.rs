@@ -131,12 +131,12 @@ impl Message {
         let address = Address::parse_checksummed(addr, None)
             .map_err(|_| bad(i + 1, format!("`{addr}` is not EIP-55 checksummed")))?;
         i += 1;
-        if line(i)? != "" {
+        if !line(i)?.is_empty() {
             return Err(bad(i + 1, "an empty line must follow the address"));
         }
         i += 1;
         // [statement LF] LF
-        let statement = if line(i)? == "" {
+        let statement = if line(i)?.is_empty() {
             None
         } else {
             let s = line(i)?;
@@ -144,7 +144,7 @@ impl Message {
                 return Err(bad(i + 1, "the statement may hold printable ASCII and spaces only"));
             }
             i += 1;
-            if line(i)? != "" {
+            if !line(i)?.is_empty() {
                 return Err(bad(i + 1, "an empty line must follow the statement"));
             }
             Some(s.to_owned())

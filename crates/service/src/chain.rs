@@ -133,7 +133,7 @@ fn beneficiary(company: &Company, person: &str, label_wallets: bool, now: Option
     }
     match now {
         Some(now) => {
-            let proof = crate::wallets::effective_wallet(company, person, now).ok_or_else(|| {
+            let proof = company.effective_wallet(person, now).ok_or_else(|| {
                 bad_input(format!("person `{person}` has no proven wallet in effect"), "prove a wallet on /me")
             })?;
             proof
@@ -209,7 +209,7 @@ impl Plan {
     /// planned only with `label_wallets` (views that pay nothing).
     pub fn build_at(company: &Company, label_wallets: bool, withholding: bool, now: Option<Timestamp>) -> Result<Plan> {
         if let (true, Some(now)) = (company.company.policy.require_proven_wallets, now) {
-            let lacking = crate::wallets::lacking_proven_wallets(company, now);
+            let lacking = company.lacking_proven_wallets(now);
             if !lacking.is_empty() {
                 return Err(bad_input(
                     format!(

@@ -262,7 +262,15 @@ fn committed_of(c: &Company, id: &str) -> Option<TokenAmount> {
 /// would be after `events` (folded once for both): the grants' total and the team budget.
 fn check_grant_rules(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
     // Wallet proofs (issue 18, item 3): no address typed for a company that requires proofs.
-    crate::wallets::check_typed_wallets(current.company.as_ref(), facts)?;
+    if let Some(id) = tokencomp_store::ledger::typed_wallet_refused(current.company.as_ref(), facts) {
+        return Err(bad_input(
+            format!(
+                "person `{id}`: the company requires proven wallets, so a wallet address cannot be typed: \
+                 the person proves one on their page (/me)"
+            ),
+            &format!("person `{id}`.wallet"),
+        ));
+    }
     if !facts.iter().any(touches_budget) {
         return Ok(());
     }

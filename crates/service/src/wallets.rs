@@ -191,10 +191,14 @@ pub fn cancel_pending(store: &mut dyn Store, person: &str, by: &Stamp) -> Result
     Ok(hashes)
 }
 
-/// The person's proven wallet in effect at `now`: the latest proof past its delay and not
-/// cancelled.
+/// The person's proven wallet in effect at `now` ([`Company::effective_wallet`]).
 pub fn effective_wallet<'a>(company: &'a Company, person: &str, now: Timestamp) -> Option<&'a WalletProof> {
-    company.wallet_proofs.iter().rev().find(|p| p.person == person && p.effective(now))
+    company.effective_wallet(person, now)
+}
+
+/// The grant holders who have no proven wallet in effect at `now`, sorted.
+pub fn lacking_proven_wallets(company: &Company, now: Timestamp) -> Vec<String> {
+    company.lacking_proven_wallets(now)
 }
 
 /// The person's proofs, newest first, with each one's state at `now`.
@@ -268,45 +272,6 @@ pub fn notices(company: &Company, through: Timestamp) -> Vec<WalletNotice> {
     }
     out.sort_by_key(|n| n.at);
     out
-}
-
-/// Refuses a person fact that types a new wallet *address* while the company requires proven
-/// wallets (the company as `facts` leave it: a company fact in the batch counts). A label (not
-/// an address) names a wallet in lots and sales and stays allowed; an address already on
-/// record may be recorded again unchanged, so re-applying a file does not fail.
-pub fn check_typed_wallets(current: Option<&Company>, facts: &[Fact]) -> Result<()> {
-    let batch_policy = facts.iter().rev().find_map(|f| match f {
-        Fact::Company(c) => Some(c.policy.require_proven_wallets),
-        _ => None,
-    });
-    let required = batch_policy.or_else(|| current.map(|c| c.company.policy.require_proven_wallets)).unwrap_or(false);
-    if !required {
-        return Ok(());
-    }
-    for f in facts {
-        let Fact::Person(p) = f else { continue };
-        let Some(w) = p.wallet.as_deref().filter(|w| w.parse::<Address>().is_ok()) else { continue };
-        let recorded = current.and_then(|c| c.people.get(&p.id)).and_then(|q| q.wallet.as_deref());
-        if recorded != Some(w) {
-            return Err(Error::invalid(
-                format!(
-                    "person `{}`: the company requires proven wallets, so a wallet address cannot be typed: \
-                     the person proves one on their page (/me)",
-                    p.id
-                ),
-                &format!("person `{}`.wallet", p.id),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The grant holders who have no proven wallet in effect at `now`, sorted (the chain part's
-/// refusal names them all).
-pub fn lacking_proven_wallets(company: &Company, now: Timestamp) -> Vec<String> {
-    let holders: std::collections::BTreeSet<&str> =
-        company.grants.values().map(|g| g.terms.grant.holder.as_str()).collect();
-    holders.into_iter().filter(|h| effective_wallet(company, h, now).is_none()).map(str::to_owned).collect()
 }
 
 #[cfg(test)]

@@ -188,7 +188,28 @@ conformance!(
     a_dropped_disabled_or_altered_trigger_is_reported,
     a_deleted_tail_or_a_rehashed_history_loses_the_anchored_head,
     an_unknown_kind_is_refused_naming_the_event,
+    wallet_nonces_are_taken_once_and_expired_ones_dropped,
 );
+
+/// Wallet proofs' SIWE nonces (issue 18, item 3): a nonce is taken once (a replay finds none),
+/// says whose it was and when it expires, survives a reopen (another server sees it), expired
+/// ones are dropped by the next put, and none of it touches the ledger.
+fn wallet_nonces_are_taken_once_and_expired_ones_dropped(db: &mut Db) {
+    let at = |s: i64| Timestamp::from_second(1_793_491_200 + s).expect("instant");
+    let s = db.store();
+    s.nonce_put("nonceAAAA1", "ada", at(600), at(0)).expect("puts");
+    s.nonce_put("nonceBBBB2", "ben", at(10), at(0)).expect("puts");
+    assert_eq!(s.nonce_take("nonceAAAA1").expect("takes"), Some(("ada".to_owned(), at(600))));
+    assert_eq!(s.nonce_take("nonceAAAA1").expect("takes"), None, "a nonce is taken once");
+    assert_eq!(s.nonce_take("nonceZZZZ9").expect("takes"), None, "never issued");
+    // A put at 20 s drops Ben's nonce, expired at 10 s.
+    s.nonce_put("nonceCCCC3", "ada", at(620), at(20)).expect("puts");
+    assert_eq!(s.nonce_take("nonceBBBB2").expect("takes"), None);
+    let mut other = db.reopen();
+    assert_eq!(other.nonce_take("nonceCCCC3").expect("takes"), Some(("ada".to_owned(), at(620))));
+    assert_eq!(db.store().nonce_take("nonceCCCC3").expect("takes"), None, "taken by the other connection");
+    assert_eq!(db.store().len().expect("len"), 0, "the ledger is untouched");
+}
 
 /// A row of a kind this version does not know (written by raw SQL, or a later version) is
 /// refused by every read, naming its sequence number and id: never defaulted or skipped.
@@ -1103,7 +1124,16 @@ fn the_two_schemas_agree() {
     let (Db::Sqlite { store: s, .. }, Db::Postgres { store: p, .. }) = (&mut sqlite, &mut pg) else { unreachable!() };
     let lite = sqlite_schema(s.connection());
     let post = postgres_schema(p.client());
-    assert_eq!(lite.keys().collect::<Vec<_>>(), ["events", "schema_migrations"]);
+    // `wallet_nonces`: the wallet proofs' mutable nonce table, outside the hash chain.
+    assert_eq!(lite.keys().collect::<Vec<_>>(), ["events", "schema_migrations", "wallet_nonces"]);
+    assert_eq!(
+        lite["wallet_nonces"].columns,
+        [
+            ("nonce".into(), false, "text".into()),
+            ("person".into(), false, "text".into()),
+            ("expires_at".into(), false, "int".into())
+        ]
+    );
     let events = &lite["events"];
     assert!(events.columns.contains(&("amount".into(), true, "amount".into())), "{events:?}");
     assert!(events.columns.contains(&("seq".into(), false, "int".into())), "{events:?}");

@@ -54,7 +54,7 @@ pub use fact::{Accepted, AttestationRecord, Fact, OracleAction, Overrides, SALE_
 pub use fold::{Company, DelegationRecord, Governance, GrantRecord, render};
 pub use read::FoldError;
 pub use revert::{distinct_reverts, latest_wins};
-pub use wallets::WalletProof;
+pub use wallets::{WalletProof, typed_wallet_refused};
 
 /// Every key a payload may have (used to name the differing field of a conflict).
 pub const PAYLOAD_KEYS: &[&str] = &[

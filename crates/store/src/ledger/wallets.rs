@@ -9,6 +9,8 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::fact::Fact;
+use super::fold::Company;
 use super::read::{FoldError, bad, s};
 use crate::{EventKind, StoredEvent, Subject};
 
@@ -94,4 +96,43 @@ pub(super) fn fold(proofs: &mut Vec<WalletProof>, v: &Value, e: &StoredEvent) ->
         _ => {}
     }
     Ok(())
+}
+
+impl Company {
+    /// The person's proven wallet in effect at `now`: the latest proof past its delay and not
+    /// cancelled.
+    pub fn effective_wallet(&self, person: &str, now: Timestamp) -> Option<&WalletProof> {
+        self.wallet_proofs.iter().rev().find(|p| p.person == person && p.effective(now))
+    }
+
+    /// The grant holders who have no proven wallet in effect at `now`, sorted.
+    pub fn lacking_proven_wallets(&self, now: Timestamp) -> Vec<String> {
+        let holders: std::collections::BTreeSet<&str> =
+            self.grants.values().map(|g| g.terms.grant.holder.as_str()).collect();
+        holders.into_iter().filter(|h| self.effective_wallet(h, now).is_none()).map(str::to_owned).collect()
+    }
+}
+
+/// Whether `w` is written as an Ethereum address (0x and 40 hex digits), not a label.
+fn is_address(w: &str) -> bool {
+    w.len() == 42 && w.starts_with("0x") && w[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The first person of `facts` whose wallet *address* is newly typed while the company (as the
+/// batch leaves it: a company fact in it counts) requires proven wallets. A label is not an
+/// address and stays allowed; an address already on record may be recorded again unchanged.
+pub fn typed_wallet_refused(current: Option<&Company>, facts: &[Fact]) -> Option<String> {
+    let in_batch = facts.iter().rev().find_map(|f| match f {
+        Fact::Company(c) => Some(c.policy.require_proven_wallets),
+        _ => None,
+    });
+    if !in_batch.or_else(|| current.map(|c| c.company.policy.require_proven_wallets)).unwrap_or(false) {
+        return None;
+    }
+    facts.iter().find_map(|f| {
+        let Fact::Person(p) = f else { return None };
+        let w = p.wallet.as_deref().filter(|w| is_address(w))?;
+        let recorded = current.and_then(|c| c.people.get(&p.id)).and_then(|q| q.wallet.as_deref());
+        (recorded != Some(w)).then(|| p.id.clone())
+    })
 }
