@@ -46,29 +46,26 @@
     return doc;
   }
 
-  const status = (text, cls) => h('p', { class: cls || 'muted', role: cls === 'error' ? 'alert' : 'status', id: 'wallet-status' }, text);
+  const status = (text, cls, id = 'wallet-status') => h('p', { class: cls || 'muted', role: cls === 'error' ? 'alert' : 'status', id }, text);
 
   function proofsTable(w) {
     if (!w.proofs.length) return h('p', { class: 'muted' }, 'No wallet proven yet.');
-    const rows = w.proofs.map((p) => {
-      const cell = h('td', {});
-      if (p.state === 'pending') {
-        cell.append(h('button', { type: 'button', class: 'ghost', 'data-hash': p.message_hash, onclick: () => cancel(p.message_hash) }, 'Cancel this change'));
-      }
-      return h('tr', {}, h('td', { class: 'mono' }, p.address), h('td', {}, p.state), h('td', {}, p.proven_at), h('td', {}, p.effective_at), cell);
-    });
+    const rows = w.proofs.map((p) =>
+      h('tr', {}, h('td', { class: 'mono' }, p.address), h('td', {}, p.state), h('td', {}, p.proven_at), h('td', {}, p.effective_at)),
+    );
     return h(
       'table',
       { id: 'wallet-proofs' },
       h('caption', {}, 'Wallet proofs, newest first'),
-      h('thead', {}, h('tr', {}, ['Address', 'State', 'Proven', 'Takes effect', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Address', 'State', 'Proven', 'Takes effect'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows),
     );
   }
 
-  async function cancel(hash) {
+  /** Cancels every change still waiting for its delay. */
+  async function cancel() {
     try {
-      await api(`/api/people/${encodeURIComponent(session.person)}/wallet/${encodeURIComponent(hash)}/cancel`, {});
+      await api(`/api/people/${encodeURIComponent(session.person)}/wallet/cancel`, {});
       await render(status('The change was cancelled.', 'ok'));
     } catch (e) {
       await render(status(`Not cancelled: ${e.message}`, 'error'));
@@ -97,9 +94,9 @@
         current = await api('/api/me/wallet/challenge', { address: address.value.trim() });
         message.value = current.message;
         send.disabled = false;
-        msg.replaceChildren(status(`Sign this message with ${address.value.trim()} (personal_sign) before ${current.expires_at}, then paste the signature.`));
+        msg.replaceChildren(status(`Sign this message with ${address.value.trim()} (personal_sign) before ${current.expires_at}, then paste the signature.`, null, 'wallet-manual-msg'));
       } catch (e) {
-        msg.replaceChildren(status(e.message, 'error'));
+        msg.replaceChildren(status(e.message, 'error', 'wallet-manual-msg'));
       }
     });
     send.addEventListener('click', async () => {
@@ -107,7 +104,7 @@
         const p = await api('/api/me/wallet/proof', { message: current.message, signature: signature.value.trim() });
         await render(status(p.state === 'pending' ? `Proven: ${p.address} becomes your wallet at ${p.effective_at}, unless cancelled before.` : `Proven: ${p.address} is your wallet now.`, 'ok'));
       } catch (e) {
-        msg.replaceChildren(status(`Refused: ${e.message}`, 'error'));
+        msg.replaceChildren(status(`Refused: ${e.message}`, 'error', 'wallet-manual-msg'));
       }
     });
     return h(
@@ -145,7 +142,7 @@
       const w = await api(`/api/people/${encodeURIComponent(session.person)}/wallet`);
       const lead = w.wallet ? `Your tokens are paid to ${w.wallet}.` : 'You have no proven wallet in effect.';
       const rule = `A change takes effect ${w.wallet_change_delay_hours} hours after you prove it; you and the admins are notified and either can cancel it before then.`;
-      el.replaceChildren(
+      const parts = [
         h('p', {}, lead),
         w.require_proven_wallets ? h('p', { class: 'muted' }, 'Your company pays only to wallets people proved.') : null,
         h('p', { class: 'muted' }, rule),
@@ -153,7 +150,11 @@
         h('details', { open: window.ethereum ? null : true }, h('summary', {}, 'Sign the message with another wallet'), manualForm()),
         notice || null,
         proofsTable(w),
-      );
+        w.proofs.some((p) => p.state === 'pending')
+          ? h('button', { type: 'button', id: 'wallet-cancel', class: 'ghost', onclick: () => cancel() }, 'Cancel my pending wallet change')
+          : null,
+      ];
+      el.replaceChildren(...parts.filter((x) => x));
     } catch (e) {
       el.replaceChildren(status(e.message, 'error'));
     }
