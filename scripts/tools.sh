@@ -6,6 +6,7 @@
 # Schemathesis, which checks the HTTP API against its OpenAPI document (crates/cli/tests/it/web.rs),
 # and aiosmtpd (a loopback SMTP server with STARTTLS and AUTH) and standardwebhooks (the
 # independent webhook signature check) for the notices test (crates/cli/tests/it/notices.rs).
+# siwe (with abnf) checks wallet-proof messages (crates/api/tests/it/wallets.rs).
 #
 # Sourced by scripts/test:   source scripts/tools.sh; tools_start
 # Or run around a command:   scripts/tools.sh cargo test -p tokencomp-compliance --test it books
@@ -28,6 +29,11 @@ TOOLS_PIP_PINS=(
   "schemathesis==4.32.5"
   "aiosmtpd==1.4.6"
   "standardwebhooks==1.3.0"
+  # Sign-In with Ethereum's Python implementation checks our wallet-proof challenges
+  # (scripts/siwe_check.py); siwe 4.4.0's grammar does not load with abnf 2.9 (it redefines a
+  # core rule), so abnf stays at the 2.2 line it was released against.
+  "siwe==4.4.0"
+  "abnf==2.2.0"
 )
 
 # shellcheck source=scripts/lib.sh

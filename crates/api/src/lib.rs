@@ -61,6 +61,9 @@ pub struct Config {
     pub rpc: Option<String>,
     /// Derive demo addresses for people whose wallet is a label (for reconciliation).
     pub label_wallets: bool,
+    /// The host (and port) browsers reach this server at: the domain of Sign-In with Ethereum
+    /// challenges (wallet proofs). `None`: the request's `Host` header.
+    pub public_host: Option<String>,
 }
 
 impl Config {
@@ -74,6 +77,7 @@ impl Config {
             limits: limits::Limits::default(),
             rpc: None,
             label_wallets: false,
+            public_host: None,
         }
     }
 }

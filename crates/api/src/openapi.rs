@@ -701,6 +701,46 @@ pub fn schemas() -> Map<String, Value> {
             d
         }),
         ("Tally", tally),
+        // Wallet proofs (issue 18, item 3).
+        ("WalletChallengeRequest", obj(&[("address", string())])),
+        ("WalletChallenge", obj(&[("message", string()), ("nonce", string()), ("expires_at", time())])),
+        ("WalletProofRequest", obj(&[("message", string()), ("signature", string())])),
+        (
+            "WalletProof",
+            obj(&[
+                ("person", string()),
+                ("address", string()),
+                ("message_hash", string()),
+                ("proven_at", time()),
+                ("effective_at", time()),
+                ("state", json!({"enum": ["pending", "effective"]})),
+            ]),
+        ),
+        (
+            "WalletProofRow",
+            obj(&[
+                ("address", string()),
+                ("message_hash", string()),
+                ("proven_at", time()),
+                ("effective_at", time()),
+                ("actor", string()),
+                ("state", json!({"enum": ["pending", "effective", "replaced", "cancelled"]})),
+                ("cancelled_at", json!({"type": ["string", "null"], "format": "date-time"})),
+                ("cancelled_by", opt_string()),
+            ]),
+        ),
+        (
+            "PersonWallet",
+            obj(&[
+                ("person", string()),
+                ("wallet", opt_string()),
+                ("typed_wallet", opt_string()),
+                ("require_proven_wallets", boolean()),
+                ("wallet_change_delay_hours", int()),
+                ("proofs", array(r("WalletProofRow"))),
+            ]),
+        ),
+        ("WalletCancelled", obj(&[("person", string()), ("cancelled", array(string())), ("cancelled_at", time())])),
         ("BallotRow", ballot),
         ("Proposal", proposal),
         ("ProposalList", page(r("Proposal"))),

@@ -22,6 +22,7 @@ mod login_page;
 mod notices;
 mod reports;
 mod session;
+mod wallets;
 
 use crate::{ApiError, AppState, Caller, Ctx, Principal, Query, Role};
 use reports::{
@@ -44,7 +45,7 @@ pub enum Access {
     Own,
     /// A change to the person the path names: that person, or an admin.
     OwnWrite,
-    /// A login that is a person (an employee): casting their own ballot.
+    /// A login that is a person (an employee): casting their own ballot, proving their wallet.
     Holder,
 }
 
@@ -316,6 +317,51 @@ pub fn table() -> Vec<Route> {
             None,
             Resp::Json("Person"),
             get(person),
+        ),
+        // Wallet proofs (issue 18, item 3): Sign-In with Ethereum.
+        route(
+            M::POST,
+            "/api/me/wallet/challenge",
+            Holder,
+            "people",
+            "A Sign-In with Ethereum (EIP-4361) message for the caller to sign with `address` (single-use nonce, 10 minutes)",
+            &[],
+            Some("WalletChallengeRequest"),
+            Resp::Json("WalletChallenge"),
+            post(wallets::challenge),
+        ),
+        route(
+            M::POST,
+            "/api/me/wallet/proof",
+            Holder,
+            "people",
+            "Prove a wallet: the signed challenge (EIP-191 personal_sign); effective after the company's delay",
+            &[],
+            Some("WalletProofRequest"),
+            Resp::Json("WalletProof"),
+            post(wallets::proof),
+        ),
+        route(
+            M::GET,
+            "/api/people/{person}/wallet",
+            Own,
+            "people",
+            "A person's proven wallet in effect and every proof, newest first",
+            &[],
+            None,
+            Resp::Json("PersonWallet"),
+            get(wallets::show),
+        ),
+        route(
+            M::POST,
+            "/api/people/{person}/wallet/cancel",
+            OwnWrite,
+            "people",
+            "Cancel the person's wallet changes still waiting for their delay (none pending: an empty list)",
+            &[],
+            None,
+            Resp::Json("WalletCancelled"),
+            post(wallets::cancel),
         ),
         route(
             M::PUT,

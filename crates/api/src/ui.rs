@@ -18,6 +18,7 @@ pub const FILES: &[(&str, &str, &str)] = &[
     ("/governance", "text/html; charset=utf-8", include_str!("../assets/governance.html")),
     ("/assets/app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
     ("/assets/audit.js", "text/javascript; charset=utf-8", include_str!("../assets/audit.js")),
+    ("/assets/wallet.js", "text/javascript; charset=utf-8", include_str!("../assets/wallet.js")),
     ("/assets/app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
 ];
 

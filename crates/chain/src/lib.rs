@@ -17,6 +17,7 @@ pub mod ops;
 pub mod reconcile;
 pub mod rpc;
 pub mod safe;
+pub mod siwe;
 pub mod twap;
 
 pub use backend::{Backend, BackendError, ChainLog, Head, Mined};

@@ -401,7 +401,9 @@ fn with_session(
     let key = signer(g)?;
     let mut store = open_store(g)?;
     let company = load(&mut *store)?;
-    let plan = Plan::build(&company, label_wallets, withholding)?;
+    // A company that requires proven wallets is paid to those in effect now (the face's clock).
+    let now = (!label_wallets).then(jiff::Timestamp::now);
+    let plan = Plan::build_at(&company, label_wallets, withholding, now)?;
     let mut backend = open_backend(&g.dir(), net, &company, &plan)?;
     let d = deployment(&g.dir(), &mut *backend)?;
     let mut s = Session::new(&mut *backend, &key);

@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// peer the header is ignored, so a client cannot pick its own address.
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The host (and port) browsers reach this server at, e.g. `comp.example.com`: the domain of
+    /// the Sign-In with Ethereum messages people sign to prove a wallet (default: the request's
+    /// `Host` header, which only a server reached directly can trust).
+    #[arg(long, value_name = "HOST")]
+    pub public_host: Option<String>,
 }
 
 pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
@@ -94,6 +99,7 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     cfg.limits.writes_per_minute = args.writes_per_minute;
     cfg.limits.trusted_proxies = args.trusted_proxies.clone();
     cfg.label_wallets = args.label_wallets;
+    cfg.public_host = args.public_host.clone();
     // The chain a server reads: `TOKENCOMP_RPC`'s node when set (as the `chain` commands'
     // `--rpc` default), else the embedded chain.
     cfg.rpc = std::env::var("TOKENCOMP_RPC").ok().filter(|u| !u.is_empty());

@@ -190,6 +190,24 @@ pub struct Policy {
     pub classification: ClassificationPolicy,
     /// At most one per country.
     pub flat_rules: Vec<FlatRuleInput>,
+    /// Hours between a proven wallet change and its effect (`None`: the default,
+    /// [`DEFAULT_WALLET_CHANGE_DELAY_HOURS`]); 0 makes a proof effective at once.
+    pub wallet_change_delay_hours: Option<u32>,
+    /// Whether the chain part pays only wallets people proved (never a typed one).
+    pub require_proven_wallets: bool,
+}
+
+/// Hours a proven wallet change waits before it takes effect, unless the company says otherwise.
+pub const DEFAULT_WALLET_CHANGE_DELAY_HOURS: u32 = 48;
+
+/// The most hours a company may make a wallet change wait (one year).
+pub const MAX_WALLET_CHANGE_DELAY_HOURS: u32 = 8_760;
+
+impl Policy {
+    /// The hours a proven wallet change waits before it takes effect.
+    pub fn wallet_change_delay_hours(&self) -> u32 {
+        self.wallet_change_delay_hours.unwrap_or(DEFAULT_WALLET_CHANGE_DELAY_HOURS)
+    }
 }
 
 /// One grant's departures from the company policy, and the facts of its delivery.

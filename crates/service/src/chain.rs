@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, keccak256};
+use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
@@ -124,6 +125,30 @@ pub fn wallet(company: &Company, person: &str, label_wallets: bool) -> Result<Ad
     ))
 }
 
+/// The address a holder is paid to: under `require_proven_wallets` their proven wallet in
+/// effect at `now` (see [`Plan::build_at`]), else [`wallet`].
+fn beneficiary(company: &Company, person: &str, label_wallets: bool, now: Option<Timestamp>) -> Result<Address> {
+    if !company.company.policy.require_proven_wallets {
+        return wallet(company, person, label_wallets);
+    }
+    match now {
+        Some(now) => {
+            let proof = company.effective_wallet(person, now).ok_or_else(|| {
+                bad_input(format!("person `{person}` has no proven wallet in effect"), "prove a wallet on /me")
+            })?;
+            proof
+                .address
+                .parse()
+                .map_err(|_| Error::internal(format!("proof of `{person}`: `{}` is not an address", proof.address)))
+        }
+        None if label_wallets => wallet(company, person, true),
+        None => Err(bad_input(
+            "the company requires proven wallets: a payout plan needs the instant to judge them",
+            "plan with `Plan::build_at` and the current time",
+        )),
+    }
+}
+
 /// The instant a vest on `date` happens for this grant: 00:00 that day for steps, the end of
 /// the day for a per-second linear schedule's month-end samples (the engine samples there).
 fn vest_instant(linear: bool, date: Date, tz: &TimeZone) -> Result<u64> {
@@ -175,6 +200,27 @@ impl Plan {
     }
 
     pub fn build(company: &Company, label_wallets: bool, withholding: bool) -> Result<Plan> {
+        Plan::build_at(company, label_wallets, withholding, None)
+    }
+
+    /// [`Plan::build`] at `now`: a company that sets `require_proven_wallets` is paid only to
+    /// the wallets its people proved and that are in effect at `now` (never a typed one), and a
+    /// plan is refused naming every holder who lacks one. Without `now` such a company can be
+    /// planned only with `label_wallets` (views that pay nothing).
+    pub fn build_at(company: &Company, label_wallets: bool, withholding: bool, now: Option<Timestamp>) -> Result<Plan> {
+        if let (true, Some(now)) = (company.company.policy.require_proven_wallets, now) {
+            let lacking = company.lacking_proven_wallets(now);
+            if !lacking.is_empty() {
+                return Err(bad_input(
+                    format!(
+                        "the company requires proven wallets, and these holders have none in effect: {}",
+                        lacking.join(", ")
+                    ),
+                    "each of them proves a wallet on their page (/me), or the company turns off `require_proven_wallets`",
+                ));
+            }
+        }
+        let beneficiary = |person: &str| beneficiary(company, person, label_wallets, now);
         let tz = &company.company.time_zone;
         let withheld = if withholding { withheld(company)? } else { Withheld::new() };
         let mut grants = Vec::new();
@@ -185,7 +231,7 @@ impl Plan {
             if on_chain_milestones.contains(id) {
                 let tl = rec.terms.grant.timeline(tz, None).map_err(|e| Error::internal(format!("grant {id}: {e}")))?;
                 tranches.insert(id.clone(), tl.tranches.iter().map(|t| (t.date, t.reason)).collect());
-                grants.push(milestone_grant_plan(company, id, label_wallets)?);
+                grants.push(milestone_grant_plan(company, id, &beneficiary)?);
                 continue;
             }
             let grant = &rec.terms.grant;
@@ -248,7 +294,7 @@ impl Plan {
             grants.push(GrantPlan {
                 grant: id.clone(),
                 id: grant_key(id),
-                beneficiary: wallet(company, &grant.holder, label_wallets)?,
+                beneficiary: beneficiary(&grant.holder)?,
                 total,
                 shape,
                 revoke_at,
@@ -368,7 +414,11 @@ impl Plan {
 /// `defineMilestones` funds their performance amounts. With a pull-forward milestone the contract
 /// counts installments, so the grant is pushed with one step per installment
 /// (`Schedule::installment_steps`); that needs a schedule no other event reshapes.
-fn milestone_grant_plan(company: &Company, id: &str, label_wallets: bool) -> Result<GrantPlan> {
+fn milestone_grant_plan(
+    company: &Company,
+    id: &str,
+    beneficiary: &dyn Fn(&str) -> Result<Address>,
+) -> Result<GrantPlan> {
     let tz = &company.company.time_zone;
     let grant = &company.grants[id].terms.grant;
     let time_part = Grant {
@@ -414,7 +464,7 @@ fn milestone_grant_plan(company: &Company, id: &str, label_wallets: bool) -> Res
     Ok(GrantPlan {
         grant: id.to_owned(),
         id: grant_key(id),
-        beneficiary: wallet(company, &grant.holder, label_wallets)?,
+        beneficiary: beneficiary(&grant.holder)?,
         total,
         shape: if pulls { Shape::Installments(steps) } else { Shape::Tranched(steps) },
         revoke_at,

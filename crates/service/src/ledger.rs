@@ -261,6 +261,16 @@ fn committed_of(c: &Company, id: &str) -> Option<TokenAmount> {
 /// The rules on grants a batch must keep, decided under the write lock on the ledger as it
 /// would be after `events` (folded once for both): the grants' total and the team budget.
 fn check_grant_rules(current: &Loaded, events: &[NewEvent], facts: &[Fact]) -> Result<()> {
+    // Wallet proofs (issue 18, item 3): no address typed for a company that requires proofs.
+    if let Some(id) = tokencomp_store::ledger::typed_wallet_refused(current.company.as_ref(), facts) {
+        return Err(bad_input(
+            format!(
+                "person `{id}`: the company requires proven wallets, so a wallet address cannot be typed: \
+                 the person proves one on their page (/me)"
+            ),
+            &format!("person `{id}`.wallet"),
+        ));
+    }
     if !facts.iter().any(touches_budget) {
         return Ok(());
     }

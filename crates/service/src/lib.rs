@@ -31,4 +31,5 @@ pub mod portal;
 pub mod reports;
 pub mod rules;
 pub mod statement;
+pub mod wallets;
 pub mod yearend;

@@ -31,6 +31,8 @@ pub enum EventKind {
     GovProposal,
     GovBallot,
     RulesAdded,
+    WalletProven,
+    WalletCancelled,
 }
 
 /// A kind string this version does not know.
@@ -40,7 +42,7 @@ pub struct UnknownKind(pub String);
 
 impl EventKind {
     /// Every kind, in the order above.
-    pub const ALL: [EventKind; 26] = [
+    pub const ALL: [EventKind; 28] = [
         EventKind::Company,
         EventKind::Token,
         EventKind::Tokenomics,
@@ -67,6 +69,8 @@ impl EventKind {
         EventKind::GovProposal,
         EventKind::GovBallot,
         EventKind::RulesAdded,
+        EventKind::WalletProven,
+        EventKind::WalletCancelled,
     ];
 
     /// The stored form (hashed as it is: these strings never change).
@@ -98,6 +102,8 @@ impl EventKind {
             EventKind::GovProposal => "gov.proposal",
             EventKind::GovBallot => "gov.ballot",
             EventKind::RulesAdded => "rules.added",
+            EventKind::WalletProven => "wallet.proven",
+            EventKind::WalletCancelled => "wallet.cancelled",
         }
     }
 

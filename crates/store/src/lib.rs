@@ -134,7 +134,11 @@ impl Subject {
             EventKind::Company => return Subject::Company,
             EventKind::Token => return Subject::Token,
             EventKind::Tokenomics => return Subject::Tokenomics,
-            EventKind::Person | EventKind::Sale | EventKind::GovDelegation => Subject::Person,
+            EventKind::Person
+            | EventKind::Sale
+            | EventKind::GovDelegation
+            | EventKind::WalletProven
+            | EventKind::WalletCancelled => Subject::Person,
             EventKind::GrantIssued
             | EventKind::GrantCorrected
             | EventKind::GrantEvent
@@ -322,6 +326,15 @@ pub trait Store {
     /// The notices' outbox, delivery log and preferences (mutable tables beside the ledger,
     /// outside its hash chain: [`notices`]).
     fn outbox(&mut self) -> &mut dyn notices::Outbox;
+
+    // Wallet proofs (issue 18, item 3): single-use SIWE nonces, in a mutable table outside the
+    // hash chain (`wallet_nonces`), so a nonce is known to every server sharing the database.
+    /// Keeps `nonce` for `person` until `expires_at`, and drops every nonce expired by `now`.
+    fn nonce_put(&mut self, nonce: &str, person: &str, expires_at: Timestamp, now: Timestamp)
+    -> Result<(), StoreError>;
+    /// Removes `nonce` and says whose it was and when it expires: a nonce is taken once, so a
+    /// second take of the same nonce (a replay) finds `None`.
+    fn nonce_take(&mut self, nonce: &str) -> Result<Option<(String, Timestamp)>, StoreError>;
 }
 
 /// Why a guarded write did not happen: its own check refused it, or the store failed.

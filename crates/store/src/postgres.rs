@@ -292,6 +292,35 @@ impl Store for PostgresStore {
         crate::guards::postgres(&mut self.client)
     }
 
+    // Wallet proofs (issue 18, item 3): SIWE nonces.
+    fn nonce_put(
+        &mut self,
+        nonce: &str,
+        person: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("DELETE FROM wallet_nonces WHERE expires_at < $1", &[&now.as_second()])?;
+        tx.execute(
+            "INSERT INTO wallet_nonces (nonce, person, expires_at) VALUES ($1, $2, $3)",
+            &[&nonce, &person, &expires_at.as_second()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn nonce_take(&mut self, nonce: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let row = self
+            .client
+            .query_opt("DELETE FROM wallet_nonces WHERE nonce = $1 RETURNING person, expires_at", &[&nonce])?;
+        row.map(|r| {
+            let (person, at): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+            Ok((person, Timestamp::from_second(at).map_err(|e| StoreError::Corrupt(e.to_string()))?))
+        })
+        .transpose()
+    }
+
     fn logins(&self) -> Result<Box<dyn crate::logins::Logins>, StoreError> {
         Ok(Box::new(crate::logins::PostgresLogins::new(Client::connect(&self.url, NoTls)?)))
     }

@@ -281,6 +281,35 @@ impl Store for SqliteStore {
         crate::guards::sqlite(&self.conn)
     }
 
+    // Wallet proofs (issue 18, item 3): SIWE nonces.
+    fn nonce_put(
+        &mut self,
+        nonce: &str,
+        person: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM wallet_nonces WHERE expires_at < ?1", [now.as_second()])?;
+        tx.execute(
+            "INSERT INTO wallet_nonces (nonce, person, expires_at) VALUES (?1, ?2, ?3)",
+            params![nonce, person, expires_at.as_second()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn nonce_take(&mut self, nonce: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row("DELETE FROM wallet_nonces WHERE nonce = ?1 RETURNING person, expires_at", [nonce], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(p, t)| Ok((p, Timestamp::from_second(t).map_err(|e| StoreError::Corrupt(e.to_string()))?)))
+            .transpose()
+    }
+
     fn logins(&self) -> Result<Box<dyn crate::logins::Logins>, StoreError> {
         Ok(Box::new(crate::logins::SqliteLogins::new(SqliteStore::open(&self.path)?.conn)))
     }

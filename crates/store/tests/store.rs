@@ -191,6 +191,7 @@ conformance!(
     sessions_outlive_the_connection_and_stay_outside_the_chain,
     sessions_end_by_token_login_cap_and_stale_password,
     failure_counts_are_atomic_restart_their_window_and_stay_bounded,
+    wallet_nonces_are_taken_once_and_expired_ones_dropped,
     the_sign_in_log_is_newest_first_and_bounded,
     a_scan_selects_newest_first_a_chunk_at_a_time_as_a_plain_filter_would,
     a_scan_below_a_sequence_number_is_stable_under_appends,
@@ -335,6 +336,26 @@ fn the_sign_in_log_is_newest_first_and_bounded(db: &mut Db) {
     assert_eq!(all, ["revoked", "login", "logout"], "the oldest line went");
     let ops: Vec<String> = logins.log_lines(Some("ops"), 10).expect("reads").into_iter().map(|l| l.what).collect();
     assert_eq!(ops, ["revoked", "logout"]);
+}
+
+/// Wallet proofs' SIWE nonces (issue 18, item 3): a nonce is taken once (a replay finds none),
+/// says whose it was and when it expires, survives a reopen (another server sees it), expired
+/// ones are dropped by the next put, and none of it touches the ledger.
+fn wallet_nonces_are_taken_once_and_expired_ones_dropped(db: &mut Db) {
+    let at = |s: i64| Timestamp::from_second(1_793_491_200 + s).expect("instant");
+    let s = db.store();
+    s.nonce_put("nonceAAAA1", "ada", at(600), at(0)).expect("puts");
+    s.nonce_put("nonceBBBB2", "ben", at(10), at(0)).expect("puts");
+    assert_eq!(s.nonce_take("nonceAAAA1").expect("takes"), Some(("ada".to_owned(), at(600))));
+    assert_eq!(s.nonce_take("nonceAAAA1").expect("takes"), None, "a nonce is taken once");
+    assert_eq!(s.nonce_take("nonceZZZZ9").expect("takes"), None, "never issued");
+    // A put at 20 s drops Ben's nonce, expired at 10 s.
+    s.nonce_put("nonceCCCC3", "ada", at(620), at(20)).expect("puts");
+    assert_eq!(s.nonce_take("nonceBBBB2").expect("takes"), None);
+    let mut other = db.reopen();
+    assert_eq!(other.nonce_take("nonceCCCC3").expect("takes"), Some(("ada".to_owned(), at(620))));
+    assert_eq!(db.store().nonce_take("nonceCCCC3").expect("takes"), None, "taken by the other connection");
+    assert_eq!(db.store().len().expect("len"), 0, "the ledger is untouched");
 }
 
 /// A row of a kind this version does not know (written by raw SQL, or a later version) is
@@ -1250,8 +1271,8 @@ fn the_two_schemas_agree() {
     let (Db::Sqlite { store: s, .. }, Db::Postgres { store: p, .. }) = (&mut sqlite, &mut pg) else { unreachable!() };
     let lite = sqlite_schema(s.connection());
     let post = postgres_schema(p.client());
-    // Sessions (issue 18, item 4) and the notices' tables (item 5) sit beside the ledger,
-    // outside its hash chain.
+    // Sessions (issue 18, item 4), the notices' tables (item 5) and the wallet proofs' nonces
+    // (item 3) sit beside the ledger, outside its hash chain.
     assert_eq!(
         lite.keys().collect::<Vec<_>>(),
         [
@@ -1262,7 +1283,16 @@ fn the_two_schemas_agree() {
             "notice_attempts",
             "notice_outbox",
             "notice_prefs",
-            "schema_migrations"
+            "schema_migrations",
+            "wallet_nonces"
+        ]
+    );
+    assert_eq!(
+        lite["wallet_nonces"].columns,
+        [
+            ("nonce".into(), false, "text".into()),
+            ("person".into(), false, "text".into()),
+            ("expires_at".into(), false, "int".into())
         ]
     );
     let events = &lite["events"];
@@ -1349,6 +1379,8 @@ fn full_policy() -> Policy {
             FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 },
             FlatRuleInput { country: "FR".into(), employee_bps: 3000, employer_bps: 450 },
         ],
+        wallet_change_delay_hours: Some(12),
+        require_proven_wallets: true,
     }
 }
 

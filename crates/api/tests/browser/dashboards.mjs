@@ -9,7 +9,10 @@
 // downloads a payroll file; the auditor sees the hash chain verified on /audit, the events newest
 // first, filters them by actor and exports the same list as CSV; employee ada
 // sees as many tranche markers on her vesting chart as her grant has tranches, a fan chart, is
-// refused someone else's grant (403 forbidden), and opens /governance. Any uncaught page error,
+// refused someone else's grant (403 forbidden), and opens /governance; ada proves a wallet on /me
+// through the page's injected-wallet path (a window.ethereum whose personal_sign is the test's
+// key, signed by eth-account in the tools venv: TOKENCOMP_TEST_VENV) and cancels the pending
+// change. Any uncaught page error,
 // Content-Security-Policy violation or API error a page shows fails the run, and so does a
 // periods table with no period left to run.
 //
@@ -17,6 +20,7 @@
 // exits 1. Progress goes to stderr. Every wait is bounded (--timeout ms per step, default
 // 30000); nothing sleeps.
 
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import process from 'node:process';
@@ -151,6 +155,26 @@ async function shot(page, name) {
   await page.screenshot({ path: file, fullPage: true });
   result.screenshots.push(file);
   log(`  screenshot ${file}`);
+}
+
+// Wallet proofs (issue 18, item 3): Hardhat's first development key (public, holds nothing).
+const TEST_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const TEST_ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+
+/** `message` signed with personal_sign (EIP-191) by TEST_KEY, through eth-account in the tools venv. */
+function signWithTestKey(message) {
+  const venv = process.env.TOKENCOMP_TEST_VENV;
+  check(venv, 'TOKENCOMP_TEST_VENV is not set: run ./scripts/test, which installs eth-account (with siwe) in the tools venv');
+  const code = [
+    'import sys',
+    'from eth_account import Account',
+    'from eth_account.messages import encode_defunct',
+    'sig = Account.sign_message(encode_defunct(text=sys.stdin.read()), sys.argv[1]).signature.hex()',
+    'print(sig if sig.startswith("0x") else "0x" + sig)',
+  ].join('\n');
+  const r = spawnSync(path.join(venv, 'bin', 'python'), ['-c', code, TEST_KEY], { input: message, encoding: 'utf8' });
+  check(r.status === 0, `signing with the test key failed: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 const cssString = (s) => `"${String(s).replace(/["\\]/g, '\\$&')}"`;
@@ -367,6 +391,51 @@ async function main() {
       await shot(p, 'governance.png');
     });
     await ada.context.close();
+
+    // 4. ada proves a wallet with an injected wallet that signs with the test's key.
+    await step('ada proves a wallet with her browser wallet and cancels the change', async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context.setDefaultTimeout(timeout);
+      context.setDefaultNavigationTimeout(timeout);
+      const signed = [];
+      await context.exposeFunction('tcTestSign', (message) => {
+        signed.push(message);
+        return signWithTestKey(message);
+      });
+      await context.addInitScript((address) => {
+        window.ethereum = {
+          request: async ({ method, params }) => {
+            if (method === 'eth_requestAccounts') return [address];
+            if (method === 'personal_sign' && params[1] === address) return window.tcTestSign(params[0]);
+            throw new Error(`the test wallet does not do ${method}`);
+          },
+        };
+      }, TEST_ADDRESS);
+      const page = await context.newPage();
+      watch(page, 'ada');
+      currentPage = page;
+      await page.goto(`${base}/login`);
+      await page.fill('#user', ACCOUNTS.ada.user);
+      await page.fill('#password', ACCOUNTS.ada.password);
+      await Promise.all([page.waitForURL((u) => new URL(u).pathname === '/me'), page.click('#login-submit')]);
+      await ready(page);
+      await page.click('#wallet-connect');
+      await page.waitForSelector('#wallet-status.ok');
+      const status = (await page.textContent('#wallet-status')).trim();
+      check(status.startsWith(`Proven: ${TEST_ADDRESS} becomes your wallet at `), `the card says: ${status}`);
+      check(signed.length === 1 && signed[0].startsWith(`${new URL(base).host} wants you to sign in with your Ethereum account:\n${TEST_ADDRESS}\n`), `signed: ${signed[0]}`);
+      const row = page.locator('#wallet-proofs tbody tr').first();
+      check((await row.locator('td').nth(0).textContent()) === TEST_ADDRESS, 'the proof row names another address');
+      check((await row.locator('td').nth(1).textContent()) === 'pending', 'the change is not pending');
+      await sectionErrors(page);
+      await shot(page, 'wallet.png');
+      await page.click('#wallet-cancel');
+      await page.locator('#wallet-status.ok', { hasText: 'The change was cancelled.' }).waitFor();
+      const after = page.locator('#wallet-proofs tbody tr').first().locator('td').nth(1);
+      check((await after.textContent()) === 'cancelled', `after cancelling the change is ${await after.textContent()}`);
+      log(`  ${status}; then cancelled`);
+      await context.close();
+    });
 
     current = 'page errors';
     check(problems.length === 0, `page errors or CSP violations: ${problems.join(' | ')}`);

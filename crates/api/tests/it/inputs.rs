@@ -45,6 +45,8 @@ fn valid_body(schema: &str) -> Value {
         "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}, "us": null}),
         "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": crate::web::RULES_FILE}),
         "ErpBooksRequest" => json!({"format": "quickbooks", "map": crate::web::erp_map(), "from": "2026-01-01"}),
+        "WalletChallengeRequest" => json!({"address": crate::wallets::key().address().to_string()}),
+        "WalletProofRequest" => json!({"message": "not yet signed", "signature": "0x"}),
         other => panic!("no sample body for {other}"),
     }
 }
@@ -179,9 +181,10 @@ async fn every_mistake_the_document_allows_is_a_4xx_naming_its_field() {
         // Writes are limited per login: a step of the fixed clock keeps every case under it.
         let step = i64::try_from(i).expect("count");
         f.state.set_now(t0.checked_add(SignedDuration::from_secs(3 * step)).expect("t"));
-        // A ballot and notice choices are a person's own (staff logins have none).
-        let only_holders =
-            case.path.ends_with("/ballots") && case.method == Method::POST || case.path == "/api/me/notices";
+        // A ballot, notice choices and wallet proofs are a person's own (staff logins have none).
+        let only_holders = (case.path.ends_with("/ballots") || case.path.starts_with("/api/me/wallet/"))
+            && case.method == Method::POST
+            || case.path == "/api/me/notices";
         let who = if only_holders { &holder } else { &admin };
         let r = call(&f.app, case.method.clone(), &case.path, who, case.body.clone()).await;
         let v: Value = serde_json::from_str(&r.text).unwrap_or(Value::Null);

@@ -8,6 +8,7 @@ mod login_page;
 mod portal;
 mod sessions;
 mod statement;
+mod wallets;
 mod web;
 mod web_limits;
 

@@ -72,6 +72,7 @@ pub(crate) fn fixture() -> Fixture {
     cfg.now = Some(NOW.parse().expect("now"));
     cfg.log = Arc::new(move |line: &str| sink.lock().expect("logs").push(line.to_owned()));
     cfg.label_wallets = true;
+    cfg.public_host = Some(crate::wallets::HOST.to_owned());
     let state = AppState::new(store, cfg).expect("state");
     Fixture { _dir: dir, data, app: app(state.clone()), state, logs }
 }
@@ -189,6 +190,10 @@ const EXPECTED: &[(&str, &str, Access)] = &[
     ("POST", "/api/gov/proposals", Access::Admin),
     ("GET", "/api/gov/proposals/{proposal}", Access::Authenticated),
     ("POST", "/api/gov/proposals/{proposal}/ballots", Access::Holder),
+    ("POST", "/api/me/wallet/challenge", Access::Holder),
+    ("POST", "/api/me/wallet/proof", Access::Holder),
+    ("GET", "/api/people/{person}/wallet", Access::Own),
+    ("POST", "/api/people/{person}/wallet/cancel", Access::OwnWrite),
 ];
 
 #[test]
@@ -278,6 +283,7 @@ fn body_for(schema: &str, role: Role) -> Value {
         "TaxProfilesRequest" => json!({"uk": {"tax_code": "1257L"}}),
         "RulesAddRequest" => json!({"name": "ca-2026.toml", "text": RULES_FILE}),
         "ErpBooksRequest" => json!({"format": "quickbooks", "map": erp_map()}),
+        "WalletChallengeRequest" => json!({"address": crate::wallets::key().address().to_string()}),
         other => panic!("no sample body for {other}"),
     }
 }
@@ -317,6 +323,10 @@ fn check_allowed_body(route: &tokencomp_api::routes::Route, path: &str, role: Ro
         ("GET", "/api/grants/{grant}") => Some(("/grant/id", json!(segment(2)))),
         ("GET", "/api/grants/{grant}/history") => Some(("/grant", json!(segment(2)))),
         ("PUT", "/api/gov/delegations/{person}") => Some(("/from", json!(segment(3)))),
+        ("GET", "/api/people/{person}/wallet") | ("POST", "/api/people/{person}/wallet/cancel") => {
+            Some(("/person", json!(segment(2))))
+        }
+        ("POST", "/api/me/wallet/proof") => Some(("/state", json!("pending"))),
         ("GET", "/api/gov/proposals/{proposal}") => Some(("/id", json!(segment(3)))),
         ("POST", "/api/gov/proposals/{proposal}/ballots") => Some(("/voter", json!("ada"))),
         ("POST", "/api/periods/{period}/run" | "/api/periods/{period}/close") => Some(("/period", json!(segment(2)))),
@@ -401,7 +411,11 @@ async fn the_authorization_matrix_holds_for_every_route_role_and_owner() {
                     seen.insert((route.method.to_string(), path.clone(), *role)),
                     "a repeated call: {path} {role:?}"
                 );
-                let body = route.body.map(|b| body_for(b, *role));
+                let body = match route.body {
+                    // A proof needs a challenge signed just now (the employee's; others are refused).
+                    Some("WalletProofRequest") => Some(crate::wallets::signed_proof(&f.app, &who).await),
+                    b => b.map(|b| body_for(b, *role)),
+                };
                 let r = call(&f.app, route.method.clone(), &path, &who, body).await;
                 let text: String = r.text.chars().take(600).collect();
                 let what = format!("{} {path} as {role:?}: {} {text}", route.method, r.status);

@@ -301,6 +301,8 @@ fn under_load_the_grant_view_and_the_calendar_answer_every_request_and_change_no
 fn the_dashboards_work_in_headless_chromium() {
     let chromium = tool("TOKENCOMP_CHROMIUM", "Debian's chromium");
     let browser = tool("TOKENCOMP_BROWSER_DIR", "playwright-core (npm ci in crates/api/tests/browser)");
+    // The wallet-proof step signs with eth-account, installed with siwe in the tools venv.
+    let venv = tool("TOKENCOMP_TEST_VENV", "eth-account (with siwe, scripts/tools.sh)");
     let c = demo();
     let cli_payroll = c.ok(&["payroll", "--period", "2026-10"]);
     // The demo's prices and exchange rates end with October; the admin runs November below, and
@@ -325,6 +327,7 @@ fn the_dashboards_work_in_headless_chromium() {
         .args(["--base", &server.url, "--payroll-period", "2026-10", "--out"])
         .arg(&out_dir)
         .env("CHROMIUM", &chromium)
+        .env("TOKENCOMP_TEST_VENV", &venv)
         .current_dir(&browser)
         .output()
         .expect("node runs");
@@ -351,7 +354,7 @@ fn the_dashboards_work_in_headless_chromium() {
         .expect("pdftotext (scripts/tools.sh installs it)");
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("token compensation statement 2026") && text.contains("(ada)"), "{text}");
-    for shot in ["admin.png", "employee.png", "audit.png", "governance.png"] {
+    for shot in ["admin.png", "employee.png", "audit.png", "governance.png", "wallet.png"] {
         let len = std::fs::metadata(out_dir.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{shot} is missing or blank ({len} bytes)");
     }

@@ -36,8 +36,8 @@ use tokencomp_core::tokenomics::{Bucket, BucketKind, Burn, BurnRule, Emission, E
 
 use tokencomp_core::model::{
     AttributionPolicy, ClassificationPolicy, CompanyFile, CompanySettings, FMV_DAYS_ONLY, FMV_NAMES, FlatRuleInput,
-    FmvSource, FxRate, GrantPolicy, GrantSize, GrantTerms, MAX_FMV_DAYS, MilestoneTerms, Person, PersonKind, Policy,
-    Price, TermsEffect, TokenSettings, WithholdingMethod, average_close,
+    FmvSource, FxRate, GrantPolicy, GrantSize, GrantTerms, MAX_FMV_DAYS, MAX_WALLET_CHANGE_DELAY_HOURS, MilestoneTerms,
+    Person, PersonKind, Policy, Price, TermsEffect, TokenSettings, WithholdingMethod, average_close,
 };
 use tokencomp_core::period::PayFrequency;
 use tokencomp_core::tax_profile::{Fields, TaxProfile};
@@ -346,6 +346,8 @@ fn read_company(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<CompanySettings> {
             "attribution",
             "classification",
             "flat_withholding",
+            "wallet_change_delay_hours",
+            "require_proven_wallets",
         ],
     );
     let name = t.string(cx, "name");
@@ -460,7 +462,12 @@ fn read_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Policy> {
     }
     let sale_fee_ok = sale_fee.is_some() || t.get("sale_fee").is_none();
     let slippage_ok = slippage.is_some() || t.get("slippage").is_none();
-    if !(costs_ok && rules_ok && sale_fee_ok && slippage_ok) {
+    // Wallet proofs (issue 18, item 3).
+    let delay = t.u32(cx, "wallet_change_delay_hours", false, 0..i64::from(MAX_WALLET_CHANGE_DELAY_HOURS) + 1);
+    let delay_ok = delay.is_some() || t.get("wallet_change_delay_hours").is_none();
+    let require = t.bool(cx, "require_proven_wallets");
+    let require_ok = require.is_some() || t.get("require_proven_wallets").is_none();
+    if !(costs_ok && rules_ok && sale_fee_ok && slippage_ok && delay_ok && require_ok) {
         return None;
     }
     Some(Policy {
@@ -471,6 +478,8 @@ fn read_policy(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Option<Policy> {
         attribution: attribution?,
         classification: classification?,
         flat_rules,
+        wallet_change_delay_hours: delay,
+        require_proven_wallets: require.unwrap_or(false),
     })
 }
 
@@ -725,6 +734,7 @@ mod tests {
         let text = format!(
             "{HEAD}withholding_method = \"net_settlement\"\nsale_fee = \"0.25%\"\nslippage = \"0.5\"\nfmv = \"average\"\n\
              fmv_days = 20\nattribution = \"graded\"\nclassification = \"liability\"\n\
+             wallet_change_delay_hours = 0\nrequire_proven_wallets = true\n\
              [[company.flat_withholding]]\ncountry = \"DE\"\nemployee = \"42%\"\nemployer = \"0%\"\n\
              [[company.flat_withholding]]\ncountry = \"FR\"\nemployee = \"30.5\"\nemployer = 12\n{TOKEN}"
         );
@@ -743,6 +753,8 @@ mod tests {
                     FlatRuleInput { country: "DE".into(), employee_bps: 4200, employer_bps: 0 },
                     FlatRuleInput { country: "FR".into(), employee_bps: 3050, employer_bps: 1200 },
                 ],
+                wallet_change_delay_hours: Some(0),
+                require_proven_wallets: true,
             }
         );
         let vwap = parse(&format!("{HEAD}fmv = \"vwap\"\nfmv_days = 90\n{TOKEN}")).company.policy.fmv;
@@ -803,6 +815,15 @@ mod tests {
         // A sale that loses all its proceeds to fees and slippage could never cover a tax.
         let t = format!("{HEAD}sale_fee = \"60%\"\nslippage = \"40%\"\n{TOKEN}");
         check(&t, &[("\"40%\"", "company.slippage", "add up to 100%: together they must stay below 100%")]);
+        // Wallet proofs: a delay of whole hours up to a year; the requirement is true or false.
+        let t = format!("{HEAD}wallet_change_delay_hours = 8761\nrequire_proven_wallets = \"yes\"\n{TOKEN}");
+        check(
+            &t,
+            &[
+                ("8761", "company.wallet_change_delay_hours", "must be 0 to 8760"),
+                ("\"yes\"", "company.require_proven_wallets", "expected true or false"),
+            ],
+        );
         // One flat rule per country.
         let rule = "[[company.flat_withholding]]\ncountry = \"DE\"\nemployee = \"42\"\nemployer = \"0\"\n";
         let t = format!("{HEAD}{rule}{rule}{TOKEN}");

@@ -170,6 +170,21 @@ pub enum Fact {
         choice: Choice,
         cast_at: Timestamp,
     },
+    /// A wallet the person proved with a signed SIWE message (`message_hash`, its EIP-191
+    /// digest), their wallet from `effective_at` on.
+    WalletProven {
+        person: String,
+        address: String,
+        message_hash: String,
+        proven_at: Timestamp,
+        effective_at: Timestamp,
+    },
+    /// A proven wallet change cancelled at `at`, before it took effect.
+    WalletCancelled {
+        person: String,
+        message_hash: String,
+        at: Timestamp,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -415,6 +430,15 @@ impl Fact {
                     None,
                 )
             }
+            Fact::WalletProven { person, address, message_hash, proven_at, effective_at } => {
+                let (id, kind, subject, v) =
+                    super::wallets::proven(person, address, message_hash, *proven_at, *effective_at);
+                (id, kind, subject, v, None)
+            }
+            Fact::WalletCancelled { person, message_hash, at } => {
+                let (id, kind, subject, v) = super::wallets::cancelled(person, message_hash, *at);
+                (id, kind, subject, v, None)
+            }
             Fact::RulesAdded { name, text, sha256, at, id_suffix } => {
                 let v = json!({"name": name, "text": text, "sha256": sha256, "at": at});
                 (format!("rules:{sha256}{id_suffix}"), EventKind::RulesAdded, "rules".to_owned(), v, None)
@@ -530,6 +554,13 @@ pub(super) fn policy_keys(m: &mut Map<String, Value>, p: &Policy) {
             .map(|r| json!({"country": r.country, "employee_bps": r.employee_bps, "employer_bps": r.employer_bps}))
             .collect();
         m.insert("flat_withholding".into(), Value::Array(rules));
+    }
+    // Wallet proofs (issue 18, item 3): written only when set, so older companies record alike.
+    if let Some(hours) = p.wallet_change_delay_hours {
+        m.insert("wallet_change_delay_hours".into(), json!(hours));
+    }
+    if p.require_proven_wallets {
+        m.insert("require_proven_wallets".into(), json!(true));
     }
 }
 

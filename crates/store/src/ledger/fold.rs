@@ -73,6 +73,8 @@ pub struct Company {
     pub attestations: Vec<AttestationRecord>,
     /// Delegations, proposals and ballots.
     pub governance: Governance,
+    /// Every wallet proof, in ledger order, with its cancellation when it was cancelled.
+    pub wallet_proofs: Vec<super::wallets::WalletProof>,
 }
 
 /// A recorded delegation (`to: None` revokes) in force from `effective` on.
@@ -196,6 +198,7 @@ impl Company {
         let mut registry = Registry::new();
         let mut attestations = Vec::new();
         let mut governance = Governance::default();
+        let mut wallet_proofs = Vec::new();
         for e in events {
             let v: Value = serde_json::from_str(&e.event.payload).map_err(|x| bad(e, x.to_string()))?;
             match e.event.kind {
@@ -348,6 +351,9 @@ impl Company {
                 EventKind::GovDelegation | EventKind::GovProposal | EventKind::GovBallot => {
                     governance.apply(&read_gov(&v, e)?).map_err(|x| bad(e, x.to_string()))?;
                 }
+                EventKind::WalletProven | EventKind::WalletCancelled => {
+                    super::wallets::fold(&mut wallet_proofs, &v, e)?
+                }
             }
         }
         let (Some(company), Some(token)) = (company, token) else { return Err(FoldError::Empty) };
@@ -395,6 +401,7 @@ impl Company {
             period_rules,
             rules,
             governance,
+            wallet_proofs,
         })
     }
 

@@ -18,6 +18,8 @@
 //! - `rules:<sha256>`: a rules file the company recorded (`rules add`), verbatim; recorded again
 //!   after a later file overrode it, `rules:<sha256>:<n>`;
 //! - `sale:<id>`: a sale of tokens from a person's wallet (the amount column is the amount sold);
+//! - `wallet:<person>:<message hash>`: a wallet the person proved by signing a SIWE message,
+//!   in effect from its `effective_at`; `…:cancelled`: that change cancelled before then;
 //! - `payroll:<period>:closed`: the period's payroll export, frozen;
 //! - `tokenomics:<hash>`: the `[tokenomics]` section, addressed by content (a changed section
 //!   is a new event; the latest wins; read back through the company-file parser like grants).
@@ -46,11 +48,13 @@ mod fold;
 pub mod origin;
 mod read;
 mod revert;
+mod wallets;
 
 pub use fact::{Accepted, AttestationRecord, Fact, OracleAction, Overrides, SALE_SELECTIONS, SaleRecord};
 pub use fold::{Company, DelegationRecord, Governance, GrantRecord, render};
 pub use read::FoldError;
 pub use revert::{distinct_reverts, latest_wins};
+pub use wallets::{WalletProof, typed_wallet_refused};
 
 /// Every key a payload may have (used to name the differing field of a conflict).
 pub const PAYLOAD_KEYS: &[&str] = &[
@@ -140,4 +144,9 @@ pub const PAYLOAD_KEYS: &[&str] = &[
     "text",
     "sha256",
     "rules",
+    "message_hash",
+    "proven_at",
+    "effective_at",
+    "wallet_change_delay_hours",
+    "require_proven_wallets",
 ];

@@ -144,6 +144,12 @@ pub(super) fn read_policy(v: &Value, e: &StoredEvent) -> Result<Policy, FoldErro
         attribution: named(v, "attribution", e, AttributionPolicy::from_name)?,
         classification: named(v, "classification", e, ClassificationPolicy::from_name)?,
         flat_rules,
+        wallet_change_delay_hours: opt_u32(v, "wallet_change_delay_hours", e)?,
+        require_proven_wallets: match v.get("require_proven_wallets") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad(e, "`require_proven_wallets` is not true or false")),
+        },
     })
 }
 
