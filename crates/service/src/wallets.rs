@@ -357,6 +357,52 @@ mod tests {
         );
     }
 
+    /// The notices part sends each wallet notice once, to the person and to the admins: a
+    /// proof when it is made, and its taking effect once the delay has passed.
+    #[test]
+    fn a_proof_is_notified_to_the_person_and_the_admins_once() {
+        let (_dir, mut store, company) = setup("");
+        let now = t("2026-12-07T21:00:00Z");
+        let text =
+            challenge(&mut store, &company, &at(), "ada", &key().address().to_string(), NONCE, now).expect("challenge");
+        let by = Stamp::new("ada", t("2026-12-07T21:01:00Z"));
+        prove(&mut store, &company, &at(), "ada", &text, &sign(&key(), &text), &by).expect("proved");
+        let company = load(&mut store).expect("folds");
+        let cfg = tokencomp_formats::notice_config::parse(
+            "admins = [\"ops@gridline.example\"]\nsince = \"2026-12-07\"\n\
+             [smtp]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword = \"p\"\nfrom = \"comp@gridline.example\"\n",
+        )
+        .expect("config");
+        let wallet_notices = |store: &mut SqliteStore| {
+            let queued = store.outbox().queued(1000).expect("queued");
+            queued
+                .iter()
+                .filter(|q| q.notice.kind == "wallet_change")
+                .map(|q| (q.notice.recipient.clone(), q.notice.subject.clone()))
+                .collect::<Vec<_>>()
+        };
+        let day = |s: &str| s.parse::<jiff::civil::Date>().expect("date");
+        crate::notices::enqueue(&mut store, &company, &cfg, day("2026-12-07"), t("2026-12-07T22:00:00Z"))
+            .expect("enqueues");
+        let proven = wallet_notices(&mut store);
+        assert_eq!(
+            proven,
+            [
+                ("person:ada".to_owned(), "Wallet change for Ada Okafor".to_owned()),
+                ("admin:ops@gridline.example".to_owned(), "Wallet change for Ada Okafor".to_owned()),
+            ]
+        );
+        // Again, and after the delay: the proof is not notified twice; its taking effect is.
+        crate::notices::enqueue(&mut store, &company, &cfg, day("2026-12-07"), t("2026-12-07T23:00:00Z"))
+            .expect("enqueues");
+        assert_eq!(wallet_notices(&mut store), proven);
+        crate::notices::enqueue(&mut store, &company, &cfg, day("2026-12-10"), t("2026-12-10T00:00:00Z"))
+            .expect("enqueues");
+        let all = wallet_notices(&mut store);
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert_eq!(all.iter().filter(|(_, s)| s == "Wallet changed for Ada Okafor").count(), 2, "{all:?}");
+    }
+
     #[test]
     fn each_refusal_names_its_reason_and_records_nothing() {
         let (_dir, mut store, company) = setup("");

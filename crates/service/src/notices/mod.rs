@@ -22,7 +22,7 @@ use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 use tokencomp_compliance::payroll::IncomeEvent;
 use tokencomp_formats::notice_config::{self, NoticeConfig};
-use tokencomp_money::{Decimal, MONEY_ROUNDING, TokenAmount};
+use tokencomp_money::{Decimal, TokenAmount};
 use tokencomp_store::ledger::Company;
 use tokencomp_store::notices::{Attempt, NewNotice, Queued};
 use tokencomp_store::{EventKind, Store, StoredEvent, sha256_hex};
@@ -80,18 +80,7 @@ pub fn key(cause: &str, kind: &str, recipient: &str, channel: &str) -> String {
 /// A fiat amount as every face shows it: rounded as it is booked (cents, half away from zero),
 /// thousands grouped, with its currency (`USD 1,234.50`).
 pub fn fiat_display(currency: impl std::fmt::Display, d: Decimal) -> String {
-    let r = MONEY_ROUNDING.apply(d);
-    let text = format!("{:.2}", r.abs());
-    let (whole, frac) = text.split_once('.').unwrap_or((text.as_str(), "00"));
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if r.is_sign_negative() && !r.is_zero() { "-" } else { "" };
-    format!("{currency} {sign}{grouped}.{frac}")
+    format!("{currency} {}", tokencomp_money::format_fiat(d))
 }
 
 /// A token amount as every face shows it: truncated to two decimals (never more than is held).
@@ -387,43 +376,45 @@ pub fn enqueue(
 ) -> Result<Outcome> {
     let events = store.events()?;
     let mut outcome = Outcome::default();
-    let drafts = drafts(company, &events, cfg, through, &mut outcome.deferred)?;
+    let mut drafts = drafts(company, &events, cfg, through, &mut outcome.deferred)?;
+    // Wallet changes (issue 18, item 3): each proof when proven, its cancellation, and its
+    // taking effect, to the person and the admins, each once (the change's own id is the cause).
+    drafts.extend(crate::wallets::notices(company, now).iter().map(|w| wallet_draft(company, w)));
     let notices = address(store, company, cfg, drafts, now)?;
     outcome.enqueued = store.outbox().enqueue(&notices, now.as_second())?;
     Ok(outcome)
 }
 
-/// A wallet change for `person` (from `old` to `new`, taking effect at `effective`), notified to
-/// the person and the admins by email and to the webhooks: `cause` is the change's own id (the
-/// same change notified twice is one notice).
-#[allow(clippy::too_many_arguments)]
-pub fn wallet_change(
-    store: &mut dyn Store,
-    company: &Company,
-    cfg: &NoticeConfig,
-    cause: &str,
-    person: &str,
-    old: Option<&str>,
-    new: &str,
-    effective: Timestamp,
-    now: Timestamp,
-) -> Result<usize> {
-    let name = person_name(company, person);
-    let draft = Draft {
-        cause: format!("wallet:{cause}"),
-        kind: "wallet_change",
-        person: Some(person.to_owned()),
-        admins: true,
-        subject: format!("Wallet change for {name}"),
-        text: format!(
-            "The wallet of {name} changes from {} to {new}, taking effect at {effective}.\n\
-             If this was not you, cancel it before then.\n",
-            old.unwrap_or("none")
+fn wallet_draft(company: &Company, w: &crate::wallets::WalletNotice) -> Draft {
+    let name = person_name(company, &w.person);
+    let (subject, text) = match w.what {
+        "proven" => (
+            format!("Wallet change for {name}"),
+            format!(
+                "{name} proved the wallet {} (signed with it). It takes effect at {} unless it is cancelled \
+                 before then; if this was not you, cancel it now.\n",
+                w.address, w.effective_at
+            ),
         ),
-        data: json!({"person": person, "old": old, "new": new, "effective": effective.to_string()}),
+        "cancelled" => (
+            format!("Wallet change cancelled for {name}"),
+            format!("The change of {name}'s wallet to {} was cancelled; nothing changes.\n", w.address),
+        ),
+        _ => (
+            format!("Wallet changed for {name}"),
+            format!("From {}, releases to {name} go to the wallet {}.\n", w.effective_at, w.address),
+        ),
     };
-    let notices = address(store, company, cfg, vec![draft], now)?;
-    Ok(store.outbox().enqueue(&notices, now.as_second())?)
+    Draft {
+        cause: w.id.clone(),
+        kind: "wallet_change",
+        person: Some(w.person.clone()),
+        admins: true,
+        subject,
+        text,
+        data: json!({"person": w.person, "what": w.what, "address": w.address,
+                     "effective_at": w.effective_at.to_string(), "at": w.at.to_string()}),
+    }
 }
 
 /// Up to the company's batch of due notices, leased to this scheduler.
