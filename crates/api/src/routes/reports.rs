@@ -51,6 +51,13 @@ fn incomplete(e: Error) -> ApiError {
     }
 }
 
+/// The `year` a person's report is for: the query's, or this year.
+fn tax_year(cx: &crate::Ctx<'_>, q: &Query) -> Result<i16, ApiError> {
+    let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
+    let year = YEAR.int_from(q)?.unwrap_or(this_year);
+    i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))
+}
+
 pub(crate) async fn tax_report(
     State(st): State<AppState>,
     Caller { who, .. }: Caller,
@@ -61,9 +68,7 @@ pub(crate) async fn tax_report(
     let doc = st
         .with(move |cx| {
             known_person(cx.company, &id, "path.person")?;
-            let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
-            let year = YEAR.int_from(&q)?.unwrap_or(this_year);
-            let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
+            let year = tax_year(cx, &q)?;
             let report = tokencomp_service::reports::tax_report(cx.company, &id, year, "query.year")
                 .map_err(|e| for_caller(&who, e))?;
             Ok(report.to_json())
@@ -111,9 +116,7 @@ pub(crate) async fn statement(
     let (file, body) = st
         .with(move |cx| {
             known_person(cx.company, &id, "path.person")?;
-            let this_year = u64::try_from(cx.today().year()).unwrap_or(2000);
-            let year = YEAR.int_from(&q)?.unwrap_or(this_year);
-            let year = i16::try_from(year).map_err(|_| ApiError::invalid("query.year", "out of range"))?;
+            let year = tax_year(cx, &q)?;
             let report = tokencomp_service::reports::tax_report(cx.company, &id, year, "query.year")
                 .map_err(|e| for_caller(&who, e))?;
             let s = tokencomp_service::statement::statement(&cx.company.company.name, report);
