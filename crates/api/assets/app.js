@@ -75,7 +75,9 @@
   const GROUP = /\B(?=(\d{3})+(?!\d))/g;
 
   /** Exact formatting of base units: fmt("40996000000000000000000", 18, 2) → "40,996.00". */
-  function fmt(units, decimals, dp = 2) {
+  // Token amounts are truncated to `dp` places (a display never shows more than is held, as the
+  // CLI does); fiat (`round`) is rounded as it is booked, half away from zero.
+  function fmt(units, decimals, dp = 2, round = false) {
     if (units === null || units === undefined || units === '') return '—';
     let v;
     try {
@@ -88,7 +90,7 @@
     const d = Number(decimals) || 0;
     if (dp < d) {
       const q = 10n ** BigInt(d - dp);
-      v = (v + q / 2n) / q; // half up
+      v = round ? (v + q / 2n) / q : v / q; // |v|: half up is half away from zero
     } else if (dp > d) {
       v *= 10n ** BigInt(dp - d);
     }
@@ -110,7 +112,7 @@
   function fmtDec(str, dp = 2) {
     const p = decParse(str);
     if (!p) return str === null || str === undefined ? '—' : String(str);
-    return fmt(p.units.toString(), p.scale, dp);
+    return fmt(p.units.toString(), p.scale, dp, true);
   }
 
   /** The exact sum of decimal strings, formatted. */
@@ -119,7 +121,7 @@
     const scale = Math.max(0, ...parsed.map((p) => p.scale));
     let total = 0n;
     for (const p of parsed) total += p.units * 10n ** BigInt(scale - p.scale);
-    return fmt(total.toString(), scale, dp);
+    return fmt(total.toString(), scale, dp, true);
   }
 
   function unitsSum(list) {

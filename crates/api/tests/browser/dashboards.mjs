@@ -200,6 +200,21 @@ async function main() {
       return a;
     });
 
+    await step('admin sees token totals truncated, never rounded up', async () => {
+      const p = admin.page;
+      const c = await p.evaluate(async () => (await fetch('/api/company')).json());
+      // Independently of the page's formatter: whole tokens, then the first two decimals as they are.
+      const units = BigInt(c.totals.granted);
+      const one = 10n ** BigInt(c.token.decimals);
+      const whole = (units / one).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+      const cents = ((units % one) / 10n ** BigInt(c.token.decimals - 2)).toString().padStart(2, '0');
+      const want = `${whole}.${cents} ${c.token.symbol}`;
+      const shown = (await p.textContent('#total-granted .stat-value'))?.trim();
+      check(shown === want, `granted shows ${shown}, the truncated amount is ${want}`);
+      result.granted_display = shown;
+      log(`  granted ${shown}`);
+    });
+
     await step('admin runs a period that is not run', async () => {
       const p = admin.page;
       const btn = p.locator('#periods-table button.run-period').first();
