@@ -393,7 +393,7 @@ pub fn tax_report(g: &Global, args: &TaxReportArgs) -> Result<()> {
 fn print_tax_report(report: &TaxReport) {
     let (token, who, y, uk) = (&report.token, &report.person, &report.y, report.uk);
     let cur = y.currency.code();
-    let label = if uk { format!("{}-{:02}", report.year, (report.year + 1) % 100) } else { report.year.to_string() };
+    let label = tokencomp_service::reports::tax_year_label(report.year, uk);
     crate::outln!("Tax report {label} — {} ({}), {} ({})", who.name, who.id, statements::regime(who), cur);
     crate::outln!("Income ({} events): {} {cur}", y.income.len(), y.gross);
     for e in &y.income {

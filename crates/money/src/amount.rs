@@ -211,7 +211,7 @@ impl Token {
     }
 }
 
-fn group_thousands(n: u128) -> String {
+pub(crate) fn group_thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {

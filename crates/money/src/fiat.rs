@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use ruint::aliases::U512;
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::amount::{Token, TokenAmount};
@@ -275,18 +276,12 @@ mod tests {
 /// A fiat amount as people read it, everywhere (CLI, web, CSV, PDF): rounded as it is booked
 /// ([`MONEY_ROUNDING`]: cents, half away from zero), thousands grouped with commas, two places.
 pub fn format_fiat(d: Decimal) -> String {
-    let cents = MONEY_ROUNDING.apply(d);
-    let negative = cents.is_sign_negative() && !cents.is_zero();
-    let text = format!("{:.2}", cents.abs());
-    let (whole, frac) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3 + 4);
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}{grouped}.{frac}", if negative { "-" } else { "" })
+    let cents = MONEY_ROUNDING.apply(d).abs();
+    let negative = d.is_sign_negative() && !MONEY_ROUNDING.apply(d).is_zero();
+    // Whole units and cents as integers: a Decimal's whole part always fits a u128.
+    let whole = cents.trunc().to_u128().unwrap_or(0);
+    let frac = ((cents - cents.trunc()) * Decimal::ONE_HUNDRED).to_u128().unwrap_or(0);
+    format!("{}{}.{frac:02}", if negative { "-" } else { "" }, crate::amount::group_thousands(whole))
 }
 
 #[cfg(test)]

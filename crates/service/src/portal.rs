@@ -18,7 +18,6 @@ use jiff::civil::Date;
 use tokencomp_compliance::lots::Lot;
 use tokencomp_compliance::payroll::{IncomeEvent, RecognizedVest, pay_currency};
 use tokencomp_compliance::statements;
-use tokencomp_compliance::withholding::Payer;
 use tokencomp_money::{Currency, Decimal, MONEY_ROUNDING, PRICE_ROUNDING, TokenAmount, token_value};
 use tokencomp_store::ledger::Company;
 
@@ -184,10 +183,11 @@ pub fn portal(company: &Company, person_id: &str, as_of: Date) -> Result<Portal>
     let year = if uk { tokencomp_core::period::uk_tax_month(as_of).0 } else { as_of.year() };
     let events = income_events(company, as_of)?;
     let sales = recorded_sales(company);
-    let y = statements::tax_year(&company.token.token, who, &events, &sales, &price_book(company), year)
+    let prices = price_book(company);
+    let y = statements::tax_year(&company.token.token, who, &events, &sales, &prices, year)
         .map_err(|e| Error::internal(e.to_string()))?;
     let withheld_to_date: Decimal = y.withheld.values().copied().sum();
-    let book = statements::person_book(&company.token.token, who, &events, &sales, &price_book(company))
+    let book = statements::person_book(&company.token.token, who, &events, &sales, &prices)
         .map_err(|e| Error::internal(e.to_string()))?;
     let mut held = TokenAmount::ZERO;
     let mut lots = Vec::new();
@@ -211,7 +211,7 @@ pub fn portal(company: &Company, person_id: &str, as_of: Date) -> Result<Portal>
         grants,
         upcoming,
         estimate_note,
-        year: if uk { format!("{year}-{:02}", (year + 1) % 100) } else { year.to_string() },
+        year: crate::reports::tax_year_label(year, uk),
         income_to_date: y.gross,
         withheld_to_date,
         lots,
@@ -243,11 +243,7 @@ fn estimate(company: &Company, future: &[RecognizedVest], as_of: Date, horizon: 
         events
             .into_iter()
             .filter(|e| e.vest_date > as_of && grants.contains(e.grant.as_str()))
-            .map(|e| {
-                let withheld: Decimal =
-                    e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee).map(|l| l.amount).sum();
-                ((e.grant.clone(), e.vest_date), (withheld, e.settlement.net_tokens))
-            })
+            .map(|e| ((e.grant.clone(), e.vest_date), (e.withholding.employee_total(), e.settlement.net_tokens)))
             .collect::<BTreeMap<_, _>>()
     };
     match run(horizon) {

@@ -329,6 +329,12 @@ impl TaxYearOwned {
     }
 }
 
+/// A tax year as its authority names it: `2026`, or `2026-27` for a UK tax year (which starts on
+/// 6 April of `year`).
+pub fn tax_year_label(year: i16, uk: bool) -> String {
+    if uk { format!("{year}-{:02}", (year + 1) % 100) } else { year.to_string() }
+}
+
 /// `tax-report` on a loaded company. `field` names where the year came from.
 pub fn tax_report(company: &Company, person_id: &str, year: i16, field: &str) -> Result<TaxReport> {
     let token = &company.token.token;

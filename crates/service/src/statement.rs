@@ -6,7 +6,6 @@
 //! [`tokencomp_money::format_fiat`] and every token figure by the token's display rule, so the
 //! CSV, the PDF and the API show the same strings.
 
-use tokencomp_compliance::withholding::Payer;
 use tokencomp_formats::csv_text::neutralise;
 use tokencomp_money::format_fiat;
 
@@ -50,8 +49,7 @@ pub fn statement(company: &str, report: TaxReport) -> Statement {
     let cur = y.currency.code().to_owned();
     let mut rows = Vec::new();
     for e in &y.income {
-        let withheld: tokencomp_money::Decimal =
-            e.withholding.lines.iter().filter(|l| l.payer == Payer::Employee).map(|l| l.amount).sum();
+        let withheld = e.withholding.employee_total();
         rows.push(Row {
             section: "income",
             date: e.income_date.to_string(),
@@ -115,8 +113,7 @@ pub fn statement(company: &str, report: TaxReport) -> Statement {
 impl Statement {
     /// The year as the person's tax authority names it (`2026`, or `2026-27` for the UK).
     pub fn year_label(&self) -> String {
-        let y = self.report.year;
-        if self.report.uk { format!("{y}-{:02}", (y + 1) % 100) } else { y.to_string() }
+        crate::reports::tax_year_label(self.report.year, self.report.uk)
     }
 
     /// The rows as CSV (RFC 4180, the formula-safe quoting every CSV of the product uses).
